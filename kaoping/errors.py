@@ -1,0 +1,41 @@
+"""Refusals that reach a person.
+
+Every refusal says what is wrong and what to do, in Chinese a civil servant understands
+(English after it where it helps). The CLI prints ``message`` and exits non-zero; the
+intake flow emails it back to the sender. Nothing raised as a ``KaopingError`` may leave
+a half-written change behind: services raise before they write, or inside the
+transaction that is then rolled back.
+"""
+
+from __future__ import annotations
+
+
+class KaopingError(Exception):
+    """A refusal with a message for people. ``problems`` lists every finding at once."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.problems = list(problems or [])
+
+    def __str__(self) -> str:
+        if not self.problems:
+            return self.message
+        lines = [self.message] + [f"  {i}. {p}" for i, p in enumerate(self.problems, 1)]
+        return "\n".join(lines)
+
+
+class InvalidInput(KaopingError):
+    """A file or value that cannot be accepted as it is."""
+
+
+class NotFound(KaopingError):
+    exit_code = 3
+
+
+class Conflict(KaopingError):
+    """The request contradicts the stored state (e.g. a cycle in progress uses it)."""
+
+    exit_code = 4

@@ -1,0 +1,111 @@
+"""The one settings object of kaoping (pydantic-settings, env prefix ``KAOPING_``).
+
+Everything that reads configuration receives a :class:`Settings`; nothing else reads
+``os.environ``. A ``.env`` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The repository root: shipped data (catalogs, registry, policy) lives under it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: The secret a fresh checkout runs with. Fine for the demo and the tests, never for
+#: production: forms signed with it could be forged by anyone who read this file.
+DEFAULT_SECRET_KEY = "kaoping-development-secret-do-not-use-in-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="KAOPING_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    environment: Environment = Field(
+        Environment.development,
+        description="development | production; production refuses the default secret",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of kaoping's database; default: a SQLite file under var_dir",
+    )
+    var_dir: Path = Field(
+        Path("var"),
+        description="where kaoping keeps its own files: the SQLite database, received files",
+    )
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="shipped reference data: catalogs, the unit registry, scoring policies",
+    )
+    inbox_dir: Path | None = Field(
+        None, description="folder the office saves returned files into (default var_dir/inbox)"
+    )
+    timezone: str = Field("Asia/Shanghai", description="the office's time zone")
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET_KEY),
+        description="HMAC key that signs outgoing documents; must be set in production",
+    )
+    actor: str = Field(
+        "",
+        description="who is operating the CLI, recorded in the audit log (default: OS user)",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> "Settings":
+        if (
+            self.environment is Environment.production
+            and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+        ):
+            raise ValueError(
+                "生产环境不能使用默认密钥：请设置环境变量 KAOPING_SECRET_KEY 为一个足够长的随机字符串"
+                "（例如 `python -c 'import secrets; print(secrets.token_urlsafe(48))'` 的输出）。"
+                " / Refusing to start in production with the default secret key: set KAOPING_SECRET_KEY."
+            )
+        if len(self.secret_key.get_secret_value()) < 16:
+            raise ValueError(
+                "KAOPING_SECRET_KEY 太短（至少 16 个字符）。 / KAOPING_SECRET_KEY must have at least 16 characters."
+            )
+        try:
+            ZoneInfo(self.timezone)
+        except Exception as exc:  # ZoneInfoNotFoundError or ValueError
+            raise ValueError(f"未知时区 KAOPING_TIMEZONE={self.timezone!r}，例如应为 Asia/Shanghai。") from exc
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'kaoping.sqlite3').resolve()}"
+
+    @property
+    def received_dir(self) -> Path:
+        """Every file anyone sends kaoping is kept here, by content hash."""
+        return self.var_dir / "received"
+
+    @property
+    def effective_inbox_dir(self) -> Path:
+        return self.inbox_dir or self.var_dir / "inbox"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this process (read once). Tests build their own ``Settings(...)``."""
+    return Settings()

@@ -1,0 +1,43 @@
+"""kaoping's state: SQLModel tables. Alembic migrations in ``migrations/`` follow them."""
+
+from sqlmodel import SQLModel
+
+from models.audit import GENESIS_HASH, AuditEntry
+from models.catalog import (
+    Area,
+    Catalog,
+    Indicator,
+    IndicatorGroup,
+    IndicatorLead,
+    MilestoneKind,
+    ReceivedFile,
+    Responsibility,
+    ResponsibilitySet,
+)
+from models.cycle import Cycle, CycleSnapshot, CycleStatus
+from models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "GENESIS_HASH",
+    "Area",
+    "AuditEntry",
+    "Catalog",
+    "Contact",
+    "ContactRole",
+    "Cycle",
+    "CycleSnapshot",
+    "CycleStatus",
+    "Indicator",
+    "IndicatorGroup",
+    "IndicatorLead",
+    "MilestoneKind",
+    "ReceivedFile",
+    "Responsibility",
+    "ResponsibilitySet",
+    "Unit",
+    "UnitAlias",
+    "UnitGroup",
+    "metadata",
+]

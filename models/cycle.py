@@ -1,0 +1,47 @@
+"""Assessment cycles (考评周期) and what they froze when opened."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime, utcnow
+
+
+class CycleStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class Cycle(SQLModel, table=True):
+    """A half-year cycle, written ``2022H1`` / ``2022H2``."""
+
+    __tablename__ = "cycle"
+    __table_args__ = (UniqueConstraint("year", "half"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(sa_type=String(8), unique=True, index=True)
+    year: int
+    half: int  # 1 or 2
+    catalog_id: int = Field(foreign_key="catalog.id", index=True)
+    status: CycleStatus = Field(default=CycleStatus.open, sa_type=String(16))
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_by: str = Field(default="", sa_type=String(64))
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CycleSnapshot(SQLModel, table=True):
+    """A frozen copy of catalog, units, responsibilities or policy as the cycle opened."""
+
+    __tablename__ = "cycle_snapshot"
+    __table_args__ = (UniqueConstraint("cycle_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    kind: str = Field(sa_type=String(32))  # catalog | units | responsibilities | policy
+    content: dict = Field(default_factory=dict, sa_type=JSON)
+    content_sha256: str = Field(sa_type=String(64))
+    taken_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
