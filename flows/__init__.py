@@ -1,0 +1,1 @@
+"""Prefect flows: they orchestrate the cycle; every task calls one kaoping service."""

@@ -416,10 +416,11 @@ def demo(
     """演示：在全新的 SQLite 数据库中装入 2022 年指标与包头名录，并显示指标概要。"""
     from kaoping import catalog as catalog_service
 
+    s = Settings(var_dir=output.resolve(), database_url="")
+    db.dispose_engine(s.effective_database_url)
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
-    s = Settings(var_dir=output.resolve(), database_url="")
     out.print(f"[bold]kaoping 演示[/bold] — 数据目录 {output}/", markup=True)
     for line in initialize(s):
         out.print("  " + line)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -39,14 +39,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
+_engines: dict[str, Engine] = {}
+
+
 def engine_for(url: str) -> Engine:
     """One engine (and pool) per database URL in this process."""
-    if url.startswith("sqlite:///"):
-        from pathlib import Path
+    if url not in _engines:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _engines[url] = make_engine(url)
+    return _engines[url]
 
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    return make_engine(url)
+
+def dispose_engine(url: str) -> None:
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
 
 
 def get_engine(settings: Settings) -> Engine:

@@ -1,0 +1,1 @@
+"""Email: the transactional outbox, SMTP delivery, reminders and calendar invitations."""

@@ -34,7 +34,7 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'kaoping.sqlite3'}"
         yield url
-        db.engine_for(url).dispose()
+        db.dispose_engine(url)
         return
     if not PG_URL:
         pytest.skip("PostgreSQL not configured: set KAOPING_TEST_DATABASE_URL (CI does)")
@@ -46,8 +46,7 @@ def database_url(request, tmp_path):
     try:
         yield url
     finally:
-        db.engine_for(url).dispose()
-        db.engine_for.cache_clear()
+        db.dispose_engine(url)
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
