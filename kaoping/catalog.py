@@ -522,7 +522,7 @@ def import_catalog(session: Session, upload: Upload, *, year: int, actor: str) -
         return CatalogImportResult(current, False, export)
     if current is not None:
         using = session.exec(
-            select(Cycle).where(Cycle.year == year, Cycle.status == CycleStatus.open)
+            select(Cycle).where(Cycle.year == year, Cycle.status != CycleStatus.closed)
         ).all()
         if using:
             codes = "、".join(c.code for c in using)
@@ -579,9 +579,8 @@ def import_catalog(session: Session, upload: Upload, *, year: int, actor: str) -
     return CatalogImportResult(catalog, True, export)
 
 
-def export_catalog(session: Session, year: int) -> dict:
-    """The stored catalog in the export form (identical to what its import produced)."""
-    catalog = require_catalog(session, year)
+def catalog_draft(session: Session, catalog: Catalog) -> CatalogDraft:
+    """A stored catalog version back in draft form (leads by full name)."""
     areas = session.exec(select(Area).where(Area.catalog_id == catalog.id).order_by(Area.position)).all()
     groups = session.exec(select(IndicatorGroup).where(IndicatorGroup.catalog_id == catalog.id).order_by(IndicatorGroup.position)).all()
     indicators = session.exec(select(Indicator).where(Indicator.catalog_id == catalog.id).order_by(Indicator.number)).all()
@@ -593,8 +592,8 @@ def export_catalog(session: Session, year: int) -> dict:
         leads[lead.indicator_id].append(lead)
     area_code = {a.id: a.code for a in areas}
     group_code = {g.id: g.code for g in groups}
-    draft = CatalogDraft(
-        year=year,
+    return CatalogDraft(
+        year=catalog.year,
         title=catalog.title,
         areas=[AreaDraft(a.code, a.numeral, a.name, a.points) for a in areas],
         groups=[GroupDraft(g.code, g.numeral, g.name, g.points, area_code[g.area_id]) for g in groups],
@@ -610,7 +609,13 @@ def export_catalog(session: Session, year: int) -> dict:
             for i in indicators
         ],
     )
-    return draft_as_export(draft, UnitDirectory(list(units.values()), []))
+
+
+def export_catalog(session: Session, year: int) -> dict:
+    """The stored catalog in the export form (identical to what its import produced)."""
+    catalog = require_catalog(session, year)
+    draft = catalog_draft(session, catalog)
+    return draft_as_export(draft, UnitDirectory(list(session.exec(select(Unit))), []))
 
 
 def dump_export(export: dict, fmt: str) -> str:

@@ -35,11 +35,19 @@ catalog_app = typer.Typer(help="考评指标 / indicator catalog", no_args_is_he
 units_app = typer.Typer(help="考评对象名录 / unit registry", no_args_is_help=True)
 resp_app = typer.Typer(help="承担关系 / who undertakes which indicator", no_args_is_help=True)
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
+cycle_app = typer.Typer(help="考评周期 / assessment cycles", no_args_is_help=True)
+points_app = typer.Typer(help="明确指标分值（办法三(四)） / item points allocation", no_args_is_help=True)
+scores_app = typer.Typer(help="录入分数 / score entry", no_args_is_help=True)
+verify_app = typer.Typer(help="专班核实 / verification by the specialist team", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
 app.add_typer(resp_app, name="responsibilities")
 app.add_typer(audit_app, name="audit")
+app.add_typer(cycle_app, name="cycle")
+app.add_typer(points_app, name="points")
+app.add_typer(scores_app, name="scores")
+app.add_typer(verify_app, name="verify")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -403,6 +411,451 @@ def audit_log(limit: Annotated[int, typer.Option(help="显示最近多少条")] 
         when = e.at.astimezone(s.tz).strftime("%Y-%m-%d %H:%M:%S")
         table.add_row(str(e.seq), when, e.actor, e.action, e.entity, e.reason)
     out.print(table)
+
+
+# --------------------------------------------------------------------------- cycles
+
+CycleOpt = Annotated[str, typer.Option("--cycle", help="考评周期，例如 2022H1")]
+
+
+@cycle_app.command("open")
+@refusals_exit
+def cycle_open(
+    code: Annotated[str, typer.Argument(help="考评周期，例如 2022H1")],
+    policy: Annotated[Path | None, typer.Option(help="计分规则文件（默认 data/policies/default.yaml）")] = None,
+) -> None:
+    """开启半年考评周期：冻结指标、名录、承担关系和计分规则。"""
+    from kaoping import cycles
+    from kaoping.policy import load_policy
+
+    s = settings()
+    require_schema(s)
+    path = policy or s.data_dir / "policies" / "default.yaml"
+    chosen = load_policy(path)
+    with db.session_scope(s) as session:
+        cycle = cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=actor_of(s))
+        units = len(session.exec(select_cycle_units(cycle.id)).all())
+    out.print(
+        f"已开启{cycles.cycle_label(cycle)}考评周期 {cycle.code}：{units} 个考评对象，计分规则 {chosen.version}（{path.name}）。"
+    )
+
+
+def select_cycle_units(cycle_id: int):
+    from sqlmodel import select
+
+    from models import CycleUnit
+
+    return select(CycleUnit).where(CycleUnit.cycle_id == cycle_id)
+
+
+@cycle_app.command("list")
+@refusals_exit
+def cycle_list() -> None:
+    """列出所有考评周期。"""
+    from sqlmodel import select
+
+    from models import Cycle, CycleStatus
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        rows = session.exec(select(Cycle).order_by(Cycle.year, Cycle.half)).all()
+    if not rows:
+        out.print("还没有考评周期：用 `kaoping cycle open 2022H1` 开启。")
+        return
+    for c in rows:
+        out.print(f"{c.code}  {CycleStatus(c.status).label}  开启于 {c.opened_at.astimezone(s.tz):%Y-%m-%d}")
+
+
+@cycle_app.command("reopen")
+@refusals_exit
+def cycle_reopen(
+    code: Annotated[str, typer.Argument(help="考评周期")],
+    reason: Annotated[str, typer.Option(help="重新开启的原因（记入审计日志）")] = "",
+) -> None:
+    """核实签字后确需修改分数时，重新开启周期（记入审计日志）。"""
+    from kaoping import cycles
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        cycle = cycles.get_cycle(session, code)
+        cycles.reopen(session, cycle, actor=actor_of(s), reason=reason)
+    out.print(f"{cycle.code} 已重新开启，可以修改分数；修改完成后须重新核实签字。")
+
+
+# --------------------------------------------------------------------------- points
+
+
+@points_app.command("set")
+@refusals_exit
+def points_set(
+    cycle: CycleOpt,
+    lead: Annotated[str, typer.Option(help="牵头考核单位")],
+    allocation: Annotated[list[str], typer.Argument(help="指标编号=分值，例如 54=5 55=5 56=4 57=3 58=3")],
+) -> None:
+    """牵头考核单位明确未标分值指标的分值（须合计等于所在分组或大项的分值）。"""
+    from kaoping import cycles, scores
+
+    s = settings()
+    require_schema(s)
+    values = scores.parse_allocation_args(allocation)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        done = scores.allocate_points(session, c, lead_written=lead, points=values, actor=actor_of(s), source="命令行")
+    out.print("已明确分值：" + "，".join(f"{n} 号 {v} 分" for n, v in done))
+
+
+@points_app.command("show")
+@refusals_exit
+def points_show(cycle: CycleOpt) -> None:
+    """显示各指标的分值及来源（规定 / 牵头单位明确 / 默认平均分配）。"""
+    from kaoping import cycles
+    from kaoping.scoring import fmt_exact
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        points = cycles.points_in_force(session, c)
+    table = Table(show_header=True, header_style="bold", title=f"{c.code} 未标分值指标的分值")
+    for col in ("指标", "分值", "来源", "所在分组/大项"):
+        table.add_column(col)
+    for p in sorted(points.values(), key=lambda p: p.number):
+        if p.basis == "given":
+            continue
+        table.add_row(str(p.number), fmt_exact(p.points, 4), {"allocated": "牵头考核单位明确", "default": "默认（平均分配）"}[p.basis], p.container or "")
+    out.print(table)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+@scores_app.command("import")
+@refusals_exit
+def scores_import(
+    file: Annotated[Path, typer.Argument(help="CSV 或 XLSX 文件")],
+    cycle: CycleOpt,
+    component: Annotated[str, typer.Option(help="monitoring（日常监测）| field（实地调研）| opinion（民意调查）| third_party（第三方评估）")],
+    source: Annotated[str | None, typer.Option(help="来源名称（同一来源再次导入将替换其之前的分数）")] = None,
+) -> None:
+    """导入分数。日常监测表头：单位,指标,牵头考核单位,得分,说明；其他：单位,得分,说明。"""
+    from kaoping import cycles, scores
+    from models import Component
+
+    s = settings()
+    require_schema(s)
+    try:
+        chosen = Component(component)
+    except ValueError:
+        raise KaopingError(f"未知的考评方式 {component!r}：应为 monitoring、field、opinion 或 third_party。") from None
+    actor = actor_of(s)
+
+    def service(session, upload):
+        c = cycles.get_cycle(session, cycle)
+        return scores.import_score_file(session, c, chosen, upload, actor=actor, source=source)
+
+    upload, outcome = import_file(s, file, f"scores.{chosen.value}", service)
+    summary = outcome.summary
+    if not summary.changed:
+        out.print(f"{upload.name}：{outcome.rows} 行分数与已录入的完全相同，未作改动。")
+    else:
+        out.print(
+            f"已录入{chosen.label}分数（{upload.name}）：新增 {summary.created} 项，替换 {summary.replaced} 项，"
+            f"未变 {summary.unchanged} 项。被替换的旧分数保留在历史记录中。"
+        )
+    if outcome.missing:
+        out.print(f"注意：以下 {len(outcome.missing)} 个考评对象不在此文件中：{'、'.join(outcome.missing)}")
+
+
+# --------------------------------------------------------------------------- verification
+
+
+@verify_app.command("list")
+@refusals_exit
+def verify_list(
+    cycle: CycleOpt,
+    self_scored: Annotated[bool, typer.Option("--self-scored", help="只列牵头考核单位给自己打分的指标")] = False,
+    lines: Annotated[bool, typer.Option("--lines", help="列出加分、扣分和一票否决记录")] = False,
+) -> None:
+    """列出待核实和已核实的指标得分（自评项必须逐项核实）。"""
+    from sqlmodel import select
+
+    from kaoping import cycles, verification
+    from models import Adjustment, AdjustmentKind
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        if lines:
+            rows = session.exec(select(Adjustment).where(Adjustment.cycle_id == c.id).order_by(Adjustment.id)).all()
+            names = {u.unit_id: u.short_name for u in session.exec(select_cycle_units(c.id))}
+            table = Table(show_header=True, header_style="bold", title=f"{c.code} 加分、扣分和一票否决")
+            for col in ("编号", "单位", "类别", "分值", "原因", "佐证", "记录人", "状态"):
+                table.add_column(col)
+            for a in rows:
+                state = f"已撤销（{a.withdraw_reason}）" if a.withdrawn_at else "有效"
+                table.add_row(str(a.id), names.get(a.unit_id, ""), AdjustmentKind(a.kind).label,
+                              "" if a.points is None else str(a.points), a.reason, a.evidence, a.by, state)
+            out.print(table)
+            return
+        items = verification.item_statuses(session, c, self_scored_only=self_scored)
+    table = Table(show_header=True, header_style="bold", title=f"{c.code} 指标得分核实情况" + ("（自评项）" if self_scored else ""))
+    for col in ("单位", "指标", "牵头考核单位评分", "自评项", "状态"):
+        table.add_column(col)
+    shown = 0
+    for item in items:
+        if not self_scored and item.status in ("未核实",) and not item.self_scored:
+            continue  # ordinary items need no verification; list them with --all in a later version
+        scores_text = "；".join(f"{lead} {'—' if v is None else v}" for lead, v in item.leads.items())
+        table.add_row(item.unit, str(item.indicator), scores_text, "是" if item.self_scored else "", item.status)
+        shown += 1
+    out.print(table)
+    pending = sum(1 for i in items if i.self_scored and i.status in ("待核实", "需重新核实"))
+    out.print(f"共 {shown} 项；自评项待核实 {pending} 项。")
+
+
+@verify_app.command("confirm")
+@refusals_exit
+def verify_confirm(
+    cycle: CycleOpt,
+    unit: Annotated[str | None, typer.Option(help="单位")] = None,
+    indicator: Annotated[int | None, typer.Option(help="指标编号")] = None,
+    all_self_scored: Annotated[bool, typer.Option("--all-self-scored", help="核实所有已评分、待核实的自评项")] = False,
+    reason: Annotated[str, typer.Option(help="核实说明")] = "",
+) -> None:
+    """核实无误：确认牵头考核单位的评分。"""
+    from kaoping import cycles, verification
+
+    if all_self_scored == bool(unit or indicator):
+        raise KaopingError("请二选一：--unit 单位 --indicator 编号，或 --all-self-scored。")
+    if not all_self_scored and (unit is None or indicator is None):
+        raise KaopingError("核实单项需要同时给出 --unit 和 --indicator。")
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        if all_self_scored:
+            done = verification.confirm_all_self_scored(session, c, actor=actor_of(s), reason=reason)
+        else:
+            done = [verification.confirm(session, c, unit=unit, indicator=indicator, actor=actor_of(s), reason=reason)]
+    for line in done:
+        out.print(line)
+    out.print(f"共核实 {len(done)} 项。")
+
+
+@verify_app.command("adjust")
+@refusals_exit
+def verify_adjust(
+    cycle: CycleOpt,
+    unit: Annotated[str, typer.Option(help="单位")],
+    indicator: Annotated[int, typer.Option(help="指标编号")],
+    score: Annotated[str, typer.Option(help="调整后的得分")],
+    reason: Annotated[str, typer.Option(help="调整原因（必填）")] = "",
+) -> None:
+    """核实调整：以专班核定的得分替换该项得分（须说明原因）。"""
+    from kaoping import cycles, verification
+    from kaoping.tables import parse_score
+
+    s = settings()
+    require_schema(s)
+    try:
+        value = parse_score(score)
+    except ValueError:
+        raise KaopingError(f"得分“{score}”不是数字。") from None
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        out.print(verification.adjust(session, c, unit=unit, indicator=indicator, score=value, reason=reason, actor=actor_of(s)))
+
+
+def _line(cycle: str, unit: str, kind: str, points: str | None, reason: str, evidence: str) -> None:
+    from kaoping import cycles, verification
+    from kaoping.tables import parse_score
+    from models import AdjustmentKind
+
+    s = settings()
+    require_schema(s)
+    value = None
+    if points is not None:
+        try:
+            value = parse_score(points)
+        except ValueError:
+            raise KaopingError(f"分值“{points}”不是数字。") from None
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        line = verification.add_line(session, c, unit=unit, kind=AdjustmentKind(kind), points=value, reason=reason,
+                                     evidence=evidence, actor=actor_of(s))
+    amount = f" {line.points} 分" if line.points is not None else ""
+    out.print(f"已记录{AdjustmentKind(kind).label}{amount}（编号 {line.id}）：{unit}，{reason}")
+
+
+@verify_app.command("bonus")
+@refusals_exit
+def verify_bonus(
+    cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")],
+    points: Annotated[str, typer.Option(help="加分分值")], reason: Annotated[str, typer.Option(help="原因（必填）")] = "",
+    evidence: Annotated[str, typer.Option(help="佐证材料")] = "",
+) -> None:
+    """记录加分项（有上限，见计分规则）。"""
+    _line(cycle, unit, "bonus", points, reason, evidence)
+
+
+@verify_app.command("deduct")
+@refusals_exit
+def verify_deduct(
+    cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")],
+    points: Annotated[str, typer.Option(help="扣分分值（正数）")], reason: Annotated[str, typer.Option(help="原因（必填）")] = "",
+    evidence: Annotated[str, typer.Option(help="佐证材料")] = "",
+) -> None:
+    """记录扣分项（有上限，见计分规则）。"""
+    _line(cycle, unit, "deduction", points, reason, evidence)
+
+
+@verify_app.command("veto")
+@refusals_exit
+def verify_veto(
+    cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")],
+    reason: Annotated[str, typer.Option(help="原因（必填）")] = "", evidence: Annotated[str, typer.Option(help="佐证材料")] = "",
+) -> None:
+    """记录一票否决：该单位等次定为最低等次。"""
+    _line(cycle, unit, "veto", None, reason, evidence)
+
+
+@verify_app.command("withdraw")
+@refusals_exit
+def verify_withdraw(
+    cycle: CycleOpt, line: Annotated[int, typer.Option(help="加分/扣分/否决记录编号（verify list --lines）")],
+    reason: Annotated[str, typer.Option(help="撤销原因（必填）")] = "",
+) -> None:
+    """撤销一条加分、扣分或否决记录（保留记录，标记撤销）。"""
+    from kaoping import cycles, verification
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        verification.withdraw_line(session, c, line_id=line, reason=reason, actor=actor_of(s))
+    out.print(f"已撤销第 {line} 条记录。")
+
+
+@verify_app.command("signoff")
+@refusals_exit
+def verify_signoff(
+    cycle: CycleOpt, note: Annotated[str, typer.Option(help="签字说明")] = "",
+) -> None:
+    """专班核实签字（运维人员用）：检查全部通过后冻结本周期的分数。"""
+    from kaoping import cycles, verification
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        verification.signoff(session, c, actor=actor_of(s), note=note)
+    out.print(f"{c.code} 已核实签字，分数已冻结。如需修改须 `kaoping cycle reopen {c.code} --reason 原因`。")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@app.command()
+@refusals_exit
+def check(cycle: CycleOpt) -> None:
+    """计算前检查：缺少的评分、超出范围的得分、未核实的自评项、缺少的考评部分，一次列全。"""
+    from kaoping import cycles, results
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        problems = results.problems_of(session, c)
+    if not problems:
+        out.print(f"{c.code} 检查通过，可以计算结果。")
+        return
+    err.print(f"{c.code} 有 {len(problems)} 个问题：")
+    for i, p in enumerate(problems, 1):
+        err.print(f"  {i}. {p}")
+    raise typer.Exit(1)
+
+
+FormatOpt = Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="输出文件（xlsx 必填）")]
+
+
+@app.command("results")
+@refusals_exit
+def results_command(cycle: CycleOpt, format: FormatOpt = "table", output: OutOpt = None) -> None:
+    """计算并显示半年考评结果：各大项、各部分、总分、组内排名、等次。"""
+    from kaoping import cycles, results
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        inputs, computed = results.compute_cycle(session, c)
+        rows = results.result_rows(inputs, computed)
+        title = f"{cycles.cycle_label(c)}数字政府建设考评结果"
+    text = results.render(rows, format, output, title=title)
+    if format == "table":
+        print_result_table(rows, title)
+    elif text is not None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"已写入 {output}")
+
+
+def print_result_table(rows: list[dict], title: str) -> None:
+    from kaoping.results import GROUP_LABELS, flat_rows
+
+    for group, label in GROUP_LABELS.items():
+        members = [r for r in rows if r["group"] == group]
+        if not members:
+            continue
+        header, body = flat_rows(members)
+        table = Table(show_header=True, header_style="bold", title=f"{title} — {label}")
+        for col in header:
+            table.add_column(col, justify="right" if col not in ("单位", "代码", "分组", "等次", "说明") else "left")
+        for line in body:
+            table.add_row(*[str(v) for v in line])
+        out.print(table)
+
+
+@app.command("annual")
+@refusals_exit
+def annual_command(
+    year: Annotated[int, typer.Argument(help="年度")], format: FormatOpt = "table", output: OutOpt = None,
+) -> None:
+    """年度考评分值 =（上半年 + 下半年）/ 2，组内排名与等次。"""
+    from kaoping import results
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        computed, places = results.annual(session, year)
+    rows = results.annual_rows(computed, places)
+    title = f"{year}年度数字政府建设考评结果"
+    text = results.render(rows, format, output, title=title)
+    if format == "table":
+        print_result_table(rows, title)
+    elif text is not None:
+        sys.stdout.write(text)
+    else:
+        err.print(f"已写入 {output}")
+
+
+@app.command()
+@refusals_exit
+def explain(cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")]) -> None:
+    """逐层说明一个单位的总分：各部分 → 各大项 → 各指标 → 牵头考核单位评分 → 核实与加减分。"""
+    from kaoping import cycles, results
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        lines = results.explain(session, c, unit, tz=s.tz)
+    for line in lines:
+        out.print(line)
 
 
 # --------------------------------------------------------------------------- demo

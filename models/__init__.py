@@ -16,10 +16,32 @@ from models.catalog import (
 )
 from models.cycle import Cycle, CycleSnapshot, CycleStatus
 from models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
+from models.scoring import (
+    Adjustment,
+    AdjustmentKind,
+    Component,
+    ComponentScore,
+    CycleResponsibility,
+    CycleUnit,
+    ItemVerification,
+    LeadScore,
+    PointsAllocation,
+    VerificationKind,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Adjustment",
+    "AdjustmentKind",
+    "Component",
+    "ComponentScore",
+    "CycleResponsibility",
+    "CycleUnit",
+    "ItemVerification",
+    "LeadScore",
+    "PointsAllocation",
+    "VerificationKind",
     "GENESIS_HASH",
     "Area",
     "AuditEntry",

@@ -12,8 +12,19 @@ from models.types import UTCDateTime, utcnow
 
 
 class CycleStatus(StrEnum):
-    open = "open"
-    closed = "closed"
+    """Where a cycle is. Scores and verification change only while ``open``; the
+    verification sign-off freezes them (``verified``); re-opening is explicit and logged."""
+
+    open = "open"  # collecting and verifying scores
+    verified = "verified"  # 专班核实签字: scores frozen
+    approved = "approved"  # 分管领导审定
+    closed = "closed"  # published; kept for the record
+
+    @property
+    def label(self) -> str:
+        return {"open": "进行中（收集与核实）", "verified": "已核实签字（分数已冻结）", "approved": "已审定", "closed": "已结束"}[
+            self.value
+        ]
 
 
 class Cycle(SQLModel, table=True):
