@@ -812,11 +812,13 @@ def print_result_table(rows: list[dict], title: str) -> None:
         if not members:
             continue
         header, body = flat_rows(members)
+        keep = [i for i, col in enumerate(header) if col not in ("代码", "分组")]
         table = Table(show_header=True, header_style="bold", title=f"{title} — {label}")
-        for col in header:
-            table.add_column(col, justify="right" if col not in ("单位", "代码", "分组", "等次", "说明") else "left")
+        for i in keep:
+            col = header[i]
+            table.add_column(col, justify="left" if col in ("单位", "等次", "说明") else "right", no_wrap=col != "说明")
         for line in body:
-            table.add_row(*[str(v) for v in line])
+            table.add_row(*[str(line[i]) for i in keep])
         out.print(table)
 
 

@@ -127,26 +127,7 @@ def record_lead_scores(
     """Record monitoring item scores s(u, i) by lead assessors (日常监测)."""
     require_open(cycle)
     ctx = context or CycleContext(session, cycle)
-    problems: list[str] = []
-    seen: dict[tuple[int, int, int], LeadScoreEntry] = {}
-    for e in entries:
-        number = ctx.indicator_by_id[e.indicator_id].number
-        label = f"{e.where}（{ctx.name(e.unit_id)}，指标 {number}）"
-        if (e.unit_id, e.indicator_id) not in ctx.pairs:
-            problems.append(f"{label}：{ctx.name(e.unit_id)} 在本周期不承担指标 {number}，不应评分。")
-        if e.lead_unit_id not in ctx.leads[e.indicator_id]:
-            leads = "、".join(ctx.name(u) for u in ctx.leads[e.indicator_id])
-            problems.append(f"{label}：{ctx.name(e.lead_unit_id)} 不是指标 {number} 的牵头考核单位（应为 {leads}）。")
-        points = ctx.points[e.indicator_id]
-        if not 0 <= e.score <= points.points:
-            basis = {"given": "指标分值", "allocated": "牵头考核单位明确的分值", "default": "未明确分值前的平均分配分值"}[points.basis]
-            problems.append(f"{label}：得分 {e.score} 超出范围，应在 0 到 {fmt_exact(points.points)} 分之间（{basis}）。")
-        if not _places_ok(e.score):
-            problems.append(f"{label}：得分 {e.score} 小数位过多，最多保留 {MAX_PLACES} 位小数。")
-        key = (e.unit_id, e.indicator_id, e.lead_unit_id)
-        if key in seen and (seen[key].score != e.score or seen[key].note != e.note):
-            problems.append(f"{label}：与{seen[key].where}重复，但分数或说明不同；请只保留一行。")
-        seen[key] = e
+    problems, seen = validate_lead_entries(ctx, entries)
     if problems:
         raise InvalidInput(f"{source}：有 {len(problems)} 处问题，未录入任何分数：", problems)
 
@@ -189,6 +170,46 @@ def record_lead_scores(
             reason=f"录入日常监测评分：{source}",
         )
     return summary
+
+
+def validate_lead_entries(ctx: CycleContext, entries: list[LeadScoreEntry]) -> tuple[list[str], dict]:
+    """Every problem of a batch of lead scores, and the batch keyed by (unit, indicator, lead)."""
+    problems: list[str] = []
+    seen: dict[tuple[int, int, int], LeadScoreEntry] = {}
+    for e in entries:
+        number = ctx.indicator_by_id[e.indicator_id].number
+        label = f"{e.where}（{ctx.name(e.unit_id)}，指标 {number}）"
+        if (e.unit_id, e.indicator_id) not in ctx.pairs:
+            problems.append(f"{label}：{ctx.name(e.unit_id)} 在本周期不承担指标 {number}，不应评分。")
+        if e.lead_unit_id not in ctx.leads[e.indicator_id]:
+            leads = "、".join(ctx.name(u) for u in ctx.leads[e.indicator_id])
+            problems.append(f"{label}：{ctx.name(e.lead_unit_id)} 不是指标 {number} 的牵头考核单位（应为 {leads}）。")
+        points = ctx.points[e.indicator_id]
+        if not 0 <= e.score <= points.points:
+            basis = {"given": "指标分值", "allocated": "牵头考核单位明确的分值", "default": "未明确分值前的平均分配分值"}[points.basis]
+            problems.append(f"{label}：得分 {e.score} 超出范围，应在 0 到 {fmt_exact(points.points)} 分之间（{basis}）。")
+        if not _places_ok(e.score):
+            problems.append(f"{label}：得分 {e.score} 小数位过多，最多保留 {MAX_PLACES} 位小数。")
+        key = (e.unit_id, e.indicator_id, e.lead_unit_id)
+        if key in seen and (seen[key].score != e.score or seen[key].note != e.note):
+            problems.append(f"{label}：与{seen[key].where}重复，但分数或说明不同；请只保留一行。")
+        seen[key] = e
+    return problems, seen
+
+
+def validate_component_entries(component: Component, ctx: CycleContext, entries: list[ComponentScoreEntry]) -> tuple[list[str], dict]:
+    problems: list[str] = []
+    seen: dict[int, ComponentScoreEntry] = {}
+    for e in entries:
+        label = f"{e.where}（{ctx.name(e.unit_id)}）"
+        if not 0 <= e.score <= 100:
+            problems.append(f"{label}：得分 {e.score} 超出范围，{component.label}得分应在 0 到 100 之间。")
+        if not _places_ok(e.score):
+            problems.append(f"{label}：得分 {e.score} 小数位过多，最多保留 {MAX_PLACES} 位小数。")
+        if e.unit_id in seen and (seen[e.unit_id].score != e.score or seen[e.unit_id].note != e.note):
+            problems.append(f"{label}：与{seen[e.unit_id].where}是同一单位，但分数或说明不同；请只保留一行。")
+        seen[e.unit_id] = e
+    return problems, seen
 
 
 def _chunks(items: list, size: int):
@@ -246,17 +267,7 @@ def record_component_scores(
         raise ValueError("monitoring scores are lead scores")
     require_open(cycle)
     ctx = context or CycleContext(session, cycle)
-    problems: list[str] = []
-    seen: dict[int, ComponentScoreEntry] = {}
-    for e in entries:
-        label = f"{e.where}（{ctx.name(e.unit_id)}）"
-        if not 0 <= e.score <= 100:
-            problems.append(f"{label}：得分 {e.score} 超出范围，{component.label}得分应在 0 到 100 之间。")
-        if not _places_ok(e.score):
-            problems.append(f"{label}：得分 {e.score} 小数位过多，最多保留 {MAX_PLACES} 位小数。")
-        if e.unit_id in seen and (seen[e.unit_id].score != e.score or seen[e.unit_id].note != e.note):
-            problems.append(f"{label}：与{seen[e.unit_id].where}是同一单位，但分数或说明不同；请只保留一行。")
-        seen[e.unit_id] = e
+    problems, seen = validate_component_entries(component, ctx, entries)
     if problems:
         raise InvalidInput(f"{source}：有 {len(problems)} 处问题，未录入任何分数：", problems)
     current = {
@@ -351,12 +362,14 @@ def import_score_file(
     problems: list[str] = []
     if component is Component.monitoring:
         entries = lead_entries_from_rows(ctx, rows, problems)
+        problems += validate_lead_entries(ctx, entries)[0]
         if problems:
             raise InvalidInput(f"文件 {upload.name} 有 {len(problems)} 处问题，未录入任何分数：", problems)
         summary = record_lead_scores(session, cycle, entries, source=source or upload.name, actor=actor,
                                      received_file_id=received_file_id, context=ctx)
         return ImportOutcome(summary, len(rows))
     entries = component_entries_from_rows(ctx, rows, problems)
+    problems += validate_component_entries(component, ctx, entries)[0]
     if problems:
         raise InvalidInput(f"文件 {upload.name} 有 {len(problems)} 处问题，未录入任何分数：", problems)
     summary = record_component_scores(session, cycle, component, entries, source=source or component.label,
