@@ -584,12 +584,13 @@ def catalog_draft(session: Session, catalog: Catalog) -> CatalogDraft:
     areas = session.exec(select(Area).where(Area.catalog_id == catalog.id).order_by(Area.position)).all()
     groups = session.exec(select(IndicatorGroup).where(IndicatorGroup.catalog_id == catalog.id).order_by(IndicatorGroup.position)).all()
     indicators = session.exec(select(Indicator).where(Indicator.catalog_id == catalog.id).order_by(Indicator.number)).all()
-    units = {u.id: u for u in session.exec(select(Unit))}
-    leads: dict[int, list[IndicatorLead]] = defaultdict(list)
-    for lead in session.exec(
-        select(IndicatorLead).join(Indicator).where(Indicator.catalog_id == catalog.id).order_by(IndicatorLead.position)
+    leads: dict[int, list[str]] = defaultdict(list)
+    for indicator_id, name in session.exec(
+        select(IndicatorLead.indicator_id, Unit.name).join(Indicator, Indicator.id == IndicatorLead.indicator_id)
+        .join(Unit, Unit.id == IndicatorLead.unit_id)
+        .where(Indicator.catalog_id == catalog.id).order_by(IndicatorLead.position)
     ):
-        leads[lead.indicator_id].append(lead)
+        leads[indicator_id].append(name)
     area_code = {a.id: a.code for a in areas}
     group_code = {g.id: g.code for g in groups}
     return CatalogDraft(
@@ -603,7 +604,7 @@ def catalog_draft(session: Session, catalog: Catalog) -> CatalogDraft:
                 milestone=MilestoneInfo(i.milestone_raw, i.milestone_month,
                                         MilestoneKind(i.milestone_kind) if i.milestone_kind else None,
                                         i.milestone_continuing),
-                leads=[units[lead.unit_id].name for lead in leads[i.id]],
+                leads=leads[i.id],
                 area_code=area_code[i.area_id], group_code=group_code[i.group_id],
             )
             for i in indicators

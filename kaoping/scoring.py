@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
+from math import floor, lcm
+from typing import NamedTuple
 
 from kaoping.policy import ScoringPolicy
 from models import Component
@@ -97,8 +98,9 @@ class UnitSpec:
     position: int = 0
 
 
-@dataclass(frozen=True)
-class LeadScoreValue:
+class LeadScoreValue(NamedTuple):
+    """One lead assessor's current score (a tuple: tens of thousands are built per cycle)."""
+
     score: Decimal
     note: str = ""
     source: str = ""
@@ -174,19 +176,27 @@ def check(inputs: ScoringInputs) -> list[Problem]:
     problems: list[Problem] = []
     names = inputs.unit_names
     policy = inputs.policy
+    # p(i) as integers over a common denominator, compared with scores × that denominator:
+    # the range check of ~60,000 scores stays in integer arithmetic.
+    points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
+    limit = {k: int(i.points * points_den) * 10_000 for k, i in inputs.items.items()}
     for unit in inputs.units:
         for indicator_id in unit.items:
             item = inputs.items[indicator_id]
-            scores = inputs.lead_scores.get((unit.unit_id, indicator_id), {})
-            verification = inputs.verifications.get((unit.unit_id, indicator_id))
-            for lead in item.leads:
-                if lead not in scores and not (verification and verification.kind == "adjust"):
-                    problems.append(Problem(
-                        "missing_score",
-                        f"缺少评分：{unit.short_name} 的指标 {item.number}，应由 {names.get(lead, lead)} 评分。",
-                    ))
+            key = (unit.unit_id, indicator_id)
+            scores = inputs.lead_scores.get(key, {})
+            verification = inputs.verifications.get(key)
+            if len(scores) < len(item.leads) and not (verification and verification.kind == "adjust"):
+                for lead in item.leads:
+                    if lead not in scores:
+                        problems.append(Problem(
+                            "missing_score",
+                            f"缺少评分：{unit.short_name} 的指标 {item.number}，应由 {names.get(lead, lead)} 评分。",
+                        ))
+            top = limit[indicator_id]
             for lead, value in scores.items():
-                if not 0 <= value.score <= item.points:
+                scaled = value.score.scaleb(4) * points_den
+                if scaled < 0 or scaled > top:
                     problems.append(Problem(
                         "out_of_range",
                         f"得分超出范围：{names.get(lead, lead)} 给 {unit.short_name} 指标 {item.number} 的得分 "
@@ -199,7 +209,7 @@ def check(inputs: ScoringInputs) -> list[Problem]:
                         f"核实调整后的得分超出范围：{unit.short_name} 指标 {item.number} 调整为 {verification.value}，"
                         f"应在 [0, {fmt_exact(item.points)}] 内。",
                     ))
-            if is_self_scored(unit.unit_id, item) and all(lead in scores for lead in item.leads):
+            if unit.unit_id in item.leads and all(lead in scores for lead in item.leads):
                 if not _verified(verification, scores):
                     stale = verification is not None
                     problems.append(Problem(
@@ -239,16 +249,22 @@ def _basis_label(basis: str) -> str:
 # --------------------------------------------------------------------------- results
 
 
-@dataclass
-class ItemResult:
+class ItemResult(NamedTuple):
+    """One item of one unit's result (a tuple: ~50,000 per province cycle)."""
+
     number: int
     area_code: str
     points: Fraction
     points_basis: str
     lead_scores: dict[int, LeadScoreValue]
-    value: Fraction
+    value_numerator: int  # s(u, i) = value_numerator / denominator, exactly
+    denominator: int
     verification: VerificationValue | None
     self_scored: bool
+
+    @property
+    def value(self) -> Fraction:
+        return Fraction(self.value_numerator, self.denominator)
 
 
 @dataclass
@@ -307,41 +323,73 @@ def compute(inputs: ScoringInputs) -> list[UnitResult]:
     if problems:
         raise ScoringError(problems)
     policy = inputs.policy
-    results = [_unit_result(inputs, unit) for unit in inputs.units]
+    scale = _Scale(inputs)
+    results = [_unit_result(inputs, unit, scale) for unit in inputs.units]
     for r in results:
         r.grade = policy.lowest_grade if r.veto else policy.grade_for(r.published_total)
     rank_within_groups(results, key=lambda r: r.published_total)
     return results
 
 
-def _unit_result(inputs: ScoringInputs, unit: UnitSpec) -> UnitResult:
+class _Scale:
+    """Common denominators that keep the item-level sums in exact integers.
+
+    Scores have at most 4 decimals, so 10,000 × lcm(numbers of lead assessors) turns every
+    item score — a single score, a mean of several, or an adjusted value — into an integer;
+    lcm(denominators of p(i)) does the same for the points. Sums over tens of thousands of
+    items are then integer additions, and only the ~7 area scores per unit are fractions.
+    """
+
+    SCORE = 10_000
+
+    def __init__(self, inputs: ScoringInputs):
+        counts = {len(i.leads) for i in inputs.items.values()} or {1}
+        self.score_den = self.SCORE * lcm(*counts)
+        self.points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
+        self.points_num = {k: int(i.points * self.points_den) for k, i in inputs.items.items()}
+        self._per_lead = {n: self.score_den // self.SCORE // n for n in counts}
+
+    def item_numerator(self, scores: dict[int, LeadScoreValue], verification: VerificationValue | None) -> int:
+        """s(u, i) × score_den: a score with ≤ 4 decimals is an integer count of 1/10,000."""
+        if verification is not None and verification.kind == "adjust":
+            return int(verification.value.scaleb(4)) * (self.score_den // self.SCORE)
+        total = 0
+        for v in scores.values():
+            total += int(v.score.scaleb(4))
+        return total * self._per_lead[len(scores)]
+
+
+def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitResult:
     policy = inputs.policy
     flags: list[str] = []
     items: list[ItemResult] = []
-    per_area: dict[str, list[ItemResult]] = defaultdict(list)
+    score_sums: dict[str, int] = defaultdict(int)
+    point_sums: dict[str, int] = defaultdict(int)
+    unit_id = unit.unit_id
+    lead_scores = inputs.lead_scores
+    verifications = inputs.verifications
+    defaults = []
     for indicator_id in unit.items:
         spec = inputs.items[indicator_id]
-        scores = inputs.lead_scores.get((unit.unit_id, indicator_id), {})
-        verification = inputs.verifications.get((unit.unit_id, indicator_id))
-        if verification is not None and verification.kind == "adjust":
-            value = to_fraction(verification.value)
-        else:
-            value = item_mean(scores)
-        result = ItemResult(spec.number, spec.area_code, spec.points, spec.points_basis, scores, value,
-                            verification, is_self_scored(unit.unit_id, spec))
-        items.append(result)
-        per_area[spec.area_code].append(result)
+        key = (unit_id, indicator_id)
+        scores = lead_scores.get(key, {})
+        verification = verifications.get(key)
+        numerator = scale.item_numerator(scores, verification)
+        items.append(ItemResult(spec.number, spec.area_code, spec.points, spec.points_basis, scores, numerator,
+                                scale.score_den, verification, unit_id in spec.leads))
+        score_sums[spec.area_code] += numerator
+        point_sums[spec.area_code] += scale.points_num[indicator_id]
+        if spec.points_basis == "default":
+            defaults.append(spec.number)
     items.sort(key=lambda i: i.number)
-    defaults = [i.number for i in items if i.points_basis == "default"]
     if defaults:
         flags.append(f"默认分值：指标 {_ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
 
     areas: dict[str, AreaResult] = {}
-    for code in sorted(per_area, key=lambda c: int(c)):
-        area_items = per_area[code]
+    for code in sorted(score_sums, key=int):
         weight = inputs.areas[code].weight
-        sum_scores = sum((i.value for i in area_items), Fraction(0))
-        sum_points = sum((i.points for i in area_items), Fraction(0))
+        sum_scores = Fraction(score_sums[code], scale.score_den)
+        sum_points = Fraction(point_sums[code], scale.points_den)
         areas[code] = AreaResult(code, weight, sum_scores, sum_points, to_fraction(weight) * sum_scores / sum_points)
 
     components: dict[Component, ComponentResult] = {}

@@ -60,11 +60,15 @@ def _current_verification(session: Session, cycle: Cycle, unit_id: int, indicato
     )).first()
 
 
-def item_statuses(session: Session, cycle: Cycle, *, self_scored_only: bool = False) -> list[ItemStatus]:
-    ctx = CycleContext(session, cycle)
-    scores: dict[tuple[int, int], dict[int, LeadScore]] = {}
-    for s in session.exec(select(LeadScore).where(LeadScore.cycle_id == cycle.id, LeadScore.current)):
-        scores.setdefault((s.unit_id, s.indicator_id), {})[s.lead_unit_id] = s
+def item_statuses(session: Session, cycle: Cycle, *, self_scored_only: bool = False,
+                  context: CycleContext | None = None) -> list[ItemStatus]:
+    ctx = context or CycleContext(session, cycle)
+    scores: dict[tuple[int, int], dict[int, LeadScoreValue]] = {}
+    for unit_id, indicator_id, lead_id, score in session.connection().execute(
+        select(LeadScore.unit_id, LeadScore.indicator_id, LeadScore.lead_unit_id, LeadScore.score)
+        .where(LeadScore.cycle_id == cycle.id, LeadScore.current)
+    ):
+        scores.setdefault((unit_id, indicator_id), {})[lead_id] = LeadScoreValue(score)
     verifications = {
         (v.unit_id, v.indicator_id): v
         for v in session.exec(select(ItemVerification).where(ItemVerification.cycle_id == cycle.id, ItemVerification.current))
@@ -83,7 +87,7 @@ def item_statuses(session: Session, cycle: Cycle, *, self_scored_only: bool = Fa
             status = "未评分"
         elif v is None:
             status = "待核实" if self_scored else "未核实"
-        elif v.basis == basis_text(item_mean({k: LeadScoreValue(s.score) for k, s in got.items()})):
+        elif v.basis == basis_text(item_mean(got)):
             status = "已核实"
         else:
             status = "需重新核实"
@@ -156,7 +160,7 @@ def confirm_all_self_scored(session: Session, cycle: Cycle, *, actor: str, reaso
     require_open(cycle)
     ctx = CycleContext(session, cycle)
     done = []
-    for item in item_statuses(session, cycle, self_scored_only=True):
+    for item in item_statuses(session, cycle, self_scored_only=True, context=ctx):
         if item.status in ("待核实", "需重新核实"):
             done.append(_confirm(session, ctx, item.unit_id, item.indicator_id, actor=actor, reason=reason))
     return done

@@ -36,7 +36,17 @@ class ExactDecimal(TypeDecorator):
     def process_result_value(self, value, dialect):
         if value is None:
             return None
-        return Decimal(value) if not isinstance(value, Decimal) else value
+        if isinstance(value, str):  # SQLite: stored canonical already
+            return Decimal(value)
+        return canonical_decimal(value)
+
+
+def canonical_decimal(value: Decimal) -> Decimal:
+    """3.0000 → 3, 0.5000 → 0.5, 30 → 30 (never 3E+1): the value as a person writes it."""
+    value = value.normalize()
+    if value.as_tuple().exponent > 0:  # 3E+1
+        return value.quantize(Decimal(1))
+    return value
 
 
 class UTCDateTime(TypeDecorator):
