@@ -325,3 +325,22 @@ def test_policy_file_is_validated():
     with pytest.raises(InvalidInput, match="从高到低"):
         load_policy_text("version: x\ncomponents: {monitoring: 60, field: 20, opinion: 10, third_party: 10}\ngrades: [{name: 较差, min: 0}, {name: 优秀, min: 90}]\n", source="p.yaml")
     assert isinstance(POLICY, ScoringPolicy) and POLICY.grade_for(Decimal("89.99")) == "良好"
+
+
+def test_readme_worked_example():
+    """README: 市卫健委 undertakes only item 20 (0.5 points in area 一 of 25), leads it itself."""
+    wjw = 7
+    areas = {"1": AreaSpec("1", "一", "政务服务“一网通办”", Decimal(25))}
+    items = {20: ItemSpec(20, 20, "1", Fraction(1, 2), "given", (wjw,))}
+    units = [UnitSpec(wjw, "wjw", "包头市卫生健康委员会", "市卫健委", "department", (20,))]
+    lead = {(wjw, 20): {wjw: LeadScoreValue(Decimal("0.45"))}}
+    comps = {(wjw, Component.field): [ComponentValue("s", Decimal(85))],
+             (wjw, Component.opinion): [ComponentValue("s", Decimal(80))],
+             (wjw, Component.third_party): [ComponentValue("s", Decimal(88))]}
+    data = ScoringInputs(POLICY, areas, items, units, lead, {}, comps, {}, {wjw: "市卫健委"})
+    with pytest.raises(ScoringError):  # self-scored: the specialist team must confirm first
+        compute(data)
+    data.verifications[(wjw, 20)] = VerificationValue("confirm", None, basis_text(Fraction(45, 100)), "专班", None)
+    r = compute(data)[0]
+    assert r.areas["1"].score == Fraction("22.5") and r.monitoring == 90
+    assert fmt(r.total) == "87.80" and r.grade == "良好"
