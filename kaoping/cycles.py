@@ -173,6 +173,27 @@ class ItemPoints:
     container: str | None  # for open items: the group or area whose points they share
 
 
+def allocation_problems(session: Session, cycle: Cycle) -> list[str]:
+    """Allocations that no longer add up to their container (rule 三(四)) — e.g. one that
+    covers only part of a group. Entry refuses these; the check catches any that slip in."""
+    points = points_in_force(session, cycle)
+    catalog = session.get(Catalog, cycle.catalog_id)
+    defaults = open_item_defaults(catalog_draft(session, catalog))
+    problems = []
+    containers = {p.container for p in points.values() if p.basis == "allocated"}
+    for container in sorted(containers):
+        members = [p for p in points.values() if p.container == container]
+        expected = sum((defaults[p.number][1] for p in members), Fraction(0))
+        got = sum((p.points for p in members), Fraction(0))
+        if any(p.basis == "default" for p in members) or got != expected:
+            numbers = "、".join(str(p.number) for p in sorted(members, key=lambda p: p.number))
+            problems.append(
+                f"分值明确不完整或合计不符：{container} 中未标分值的指标 {numbers} 应合计 {float(expected):g} 分，"
+                "请牵头考核单位重新明确全部指标的分值（kaoping points set）。"
+            )
+    return problems
+
+
 def points_in_force(session: Session, cycle: Cycle) -> dict[int, ItemPoints]:
     """p(i) for every indicator of the cycle's catalog (rule 三(四))."""
     catalog = session.get(Catalog, cycle.catalog_id)

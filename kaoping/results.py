@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from kaoping.cycles import cycle_label, get_cycle, points_in_force, policy_of
+from kaoping.cycles import allocation_problems, cycle_label, get_cycle, points_in_force, policy_of
 from kaoping.errors import InvalidInput, NotFound
 from kaoping.scoring import (
     AdjustmentLine,
@@ -113,7 +113,7 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
 
 
 def problems_of(session: Session, cycle: Cycle) -> list[str]:
-    return [p.message for p in check(gather_inputs(session, cycle))]
+    return allocation_problems(session, cycle) + [p.message for p in check(gather_inputs(session, cycle))]
 
 
 @contextmanager
@@ -130,6 +130,9 @@ def no_gc_pauses():
 
 
 def compute_cycle(session: Session, cycle: Cycle, *, detailed: bool = False) -> tuple[ScoringInputs, list[UnitResult]]:
+    allocations = allocation_problems(session, cycle)
+    if allocations:
+        raise InvalidInput(f"{cycle.code} 还不能计算结果：", allocations)
     with no_gc_pauses():
         inputs = gather_inputs(session, cycle, detailed=detailed)
     try:

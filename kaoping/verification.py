@@ -237,14 +237,13 @@ def withdraw_line(session: Session, cycle: Cycle, *, line_id: int, reason: str, 
 
 def signoff(session: Session, cycle: Cycle, *, actor: str, note: str = "") -> None:
     """专班核实签字: checks must pass; then the scores are frozen."""
-    from kaoping.results import gather_inputs
-    from kaoping.scoring import check
+    from kaoping.results import problems_of
 
     require_open(cycle)
-    problems = check(gather_inputs(session, cycle))
+    problems = problems_of(session, cycle)
     if problems:
         raise InvalidInput(
             f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能核实签字（`kaoping check --cycle {cycle.code}` 查看）：",
-            [p.message for p in problems],
+            problems,
         )
     set_status(session, cycle, CycleStatus.verified, actor=actor, reason=note or "专班核实签字", action="cycle.verified")

@@ -314,3 +314,48 @@ def test_annual_mean_of_two_halves(initialized, settings, tmp_path):
         assert r["first_half"] == format(h1[r["unit_code"]], "f")
     missing = cli("annual", "2023", "--format", "json")
     assert missing.exit_code != 0 and "2023H1" in missing.output
+
+
+def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(initialized, settings, tmp_path):
+    """市政府金融办 undertakes items 36 and 87, both with several lead assessors.
+
+    Item 36 (1 point, area 一, leads 市政府金融办 and 市工信局): 0.9 and 0.8 → 0.85.
+    Item 87 (group 7.2 of 3 points shared by open items 87–89 → default 1 point, area 七;
+    leads 市财政局, 市发改委, 市政府金融办): 0.9, 0.6, 1 → 2.5 / 3 = 0.8333….
+    A(一) = 25 × 0.85 / 1 = 21.25;  A(七) = 5 × (5/6) / 1 = 25/6 = 4.1666… → 4.17.
+    M = 100 × (21.25 + 25/6) / (25 + 5) = 15250 / 180 = 84.7222… → 84.72.
+    F = O = T = 80: H = 0.6 × 84.7222… + 16 + 8 + 8 = 82.8333… → 82.83.
+    """
+    cli = initialized
+    scored_cycle(cli, settings, tmp_path, verify=False)
+    write(tmp_path / "jrb.csv", MONITORING_HEADER + "市政府金融办,36,市政府金融办,0.9,\n市政府金融办,36,市工信局,0.8,\n"
+          "市政府金融办,87,市财政局,0.9,\n市政府金融办,87,市发改委,0.6,\n市政府金融办,87,金融办,1,\n")
+    assert cli("scores", "import", tmp_path / "jrb.csv", "--cycle", "2022H1", "--component", "monitoring").exit_code == 0
+    for component in ("field", "opinion", "third_party"):
+        # Same source as the first import: replaces 市政府金融办's score there, keeps the rest.
+        write(tmp_path / f"{component}.csv", "单位,得分\n市政府金融办,80\n")
+        result = cli("scores", "import", tmp_path / f"{component}.csv", "--cycle", "2022H1", "--component", component)
+        assert result.exit_code == 0 and "替换 1 项" in result.output
+    assert cli("verify", "confirm", "--cycle", "2022H1", "--all-self-scored").exit_code == 0
+    rows = {r["unit_name"]: r for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
+    jrb = rows["市政府金融办"]
+    assert jrb["areas"] == {"1": "21.25", "7": "4.17"}
+    assert jrb["monitoring"] == "84.72"
+    assert (jrb["field"], jrb["opinion"], jrb["third_party"]) == ("80.00", "80.00", "80.00")
+    assert jrb["total"] == "82.83"
+    assert any("默认分值：指标 87" in f for f in jrb["flags"])
+
+
+def test_check_catches_an_allocation_that_does_not_add_up(initialized, settings):
+    """Entry refuses partial allocations; if one reaches the database anyway, check lists it."""
+    from models import Indicator, PointsAllocation, Unit
+
+    cli = initialized
+    cli("cycle", "open", "2022H1")
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        item = session.exec(select(Indicator).where(Indicator.catalog_id == cycle.catalog_id, Indicator.number == 54)).one()
+        lead = session.exec(select(Unit).where(Unit.code == "gxj")).one()
+        session.add(PointsAllocation(cycle_id=cycle.id, indicator_id=item.id, container="3", points=Decimal(10), lead_unit_id=lead.id))
+    result = cli("check", "--cycle", "2022H1")
+    assert result.exit_code != 0 and "分值明确不完整或合计不符" in result.output and "54、55、56、57、58" in result.output
