@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[test,bench]"
 	$(BIN)/python -m benchmarks
 
 clean:

@@ -10,6 +10,7 @@ import functools
 import shutil
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,7 @@ cycle_app = typer.Typer(help="考评周期 / assessment cycles", no_args_is_help
 points_app = typer.Typer(help="明确指标分值（办法三(四)） / item points allocation", no_args_is_help=True)
 scores_app = typer.Typer(help="录入分数 / score entry", no_args_is_help=True)
 verify_app = typer.Typer(help="专班核实 / verification by the specialist team", no_args_is_help=True)
+forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -48,6 +50,7 @@ app.add_typer(cycle_app, name="cycle")
 app.add_typer(points_app, name="points")
 app.add_typer(scores_app, name="scores")
 app.add_typer(verify_app, name="verify")
+app.add_typer(forms_app, name="forms")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -858,6 +861,99 @@ def explain(cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")]) 
         lines = results.explain(session, c, unit, tz=s.tz)
     for line in lines:
         out.print(line)
+
+
+# --------------------------------------------------------------------------- forms and intake
+
+
+@forms_app.command("build")
+@refusals_exit
+def forms_build(
+    cycle: CycleOpt,
+    kind: Annotated[str, typer.Option(help="self_assessment | lead_scoring | field_visit | third_party | opinion")],
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+    deadline: Annotated[str | None, typer.Option(help="报送截止日期，例如 2022-07-10（默认今天起 15 天）")] = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="只生成这些单位的表（代码或名称，可重复）")] = None,
+) -> None:
+    """生成 Word 表单（不发送）：自评表、评分表、实地调研记录表、第三方评估和民意调查结果表。"""
+    from datetime import date as date_type
+
+    from documents.forms import build_forms
+    from kaoping import cycles
+    from kaoping.registry import UnitDirectory
+    from models import FormKind
+
+    s = settings()
+    require_schema(s)
+    try:
+        chosen = FormKind(kind)
+    except ValueError:
+        raise KaopingError(f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。") from None
+    due = None
+    if deadline:
+        try:
+            due = date_type.fromisoformat(deadline)
+        except ValueError:
+            raise KaopingError(f"截止日期“{deadline}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        codes = None
+        if unit:
+            directory = UnitDirectory.load(session)
+            codes = [directory.resolve(u).code for u in unit]
+        built = build_forms(session, s, c, chosen, out_dir=out_dir, deadline=due, units=codes, actor=actor_of(s))
+    new = sum(1 for b in built if b.created)
+    err.print(f"已生成 {len(built)} 份{chosen.label}（新编号或新版本 {new} 份），保存在 {out_dir}/：")
+    for b in built:
+        out.print(f"  {b.form.form_no} 第 {b.form.version} 版  {b.subject_label}  {b.path.name}")
+
+
+@app.command("intake")
+@refusals_exit
+def intake_command(
+    files: Annotated[list[Path], typer.Argument(help="收回的 Word 文件（可多个）")],
+    sender: Annotated[str, typer.Option(help="发件人邮箱（用于核对是否本单位报送）")] = "",
+    cycle: Annotated[str | None, typer.Option("--cycle", help="只接收此考评周期的表格")] = None,
+) -> None:
+    """回收表格：识别签名标识，检查并录入；每个收到的文件都会保存，拒收的说明原因。"""
+    from documents.intake import intake
+
+    s = settings()
+    require_schema(s)
+    refused = 0
+    for path in files:
+        outcome = receive_file(s, path, sender=sender, expected_cycle=cycle, service=intake)
+        if outcome.accepted:
+            flag = "（逾期）" if outcome.result.late else ""
+            out.print(f"[green]已接收[/green] {path.name}：{outcome.result.form_no} {outcome.result.subject_label}{flag} — {outcome.result.summary}", markup=True)
+        else:
+            refused += 1
+            err.print(f"[red]已拒收[/red] {path.name}：{outcome.reason}", markup=True)
+    if refused:
+        raise typer.Exit(2)
+
+
+@dataclass
+class Received:
+    accepted: bool
+    result: object = None
+    reason: str = ""
+
+
+def receive_file(s: Settings, path: Path, *, sender: str, expected_cycle: str | None, service) -> Received:
+    """One returned file: recorded if it passes, kept with the reason if it does not."""
+    try:
+        upload = read_upload(path)
+    except KaopingError as exc:
+        return Received(False, reason=str(exc))
+    try:
+        with db.session_scope(s) as session:
+            result = service(session, s, upload, sender=sender, expected_cycle=expected_cycle, actor=actor_of(s))
+        return Received(True, result=result)
+    except KaopingError as exc:
+        with db.session_scope(s) as session:
+            keep_received(session, s, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
+        return Received(False, reason=str(exc))
 
 
 # --------------------------------------------------------------------------- demo

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         SecretStr(DEFAULT_SECRET_KEY),
         description="HMAC key that signs outgoing documents; must be set in production",
     )
+    office_name: str = Field(
+        "包头市人民政府办公室数字政府专班", description="the specialist team, as it signs forms and letters"
+    )
+    issuer_name: str = Field("包头市人民政府办公室", description="发文机关 of the 通报 and 报告")
+    doc_number_prefix: str = Field("包数字政府办", description="发文字号 prefix: 包数字政府办〔2022〕5号")
+    form_deadline_days: int = Field(15, description="default days from issuing a form to its deadline")
     actor: str = Field(
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",
@@ -95,6 +101,11 @@ class Settings(BaseSettings):
     def received_dir(self) -> Path:
         """Every file anyone sends kaoping is kept here, by content hash."""
         return self.var_dir / "received"
+
+    @property
+    def forms_dir(self) -> Path:
+        """A copy of every form kaoping issued, by form number."""
+        return self.var_dir / "forms"
 
     @property
     def effective_inbox_dir(self) -> Path:

@@ -14,6 +14,7 @@ from models.catalog import (
     Responsibility,
     ResponsibilitySet,
 )
+from models.documents import FormKind, IssuedForm, Submission
 from models.cycle import Cycle, CycleSnapshot, CycleStatus
 from models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
 from models.scoring import (
@@ -32,6 +33,9 @@ from models.scoring import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "FormKind",
+    "IssuedForm",
+    "Submission",
     "Adjustment",
     "AdjustmentKind",
     "Component",

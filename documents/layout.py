@@ -1,0 +1,334 @@
+"""Word layout primitives: 公文 (GB/T 9704-2012) pages for reports, plain A4 for forms.
+
+Chinese fonts only take effect in Word when the run's ``w:rFonts`` names them for East
+Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 pt,
+3号 = 16 pt, 4号 = 14 pt, 小4 = 12 pt, 5号 = 10.5 pt.
+"""
+
+from __future__ import annotations
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
+# GB/T 9704-2012 fonts (the names Word and WPS look up on government PCs).
+TITLE_FONT = "方正小标宋简体"
+BODY_FONT = "仿宋_GB2312"
+HEADING1_FONT = "黑体"
+HEADING2_FONT = "楷体_GB2312"
+PAGE_NUMBER_FONT = "宋体"
+LATIN_FONT = "Times New Roman"
+
+SIZE_2 = Pt(22)
+SIZE_3 = Pt(16)
+SIZE_4 = Pt(14)
+SIZE_SMALL_4 = Pt(12)
+SIZE_5 = Pt(10.5)
+
+#: 22 lines a page: (297 − 37 − 35) mm / 22 = 28.95 pt a line.
+BODY_LINE = Pt(28.95)
+RED = RGBColor(0xFF, 0x00, 0x00)
+
+
+def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin: str = LATIN_FONT, color=None) -> None:
+    """Set a run's fonts for Latin and East Asian text (``w:eastAsia``)."""
+    run.font.name = latin
+    rpr = run._element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    if size is not None:
+        run.font.size = size
+    if bold is not None:
+        run.font.bold = bold
+    if color is not None:
+        run.font.color.rgb = color
+
+
+def _style_fonts(style, east_asia: str, size) -> None:
+    style.font.name = LATIN_FONT
+    style.font.size = size
+    rpr = style.element.get_or_add_rPr()
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    fonts.set(qn("w:ascii"), LATIN_FONT)
+    fonts.set(qn("w:hAnsi"), LATIN_FONT)
+
+
+# --------------------------------------------------------------------------- 公文 pages
+
+
+def official_document():
+    """An empty A4 document laid out as GB/T 9704-2012 requires."""
+    document = Document()
+    section = document.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.header_distance, section.footer_distance = Mm(15), Mm(20)
+    # Line grid: 22 lines of 28.95 pt (579 twentieths of a point).
+    grid = section._sectPr.find(qn("w:docGrid"))
+    if grid is None:
+        grid = OxmlElement("w:docGrid")
+        section._sectPr.append(grid)
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), "579")
+    normal = document.styles["Normal"]
+    _style_fonts(normal, BODY_FONT, SIZE_3)
+    normal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    normal.paragraph_format.line_spacing = BODY_LINE
+    normal.paragraph_format.space_before = Pt(0)
+    normal.paragraph_format.space_after = Pt(0)
+    _page_numbers(document)
+    return document
+
+
+def _page_number_paragraph(footer, align) -> None:
+    paragraph = footer.paragraphs[0]
+    paragraph.alignment = align
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    if align == WD_ALIGN_PARAGRAPH.RIGHT:
+        paragraph.paragraph_format.right_indent = Pt(14)  # 单页码居右空一字
+    else:
+        paragraph.paragraph_format.left_indent = Pt(14)  # 双页码居左空一字
+    set_font(paragraph.add_run("— "), PAGE_NUMBER_FONT, size=SIZE_4)
+    run = paragraph.add_run()
+    set_font(run, PAGE_NUMBER_FONT, size=SIZE_4)
+    begin, instr, end = OxmlElement("w:fldChar"), OxmlElement("w:instrText"), OxmlElement("w:fldChar")
+    begin.set(qn("w:fldCharType"), "begin")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = " PAGE "
+    end.set(qn("w:fldCharType"), "end")
+    run._element.append(begin)
+    run._element.append(instr)
+    run._element.append(end)
+    set_font(paragraph.add_run(" —"), PAGE_NUMBER_FONT, size=SIZE_4)
+
+
+def _page_numbers(document) -> None:
+    """Page numbers "— 1 —" in 4号宋体: odd pages right, even pages left (GB/T 9704 7.5)."""
+    document.settings.odd_and_even_pages_header_footer = True
+    section = document.sections[0]
+    _page_number_paragraph(section.footer, WD_ALIGN_PARAGRAPH.RIGHT)
+    _page_number_paragraph(section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)
+
+
+def _para(document, text: str = "", *, font: str = BODY_FONT, size=SIZE_3, align=None, indent_chars: float = 0,
+          bold: bool | None = None, color=None, line=BODY_LINE):
+    paragraph = document.add_paragraph()
+    if align is not None:
+        paragraph.alignment = align
+    fmt = paragraph.paragraph_format
+    fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    fmt.line_spacing = line
+    if indent_chars:
+        fmt.first_line_indent = Pt(16 * indent_chars)
+    if text:
+        set_font(paragraph.add_run(text), font, size=size, bold=bold, color=color)
+    return paragraph
+
+
+def issuer_mark(document, issuer: str) -> None:
+    """发文机关标志: red 小标宋, centred."""
+    _para(document, issuer, font=TITLE_FONT, size=Pt(26), align=WD_ALIGN_PARAGRAPH.CENTER, color=RED, line=Pt(40))
+
+
+def document_number(document, number: str) -> None:
+    """发文字号 (包数字政府办〔2022〕5号), centred, then the red separator line."""
+    _para(document)
+    paragraph = _para(document, number, align=WD_ALIGN_PARAGRAPH.CENTER)
+    _border(paragraph, "bottom", color="FF0000", size=12)
+    _para(document)
+
+
+def title(document, text: str) -> None:
+    """标题: 2号方正小标宋简体, centred, then a blank line."""
+    for line in text.split("\n"):
+        _para(document, line, font=TITLE_FONT, size=SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER, line=Pt(35))
+    _para(document)
+
+
+def addressee(document, text: str) -> None:
+    """主送机关: flush left, ends with a full-width colon."""
+    _para(document, text)
+
+
+def body(document, text: str):
+    """正文 paragraph: 3号仿宋, first line indented two characters."""
+    return _para(document, text, indent_chars=2)
+
+
+def heading(document, text: str, level: int):
+    """一、 黑体 / （一） 楷体 / 1. 仿宋 (bold) — the three heading levels of GB/T 9704."""
+    font = {1: HEADING1_FONT, 2: HEADING2_FONT, 3: BODY_FONT}[level]
+    return _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None)
+
+
+def signature_and_date(document, issuer: str, date_text: str) -> None:
+    """发文机关署名 and 成文日期 (2022年7月15日), right-aligned, 4 characters from the edge."""
+    _para(document)
+    _para(document)
+    for text in (issuer, date_text):
+        paragraph = _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        paragraph.paragraph_format.right_indent = Pt(16 * 4)
+
+
+def attachment_note(document, items: list[str]) -> None:
+    """附件说明: 正文下空一行左空二字编排"附件："."""
+    _para(document)
+    for index, item in enumerate(items, start=1):
+        label = "附件：" if index == 1 else "　　　"
+        prefix = f"{index}. " if len(items) > 1 else ""
+        _para(document, f"{label}{prefix}{item}", indent_chars=2)
+
+
+def colophon(document, copied_to: list[str], printer: str, print_date: str) -> None:
+    """版记: 抄送 and 印发机关/印发日期 between separator lines, in 4号仿宋."""
+    document.add_page_break()
+    for _ in range(14):  # 版记 sits at the foot of the last page
+        _para(document)
+    first = _para(document, f"抄送：{'，'.join(copied_to)}。", size=SIZE_4, line=Pt(25))
+    first.paragraph_format.left_indent = Pt(14)
+    _border(first, "top", color="000000", size=8)
+    _border(first, "bottom", color="000000", size=4)
+    last = document.add_paragraph()
+    last.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    last.paragraph_format.line_spacing = Pt(25)
+    last.paragraph_format.left_indent = Pt(14)
+    last.paragraph_format.right_indent = Pt(14)
+    set_font(last.add_run(printer), BODY_FONT, size=SIZE_4)
+    last.add_run("\t")
+    set_font(last.add_run(f"{print_date}印发"), BODY_FONT, size=SIZE_4)
+    tabs = last.paragraph_format.tab_stops
+    from docx.enum.text import WD_TAB_ALIGNMENT
+
+    tabs.add_tab_stop(Mm(156) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
+    _border(last, "bottom", color="000000", size=8)
+
+
+def _border(paragraph, side: str, *, color: str, size: int) -> None:
+    ppr = paragraph._element.get_or_add_pPr()
+    borders = ppr.find(qn("w:pBdr"))
+    if borders is None:
+        borders = OxmlElement("w:pBdr")
+        ppr.append(borders)
+    edge = OxmlElement(f"w:{side}")
+    edge.set(qn("w:val"), "single")
+    edge.set(qn("w:sz"), str(size))
+    edge.set(qn("w:space"), "1")
+    edge.set(qn("w:color"), color)
+    borders.append(edge)
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list[float] | None = None,
+          font: str = BODY_FONT, size=SIZE_5, header_font: str = HEADING1_FONT, shaded_columns: tuple[int, ...] = ()):
+    """A bordered table with a bold header row, text in 仿宋 (tables are not 28.95-pt lines).
+
+    ``shaded_columns`` are greyed: the cells kaoping fills in and people must not change."""
+    t = document.add_table(rows=1, cols=len(header))
+    t.style = "Table Grid"
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    t.autofit = False
+    for cell, text in zip(t.rows[0].cells, header, strict=True):
+        _cell_text(cell, text, header_font, size, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _shade(cell, "D9D9D9")
+    _repeat_header(t.rows[0])
+    for values in rows:
+        cells = t.add_row().cells
+        for index, (cell, text) in enumerate(zip(cells, values, strict=True)):
+            _cell_text(cell, str(text), font, size)
+            if index in shaded_columns:
+                _shade(cell, "EDEDED")
+    if widths_mm:
+        for column, width in zip(t.columns, widths_mm, strict=True):
+            column.width = Mm(width)
+        for row in t.rows:
+            for cell, width in zip(row.cells, widths_mm, strict=True):
+                cell.width = Mm(width)
+    return t
+
+
+def _shade(cell, fill: str) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    shading = OxmlElement("w:shd")
+    shading.set(qn("w:val"), "clear")
+    shading.set(qn("w:color"), "auto")
+    shading.set(qn("w:fill"), fill)
+    tcpr.append(shading)
+
+
+def _cell_text(cell, text: str, font: str, size, *, align=None) -> None:
+    lines = text.split("\n") if text else [""]
+    paragraph = cell.paragraphs[0]
+    for index, line in enumerate(lines):
+        if index:
+            paragraph = cell.add_paragraph()
+        paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        if align is not None:
+            paragraph.alignment = align
+        if line:
+            set_font(paragraph.add_run(line), font, size=size)
+
+
+def _repeat_header(row) -> None:
+    trpr = row._tr.get_or_add_trPr()
+    flag = OxmlElement("w:tblHeader")
+    flag.set(qn("w:val"), "true")
+    trpr.append(flag)
+
+
+def fill_cell(cell, text: str, *, font: str = BODY_FONT, size=SIZE_5) -> None:
+    """Replace a cell's text (used by tests and the demo to fill forms as a person would)."""
+    for paragraph in cell.paragraphs[1:]:
+        paragraph._element.getparent().remove(paragraph._element)
+    first = cell.paragraphs[0]
+    for run in list(first.runs):
+        run._element.getparent().remove(run._element)
+    _cell_text(cell, text, font, size)
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def form_document(*, landscape: bool = True):
+    """A4 (landscape by default, for wide tables) with 仿宋 text and modest margins."""
+    document = Document()
+    section = document.sections[0]
+    if landscape:
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(297), Mm(210)
+    else:
+        section.page_width, section.page_height = Mm(210), Mm(297)
+    for side in ("top_margin", "bottom_margin", "left_margin", "right_margin"):
+        setattr(section, side, Mm(18))
+    normal = document.styles["Normal"]
+    _style_fonts(normal, BODY_FONT, SIZE_SMALL_4)
+    normal.paragraph_format.space_after = Pt(2)
+    return document
+
+
+def form_title(document, text: str) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(paragraph.add_run(text), TITLE_FONT, size=Pt(18))
+
+
+def form_line(document, text: str, *, bold: bool = False, size=SIZE_SMALL_4, font: str = BODY_FONT):
+    paragraph = document.add_paragraph()
+    set_font(paragraph.add_run(text), HEADING1_FONT if bold else font, size=size)
+    return paragraph
