@@ -33,6 +33,7 @@ from kaoping.scores import (
     validate_lead_entries,
 )
 from kaoping.settings import Settings
+from kaoping.scoring import ranges
 from kaoping.tables import parse_score
 from kaoping.text import fold
 from models import Component, Contact, Cycle, CycleStatus, FormKind, IssuedForm, Submission, Unit
@@ -195,15 +196,18 @@ def intake(
 
 def _record_self_assessment(session, cycle, form, tables, *, upload, actor, received_at, late, received_file_id):
     require_open(cycle)
-    problems, rows = [], []
+    problems, rows, unfilled = [], [], []
     for index, row in enumerate(tables["main"], start=2):
         number, situation, progress, evidence = fold(row[0]), row[4], fold(row[5]), row[6]
         if progress and progress not in PROGRESS_CHOICES:
             problems.append(f"第 {index} 行（指标 {number}）“完成进度”列：“{progress}”不是可选项，应为{'、'.join(PROGRESS_CHOICES)}之一。")
         if not progress:
-            problems.append(f"第 {index} 行（指标 {number}）“完成进度”列：未填写，请填写{'、'.join(PROGRESS_CHOICES)}之一。")
+            unfilled.append(index)
         rows.append({"number": int(number), "situation": situation, "progress": progress,
                      "evidence": [line.strip() for line in evidence.splitlines() if line.strip()]})
+    if unfilled:
+        problems.append(f"第 {ranges(unfilled)} 行“完成进度”列未填写（共 {len(unfilled)} 行）：每项指标都须填写"
+                        f"{'、'.join(PROGRESS_CHOICES)}之一。")
     if problems:
         raise InvalidInput(f"{upload.name}（{form.form_no}）有 {len(problems)} 处需要更正，未录入：", problems)
     previous = session.exec(select(Submission).where(Submission.cycle_id == cycle.id, Submission.unit_id == form.subject_unit_id,
@@ -270,7 +274,7 @@ def _record_lead_sheet(session, cycle, form, tables, *, upload, actor, received_
             continue
         unit_id = codes[code]
         indicator = ctx.indicator_by_number[int(number)]
-        entries.append(LeadScoreEntry(unit_id, indicator.id, lead.id, score, note, f"第 {index} 行“得分”列"))
+        entries.append(LeadScoreEntry(unit_id, indicator.id, lead.id, score, note, f"第 {index} 行"))
     problems += validate_lead_entries(ctx, entries)[0]
     if problems:
         raise InvalidInput(f"{upload.name}（{form.form_no}）有 {len(problems)} 处需要更正，未录入任何分数：", problems)

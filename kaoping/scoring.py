@@ -383,7 +383,7 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
             defaults.append(spec.number)
     items.sort(key=lambda i: i.number)
     if defaults:
-        flags.append(f"默认分值：指标 {_ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
+        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
 
     areas: dict[str, AreaResult] = {}
     for code in sorted(score_sums, key=int):
@@ -449,7 +449,7 @@ def _combine_sources(sources: list[ComponentValue], policy: ScoringPolicy) -> Fr
     return sum((w * to_fraction(s.score) for w, s in zip(weights, sources, strict=True)), Fraction(0)) / total
 
 
-def _ranges(numbers: list[int]) -> str:
+def ranges(numbers: list[int]) -> str:
     """[1, 2, 3, 7] → "1–3、7"."""
     out: list[str] = []
     start = prev = None
