@@ -11,6 +11,7 @@ import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -954,6 +955,39 @@ def receive_file(s: Settings, path: Path, *, sender: str, expected_cycle: str | 
         with db.session_scope(s) as session:
             keep_received(session, s, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
         return Received(False, reason=str(exc))
+
+
+@app.command("report")
+@refusals_exit
+def report_command(
+    cycle: CycleOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+    number: Annotated[int | None, typer.Option(help="发文字号的序号（默认按年度顺延）")] = None,
+    signed: Annotated[str | None, typer.Option("--date", help="成文日期，例如 2022-07-15（默认今天）")] = None,
+) -> None:
+    """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）。"""
+    from datetime import date as date_type
+
+    from documents.reports import build_reports
+    from kaoping import cycles
+
+    s = settings()
+    require_schema(s)
+    when = None
+    if signed:
+        try:
+            when = date_type.fromisoformat(signed)
+        except ValueError:
+            raise KaopingError(f"成文日期“{signed}”格式不对，应为 YYYY-MM-DD。") from None
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        built = build_reports(session, s, c, out_dir, number=number, signed=when or datetime.now(s.tz).date(),
+                              actor=actor_of(s))
+    out.print(f"已生成（发文字号 {built.number}）：")
+    out.print(f"  通报：{built.tongbao}")
+    out.print(f"  报告：{built.baogao}")
+    out.print(f"  反馈函：{len(built.letters)} 份，在 {built.letters[0].parent}/")
+    out.print(f"  实绩考核结果表：{built.workbook}")
 
 
 # --------------------------------------------------------------------------- demo
