@@ -1,0 +1,133 @@
+"""Reports: GB/T 9704-2012 layout read back from the files, content, and (when LibreOffice
+is installed) a PDF rendering that contains every unit and total."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import docx
+import openpyxl
+import pytest
+from docx.enum.text import WD_LINE_SPACING
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
+from tests.factories import scored_cycle
+
+
+@pytest.fixture
+def reports(initialized, settings, tmp_path, request):
+    if "postgresql" in settings.database_url and request.node.get_closest_marker("layout_only"):
+        pytest.skip("layout and rendering do not depend on the database (run on SQLite)")
+    cli = initialized
+    scored_cycle(cli, settings, tmp_path)
+    assert cli("verify", "adjust", "--cycle", "2022H1", "--unit", "东河区", "--indicator", "19", "--score", "0.2",
+               "--reason", "数据目录挂载未完成").exit_code == 0
+    assert cli("verify", "veto", "--cycle", "2022H1", "--unit", "固阳县", "--reason", "发生重大网络安全事件").exit_code == 0
+    result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--number", "5")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)
+    return tmp_path / "reports", rows
+
+
+def _texts(document) -> list[str]:
+    return [p.text for p in document.paragraphs]
+
+
+@pytest.mark.layout_only
+def test_tongbao_layout_follows_gbt_9704(reports):
+    folder, _ = reports
+    document = docx.Document(folder / "2022年上半年数字政府建设考评结果通报.docx")
+    section = document.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert [round(m.mm) for m in (section.top_margin, section.bottom_margin, section.left_margin, section.right_margin)] == [37, 35, 28, 26]
+    normal = document.styles["Normal"]
+    assert normal.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    assert normal.font.size == Pt(16)
+    assert normal.paragraph_format.line_spacing_rule == WD_LINE_SPACING.EXACTLY
+    assert normal.paragraph_format.line_spacing == Pt(28.95)
+    assert section._sectPr.find(qn("w:docGrid")).get(qn("w:linePitch")) == "579"
+
+    texts = _texts(document)
+    title = next(p for p in document.paragraphs if p.text.startswith("关于2022年上半年"))
+    run = title.runs[0]
+    assert run.font.size == Pt(22) and run._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    assert "包数字政府办〔2022〕5号" in texts
+    assert all(re.fullmatch(r".+〔\d{4}〕\d+号", t) for t in texts if "〔" in t)
+    assert "2022年7月15日" in texts
+    heading1 = next(p for p in document.paragraphs if p.text == "一、总体情况")
+    assert heading1.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+    heading2 = next(p for p in document.paragraphs if p.text.startswith("（一）"))
+    assert heading2.runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "楷体_GB2312"
+    body = next(p for p in document.paragraphs if p.text.startswith("根据《数字政府建设考评办法》"))
+    assert body.paragraph_format.first_line_indent == Pt(32)
+    assert body.paragraph_format.line_spacing == Pt(28.95)
+    # Page numbers "— N —" in 4号宋体 on odd (right) and even (left) pages.
+    assert document.settings.odd_and_even_pages_header_footer
+    for footer in (section.footer, section.even_page_footer):
+        xml = footer._element.xml
+        assert "PAGE" in xml and "— " in footer.paragraphs[0].text
+        assert footer.paragraphs[0].runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "宋体"
+        assert footer.paragraphs[0].runs[0].font.size == Pt(14)
+    # 版记 with 抄送, and the chart embedded as a PNG.
+    assert "抄送：市委办公室，市政府办公室，市纪委监委。" in texts
+    assert any(t.endswith("印发") for t in texts)
+    images = [r for r in document.part.rels.values() if "image" in r.reltype]
+    assert len(images) == 1 and images[0].target_part.blob[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "附件：2022年上半年数字政府建设考评结果排名表" in texts
+
+
+def test_tongbao_content_ranks_everyone(reports):
+    folder, rows = reports
+    document = docx.Document(folder / "2022年上半年数字政府建设考评结果通报.docx")
+    text = "\n".join(_texts(document))
+    assert "本次共有36个单位参加考评" in text and "固阳县因一票否决事项，等次确定为较差" in text
+    table_text = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+    for row in rows:
+        assert row["unit_name"] in table_text and row["total"] in table_text
+
+
+def test_baogao_lists_adjustments_and_vetoes(reports):
+    folder, _ = reports
+    document = docx.Document(folder / "2022年上半年数字政府建设考评情况报告.docx")
+    text = "\n".join(_texts(document))
+    assert text.count("市委、市政府、市纪委监委：") == 1
+    assert "东河区指标19：专班核实调整为0.2分，原因：数据目录挂载未完成" in text
+    assert "固阳县：一票否决，原因：发生重大网络安全事件" in text
+    assert "需要关注的单位和指标" in text and "平均得分率" in text
+    assert "包数字政府办〔2022〕6号" in text
+
+
+def test_feedback_letters_and_workbook(reports):
+    folder, rows = reports
+    letters = sorted((folder / "反馈函").glob("*.docx"))
+    assert len(letters) == 36
+    donghe = docx.Document(folder / "反馈函" / "150202-东河区-反馈函.docx")
+    text = "\n".join(_texts(donghe))
+    row = next(r for r in rows if r["unit_name"] == "东河区")
+    assert f"你单位考评得分{row['total']}分" in text and f"排名第{row['rank']}位" in text
+    items = next(t for t in donghe.tables if t.rows[0].cells[0].text == "指标")
+    assert len(items.rows) == 91
+    assert any("专班核实调整：数据目录挂载未完成" in r.cells[3].text for r in items.rows)
+    workbook = openpyxl.load_workbook(folder / "2022年上半年数字政府建设考评结果（实绩考核）.xlsx")
+    assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed; "
+                    "install libreoffice-writer-nogui to render the 通报 to PDF")
+@pytest.mark.layout_only
+def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, tmp_path):
+    folder, rows = reports
+    source = folder / "2022年上半年数字政府建设考评结果通报.docx"
+    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(source)],
+                   check=True, capture_output=True, timeout=180)
+    pdf = tmp_path / "pdf" / (source.stem + ".pdf")
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    flat = re.sub(r"\s+", "", text)
+    for row in rows:
+        assert row["unit_name"] in flat and row["total"] in flat, row["unit_name"]
