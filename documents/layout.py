@@ -71,9 +71,38 @@ def _style_fonts(style, east_asia: str, size) -> None:
 # --------------------------------------------------------------------------- 公文 pages
 
 
+_BASES: dict[str, object] = {}
+
+
+def _lean_document():
+    """python-docx's default template, without the parts nobody reads back: the Word 2010
+    copy of all styles (stylesWithEffects.xml, 440 KB) and the thumbnail picture. Saving is
+    then about twice as fast, which matters for 600 letters."""
+    document = Document()
+    for rel_id, rel in list(document.part.rels.items()):
+        if rel.reltype.endswith("/stylesWithEffects"):
+            document.part.drop_rel(rel_id)
+    package = document.part.package
+    for rel_id, rel in list(package.rels.items()):
+        if rel.reltype.endswith("/thumbnail"):
+            del package.rels[rel_id]
+    return document
+
+
+def _from_base(key: str, make):
+    """A fresh document: a deep copy of a prepared base (half the cost of building one)."""
+    if key not in _BASES:
+        _BASES[key] = make()
+    return deepcopy(_BASES[key])
+
+
 def official_document():
     """An empty A4 document laid out as GB/T 9704-2012 requires."""
-    document = Document()
+    return _from_base("official", _official_document)
+
+
+def _official_document():
+    document = _lean_document()
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.orientation = WD_ORIENT.PORTRAIT
@@ -342,7 +371,11 @@ def fill_cell(cell, text: str, *, font: str = BODY_FONT, size=SIZE_5) -> None:
 
 def form_document(*, landscape: bool = True):
     """A4 (landscape by default, for wide tables) with 仿宋 text and modest margins."""
-    document = Document()
+    return _from_base(f"form-{landscape}", lambda: _form_document(landscape))
+
+
+def _form_document(landscape: bool):
+    document = _lean_document()
     section = document.sections[0]
     if landscape:
         section.orientation = WD_ORIENT.LANDSCAPE

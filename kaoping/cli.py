@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -809,21 +810,44 @@ def results_command(cycle: CycleOpt, format: FormatOpt = "table", output: OutOpt
 
 
 def print_result_table(rows: list[dict], title: str) -> None:
-    from kaoping.results import GROUP_LABELS, flat_rows
+    """A ranking table that fits a terminal: scores by component, total, rank, grade.
+    Area scores are in the JSON/CSV/XLSX outputs and in `kaoping explain`."""
+    from kaoping.results import GROUP_LABELS
 
+    half_year = "monitoring" in (rows[0] if rows else {})
+    columns = (
+        [("排名", "rank"), ("单位", "unit_name"), ("监测", "monitoring"), ("调研", "field"), ("民意", "opinion"),
+         ("第三方", "third_party"), ("加减分", "adjustments"), ("总分", "total"), ("等次", "grade")]
+        if half_year else
+        [("排名", "rank"), ("单位", "unit_name"), ("上半年", "first_half"), ("下半年", "second_half"), ("年度", "total"),
+         ("等次", "grade")]
+    )
+    if half_year and all(r["adjustments"] == "0.00" for r in rows):
+        columns = [c for c in columns if c[1] != "adjustments"]
+    notes: list[str] = []
+    default_points = False
     for group, label in GROUP_LABELS.items():
         members = [r for r in rows if r["group"] == group]
         if not members:
             continue
-        header, body = flat_rows(members)
-        keep = [i for i, col in enumerate(header) if col not in ("代码", "分组")]
-        table = Table(show_header=True, header_style="bold", title=f"{title} — {label}")
-        for i in keep:
-            col = header[i]
-            table.add_column(col, justify="left" if col in ("单位", "等次", "说明") else "right", no_wrap=col != "说明")
-        for line in body:
-            table.add_row(*[str(line[i]) for i in keep])
+        table = Table(show_header=True, header_style="bold", title=f"{title} — {label}", box=box.SIMPLE_HEAD,
+                      pad_edge=False)
+        for header, key in columns:
+            table.add_column(header, justify="left" if key in ("unit_name", "grade") else "right", no_wrap=True)
+        for r in members:
+            table.add_row(*["" if r[key] is None else str(r[key]) for _, key in columns])
+            for flag in r["flags"]:
+                if flag.startswith("默认分值"):
+                    default_points = True
+                else:
+                    notes.append(f"{r['unit_name']}：{flag}")
         out.print(table)
+    if half_year:
+        out.print("监测 = 日常监测 60%，调研 = 实地调研 20%，民意 = 民意调查 10%，第三方 = 第三方评估 10%。")
+    for note in notes:
+        out.print(f"※ {note}")
+    if default_points:
+        out.print("※ 部分指标的分值尚未由牵头考核单位明确，按所在分组或大项平均分配计算（各单位明细见 kaoping explain）。")
 
 
 @app.command("annual")
@@ -998,23 +1022,10 @@ def report_command(
 def demo(
     output: Annotated[Path, typer.Option("--out", help="演示输出目录（每次重建）")] = Path("demo-output"),
 ) -> None:
-    """演示：在全新的 SQLite 数据库中装入 2022 年指标与包头名录，并显示指标概要。"""
-    from kaoping import catalog as catalog_service
+    """演示：全新的 SQLite 数据库上跑一个完整的半年考评（模拟各单位填表交回），输出报告。"""
+    from kaoping import demo as demo_run
 
-    s = Settings(var_dir=output.resolve(), database_url="")
-    db.dispose_engine(s.effective_database_url)
-    if output.exists():
-        shutil.rmtree(output)
-    output.mkdir(parents=True)
-    out.print(f"[bold]kaoping 演示[/bold] — 数据目录 {output}/", markup=True)
-    for line in initialize(s):
-        out.print("  " + line)
-    with db.session_scope(s) as session:
-        print_summary(catalog_service.summarize(session, 2022))
-    out.print(
-        "\n尚未实现的环节（考评周期、表单、邮件、计分、报告）将随后续版本加入；"
-        f"本次演示的数据库：{output}/kaoping.sqlite3"
-    )
+    demo_run.run(output, out, initialize=initialize)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -152,14 +152,23 @@ def test_audit_entries_cannot_be_rewritten_through_kaoping(initialized, settings
 # --------------------------------------------------------------------------- demo
 
 
-def test_demo_builds_a_fresh_database_and_prints_the_catalog_summary(cli, tmp_path):
+def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
+    """`make demo`: the whole cycle as it exists, on its own fresh SQLite file."""
+    if "postgresql" in settings.database_url:
+        pytest.skip("the demo always runs on its own SQLite file")
     result = cli("demo", "--out", tmp_path / "demo-output")
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "共 7 个大项、90 项指标" in out
-    assert "市工信局" in out and "28" in out
-    assert (tmp_path / "demo-output" / "kaoping.sqlite3").exists()
-    again = cli("demo", "--out", tmp_path / "demo-output")  # starts afresh every time
+    assert "共 7 个大项、90 项指标" in out and "市工信局" in out
+    assert "已逾期，标注为逾期报送" in out and "退回" in out and "更正后重新报送" in out
+    assert "核实牵头考核单位自评项 101 项" in out and "专班已核实签字" in out
+    assert "旗县区、稀土高新区" in out and "市直部门、单位" in out and "达尔罕茂明安联合旗" in out
+    folder = tmp_path / "demo-output"
+    assert (folder / "kaoping.sqlite3").exists()
+    assert len(list((folder / "reports" / "反馈函").glob("*.docx"))) == 36
+    assert (folder / "reports" / "2022年上半年数字政府建设考评结果通报.docx").exists()
+    assert len(list((folder / "returned").glob("*.docx"))) == 36 + 1 + 26 + 36 + 2
+    again = cli("demo", "--out", folder)  # starts afresh every time
     assert again.exit_code == 0 and "36 个单位" in again.output
 
 
