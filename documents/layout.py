@@ -276,7 +276,9 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     Line breaks inside a cell become ``w:br`` (read back as "\n").
     """
     t = document.add_table(rows=1, cols=len(header))
-    t.style = "Table Grid"
+    style = OxmlElement("w:tblStyle")  # "Table Grid" (t.style = … looks the name up: 2 ms)
+    style.set(qn("w:val"), "TableGrid")
+    t._tbl.tblPr.insert(0, style)
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
     t.autofit = False
     for cell, text in zip(t.rows[0].cells, header, strict=True):
@@ -336,6 +338,25 @@ def _shade(cell, fill: str) -> None:
     tcpr.append(shading)
 
 
+_RUNS: dict[tuple, object] = {}
+
+
+def _run_element(text: str, font: str, size):
+    """A ``w:r`` with fonts set, stamped from a cached prototype (set_font costs ~0.3 ms)."""
+    key = (font, size)
+    if key not in _RUNS:
+        paragraph = Document().add_paragraph()
+        run = paragraph.add_run("x")
+        set_font(run, font, size=size)
+        _RUNS[key] = run._element
+    element = deepcopy(_RUNS[key])
+    t = element.find(qn("w:t"))
+    t.text = text
+    if text != text.strip():
+        t.set(qn("xml:space"), "preserve")
+    return element
+
+
 def _cell_text(cell, text: str, font: str, size, *, align=None) -> None:
     lines = text.split("\n") if text else [""]
     paragraph = cell.paragraphs[0]
@@ -346,7 +367,7 @@ def _cell_text(cell, text: str, font: str, size, *, align=None) -> None:
         if align is not None:
             paragraph.alignment = align
         if line:
-            set_font(paragraph.add_run(line), font, size=size)
+            paragraph._p.append(_run_element(line, font, size))
 
 
 def _repeat_header(row) -> None:
