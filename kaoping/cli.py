@@ -43,6 +43,7 @@ points_app = typer.Typer(help="明确指标分值（办法三(四)） / item poi
 scores_app = typer.Typer(help="录入分数 / score entry", no_args_is_help=True)
 verify_app = typer.Typer(help="专班核实 / verification by the specialist team", no_args_is_help=True)
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
+outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -53,6 +54,7 @@ app.add_typer(points_app, name="points")
 app.add_typer(scores_app, name="scores")
 app.add_typer(verify_app, name="verify")
 app.add_typer(forms_app, name="forms")
+app.add_typer(outbox_app, name="outbox")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -1012,6 +1014,65 @@ def report_command(
     out.print(f"  报告：{built.baogao}")
     out.print(f"  反馈函：{len(built.letters)} 份，在 {built.letters[0].parent}/")
     out.print(f"  实绩考核结果表：{built.workbook}")
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+@outbox_app.command("send")
+@refusals_exit
+def outbox_send(limit: Annotated[int | None, typer.Option(help="最多发送多少封")] = None) -> None:
+    """发送发件箱中待发送的邮件（一个连接发送一批；暂时失败的自动重试）。"""
+    from notifications.mailer import send_pending
+
+    s = settings()
+    require_schema(s)
+    report = send_pending(s, limit=limit)
+    out.print(f"已发送 {len(report.sent)} 封；失败 {len(report.failed)} 封；暂未送达（下次再试）{len(report.deferred)} 封。")
+    for message_id, words in report.failed:
+        err.print(f"  #{message_id} 发送失败：{words}")
+    for message_id, words in report.deferred:
+        err.print(f"  #{message_id} 暂未送达：{words}")
+    if report.failed or report.deferred:
+        raise typer.Exit(1)
+
+
+@outbox_app.command("list")
+@refusals_exit
+def outbox_list(
+    failed: Annotated[bool, typer.Option("--failed", help="只列发送失败的")] = False,
+    limit: Annotated[int, typer.Option(help="最多列出多少封")] = 50,
+) -> None:
+    """列出发件箱中的邮件。"""
+    from sqlmodel import select
+
+    from models import MessageStatus, OutboxMessage
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+        if failed:
+            query = query.where(OutboxMessage.status == MessageStatus.failed)
+        rows = session.exec(query).all()
+    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
+    for col in ("#", "状态", "类型", "收件人", "主题", "尝试", "说明"):
+        table.add_column(col)
+    for m in reversed(rows):
+        table.add_row(str(m.id), MessageStatus(m.status).label, m.kind, "、".join(m.to), m.subject, str(m.attempts), m.last_error)
+    out.print(table)
+
+
+@outbox_app.command("retry")
+@refusals_exit
+def outbox_retry(message: Annotated[list[int] | None, typer.Option("--id", help="只重试这些编号")] = None) -> None:
+    """把发送失败的邮件放回待发送（再运行 kaoping outbox send 发送）。"""
+    from notifications.mailer import retry_failed
+
+    s = settings()
+    require_schema(s)
+    n = retry_failed(s, message or None)
+    out.print(f"已将 {n} 封失败的邮件放回待发送。")
 
 
 # --------------------------------------------------------------------------- demo

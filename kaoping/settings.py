@@ -27,6 +27,12 @@ class Environment(StrEnum):
     production = "production"
 
 
+class SmtpSecurity(StrEnum):
+    none = "none"
+    starttls = "starttls"
+    ssl = "ssl"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="KAOPING_",
@@ -65,6 +71,19 @@ class Settings(BaseSettings):
     issuer_name: str = Field("包头市人民政府办公室", description="发文机关 of the 通报 and 报告")
     doc_number_prefix: str = Field("包数字政府办", description="发文字号 prefix: 包数字政府办〔2022〕5号")
     form_deadline_days: int = Field(15, description="default days from issuing a form to its deadline")
+    smtp_host: str = Field("localhost", description="SMTP server kaoping sends through")
+    smtp_port: int = Field(25, description="SMTP port (587 for STARTTLS, 465 for SSL, 25 plain)")
+    smtp_security: SmtpSecurity = Field(SmtpSecurity.none, description="none | starttls | ssl")
+    smtp_user: str = Field("", description="SMTP AUTH user (empty: no AUTH)")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP AUTH password")
+    smtp_timeout: float = Field(30.0, description="seconds before an SMTP call is given up and retried")
+    smtp_verify_tls: bool = Field(True, description="verify the server certificate (STARTTLS/SSL)")
+    smtp_ca_file: Path | None = Field(None, description="CA bundle for a server with a private certificate")
+    smtp_attempts: int = Field(5, description="tries per message before it waits for the next run")
+    smtp_retry_initial: float = Field(1.0, description="first backoff in seconds (doubles, with jitter)")
+    smtp_retry_max: float = Field(60.0, description="longest backoff in seconds")
+    mail_from: str = Field("kaoping@baotou.example", description="From address of every message")
+    office_email: str = Field("zhuanban@baotou.example", description="the specialist team, copied on escalations")
     actor: str = Field(
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",

@@ -1,0 +1,123 @@
+"""A real SMTP server on loopback for the tests (aiosmtpd, in the test process), with
+scripted trouble: replies to DATA, refused recipients, a dropped connection, STARTTLS, AUTH."""
+
+from __future__ import annotations
+
+import datetime
+import email
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass, field
+from email import policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def self_signed_cert(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                     x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.raw, policy=policy.default)
+
+
+@dataclass
+class Handler:
+    received: list[Received] = field(default_factory=list)
+    data_replies: list[str] = field(default_factory=list)  # replies to the next DATA commands, then 250
+    refuse: set[str] = field(default_factory=set)  # recipients answered with 550
+    drop_next_data: int = 0  # close the connection in the middle of the next N DATA commands
+    sessions: int = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.sessions += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.drop_next_data:
+            self.drop_next_data -= 1
+            server.transport.close()
+            return "421 closing"
+        if self.data_replies:
+            return self.data_replies.pop(0)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        return "250 2.0.0 Ok: queued"
+
+
+class SmtpServer:
+    def __init__(self, *, port: int | None = None, tls: tuple[Path, Path] | None = None, require_starttls: bool = False,
+                 users: dict[str, str] | None = None):
+        self.handler = Handler()
+        self.port = port or free_port()
+        self.tls = tls
+        self.users = users
+        kwargs = {}
+        if tls:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            kwargs.update(tls_context=context, require_starttls=require_starttls)
+        if users is not None:
+            kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=bool(tls))
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
+                                     decode_data=False, **kwargs)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        if isinstance(auth_data, LoginPassword):
+            user, password = auth_data.login.decode(), auth_data.password.decode()
+            if self.users.get(user) == password:
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
+
+    def start(self) -> "SmtpServer":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
