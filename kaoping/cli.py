@@ -935,6 +935,60 @@ def forms_build(
         out.print(f"  {b.form.form_no} 第 {b.form.version} 版  {b.subject_label}  {b.path.name}")
 
 
+@forms_app.command("send")
+@refusals_exit
+def forms_send(
+    cycle: CycleOpt,
+    kind: Annotated[str, typer.Option(help="self_assessment | lead_scoring | field_visit | third_party | opinion")],
+    deadline: Annotated[str | None, typer.Option(help="报送截止日期，例如 2022-07-10（默认今天起 15 天）")] = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="只发这些单位（可重复）")] = None,
+) -> None:
+    """生成表单并放入发件箱：每个收件人一封，附上 Word 表（再运行 kaoping outbox send 发送）。"""
+    from datetime import date as date_type
+
+    from documents.forms import build_forms
+    from kaoping import cycles
+    from kaoping.registry import UnitDirectory
+    from models import FormKind
+    from notifications.messages import queue_form, unit_contacts
+
+    s = settings()
+    require_schema(s)
+    try:
+        chosen = FormKind(kind)
+    except ValueError:
+        raise KaopingError(f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。") from None
+    due = None
+    if deadline:
+        try:
+            due = date_type.fromisoformat(deadline)
+        except ValueError:
+            raise KaopingError(f"截止日期“{deadline}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+    queued = 0
+    missing = []
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        codes = [UnitDirectory.load(session).resolve(u).code for u in unit] if unit else None
+        built = build_forms(session, s, c, chosen, deadline=due, units=codes, actor=actor_of(s))
+        for b in built:
+            if chosen is FormKind.third_party:
+                recipients = [s.third_party_email]
+            elif chosen is FormKind.opinion:
+                recipients = [s.opinion_email]
+            elif chosen is FormKind.field_visit:
+                recipients = [s.office_email]  # to the field teams once visits are scheduled (issue 6)
+            else:
+                recipients = unit_contacts(session, b.form.subject_unit_id)
+            if not recipients:
+                missing.append(b.subject_label)
+                continue
+            queued += queue_form(session, s, c, b, recipients=recipients)
+    out.print(f"已将 {len(built)} 份{chosen.label}放入发件箱：新邮件 {queued} 封（已放入过的不重复）。运行 `kaoping outbox send` 发送。")
+    if missing:
+        err.print(f"以下单位没有联络员邮箱，未能发送：{'、'.join(missing)}（请用 kaoping units import 补充）")
+        raise typer.Exit(1)
+
+
 @app.command("intake")
 @refusals_exit
 def intake_command(
@@ -973,13 +1027,19 @@ def receive_file(s: Settings, path: Path, *, sender: str, expected_cycle: str | 
         upload = read_upload(path)
     except KaopingError as exc:
         return Received(False, reason=str(exc))
+    from notifications.messages import queue_intake_reply
+
     try:
         with db.session_scope(s) as session:
             result = service(session, s, upload, sender=sender, expected_cycle=expected_cycle, actor=actor_of(s))
+            if sender:  # the receipt is queued in the same transaction as the record
+                queue_intake_reply(session, s, upload, sender=sender, accepted=True, result=result)
         return Received(True, result=result)
     except KaopingError as exc:
         with db.session_scope(s) as session:
             keep_received(session, s, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
+            if sender:
+                queue_intake_reply(session, s, upload, sender=sender, accepted=False, reason=str(exc))
         return Received(False, reason=str(exc))
 
 

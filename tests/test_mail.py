@@ -199,3 +199,50 @@ def test_outbox_cli_list_failed_and_retry(cli, migrated, smtp):
     sent = cli("outbox", "send")
     assert sent.exit_code == 0 and "已发送 1 封" in sent.output
     assert statuses(s) == {"m-0": "sent"}
+
+
+def test_every_message_type_has_a_template(settings):
+    from notifications.messages import KINDS, render
+
+    context = dict(greeting="东河区", period="2022年上半年", form_label="自评表", form_no="2022H1-ZP001",
+                   form_kind="self_assessment", deadline="2022年7月8日", units=36, file_name="自评表.docx",
+                   received="2022-07-05 10:00", summary="自评表已收到：90 项指标", late=True, reason="第 2 行“完成进度”列未填写",
+                   items=[{"form_label": "自评表", "form_no": "2022H1-ZP001", "deadline": "2022年7月8日", "days_left": 3,
+                           "days_over": 2}], unit="东河区", date="2022年6月28日", time="09:00–12:00",
+                   members=["张三", "李四"], location="东河区政务服务中心", stage="专班核实", code="428913",
+                   valid_until="2022年7月20日", documents=["通报", "报告"])
+    for kind in KINDS:
+        rendered = render(kind, settings, **context)
+        assert rendered.subject and "{" not in rendered.subject, kind
+        assert rendered.text.strip() and settings.office_name in rendered.text, kind
+        assert rendered.html.startswith("<!DOCTYPE html>") and "东河区" in rendered.html or kind == "report_distribution"
+
+
+def test_forms_send_queues_one_message_per_recipient_once(initialized, settings, smtp):
+    cli = initialized
+    assert cli("cycle", "open", "2022H1").exit_code == 0
+    first = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
+                "--unit", "东河区", "--unit", "市卫健委")
+    assert first.exit_code == 0 and "新邮件 2 封" in first.output
+    again = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
+                "--unit", "东河区", "--unit", "市卫健委")
+    assert "新邮件 0 封" in again.output
+    report = mailer.send_pending(mail_settings(settings, smtp.port))
+    assert len(report.sent) == 2
+    subjects = sorted(r.message["Subject"] for r in smtp.received)
+    assert all("自评表" in subject and "2022年7月8日" in subject for subject in subjects)
+    attachments = [a.get_filename() for r in smtp.received for a in r.message.iter_attachments()]
+    assert sorted(attachments) == ["2022H1-ZP001-东河区-自评表.docx", "2022H1-ZP002-市卫健委-自评表.docx"]
+
+
+def test_intake_replies_to_the_sender(initialized, settings, tmp_path):
+    cli = initialized
+    cli("cycle", "open", "2022H1")
+    bad = tmp_path / "empty.docx"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    result = cli("intake", bad, "--sender", "liaison@150202.baotou.example")
+    assert result.exit_code != 0
+    with db.session_scope(settings) as session:
+        [reply] = session.exec(select(OutboxMessage)).all()
+    assert reply.kind == "return_refused" and reply.to == ["liaison@150202.baotou.example"]
+    assert "empty.docx" in reply.subject and "已损坏" in reply.text_body and "请按上述说明更正" in reply.text_body

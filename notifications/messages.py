@@ -1,0 +1,97 @@
+"""Messages rendered from Jinja2 templates in ``templates/email/`` (text and HTML, Chinese).
+
+Rendering is apart from sending: ``render`` returns a message value; the outbox stores it;
+the mailer only sends. The first line of each text template is ``主题：…`` (the subject).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, select
+
+from kaoping.cycles import cycle_label
+from kaoping.files import Upload
+from kaoping.settings import PROJECT_ROOT, Settings
+from models import Contact, ContactRole, Cycle, FormKind, Unit
+from notifications.outbox import Attachment, queue
+
+TEMPLATES = PROJECT_ROOT / "templates" / "email"
+KINDS = ["form_issued", "return_received", "return_refused", "reminder", "overdue", "escalation", "visit_invitation",
+         "third_party_request", "signoff_request", "report_distribution"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment(autoescape: bool) -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, autoescape=select_autoescape(["html"]) if autoescape else False)
+
+
+def render(kind: str, settings: Settings, **context) -> Rendered:
+    from datetime import datetime
+
+    context = {"office": settings.office_name, "today": _chinese(datetime.now(settings.tz).date()), **context}
+    text = _environment(False).get_template(f"{kind}.txt.j2").render(**context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("主题："):
+        raise ValueError(f"template {kind}.txt.j2 must start with 主题：")
+    subject = first.removeprefix("主题：").strip()
+    html = _environment(True).get_template(f"{kind}.html.j2").render(subject=subject, **context)
+    return Rendered(subject, body.lstrip("\n"), html)
+
+
+def _chinese(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def unit_contacts(session: Session, unit_id: int, role: ContactRole = ContactRole.liaison) -> list[str]:
+    return list(session.exec(select(Contact.email).where(Contact.unit_id == unit_id, Contact.role == role)))
+
+
+def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, recipients: list[str]) -> int:
+    """One message per recipient with the form attached (idempotent per form version)."""
+    form = built.form
+    kind = FormKind(form.kind)
+    unit = session.get(Unit, form.subject_unit_id) if form.subject_unit_id else None
+    greeting = f"{unit.short_name}" if unit else "各位"
+    rendered = render(
+        "third_party_request" if kind is FormKind.third_party else "form_issued", settings,
+        greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=kind.value,
+        deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间", units=len(form.rows),
+    )
+    attachment = Attachment(f"{form.form_no}-{built.subject_label}-{kind.label}.docx", Path(form.path).read_bytes())
+    created = 0
+    for address in recipients:
+        _, new = queue(session, settings, key=f"form:{form.form_no}:v{form.version}:{address}", kind="form_issued",
+                       to=[address], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                       attachments=[attachment], cycle_code=cycle.code)
+        created += new
+    return created
+
+
+def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, sender: str, accepted: bool,
+                       result=None, reason: str = "") -> bool:
+    """The receipt, or the reason for refusal, back to whoever sent the file."""
+    from datetime import datetime
+
+    received = datetime.now(settings.tz).strftime("%Y-%m-%d %H:%M")
+    if accepted:
+        rendered = render("return_received", settings, greeting="您好", form_label=FormKind(result.kind).label,
+                          form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,
+                          late=result.late)
+    else:
+        rendered = render("return_refused", settings, greeting="您好", file_name=upload.name, received=received,
+                          reason=reason)
+    _, created = queue(session, settings, key=f"intake:{upload.sha256}:{'ok' if accepted else 'refused'}:{sender}",
+                       kind="return_received" if accepted else "return_refused", to=[sender], subject=rendered.subject,
+                       text=rendered.text, html=rendered.html)
+    return created
