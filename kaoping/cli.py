@@ -44,6 +44,8 @@ scores_app = typer.Typer(help="录入分数 / score entry", no_args_is_help=True
 verify_app = typer.Typer(help="专班核实 / verification by the specialist team", no_args_is_help=True)
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True)
+calendar_app = typer.Typer(help="工作日 / Chinese working days", no_args_is_help=True)
+reminders_app = typer.Typer(help="催报提醒 / reminders and escalation", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -55,6 +57,8 @@ app.add_typer(scores_app, name="scores")
 app.add_typer(verify_app, name="verify")
 app.add_typer(forms_app, name="forms")
 app.add_typer(outbox_app, name="outbox")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(reminders_app, name="reminders")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -1133,6 +1137,91 @@ def outbox_retry(message: Annotated[list[int] | None, typer.Option("--id", help=
     require_schema(s)
     n = retry_failed(s, message or None)
     out.print(f"已将 {n} 封失败的邮件放回待发送。")
+
+
+# --------------------------------------------------------------------------- calendar and reminders
+
+
+@calendar_app.command("check")
+@refusals_exit
+def calendar_check(year: Annotated[int, typer.Argument(help="年份")]) -> None:
+    """检查某年的工作日数据：节假日、调休上班日，以及数据来源。"""
+    from notifications.workdays import check_year
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        result = check_year(session, year)
+    if result.covered:
+        out.print(f"{year} 年：使用 chinese-calendar 的国务院节假日安排，另有覆盖表 {result.overrides} 条。")
+    else:
+        err.print(
+            f"[bold yellow]注意[/bold yellow]：chinese-calendar 尚无 {year} 年的节假日安排。"
+            f"目前按覆盖表（{result.overrides} 条）和周末规则计算工作日，节假日和调休未计入。"
+            "国务院办公厅公布安排后，请升级 chinese-calendar，或用 `kaoping calendar set` 逐日录入。", markup=True)
+    out.print(f"工作日 {result.workdays} 天；工作日中的节假日 {len(result.holidays)} 天；周末调休上班 {len(result.makeup_days)} 天。")
+    if result.makeup_days:
+        out.print("调休上班：" + "、".join(f"{d:%m-%d}" for d in result.makeup_days))
+    if not result.covered:
+        raise typer.Exit(1)
+
+
+@calendar_app.command("set")
+@refusals_exit
+def calendar_set(
+    day: Annotated[str, typer.Argument(help="日期，例如 2027-02-06")],
+    workday: Annotated[bool, typer.Option("--workday/--holiday", help="上班（--workday）或放假（--holiday）")],
+    note: Annotated[str, typer.Option(help="说明，例如 春节调休")] = "",
+) -> None:
+    """在覆盖表中设定某天上班或放假（优先于 chinese-calendar）。"""
+    from datetime import date as date_type
+
+    from sqlmodel import select
+
+    from models import CalendarOverride
+
+    s = settings()
+    require_schema(s)
+    try:
+        when = date_type.fromisoformat(day)
+    except ValueError:
+        raise KaopingError(f"日期“{day}”格式不对，应为 YYYY-MM-DD。") from None
+    with db.session_scope(s) as session:
+        row = session.exec(select(CalendarOverride).where(CalendarOverride.day == when)).first()
+        before = None if row is None else {"workday": row.workday, "note": row.note}
+        row = row or CalendarOverride(day=when, workday=workday)
+        row.workday, row.note, row.set_by = workday, note, actor_of(s)
+        session.add(row)
+        session.flush()
+        audit.append(session, actor=actor_of(s), action="calendar.set", entity=f"day:{when}", before=before,
+                     after={"workday": workday, "note": note}, reason=note or "覆盖工作日安排")
+    out.print(f"已设定 {when}：{'上班' if workday else '放假'}{('（' + note + '）') if note else ''}。")
+
+
+@reminders_app.command("run")
+@refusals_exit
+def reminders_run(today: Annotated[str | None, typer.Option(help="按这一天计算（默认今天），例如 2022-07-06")] = None) -> None:
+    """按催报规则把今天该发的提醒、逾期通知和督办放入发件箱（每单位每天最多一封）。"""
+    from datetime import date as date_type
+
+    from notifications.reminders import run_reminders
+
+    s = settings()
+    require_schema(s)
+    try:
+        when = date_type.fromisoformat(today) if today else datetime.now(s.tz).date()
+    except ValueError:
+        raise KaopingError(f"日期“{today}”格式不对，应为 YYYY-MM-DD。") from None
+    with db.session_scope(s) as session:
+        run = run_reminders(session, s, today=when)
+    if not run.workday:
+        out.print(f"{when} 不是工作日，不发提醒。")
+        return
+    out.print(f"{when}：提醒 {len(run.reminders)} 个单位，逾期通知 {len(run.overdue)} 个，督办 {len(run.escalations)} 个；"
+              f"新放入发件箱 {run.queued} 封。")
+    for label, names in (("提醒", run.reminders), ("逾期", run.overdue), ("督办", run.escalations)):
+        if names:
+            out.print(f"  {label}：{'、'.join(names)}")
 
 
 # --------------------------------------------------------------------------- demo

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     smtp_retry_initial: float = Field(1.0, description="first backoff in seconds (doubles, with jitter)")
     smtp_retry_max: float = Field(60.0, description="longest backoff in seconds")
     mail_from: str = Field("kaoping@baotou.example", description="From address of every message")
+    remind_before: list[int] = Field([3, 1, 0], description="working days before a deadline to remind (0 = the day)")
+    escalate_every: int = Field(2, description="after a deadline: overdue notice and escalation every N working days")
     third_party_email: str = Field("pinggu@evaluator.example", description="the third-party evaluator")
     opinion_email: str = Field("minyi@survey.example", description="who runs the public-opinion survey")
     office_email: str = Field("zhuanban@baotou.example", description="the specialist team, copied on escalations")

@@ -14,7 +14,7 @@ from models.catalog import (
     Responsibility,
     ResponsibilitySet,
 )
-from models.outbox import MessageStatus, OutboxMessage
+from models.outbox import CalendarOverride, MessageStatus, OutboxMessage
 from models.documents import FormKind, IssuedForm, Submission
 from models.cycle import Cycle, CycleSnapshot, CycleStatus
 from models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
@@ -34,6 +34,7 @@ from models.scoring import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "CalendarOverride",
     "MessageStatus",
     "OutboxMessage",
     "FormKind",
