@@ -17,7 +17,11 @@ import smtplib
 import socket
 import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header
+from email.policy import compat32
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 
 from email_validator import EmailNotValidError
@@ -32,6 +36,9 @@ from models.types import utcnow
 from notifications.outbox import attachment_path
 
 log = logging.getLogger("kaoping.mail")
+
+#: Lines end in CRLF on the wire (smtplib does not convert bytes).
+WIRE = compat32.clone(linesep="\r\n")
 
 
 class PermanentFailure(Exception):
@@ -101,29 +108,38 @@ class SmtpTransport:
                     pass
             self.connection = None
 
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> dict:
-        return self.open().send_message(message, from_addr=sender, to_addrs=recipients)
+    def send(self, message: bytes, sender: str, recipients: list[str]) -> dict:
+        return self.open().sendmail(sender, recipients, message)
 
 
-def build_email(settings: Settings, row: OutboxMessage) -> EmailMessage:
-    message = EmailMessage()
-    message["Subject"] = row.subject
-    message["From"] = formataddr((settings.office_name, settings.mail_from))
+def build_email(settings: Settings, row: OutboxMessage) -> bytes:
+    """The message as sent: multipart/mixed (text + HTML alternatives, attachments), every
+    non-ASCII header RFC 2047/2231-encoded and bodies in base64, so it is 7-bit clean for any
+    relay (not every 政务邮箱 server speaks 8BITMIME or SMTPUTF8). Built with the classic
+    ``email.mime`` API: the modern one re-parses every header and costs ~3× as much."""
+    message = MIMEMultipart("mixed")
+    message["Subject"] = Header(row.subject, "utf-8")
+    message["From"] = formataddr((str(Header(settings.office_name, "utf-8")), settings.mail_from))
     message["To"] = ", ".join(row.to)
     if row.cc:
         message["Cc"] = ", ".join(row.cc)
     message["Message-ID"] = row.message_id
     message["Date"] = formatdate(localtime=True)
     message["X-Kaoping-Kind"] = row.kind
-    # Bodies in base64: 7-bit safe for any relay (not every 政务邮箱 server speaks 8BITMIME).
-    message.set_content(row.text_body, cte="base64")
+    bodies = MIMEMultipart("alternative")
+    bodies.attach(MIMEText(row.text_body, "plain", "utf-8"))
     if row.html_body:
-        message.add_alternative(row.html_body, subtype="html", cte="base64")
+        bodies.attach(MIMEText(row.html_body, "html", "utf-8"))
+    message.attach(bodies)
     for item in row.attachments:
         data = attachment_path(settings, item["sha256"]).read_bytes()
         maintype, _, subtype = item["content_type"].partition("/")
-        message.add_attachment(data, maintype=maintype, subtype=subtype or "octet-stream", filename=item["filename"])
-    return message
+        part = MIMEApplication(data, _subtype=subtype or "octet-stream")
+        if maintype != "application":
+            part.replace_header("Content-Type", item["content_type"])
+        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", item["filename"]))
+        message.attach(part)
+    return message.as_bytes(policy=WIRE)
 
 
 @dataclass
@@ -150,8 +166,10 @@ def _retrying(settings: Settings, transport: SmtpTransport, message_id: int) -> 
     )
 
 
-def send_pending(settings: Settings, *, limit: int | None = None, transport: SmtpTransport | None = None) -> SendReport:
-    """Deliver what is pending now (and what a crash left ``sending``), one connection per batch."""
+def send_pending(settings: Settings, *, limit: int | None = None, transport: SmtpTransport | None = None,
+                 reuse_connection: bool = True) -> SendReport:
+    """Deliver what is pending now (and what a crash left ``sending``), one connection per batch
+    (``reuse_connection=False`` opens one per message: only for comparison in the benchmark)."""
     with db.session_scope(settings) as session:
         query = select(OutboxMessage.id).where(
             OutboxMessage.status.in_([MessageStatus.pending, MessageStatus.sending])).order_by(OutboxMessage.id)
@@ -177,6 +195,8 @@ def send_pending(settings: Settings, *, limit: int | None = None, transport: Smt
                 recipients = row.to + row.cc
             outcome, words = _deliver(settings, transport, message_id, email, recipients)
             _record(settings, message_id, outcome, words, report)
+            if not reuse_connection:
+                transport.drop()
     finally:
         report.connections = transport.connects
         transport.drop()
