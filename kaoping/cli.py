@@ -46,6 +46,7 @@ forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=T
 outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日 / Chinese working days", no_args_is_help=True)
 reminders_app = typer.Typer(help="催报提醒 / reminders and escalation", no_args_is_help=True)
+visits_app = typer.Typer(help="实地调研 / field visits", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -59,6 +60,7 @@ app.add_typer(forms_app, name="forms")
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(visits_app, name="visits")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -980,7 +982,14 @@ def forms_send(
             elif chosen is FormKind.opinion:
                 recipients = [s.opinion_email]
             elif chosen is FormKind.field_visit:
-                recipients = [s.office_email]  # to the field teams once visits are scheduled (issue 6)
+                from sqlmodel import select
+
+                from models import Visit
+
+                visit = session.exec(select(Visit).where(Visit.cycle_id == c.id,
+                                                         Visit.unit_id == b.form.subject_unit_id)).first()
+                # To the team that visits the unit; to the specialist team while no visit is confirmed.
+                recipients = [m["email"] for m in visit.members] if visit else [s.office_email]
             else:
                 recipients = unit_contacts(session, b.form.subject_unit_id)
             if not recipients:
@@ -1222,6 +1231,96 @@ def reminders_run(today: Annotated[str | None, typer.Option(help="按这一天�
     for label, names in (("提醒", run.reminders), ("逾期", run.overdue), ("督办", run.escalations)):
         if names:
             out.print(f"  {label}：{'、'.join(names)}")
+
+
+# --------------------------------------------------------------------------- field visits
+
+
+def _visit_plan(s: Settings, session, cycle: str, start: str, end: str, teams: Path, length: str | None, units):
+    from datetime import date as date_type
+
+    from kaoping import cycles, visits
+
+    try:
+        first, last = date_type.fromisoformat(start), date_type.fromisoformat(end)
+    except ValueError:
+        raise KaopingError("日期格式不对，应为 YYYY-MM-DD，例如 --from 2022-06-20 --to 2022-07-01。") from None
+    c = cycles.get_cycle(session, cycle)
+    return c, visits.plan_visits(session, c, start=first, end=last, teams_data=visits.read_teams(teams),
+                                 units=units or None, length=length)
+
+
+def _print_plan(visit_plan) -> None:
+    plan = visit_plan.plan
+    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD, title="实地调研安排")
+    for col in ("日期", "时段", "调研组", "被调研单位"):
+        table.add_column(col)
+    for code, slot in plan.visits.items():
+        table.add_row(f"{slot.day:%Y-%m-%d}（{'一二三四五六日'[slot.day.weekday()]}）", slot.part, slot.team, visit_plan.names.get(code, code))
+    out.print(table)
+    teams, days = plan.load()
+    out.print(f"共 {len(plan.visits)} 个单位，{len(visit_plan.problem.days)} 个工作日；各组：" +
+              "，".join(f"{t} {n} 次" for t, n in sorted(teams.items())))
+
+
+VisitWindow = Annotated[str, typer.Option("--from", help="开始日期，例如 2022-06-20")]
+VisitEnd = Annotated[str, typer.Option("--to", help="结束日期，例如 2022-07-01")]
+TeamsFile = Annotated[Path, typer.Option("--teams", help="调研组文件（YAML）")]
+LengthOpt = Annotated[str | None, typer.Option("--length", help="half（半天，默认）或 whole（全天）")]
+UnitsOpt = Annotated[list[str] | None, typer.Option("--unit", help="只安排这些单位（默认全部考评对象）")]
+
+
+@visits_app.command("plan")
+@refusals_exit
+def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+                unit: UnitsOpt = None) -> None:
+    """按工作日排出实地调研安排（只显示，不保存）。"""
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        _, visit_plan = _visit_plan(s, session, cycle, start, end, teams, length, unit)
+    _print_plan(visit_plan)
+
+
+@visits_app.command("confirm")
+@refusals_exit
+def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+                   unit: UnitsOpt = None) -> None:
+    """确认实地调研安排：保存，并给调研组成员和被调研单位发日历邀请（.ics）。"""
+    from kaoping import visits
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c, visit_plan = _visit_plan(s, session, cycle, start, end, teams, length, unit)
+        queued = visits.confirm_visits(session, s, c, visit_plan, actor=actor_of(s))
+    _print_plan(visit_plan)
+    out.print(f"已确认；{queued} 封日历邀请已放入发件箱（运行 kaoping outbox send 发送）。")
+
+
+@visits_app.command("move")
+@refusals_exit
+def visits_move(
+    cycle: CycleOpt, unit: Annotated[str, typer.Option(help="被调研单位")],
+    day: Annotated[str, typer.Option("--date", help="新日期，例如 2022-06-29")],
+    part: Annotated[str | None, typer.Option(help="上午、下午 或 全天（默认不变）")] = None,
+    reason: Annotated[str, typer.Option(help="调整原因")] = "",
+) -> None:
+    """调整一次实地调研的时间，并发送更新后的日历邀请（同一日程，序号递增）。"""
+    from datetime import date as date_type
+
+    from kaoping import cycles, visits
+
+    s = settings()
+    require_schema(s)
+    try:
+        when = date_type.fromisoformat(day)
+    except ValueError:
+        raise KaopingError(f"日期“{day}”格式不对，应为 YYYY-MM-DD。") from None
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        visit = visits.move_visit(session, s, c, unit=unit, day=when, part=part, actor=actor_of(s), reason=reason)
+    out.print(f"已调整到 {visit.day:%Y-%m-%d} {visit.part}（{visit.team}），更新的日历邀请已放入发件箱。")
 
 
 # --------------------------------------------------------------------------- demo

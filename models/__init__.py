@@ -14,6 +14,7 @@ from models.catalog import (
     Responsibility,
     ResponsibilitySet,
 )
+from models.visits import Visit
 from models.outbox import CalendarOverride, MessageStatus, OutboxMessage
 from models.documents import FormKind, IssuedForm, Submission
 from models.cycle import Cycle, CycleSnapshot, CycleStatus
@@ -34,6 +35,7 @@ from models.scoring import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Visit",
     "CalendarOverride",
     "MessageStatus",
     "OutboxMessage",
