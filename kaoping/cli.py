@@ -47,6 +47,8 @@ outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True
 calendar_app = typer.Typer(help="工作日 / Chinese working days", no_args_is_help=True)
 reminders_app = typer.Typer(help="催报提醒 / reminders and escalation", no_args_is_help=True)
 visits_app = typer.Typer(help="实地调研 / field visits", no_args_is_help=True)
+opinion_app = typer.Typer(help="民意调查 / public opinion", no_args_is_help=True)
+thirdparty_app = typer.Typer(help="第三方评估 / third-party evaluation", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -61,6 +63,8 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(reminders_app, name="reminders")
 app.add_typer(visits_app, name="visits")
+app.add_typer(opinion_app, name="opinion")
+app.add_typer(thirdparty_app, name="thirdparty")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -1321,6 +1325,68 @@ def visits_move(
         c = cycles.get_cycle(session, cycle)
         visit = visits.move_visit(session, s, c, unit=unit, day=when, part=part, actor=actor_of(s), reason=reason)
     out.print(f"已调整到 {visit.day:%Y-%m-%d} {visit.part}（{visit.team}），更新的日历邀请已放入发件箱。")
+
+
+# --------------------------------------------------------------------------- opinion and third party
+
+
+def _outside_import(cycle: str, file: Path, component_name: str, source: str) -> None:
+    from kaoping import cycles
+    from kaoping.opinion import import_outside_results
+    from models import Component
+
+    s = settings()
+    require_schema(s)
+    component = Component(component_name)
+    actor = actor_of(s)
+
+    def service(session, upload):
+        c = cycles.get_cycle(session, cycle)
+        return import_outside_results(session, c, component, upload, source=source, actor=actor)
+
+    upload, outcome = import_file(s, file, f"{component.value}.import", service)
+    shape = "逐条答卷，已按计分规则汇总" if outcome.shape == "per_respondent" else "汇总表"
+    if not outcome.summary.changed:
+        out.print(f"{upload.name}（{shape}）：与已录入的“{source}”结果相同，未作改动。")
+    else:
+        out.print(f"已录入{component.label}结果“{source}”（{upload.name}，{shape}）：新增 {outcome.summary.created} 个单位，"
+                  f"更新 {outcome.summary.replaced} 个。")
+    if outcome.flagged:
+        out.print(f"注意：样本不足的单位（结果中将注明）：{'、'.join(outcome.flagged)}")
+    if outcome.missing:
+        out.print(f"注意：以下 {len(outcome.missing)} 个考评对象不在此文件中：{'、'.join(outcome.missing)}")
+
+
+@opinion_app.command("import")
+@refusals_exit
+def opinion_import(
+    file: Annotated[Path, typer.Argument(help="调查平台导出的 xlsx/csv：逐条答卷（单位、满意程度）或汇总表（单位、样本数、满意率或得分）")],
+    cycle: CycleOpt,
+    source: Annotated[str, typer.Option(help="来源名称，如 政府网站调查、12345回访；多个来源按计分规则的权重合并")],
+) -> None:
+    """导入民意调查结果。"""
+    _outside_import(cycle, file, "opinion", source)
+
+
+@thirdparty_app.command("import")
+@refusals_exit
+def thirdparty_import(
+    file: Annotated[Path, typer.Argument(help="第三方评估机构的结果表 xlsx/csv（单位、得分、说明）")],
+    cycle: CycleOpt,
+    source: Annotated[str, typer.Option(help="来源名称")] = "第三方评估",
+) -> None:
+    """导入第三方评估机构自己的结果表（不是系统下发的表格时用；系统下发的表格用 kaoping intake）。"""
+    _outside_import(cycle, file, "third_party", source)
+
+
+@thirdparty_app.command("request")
+@refusals_exit
+def thirdparty_request(
+    cycle: CycleOpt,
+    deadline: Annotated[str | None, typer.Option(help="报送截止日期，例如 2022-07-10")] = None,
+) -> None:
+    """向第三方评估机构发送委托邮件，附单位名单和结果表（KAOPING_THIRD_PARTY_EMAIL）。"""
+    forms_send(cycle=cycle, kind="third_party", deadline=deadline, unit=None)
 
 
 # --------------------------------------------------------------------------- demo

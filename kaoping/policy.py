@@ -29,6 +29,22 @@ class AdjustmentCaps(BaseModel):
     deduction_cap: Decimal = Field(Decimal(10), ge=0)
 
 
+class OpinionPolicy(BaseModel):
+    """How a survey platform's per-respondent answers become a unit's 0–100 opinion score."""
+
+    rating_min: Decimal = Decimal(1)
+    rating_max: Decimal = Decimal(5)
+    rating_labels: dict[str, Decimal] = {"非常满意": Decimal(5), "满意": Decimal(4), "基本满意": Decimal(3),
+                                         "不满意": Decimal(2), "非常不满意": Decimal(1)}
+    min_respondents: int = Field(30, ge=0)
+
+    @model_validator(mode="after")
+    def _scale(self) -> "OpinionPolicy":
+        if self.rating_max <= self.rating_min:
+            raise ValueError("opinion.rating_max 应大于 rating_min")
+        return self
+
+
 class ScoringPolicy(BaseModel):
     version: str
     name: str = ""
@@ -39,6 +55,7 @@ class ScoringPolicy(BaseModel):
     rounding: Rounding = Rounding()
     adjustments: AdjustmentCaps = AdjustmentCaps()
     source_weights: dict[str, Decimal] = {}
+    opinion: OpinionPolicy = OpinionPolicy()
 
     @field_validator("components")
     @classmethod

@@ -404,6 +404,10 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
         sources = inputs.components.get((unit.unit_id, component), [])
         components[component] = ComponentResult(component, _combine_sources(sources, policy), sources)
 
+    for comp in components.values():
+        for source in comp.sources:
+            if source.note.startswith("※"):
+                flags.append(f"{comp.component.label}（{source.source}）{source.note.removeprefix('※')}")
     present = {c: r.value for c, r in components.items() if r.value is not None and policy.weight(c) > 0}
     total_weight = sum((to_fraction(policy.weight(c)) for c in present), Fraction(0))
     weights_used = {c: to_fraction(policy.weight(c)) / total_weight for c in present} if total_weight else {}
