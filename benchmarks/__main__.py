@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput"]
+BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput", "benchmarks.visits_province"]
 
 
 def main() -> int:
