@@ -49,6 +49,7 @@ reminders_app = typer.Typer(help="催报提醒 / reminders and escalation", no_a
 visits_app = typer.Typer(help="实地调研 / field visits", no_args_is_help=True)
 opinion_app = typer.Typer(help="民意调查 / public opinion", no_args_is_help=True)
 thirdparty_app = typer.Typer(help="第三方评估 / third-party evaluation", no_args_is_help=True)
+signoff_app = typer.Typer(help="签字确认 / sign-offs with emailed one-time codes", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(units_app, name="units")
@@ -65,6 +66,7 @@ app.add_typer(reminders_app, name="reminders")
 app.add_typer(visits_app, name="visits")
 app.add_typer(opinion_app, name="opinion")
 app.add_typer(thirdparty_app, name="thirdparty")
+app.add_typer(signoff_app, name="signoff")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -1387,6 +1389,66 @@ def thirdparty_request(
 ) -> None:
     """向第三方评估机构发送委托邮件，附单位名单和结果表（KAOPING_THIRD_PARTY_EMAIL）。"""
     forms_send(cycle=cycle, kind="third_party", deadline=deadline, unit=None)
+
+
+# --------------------------------------------------------------------------- sign-offs and status
+
+StageOpt = Annotated[str, typer.Option("--stage", help="verification（专班核实）或 approval（分管领导审定）")]
+
+
+@signoff_app.command("request")
+@refusals_exit
+def signoff_request(cycle: CycleOpt, stage: StageOpt) -> None:
+    """提请签字：给指定签字人发一次性验证码（KAOPING_VERIFIER_* / KAOPING_APPROVER_*）。"""
+    from kaoping import cycles
+    from kaoping.signoff import STAGES, request_signoff
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        request, _code = request_signoff(session, s, c, stage, actor=actor_of(s))
+    out.print(f"已提请{STAGES[stage]}：验证码已放入发件箱，发往 {request.signer_name} <{request.signer_email}>，"
+              f"{request.expires_at.astimezone(s.tz):%Y-%m-%d %H:%M} 前有效（运行 kaoping outbox send 发送）。")
+
+
+@signoff_app.command("give")
+@refusals_exit
+def signoff_give(
+    cycle: CycleOpt, stage: StageOpt,
+    code: Annotated[str, typer.Option(help="邮件中的 6 位验证码")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="同意（--approve）或退回修改（--reject）")],
+    comment: Annotated[str, typer.Option(help="意见（退回时必填）")] = "",
+) -> None:
+    """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
+    from kaoping import cycles
+    from kaoping.signoff import give_signoff
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s))
+    if not outcome.ok:
+        err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
+        raise typer.Exit(2)
+    out.print(outcome.message)
+
+
+@app.command("status")
+@refusals_exit
+def status_command(cycle: CycleOpt) -> None:
+    """周期进展：各类表格应收与已收、逾期单位、发件箱、签字环节。"""
+    from kaoping import cycles
+    from kaoping.status import cycle_status
+
+    s = settings()
+    require_schema(s)
+    with db.session_scope(s) as session:
+        c = cycles.get_cycle(session, cycle)
+        report = cycle_status(session, c, today=datetime.now(s.tz).date())
+    for line in report.lines():
+        out.print(line)
 
 
 # --------------------------------------------------------------------------- demo

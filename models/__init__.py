@@ -14,6 +14,7 @@ from models.catalog import (
     Responsibility,
     ResponsibilitySet,
 )
+from models.signoff import SignoffRequest
 from models.visits import Visit
 from models.outbox import CalendarOverride, MessageStatus, OutboxMessage
 from models.documents import FormKind, IssuedForm, Submission
@@ -35,6 +36,7 @@ from models.scoring import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "SignoffRequest",
     "Visit",
     "CalendarOverride",
     "MessageStatus",
