@@ -1451,6 +1451,27 @@ def status_command(cycle: CycleOpt) -> None:
         out.print(line)
 
 
+@app.command("mailsink")
+@refusals_exit
+def mailsink_command(
+    folder: Annotated[Path, typer.Option("--dir", help="保存 .eml 的目录")] = Path("mail"),
+    port: Annotated[int, typer.Option(help="监听端口（127.0.0.1）")] = 8025,
+) -> None:
+    """本机试用：启动一个把收到的邮件都存成 .eml 的 SMTP 服务（Ctrl-C 结束）。"""
+    import time
+
+    from notifications.mailsink import MailSink
+
+    with MailSink(folder, port) as sink:
+        out.print(f"SMTP 服务已启动：127.0.0.1:{sink.port}，邮件保存在 {folder}/。"
+                  f"设置 KAOPING_SMTP_HOST=127.0.0.1 KAOPING_SMTP_PORT={sink.port} 后运行 kaoping outbox send。Ctrl-C 结束。")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            out.print(f"已结束，共收到 {sink.count} 封。")
+
+
 # --------------------------------------------------------------------------- demo
 
 
@@ -1459,7 +1480,7 @@ def status_command(cycle: CycleOpt) -> None:
 def demo(
     output: Annotated[Path, typer.Option("--out", help="演示输出目录（每次重建）")] = Path("demo-output"),
 ) -> None:
-    """演示：全新的 SQLite 数据库上跑一个完整的半年考评（模拟各单位填表交回），输出报告。"""
+    """演示：全新的 SQLite 数据库和本地邮件服务上跑一个完整的半年考评（模拟各单位），输出报告和邮件。"""
     from kaoping import demo as demo_run
 
     demo_run.run(output, out, initialize=initialize)

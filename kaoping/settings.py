@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     approver_name: str = Field("分管领导", description="who approves the results (分管领导)")
     approver_email: str = Field("fenguan@baotou.example", description="where the approval code is sent")
     signoff_code_hours: int = Field(72, description="hours a sign-off code stays valid")
+    leadership_emails: list[str] = Field(
+        ["shiwei@baotou.example", "shizhengfu@baotou.example", "jiwei@baotou.example"],
+        description="市委、市政府、市纪委监委: who receives the 报告 and 通报",
+    )
     remind_before: list[int] = Field([3, 1, 0], description="working days before a deadline to remind (0 = the day)")
     escalate_every: int = Field(2, description="after a deadline: overdue notice and escalation every N working days")
     third_party_email: str = Field("pinggu@evaluator.example", description="the third-party evaluator")
