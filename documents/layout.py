@@ -36,10 +36,8 @@ BODY_LINE = Pt(28.95)
 RED = RGBColor(0xFF, 0x00, 0x00)
 
 
-def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin: str = LATIN_FONT, color=None) -> None:
-    """Set a run's fonts for Latin and East Asian text (``w:eastAsia``)."""
-    run.font.name = latin
-    rpr = run._element.get_or_add_rPr()
+def _east_asian_fonts(rpr, east_asia: str, latin: str = LATIN_FONT) -> None:
+    """``w:rFonts`` naming the Latin and the East Asian font (Word ignores Chinese names otherwise)."""
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = OxmlElement("w:rFonts")
@@ -47,6 +45,12 @@ def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin:
     fonts.set(qn("w:ascii"), latin)
     fonts.set(qn("w:hAnsi"), latin)
     fonts.set(qn("w:eastAsia"), east_asia)
+
+
+def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin: str = LATIN_FONT, color=None) -> None:
+    """Set a run's fonts for Latin and East Asian text (``w:eastAsia``)."""
+    run.font.name = latin
+    _east_asian_fonts(run._element.get_or_add_rPr(), east_asia, latin)
     if size is not None:
         run.font.size = size
     if bold is not None:
@@ -58,14 +62,7 @@ def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin:
 def _style_fonts(style, east_asia: str, size) -> None:
     style.font.name = LATIN_FONT
     style.font.size = size
-    rpr = style.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.insert(0, fonts)
-    fonts.set(qn("w:eastAsia"), east_asia)
-    fonts.set(qn("w:ascii"), LATIN_FONT)
-    fonts.set(qn("w:hAnsi"), LATIN_FONT)
+    _east_asian_fonts(style.element.get_or_add_rPr(), east_asia)
 
 
 # --------------------------------------------------------------------------- 公文 pages

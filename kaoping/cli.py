@@ -108,6 +108,29 @@ def require_schema(s: Settings) -> None:
         )
 
 
+def parse_day(text: str | None, what: str = "日期") -> "date | None":
+    """A YYYY-MM-DD option, or a refusal that shows the format."""
+    from datetime import date as date_type
+
+    if not text:
+        return None
+    try:
+        return date_type.fromisoformat(text.strip())
+    except ValueError:
+        raise KaopingError(f"{what}“{text}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+
+
+def parse_form_kind(kind: str):
+    from models import FormKind
+
+    try:
+        return FormKind(kind)
+    except ValueError:
+        raise KaopingError(
+            f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。"
+        ) from None
+
+
 def import_file(s: Settings, path: Path, purpose: str, service: Callable[..., object]) -> tuple[Upload, object]:
     """Run an import service on a file in one transaction and keep the file either way."""
     upload = read_upload(path)
@@ -915,25 +938,14 @@ def forms_build(
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只生成这些单位的表（代码或名称，可重复）")] = None,
 ) -> None:
     """生成 Word 表单（不发送）：自评表、评分表、实地调研记录表、第三方评估和民意调查结果表。"""
-    from datetime import date as date_type
-
     from documents.forms import build_forms
     from kaoping import cycles
     from kaoping.registry import UnitDirectory
-    from models import FormKind
 
     s = settings()
     require_schema(s)
-    try:
-        chosen = FormKind(kind)
-    except ValueError:
-        raise KaopingError(f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。") from None
-    due = None
-    if deadline:
-        try:
-            due = date_type.fromisoformat(deadline)
-        except ValueError:
-            raise KaopingError(f"截止日期“{deadline}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+    chosen = parse_form_kind(kind)
+    due = parse_day(deadline, "截止日期")
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
         codes = None
@@ -956,26 +968,15 @@ def forms_send(
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只发这些单位（可重复）")] = None,
 ) -> None:
     """生成表单并放入发件箱：每个收件人一封，附上 Word 表（再运行 kaoping outbox send 发送）。"""
-    from datetime import date as date_type
-
     from documents.forms import build_forms
     from kaoping import cycles
     from kaoping.registry import UnitDirectory
-    from models import FormKind
-    from notifications.messages import queue_form, unit_contacts
+    from notifications.messages import form_recipients, queue_form
 
     s = settings()
     require_schema(s)
-    try:
-        chosen = FormKind(kind)
-    except ValueError:
-        raise KaopingError(f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。") from None
-    due = None
-    if deadline:
-        try:
-            due = date_type.fromisoformat(deadline)
-        except ValueError:
-            raise KaopingError(f"截止日期“{deadline}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+    chosen = parse_form_kind(kind)
+    due = parse_day(deadline, "截止日期")
     queued = 0
     missing = []
     with db.session_scope(s) as session:
@@ -983,21 +984,7 @@ def forms_send(
         codes = [UnitDirectory.load(session).resolve(u).code for u in unit] if unit else None
         built = build_forms(session, s, c, chosen, deadline=due, units=codes, actor=actor_of(s))
         for b in built:
-            if chosen is FormKind.third_party:
-                recipients = [s.third_party_email]
-            elif chosen is FormKind.opinion:
-                recipients = [s.opinion_email]
-            elif chosen is FormKind.field_visit:
-                from sqlmodel import select
-
-                from models import Visit
-
-                visit = session.exec(select(Visit).where(Visit.cycle_id == c.id,
-                                                         Visit.unit_id == b.form.subject_unit_id)).first()
-                # To the team that visits the unit; to the specialist team while no visit is confirmed.
-                recipients = [m["email"] for m in visit.members] if visit else [s.office_email]
-            else:
-                recipients = unit_contacts(session, b.form.subject_unit_id)
+            recipients = form_recipients(session, s, c, b)
             if not recipients:
                 missing.append(b.subject_label)
                 continue
@@ -1071,19 +1058,12 @@ def report_command(
     signed: Annotated[str | None, typer.Option("--date", help="成文日期，例如 2022-07-15（默认今天）")] = None,
 ) -> None:
     """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）。"""
-    from datetime import date as date_type
-
     from documents.reports import build_reports
     from kaoping import cycles
 
     s = settings()
     require_schema(s)
-    when = None
-    if signed:
-        try:
-            when = date_type.fromisoformat(signed)
-        except ValueError:
-            raise KaopingError(f"成文日期“{signed}”格式不对，应为 YYYY-MM-DD。") from None
+    when = parse_day(signed, "成文日期")
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
         built = build_reports(session, s, c, out_dir, number=number, signed=when or datetime.now(s.tz).date(),
@@ -1189,18 +1169,13 @@ def calendar_set(
     note: Annotated[str, typer.Option(help="说明，例如 春节调休")] = "",
 ) -> None:
     """在覆盖表中设定某天上班或放假（优先于 chinese-calendar）。"""
-    from datetime import date as date_type
-
     from sqlmodel import select
 
     from models import CalendarOverride
 
     s = settings()
     require_schema(s)
-    try:
-        when = date_type.fromisoformat(day)
-    except ValueError:
-        raise KaopingError(f"日期“{day}”格式不对，应为 YYYY-MM-DD。") from None
+    when = parse_day(day)
     with db.session_scope(s) as session:
         row = session.exec(select(CalendarOverride).where(CalendarOverride.day == when)).first()
         before = None if row is None else {"workday": row.workday, "note": row.note}
@@ -1217,16 +1192,11 @@ def calendar_set(
 @refusals_exit
 def reminders_run(today: Annotated[str | None, typer.Option(help="按这一天计算（默认今天），例如 2022-07-06")] = None) -> None:
     """按催报规则把今天该发的提醒、逾期通知和督办放入发件箱（每单位每天最多一封）。"""
-    from datetime import date as date_type
-
     from notifications.reminders import run_reminders
 
     s = settings()
     require_schema(s)
-    try:
-        when = date_type.fromisoformat(today) if today else datetime.now(s.tz).date()
-    except ValueError:
-        raise KaopingError(f"日期“{today}”格式不对，应为 YYYY-MM-DD。") from None
+    when = parse_day(today) or datetime.now(s.tz).date()
     with db.session_scope(s) as session:
         run = run_reminders(session, s, today=when)
     if not run.workday:
@@ -1243,14 +1213,9 @@ def reminders_run(today: Annotated[str | None, typer.Option(help="按这一天�
 
 
 def _visit_plan(s: Settings, session, cycle: str, start: str, end: str, teams: Path, length: str | None, units):
-    from datetime import date as date_type
-
     from kaoping import cycles, visits
 
-    try:
-        first, last = date_type.fromisoformat(start), date_type.fromisoformat(end)
-    except ValueError:
-        raise KaopingError("日期格式不对，应为 YYYY-MM-DD，例如 --from 2022-06-20 --to 2022-07-01。") from None
+    first, last = parse_day(start, "开始日期"), parse_day(end, "结束日期")
     c = cycles.get_cycle(session, cycle)
     return c, visits.plan_visits(session, c, start=first, end=last, teams_data=visits.read_teams(teams),
                                  units=units or None, length=length)
@@ -1313,16 +1278,11 @@ def visits_move(
     reason: Annotated[str, typer.Option(help="调整原因")] = "",
 ) -> None:
     """调整一次实地调研的时间，并发送更新后的日历邀请（同一日程，序号递增）。"""
-    from datetime import date as date_type
-
     from kaoping import cycles, visits
 
     s = settings()
     require_schema(s)
-    try:
-        when = date_type.fromisoformat(day)
-    except ValueError:
-        raise KaopingError(f"日期“{day}”格式不对，应为 YYYY-MM-DD。") from None
+    when = parse_day(day)
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
         visit = visits.move_visit(session, s, c, unit=unit, day=when, part=part, actor=actor_of(s), reason=reason)

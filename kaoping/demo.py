@@ -40,10 +40,10 @@ from kaoping.settings import Settings
 from kaoping.signoff import give_signoff, request_signoff
 from kaoping.simulate import fill_docx_table
 from kaoping.visits import confirm_visits, plan_visits, read_teams
-from models import Contact, FormKind, Visit
+from models import Contact, FormKind
 from notifications.mailer import send_pending
 from notifications.mailsink import MailSink
-from notifications.messages import queue_form, queue_intake_reply, queue_report_distribution, unit_contacts
+from notifications.messages import form_recipients, queue_form, queue_intake_reply, queue_report_distribution
 from notifications.reminders import run_reminders
 
 ACTOR = "demo:专班"
@@ -215,17 +215,8 @@ def issue(settings: Settings, kind: FormKind, say) -> list:
         cycle = get_cycle(session, "2022H1")
         built = build_forms(session, settings, cycle, kind, out_dir=settings.var_dir / "forms", deadline=DEADLINE,
                             actor=ACTOR, today=date(2022, 6, 20))
-        queued = 0
-        for b in built:
-            if kind in (FormKind.third_party, FormKind.opinion):
-                recipients = [settings.third_party_email if kind is FormKind.third_party else settings.opinion_email]
-            elif kind is FormKind.field_visit:
-                visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id,
-                                                         Visit.unit_id == b.form.subject_unit_id)).first()
-                recipients = [m["email"] for m in visit.members] if visit else [settings.office_email]
-            else:
-                recipients = unit_contacts(session, b.form.subject_unit_id)
-            queued += queue_form(session, settings, cycle, b, recipients=recipients)
+        queued = sum(queue_form(session, settings, cycle, b, recipients=form_recipients(session, settings, cycle, b))
+                     for b in built)
     say(f"  已生成并发出 {len(built)} 份{kind.label}（{queued} 封邮件）")
     return built
 

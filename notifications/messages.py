@@ -57,6 +57,24 @@ def unit_contacts(session: Session, unit_id: int, role: ContactRole = ContactRol
     return list(session.exec(select(Contact.email).where(Contact.unit_id == unit_id, Contact.role == role)))
 
 
+def form_recipients(session: Session, settings: Settings, cycle: Cycle, built) -> list[str]:
+    """Who gets a form: the unit's 联络员; for a field visit record, the team visiting the unit
+    (the specialist team while no visit is confirmed); the evaluator or survey office for the
+    results sheets."""
+    from models import Visit
+
+    kind = FormKind(built.form.kind)
+    if kind is FormKind.third_party:
+        return [settings.third_party_email]
+    if kind is FormKind.opinion:
+        return [settings.opinion_email]
+    if kind is FormKind.field_visit:
+        visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id,
+                                                 Visit.unit_id == built.form.subject_unit_id)).first()
+        return [m["email"] for m in visit.members] if visit else [settings.office_email]
+    return unit_contacts(session, built.form.subject_unit_id)
+
+
 def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, recipients: list[str]) -> int:
     """One message per recipient with the form attached (idempotent per form version)."""
     form = built.form
