@@ -84,7 +84,8 @@ def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, rec
     rendered = render(
         "third_party_request" if kind is FormKind.third_party else "form_issued", settings,
         greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=kind.value,
-        deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间", units=len(form.rows),
+        deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间",
+        units=sum(1 for row in form.rows if row[0] == "main"),
     )
     attachment = Attachment(f"{form.form_no}-{built.subject_label}-{kind.label}.docx", Path(form.path).read_bytes())
     created = 0

@@ -89,7 +89,7 @@ class Handler:
 
 class SmtpServer:
     def __init__(self, *, port: int | None = None, tls: tuple[Path, Path] | None = None, require_starttls: bool = False,
-                 users: dict[str, str] | None = None):
+                 users: dict[str, str] | None = None, implicit_tls: bool = False):
         self.handler = Handler()
         self.port = port or free_port()
         self.tls = tls
@@ -98,7 +98,10 @@ class SmtpServer:
         if tls:
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(str(tls[0]), str(tls[1]))
-            kwargs.update(tls_context=context, require_starttls=require_starttls)
+            if implicit_tls:  # SMTPS (port 465 style): TLS from the first byte
+                kwargs.update(ssl_context=context)
+            else:
+                kwargs.update(tls_context=context, require_starttls=require_starttls)
         if users is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=bool(tls))
         self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, server_hostname="localhost",

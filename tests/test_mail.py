@@ -246,3 +246,14 @@ def test_intake_replies_to_the_sender(initialized, settings, tmp_path):
         [reply] = session.exec(select(OutboxMessage)).all()
     assert reply.kind == "return_refused" and reply.to == ["liaison@150202.baotou.example"]
     assert "empty.docx" in reply.subject and "已损坏" in reply.text_body and "请按上述说明更正" in reply.text_body
+
+
+def test_implicit_tls(migrated, tmp_path):
+    cert, key = self_signed_cert(tmp_path)
+    server = SmtpServer(tls=(cert, key), implicit_tls=True).start()
+    try:
+        s = mail_settings(migrated, server.port, smtp_security="ssl", smtp_ca_file=cert)
+        put(s)
+        assert mailer.send_pending(s).sent and len(server.received) == 1
+    finally:
+        server.stop()

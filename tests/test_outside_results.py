@@ -107,3 +107,15 @@ def test_several_opinion_sources_combine_by_policy_weights_and_flags_show(initia
     expected = (base["东河区"] * 3 + 60) / 4
     assert abs(Decimal(rows["东河区"]["opinion"]) - expected) <= Decimal("0.005")
     assert any("样本不足" in f for f in rows["东河区"]["flags"])
+
+
+def test_thirdparty_request_sends_the_unit_list_and_results_sheet(open_cycle, settings):
+    from models import OutboxMessage
+
+    result = open_cycle("thirdparty", "request", "--cycle", "2022H1", "--deadline", "2022-07-10")
+    assert result.exit_code == 0, result.output
+    with db.session_scope(settings) as session:
+        [message] = session.exec(select(OutboxMessage)).all()
+    assert message.to == [settings.third_party_email] and "第三方评估" in message.subject
+    assert "36 个单位" in message.text_body
+    assert message.attachments[0]["filename"].endswith("第三方评估结果表.docx")
