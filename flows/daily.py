@@ -1,0 +1,113 @@
+"""The scheduled flows: daily reminders (09:00 Asia/Shanghai) and the intake of returned files
+(every 10 minutes). Flows only orchestrate: each task calls one kaoping service, with plain
+values as arguments, in its own transaction. Re-running either is safe: reminders are keyed
+per unit and day, a file is moved out of the inbox once handled, the outbox sends each
+message once.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from pydantic import Field
+
+from kaoping import db
+from kaoping.errors import KaopingError
+from kaoping.files import keep_received, read_upload
+from kaoping.settings import get_settings
+
+
+@task(name="催报提醒")
+def queue_reminders(today: str) -> dict:
+    from notifications.reminders import run_reminders
+
+    settings = get_settings()
+    with db.session_scope(settings) as session:
+        run = run_reminders(session, settings, today=date.fromisoformat(today))
+    return {"workday": run.workday, "reminders": run.reminders, "overdue": run.overdue,
+            "escalations": run.escalations, "queued": run.queued}
+
+
+@task(name="发送邮件")
+def send_outbox() -> dict:
+    from notifications.mailer import send_pending
+
+    report = send_pending(get_settings())
+    return {"sent": len(report.sent), "failed": len(report.failed), "deferred": len(report.deferred)}
+
+
+@flow(name="reminders", description="每日催报：按工作日发提醒、逾期通知和督办，并发送发件箱中的邮件。")
+def reminders(
+    today: str | None = Field(None, description="按哪一天计算（YYYY-MM-DD），默认今天（北京时间）"),
+) -> dict:
+    settings = get_settings()
+    day = today or datetime.now(settings.tz).date().isoformat()
+    run = queue_reminders(day)
+    sent = send_outbox()
+    lines = [f"# 催报 {day}", ""]
+    if not run["workday"]:
+        lines.append("非工作日，不发提醒。")
+    else:
+        for label, key in (("提醒", "reminders"), ("逾期通知", "overdue"), ("督办", "escalations")):
+            lines.append(f"- {label}：{len(run[key])} 个单位" + (f"（{'、'.join(run[key])}）" if run[key] else ""))
+    lines.append(f"- 邮件：已发送 {sent['sent']}，失败 {sent['failed']}，暂未送达 {sent['deferred']}")
+    create_markdown_artifact(key="kaoping-reminders", markdown="\n".join(lines), description="最近一次催报")
+    return {**run, **sent}
+
+
+@task(name="回收一个文件")
+def receive_one(path: str, sender: str) -> dict:
+    """Record one returned file (or keep it as refused) and queue the receipt or the reason."""
+    from documents.intake import intake as intake_service
+    from notifications.messages import queue_intake_reply
+
+    settings = get_settings()
+    upload = None
+    try:
+        upload = read_upload(Path(path))
+        with db.session_scope(settings) as session:
+            result = intake_service(session, settings, upload, sender=sender, actor="flow:intake")
+            if sender:
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result)
+        return {"file": Path(path).name, "accepted": True, "form_no": result.form_no, "summary": result.summary,
+                "late": result.late}
+    except KaopingError as exc:
+        with db.session_scope(settings) as session:
+            if upload is not None:
+                keep_received(session, settings, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
+            if sender and upload is not None:
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc))
+        return {"file": Path(path).name, "accepted": False, "reason": str(exc)}
+
+
+@flow(name="intake", description="回收：扫描收件文件夹，识别并录入交回的表格，移入 accepted/ 或 refused/，回复回执或退回原因。")
+def intake(inbox: str | None = Field(None, description="收件文件夹（默认 KAOPING_INBOX_DIR）")) -> list[dict]:
+    """Each file in the inbox (not in sub-folders) once; ``NAME.sender`` beside a file names who sent it."""
+    logger = get_run_logger()
+    settings = get_settings()
+    folder = Path(inbox) if inbox else settings.effective_inbox_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    outcomes = []
+    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".sender" and not p.name.startswith(".")):
+        sidecar = path.with_name(path.name + ".sender")
+        sender = sidecar.read_text(encoding="utf-8").strip() if sidecar.exists() else ""
+        outcome = receive_one(str(path), sender)
+        target = folder / ("accepted" if outcome["accepted"] else "refused")
+        target.mkdir(exist_ok=True)
+        shutil.move(str(path), target / path.name)
+        if sidecar.exists():
+            shutil.move(str(sidecar), target / sidecar.name)
+        logger.info("%s %s", "已接收" if outcome["accepted"] else "已拒收", path.name)
+        outcomes.append(outcome)
+    sent = send_outbox() if outcomes else {"sent": 0}
+    rows = ["| 文件 | 结果 |", "|---|---|"] + [
+        f"| {o['file']} | {'已接收 ' + o['form_no'] + ('（逾期）' if o['late'] else '') if o['accepted'] else '已拒收：' + o['reason'].splitlines()[0]} |"
+        for o in outcomes
+    ]
+    create_markdown_artifact(key="kaoping-intake", markdown=f"# 最近一次回收（{len(outcomes)} 个文件，回复邮件 {sent['sent']} 封）\n\n"
+                             + "\n".join(rows), description="最近一次回收")
+    return outcomes

@@ -1,0 +1,88 @@
+"""The scheduled flows under a real Prefect server (prefect_test_harness, session-scoped),
+with a real SMTP server on loopback: reminders and the inbox intake."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import docx
+import pytest
+from sqlmodel import select
+
+from documents.forms import build_forms
+from documents.layout import fill_cell
+from kaoping import db
+from kaoping.cycles import get_cycle
+from kaoping.settings import get_settings
+from models import FormKind, Submission
+from tests.smtp_server import SmtpServer
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def flow_env(initialized, settings, monkeypatch, prefect_server):
+    """The flows read settings from the environment, as a worker would."""
+    server = SmtpServer().start()
+    for key, value in {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(server.port),
+                       "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    with db.session_scope(settings) as session:
+        build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2022, 7, 6),
+                    units=["150202", "wjw"], actor="test")
+    yield server
+    server.stop()
+    get_settings.cache_clear()
+
+
+def test_reminders_flow_sends_on_working_days_only(flow_env, settings):
+    from flows.daily import reminders
+
+    weekend = reminders(today="2022-07-02")
+    assert weekend["workday"] is False and weekend["sent"] == 0
+    result = reminders(today="2022-07-05")  # 1 working day before 07-06
+    assert sorted(result["reminders"]) == ["东河区", "市卫健委"] and result["sent"] == 2
+    assert sorted(r.rcpt_tos[0] for r in flow_env.received) == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]
+    again = reminders(today="2022-07-05")  # a re-run sends nothing twice
+    assert again["queued"] == 0 and again["sent"] == 0 and len(flow_env.received) == 2
+
+
+def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
+    from flows.daily import intake
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    with db.session_scope(settings) as session:
+        from models import IssuedForm
+
+        path = session.exec(select(IssuedForm.path).where(IssuedForm.subject == "wjw")).one()
+    document = docx.Document(path)
+    table = next(t for t in document.tables if len(t.rows[0].cells) == 7)
+    fill_cell(table.rows[1].cells[5], "完成")
+    document.save(inbox / "卫健委自评表.docx")
+    (inbox / "卫健委自评表.docx.sender").write_text("liaison@wjw.baotou.example", encoding="utf-8")
+    (inbox / "坏文件.docx").write_bytes(b"")
+    outcomes = intake(inbox=str(inbox))
+    assert {o["file"]: o["accepted"] for o in outcomes} == {"卫健委自评表.docx": True, "坏文件.docx": False}
+    assert (inbox / "accepted" / "卫健委自评表.docx").exists() and (inbox / "refused" / "坏文件.docx").exists()
+    assert not any(p.is_file() for p in inbox.iterdir())
+    with db.session_scope(settings) as session:
+        assert session.exec(select(Submission)).one().unit_id
+    [receipt] = flow_env.received
+    assert receipt.rcpt_tos == ["liaison@wjw.baotou.example"] and "回执" in receipt.message["Subject"]
+    assert intake(inbox=str(inbox)) == []  # nothing left: a re-run does nothing
+
+
+def test_flow_parameters_are_described_in_chinese_for_the_ui():
+    from flows.daily import intake, reminders
+
+    assert "默认今天" in reminders.parameters.properties["today"]["description"]
+    assert "收件文件夹" in intake.parameters.properties["inbox"]["description"]
