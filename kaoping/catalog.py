@@ -541,33 +541,32 @@ def import_catalog(session: Session, upload: Upload, *, year: int, actor: str) -
     )
     session.add(catalog)
     session.flush()
-    area_ids: dict[str, int] = {}
-    for position, a in enumerate(draft.areas):
-        row = Area(catalog_id=catalog.id, code=a.code, numeral=a.numeral, name=a.name, points=a.points, position=position)
-        session.add(row)
-        session.flush()
-        area_ids[a.code] = row.id
-    group_ids: dict[str, int] = {}
-    for position, g in enumerate(draft.groups):
-        row = IndicatorGroup(
-            catalog_id=catalog.id, area_id=area_ids[g.area_code], code=g.code, numeral=g.numeral,
-            name=g.name, points=g.points, position=position,
-        )
-        session.add(row)
-        session.flush()
-        group_ids[g.code] = row.id
-    for i in draft.indicators:
-        row = Indicator(
-            catalog_id=catalog.id, area_id=area_ids[i.area_code], group_id=group_ids[i.group_code],
+    # One flush per level (areas, groups, indicators, leads): ids come back for the whole batch.
+    areas = {a.code: Area(catalog_id=catalog.id, code=a.code, numeral=a.numeral, name=a.name, points=a.points,
+                          position=position) for position, a in enumerate(draft.areas)}
+    session.add_all(areas.values())
+    session.flush()
+    groups = {g.code: IndicatorGroup(catalog_id=catalog.id, area_id=areas[g.area_code].id, code=g.code, numeral=g.numeral,
+                                     name=g.name, points=g.points, position=position)
+              for position, g in enumerate(draft.groups)}
+    session.add_all(groups.values())
+    session.flush()
+    rows = [
+        Indicator(
+            catalog_id=catalog.id, area_id=areas[i.area_code].id, group_id=groups[i.group_code].id,
             number=i.number, text=i.text, points=i.points, milestone_raw=i.milestone.text,
             milestone_month=i.milestone.month, milestone_kind=i.milestone.kind,
             milestone_continuing=i.milestone.continuing,
         )
-        session.add(row)
-        session.flush()
-        for position, written in enumerate(i.leads):
-            session.add(IndicatorLead(indicator_id=row.id, unit_id=directory.resolve(written).id,
-                                      position=position, written_as=written))
+        for i in draft.indicators
+    ]
+    session.add_all(rows)
+    session.flush()
+    session.add_all(
+        IndicatorLead(indicator_id=row.id, unit_id=directory.resolve(written).id, position=position, written_as=written)
+        for row, i in zip(rows, draft.indicators, strict=True)
+        for position, written in enumerate(i.leads)
+    )
     session.flush()
     audit.append(
         session, actor=actor, action="catalog.import", entity=f"catalog:{year}/v{catalog.version}",

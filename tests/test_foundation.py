@@ -156,15 +156,18 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
     """`make demo`: the whole cycle as it exists, on its own SQLite file and local mail server."""
     if "postgresql" in settings.database_url:
         pytest.skip("the demo always runs on its own SQLite file")
-    result = cli("demo", "--out", tmp_path / "demo-output")
+    folder = tmp_path / "demo-output"
+    (folder / "mail").mkdir(parents=True)
+    (folder / "mail" / "stale.eml").write_text("from an earlier run")  # the demo starts afresh every time
+    result = cli("demo", "--out", folder)
     assert result.exit_code == 0, result.output
     out = result.output
+    assert not (folder / "mail" / "stale.eml").exists()
     assert "共 7 个大项、90 项指标" in out and "市工信局" in out
     assert "已逾期，标注为逾期报送" in out and "退回" in out and "逾期通知 1 个单位，督办（抄送专班）1 个" in out
     assert "核实牵头考核单位自评项 101 项" in out
     assert "已完成专班核实签字" in out and "已完成分管领导审定签字" in out
     assert "旗县区、稀土高新区" in out and "市直部门、单位" in out and "达尔罕茂明安联合旗" in out
-    folder = tmp_path / "demo-output"
     assert (folder / "kaoping.sqlite3").exists()
     assert len(list((folder / "reports" / "反馈函").glob("*.docx"))) == 36
     assert (folder / "reports" / "2022年上半年数字政府建设考评结果通报.docx").exists()
@@ -172,8 +175,6 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
     mails = list((folder / "mail").glob("*.eml"))
     assert len(mails) > 300
     assert any("验证码" in m.name for m in mails) and any("回执" in m.name for m in mails) and any("退回" in m.name for m in mails)
-    again = cli("demo", "--out", folder)  # starts afresh every time
-    assert again.exit_code == 0 and "36 个单位" in again.output
 
 
 def test_export_roundtrips_through_yaml(initialized, tmp_path):
