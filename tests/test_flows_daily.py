@@ -86,3 +86,30 @@ def test_flow_parameters_are_described_in_chinese_for_the_ui():
 
     assert "默认今天" in reminders.parameters.properties["today"]["description"]
     assert "收件文件夹" in intake.parameters.properties["inbox"]["description"]
+
+
+def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, monkeypatch, prefect_server, tmp_path):
+    import asyncio
+
+    import openpyxl
+    from prefect.client.orchestration import get_client
+
+    from flows.annual import annual
+    from tests.factories import scored_cycle
+
+    for key, value in initialized.env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    scored_cycle(initialized, settings, tmp_path, "2022H1", seed=1)
+    scored_cycle(initialized, settings, tmp_path, "2022H2", seed=2)
+    path = annual(year=2022, out_dir=str(tmp_path / "out"))
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
+
+    async def latest():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    keys = {a.key for a in asyncio.run(latest())}
+    assert "kaoping-annual-2022" in keys
+    get_settings.cache_clear()
