@@ -17,7 +17,7 @@ import docx
 from sqlmodel import Session, select
 
 from documents.forms import FIELD_VISIT_ROWS, FORM_LAYOUTS, PROGRESS_CHOICES, TableLayout
-from documents.identity import read_identity, rows_digest, verify
+from documents.identity import read_identity, verify
 from kaoping import audit
 from kaoping.cycles import require_open
 from kaoping.errors import InvalidInput

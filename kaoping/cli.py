@@ -7,11 +7,10 @@ turns a refusal into a message and a non-zero exit code — never a traceback.
 from __future__ import annotations
 
 import functools
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -108,14 +107,12 @@ def require_schema(s: Settings) -> None:
         )
 
 
-def parse_day(text: str | None, what: str = "日期") -> "date | None":
+def parse_day(text: str | None, what: str = "日期") -> date | None:
     """A YYYY-MM-DD option, or a refusal that shows the format."""
-    from datetime import date as date_type
-
     if not text:
         return None
     try:
-        return date_type.fromisoformat(text.strip())
+        return date.fromisoformat(text.strip())
     except ValueError:
         raise KaopingError(f"{what}“{text}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
 
