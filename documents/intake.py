@@ -344,3 +344,34 @@ def _record_results_sheet(session, cycle, form, tables, *, upload, actor, receiv
     if blank:
         text += f"；未填写得分的单位：{'、'.join(blank)}"
     return text, {"scores": len(entries), "blank": blank}
+
+
+@dataclass
+class Received:
+    accepted: bool
+    result: IntakeResult | None = None
+    reason: str = ""
+
+
+def receive(settings: Settings, upload: Upload, *, sender: str = "", received_at: datetime | None = None,
+            expected_cycle: str | None = None, actor: str = "intake") -> Received:
+    """One returned file, as every channel receives it (CLI, inbox flow, demo): recorded if it
+    passes, with the receipt to the sender queued in the same transaction; kept as refused if it
+    does not, with the reason queued for the sender."""
+    from kaoping import db
+    from kaoping.errors import KaopingError
+    from notifications.messages import queue_intake_reply
+
+    try:
+        with db.session_scope(settings) as session:
+            result = intake(session, settings, upload, sender=sender, received_at=received_at,
+                            expected_cycle=expected_cycle, actor=actor)
+            if sender:
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result)
+        return Received(True, result=result)
+    except KaopingError as exc:
+        with db.session_scope(settings) as session:
+            keep_received(session, settings, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
+            if sender:
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc))
+        return Received(False, reason=str(exc))

@@ -17,7 +17,7 @@ from pydantic import Field
 
 from kaoping import db
 from kaoping.errors import KaopingError
-from kaoping.files import keep_received, read_upload
+from kaoping.files import read_upload
 from kaoping.settings import get_settings
 
 
@@ -62,26 +62,18 @@ def reminders(
 @task(name="回收一个文件")
 def receive_one(path: str, sender: str) -> dict:
     """Record one returned file (or keep it as refused) and queue the receipt or the reason."""
-    from documents.intake import intake as intake_service
-    from notifications.messages import queue_intake_reply
+    from documents.intake import receive
 
-    settings = get_settings()
-    upload = None
     try:
         upload = read_upload(Path(path))
-        with db.session_scope(settings) as session:
-            result = intake_service(session, settings, upload, sender=sender, actor="flow:intake")
-            if sender:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result)
-        return {"file": Path(path).name, "accepted": True, "form_no": result.form_no, "summary": result.summary,
-                "late": result.late}
     except KaopingError as exc:
-        with db.session_scope(settings) as session:
-            if upload is not None:
-                keep_received(session, settings, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
-            if sender and upload is not None:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc))
         return {"file": Path(path).name, "accepted": False, "reason": str(exc)}
+    outcome = receive(get_settings(), upload, sender=sender, actor="flow:intake")
+    if not outcome.accepted:
+        return {"file": Path(path).name, "accepted": False, "reason": outcome.reason}
+    result = outcome.result
+    return {"file": Path(path).name, "accepted": True, "form_no": result.form_no, "summary": result.summary,
+            "late": result.late}
 
 
 @flow(name="intake", description="回收：扫描收件文件夹，识别并录入交回的表格，移入 accepted/ 或 refused/，回复回执或退回原因。")

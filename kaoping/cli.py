@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -1000,13 +999,19 @@ def intake_command(
     cycle: Annotated[str | None, typer.Option("--cycle", help="只接收此考评周期的表格")] = None,
 ) -> None:
     """回收表格：识别签名标识，检查并录入；每个收到的文件都会保存，拒收的说明原因。"""
-    from documents.intake import intake
+    from documents.intake import receive
 
     s = settings()
     require_schema(s)
     refused = 0
     for path in files:
-        outcome = receive_file(s, path, sender=sender, expected_cycle=cycle, service=intake)
+        try:
+            upload = read_upload(path)
+        except KaopingError as exc:  # nothing readable to keep
+            err.print(f"[red]已拒收[/red] {path.name}：{exc}", markup=True)
+            refused += 1
+            continue
+        outcome = receive(s, upload, sender=sender, expected_cycle=cycle, actor=actor_of(s))
         if outcome.accepted:
             flag = "（逾期）" if outcome.result.late else ""
             out.print(f"[green]已接收[/green] {path.name}：{outcome.result.form_no} {outcome.result.subject_label}{flag} — {outcome.result.summary}", markup=True)
@@ -1015,35 +1020,6 @@ def intake_command(
             err.print(f"[red]已拒收[/red] {path.name}：{outcome.reason}", markup=True)
     if refused:
         raise typer.Exit(2)
-
-
-@dataclass
-class Received:
-    accepted: bool
-    result: object = None
-    reason: str = ""
-
-
-def receive_file(s: Settings, path: Path, *, sender: str, expected_cycle: str | None, service) -> Received:
-    """One returned file: recorded if it passes, kept with the reason if it does not."""
-    try:
-        upload = read_upload(path)
-    except KaopingError as exc:
-        return Received(False, reason=str(exc))
-    from notifications.messages import queue_intake_reply
-
-    try:
-        with db.session_scope(s) as session:
-            result = service(session, s, upload, sender=sender, expected_cycle=expected_cycle, actor=actor_of(s))
-            if sender:  # the receipt is queued in the same transaction as the record
-                queue_intake_reply(session, s, upload, sender=sender, accepted=True, result=result)
-        return Received(True, result=result)
-    except KaopingError as exc:
-        with db.session_scope(s) as session:
-            keep_received(session, s, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
-            if sender:
-                queue_intake_reply(session, s, upload, sender=sender, accepted=False, reason=str(exc))
-        return Received(False, reason=str(exc))
 
 
 @app.command("report")

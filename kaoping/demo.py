@@ -27,13 +27,12 @@ from rich.console import Console
 from sqlmodel import select
 
 from documents.forms import FORM_LAYOUTS, build_forms
-from documents.intake import intake
+from documents.intake import receive as intake_receive
 from documents.reports import build_reports
 from kaoping import db
 from kaoping.catalog import summarize
 from kaoping.cycles import get_cycle, open_cycle
-from kaoping.errors import KaopingError
-from kaoping.files import Upload, keep_received
+from kaoping.files import Upload
 from kaoping.policy import load_policy
 from kaoping.results import compute_cycle, result_rows
 from kaoping.settings import Settings
@@ -43,7 +42,7 @@ from kaoping.visits import confirm_visits, plan_visits, read_teams
 from models import Contact, FormKind
 from notifications.mailer import send_pending
 from notifications.mailsink import MailSink
-from notifications.messages import form_recipients, queue_form, queue_intake_reply, queue_report_distribution
+from notifications.messages import form_recipients, queue_form, queue_report_distribution
 from notifications.reminders import run_reminders
 
 ACTOR = "demo:专班"
@@ -229,21 +228,10 @@ def liaison(settings: Settings, unit_id: int | None) -> str:
 
 
 def receive(settings: Settings, path: Path, data: bytes, sender: str, at: datetime) -> tuple[bool, str]:
-    """A returned file arriving: kept, checked, recorded — and the sender gets a receipt or the reason."""
+    """A returned file arriving: saved where the office would, then through the production intake."""
     path.write_bytes(data)
-    upload = Upload(path.name, data)
-    try:
-        with db.session_scope(settings) as session:
-            result = intake(session, settings, upload, sender=sender, received_at=at, actor="intake")
-            if sender:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result)
-        return True, result.summary
-    except KaopingError as exc:
-        with db.session_scope(settings) as session:
-            keep_received(session, settings, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
-            if sender:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc))
-        return False, str(exc)
+    outcome = intake_receive(settings, Upload(path.name, data), sender=sender, received_at=at)
+    return outcome.accepted, outcome.result.summary if outcome.accepted else outcome.reason
 
 
 def code_from_mailbox(folder: Path, address: str) -> str:
