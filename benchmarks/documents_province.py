@@ -12,7 +12,6 @@ Targets: forms under 50 ms each; report generation no slower than docxtpl.
 from __future__ import annotations
 
 import json
-import random
 import tempfile
 import time
 from pathlib import Path
@@ -49,17 +48,14 @@ def docxtpl_template(path: Path) -> None:
 
 
 def run(workdir: Path) -> dict:
-    from benchmarks.rules_province import province_registry, province_responsibilities
+    from benchmarks.rules_province import setup_province
     from documents.forms import build_forms
     from documents.intake import intake
     from documents.reports import build_reports
     from kaoping import db
-    from kaoping.cli import initialize
     from kaoping.cycles import get_cycle, open_cycle
     from kaoping.files import Upload, read_upload
     from kaoping.policy import load_policy
-    from kaoping.registry import import_registry
-    from kaoping.responsibilities import import_responsibilities
     from kaoping.results import compute_cycle, result_rows
     from kaoping.scores import import_score_file
     from kaoping.settings import Settings
@@ -67,16 +63,8 @@ def run(workdir: Path) -> dict:
     from kaoping.verification import confirm_all_self_scored
     from models import Component, FormKind
 
-    rng = random.Random(7)
     s = Settings(database_url=f"sqlite:///{workdir / 'bench.sqlite3'}", var_dir=workdir / "var", _env_file=None)
-    initialize(s)
-    province_registry(workdir / "province.yaml", rng)
-    with db.session_scope(s) as session:
-        import_registry(session, read_upload(workdir / "province.yaml"), actor="bench")
-    with db.session_scope(s) as session:
-        province_responsibilities(session, workdir / "resp.csv", rng)
-    with db.session_scope(s) as session:
-        import_responsibilities(session, read_upload(workdir / "resp.csv"), year=2022, actor="bench")
+    setup_province(s, workdir)
     with db.session_scope(s) as session:
         open_cycle(session, code="2022H1", policy=load_policy(s.data_dir / "policies" / "default.yaml"),
                    policy_source="default.yaml", actor="bench")
