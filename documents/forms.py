@@ -23,19 +23,16 @@ from sqlmodel import Session, select
 from documents import layout
 from documents.identity import FormIdentity, rows_digest, write_identity
 from kaoping import audit
-from kaoping.cycles import cycle_label, points_in_force
+from kaoping.cycles import cycle_label
 from kaoping.errors import InvalidInput
+from kaoping.scores import CycleContext
 from kaoping.scoring import fmt_exact
 from kaoping.settings import Settings
 from models import (
     Area,
     Cycle,
-    CycleResponsibility,
-    CycleUnit,
     FormKind,
-    Indicator,
     IndicatorGroup,
-    IndicatorLead,
     IssuedForm,
     Submission,
 )
@@ -104,38 +101,22 @@ class BuiltForm:
 # --------------------------------------------------------------------------- what each form holds
 
 
-class CycleView:
-    """The parts of a cycle the forms need, read once."""
+class CycleView(CycleContext):
+    """What the forms need of a cycle, read once: the score-entry context (units, indicators,
+    leads, responsibilities, points in force) plus groups, areas and the self-assessments."""
 
     def __init__(self, session: Session, cycle: Cycle):
-        self.cycle = cycle
-        self.units = {u.unit_id: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id)
-                                                       .order_by(CycleUnit.position))}
-        self.indicators = {i.id: i for i in session.exec(select(Indicator).where(Indicator.catalog_id == cycle.catalog_id))}
-        self.by_number = {i.number: i for i in self.indicators.values()}
-        self.leads: dict[int, list[int]] = defaultdict(list)
-        for indicator_id, unit_id in session.exec(
-            select(IndicatorLead.indicator_id, IndicatorLead.unit_id).join(Indicator)
-            .where(Indicator.catalog_id == cycle.catalog_id).order_by(IndicatorLead.position)
-        ):
-            self.leads[indicator_id].append(unit_id)
+        super().__init__(session, cycle)
+        self.indicators = self.indicator_by_id
         self.undertaken: dict[int, list[int]] = defaultdict(list)
         self.responsible: dict[int, list[int]] = defaultdict(list)
-        for unit_id, indicator_id in session.exec(
-            select(CycleResponsibility.unit_id, CycleResponsibility.indicator_id).where(CycleResponsibility.cycle_id == cycle.id)
-        ):
+        for unit_id, indicator_id in sorted(self.pairs):
             self.undertaken[unit_id].append(indicator_id)
             self.responsible[indicator_id].append(unit_id)
-        self.points = points_in_force(session, cycle)
         self.groups = {g.code: g for g in session.exec(select(IndicatorGroup).where(IndicatorGroup.catalog_id == cycle.catalog_id))}
         self.areas = {a.code: a for a in session.exec(select(Area).where(Area.catalog_id == cycle.catalog_id))}
-        names = {}
-        from models import Unit
-
-        for unit_id, short in session.exec(select(Unit.id, Unit.short_name)):
-            names[unit_id] = short
-        names.update({u.unit_id: u.short_name for u in self.units.values()})
-        self.names = names
+        self.names = {unit_id: u.short_name for unit_id, u in self.directory.units.items()}
+        self.names.update({u.unit_id: u.short_name for u in self.units.values()})
         self.submissions = {
             s.unit_id: s for s in session.exec(select(Submission).where(Submission.cycle_id == cycle.id, Submission.current))
         }

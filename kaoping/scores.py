@@ -78,7 +78,8 @@ class CycleContext:
 
     def __init__(self, session: Session, cycle: Cycle):
         self.cycle = cycle
-        self.units = {u.unit_id: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}
+        self.units = {u.unit_id: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id)
+                                                       .order_by(CycleUnit.position))}
         self.directory = UnitDirectory.load(session)
         indicators = session.exec(select(Indicator).where(Indicator.catalog_id == cycle.catalog_id)).all()
         self.indicator_by_number = {i.number: i for i in indicators}
