@@ -45,15 +45,32 @@ def _signer(settings: Settings, stage: str) -> tuple[str, str]:
     return settings.approver_name, settings.approver_email
 
 
-def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
-    from kaoping.results import problems_of
+def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = False) -> list[str]:
+    """What stops the verification sign-off. Unconfirmed self-scored items (牵头考核单位自评项)
+    may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
+    from kaoping.cycles import allocation_problems
+    from kaoping.results import gather_inputs
+    from kaoping.scoring import check
 
+    problems = check(gather_inputs(session, cycle))
+    return allocation_problems(session, cycle) + [
+        p.message for p in problems if not (self_scored_ok and p.kind == "unverified_self_score")]
+
+
+def pending_self_scored(session: Session, cycle: Cycle) -> int:
+    from kaoping.results import gather_inputs
+    from kaoping.scoring import check
+
+    return sum(1 for p in check(gather_inputs(session, cycle)) if p.kind == "unverified_self_score")
+
+
+def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
     if stage not in STAGES:
         raise InvalidInput(f"环节“{stage}”无效：应为 verification（专班核实）或 approval（分管领导审定）。")
     if stage == "verification":
         if cycle.status != CycleStatus.open:
             raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”，不在核实环节。")
-        problems = problems_of(session, cycle)
+        problems = blocking_problems(session, cycle, self_scored_ok=True)
         if problems:
             raise InvalidInput(f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能提请核实签字：", problems)
     elif cycle.status != CycleStatus.verified:
@@ -96,14 +113,21 @@ class SignoffOutcome:
     decision: str = ""
 
 
+def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffRequest | None:
+    return session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                     SignoffRequest.status == "pending")
+                        .order_by(SignoffRequest.id.desc())).first()
+
+
 def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
-                 comments: str = "", actor: str, now: datetime | None = None) -> SignoffOutcome:
+                 comments: str = "", actor: str, now: datetime | None = None,
+                 confirm_self_scored: bool = False) -> SignoffOutcome:
     """Check the code and record the decision. Wrong input is reported, never raised, so the
-    caller can ask again; the caller commits either way (wrong tries are counted)."""
+    caller can ask again; the caller commits either way (wrong tries are counted).
+    ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
+    the signature (each confirmation audited under the signer's name)."""
     now = now or utcnow()
-    request = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
-                                                        SignoffRequest.status == "pending")
-                           .order_by(SignoffRequest.id.desc())).first()
+    request = pending_request(session, cycle, stage)
     if request is None:
         return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
     if now > request.expires_at:
@@ -124,14 +148,16 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if not approve and not comments.strip():
         return SignoffOutcome(False, "退回修改须写明意见（comments），以便专班据此修改。")
     if approve and stage == "verification":
-        from kaoping.results import problems_of
-
-        problems = problems_of(session, cycle)
+        problems = blocking_problems(session, cycle, self_scored_ok=confirm_self_scored)
         if problems:
             return SignoffOutcome(False, f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}")
     request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
     session.add(request)
     signer = f"{request.signer_name} <{request.signer_email}>"
+    if approve and stage == "verification" and confirm_self_scored:
+        from kaoping.verification import confirm_all_self_scored
+
+        confirm_all_self_scored(session, cycle, actor=signer, reason="签字时确认牵头考核单位自评项核实无误")
     audit.append(session, actor=f"{signer}（经 {actor}）", action=f"signoff.{request.decision}.{stage}",
                  entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"request": request.id, "decision": request.decision, "comments": comments},
@@ -143,3 +169,51 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if cycle.status != CycleStatus.open:
         set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
     return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
+
+
+@dataclass
+class SignerReminders:
+    reminded: list[str]
+    renewed: list[str]
+
+
+def remind_signers(session: Session, settings: Settings, *, today, calendar, link_of=None) -> SignerReminders:
+    """A signer who has not answered gets a reminder on each working day after the request
+    (one per request and day); a code that has expired is replaced by a fresh one."""
+    from kaoping.cycles import cycle_label
+
+    done = SignerReminders([], [])
+    if not calendar.is_workday(today):
+        return done
+    now = utcnow()
+    pending = session.exec(select(SignoffRequest).where(SignoffRequest.status == "pending").order_by(SignoffRequest.id)).all()
+    for request in pending:
+        cycle = session.get(Cycle, request.cycle_id)
+        requested = request.created_at.astimezone(settings.tz).date()
+        if requested == today:
+            continue  # the code went out today
+        who = f"{request.signer_name}（{cycle.code} {STAGES[request.stage]}）"
+        if request.expires_at <= now:
+            try:
+                fresh, _ = request_signoff(session, settings, cycle, request.stage, actor="flow:reminders",
+                                           summary=f"原验证码已过期，这是新的验证码。{link_of(request) if link_of else ''}")
+            except (Conflict, InvalidInput):
+                continue  # the cycle moved on or has problems again: the cycle flow will ask
+            fresh.flow_run_id = request.flow_run_id
+            session.add(fresh)
+            done.renewed.append(who)
+            continue
+        link = link_of(request) if link_of else ""
+        rendered = render("signoff_reminder", settings, greeting=request.signer_name, period=cycle_label(cycle),
+                          stage=STAGES[request.stage],
+                          days=calendar.workdays_between(requested, today) if requested < today else 0,
+                          requested=f"{request.created_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
+                          valid_until=f"{request.expires_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
+                          where=f"请在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
+                          else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+        _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
+                           to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           cycle_code=cycle.code)
+        if created:
+            done.reminded.append(who)
+    return done

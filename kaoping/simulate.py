@@ -110,3 +110,72 @@ def fill_docx_table(data: bytes, header: tuple[str, ...], fill) -> bytes:
                        if item.filename == "word/document.xml" else source.read(item.filename))
             target.writestr(item, payload)
     return out.getvalue()
+
+
+# --------------------------------------------------------------------------- simulated people
+
+PROGRESS = ["完成", "取得明显成效", "取得阶段性成效", "推进中"]
+SITUATIONS = ["已按计划完成，相关系统已上线运行。", "主体建设完成，正在试运行并持续优化。", "已完成方案编制，正在推进采购和部署。"]
+DEDUCTIONS = ["进度滞后", "佐证材料不全", "部分任务未完成", "成效不明显"]
+
+
+class People:
+    """The units, lead assessors, visiting teams and outside evaluators of a simulated cycle:
+    each fills in the Word form kaoping sent them the way a person would (seeded)."""
+
+    def __init__(self, seed: int = 2022):
+        self.rng = random.Random(seed)
+        self.strength: dict[str, Fraction] = {}
+
+    def fill(self, kind, data: bytes, *, sloppy: bool = False) -> bytes:
+        """A filled copy of an issued form; ``sloppy`` leaves out what a careless unit leaves out."""
+        from documents.forms import FORM_LAYOUTS
+        from models import FormKind
+
+        rng = self.rng
+        if kind is FormKind.self_assessment:
+            def answer(cells):
+                if sloppy and cells[0] == "1":
+                    return {4: rng.choice(SITUATIONS)}  # 完成情况 filled, 进展 left empty
+                return {4: rng.choice(SITUATIONS), 5: rng.choice(PROGRESS), 6: "工作方案.pdf\n推进情况报告.docx"}
+            return fill_docx_table(data, FORM_LAYOUTS[kind]["main"].header, answer)
+        if kind is FormKind.lead_scoring:
+            def score(cells):
+                shown = cells[1].split("（")[0]
+                # "0.6667…" is 2/3 rounded up for display: stay under it.
+                points = Fraction(shown.rstrip("…")) - (Fraction(1, 10000) if shown.endswith("…") else 0)
+                unit = cells[2].removesuffix("（自评项）")
+                share = self.strength.setdefault(unit, Fraction(rng.randint(72, 97), 100)) + Fraction(rng.randint(-6, 6), 100)
+                value = min(points, points * share)
+                text = format(_quantize_down(value), "f")
+                return {5: text} if value == points else {5: text, 6: rng.choice(DEDUCTIONS)}
+            return fill_docx_table(data, FORM_LAYOUTS[kind]["main"].header, score)
+        if kind is FormKind.field_visit:
+            values = {"调研日期": "按日程", "调研组成员": "见日历邀请", "发现的问题": "部分事项网办深度不够",
+                      "实地调研得分": str(rng.randint(72, 96)), "评分说明": "对照报送材料逐项核实"}
+            return fill_docx_table(data, ("项目", "内容"), lambda c: {1: values[c[0]]} if c[0] in values else {})
+        return fill_docx_table(data, ("序号", "单位", "得分", "说明"),
+                               lambda c: {2: f"{rng.randint(7000, 9800) / 100:.2f}"})
+
+
+def issued_forms(session: Session, cycle: Cycle, kind) -> list[tuple[object, str, str]]:
+    """(form, subject name, the address it comes back from) for every current form of a kind."""
+    from models import Contact, ContactRole, IssuedForm
+
+    forms = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
+                                                  IssuedForm.current).order_by(IssuedForm.form_no)).all()
+    names = {u.unit_id: u.short_name for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}
+    liaison = dict(session.exec(select(Contact.unit_id, Contact.email).where(Contact.role == ContactRole.liaison)).all())
+    return [(f, names.get(f.subject_unit_id, "全部考评对象"),
+             liaison.get(f.subject_unit_id, "") if kind.value in ("self_assessment", "lead_scoring") else "")
+            for f in forms]
+
+
+def drop_in_inbox(inbox: Path, name: str, data: bytes, sender: str = "") -> Path:
+    """What the office does with an email attachment: save it in the inbox folder (and who sent it)."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    path = inbox / name
+    path.write_bytes(data)
+    if sender:
+        (inbox / f"{name}.sender").write_text(sender, encoding="utf-8")
+    return path

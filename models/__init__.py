@@ -18,7 +18,7 @@ from models.signoff import SignoffRequest
 from models.visits import Visit
 from models.outbox import CalendarOverride, MessageStatus, OutboxMessage
 from models.documents import FormKind, IssuedForm, Submission
-from models.cycle import Cycle, CycleSnapshot, CycleStatus
+from models.cycle import Cycle, CyclePlan, CycleSnapshot, CycleStatus
 from models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
 from models.scoring import (
     Adjustment,
@@ -37,6 +37,7 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "SignoffRequest",
+    "CyclePlan",
     "Visit",
     "CalendarOverride",
     "MessageStatus",

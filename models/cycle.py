@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, String, UniqueConstraint
@@ -56,3 +56,23 @@ class CycleSnapshot(SQLModel, table=True):
     content: dict = Field(default_factory=dict, sa_type=JSON)
     content_sha256: str = Field(sa_type=String(64))
     taken_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CyclePlan(SQLModel, table=True):
+    """The dates a cycle runs to, fixed by the first run of the cycle flow: they are printed on
+    the forms, so a re-run never moves them (a form with another deadline would be a new
+    version). The scoring-sheet deadline is fixed when the sheets go out."""
+
+    __tablename__ = "cycle_plan"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", unique=True)
+    self_assessment_deadline: date
+    scoring_workdays: int = 5
+    scoring_deadline: date | None = None  # set when the lead scoring sheets are issued
+    results_deadline: date  # third-party and opinion results, visit records
+    visit_start: date
+    visit_end: date
+    teams_file: str = Field(default="", sa_type=String(500))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(default="", sa_type=String(64))

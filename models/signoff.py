@@ -26,3 +26,7 @@ class SignoffRequest(SQLModel, table=True):
     decision: str = Field(default="", sa_type=String(16))  # approve | reject
     comments: str = Field(default="", sa_type=Text)
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Answers received for this request (right or wrong): a flow asks again under a new key.
+    answers: int = 0
+    last_message: str = Field(default="", sa_type=Text)  # what the last answer was told
+    flow_run_id: str = Field(default="", sa_type=String(36))  # the Prefect run waiting for it

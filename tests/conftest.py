@@ -16,6 +16,7 @@ from kaoping import db
 from kaoping.settings import PROJECT_ROOT, Settings, get_settings
 
 PG_URL = os.environ.get("KAOPING_TEST_DATABASE_URL", "")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the test server's telemetry only adds noise
 SEED = PROJECT_ROOT / "data" / "seed" / "kaoping-measures-2022.txt"
 REGISTRY = PROJECT_ROOT / "data" / "registry" / "baotou.yaml"
 CATALOG_2022 = PROJECT_ROOT / "data" / "catalogs" / "2022.json"
@@ -128,3 +129,12 @@ def write(path: Path, content: str | bytes) -> Path:
     else:
         path.write_text(content, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """A real Prefect server for the session (prefect_test_harness: ~10 s to start)."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

@@ -3,8 +3,10 @@ scripted trouble: replies to DATA, refused recipients, a dropped connection, STA
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import email
+import threading
 import ipaddress
 import socket
 import ssl
@@ -64,6 +66,10 @@ class Handler:
     refuse: set[str] = field(default_factory=set)  # recipients answered with 550
     drop_next_data: int = 0  # close the connection in the middle of the next N DATA commands
     sessions: int = 0
+    hold_at: int | None = None  # hold the DATA of message number N (1-based) until released, then drop it
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    data_seen: int = 0
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
@@ -77,6 +83,13 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.data_seen += 1
+        if self.hold_at is not None and self.data_seen == self.hold_at:
+            self.held.set()  # the client now waits for our reply, as if the network stalled
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
+            server.transport.close()
+            return "421 closing"
         if self.drop_next_data:
             self.drop_next_data -= 1
             server.transport.close()

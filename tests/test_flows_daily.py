@@ -18,14 +18,6 @@ from models import FormKind, Submission
 from tests.smtp_server import SmtpServer
 
 
-@pytest.fixture(scope="session")
-def prefect_server():
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
-
-
 @pytest.fixture
 def flow_env(initialized, settings, monkeypatch, prefect_server):
     """The flows read settings from the environment, as a worker would."""

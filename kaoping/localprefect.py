@@ -1,0 +1,106 @@
+"""A Prefect installation on this machine, for `make demo` and the end-to-end tests: a
+server (the ephemeral one Prefect ships, its database under ``home``), this repository's
+deployments registered with ``prefect deploy --all`` exactly as in production, and a
+process worker on the ``kaoping`` pool running them in subprocesses with kaoping's
+settings in their environment.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from kaoping.settings import PROJECT_ROOT
+
+POOL = "kaoping"
+TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+
+
+class LocalPrefect:
+    def __init__(self, api_url: str, home: Path, env: dict[str, str]):
+        self.api_url = api_url
+        self.home = Path(home)
+        self.env = {
+            **os.environ, **env,
+            "PREFECT_API_URL": api_url,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_LOCAL_STORAGE_PATH": str(self.home / "storage"),
+            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_PREFETCH_SECONDS": "1",
+            "PREFECT_CLI_PROMPT": "false",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "KAOPING_HOME": str(PROJECT_ROOT),
+        }
+        self.worker: subprocess.Popen | None = None
+        self.log = self.home / "worker.log"
+
+    def _prefect(self, *args: str) -> None:
+        result = subprocess.run([sys.executable, "-m", "prefect", *args], cwd=PROJECT_ROOT, env=self.env,
+                                capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError(f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+
+    def deploy(self) -> None:
+        """The pool and every deployment of prefect.yaml (`prefect deploy --all`)."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
+        self._prefect("--no-prompt", "deploy", "--all")
+
+    def start_worker(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = self.log.open("ab")
+        self.worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
+                                       cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+
+    def stop_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+            self.worker = None
+
+
+def wait_for_state(flow_run_id, states: tuple[str, ...], *, timeout: float = 120, poll: float = 0.5):
+    """Poll a flow run until its state type is one of ``states``; returns the run."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(flow_run_id)
+            if run.state is not None and run.state.type.value in states:
+                return run
+            if run.state is not None and run.state.type.value in TERMINAL:
+                raise RuntimeError(f"flow run {flow_run_id} ended {run.state.type.value} ({run.state.message}), "
+                                   f"not {states}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"flow run {flow_run_id} still {run.state.type.value if run.state else None} "
+                                   f"after {timeout:.0f} s (wanted {states})")
+            time.sleep(poll)
+
+
+@contextmanager
+def ephemeral_server(home: Path) -> Iterator[str]:
+    """Prefect's own ephemeral server with its database under ``home``; yields the API URL."""
+    import prefect.settings
+    from prefect.server.api.server import SubprocessASGIServer
+
+    home.mkdir(parents=True, exist_ok=True)
+    database = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+    with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
+                                                      prefect.settings.PREFECT_HOME: home}):
+        server = SubprocessASGIServer()
+        server.start(timeout=120)
+        try:
+            with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url}):
+                yield server.api_url
+        finally:
+            server.stop()
