@@ -8,6 +8,7 @@ settings in their environment.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -97,10 +98,41 @@ def ephemeral_server(home: Path) -> Iterator[str]:
     database = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
                                                       prefect.settings.PREFECT_HOME: home}):
-        server = SubprocessASGIServer()
+        # A port of its own: Prefect keeps one server object per port, and the default one
+        # may belong to someone else (prefect_test_harness registers itself there).
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = SubprocessASGIServer(port=port)
         server.start(timeout=120)
         try:
             with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url}):
-                yield server.api_url
+                try:
+                    yield server.api_url
+                finally:
+                    _drain_workers()
         finally:
             server.stop()
+
+
+def _drain_workers() -> None:
+    """Deliver this process's pending logs and events while the server still listens (else
+    Prefect's background workers would keep retrying a server that is gone)."""
+    import inspect
+
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+    from prefect.utilities.asyncutils import run_coro_as_sync
+
+    async def drain() -> None:
+        try:
+            result = APILogWorker.instance().drain()
+            if inspect.isawaitable(result):
+                await result
+        except RuntimeError:
+            pass  # never started
+        result = EventsWorker.drain_all()
+        if inspect.isawaitable(result):
+            await result
+
+    run_coro_as_sync(drain())

@@ -153,14 +153,14 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
             return SignoffOutcome(False, f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}")
     request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
     session.add(request)
-    signer = f"{request.signer_name} <{request.signer_email}>"
+    signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
     if approve and stage == "verification" and confirm_self_scored:
         from kaoping.verification import confirm_all_self_scored
 
         confirm_all_self_scored(session, cycle, actor=signer, reason="签字时确认牵头考核单位自评项核实无误")
-    audit.append(session, actor=f"{signer}（经 {actor}）", action=f"signoff.{request.decision}.{stage}",
+    audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
                  entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
-                 after={"request": request.id, "decision": request.decision, "comments": comments},
+                 after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor},
                  reason=comments or f"{STAGES[stage]}通过")
     if approve:
         target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
