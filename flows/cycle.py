@@ -285,21 +285,20 @@ def _sign(code: str, stage: str) -> str | None:
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
 def half_year_cycle(
-    year: int = Field(..., title="年度", description="考评年度，例如 2022"),
-    half: int = Field(..., ge=1, le=2, title="半年", description="1 = 上半年，2 = 下半年"),
+    year: int = Field(..., description="年度：考评年度，例如 2022"),
+    half: int = Field(..., ge=1, le=2, description="半年：1 = 上半年，2 = 下半年"),
     self_assessment_deadline: date | None = Field(
-        None, title="自评表截止日期", description="留空则按下面的工作日数计算；须为工作日"),
-    self_assessment_workdays: int = Field(10, ge=1, le=60, title="自评表期限（工作日）",
-                                          description="自评表下发后第几个工作日截止（未填写截止日期时使用）"),
-    scoring_workdays: int = Field(5, ge=1, le=60, title="评分表期限（工作日）",
-                                  description="评分表下发后第几个工作日截止"),
-    results_workdays: int = Field(20, ge=1, le=120, title="第三方评估和民意调查期限（工作日）",
-                                  description="委托发出后第几个工作日截止（不早于实地调研结束后 2 个工作日）"),
-    visit_start: date | None = Field(None, title="实地调研开始日期", description="留空：自评表截止后的第 1 个工作日"),
-    visit_end: date | None = Field(None, title="实地调研结束日期", description="留空：开始后的第 10 个工作日"),
-    teams_file: str | None = Field(None, title="调研组名单", description="YAML 文件路径（默认 KAOPING_TEAMS_FILE）"),
-    today: date | None = Field(None, title="按哪一天推进",
-                               description="补跑、演示用；默认今天（北京时间）"),
+        None, description="自评表截止日期：留空则按下面的工作日数计算；须为工作日"),
+    self_assessment_workdays: int = Field(
+        10, ge=1, le=60, description="自评表期限（工作日）：自评表下发后第几个工作日截止（未填写截止日期时使用）"),
+    scoring_workdays: int = Field(5, ge=1, le=60, description="评分表期限（工作日）：评分表下发后第几个工作日截止"),
+    results_workdays: int = Field(
+        20, ge=1, le=120,
+        description="第三方评估和民意调查期限（工作日）：委托发出后第几个工作日截止（不早于实地调研结束后 2 个工作日）"),
+    visit_start: date | None = Field(None, description="实地调研开始日期：留空则为自评表截止后的第 1 个工作日"),
+    visit_end: date | None = Field(None, description="实地调研结束日期：留空则为开始后的第 10 个工作日"),
+    teams_file: str | None = Field(None, description="调研组名单：YAML 文件路径（默认 KAOPING_TEAMS_FILE）"),
+    today: date | None = Field(None, description="按哪一天推进：补跑、演示用；默认今天（北京时间）"),
 ) -> str:
     logger = get_run_logger()
     settings = get_settings()

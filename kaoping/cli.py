@@ -1352,6 +1352,8 @@ def signoff_give(
     code: Annotated[str, typer.Option(help="邮件中的 6 位验证码")],
     approve: Annotated[bool, typer.Option("--approve/--reject", help="同意（--approve）或退回修改（--reject）")],
     comment: Annotated[str, typer.Option(help="意见（退回时必填）")] = "",
+    confirm_self_scored: Annotated[bool, typer.Option(
+        "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
 ) -> None:
     """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
     from kaoping import cycles
@@ -1361,7 +1363,8 @@ def signoff_give(
     require_schema(s)
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
-        outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s))
+        outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
+                               confirm_self_scored=confirm_self_scored)
     if not outcome.ok:
         err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
         raise typer.Exit(2)

@@ -110,7 +110,7 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
 def plan_of(session: Session, cycle: Cycle) -> CyclePlan:
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
     if plan is None:
-        raise NotFound(f"{cycle.code} 还没有日程：请从 Prefect 界面运行 half_year_cycle（或 kaoping cycle run {cycle.code}）。")
+        raise NotFound(f"{cycle.code} 还没有日程：请在 Prefect 界面运行 half_year_cycle（部署 half-year-cycle）开启并确定日程。")
     return plan
 
 

@@ -89,3 +89,56 @@ def test_status_counts_returns_and_late_units(initialized, settings, tmp_path):
     assert cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08").exit_code == 0
     status = cli("status", "--cycle", "2022H1").output
     assert "自评表：应收 36，已收 0" in status and "逾期未交" in status and "发件箱：待发送 36" in status
+
+
+def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initialized, settings, tmp_path):
+    cli = initialized
+    scored_cycle(cli, settings, tmp_path, verify=False)
+    assert "自评" in cli("check", "--cycle", "2022H1").output  # unconfirmed self-scored items block the results
+    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0  # the signer may confirm them
+    code = emailed_code(settings, "verification")
+    plain = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code, "--approve")
+    assert plain.exit_code != 0 and "问题" in plain.output and status_of(settings) == CycleStatus.open
+    signed = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code, "--approve",
+                 "--confirm-self-scored")
+    assert signed.exit_code == 0, signed.output
+    assert status_of(settings) == CycleStatus.verified
+    with db.session_scope(settings) as session:
+        confirmations = session.exec(select(AuditEntry).where(AuditEntry.action.like("verify.confirm%"))).all()
+    assert confirmations and all("zhuanban-fzr@baotou.example" in e.actor for e in confirmations)
+
+
+def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized, settings, tmp_path):
+    from datetime import date
+
+    from kaoping.signoff import remind_signers
+    from notifications.workdays import WorkCalendar
+
+    cli = initialized
+    scored_cycle(cli, settings, tmp_path)
+    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
+
+    def remind(day):
+        with db.session_scope(settings) as session:
+            return remind_signers(session, settings, today=day, calendar=WorkCalendar.load(session))
+
+    def reminders_sent():
+        with db.session_scope(settings) as session:
+            return session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_reminder")).all()
+
+    assert remind(date(2022, 7, 16)).reminded == []  # a Saturday
+    assert remind(date(2022, 7, 18)).reminded == ["专班负责人（2022H1 专班核实）"]
+    assert remind(date(2022, 7, 18)).reminded == []  # once a day, however often the job runs
+    [sent] = reminders_sent()
+    assert sent.to == [settings.verifier_email] and "尚未签字" in sent.subject
+    with db.session_scope(settings) as session:  # three days later the code has expired
+        request = session.exec(select(SignoffRequest)).one()
+        request.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(request)
+    assert remind(date(2022, 7, 19)).renewed == ["专班负责人（2022H1 专班核实）"]
+    with db.session_scope(settings) as session:
+        statuses = [r.status for r in session.exec(select(SignoffRequest).order_by(SignoffRequest.id))]
+    assert statuses == ["superseded", "pending"]
+    new_code = emailed_code(settings, "verification")
+    assert cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", new_code,
+               "--approve").exit_code == 0  # the renewed code signs
