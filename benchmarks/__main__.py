@@ -6,7 +6,8 @@ import os
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput", "benchmarks.visits_province"]
+BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput", "benchmarks.visits_province",
+              "benchmarks.cycle_province"]
 
 
 def main() -> int:

@@ -133,6 +133,8 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if now > request.expires_at:
         return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
     code = "".join(ch for ch in str(code) if ch.isdigit())
+    if not code:
+        return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
     if not hmac.compare_digest(_digest(settings, request.id, code), request.code_hmac):
         request.wrong_attempts += 1
         locked = request.wrong_attempts >= MAX_WRONG
