@@ -67,6 +67,20 @@ def run(output: Path, console: Console, *, initialize) -> None:
             get_settings.cache_clear()
 
 
+def quiet_console() -> None:
+    """The demo prints its own progress: Prefect's run logs still go to the server (the UI
+    shows them), only its console echo is limited to warnings."""
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for logger in (logging.getLogger(), logging.getLogger("prefect")):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setLevel(logging.WARNING)
+    for name in ("httpx", "uvicorn"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class Demo:
     def __init__(self, settings: Settings, output: Path, console: Console, sink: MailSink, env: dict[str, str]):
         self.settings, self.output, self.console, self.sink, self.env = settings, output, console, sink, env
@@ -88,8 +102,7 @@ class Demo:
             from kaoping.cli import print_summary
 
             print_summary(summarize(session, 2022))
-        for name in ("prefect", "httpx", "uvicorn"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        quiet_console()
         self.step("0. 启动 Prefect：本机服务器、prefect deploy --all 注册部署、进程 worker")
         home = self.output / "prefect"
         with ephemeral_server(home) as api_url:

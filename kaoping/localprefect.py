@@ -97,7 +97,8 @@ def ephemeral_server(home: Path) -> Iterator[str]:
     home.mkdir(parents=True, exist_ok=True)
     database = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
-                                                      prefect.settings.PREFECT_HOME: home}):
+                                                      prefect.settings.PREFECT_HOME: home,
+                                                      prefect.settings.PREFECT_SERVER_ANALYTICS_ENABLED: False}):
         # A port of its own: Prefect keeps one server object per port, and the default one
         # may belong to someone else (prefect_test_harness registers itself there).
         with socket.socket() as probe:
