@@ -104,3 +104,24 @@ def advance_cycles(settings: Settings, *, today: date | None, reason: str) -> li
     if not ready:
         return []
     return _start(settings, ready, today, reason)
+
+
+def release_paused_run(flow_run_id: str) -> str:
+    """After a sign-off given outside the UI (`kaoping signoff give`), let the run that was
+    waiting for it go on: it is resumed with an empty answer, starts again from the top, sees
+    the stage signed and moves on. Returns what to tell the operator."""
+    from uuid import UUID
+
+    from prefect.exceptions import NotPausedError
+    from prefect.flow_runs import resume_flow_run
+
+    if not flow_run_id:
+        return ""
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input={"code": "", "comments": "（已在命令行签字）"})
+    except NotPausedError:
+        return ""
+    except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway
+        return (f"签字已生效，但 Prefect 中等待签字的运行 {flow_run_id} 未能自动继续（{exc.__class__.__name__}）："
+                "请在 Prefect 界面中点击 Resume（任意填写）或取消该运行。")
+    return f"Prefect 中等待签字的运行 {flow_run_id} 已继续。"

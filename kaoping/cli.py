@@ -1356,8 +1356,11 @@ def signoff_give(
         "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
 ) -> None:
     """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
+    from sqlmodel import select
+
     from kaoping import cycles
     from kaoping.signoff import give_signoff
+    from models import SignoffRequest
 
     s = settings()
     require_schema(s)
@@ -1365,10 +1368,18 @@ def signoff_give(
         c = cycles.get_cycle(session, cycle)
         outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
                                confirm_self_scored=confirm_self_scored)
+        waiting = session.exec(select(SignoffRequest.flow_run_id).where(
+            SignoffRequest.cycle_id == c.id, SignoffRequest.stage == stage).order_by(SignoffRequest.id.desc())).first()
     if not outcome.ok:
         err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
         raise typer.Exit(2)
     out.print(outcome.message)
+    if waiting:
+        from flows.trigger import release_paused_run
+
+        note = release_paused_run(waiting)
+        if note:
+            out.print(note)
 
 
 @app.command("status")

@@ -333,3 +333,10 @@ def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, s
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(run.id).state.type.value == "PAUSED"
     assert cycle_status(settings) == CycleStatus.verified
+    # In the end an operator signs for the approver from the CLI with the emailed code: the
+    # waiting run goes on by itself and publishes.
+    given = initialized("signoff", "give", "--cycle", "2022H1", "--stage", "approval", "--code",
+                        world.code_for(settings.approver_email), "--approve")
+    assert given.exit_code == 0 and "已继续" in given.output, given.output
+    assert wait_for_state(run.id, TERMINAL).state.type.value == "COMPLETED"
+    assert cycle_status(settings) == CycleStatus.closed
