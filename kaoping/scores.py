@@ -10,6 +10,7 @@ again, so re-importing a file changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cached_property
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -89,12 +90,19 @@ class CycleContext:
             select(IndicatorLead).join(Indicator).where(Indicator.catalog_id == cycle.catalog_id).order_by(IndicatorLead.position)
         ):
             self.leads[lead.indicator_id].append(lead.unit_id)
-        self.pairs = set(
-            session.exec(
-                select(CycleResponsibility.unit_id, CycleResponsibility.indicator_id).where(CycleResponsibility.cycle_id == cycle.id)
-            ).all()
-        )
-        self.points: dict[int, ItemPoints] = points_in_force(session, cycle)
+        self._session = session
+
+    # The two big ones are loaded when first used: a single field-visit score needs neither
+    # (at province scale they are 49,210 pairs and every item's points, ~0.2 s per file).
+    @cached_property
+    def pairs(self) -> set[tuple[int, int]]:
+        return set(self._session.exec(
+            select(CycleResponsibility.unit_id, CycleResponsibility.indicator_id)
+            .where(CycleResponsibility.cycle_id == self.cycle.id)).all())
+
+    @cached_property
+    def points(self) -> dict[int, ItemPoints]:
+        return points_in_force(self._session, self.cycle)
 
     def name(self, unit_id: int) -> str:
         unit = self.units.get(unit_id) or self.directory.units.get(unit_id)
