@@ -17,14 +17,11 @@ they find in their mail (resuming the suspended run, as the Resume button does).
 
 from __future__ import annotations
 
-import email
 import logging
 import os
-import re
 import shutil
 import time
 from datetime import datetime
-from email import policy
 from pathlib import Path
 
 from rich.console import Console
@@ -34,7 +31,7 @@ from kaoping.catalog import summarize
 from kaoping.cycles import get_cycle
 from kaoping.localprefect import TERMINAL, LocalPrefect, ephemeral_server, wait_for_state
 from kaoping.settings import Settings, get_settings
-from kaoping.simulate import People, drop_in_inbox, issued_forms
+from kaoping.simulate import People, drop_in_inbox, issued_forms, mailbox, signoff_code
 from models import FormKind
 from notifications.mailsink import MailSink
 
@@ -218,14 +215,10 @@ class Demo:
         self.wait(run_id, ("PAUSED",) + TERMINAL)
 
     def code(self, address: str) -> str:
-        """What the signer does: open the newest sign-off email sent to them and read the code."""
-        for path in sorted(self.sink.folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
-            message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
-            if address in str(message.get("To", "")) and "验证码" in str(message.get("Subject", "")):
-                match = re.search(r"验证码：(\d{6})", message.get_body(("plain",)).get_content())
-                if match:
-                    return match.group(1)
-        raise SystemExit(f"演示中止：没有发给 {address} 的签字邮件")
+        try:
+            return signoff_code(mailbox(self.sink.folder), address)
+        except LookupError:
+            raise SystemExit(f"演示中止：没有发给 {address} 的签字邮件") from None
 
     def status(self, today: str) -> None:
         from datetime import date

@@ -112,8 +112,10 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
                          dict(adjustments), names)
 
 
-def problems_of(session: Session, cycle: Cycle) -> list[str]:
-    return allocation_problems(session, cycle) + [p.message for p in check(gather_inputs(session, cycle))]
+def problems_of(session: Session, cycle: Cycle, *, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """Every reason the results cannot be computed yet, except problems of the kinds in ``ignore``."""
+    return allocation_problems(session, cycle) + [
+        p.message for p in check(gather_inputs(session, cycle)) if p.kind not in ignore]
 
 
 @contextmanager

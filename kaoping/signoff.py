@@ -48,13 +48,9 @@ def _signer(settings: Settings, stage: str) -> tuple[str, str]:
 def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = False) -> list[str]:
     """What stops the verification sign-off. Unconfirmed self-scored items (牵头考核单位自评项)
     may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
-    from kaoping.cycles import allocation_problems
-    from kaoping.results import gather_inputs
-    from kaoping.scoring import check
+    from kaoping.results import problems_of
 
-    problems = check(gather_inputs(session, cycle))
-    return allocation_problems(session, cycle) + [
-        p.message for p in problems if not (self_scored_ok and p.kind == "unverified_self_score")]
+    return problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ()))
 
 
 def pending_self_scored(session: Session, cycle: Cycle) -> int:

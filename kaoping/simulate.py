@@ -171,6 +171,28 @@ def issued_forms(session: Session, cycle: Cycle, kind) -> list[tuple[object, str
             for f in forms]
 
 
+def signoff_code(messages, address: str) -> str:
+    """What a signer does: open the newest sign-off email sent to them and read the one-time
+    code (``messages``: email.message.EmailMessage objects, newest first)."""
+    import re
+
+    for message in messages:
+        if address in str(message.get("To", "")) and "验证码" in str(message.get("Subject", "")):
+            match = re.search(r"验证码：(\d{6})", message.get_body(("plain",)).get_content())
+            if match:
+                return match.group(1)
+    raise LookupError(f"no sign-off code was emailed to {address}")
+
+
+def mailbox(folder: Path):
+    """The .eml files of a local mail sink as messages, newest first (read as needed)."""
+    import email
+    from email import policy
+
+    for path in sorted(folder.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns, reverse=True):
+        yield email.message_from_bytes(path.read_bytes(), policy=policy.default)
+
+
 def drop_in_inbox(inbox: Path, name: str, data: bytes, sender: str = "") -> Path:
     """What the office does with an email attachment: save it in the inbox folder (and who sent it)."""
     inbox.mkdir(parents=True, exist_ok=True)
