@@ -102,7 +102,7 @@ class Demo:
         quiet_console()
         self.step("0. 启动 Prefect：本机服务器、prefect deploy --all 注册部署、进程 worker")
         home = self.output / "prefect"
-        with ephemeral_server(home) as api_url:
+        with ephemeral_server(home, server_log_level="CRITICAL") as api_url:
             local = LocalPrefect(api_url, home, self.env)
             local.deploy()
             local.start_worker()

@@ -89,8 +89,10 @@ def wait_for_state(flow_run_id, states: tuple[str, ...], *, timeout: float = 120
 
 
 @contextmanager
-def ephemeral_server(home: Path) -> Iterator[str]:
-    """Prefect's own ephemeral server with its database under ``home``; yields the API URL."""
+def ephemeral_server(home: Path, *, server_log_level: str = "WARNING") -> Iterator[str]:
+    """Prefect's own ephemeral server with its database under ``home``; yields the API URL.
+    On SQLite the server now and then retries a write that met a lock (and logs it as an
+    error with a traceback): ``server_log_level="CRITICAL"`` keeps that out of a demo's console."""
     import prefect.settings
     from prefect.server.api.server import SubprocessASGIServer
 
@@ -98,7 +100,8 @@ def ephemeral_server(home: Path) -> Iterator[str]:
     database = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
     with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
                                                       prefect.settings.PREFECT_HOME: home,
-                                                      prefect.settings.PREFECT_SERVER_ANALYTICS_ENABLED: False}):
+                                                      prefect.settings.PREFECT_SERVER_ANALYTICS_ENABLED: False,
+                                                      prefect.settings.PREFECT_LOGGING_SERVER_LEVEL: server_log_level}):
         # A port of its own: Prefect keeps one server object per port, and the default one
         # may belong to someone else (prefect_test_harness registers itself there).
         with socket.socket() as probe:
