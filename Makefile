@@ -20,6 +20,7 @@ demo: $(STAMP)
 	$(BIN)/kaoping demo --out demo-output
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -34,7 +34,7 @@ def teams_file(path: Path, unit_names: list[str]) -> Path:
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kaoping-cycle-bench-"))
     url = ""
-    from notifications.mailsink import MailSink
+    from kaoping.adapters.mail.sink import MailSink
 
     with MailSink(workdir / "mail") as sink:
         os.environ.update({"KAOPING_VAR_DIR": str(workdir / "var"), "KAOPING_DATABASE_URL": url,
@@ -48,14 +48,14 @@ def run(workdir: Path, sink, backend: str) -> None:
     from prefect.testing.utilities import prefect_test_harness
     from sqlmodel import select
 
-    from flows.cycle import half_year_cycle
-    from flows.daily import intake
+    from kaoping.flows.cycle import half_year_cycle
+    from kaoping.flows.daily import intake
     from kaoping import db
-    from kaoping.cycles import get_cycle
+    from kaoping.services.cycles import get_cycle
     from kaoping.settings import get_settings
-    from kaoping.signoff import give_signoff
-    from kaoping.simulate import People, drop_in_inbox, issued_forms, mailbox, signoff_code
-    from models import FormKind, Unit
+    from kaoping.services.signoff import give_signoff
+    from kaoping.demo.people import People, drop_in_inbox, issued_forms, mailbox, signoff_code
+    from kaoping.models import FormKind, Unit
 
     logging.getLogger("kaoping.calendar").setLevel(logging.ERROR)
     settings = get_settings()

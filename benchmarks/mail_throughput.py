@@ -49,9 +49,9 @@ def free_port() -> int:
 def run(workdir: Path, n: int = 1000) -> dict:
     from kaoping import db
     from kaoping.settings import Settings
-    from notifications import mailer as _m
+    from kaoping.adapters.mail import smtp as _m
     send_pending = _m.send_pending
-    from notifications.outbox import Attachment, queue
+    from kaoping.services.outbox import Attachment, queue
 
     import multiprocessing
 

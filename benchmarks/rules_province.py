@@ -47,7 +47,7 @@ def province_registry(path: Path, rng: random.Random) -> None:
 def province_responsibilities(session, path: Path, rng: random.Random) -> int:
     from sqlmodel import select
 
-    from models import Indicator, IndicatorLead, Unit
+    from kaoping.models import Indicator, IndicatorLead, Unit
 
     units = session.exec(select(Unit)).all()
     led = {}
@@ -68,9 +68,9 @@ def setup_province(settings, workdir: Path) -> int:
     """init, then the synthetic province's registry and responsibilities; returns the pair count."""
     from kaoping import db
     from kaoping.cli import initialize
-    from kaoping.files import read_upload
-    from kaoping.registry import import_registry
-    from kaoping.responsibilities import import_responsibilities
+    from kaoping.adapters.uploads import read_upload
+    from kaoping.services.registry import import_registry
+    from kaoping.services.responsibilities import import_responsibilities
 
     rng = random.Random(7)
     initialize(settings)
@@ -86,15 +86,15 @@ def setup_province(settings, workdir: Path) -> int:
 
 def run_one(url: str, workdir: Path) -> dict:
     from kaoping import db
-    from kaoping.cycles import get_cycle, open_cycle
-    from kaoping.files import read_upload
-    from kaoping.policy import load_policy
-    from kaoping.results import compute_cycle, result_rows
-    from kaoping.scores import import_score_file
+    from kaoping.services.cycles import get_cycle, open_cycle
+    from kaoping.adapters.uploads import read_upload
+    from kaoping.domain.policy import load_policy
+    from kaoping.services.results import compute_cycle, result_rows
+    from kaoping.services.score_entry import import_score_file
     from kaoping.settings import Settings
-    from kaoping.simulate import component_rows, monitoring_rows, write_csv
-    from kaoping.verification import confirm_all_self_scored
-    from models import Component
+    from kaoping.demo.people import component_rows, monitoring_rows, write_csv
+    from kaoping.services.verification import confirm_all_self_scored
+    from kaoping.models import Component
 
     s = Settings(database_url=url, var_dir=workdir / "var", _env_file=None)
     figures: dict[str, float | int | str] = {}

@@ -11,8 +11,8 @@ from datetime import date, timedelta
 
 
 def main() -> None:
-    from kaoping.scheduling import Member, Problem, Team, schedule
-    from notifications.workdays import WorkCalendar
+    from kaoping.domain.scheduling import Member, Problem, Team, schedule
+    from kaoping.services.workdays import WorkCalendar
 
     calendar = WorkCalendar()
     days, day = [], date(2026, 2, 2)

@@ -17,10 +17,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
-from kaoping.audit import bind_audit_key
 from kaoping.settings import PROJECT_ROOT, Settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+# Where a session carries the key that seals its audit entries (kaoping.services.audit).
+AUDIT_KEY = "kaoping.audit_key"
 
 
 def make_engine(url: str) -> Engine:
@@ -68,7 +69,7 @@ def get_engine(settings: Settings) -> Engine:
 def session_scope(settings: Settings) -> Iterator[Session]:
     """One transaction: committed if the block ends normally, rolled back otherwise."""
     with Session(get_engine(settings), expire_on_commit=False) as session:
-        bind_audit_key(session, settings.secret_key.get_secret_value().encode("utf-8"))
+        session.info[AUDIT_KEY] = settings.secret_key.get_secret_value().encode("utf-8")
         try:
             yield session
             session.commit()

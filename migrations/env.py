@@ -6,8 +6,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import models  # noqa: F401  (registers every table on the metadata)
-from models import metadata
+import kaoping.models  # noqa: F401  (registers every table on the metadata)
+from kaoping.models import metadata
 
 config = context.config
 target_metadata = metadata

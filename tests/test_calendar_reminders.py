@@ -10,12 +10,12 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from documents.forms import build_forms
+from kaoping.services.forms import build_forms
 from kaoping import db
-from kaoping.cycles import get_cycle
-from models import FormKind, OutboxMessage
-from notifications.invites import visit_invitation
-from notifications.workdays import WorkCalendar
+from kaoping.services.cycles import get_cycle
+from kaoping.models import FormKind, OutboxMessage
+from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.services.workdays import WorkCalendar
 
 
 def test_spring_festival_2026_and_the_make_up_saturday():
@@ -82,11 +82,11 @@ def test_reminder_policy_day_by_day(deadline_forms, settings, tmp_path):
     assert "提醒 0 个单位" in reminders_on(cli, "2022-07-04")  # 2 working days before: no reminder
     reminders_on(cli, "2022-07-05")
     # 青山区 returns its form before the deadline: no more messages to it.
-    from documents.layout import fill_cell
+    from kaoping.adapters.word.layout import fill_cell
     import docx
 
     with db.session_scope(settings) as session:
-        from models import IssuedForm
+        from kaoping.models import IssuedForm
 
         path = session.exec(select(IssuedForm.path).where(IssuedForm.subject == "150204")).one()
     document = docx.Document(path)

@@ -5,10 +5,10 @@ from fractions import Fraction
 
 import pytest
 
-from kaoping.catalog import MilestoneInfo, open_item_defaults, paragraphs_of, parse_attachment
-from kaoping.errors import InvalidInput
-from kaoping.files import Upload
-from models import MilestoneKind
+from kaoping.services.catalog import MilestoneInfo, open_item_defaults, paragraphs_of, parse_attachment
+from kaoping.domain.errors import InvalidInput
+from kaoping.adapters.uploads import Upload
+from kaoping.models import MilestoneKind
 from tests.conftest import SEED
 
 

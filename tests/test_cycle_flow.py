@@ -18,11 +18,11 @@ import pytest
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.cycles import get_cycle
-from kaoping.localprefect import TERMINAL, LocalPrefect, wait_for_state
+from kaoping.services.cycles import get_cycle
+from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, wait_for_state
 from kaoping.settings import get_settings
-from kaoping.simulate import People, drop_in_inbox, issued_forms, signoff_code
-from models import AuditEntry, CycleStatus, FormKind, IssuedForm, MessageStatus, OutboxMessage, SignoffRequest
+from kaoping.demo.people import People, drop_in_inbox, issued_forms, signoff_code
+from kaoping.models import AuditEntry, CycleStatus, FormKind, IssuedForm, MessageStatus, OutboxMessage, SignoffRequest
 from tests.smtp_server import SmtpServer
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
@@ -76,7 +76,7 @@ class World:
         return count
 
     def intake(self, at: str) -> list[dict]:
-        from flows.daily import intake
+        from kaoping.flows.daily import intake
 
         return intake(inbox=str(self.inbox), received_at=datetime.fromisoformat(at).replace(tzinfo=TZ))
 
@@ -173,7 +173,7 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     codes (a wrong code, an invalid form and a rejection on the way); reports distributed."""
     from prefect.client.orchestration import get_client
 
-    from flows.daily import reminders
+    from kaoping.flows.daily import reminders
 
     earlier = {r.id for r in cycle_runs()}  # other tests' runs on the session's server
     first = start(**START)
@@ -303,12 +303,12 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
 def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, settings, initialized, tmp_path):
     """A cycle whose scores came in by CLI (operators' path) is started from the UI at the
     approval: the run waits, the daily reminders remind the approver, the run stays paused."""
-    from flows.daily import reminders
+    from kaoping.flows.daily import reminders
     from tests.factories import scored_cycle
 
     scored_cycle(initialized, settings, tmp_path, "2022H1")
     assert initialized("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
-    from notifications.mailer import send_pending
+    from kaoping.adapters.mail.smtp import send_pending
 
     send_pending(get_settings())
     code = world.code_for(settings.verifier_email)

@@ -9,12 +9,12 @@ import docx
 import pytest
 from sqlmodel import select
 
-from documents.forms import build_forms
-from documents.layout import fill_cell
+from kaoping.services.forms import build_forms
+from kaoping.adapters.word.layout import fill_cell
 from kaoping import db
-from kaoping.cycles import get_cycle
+from kaoping.services.cycles import get_cycle
 from kaoping.settings import get_settings
-from models import FormKind, Submission
+from kaoping.models import FormKind, Submission
 from tests.smtp_server import SmtpServer
 
 
@@ -36,7 +36,7 @@ def flow_env(initialized, settings, monkeypatch, prefect_server):
 
 
 def test_reminders_flow_sends_on_working_days_only(flow_env, settings):
-    from flows.daily import reminders
+    from kaoping.flows.daily import reminders
 
     weekend = reminders(today="2022-07-02")
     assert weekend["workday"] is False and weekend["sent"] == 0
@@ -48,12 +48,12 @@ def test_reminders_flow_sends_on_working_days_only(flow_env, settings):
 
 
 def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
-    from flows.daily import intake
+    from kaoping.flows.daily import intake
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     with db.session_scope(settings) as session:
-        from models import IssuedForm
+        from kaoping.models import IssuedForm
 
         path = session.exec(select(IssuedForm.path).where(IssuedForm.subject == "wjw")).one()
     document = docx.Document(path)
@@ -74,7 +74,7 @@ def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
 
 
 def test_flow_parameters_are_described_in_chinese_for_the_ui():
-    from flows.daily import intake, reminders
+    from kaoping.flows.daily import intake, reminders
 
     assert "默认今天" in reminders.parameters.properties["today"]["description"]
     assert "收件文件夹" in intake.parameters.properties["inbox"]["description"]
@@ -86,7 +86,7 @@ def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, 
     import openpyxl
     from prefect.client.orchestration import get_client
 
-    from flows.annual import annual
+    from kaoping.flows.annual import annual
     from tests.factories import scored_cycle
 
     for key, value in initialized.env.items():
@@ -108,7 +108,7 @@ def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, 
 
 
 def test_the_cycle_run_form_and_the_signoff_form_speak_chinese():
-    from flows.cycle import SignoffInput, VerificationInput, half_year_cycle
+    from kaoping.flows.cycle import SignoffInput, VerificationInput, half_year_cycle
 
     fields = half_year_cycle.parameters.properties
     assert set(fields) >= {"year", "half", "self_assessment_deadline", "self_assessment_workdays", "scoring_workdays",

@@ -14,11 +14,11 @@ import pytest
 from docxcompose.properties import CustomProperties
 from sqlmodel import func, select
 
-from documents.forms import build_forms
-from documents.layout import fill_cell
+from kaoping.services.forms import build_forms
+from kaoping.adapters.word.layout import fill_cell
 from kaoping import db
-from kaoping.cycles import get_cycle
-from models import (
+from kaoping.services.cycles import get_cycle
+from kaoping.models import (
     ComponentScore,
     Cycle,
     CycleStatus,
@@ -342,7 +342,7 @@ def test_fast_table_reader_reads_what_python_docx_reads():
     import docx
     from docx.oxml import OxmlElement
 
-    from documents.intake import _cell, table_rows
+    from kaoping.services.intake import _cell, table_rows
 
     document = docx.Document()
     table = document.add_table(rows=3, cols=3)

@@ -11,9 +11,10 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from kaoping import audit, db
+from kaoping.services import audit
+from kaoping import db
 from kaoping.settings import DEFAULT_SECRET_KEY, Settings
-from models import AuditEntry, Catalog, Contact, Indicator, ReceivedFile, Unit, UnitAlias, metadata
+from kaoping.models import AuditEntry, Catalog, Contact, Indicator, ReceivedFile, Unit, UnitAlias, metadata
 
 
 def table_counts(settings):

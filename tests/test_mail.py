@@ -12,9 +12,9 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.settings import Settings
-from models import MessageStatus, OutboxMessage
-from notifications import mailer
-from notifications.outbox import Attachment, queue
+from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.adapters.mail import smtp as mailer
+from kaoping.services.outbox import Attachment, queue
 from tests.smtp_server import SmtpServer, free_port, self_signed_cert
 
 
@@ -71,7 +71,7 @@ def test_queue_is_idempotent_and_validates_addresses(migrated):
     put(migrated)
     put(migrated)
     assert len(statuses(migrated)) == 1
-    from kaoping.errors import InvalidInput
+    from kaoping.domain.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="无效"):
         put(migrated, to="not-an-address", key="bad")
@@ -202,7 +202,7 @@ def test_outbox_cli_list_failed_and_retry(cli, migrated, smtp):
 
 
 def test_every_message_type_has_a_template(settings):
-    from notifications.messages import KINDS, render
+    from kaoping.services.messages import KINDS, render
 
     context = dict(greeting="东河区", period="2022年上半年", form_label="自评表", form_no="2022H1-ZP001",
                    form_kind="self_assessment", deadline="2022年7月8日", units=36, file_name="自评表.docx",

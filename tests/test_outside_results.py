@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from kaoping import db
-from models import ComponentScore
+from kaoping.models import ComponentScore
 from tests.conftest import write
 
 
@@ -24,7 +24,7 @@ def open_cycle(initialized):
 
 
 def scores(settings, component: str) -> dict[str, tuple[Decimal, str]]:
-    from models import Unit
+    from kaoping.models import Unit
 
     with db.session_scope(settings) as session:
         names = {u.id: u.short_name for u in session.exec(select(Unit))}
@@ -110,7 +110,7 @@ def test_several_opinion_sources_combine_by_policy_weights_and_flags_show(initia
 
 
 def test_thirdparty_request_sends_the_unit_list_and_results_sheet(open_cycle, settings):
-    from models import OutboxMessage
+    from kaoping.models import OutboxMessage
 
     result = open_cycle("thirdparty", "request", "--cycle", "2022H1", "--deadline", "2022-07-10")
     assert result.exit_code == 0, result.output

@@ -13,8 +13,8 @@ import pytest
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.cycles import get_cycle
-from models import AuditEntry, ComponentScore, CycleSnapshot, CycleUnit, LeadScore
+from kaoping.services.cycles import get_cycle
+from kaoping.models import AuditEntry, ComponentScore, CycleSnapshot, CycleUnit, LeadScore
 from tests.conftest import write
 from tests.factories import score_files, scored_cycle
 
@@ -348,7 +348,7 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
 
 def test_check_catches_an_allocation_that_does_not_add_up(initialized, settings):
     """Entry refuses partial allocations; if one reaches the database anyway, check lists it."""
-    from models import Indicator, PointsAllocation, Unit
+    from kaoping.models import Indicator, PointsAllocation, Unit
 
     cli = initialized
     cli("cycle", "open", "2022H1")

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kaoping.policy import ScoringPolicy, load_policy
-from kaoping.scoring import (
+from kaoping.domain.policy import ScoringPolicy, load_policy
+from kaoping.domain.scoring import (
     AdjustmentLine,
     AreaSpec,
     ComponentValue,
@@ -37,7 +37,7 @@ from kaoping.scoring import (
     round_half_up,
 )
 from kaoping.settings import PROJECT_ROOT
-from models import Component
+from kaoping.models import Component
 
 POLICY = load_policy(PROJECT_ROOT / "data" / "policies" / "default.yaml")
 L1, L2, U1, U2, D = 101, 102, 1, 2, 3
@@ -316,8 +316,8 @@ def test_equal_inputs_give_equal_ranks(data):
 
 
 def test_policy_file_is_validated():
-    from kaoping.errors import InvalidInput
-    from kaoping.policy import load_policy_text
+    from kaoping.domain.errors import InvalidInput
+    from kaoping.domain.policy import load_policy_text
 
     with pytest.raises(InvalidInput) as caught:
         load_policy_text("version: x\ncomponents: {monitoring: 60, field: 20, opinion: 10, third_party: 20}\ngrades: [{name: 优秀, min: 90}, {name: 较差, min: 0}]\n", source="p.yaml")

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.cycles import get_cycle
-from kaoping.signoff import give_signoff
-from models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
-from models.types import utcnow
+from kaoping.services.cycles import get_cycle
+from kaoping.services.signoff import give_signoff
+from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
+from kaoping.models.types import utcnow
 from tests.factories import scored_cycle
 
 
@@ -111,8 +111,8 @@ def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initializ
 def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized, settings, tmp_path):
     from datetime import date
 
-    from kaoping.signoff import remind_signers
-    from notifications.workdays import WorkCalendar
+    from kaoping.services.signoff import remind_signers
+    from kaoping.services.workdays import WorkCalendar
 
     cli = initialized
     scored_cycle(cli, settings, tmp_path)

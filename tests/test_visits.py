@@ -14,11 +14,11 @@ from icalendar import Calendar
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.errors import InvalidInput
-from kaoping.scheduling import Member, Problem, Team, schedule
-from models import OutboxMessage, Visit
-from notifications.outbox import attachment_path
-from notifications.workdays import WorkCalendar
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.scheduling import Member, Problem, Team, schedule
+from kaoping.models import OutboxMessage, Visit
+from kaoping.services.outbox import attachment_path
+from kaoping.services.workdays import WorkCalendar
 from tests.conftest import write
 
 CAL = WorkCalendar()
@@ -73,7 +73,7 @@ def test_feasible_baotou_plan_across_spring_festival(cycle_2026, settings, tmp_p
     assert date(2026, 2, 14) in days  # the make-up Saturday is a working day: used
     by_unit = {v.unit_id: v for v in visits}
     with db.session_scope(settings) as session:
-        from kaoping.registry import UnitDirectory
+        from kaoping.services.registry import UnitDirectory
 
         d = UnitDirectory.load(session)
         donghe, gxj, spfw = d.resolve("东河区").id, d.resolve("市工信局").id, d.resolve("市审批服务局").id
@@ -130,7 +130,7 @@ def test_moving_one_visit_updates_the_same_calendar_entry(cycle_2026, settings, 
     cli = cycle_2026
     assert cli("visits", "confirm", *plan_args(tmp_path)).exit_code == 0
     with db.session_scope(settings) as session:
-        from kaoping.registry import UnitDirectory
+        from kaoping.services.registry import UnitDirectory
 
         donghe = UnitDirectory.load(session).resolve("东河区").id
         before = session.exec(select(Visit).where(Visit.unit_id == donghe)).one()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0001'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table('audit_entry',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
-    sa.Column('at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('action', sa.String(length=64), nullable=False),
     sa.Column('entity', sa.String(length=128), nullable=False),
@@ -51,7 +51,7 @@ def upgrade() -> None:
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('source_name', sa.String(length=255), nullable=False),
     sa.Column('source_sha256', sa.String(length=64), nullable=False),
-    sa.Column('imported_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('imported_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('year', 'version')
@@ -65,7 +65,7 @@ def upgrade() -> None:
     sa.Column('filename', sa.String(length=255), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('purpose', sa.String(length=32), nullable=False),
-    sa.Column('received_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sender', sa.String(length=254), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('reason', sa.Text(), nullable=False),
@@ -82,7 +82,7 @@ def upgrade() -> None:
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
     sa.Column('source_name', sa.String(length=255), nullable=False),
     sa.Column('source_sha256', sa.String(length=64), nullable=False),
-    sa.Column('imported_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('imported_by', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('year', 'version')
@@ -111,7 +111,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=8), nullable=False),
     sa.Column('numeral', sa.String(length=8), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('points', models.types.ExactDecimal(length=32), nullable=False),
+    sa.Column('points', kaoping.models.types.ExactDecimal(length=32), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['catalog_id'], ['catalog.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -141,9 +141,9 @@ def upgrade() -> None:
     sa.Column('half', sa.Integer(), nullable=False),
     sa.Column('catalog_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('opened_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opened_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('opened_by', sa.String(length=64), nullable=False),
-    sa.Column('closed_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['catalog_id'], ['catalog.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('year', 'half')
@@ -183,7 +183,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=32), nullable=False),
     sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('content_sha256', sa.String(length=64), nullable=False),
-    sa.Column('taken_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('taken_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('cycle_id', 'kind')
@@ -198,7 +198,7 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=8), nullable=False),
     sa.Column('numeral', sa.String(length=8), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('points', models.types.ExactDecimal(length=32), nullable=True),
+    sa.Column('points', kaoping.models.types.ExactDecimal(length=32), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['area_id'], ['area.id'], ),
     sa.ForeignKeyConstraint(['catalog_id'], ['catalog.id'], ),
@@ -216,7 +216,7 @@ def upgrade() -> None:
     sa.Column('group_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('points', models.types.ExactDecimal(length=32), nullable=True),
+    sa.Column('points', kaoping.models.types.ExactDecimal(length=32), nullable=True),
     sa.Column('milestone_raw', sa.String(length=200), nullable=False),
     sa.Column('milestone_month', sa.Integer(), nullable=True),
     sa.Column('milestone_kind', sa.String(length=20), nullable=True),

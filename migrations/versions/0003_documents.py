@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0003'
@@ -35,7 +35,7 @@ def upgrade() -> None:
     sa.Column('deadline', sa.Date(), nullable=True),
     sa.Column('path', sa.String(length=500), nullable=False),
     sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('issued_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('issued_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('issued_by', sa.String(length=64), nullable=False),
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('form_id', sa.Integer(), nullable=False),
     sa.Column('received_file_id', sa.Integer(), nullable=False),
-    sa.Column('received_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('late', sa.Boolean(), nullable=False),
     sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('rows', sa.JSON(), nullable=False),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0004'
@@ -37,8 +37,8 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sent_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('message_id')
     )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0005'
@@ -28,7 +28,7 @@ def upgrade() -> None:
     sa.Column('workday', sa.Boolean(), nullable=False),
     sa.Column('note', sa.String(length=200), nullable=False),
     sa.Column('set_by', sa.String(length=64), nullable=False),
-    sa.Column('set_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('set_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('calendar_override', schema=None) as batch_op:

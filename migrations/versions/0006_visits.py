@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0006'
@@ -30,11 +30,11 @@ def upgrade() -> None:
     sa.Column('members', sa.JSON(), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('part', sa.String(length=8), nullable=False),
-    sa.Column('starts_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('uid', sa.String(length=128), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
-    sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id'),

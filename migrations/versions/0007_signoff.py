@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0007'
@@ -29,13 +29,13 @@ def upgrade() -> None:
     sa.Column('signer_name', sa.String(length=64), nullable=False),
     sa.Column('signer_email', sa.String(length=254), nullable=False),
     sa.Column('code_hmac', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', models.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('wrong_attempts', sa.Integer(), nullable=False),
     sa.Column('decision', sa.String(length=16), nullable=False),
     sa.Column('comments', sa.Text(), nullable=False),
-    sa.Column('decided_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.PrimaryKeyConstraint('id')
     )

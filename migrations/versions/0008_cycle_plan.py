@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel  # noqa: F401
 from alembic import op
 
-import models.types  # noqa: F401
+import kaoping.models.types  # noqa: F401
 
 
 revision = '0008'
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('visit_start', sa.Date(), nullable=False),
     sa.Column('visit_end', sa.Date(), nullable=False),
     sa.Column('teams_file', sa.String(length=500), nullable=False),
-    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['cycle_id'], ['cycle.id'], ),
     sa.PrimaryKeyConstraint('id'),

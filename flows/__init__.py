@@ -1,1 +1,0 @@
-"""Prefect flows: they orchestrate the cycle; every task calls one kaoping service."""

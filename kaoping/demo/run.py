@@ -1,0 +1,255 @@
+"""`make demo`: a complete half-year cycle through Prefect, on embedded defaults, with simulated people.
+
+Everything is built fresh under ``demo-output/``: a SQLite database with the 2022 catalog
+and Baotou's units; a Prefect server (Prefect's ephemeral one, its database under
+``demo-output/prefect/``) with this repository's deployments registered by
+``prefect deploy --all`` and a process worker running them, as in production; a local SMTP
+server that saves every message as .eml under ``demo-output/mail/``.
+
+The cycle flow is started once, as the specialist team would in the Prefect UI. From then
+on the people are simulated and kaoping does the rest: units return their self-assessments
+into the inbox (one first sends an incomplete form and is refused, one is late), the intake
+flow records them and replies, the daily reminders escalate and move the cycle on, lead
+assessors return their scoring sheets, the visiting teams their records, the evaluators
+their results; the flow asks for the two sign-offs, and the signers answer with the codes
+they find in their mail (resuming the suspended run, as the Resume button does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+
+from kaoping import db
+from kaoping.services.catalog import summarize
+from kaoping.services.cycles import get_cycle
+from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ephemeral_server, wait_for_state
+from kaoping.settings import Settings, get_settings
+from kaoping.demo.people import People, drop_in_inbox, issued_forms, mailbox, signoff_code
+from kaoping.models import FormKind
+from kaoping.adapters.mail.sink import MailSink
+
+DEPLOYMENT = "half_year_cycle/half-year-cycle"
+START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
+         "visit_end": "2022-07-01", "today": "2022-06-20"}
+
+
+def run(output: Path, console: Console, *, initialize) -> None:
+    output = Path(output).resolve()
+    db.dispose_engine(Settings(var_dir=output, database_url="", _env_file=None).effective_database_url)
+    if output.exists():
+        shutil.rmtree(output)
+    output.mkdir(parents=True)
+    with MailSink(output / "mail") as sink:
+        env = {"KAOPING_VAR_DIR": str(output), "KAOPING_DATABASE_URL": "", "KAOPING_SMTP_HOST": "127.0.0.1",
+               "KAOPING_SMTP_PORT": str(sink.port), "KAOPING_INBOX_DIR": str(output / "inbox"),
+               "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "demo:专班"}
+        saved = {key: os.environ.get(key) for key in env}
+        os.environ.update(env)  # the flows run in this process too (intake, reminders) read it
+        get_settings.cache_clear()
+        try:
+            Demo(get_settings(), output, console, sink, env).run(initialize)
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            get_settings.cache_clear()
+
+
+def quiet_console() -> None:
+    """The demo prints its own progress: Prefect's run logs still go to the server (the UI
+    shows them), only its console echo is limited to warnings."""
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()
+    for logger in (logging.getLogger(), logging.getLogger("prefect")):
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setLevel(logging.WARNING)
+    for name in ("httpx", "uvicorn"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Demo:
+    def __init__(self, settings: Settings, output: Path, console: Console, sink: MailSink, env: dict[str, str]):
+        self.settings, self.output, self.console, self.sink, self.env = settings, output, console, sink, env
+        self.people = People(2022)
+        self.inbox = settings.effective_inbox_dir
+        self.started = time.monotonic()
+
+    def say(self, text: str) -> None:
+        self.console.print(text, markup=True, highlight=False)
+
+    def step(self, title: str) -> None:
+        self.say(f"\n[bold]{title}[/bold] [dim]（{time.monotonic() - self.started:.0f} 秒）[/dim]")
+
+    def run(self, initialize) -> None:
+        self.say(f"[bold]kaoping 演示[/bold] — 一个完整的半年考评周期，全部输出在 {self.output}/")
+        for line in initialize(self.settings):
+            self.say("  " + line)
+        with db.session_scope(self.settings) as session:
+            from kaoping.adapters.console import print_summary
+
+            print_summary(summarize(session, 2022))
+        quiet_console()
+        self.step("0. 启动 Prefect：本机服务器、prefect deploy --all 注册部署、进程 worker")
+        home = self.output / "prefect"
+        with ephemeral_server(home, server_log_level="CRITICAL") as api_url:
+            local = LocalPrefect(api_url, home, self.env)
+            local.deploy()
+            local.start_worker()
+            self.say(f"  Prefect API {api_url}；部署：half-year-cycle、reminders-daily、intake-every-10-minutes、annual")
+            try:
+                self.cycle()
+            finally:
+                local.stop_worker()
+        self.finish()
+
+    # ----------------------------------------------------------------------- the cycle
+
+    def cycle(self) -> None:
+        from prefect.deployments import run_deployment
+
+        from kaoping.flows.daily import reminders
+
+        self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（half_year_cycle：自评表 7 月 8 日截止，调研 6 月 20 日—7 月 1 日）")
+        first = run_deployment(DEPLOYMENT, parameters=START, timeout=0)
+        self.wait(first.id, TERMINAL)
+        self.status("2022-06-20")
+
+        self.step("2. 截止前提醒（每日 09:00 的催报流程；3 个和 1 个工作日前）")
+        for day in ("2022-07-05", "2022-07-07"):
+            result = reminders(today=day)
+            self.say(f"  {day}：提醒 {len(result['reminders'])} 个单位，发送 {result['sent']} 封")
+
+        self.step("3. 各单位把填好的自评表发回，专班存入收件文件夹，回收流程自动录入并回复")
+        late = "青山区"
+        self.returns(FormKind.self_assessment, only=("东河区",), sloppy=True)
+        for outcome in self.intake("2022-07-05T16:20"):
+            self.say(f"  [red]退回[/red] 东河区：{outcome['reason'].splitlines()[1].strip()}（退回原因已自动回复）")
+        count = self.returns(FormKind.self_assessment, skip=(late,))
+        accepted = [o for o in self.intake("2022-07-06T10:00") if o["accepted"]]
+        self.say(f"  收到 {count} 份，已接收 {len(accepted)} 份（东河区更正后重报）；{late}尚未报送")
+
+        self.step("4. 截止后：逾期通知与督办，周期流程自动下发评分表（附各单位自评内容）")
+        result = reminders(today="2022-07-11")
+        self.say(f"  2022-07-11：逾期通知 {len(result['overdue'])} 个单位，督办（抄送专班）{len(result['escalations'])} 个；"
+                 f"已启动周期流程 {'、'.join(result['started'])}")
+        self.wait_newest(TERMINAL)
+        self.returns(FormKind.self_assessment, only=(late,))
+        outcome = self.intake("2022-07-11T15:30")[0]
+        self.say(f"  {late} 补报：{outcome['summary']}")
+        self.status("2022-07-11")
+
+        self.step("5. 牵头考核单位交回评分表，调研组交回调研记录，第三方评估和民意调查结果交回")
+        for kind in (FormKind.lead_scoring, FormKind.field_visit, FormKind.third_party, FormKind.opinion):
+            self.say(f"  {kind.label}：{self.returns(kind)} 份")
+        accepted = [o for o in self.intake("2022-07-13T09:00") if o["accepted"]]
+        self.say(f"  回收流程已接收 {len(accepted)} 份，全部收齐 → 周期流程提请专班核实签字")
+        run_id = self.wait_newest(("PAUSED",))
+
+        self.step("6. 签字：验证码只发给签字人；签字人在 Prefect 界面点击 Resume 填写（此处模拟）")
+        verifier = self.settings.verifier_email
+        wrong = "000000" if self.code(verifier) != "000000" else "111111"
+        self.resume(run_id, code=wrong, decision="同意", comments="", confirm_self_scored=True)
+        self.say(f"  专班负责人误填验证码 {wrong} → 流程记入审计日志并重新等待（不会失败）")
+        self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_self_scored=True)
+        self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结；验证码发给分管领导")
+        self.resume(run_id, code=self.code(self.settings.approver_email), decision="同意", comments="")
+        self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
+        self.wait(run_id, TERMINAL)
+        self.status("2022-07-13")
+
+    # ----------------------------------------------------------------------- helpers
+
+    def returns(self, kind: FormKind, *, only: tuple[str, ...] = (), skip: tuple[str, ...] = (), sloppy: bool = False) -> int:
+        with db.session_scope(self.settings) as session:
+            forms = issued_forms(session, get_cycle(session, "2022H1"), kind)
+        count = 0
+        for form, name, sender in forms:
+            if (only and name not in only) or name in skip:
+                continue
+            data = self.people.fill(kind, Path(form.path).read_bytes(), sloppy=sloppy)
+            drop_in_inbox(self.inbox, f"{form.form_no}-{name}-{kind.label}{'（第一次）' if sloppy else ''}.docx", data, sender)
+            count += 1
+        return count
+
+    def intake(self, at: str) -> list[dict]:
+        from kaoping.flows.daily import intake
+
+        return intake(received_at=datetime.fromisoformat(at).replace(tzinfo=self.settings.tz))
+
+    def wait(self, run_id, states):
+        try:
+            return wait_for_state(run_id, states, timeout=300)
+        except (RuntimeError, TimeoutError) as exc:
+            log = self.output / "prefect" / "worker.log"
+            raise SystemExit(f"演示中止：{exc}\n（worker 日志：{log}）") from None
+
+    def wait_newest(self, states) -> object:
+        """The cycle run the intake or reminders flow just started."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.sorting import FlowRunSort
+
+        with get_client(sync_client=True) as client:
+            deployment = client.read_deployment_by_name(DEPLOYMENT)
+            from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+            newest = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
+                                           sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)[0]
+        self.wait(newest.id, states)
+        return newest.id
+
+    def resume(self, run_id, **answer) -> None:
+        from prefect.flow_runs import resume_flow_run
+
+        resume_flow_run(run_id, run_input=answer)
+        self.wait(run_id, ("PAUSED",) + TERMINAL)
+
+    def code(self, address: str) -> str:
+        try:
+            return signoff_code(mailbox(self.sink.folder), address)
+        except LookupError:
+            raise SystemExit(f"演示中止：没有发给 {address} 的签字邮件") from None
+
+    def status(self, today: str) -> None:
+        from datetime import date
+
+        from kaoping.services.status import cycle_status
+
+        with db.session_scope(self.settings) as session:
+            report = cycle_status(session, get_cycle(session, "2022H1"), today=date.fromisoformat(today))
+            lines = report.lines()
+        for line in lines:
+            if "[" in line or "下一步" in line:
+                self.say("  [dim]" + line.strip().replace("[", "\\[") + "[/dim]")
+
+    def finish(self) -> None:
+        from kaoping.adapters.console import print_result_table
+        from kaoping.services.results import compute_cycle, result_rows
+
+        self.step("7. 考评结果")
+        with db.session_scope(self.settings) as session:
+            inputs, results = compute_cycle(session, get_cycle(session, "2022H1"))
+            rows = result_rows(inputs, results)
+        print_result_table(rows, "2022年上半年数字政府建设考评结果")
+        reports = self.settings.var_dir / "reports" / "2022H1"
+        self.say("\n[bold]输出[/bold]")
+        for path in sorted(reports.glob("*.*")):
+            self.say(f"  {path}")
+        self.say(f"  反馈函：{len(list((reports / '反馈函').glob('*.docx')))} 份（{reports / '反馈函'}/）")
+        self.say(f"  邮件：{self.sink.count} 封（{self.sink.folder}/*.eml）")
+        self.say(f"  交回的文件：{self.inbox}/accepted/、{self.inbox}/refused/（原件另存于 {self.settings.received_dir}/）")
+        self.say(f"  数据库：{self.settings.effective_database_url.removeprefix('sqlite:///')}；"
+                 f"Prefect 运行记录：{self.output / 'prefect' / 'prefect.db'}")
+        self.say(f"[dim]用时 {time.monotonic() - self.started:.0f} 秒。查看 Prefect 界面中的运行与看板："
+                 f"PREFECT_HOME={self.output / 'prefect'} PREFECT_SERVER_DATABASE_CONNECTION_URL="
+                 f"sqlite+aiosqlite:///{self.output / 'prefect' / 'prefect.db'} prefect server start[/dim]")

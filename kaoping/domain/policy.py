@@ -1,0 +1,114 @@
+"""The scoring policy (计分规则): a versioned YAML file, validated, snapshotted per cycle."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.text import decode_text
+from kaoping.models import Component
+
+
+class GradeBand(BaseModel):
+    name: str
+    min: Decimal = Field(ge=0, le=100)
+
+
+class Rounding(BaseModel):
+    places: int = Field(2, ge=0, le=4)
+    basis: Literal["exact", "published"] = "exact"
+
+
+class AdjustmentCaps(BaseModel):
+    bonus_cap: Decimal = Field(Decimal(5), ge=0)
+    deduction_cap: Decimal = Field(Decimal(10), ge=0)
+
+
+class OpinionPolicy(BaseModel):
+    """How a survey platform's per-respondent answers become a unit's 0–100 opinion score."""
+
+    rating_min: Decimal = Decimal(1)
+    rating_max: Decimal = Decimal(5)
+    rating_labels: dict[str, Decimal] = {"非常满意": Decimal(5), "满意": Decimal(4), "基本满意": Decimal(3),
+                                         "不满意": Decimal(2), "非常不满意": Decimal(1)}
+    min_respondents: int = Field(30, ge=0)
+
+    @model_validator(mode="after")
+    def _scale(self) -> "OpinionPolicy":
+        if self.rating_max <= self.rating_min:
+            raise ValueError("opinion.rating_max 应大于 rating_min")
+        return self
+
+
+class ScoringPolicy(BaseModel):
+    version: str
+    name: str = ""
+    components: dict[Component, Decimal]
+    missing_component: Literal["error", "reweight"] = "error"
+    grades: list[GradeBand]
+    ranking_groups: dict[str, str] = {"district": "旗县区、稀土高新区", "department": "市直部门、单位"}
+    rounding: Rounding = Rounding()
+    adjustments: AdjustmentCaps = AdjustmentCaps()
+    source_weights: dict[str, Decimal] = {}
+    opinion: OpinionPolicy = OpinionPolicy()
+
+    @field_validator("components")
+    @classmethod
+    def _weights_total_100(cls, value: dict[Component, Decimal]) -> dict[Component, Decimal]:
+        missing = [c.label for c in Component if c not in value]
+        if missing:
+            raise ValueError(f"缺少权重：{'、'.join(missing)}")
+        if any(w < 0 for w in value.values()):
+            raise ValueError("权重不能为负数")
+        if sum(value.values()) != 100:
+            raise ValueError(f"四项权重合计应为 100，实为 {sum(value.values())}")
+        return value
+
+    @model_validator(mode="after")
+    def _grades_descending(self) -> "ScoringPolicy":
+        mins = [g.min for g in self.grades]
+        if not mins or mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("等次 grades 应按分数线从高到低排列，且分数线互不相同")
+        if mins[-1] != 0:
+            raise ValueError("最低等次的分数线应为 0，使每个得分都有等次")
+        return self
+
+    def weight(self, component: Component) -> Decimal:
+        return self.components[component]
+
+    def grade_for(self, total: Decimal) -> str:
+        for band in self.grades:
+            if total >= band.min:
+                return band.name
+        return self.grades[-1].name
+
+    @property
+    def lowest_grade(self) -> str:
+        return self.grades[-1].name
+
+    def snapshot(self) -> dict:
+        return self.model_dump(mode="json")
+
+
+def load_policy_text(text: str, *, source: str) -> ScoringPolicy:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"计分规则文件 {source} 不是有效的 YAML：{exc}") from exc
+    try:
+        return ScoringPolicy.model_validate(data or {})
+    except ValidationError as exc:
+        problems = [f"{'.'.join(map(str, e['loc'])) or '文件'}：{str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()]
+        raise InvalidInput(f"计分规则文件 {source} 有 {len(problems)} 处问题：", problems) from exc
+
+
+def load_policy(path: Path) -> ScoringPolicy:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"找不到计分规则文件 {path}。")
+    return load_policy_text(decode_text(path.read_bytes()), source=path.name)

@@ -1,0 +1,535 @@
+"""The arithmetic of the measures (rules 三(一)–(四)), as pure functions on plain values.
+
+Read as DESIGN.md §3 describes it:
+
+* item score ``s(u,i)`` ∈ [0, p(i)]: the mean of its lead assessors' scores, unless the
+  specialist team adjusted it;
+* area score ``A(u,a) = W(a) × Σ s(u,i) / Σ p(i)`` over the items of ``a`` that ``u``
+  undertakes;
+* monitoring ``M(u) = 100 × Σ A(u,a) / Σ W(a)`` over the areas in which ``u`` has items;
+* half-year ``H = 0.6 M + 0.2 F + 0.1 O + 0.1 T`` (weights from the policy; a missing part
+  is an error, or the policy re-weights over the parts present);
+* total = H + capped bonus − capped deductions; grade by band (veto → lowest);
+  rank within group by the published total, ties sharing a rank (1, 2, 2, 4);
+* annual ``Y = (H1 + H2) / 2``.
+
+Everything is computed with exact fractions (scores are decimals, but a default share such
+as 2 points over 3 items is 2/3 and a mean of three scores need not terminate); figures
+are rounded half-up only when published. Nothing here touches the database: the
+service layer gathers ``ScoringInputs`` and these functions return results that carry the
+whole trail, which is what ``kaoping explain`` prints.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from math import floor, lcm
+from typing import NamedTuple
+
+from kaoping.domain.policy import ScoringPolicy
+from kaoping.models import Component
+
+# --------------------------------------------------------------------------- numbers
+
+
+def to_fraction(value: Decimal | Fraction | int) -> Fraction:
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def round_half_up(value: Fraction | Decimal, places: int = 2) -> Decimal:
+    """Exact ROUND_HALF_UP of a fraction to ``places`` decimals (no float, no double rounding)."""
+    f = to_fraction(value)
+    scaled = abs(f) * 10**places
+    n = floor(scaled + Fraction(1, 2))
+    sign = -1 if f < 0 else 1
+    return Decimal(sign * n).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def fmt(value: Fraction | Decimal | None, places: int = 2) -> str:
+    """A published figure: exactly ``places`` decimals."""
+    return "" if value is None else format(round_half_up(value, places), "f")
+
+
+def fmt_exact(value: Fraction | Decimal, places: int = 6) -> str:
+    """A working figure for explanations: exact when it terminates, else ``places`` decimals and "…"."""
+    f = to_fraction(value)
+    d = f.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d == 1:
+        return format((Decimal(f.numerator) / Decimal(f.denominator)).normalize(), "f")
+    return format(round_half_up(f, places), "f") + "…"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    code: str
+    numeral: str
+    name: str
+    weight: Decimal  # W(a): the area's points
+
+
+@dataclass(frozen=True)
+class ItemSpec:
+    indicator_id: int
+    number: int
+    area_code: str
+    points: Fraction  # p(i) in force
+    points_basis: str  # "given" | "allocated" | "default"
+    leads: tuple[int, ...]  # lead assessor unit ids
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    unit_id: int
+    code: str
+    name: str
+    short_name: str
+    group: str
+    items: tuple[int, ...]  # indicator ids undertaken
+    position: int = 0
+
+
+class LeadScoreValue(NamedTuple):
+    """One lead assessor's current score (a tuple: tens of thousands are built per cycle)."""
+
+    score: Decimal
+    note: str = ""
+    source: str = ""
+    entered_at: datetime | None = None
+    entered_by: str = ""
+
+
+@dataclass(frozen=True)
+class VerificationValue:
+    kind: str  # confirm | adjust
+    value: Decimal | None
+    basis: str
+    by: str
+    at: datetime | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ComponentValue:
+    source: str
+    score: Decimal
+    note: str = ""
+    file_name: str = ""
+
+
+@dataclass(frozen=True)
+class AdjustmentLine:
+    kind: str  # bonus | deduction | veto
+    points: Decimal | None
+    reason: str
+    by: str = ""
+    at: datetime | None = None
+    evidence: str = ""
+
+
+@dataclass
+class ScoringInputs:
+    policy: ScoringPolicy
+    areas: dict[str, AreaSpec]
+    items: dict[int, ItemSpec]
+    units: list[UnitSpec]
+    lead_scores: dict[tuple[int, int], dict[int, LeadScoreValue]] = field(default_factory=dict)
+    verifications: dict[tuple[int, int], VerificationValue] = field(default_factory=dict)
+    components: dict[tuple[int, Component], list[ComponentValue]] = field(default_factory=dict)
+    adjustments: dict[int, list[AdjustmentLine]] = field(default_factory=dict)
+    unit_names: dict[int, str] = field(default_factory=dict)  # every unit id → short name (leads too)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # missing_score | out_of_range | unverified_self_score | missing_component | allocation
+    message: str
+
+
+def item_mean(scores: dict[int, LeadScoreValue]) -> Fraction:
+    return sum((to_fraction(v.score) for v in scores.values()), Fraction(0)) / len(scores)
+
+
+def basis_text(value: Fraction) -> str:
+    """The lead-score value a confirmation refers to, as exact text."""
+    return f"{value.numerator}/{value.denominator}"
+
+
+def is_self_scored(unit_id: int, item: ItemSpec) -> bool:
+    return unit_id in item.leads
+
+
+def check(inputs: ScoringInputs) -> list[Problem]:
+    """Everything that stands between these inputs and a result, all at once."""
+    problems: list[Problem] = []
+    names = inputs.unit_names
+    policy = inputs.policy
+    # p(i) as integers over a common denominator, compared with scores × that denominator:
+    # the range check of ~60,000 scores stays in integer arithmetic.
+    points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
+    limit = {k: int(i.points * points_den) * 10_000 for k, i in inputs.items.items()}
+    for unit in inputs.units:
+        for indicator_id in unit.items:
+            item = inputs.items[indicator_id]
+            key = (unit.unit_id, indicator_id)
+            scores = inputs.lead_scores.get(key, {})
+            verification = inputs.verifications.get(key)
+            if len(scores) < len(item.leads) and not (verification and verification.kind == "adjust"):
+                for lead in item.leads:
+                    if lead not in scores:
+                        problems.append(Problem(
+                            "missing_score",
+                            f"缺少评分：{unit.short_name} 的指标 {item.number}，应由 {names.get(lead, lead)} 评分。",
+                        ))
+            top = limit[indicator_id]
+            for lead, value in scores.items():
+                scaled = value.score.scaleb(4) * points_den
+                if scaled < 0 or scaled > top:
+                    problems.append(Problem(
+                        "out_of_range",
+                        f"得分超出范围：{names.get(lead, lead)} 给 {unit.short_name} 指标 {item.number} 的得分 "
+                        f"{value.score} 不在 [0, {fmt_exact(item.points)}] 内（{_basis_label(item.points_basis)}）。",
+                    ))
+            if verification and verification.kind == "adjust" and verification.value is not None:
+                if not 0 <= verification.value <= item.points:
+                    problems.append(Problem(
+                        "out_of_range",
+                        f"核实调整后的得分超出范围：{unit.short_name} 指标 {item.number} 调整为 {verification.value}，"
+                        f"应在 [0, {fmt_exact(item.points)}] 内。",
+                    ))
+            if unit.unit_id in item.leads and all(lead in scores for lead in item.leads):
+                if not _verified(verification, scores):
+                    stale = verification is not None
+                    problems.append(Problem(
+                        "unverified_self_score",
+                        f"自评分未核实：{unit.short_name} 是指标 {item.number} 的牵头考核单位，其自身得分须经专班核实"
+                        + ("（核实后牵头单位又报送了新的分数，须重新核实）" if stale else "")
+                        + f"：kaoping verify confirm --unit {unit.short_name} --indicator {item.number}。",
+                    ))
+        if policy.missing_component == "error":
+            for component in Component:
+                if policy.weight(component) == 0:
+                    continue
+                if component is Component.monitoring:
+                    if not unit.items:
+                        problems.append(Problem("missing_component", f"缺少{component.label}：{unit.short_name} 没有承担任何指标。"))
+                elif not inputs.components.get((unit.unit_id, component)):
+                    problems.append(Problem(
+                        "missing_component",
+                        f"缺少{component.label}得分：{unit.short_name}。请导入该单位的{component.label}结果，"
+                        "或在计分规则中把 missing_component 设为 reweight。",
+                    ))
+    return problems
+
+
+def _verified(verification: VerificationValue | None, scores: dict[int, LeadScoreValue]) -> bool:
+    if verification is None:
+        return False
+    if verification.kind == "adjust":
+        return True
+    return verification.basis == basis_text(item_mean(scores))
+
+
+def _basis_label(basis: str) -> str:
+    return {"given": "指标分值", "allocated": "牵头考核单位明确的分值", "default": "未明确分值，按平均分配的默认分值"}[basis]
+
+
+# --------------------------------------------------------------------------- results
+
+
+class ItemResult(NamedTuple):
+    """One item of one unit's result (a tuple: ~50,000 per province cycle)."""
+
+    number: int
+    area_code: str
+    points: Fraction
+    points_basis: str
+    lead_scores: dict[int, LeadScoreValue]
+    value_numerator: int  # s(u, i) = value_numerator / denominator, exactly
+    denominator: int
+    verification: VerificationValue | None
+    self_scored: bool
+
+    @property
+    def value(self) -> Fraction:
+        return Fraction(self.value_numerator, self.denominator)
+
+
+@dataclass
+class AreaResult:
+    code: str
+    weight: Decimal
+    sum_scores: Fraction
+    sum_points: Fraction
+    score: Fraction  # A(u, a)
+
+
+@dataclass
+class ComponentResult:
+    component: Component
+    value: Fraction | None
+    sources: list[ComponentValue]
+
+
+@dataclass
+class UnitResult:
+    unit: UnitSpec
+    items: list[ItemResult]
+    areas: dict[str, AreaResult]
+    components: dict[Component, ComponentResult]
+    weights_used: dict[Component, Fraction]  # share of each component in H (after re-weighting)
+    half_year: Fraction  # H before bonus and deduction lines
+    bonus: Decimal
+    deduction: Decimal
+    adjustment_lines: list[AdjustmentLine]
+    total: Fraction
+    published_total: Decimal
+    veto: bool
+    grade: str = ""
+    rank: int = 0
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def monitoring(self) -> Fraction | None:
+        return self.components[Component.monitoring].value
+
+    @property
+    def adjustments(self) -> Decimal:
+        return self.bonus - self.deduction
+
+
+class ScoringError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problems")
+        self.problems = problems
+
+
+def compute(inputs: ScoringInputs) -> list[UnitResult]:
+    """Half-year results of every unit, ranked within groups. Raises ``ScoringError``
+    listing every problem when the inputs are not complete and sound."""
+    problems = check(inputs)
+    if problems:
+        raise ScoringError(problems)
+    policy = inputs.policy
+    scale = _Scale(inputs)
+    results = [_unit_result(inputs, unit, scale) for unit in inputs.units]
+    for r in results:
+        r.grade = policy.lowest_grade if r.veto else policy.grade_for(r.published_total)
+    rank_within_groups(results, key=lambda r: r.published_total)
+    return results
+
+
+class _Scale:
+    """Common denominators that keep the item-level sums in exact integers.
+
+    Scores have at most 4 decimals, so 10,000 × lcm(numbers of lead assessors) turns every
+    item score — a single score, a mean of several, or an adjusted value — into an integer;
+    lcm(denominators of p(i)) does the same for the points. Sums over tens of thousands of
+    items are then integer additions, and only the ~7 area scores per unit are fractions.
+    """
+
+    SCORE = 10_000
+
+    def __init__(self, inputs: ScoringInputs):
+        counts = {len(i.leads) for i in inputs.items.values()} or {1}
+        self.score_den = self.SCORE * lcm(*counts)
+        self.points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
+        self.points_num = {k: int(i.points * self.points_den) for k, i in inputs.items.items()}
+        self._per_lead = {n: self.score_den // self.SCORE // n for n in counts}
+
+    def item_numerator(self, scores: dict[int, LeadScoreValue], verification: VerificationValue | None) -> int:
+        """s(u, i) × score_den: a score with ≤ 4 decimals is an integer count of 1/10,000."""
+        if verification is not None and verification.kind == "adjust":
+            return int(verification.value.scaleb(4)) * (self.score_den // self.SCORE)
+        total = 0
+        for v in scores.values():
+            total += int(v.score.scaleb(4))
+        return total * self._per_lead[len(scores)]
+
+
+def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitResult:
+    policy = inputs.policy
+    flags: list[str] = []
+    items: list[ItemResult] = []
+    score_sums: dict[str, int] = defaultdict(int)
+    point_sums: dict[str, int] = defaultdict(int)
+    unit_id = unit.unit_id
+    lead_scores = inputs.lead_scores
+    verifications = inputs.verifications
+    defaults = []
+    for indicator_id in unit.items:
+        spec = inputs.items[indicator_id]
+        key = (unit_id, indicator_id)
+        scores = lead_scores.get(key, {})
+        verification = verifications.get(key)
+        numerator = scale.item_numerator(scores, verification)
+        items.append(ItemResult(spec.number, spec.area_code, spec.points, spec.points_basis, scores, numerator,
+                                scale.score_den, verification, unit_id in spec.leads))
+        score_sums[spec.area_code] += numerator
+        point_sums[spec.area_code] += scale.points_num[indicator_id]
+        if spec.points_basis == "default":
+            defaults.append(spec.number)
+    items.sort(key=lambda i: i.number)
+    if defaults:
+        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
+
+    areas: dict[str, AreaResult] = {}
+    for code in sorted(score_sums, key=int):
+        weight = inputs.areas[code].weight
+        sum_scores = Fraction(score_sums[code], scale.score_den)
+        sum_points = Fraction(point_sums[code], scale.points_den)
+        areas[code] = AreaResult(code, weight, sum_scores, sum_points, to_fraction(weight) * sum_scores / sum_points)
+
+    components: dict[Component, ComponentResult] = {}
+    if areas:
+        monitoring = 100 * sum((a.score for a in areas.values()), Fraction(0)) / sum(
+            (to_fraction(a.weight) for a in areas.values()), Fraction(0)
+        )
+    else:
+        monitoring = None
+    components[Component.monitoring] = ComponentResult(Component.monitoring, monitoring, [])
+    for component in (Component.field, Component.opinion, Component.third_party):
+        sources = inputs.components.get((unit.unit_id, component), [])
+        components[component] = ComponentResult(component, _combine_sources(sources, policy), sources)
+
+    for comp in components.values():
+        for source in comp.sources:
+            if source.note.startswith("※"):
+                flags.append(f"{comp.component.label}（{source.source}）{source.note.removeprefix('※')}")
+    present = {c: r.value for c, r in components.items() if r.value is not None and policy.weight(c) > 0}
+    total_weight = sum((to_fraction(policy.weight(c)) for c in present), Fraction(0))
+    weights_used = {c: to_fraction(policy.weight(c)) / total_weight for c in present} if total_weight else {}
+    missing = [c for c in Component if policy.weight(c) > 0 and c not in present]
+    if missing:
+        flags.append(f"重新加权：缺少{'、'.join(c.label for c in missing)}，按其余部分的权重折算")
+    if policy.rounding.basis == "published":
+        half_year = sum((w * to_fraction(round_half_up(present[c], policy.rounding.places)) for c, w in weights_used.items()), Fraction(0))
+    else:
+        half_year = sum((w * present[c] for c, w in weights_used.items()), Fraction(0))
+
+    lines = inputs.adjustments.get(unit.unit_id, [])
+    bonus_sum = sum((line.points for line in lines if line.kind == "bonus"), Decimal(0))
+    deduction_sum = sum((line.points for line in lines if line.kind == "deduction"), Decimal(0))
+    bonus = min(bonus_sum, policy.adjustments.bonus_cap)
+    deduction = min(deduction_sum, policy.adjustments.deduction_cap)
+    if bonus < bonus_sum:
+        flags.append(f"加分封顶：加分合计 {bonus_sum} 分，按上限计 {bonus} 分")
+    if deduction < deduction_sum:
+        flags.append(f"扣分封顶：扣分合计 {deduction_sum} 分，按上限计 {deduction} 分")
+    total = half_year + to_fraction(bonus) - to_fraction(deduction)
+    if total < 0:
+        flags.append("总分低于 0，按 0 分计")
+        total = Fraction(0)
+    vetoes = [line for line in lines if line.kind == "veto"]
+    if vetoes:
+        flags.append("一票否决：" + "；".join(v.reason for v in vetoes))
+    published_total = round_half_up(total, policy.rounding.places)
+    return UnitResult(
+        unit=unit, items=items, areas=areas, components=components, weights_used=weights_used,
+        half_year=half_year, bonus=bonus, deduction=deduction, adjustment_lines=lines, total=total,
+        published_total=published_total, veto=bool(vetoes), flags=flags,
+    )
+
+
+def _combine_sources(sources: list[ComponentValue], policy: ScoringPolicy) -> Fraction | None:
+    if not sources:
+        return None
+    weights = [to_fraction(policy.source_weights.get(s.source, Decimal(1))) for s in sources]
+    total = sum(weights, Fraction(0))
+    if total == 0:
+        return None
+    return sum((w * to_fraction(s.score) for w, s in zip(weights, sources, strict=True)), Fraction(0)) / total
+
+
+def ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] → "1–3、7"."""
+    out: list[str] = []
+    start = prev = None
+    for n in sorted(numbers):
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            out.append(f"{start}–{prev}" if prev != start else str(start))
+            start = prev = n
+    if start is not None:
+        out.append(f"{start}–{prev}" if prev != start else str(start))
+    return "、".join(out)
+
+
+def rank_within_groups(results, key) -> None:
+    """Competition ranking (1, 2, 2, 4) by ``key`` descending, within each unit group."""
+    groups: dict[str, list] = defaultdict(list)
+    for r in results:
+        groups[r.unit.group].append(r)
+    for members in groups.values():
+        members.sort(key=lambda r: (-key(r), r.unit.position, r.unit.code))
+        previous = None
+        for index, r in enumerate(members, start=1):
+            value = key(r)
+            if previous is None or value != previous[0]:
+                previous = (value, index)
+            r.rank = previous[1]
+
+
+# --------------------------------------------------------------------------- annual
+
+
+@dataclass
+class AnnualResult:
+    unit: UnitSpec
+    first: Fraction | None  # H1 total
+    second: Fraction | None  # H2 total
+    total: Fraction
+    published_total: Decimal
+    veto: bool
+    grade: str = ""
+    rank: int = 0
+    flags: list[str] = field(default_factory=list)
+
+
+def compute_annual(first: list[UnitResult], second: list[UnitResult], policy: ScoringPolicy) -> list[AnnualResult]:
+    """Annual ``Y = (H1 + H2) / 2`` per unit; a unit present in one half only is flagged
+    and takes that half's score."""
+    by_code_1 = {r.unit.code: r for r in first}
+    by_code_2 = {r.unit.code: r for r in second}
+    places = policy.rounding.places
+    results = []
+
+    def half_value(r: UnitResult) -> Fraction:
+        return to_fraction(r.published_total) if policy.rounding.basis == "published" else r.total
+
+    for code in list(by_code_1) + [c for c in by_code_2 if c not in by_code_1]:
+        r1, r2 = by_code_1.get(code), by_code_2.get(code)
+        unit = (r2 or r1).unit
+        flags = []
+        if r1 and r2:
+            total = (half_value(r1) + half_value(r2)) / 2
+        else:
+            only = "上半年" if r1 else "下半年"
+            flags.append(f"仅参加{only}考评：年度分值取{only}分值")
+            total = half_value(r1 or r2)
+        veto = bool((r1 and r1.veto) or (r2 and r2.veto))
+        if veto:
+            flags.append("一票否决（半年考评中）")
+        published = round_half_up(total, places)
+        results.append(AnnualResult(
+            unit=unit, first=r1.total if r1 else None, second=r2.total if r2 else None, total=total,
+            published_total=published, veto=veto, grade=policy.lowest_grade if veto else policy.grade_for(published),
+            flags=flags,
+        ))
+    rank_within_groups(results, key=lambda r: r.published_total)
+    return results

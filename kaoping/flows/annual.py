@@ -1,0 +1,52 @@
+"""The annual flow (年度考评): after the second half is signed off, the annual score of every unit
+(mean of the two halves), ranked within groups, as a workbook and a Prefect artifact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from pydantic import Field
+
+from kaoping import db
+from kaoping.settings import get_settings
+
+
+@task(name="计算年度结果")
+def compute_annual_rows(year: int) -> list[dict]:
+    from kaoping.services.results import annual, annual_rows
+
+    settings = get_settings()
+    with db.session_scope(settings) as session:
+        results, places = annual(session, year)
+    return annual_rows(results, places)
+
+
+@task(name="写出年度结果表")
+def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
+    from kaoping.services.results import write_xlsx
+
+    path = Path(out_dir) / f"{year}年度数字政府建设考评结果.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_xlsx(rows, path, title=f"{year}年度数字政府建设考评结果")
+    return str(path)
+
+
+@flow(name="annual", description="年度考评：年度分值 =（上半年 + 下半年）/ 2，组内排名与等次，写出结果表。")
+def annual(
+    year: int = Field(..., description="年度，例如 2022（上、下半年考评都须已完成计算）"),
+    out_dir: str | None = Field(None, description="结果表输出目录（默认 KAOPING_VAR_DIR/reports）"),
+) -> str:
+    settings = get_settings()
+    rows = compute_annual_rows(year)
+    path = write_annual_workbook(year, rows, out_dir or str(settings.var_dir / "reports"))
+    create_table_artifact(
+        key=f"kaoping-annual-{year}",
+        table=[{"排名": r["rank"], "单位": r["unit_name"], "分组": "旗县区" if r["group"] == "district" else "市直部门",
+                "上半年": r["first_half"], "下半年": r["second_half"], "年度": r["total"], "等次": r["grade"],
+                "说明": "；".join(r["flags"])} for r in rows],
+        description=f"{year} 年度考评结果",
+    )
+    create_markdown_artifact(key=f"kaoping-annual-{year}-file", markdown=f"年度结果表：`{path}`")
+    return path

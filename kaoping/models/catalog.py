@@ -1,0 +1,157 @@
+"""The indicator catalog (考评指标), versioned by year, and who undertakes what (承担)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from kaoping.models.types import ExactDecimal, UTCDateTime, utcnow
+
+
+class MilestoneKind(StrEnum):
+    """What the milestone (时间节点) asks for, as far as its words tell."""
+
+    complete = "complete"  # 完成
+    obvious_effect = "obvious_effect"  # 取得明显成效
+    phased_effect = "phased_effect"  # 取得阶段性成效
+    continuous = "continuous"  # 持续推进 / 持续优化
+    on_schedule = "on_schedule"  # 按进度推进
+
+    @property
+    def label(self) -> str:
+        return {
+            "complete": "完成",
+            "obvious_effect": "取得明显成效",
+            "phased_effect": "取得阶段性成效",
+            "continuous": "持续推进",
+            "on_schedule": "按进度推进",
+        }[self.value]
+
+
+class Catalog(SQLModel, table=True):
+    """One imported version of a year's catalog. A changed import adds a version; the
+    newest is current; cycles keep pointing at the version they were opened with."""
+
+    __tablename__ = "catalog"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    version: int = 1
+    title: str = Field(default="", sa_type=String(200))
+    content_sha256: str = Field(sa_type=String(64))  # hash of the canonical catalog
+    source_name: str = Field(default="", sa_type=String(255))
+    source_sha256: str = Field(default="", sa_type=String(64))  # hash of the file imported
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    imported_by: str = Field(default="", sa_type=String(64))
+
+
+class Area(SQLModel, table=True):
+    """大项, e.g. 一、政务服务“一网通办”(25分)."""
+
+    __tablename__ = "area"
+    __table_args__ = (UniqueConstraint("catalog_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_id: int = Field(foreign_key="catalog.id", index=True)
+    code: str = Field(sa_type=String(8))  # "1" … "7"
+    numeral: str = Field(sa_type=String(8))  # "一" … "七"
+    name: str = Field(sa_type=String(200))
+    points: Decimal = Field(sa_type=ExactDecimal)
+    position: int = 0
+
+
+class IndicatorGroup(SQLModel, table=True):
+    """A group within an area, e.g. (一)一体化政务服务平台建设(3分); points may be open."""
+
+    __tablename__ = "indicator_group"
+    __table_args__ = (UniqueConstraint("catalog_id", "code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_id: int = Field(foreign_key="catalog.id", index=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    code: str = Field(sa_type=String(8))  # "1.1"
+    numeral: str = Field(sa_type=String(8))  # "一"
+    name: str = Field(sa_type=String(200))
+    points: Decimal | None = Field(default=None, sa_type=ExactDecimal)
+    position: int = 0
+
+
+class Indicator(SQLModel, table=True):
+    """One of the numbered indicators (小项)."""
+
+    __tablename__ = "indicator"
+    __table_args__ = (UniqueConstraint("catalog_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    catalog_id: int = Field(foreign_key="catalog.id", index=True)
+    area_id: int = Field(foreign_key="area.id", index=True)
+    group_id: int = Field(foreign_key="indicator_group.id", index=True)
+    number: int
+    text: str = Field(sa_type=Text)
+    points: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # None: open (rule 三(四))
+    milestone_raw: str = Field(default="", sa_type=String(200))
+    milestone_month: int | None = None
+    milestone_kind: MilestoneKind | None = Field(default=None, sa_type=String(20))
+    milestone_continuing: bool = False  # "…并持续推进"
+
+
+class IndicatorLead(SQLModel, table=True):
+    """A lead assessor (牵头考核单位) of an indicator, in the catalog's order."""
+
+    __tablename__ = "indicator_lead"
+    __table_args__ = (UniqueConstraint("indicator_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    position: int = 0
+    written_as: str = Field(default="", sa_type=String(128))  # the name as the catalog wrote it
+
+
+class ResponsibilitySet(SQLModel, table=True):
+    """An imported list of who undertakes which indicator for a year (承担). Without one,
+    the default rule applies: districts undertake all, departments what they lead."""
+
+    __tablename__ = "responsibility_set"
+    __table_args__ = (UniqueConstraint("year", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    version: int = 1
+    content_sha256: str = Field(sa_type=String(64))
+    source_name: str = Field(default="", sa_type=String(255))
+    source_sha256: str = Field(default="", sa_type=String(64))
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    imported_by: str = Field(default="", sa_type=String(64))
+
+
+class Responsibility(SQLModel, table=True):
+    __tablename__ = "responsibility"
+    __table_args__ = (UniqueConstraint("set_id", "unit_id", "indicator_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    set_id: int = Field(foreign_key="responsibility_set.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    indicator_number: int  # by number, so a new catalog version keeps the list valid
+
+
+class ReceivedFile(SQLModel, table=True):
+    """Every file anyone sent kaoping, accepted or not (the bytes are kept on disk by hash)."""
+
+    __tablename__ = "received_file"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(sa_type=String(64), index=True)
+    filename: str = Field(sa_type=String(255))
+    size: int
+    purpose: str = Field(sa_type=String(32))  # catalog, units, responsibilities, intake …
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sender: str = Field(default="", sa_type=String(254))
+    status: str = Field(default="accepted", sa_type=String(16))  # accepted | refused | unchanged
+    reason: str = Field(default="", sa_type=Text)
+    details: dict = Field(default_factory=dict, sa_type=JSON)

@@ -1,0 +1,57 @@
+"""The transactional outbox (发件箱): every email kaoping sends, stored before it is sent."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import JSON, String, Text
+from sqlmodel import Field, SQLModel
+
+from kaoping.models.types import UTCDateTime, utcnow
+
+
+class MessageStatus(StrEnum):
+    pending = "pending"  # stored with the change that caused it, not yet tried
+    sending = "sending"  # handed to the SMTP server; not yet confirmed (the crash window)
+    sent = "sent"
+    failed = "failed"  # refused for good (5xx): listed, can be retried by an operator
+
+    @property
+    def label(self) -> str:
+        return {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}[self.value]
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(sa_type=String(200), unique=True, index=True)
+    message_id: str = Field(sa_type=String(200), unique=True)  # the Message-ID header, stable across retries
+    kind: str = Field(sa_type=String(40), index=True)  # form_issued, receipt, refusal, reminder, …
+    cycle_code: str | None = Field(default=None, sa_type=String(8), index=True)
+    to: list = Field(default_factory=list, sa_type=JSON)
+    cc: list = Field(default_factory=list, sa_type=JSON)
+    subject: str = Field(sa_type=String(300))
+    text_body: str = Field(sa_type=Text)
+    html_body: str = Field(default="", sa_type=Text)
+    attachments: list = Field(default_factory=list, sa_type=JSON)  # [{filename, sha256, size, content_type}]
+    status: MessageStatus = Field(default=MessageStatus.pending, sa_type=String(16), index=True)
+    attempts: int = 0
+    last_error: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CalendarOverride(SQLModel, table=True):
+    """A day the office declares a working day or a holiday, whatever the calendar package says
+    (e.g. a year the package does not cover yet, or a local arrangement)."""
+
+    __tablename__ = "calendar_override"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: date = Field(unique=True, index=True)
+    workday: bool
+    note: str = Field(default="", sa_type=String(200))
+    set_by: str = Field(default="", sa_type=String(64))
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,218 @@
+"""Assessment cycles (考评周期): open one, freeze what it depends on, move it through its states.
+
+Opening ``2022H1`` copies the catalog version, the units, the responsibilities and the
+scoring policy into the cycle, so later edits to any of them never change a cycle in
+progress. The points in force for each item (given, allocated by the lead assessor, or the
+default equal split of rule 三(四)) are worked out here too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sqlalchemy import insert
+from sqlmodel import Session, select
+
+from kaoping.services import audit
+from kaoping.services.catalog import catalog_draft, draft_as_export, open_item_defaults, require_catalog
+from kaoping.domain.errors import Conflict, InvalidInput, NotFound
+from kaoping.domain.policy import ScoringPolicy
+from kaoping.services.registry import UnitDirectory
+from kaoping.services.responsibilities import responsibilities_for
+from kaoping.models import (
+    Catalog,
+    Contact,
+    Cycle,
+    CycleResponsibility,
+    CycleSnapshot,
+    CycleStatus,
+    CycleUnit,
+    Indicator,
+    PointsAllocation,
+    Unit,
+    UnitAlias,
+)
+
+CYCLE_CODE_RE = re.compile(r"^(\d{4})\s*[Hh]\s*([12])$")
+
+
+def parse_cycle_code(code: str) -> tuple[int, int]:
+    match = CYCLE_CODE_RE.match(code.strip())
+    if not match:
+        raise InvalidInput(f"考评周期“{code}”格式不对：应写作 年份+H+半年，例如 2022H1（上半年）或 2022H2（下半年）。")
+    return int(match.group(1)), int(match.group(2))
+
+
+def cycle_label(cycle: Cycle) -> str:
+    return f"{cycle.year}年{'上' if cycle.half == 1 else '下'}半年"
+
+
+def get_cycle(session: Session, code: str) -> Cycle:
+    year, half = parse_cycle_code(code)
+    cycle = session.exec(select(Cycle).where(Cycle.year == year, Cycle.half == half)).first()
+    if cycle is None:
+        raise NotFound(f"考评周期 {year}H{half} 尚未开启：请先运行 `kaoping cycle open {year}H{half}`。")
+    return cycle
+
+
+def require_open(cycle: Cycle) -> None:
+    """Scores, allocations and verification change only while the cycle is open."""
+    if cycle.status != CycleStatus.open:
+        raise Conflict(
+            f"考评周期 {cycle.code} 当前状态为“{CycleStatus(cycle.status).label}”，分数已冻结，不能修改。"
+            f"如确需修改，请先运行 `kaoping cycle reopen {cycle.code} --reason 原因`（将记入审计日志）。"
+        )
+
+
+def _sha(content: dict) -> str:
+    return hashlib.sha256(audit.canonical_json(content).encode("utf-8")).hexdigest()
+
+
+def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_source: str, actor: str) -> Cycle:
+    year, half = parse_cycle_code(code)
+    code = f"{year}H{half}"
+    existing = session.exec(select(Cycle).where(Cycle.year == year, Cycle.half == half)).first()
+    if existing is not None:
+        raise Conflict(f"考评周期 {code} 已于 {existing.opened_at:%Y-%m-%d} 开启（{CycleStatus(existing.status).label}），不能重复开启。")
+    catalog = require_catalog(session, year)
+    units = session.exec(select(Unit).where(Unit.active).order_by(Unit.group.desc(), Unit.position)).all()
+    if not units:
+        raise InvalidInput("考评对象名录为空：请先运行 `kaoping init` 或 `kaoping units import`。")
+    view = responsibilities_for(session, year)
+    number_to_id = dict(session.exec(select(Indicator.number, Indicator.id).where(Indicator.catalog_id == catalog.id)).all())
+    missing = sorted({n for _, n in view.pairs if n not in number_to_id})
+    if missing:
+        raise Conflict(f"承担关系中的指标 {missing[:10]} 不在 {year} 年第 {catalog.version} 版考评指标中：请重新导入承担关系。")
+
+    cycle = Cycle(code=code, year=year, half=half, catalog_id=catalog.id, opened_by=actor)
+    session.add(cycle)
+    session.flush()
+    active_ids = {u.id for u in units}
+    session.add_all(
+        CycleUnit(cycle_id=cycle.id, unit_id=u.id, code=u.code, name=u.name, short_name=u.short_name,
+                  group=u.group, position=position)
+        for position, u in enumerate(units)
+    )
+    rows = [
+        {"cycle_id": cycle.id, "unit_id": u, "indicator_id": number_to_id[n]}
+        for u, n in sorted(view.pairs) if u in active_ids
+    ]
+    if rows:
+        session.execute(insert(CycleResponsibility), rows)
+
+    aliases = session.exec(select(UnitAlias)).all()
+    contacts = session.exec(select(Contact)).all()
+    codes = {u.id: u.code for u in units}
+    snapshots = {
+        "catalog": {
+            "catalog_id": catalog.id, "version": catalog.version,
+            **draft_as_export(catalog_draft(session, catalog), UnitDirectory(list(session.exec(select(Unit))), [])),
+        },
+        "units": {"units": [
+            {"code": u.code, "name": u.name, "short_name": u.short_name, "group": u.group,
+             "aliases": sorted(a.alias for a in aliases if a.unit_id == u.id),
+             "contacts": sorted(({"role": c.role, "name": c.name, "email": c.email} for c in contacts if c.unit_id == u.id),
+                                key=lambda c: (c["role"], c["email"]))}
+            for u in units
+        ]},
+        "responsibilities": {"source": view.source, "pairs": sorted([codes[u], n] for u, n in view.pairs if u in codes)},
+        "policy": {"source": policy_source, **policy.snapshot()},
+    }
+    for kind, content in snapshots.items():
+        session.add(CycleSnapshot(cycle_id=cycle.id, kind=kind, content=content, content_sha256=_sha(content)))
+    session.flush()
+    audit.append(
+        session, actor=actor, action="cycle.open", entity=f"cycle:{code}", cycle_code=code,
+        after={
+            "catalog": f"{year}/v{catalog.version}", "units": len(units), "responsibilities": len(rows),
+            "responsibility_source": view.source, "policy": f"{policy.version} ({policy_source})",
+            "snapshots": {k: _sha(v) for k, v in snapshots.items()},
+        },
+        reason=f"开启{year}年{'上' if half == 1 else '下'}半年考评",
+    )
+    return cycle
+
+
+def policy_of(session: Session, cycle: Cycle) -> ScoringPolicy:
+    snap = session.exec(select(CycleSnapshot).where(CycleSnapshot.cycle_id == cycle.id, CycleSnapshot.kind == "policy")).one()
+    content = {k: v for k, v in snap.content.items() if k != "source"}
+    return ScoringPolicy.model_validate(content)
+
+
+def set_status(session: Session, cycle: Cycle, status: CycleStatus, *, actor: str, reason: str, action: str) -> None:
+    before = cycle.status
+    cycle.status = status
+    session.add(cycle)
+    session.flush()
+    audit.append(session, actor=actor, action=action, entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 before={"status": before}, after={"status": status}, reason=reason)
+
+
+def reopen(session: Session, cycle: Cycle, *, actor: str, reason: str) -> None:
+    if not reason.strip():
+        raise InvalidInput("重新开启考评周期必须说明原因（--reason），原因将记入审计日志。")
+    if cycle.status == CycleStatus.open:
+        raise Conflict(f"考评周期 {cycle.code} 本来就是进行中状态，无需重新开启。")
+    if cycle.status == CycleStatus.closed:
+        raise Conflict(f"考评周期 {cycle.code} 已结束并发布，不能重新开启。")
+    set_status(session, cycle, CycleStatus.open, actor=actor, reason=reason, action="cycle.reopen")
+
+
+# --------------------------------------------------------------------------- points in force
+
+
+@dataclass(frozen=True)
+class ItemPoints:
+    indicator_id: int
+    number: int
+    points: Fraction
+    basis: str  # given | allocated | default
+    container: str | None  # for open items: the group or area whose points they share
+
+
+def allocation_problems(session: Session, cycle: Cycle) -> list[str]:
+    """Allocations that no longer add up to their container (rule 三(四)) — e.g. one that
+    covers only part of a group. Entry refuses these; the check catches any that slip in."""
+    points = points_in_force(session, cycle)
+    catalog = session.get(Catalog, cycle.catalog_id)
+    defaults = open_item_defaults(catalog_draft(session, catalog))
+    problems = []
+    containers = {p.container for p in points.values() if p.basis == "allocated"}
+    for container in sorted(containers):
+        members = [p for p in points.values() if p.container == container]
+        expected = sum((defaults[p.number][1] for p in members), Fraction(0))
+        got = sum((p.points for p in members), Fraction(0))
+        if any(p.basis == "default" for p in members) or got != expected:
+            numbers = "、".join(str(p.number) for p in sorted(members, key=lambda p: p.number))
+            problems.append(
+                f"分值明确不完整或合计不符：{container} 中未标分值的指标 {numbers} 应合计 {float(expected):g} 分，"
+                "请牵头考核单位重新明确全部指标的分值（kaoping points set）。"
+            )
+    return problems
+
+
+def points_in_force(session: Session, cycle: Cycle) -> dict[int, ItemPoints]:
+    """p(i) for every indicator of the cycle's catalog (rule 三(四))."""
+    catalog = session.get(Catalog, cycle.catalog_id)
+    draft = catalog_draft(session, catalog)
+    defaults = open_item_defaults(draft)
+    ids = dict(session.exec(select(Indicator.number, Indicator.id).where(Indicator.catalog_id == catalog.id)).all())
+    allocations = {
+        a.indicator_id: a
+        for a in session.exec(select(PointsAllocation).where(PointsAllocation.cycle_id == cycle.id, PointsAllocation.current))
+    }
+    result = {}
+    for item in draft.indicators:
+        indicator_id = ids[item.number]
+        if item.points is not None:
+            result[indicator_id] = ItemPoints(indicator_id, item.number, Fraction(item.points), "given", None)
+        elif indicator_id in allocations:
+            a = allocations[indicator_id]
+            result[indicator_id] = ItemPoints(indicator_id, item.number, Fraction(a.points), "allocated", a.container)
+        else:
+            container, share = defaults[item.number]
+            result[indicator_id] = ItemPoints(indicator_id, item.number, share, "default", container)
+    return result

@@ -1,0 +1,145 @@
+"""Messages rendered from Jinja2 templates in ``templates/email/`` (text and HTML, Chinese).
+
+Rendering is apart from sending: ``render`` returns a message value; the outbox stores it;
+the mailer only sends. The first line of each text template is ``主题：…`` (the subject).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, select
+
+from kaoping.services.cycles import cycle_label
+from kaoping.adapters.uploads import Upload
+from kaoping.settings import PROJECT_ROOT, Settings
+from kaoping.models import Contact, ContactRole, Cycle, FormKind, Unit
+from kaoping.services.outbox import Attachment, queue
+
+TEMPLATES = PROJECT_ROOT / "templates" / "email"
+KINDS = ["form_issued", "return_received", "return_refused", "reminder", "overdue", "escalation", "visit_invitation",
+         "third_party_request", "signoff_request", "report_distribution"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment(autoescape: bool) -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, autoescape=select_autoescape(["html"]) if autoescape else False)
+
+
+def render(kind: str, settings: Settings, **context) -> Rendered:
+    from datetime import datetime
+
+    context = {"office": settings.office_name, "today": _chinese(datetime.now(settings.tz).date()), **context}
+    text = _environment(False).get_template(f"{kind}.txt.j2").render(**context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("主题："):
+        raise ValueError(f"template {kind}.txt.j2 must start with 主题：")
+    subject = first.removeprefix("主题：").strip()
+    html = _environment(True).get_template(f"{kind}.html.j2").render(subject=subject, **context)
+    return Rendered(subject, body.lstrip("\n"), html)
+
+
+def _chinese(d: date) -> str:
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def unit_contacts(session: Session, unit_id: int, role: ContactRole = ContactRole.liaison) -> list[str]:
+    return list(session.exec(select(Contact.email).where(Contact.unit_id == unit_id, Contact.role == role)))
+
+
+def form_recipients(session: Session, settings: Settings, cycle: Cycle, built) -> list[str]:
+    """Who gets a form: the unit's 联络员; for a field visit record, the team visiting the unit
+    (the specialist team while no visit is confirmed); the evaluator or survey office for the
+    results sheets."""
+    from kaoping.models import Visit
+
+    kind = FormKind(built.form.kind)
+    if kind is FormKind.third_party:
+        return [settings.third_party_email]
+    if kind is FormKind.opinion:
+        return [settings.opinion_email]
+    if kind is FormKind.field_visit:
+        visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id,
+                                                 Visit.unit_id == built.form.subject_unit_id)).first()
+        return [m["email"] for m in visit.members] if visit else [settings.office_email]
+    return unit_contacts(session, built.form.subject_unit_id)
+
+
+def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, recipients: list[str]) -> int:
+    """One message per recipient with the form attached (idempotent per form version)."""
+    form = built.form
+    kind = FormKind(form.kind)
+    unit = session.get(Unit, form.subject_unit_id) if form.subject_unit_id else None
+    greeting = f"{unit.short_name}" if unit else "各位"
+    rendered = render(
+        "third_party_request" if kind is FormKind.third_party else "form_issued", settings,
+        greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=kind.value,
+        deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间",
+        units=sum(1 for row in form.rows if row[0] == "main"),
+    )
+    attachment = Attachment(f"{form.form_no}-{built.subject_label}-{kind.label}.docx", Path(form.path).read_bytes())
+    created = 0
+    for address in recipients:
+        _, new = queue(session, settings, key=f"form:{form.form_no}:v{form.version}:{address}", kind="form_issued",
+                       to=[address], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                       attachments=[attachment], cycle_code=cycle.code)
+        created += new
+    return created
+
+
+def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, sender: str, accepted: bool,
+                       result=None, reason: str = "") -> bool:
+    """The receipt, or the reason for refusal, back to whoever sent the file."""
+    from datetime import datetime
+
+    received = datetime.now(settings.tz).strftime("%Y-%m-%d %H:%M")
+    if accepted:
+        rendered = render("return_received", settings, greeting="您好", form_label=FormKind(result.kind).label,
+                          form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,
+                          late=result.late)
+    else:
+        rendered = render("return_refused", settings, greeting="您好", file_name=upload.name, received=received,
+                          reason=reason)
+    _, created = queue(session, settings, key=f"intake:{upload.sha256}:{'ok' if accepted else 'refused'}:{sender}",
+                       kind="return_received" if accepted else "return_refused", to=[sender], subject=rendered.subject,
+                       text=rendered.text, html=rendered.html)
+    return created
+
+
+def queue_report_distribution(session: Session, settings: Settings, cycle: Cycle, reports) -> int:
+    """The 报告 and 通报 (and the workbook) to leadership; the 通报 and its own 反馈函 to every unit."""
+    from kaoping.models import CycleUnit
+
+    period = cycle_label(cycle)
+    created = 0
+    tongbao = Attachment(reports.tongbao.name, reports.tongbao.read_bytes())
+    leadership = render("report_distribution", settings, greeting="市委、市政府、市纪委监委", period=period,
+                        documents=["情况报告", "结果通报", "结果汇总表"])
+    _, new = queue(session, settings, key=f"report:{cycle.code}:leadership", kind="report_distribution",
+                   to=settings.leadership_emails, subject=leadership.subject, text=leadership.text, html=leadership.html,
+                   attachments=[Attachment(reports.baogao.name, reports.baogao.read_bytes()), tongbao,
+                                Attachment(reports.workbook.name, reports.workbook.read_bytes())], cycle_code=cycle.code)
+    created += new
+    letters = {p.name.split("-")[0]: p for p in reports.letters}
+    for unit in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id).order_by(CycleUnit.position)):
+        recipients = unit_contacts(session, unit.unit_id)
+        if not recipients or unit.code not in letters:
+            continue
+        rendered = render("report_distribution", settings, greeting=unit.short_name, period=period,
+                          documents=["结果通报", "反馈函"])
+        letter = letters[unit.code]
+        _, new = queue(session, settings, key=f"report:{cycle.code}:{unit.code}", kind="report_distribution",
+                       to=recipients, subject=rendered.subject, text=rendered.text, html=rendered.html,
+                       attachments=[tongbao, Attachment(letter.name, letter.read_bytes())], cycle_code=cycle.code)
+        created += new
+    return created

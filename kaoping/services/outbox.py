@@ -1,0 +1,81 @@
+"""Queue messages in the same transaction as the change that causes them (transactional outbox).
+
+``queue`` renders nothing and sends nothing: it stores a message value (recipients, subject,
+bodies, attachments by content hash, a stable Message-ID) under an idempotency key. Queuing
+the same key again returns the stored message, so a re-run step never queues twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from email_validator import EmailNotValidError
+from sqlmodel import Session, select
+
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.text import normalize_email
+from kaoping.adapters.mail.attachments import attachment_path
+from kaoping.settings import Settings
+from kaoping.models import MessageStatus, OutboxMessage
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    content_type: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @classmethod
+    def from_path(cls, path: Path, filename: str | None = None) -> "Attachment":
+        return cls(filename or path.name, Path(path).read_bytes())
+
+
+def _addresses(addresses: list[str], label: str) -> list[str]:
+    out = []
+    for address in addresses:
+        try:
+            out.append(normalize_email(address))
+        except EmailNotValidError as exc:
+            raise InvalidInput(f"{label}邮箱地址“{address}”无效（{exc}）：请在名录中更正。") from exc
+    return list(dict.fromkeys(out))
+
+
+def queue(
+    session: Session, settings: Settings, *, key: str, kind: str, to: list[str], subject: str, text: str,
+    html: str = "", cc: list[str] | None = None, attachments: list[Attachment] | None = None,
+    cycle_code: str | None = None,
+) -> tuple[OutboxMessage, bool]:
+    """Store a message to send (or return the one already stored under ``key``).
+    Returns (message, created)."""
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+    if existing is not None:
+        return existing, False
+    recipients = _addresses(to, "收件人")
+    if not recipients:
+        raise InvalidInput(f"邮件“{subject}”没有收件人：请在名录中为该单位填写联络员邮箱。")
+    copies = [a for a in _addresses(cc or [], "抄送") if a not in recipients]
+    stored = []
+    for attachment in attachments or []:
+        target = attachment_path(settings, attachment.sha256)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(attachment.data)
+        content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+        stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
+                       "content_type": content_type})
+    domain = settings.mail_from.rpartition("@")[2] or "kaoping.local"
+    message_id = f"<kaoping.{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+    message = OutboxMessage(
+        idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
+        subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+    )
+    session.add(message)
+    session.flush()
+    return message, True

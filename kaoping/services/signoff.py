@@ -1,0 +1,217 @@
+"""Sign-offs with proof of who signs (签字确认).
+
+Open-source Prefect has no users, so kaoping proves identity itself: a sign-off is requested
+by emailing a one-time code only to the designated signer (the specialist team's head for
+verification, the 分管领导 for approval); the sign-off carries that code. Codes are stored
+as an HMAC under the deployment's secret, expire, are used once, and lock after five wrong
+tries. Every request, wrong code and decision is written to the audit log. A rejection with
+comments sends the cycle back to verification.
+
+The Prefect sign-off (a RunInput in the UI) and the CLI (`kaoping signoff give`) both call
+``give_signoff``; a wrong code is an answer, not an exception, so a flow can ask again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label, set_status
+from kaoping.domain.errors import Conflict, InvalidInput
+from kaoping.settings import Settings
+from kaoping.models import Cycle, CycleStatus, SignoffRequest
+from kaoping.models.types import utcnow
+from kaoping.services.messages import render
+from kaoping.services.outbox import queue
+
+STAGES = {"verification": "专班核实", "approval": "分管领导审定"}
+MAX_WRONG = 5
+
+
+def _digest(settings: Settings, request_id: int, code: str) -> str:
+    key = settings.secret_key.get_secret_value().encode("utf-8")
+    return hmac.new(key, f"{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _signer(settings: Settings, stage: str) -> tuple[str, str]:
+    if stage == "verification":
+        return settings.verifier_name, settings.verifier_email
+    return settings.approver_name, settings.approver_email
+
+
+def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = False) -> list[str]:
+    """What stops the verification sign-off. Unconfirmed self-scored items (牵头考核单位自评项)
+    may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
+    from kaoping.services.results import problems_of
+
+    return problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ()))
+
+
+def pending_self_scored(session: Session, cycle: Cycle) -> int:
+    from kaoping.services.results import gather_inputs
+    from kaoping.domain.scoring import check
+
+    return sum(1 for p in check(gather_inputs(session, cycle)) if p.kind == "unverified_self_score")
+
+
+def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
+    if stage not in STAGES:
+        raise InvalidInput(f"环节“{stage}”无效：应为 verification（专班核实）或 approval（分管领导审定）。")
+    if stage == "verification":
+        if cycle.status != CycleStatus.open:
+            raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”，不在核实环节。")
+        problems = blocking_problems(session, cycle, self_scored_ok=True)
+        if problems:
+            raise InvalidInput(f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能提请核实签字：", problems)
+    elif cycle.status != CycleStatus.verified:
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须先完成专班核实签字，才能提请审定。")
+
+
+def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,
+                    summary: str = "") -> tuple[SignoffRequest, str]:
+    """Email a fresh one-time code to the designated signer; returns the request and the code
+    (the code is returned for the demo and tests only — it is stored as an HMAC)."""
+    _check_stage(session, cycle, stage)
+    for old in session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                         SignoffRequest.status == "pending")):
+        old.status = "superseded"
+        session.add(old)
+    name, email = _signer(settings, stage)
+    request = SignoffRequest(cycle_id=cycle.id, stage=stage, signer_name=name, signer_email=email, code_hmac="",
+                             expires_at=utcnow() + timedelta(hours=settings.signoff_code_hours))
+    session.add(request)
+    session.flush()
+    code = f"{secrets.randbelow(10**6):06d}"
+    request.code_hmac = _digest(settings, request.id, code)
+    session.add(request)
+    valid_until = request.expires_at.astimezone(settings.tz)
+    rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
+                      valid_until=f"{valid_until:%Y年%m月%d日 %H:%M}",
+                      summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
+    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
+    audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
+                 reason=f"提请{STAGES[stage]}")
+    return request, code
+
+
+@dataclass
+class SignoffOutcome:
+    ok: bool
+    message: str
+    decision: str = ""
+
+
+def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffRequest | None:
+    return session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                     SignoffRequest.status == "pending")
+                        .order_by(SignoffRequest.id.desc())).first()
+
+
+def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
+                 comments: str = "", actor: str, now: datetime | None = None,
+                 confirm_self_scored: bool = False) -> SignoffOutcome:
+    """Check the code and record the decision. Wrong input is reported, never raised, so the
+    caller can ask again; the caller commits either way (wrong tries are counted).
+    ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
+    the signature (each confirmation audited under the signer's name)."""
+    now = now or utcnow()
+    request = pending_request(session, cycle, stage)
+    if request is None:
+        return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
+    if now > request.expires_at:
+        return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
+    code = "".join(ch for ch in str(code) if ch.isdigit())
+    if not code:
+        return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
+    if not hmac.compare_digest(_digest(settings, request.id, code), request.code_hmac):
+        request.wrong_attempts += 1
+        locked = request.wrong_attempts >= MAX_WRONG
+        if locked:
+            request.status = "locked"
+        session.add(request)
+        audit.append(session, actor=actor, action=f"signoff.wrong_code.{stage}", entity=f"cycle:{cycle.code}",
+                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": request.wrong_attempts},
+                     reason="验证码不正确")
+        if locked:
+            return SignoffOutcome(False, f"验证码连续 {MAX_WRONG} 次不正确，本次签字请求已作废：请重新提请签字。")
+        return SignoffOutcome(False, f"验证码不正确（还可再试 {MAX_WRONG - request.wrong_attempts} 次）：请核对邮件中的 6 位数字。")
+    if not approve and not comments.strip():
+        return SignoffOutcome(False, "退回修改须写明意见（comments），以便专班据此修改。")
+    if approve and stage == "verification":
+        problems = blocking_problems(session, cycle, self_scored_ok=confirm_self_scored)
+        if problems:
+            return SignoffOutcome(False, f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}")
+    request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
+    session.add(request)
+    signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
+    if approve and stage == "verification" and confirm_self_scored:
+        from kaoping.services.verification import confirm_all_self_scored
+
+        confirm_all_self_scored(session, cycle, actor=signer, reason="签字时确认牵头考核单位自评项核实无误")
+    audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
+                 entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor},
+                 reason=comments or f"{STAGES[stage]}通过")
+    if approve:
+        target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
+        set_status(session, cycle, target, actor=signer, reason=f"{STAGES[stage]}签字", action=f"cycle.{target.value}")
+        return SignoffOutcome(True, f"{request.signer_name}已完成{STAGES[stage]}签字。", "approve")
+    if cycle.status != CycleStatus.open:
+        set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
+    return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
+
+
+@dataclass
+class SignerReminders:
+    reminded: list[str]
+    renewed: list[str]
+
+
+def remind_signers(session: Session, settings: Settings, *, today, calendar, link_of=None) -> SignerReminders:
+    """A signer who has not answered gets a reminder on each working day after the request
+    (one per request and day); a code that has expired is replaced by a fresh one."""
+    from kaoping.services.cycles import cycle_label
+
+    done = SignerReminders([], [])
+    if not calendar.is_workday(today):
+        return done
+    now = utcnow()
+    pending = session.exec(select(SignoffRequest).where(SignoffRequest.status == "pending").order_by(SignoffRequest.id)).all()
+    for request in pending:
+        cycle = session.get(Cycle, request.cycle_id)
+        requested = request.created_at.astimezone(settings.tz).date()
+        if requested == today:
+            continue  # the code went out today
+        who = f"{request.signer_name}（{cycle.code} {STAGES[request.stage]}）"
+        if request.expires_at <= now:
+            try:
+                fresh, _ = request_signoff(session, settings, cycle, request.stage, actor="flow:reminders",
+                                           summary=f"原验证码已过期，这是新的验证码。{link_of(request) if link_of else ''}")
+            except (Conflict, InvalidInput):
+                continue  # the cycle moved on or has problems again: the cycle flow will ask
+            fresh.flow_run_id = request.flow_run_id
+            session.add(fresh)
+            done.renewed.append(who)
+            continue
+        link = link_of(request) if link_of else ""
+        rendered = render("signoff_reminder", settings, greeting=request.signer_name, period=cycle_label(cycle),
+                          stage=STAGES[request.stage],
+                          days=calendar.workdays_between(requested, today) if requested < today else 0,
+                          requested=f"{request.created_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
+                          valid_until=f"{request.expires_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
+                          where=f"请在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
+                          else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+        _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
+                           to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           cycle_code=cycle.code)
+        if created:
+            done.reminded.append(who)
+    return done

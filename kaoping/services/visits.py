@@ -1,0 +1,163 @@
+"""Field visits (实地调研): plan on working days, confirm with calendar invitations, move one.
+
+The plan comes from ``kaoping.domain.scheduling``; confirming stores the visits and queues, in the
+same transaction, one invitation (.ics, METHOD:REQUEST) per visit to the team members and the
+unit's contacts. Moving a visit keeps its calendar UID and raises its SEQUENCE, so mail
+clients update the meeting instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, select
+
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label, require_open
+from kaoping.domain.errors import Conflict, InvalidInput, NotFound
+from kaoping.services.registry import UnitDirectory
+from kaoping.domain.scheduling import PARTS, Plan, Problem, Slot, load_teams, schedule, visit_times
+from kaoping.settings import Settings
+from kaoping.domain.text import decode_text
+from kaoping.models import Contact, Cycle, CycleUnit, Visit
+from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.services.messages import render
+from kaoping.services.outbox import Attachment, queue
+from kaoping.services.workdays import WorkCalendar
+
+
+@dataclass
+class VisitPlan:
+    plan: Plan
+    problem: Problem
+    names: dict[str, str]
+
+
+def read_teams(path: Path) -> dict:
+    if not Path(path).is_file():
+        raise InvalidInput(f"找不到调研组文件 {path}。")
+    try:
+        data = yaml.safe_load(decode_text(Path(path).read_bytes()))
+    except yaml.YAMLError as exc:
+        raise InvalidInput(f"调研组文件 {Path(path).name} 不是有效的 YAML：{exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("调研组文件应包含 teams 列表（每组 name、members），可选 max_per_day、length、unit_blackout。")
+    return data
+
+
+def plan_visits(session: Session, cycle: Cycle, *, start: date, end: date, teams_data: dict,
+                units: list[str] | None = None, length: str | None = None) -> VisitPlan:
+    if end < start:
+        raise InvalidInput(f"调研结束日期 {end} 早于开始日期 {start}。")
+    length = length or teams_data.get("length", "half")
+    if length not in PARTS:
+        raise InvalidInput(f"调研时长“{length}”无效：应为 half（半天）或 whole（全天）。")
+    directory = UnitDirectory.load(session)
+    cycle_units = {u.code: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id)
+                                                   .order_by(CycleUnit.position))}
+
+    def resolve(written, where, problems):
+        unit = directory.find(str(written))
+        if unit is None:
+            problems.append(f"{where}：{directory.unknown_message(str(written))}")
+            return None
+        return unit.code
+
+    teams, blackout = load_teams(teams_data, resolve_unit=resolve)
+    calendar = WorkCalendar.load(session)
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    days = [d for d in days if calendar.is_workday(d)]
+    codes = list(cycle_units)
+    if units:
+        problems: list[str] = []
+        codes = [c for c in (resolve(u, "--unit", problems) for u in units) if c]
+        if problems:
+            raise InvalidInput(problems[0])
+    names = {c: u.short_name for c, u in cycle_units.items()}
+    problem = Problem(codes, names, teams, days, length, blackout)
+    return VisitPlan(schedule(problem), problem, names)
+
+
+def _unit_contacts(session: Session, unit_id: int) -> list[tuple[str, str]]:
+    return [(c.name, c.email) for c in session.exec(select(Contact).where(Contact.unit_id == unit_id))]
+
+
+def _queue_invitation(session: Session, settings: Settings, cycle: Cycle, visit: Visit, unit_name: str,
+                      contacts: list[tuple[str, str]]) -> int:
+    start, end = visit.starts_at.astimezone(settings.tz), visit.ends_at.astimezone(settings.tz)
+    attendees = [(m["name"], m["email"]) for m in visit.members] + contacts
+    ics = visit_invitation(
+        uid=visit.uid, sequence=visit.sequence, start=start, end=end, summary=f"实地调研：{unit_name}",
+        location=f"{unit_name}（具体地点由被调研单位告知）", description=f"{cycle_label(cycle)}数字政府建设考评实地调研，调研组：{visit.team}",
+        organizer=(settings.office_name, settings.office_email), attendees=attendees, tz=settings.tz,
+    )
+    rendered = render("visit_invitation", settings, greeting="各位", period=cycle_label(cycle), unit=unit_name,
+                      date=f"{start:%Y年%m月%d日}", time=f"{visit.part} {start:%H:%M}–{end:%H:%M}",
+                      members=[m["name"] for m in visit.members], location=f"{unit_name}（具体地点由被调研单位告知）")
+    subject = rendered.subject if visit.sequence == 0 else f"【时间调整】{rendered.subject}"
+    _, created = queue(
+        session, settings, key=f"visit:{visit.uid}:{visit.sequence}", kind="visit_invitation",
+        to=[email for _, email in attendees], subject=subject, text=rendered.text, html=rendered.html,
+        attachments=[Attachment("invite.ics", ics, "text/calendar; method=REQUEST")], cycle_code=cycle.code,
+    )
+    return created
+
+
+def confirm_visits(session: Session, settings: Settings, cycle: Cycle, visit_plan: VisitPlan, *, actor: str) -> int:
+    require_open(cycle)
+    existing = session.exec(select(Visit).where(Visit.cycle_id == cycle.id)).all()
+    if existing:
+        raise Conflict(f"{cycle.code} 的实地调研已经确认（{len(existing)} 次）：调整某次调研请用 `kaoping visits move`。")
+    units = {u.code: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}
+    teams = {t.name: t for t in visit_plan.problem.teams}
+    queued = 0
+    for code, slot in visit_plan.plan.visits.items():
+        start, end = visit_times(slot, settings.tz)
+        visit = Visit(cycle_id=cycle.id, unit_id=units[code].unit_id, team=slot.team,
+                      members=[{"name": m.name, "email": m.email} for m in teams[slot.team].members],
+                      day=slot.day, part=slot.part, starts_at=start, ends_at=end,
+                      uid=f"visit-{cycle.code}-{code}@kaoping")
+        session.add(visit)
+        session.flush()
+        queued += _queue_invitation(session, settings, cycle, visit, units[code].short_name,
+                                    _unit_contacts(session, units[code].unit_id))
+    audit.append(session, actor=actor, action="visits.confirm", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"visits": len(visit_plan.plan.visits), "days": [d.isoformat() for d in visit_plan.problem.days]},
+                 reason="确认实地调研安排")
+    return queued
+
+
+def move_visit(session: Session, settings: Settings, cycle: Cycle, *, unit: str, day: date, part: str | None,
+               actor: str, reason: str = "") -> Visit:
+    require_open(cycle)
+    directory = UnitDirectory.load(session)
+    target = directory.resolve(unit)
+    visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id, Visit.unit_id == target.id)).first()
+    if visit is None:
+        raise NotFound(f"{target.short_name} 在 {cycle.code} 没有已确认的实地调研。")
+    if not WorkCalendar.load(session).is_workday(day):
+        raise InvalidInput(f"{day} 不是工作日：实地调研只安排在工作日。")
+    parts = {p: (start, end) for p, start, end in PARTS["half"] + PARTS["whole"]}
+    part = part or visit.part
+    if part not in parts:
+        raise InvalidInput(f"时段“{part}”无效：应为 上午、下午 或 全天。")
+    emails = {m["email"] for m in visit.members}
+    for other in session.exec(select(Visit).where(Visit.day == day, Visit.id != visit.id)):
+        overlap = other.part == part or "全天" in (other.part, part)
+        if overlap and (other.team == visit.team or emails & {m["email"] for m in other.members}):
+            raise Conflict(f"{day} {part} {visit.team}（或其成员）已安排调研其他单位：请换一个日期或时段。")
+    before = {"day": visit.day.isoformat(), "part": visit.part, "sequence": visit.sequence}
+    start, end = visit_times(Slot(day, visit.team, part, *parts[part]), settings.tz)
+    visit.day, visit.part, visit.starts_at, visit.ends_at = day, part, start, end
+    visit.sequence += 1
+    session.add(visit)
+    session.flush()
+    cu = session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id, CycleUnit.unit_id == target.id)).one()
+    _queue_invitation(session, settings, cycle, visit, cu.short_name, _unit_contacts(session, target.id))
+    audit.append(session, actor=actor, action="visits.move", entity=f"cycle:{cycle.code}/unit:{target.code}",
+                 cycle_code=cycle.code, before=before, after={"day": day.isoformat(), "part": part, "sequence": visit.sequence},
+                 reason=reason or "调整实地调研时间")
+    return visit

@@ -1,1 +1,0 @@
-"""Email: the transactional outbox, SMTP delivery, reminders and calendar invitations."""
