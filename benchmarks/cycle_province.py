@@ -48,14 +48,20 @@ def run(workdir: Path, sink, backend: str) -> None:
     from prefect.testing.utilities import prefect_test_harness
     from sqlmodel import select
 
+    from kaoping import db
+    from kaoping.demo.people import (
+        People,
+        drop_in_inbox,
+        issued_forms,
+        mailbox,
+        signoff_code,
+    )
     from kaoping.flows.cycle import half_year_cycle
     from kaoping.flows.daily import intake
-    from kaoping import db
-    from kaoping.services.cycles import get_cycle
-    from kaoping.settings import get_settings
-    from kaoping.services.signoff import give_signoff
-    from kaoping.demo.people import People, drop_in_inbox, issued_forms, mailbox, signoff_code
     from kaoping.models import FormKind, Unit
+    from kaoping.services.cycles import get_cycle
+    from kaoping.services.signoff import give_signoff
+    from kaoping.settings import get_settings
 
     logging.getLogger("kaoping.calendar").setLevel(logging.ERROR)
     settings = get_settings()

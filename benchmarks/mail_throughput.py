@@ -48,12 +48,12 @@ def free_port() -> int:
 
 def run(workdir: Path, n: int = 1000) -> dict:
     from kaoping import db
-    from kaoping.settings import Settings
     from kaoping.adapters.mail import smtp as _m
+    from kaoping.settings import Settings
     send_pending = _m.send_pending
-    from kaoping.services.outbox import Attachment, queue
-
     import multiprocessing
+
+    from kaoping.services.outbox import Attachment, queue
 
     port = free_port()
     context = multiprocessing.get_context("spawn")

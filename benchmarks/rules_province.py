@@ -67,8 +67,8 @@ def province_responsibilities(session, path: Path, rng: random.Random) -> int:
 def setup_province(settings, workdir: Path) -> int:
     """init, then the synthetic province's registry and responsibilities; returns the pair count."""
     from kaoping import db
-    from kaoping.cli import initialize
     from kaoping.adapters.uploads import read_upload
+    from kaoping.cli import initialize
     from kaoping.services.registry import import_registry
     from kaoping.services.responsibilities import import_responsibilities
 
@@ -86,15 +86,15 @@ def setup_province(settings, workdir: Path) -> int:
 
 def run_one(url: str, workdir: Path) -> dict:
     from kaoping import db
-    from kaoping.services.cycles import get_cycle, open_cycle
     from kaoping.adapters.uploads import read_upload
+    from kaoping.demo.people import component_rows, monitoring_rows, write_csv
     from kaoping.domain.policy import load_policy
+    from kaoping.models import Component
+    from kaoping.services.cycles import get_cycle, open_cycle
     from kaoping.services.results import compute_cycle, result_rows
     from kaoping.services.score_entry import import_score_file
-    from kaoping.settings import Settings
-    from kaoping.demo.people import component_rows, monitoring_rows, write_csv
     from kaoping.services.verification import confirm_all_self_scored
-    from kaoping.models import Component
+    from kaoping.settings import Settings
 
     s = Settings(database_url=url, var_dir=workdir / "var", _env_file=None)
     figures: dict[str, float | int | str] = {}

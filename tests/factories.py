@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kaoping import db
-from kaoping.services.cycles import get_cycle
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
 from kaoping.models import Component
+from kaoping.services.cycles import get_cycle
 
 
 def score_files(settings, code: str, folder: Path, *, seed: int = 2022) -> dict[str, Path]:

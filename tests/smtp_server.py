@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import datetime
 import email
-import threading
 import ipaddress
 import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email import policy
 from pathlib import Path

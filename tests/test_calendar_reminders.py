@@ -10,11 +10,11 @@ import pytest
 from icalendar import Calendar
 from sqlmodel import select
 
-from kaoping.services.forms import build_forms
 from kaoping import db
-from kaoping.services.cycles import get_cycle
-from kaoping.models import FormKind, OutboxMessage
 from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.models import FormKind, OutboxMessage
+from kaoping.services.cycles import get_cycle
+from kaoping.services.forms import build_forms
 from kaoping.services.workdays import WorkCalendar
 
 
@@ -82,8 +82,9 @@ def test_reminder_policy_day_by_day(deadline_forms, settings, tmp_path):
     assert "提醒 0 个单位" in reminders_on(cli, "2022-07-04")  # 2 working days before: no reminder
     reminders_on(cli, "2022-07-05")
     # 青山区 returns its form before the deadline: no more messages to it.
-    from kaoping.adapters.word.layout import fill_cell
     import docx
+
+    from kaoping.adapters.word.layout import fill_cell
 
     with db.session_scope(settings) as session:
         from kaoping.models import IssuedForm

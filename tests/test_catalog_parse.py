@@ -5,10 +5,15 @@ from fractions import Fraction
 
 import pytest
 
-from kaoping.services.catalog import MilestoneInfo, open_item_defaults, paragraphs_of, parse_attachment
-from kaoping.domain.errors import InvalidInput
 from kaoping.adapters.uploads import Upload
+from kaoping.domain.errors import InvalidInput
 from kaoping.models import MilestoneKind
+from kaoping.services.catalog import (
+    MilestoneInfo,
+    open_item_defaults,
+    paragraphs_of,
+    parse_attachment,
+)
 from tests.conftest import SEED
 
 

@@ -9,7 +9,15 @@ import pytest
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.models import AuditEntry, Catalog, Cycle, Indicator, IndicatorLead, ReceivedFile, Unit
+from kaoping.models import (
+    AuditEntry,
+    Catalog,
+    Cycle,
+    Indicator,
+    IndicatorLead,
+    ReceivedFile,
+    Unit,
+)
 from tests.conftest import CATALOG_2022, SEED, write
 
 ATTACHMENT_LINES = [

@@ -18,11 +18,19 @@ import pytest
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.services.cycles import get_cycle
 from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, wait_for_state
-from kaoping.settings import get_settings
 from kaoping.demo.people import People, drop_in_inbox, issued_forms, signoff_code
-from kaoping.models import AuditEntry, CycleStatus, FormKind, IssuedForm, MessageStatus, OutboxMessage, SignoffRequest
+from kaoping.models import (
+    AuditEntry,
+    CycleStatus,
+    FormKind,
+    IssuedForm,
+    MessageStatus,
+    OutboxMessage,
+    SignoffRequest,
+)
+from kaoping.services.cycles import get_cycle
+from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"

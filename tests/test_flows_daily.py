@@ -9,12 +9,12 @@ import docx
 import pytest
 from sqlmodel import select
 
-from kaoping.services.forms import build_forms
-from kaoping.adapters.word.layout import fill_cell
 from kaoping import db
-from kaoping.services.cycles import get_cycle
-from kaoping.settings import get_settings
+from kaoping.adapters.word.layout import fill_cell
 from kaoping.models import FormKind, Submission
+from kaoping.services.cycles import get_cycle
+from kaoping.services.forms import build_forms
+from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
 
 

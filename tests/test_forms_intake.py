@@ -14,10 +14,8 @@ import pytest
 from docxcompose.properties import CustomProperties
 from sqlmodel import func, select
 
-from kaoping.services.forms import build_forms
-from kaoping.adapters.word.layout import fill_cell
 from kaoping import db
-from kaoping.services.cycles import get_cycle
+from kaoping.adapters.word.layout import fill_cell
 from kaoping.models import (
     ComponentScore,
     Cycle,
@@ -28,6 +26,8 @@ from kaoping.models import (
     ReceivedFile,
     Submission,
 )
+from kaoping.services.cycles import get_cycle
+from kaoping.services.forms import build_forms
 from tests.conftest import write
 
 

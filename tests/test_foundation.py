@@ -11,10 +11,19 @@ from pydantic import ValidationError
 from sqlalchemy import text
 from sqlmodel import func, select
 
-from kaoping.services import audit
 from kaoping import db
+from kaoping.models import (
+    AuditEntry,
+    Catalog,
+    Contact,
+    Indicator,
+    ReceivedFile,
+    Unit,
+    UnitAlias,
+    metadata,
+)
+from kaoping.services import audit
 from kaoping.settings import DEFAULT_SECRET_KEY, Settings
-from kaoping.models import AuditEntry, Catalog, Contact, Indicator, ReceivedFile, Unit, UnitAlias, metadata
 
 
 def table_counts(settings):

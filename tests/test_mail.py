@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.settings import Settings
-from kaoping.models import MessageStatus, OutboxMessage
 from kaoping.adapters.mail import smtp as mailer
+from kaoping.models import MessageStatus, OutboxMessage
 from kaoping.services.outbox import Attachment, queue
+from kaoping.settings import Settings
 from tests.smtp_server import SmtpServer, free_port, self_signed_cert
 
 

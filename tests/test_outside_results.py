@@ -16,7 +16,6 @@ from kaoping.models import ComponentScore
 from tests.conftest import write
 
 
-
 @pytest.fixture
 def open_cycle(initialized):
     assert initialized("cycle", "open", "2022H1").exit_code == 0

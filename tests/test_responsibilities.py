@@ -7,9 +7,9 @@ import json
 from sqlmodel import func, select
 
 from kaoping import db
+from kaoping.models import Responsibility, ResponsibilitySet
 from kaoping.services.registry import UnitDirectory
 from kaoping.services.responsibilities import responsibilities_for
-from kaoping.models import Responsibility, ResponsibilitySet
 from tests.conftest import CATALOG_2022, write
 
 

@@ -13,8 +13,14 @@ import pytest
 from sqlmodel import func, select
 
 from kaoping import db
+from kaoping.models import (
+    AuditEntry,
+    ComponentScore,
+    CycleSnapshot,
+    CycleUnit,
+    LeadScore,
+)
 from kaoping.services.cycles import get_cycle
-from kaoping.models import AuditEntry, ComponentScore, CycleSnapshot, CycleUnit, LeadScore
 from tests.conftest import write
 from tests.factories import score_files, scored_cycle
 

@@ -36,8 +36,8 @@ from kaoping.domain.scoring import (
     fmt,
     round_half_up,
 )
-from kaoping.settings import PROJECT_ROOT
 from kaoping.models import Component
+from kaoping.settings import PROJECT_ROOT
 
 POLICY = load_policy(PROJECT_ROOT / "data" / "policies" / "default.yaml")
 L1, L2, U1, U2, D = 101, 102, 1, 2, 3

@@ -8,10 +8,10 @@ from datetime import timedelta
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import give_signoff
 from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
 from kaoping.models.types import utcnow
+from kaoping.services.cycles import get_cycle
+from kaoping.services.signoff import give_signoff
 from tests.factories import scored_cycle
 
 

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 
 import pytest
 import yaml
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from icalendar import Calendar
 from sqlmodel import select

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from kaoping.domain.errors import InvalidInput
 from kaoping.adapters.uploads import Upload, check_office_zip
+from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import decode_text, fold
 
 HEADER_WORDS: dict[str, set[str]] = {

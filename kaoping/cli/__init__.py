@@ -16,13 +16,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
-from kaoping.services import audit
 from kaoping import db
-from kaoping.domain.errors import KaopingError
 from kaoping.adapters.uploads import Upload, read_upload
+from kaoping.domain.errors import KaopingError
+from kaoping.services import audit
 from kaoping.services.received import keep_received
 from kaoping.settings import Settings, get_settings
 
@@ -308,8 +307,8 @@ def units_list(
     group: Annotated[str | None, typer.Option(help="district（旗县区）或 department（部门）")] = None,
 ) -> None:
     """列出考评对象。"""
-    from kaoping.services import registry
     from kaoping.models import Contact, UnitAlias, UnitGroup
+    from kaoping.services import registry
 
     s = settings()
     require_schema(s)
@@ -367,8 +366,7 @@ def responsibilities_show(year: Annotated[int, typer.Option(help="年度")]) -> 
     """显示某年度各单位承担的指标数，以及来源（导入文件或默认规则）。"""
     from collections import Counter
 
-    from kaoping.services import registry
-    from kaoping.services import responsibilities
+    from kaoping.services import registry, responsibilities
 
     s = settings()
     require_schema(s)
@@ -438,8 +436,8 @@ def cycle_open(
     policy: Annotated[Path | None, typer.Option(help="计分规则文件（默认 data/policies/default.yaml）")] = None,
 ) -> None:
     """开启半年考评周期：冻结指标、名录、承担关系和计分规则。"""
-    from kaoping.services import cycles
     from kaoping.domain.policy import load_policy
+    from kaoping.services import cycles
 
     s = settings()
     require_schema(s)
@@ -508,8 +506,7 @@ def points_set(
     allocation: Annotated[list[str], typer.Argument(help="指标编号=分值，例如 54=5 55=5 56=4 57=3 58=3")],
 ) -> None:
     """牵头考核单位明确未标分值指标的分值（须合计等于所在分组或大项的分值）。"""
-    from kaoping.services import cycles
-    from kaoping.services import score_entry
+    from kaoping.services import cycles, score_entry
 
     s = settings()
     require_schema(s)
@@ -524,8 +521,8 @@ def points_set(
 @refusals_exit
 def points_show(cycle: CycleOpt) -> None:
     """显示各指标的分值及来源（规定 / 牵头单位明确 / 默认平均分配）。"""
-    from kaoping.services import cycles
     from kaoping.domain.scoring import fmt_exact
+    from kaoping.services import cycles
 
     s = settings()
     require_schema(s)
@@ -554,9 +551,8 @@ def scores_import(
     source: Annotated[str | None, typer.Option(help="来源名称（同一来源再次导入将替换其之前的分数）")] = None,
 ) -> None:
     """导入分数。日常监测表头：单位,指标,牵头考核单位,得分,说明；其他：单位,得分,说明。"""
-    from kaoping.services import cycles
-    from kaoping.services import score_entry
     from kaoping.models import Component
+    from kaoping.services import cycles, score_entry
 
     s = settings()
     require_schema(s)
@@ -596,9 +592,8 @@ def verify_list(
     """列出待核实和已核实的指标得分（自评项必须逐项核实）。"""
     from sqlmodel import select
 
-    from kaoping.services import cycles
-    from kaoping.services import verification
     from kaoping.models import Adjustment, AdjustmentKind
+    from kaoping.services import cycles, verification
 
     s = settings()
     require_schema(s)
@@ -642,8 +637,7 @@ def verify_confirm(
     reason: Annotated[str, typer.Option(help="核实说明")] = "",
 ) -> None:
     """核实无误：确认牵头考核单位的评分。"""
-    from kaoping.services import cycles
-    from kaoping.services import verification
+    from kaoping.services import cycles, verification
 
     if all_self_scored == bool(unit or indicator):
         raise KaopingError("请二选一：--unit 单位 --indicator 编号，或 --all-self-scored。")
@@ -672,9 +666,8 @@ def verify_adjust(
     reason: Annotated[str, typer.Option(help="调整原因（必填）")] = "",
 ) -> None:
     """核实调整：以专班核定的得分替换该项得分（须说明原因）。"""
-    from kaoping.services import cycles
-    from kaoping.services import verification
     from kaoping.adapters.spreadsheets import parse_score
+    from kaoping.services import cycles, verification
 
     s = settings()
     require_schema(s)
@@ -688,10 +681,9 @@ def verify_adjust(
 
 
 def _line(cycle: str, unit: str, kind: str, points: str | None, reason: str, evidence: str) -> None:
-    from kaoping.services import cycles
-    from kaoping.services import verification
     from kaoping.adapters.spreadsheets import parse_score
     from kaoping.models import AdjustmentKind
+    from kaoping.services import cycles, verification
 
     s = settings()
     require_schema(s)
@@ -748,8 +740,7 @@ def verify_withdraw(
     reason: Annotated[str, typer.Option(help="撤销原因（必填）")] = "",
 ) -> None:
     """撤销一条加分、扣分或否决记录（保留记录，标记撤销）。"""
-    from kaoping.services import cycles
-    from kaoping.services import verification
+    from kaoping.services import cycles, verification
 
     s = settings()
     require_schema(s)
@@ -765,8 +756,7 @@ def verify_signoff(
     cycle: CycleOpt, note: Annotated[str, typer.Option(help="签字说明")] = "",
 ) -> None:
     """专班核实签字（运维人员用）：检查全部通过后冻结本周期的分数。"""
-    from kaoping.services import cycles
-    from kaoping.services import verification
+    from kaoping.services import cycles, verification
 
     s = settings()
     require_schema(s)
@@ -783,8 +773,7 @@ def verify_signoff(
 @refusals_exit
 def check(cycle: CycleOpt) -> None:
     """计算前检查：缺少的评分、超出范围的得分、未核实的自评项、缺少的考评部分，一次列全。"""
-    from kaoping.services import cycles
-    from kaoping.services import results
+    from kaoping.services import cycles, results
 
     s = settings()
     require_schema(s)
@@ -808,8 +797,7 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="输出文件（xlsx 
 @refusals_exit
 def results_command(cycle: CycleOpt, format: FormatOpt = "table", output: OutOpt = None) -> None:
     """计算并显示半年考评结果：各大项、各部分、总分、组内排名、等次。"""
-    from kaoping.services import cycles
-    from kaoping.services import results
+    from kaoping.services import cycles, results
 
     s = settings()
     require_schema(s)
@@ -854,8 +842,7 @@ def annual_command(
 @refusals_exit
 def explain(cycle: CycleOpt, unit: Annotated[str, typer.Option(help="单位")]) -> None:
     """逐层说明一个单位的总分：各部分 → 各大项 → 各指标 → 牵头考核单位评分 → 核实与加减分。"""
-    from kaoping.services import cycles
-    from kaoping.services import results
+    from kaoping.services import cycles, results
 
     s = settings()
     require_schema(s)
@@ -879,8 +866,8 @@ def forms_build(
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只生成这些单位的表（代码或名称，可重复）")] = None,
 ) -> None:
     """生成 Word 表单（不发送）：自评表、评分表、实地调研记录表、第三方评估和民意调查结果表。"""
-    from kaoping.services.forms import build_forms
     from kaoping.services import cycles
+    from kaoping.services.forms import build_forms
     from kaoping.services.registry import UnitDirectory
 
     s = settings()
@@ -909,10 +896,10 @@ def forms_send(
     unit: Annotated[list[str] | None, typer.Option("--unit", help="只发这些单位（可重复）")] = None,
 ) -> None:
     """生成表单并放入发件箱：每个收件人一封，附上 Word 表（再运行 kaoping outbox send 发送）。"""
-    from kaoping.services.forms import build_forms
     from kaoping.services import cycles
-    from kaoping.services.registry import UnitDirectory
+    from kaoping.services.forms import build_forms
     from kaoping.services.messages import form_recipients, queue_form
+    from kaoping.services.registry import UnitDirectory
 
     s = settings()
     require_schema(s)
@@ -976,8 +963,8 @@ def report_command(
     signed: Annotated[str | None, typer.Option("--date", help="成文日期，例如 2022-07-15（默认今天）")] = None,
 ) -> None:
     """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）。"""
-    from kaoping.services.reports import build_reports
     from kaoping.services import cycles
+    from kaoping.services.reports import build_reports
 
     s = settings()
     require_schema(s)
@@ -1131,8 +1118,7 @@ def reminders_run(today: Annotated[str | None, typer.Option(help="按这一天�
 
 
 def _visit_plan(s: Settings, session, cycle: str, start: str, end: str, teams: Path, length: str | None, units):
-    from kaoping.services import cycles
-    from kaoping.services import visits
+    from kaoping.services import cycles, visits
 
     first, last = parse_day(start, "开始日期"), parse_day(end, "结束日期")
     c = cycles.get_cycle(session, cycle)
@@ -1197,8 +1183,7 @@ def visits_move(
     reason: Annotated[str, typer.Option(help="调整原因")] = "",
 ) -> None:
     """调整一次实地调研的时间，并发送更新后的日历邀请（同一日程，序号递增）。"""
-    from kaoping.services import cycles
-    from kaoping.services import visits
+    from kaoping.services import cycles, visits
 
     s = settings()
     require_schema(s)
@@ -1213,9 +1198,9 @@ def visits_move(
 
 
 def _outside_import(cycle: str, file: Path, component_name: str, source: str) -> None:
+    from kaoping.models import Component
     from kaoping.services import cycles
     from kaoping.services.opinion import import_outside_results
-    from kaoping.models import Component
 
     s = settings()
     require_schema(s)
@@ -1305,9 +1290,9 @@ def signoff_give(
     """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
     from sqlmodel import select
 
+    from kaoping.models import SignoffRequest
     from kaoping.services import cycles
     from kaoping.services.signoff import give_signoff
-    from kaoping.models import SignoffRequest
 
     s = settings()
     require_schema(s)
@@ -1322,7 +1307,7 @@ def signoff_give(
         raise typer.Exit(2)
     out.print(outcome.message)
     if waiting:
-        from kaoping.flows.trigger import release_paused_run
+        from kaoping.adapters.prefect_runs import release_paused_run
 
         note = release_paused_run(waiting)
         if note:

@@ -15,8 +15,16 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from kaoping.models import (
+    Component,
+    Cycle,
+    CycleResponsibility,
+    CycleUnit,
+    Indicator,
+    IndicatorLead,
+    Unit,
+)
 from kaoping.services.cycles import points_in_force
-from kaoping.models import Component, Cycle, CycleResponsibility, CycleUnit, Indicator, IndicatorLead, Unit
 
 
 def _quantize_down(value: Fraction, places: int = 2) -> Decimal:
@@ -129,8 +137,8 @@ class People:
 
     def fill(self, kind, data: bytes, *, sloppy: bool = False) -> bytes:
         """A filled copy of an issued form; ``sloppy`` leaves out what a careless unit leaves out."""
-        from kaoping.services.forms import FORM_LAYOUTS
         from kaoping.models import FormKind
+        from kaoping.services.forms import FORM_LAYOUTS
 
         rng = self.rng
         if kind is FormKind.self_assessment:

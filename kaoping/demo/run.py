@@ -27,13 +27,24 @@ from pathlib import Path
 from rich.console import Console
 
 from kaoping import db
+from kaoping.adapters.mail.sink import MailSink
+from kaoping.adapters.prefect_server import (
+    TERMINAL,
+    LocalPrefect,
+    ephemeral_server,
+    wait_for_state,
+)
+from kaoping.demo.people import (
+    People,
+    drop_in_inbox,
+    issued_forms,
+    mailbox,
+    signoff_code,
+)
+from kaoping.models import FormKind
 from kaoping.services.catalog import summarize
 from kaoping.services.cycles import get_cycle
-from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ephemeral_server, wait_for_state
 from kaoping.settings import Settings, get_settings
-from kaoping.demo.people import People, drop_in_inbox, issued_forms, mailbox, signoff_code
-from kaoping.models import FormKind
-from kaoping.adapters.mail.sink import MailSink
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
@@ -201,7 +212,10 @@ class Demo:
 
         with get_client(sync_client=True) as client:
             deployment = client.read_deployment_by_name(DEPLOYMENT)
-            from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+            from prefect.client.schemas.filters import (
+                DeploymentFilter,
+                DeploymentFilterId,
+            )
 
             newest = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])),
                                            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=1)[0]

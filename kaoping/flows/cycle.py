@@ -34,8 +34,8 @@ from pydantic import Field
 
 from kaoping import db
 from kaoping.domain.errors import KaopingError
-from kaoping.settings import get_settings
 from kaoping.models import FormKind
+from kaoping.settings import get_settings
 
 FLOW_ACTOR = "flow:half_year_cycle"
 
@@ -116,10 +116,10 @@ def signoff_state(code: str, stage: str) -> dict:
     number of answers so far (the key of the next question)."""
     from sqlmodel import func, select
 
-    from kaoping.services.cycles import get_cycle
-    from kaoping.services.signoff import blocking_problems, pending_request
     from kaoping.models import CycleStatus, SignoffRequest
     from kaoping.models.types import utcnow
+    from kaoping.services.cycles import get_cycle
+    from kaoping.services.signoff import blocking_problems, pending_request
 
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -141,7 +141,7 @@ def request_code(code: str, stage: str, flow_run_id: str) -> dict:
     from kaoping.services.signoff import request_signoff
 
     settings = get_settings()
-    from kaoping.flows.trigger import run_link
+    from kaoping.adapters.prefect_runs import run_link
 
     link = run_link(flow_run_id)
     with db.session_scope(settings) as session:
@@ -168,9 +168,9 @@ def signoff_description(code: str, stage: str) -> str:
 def record_answer(code: str, stage: str, answer: dict | None, problem: str, flow_run_id: str) -> dict:
     from sqlmodel import select
 
+    from kaoping.models import SignoffRequest
     from kaoping.services.cycles import get_cycle
     from kaoping.services.signoff import SignoffOutcome, give_signoff
-    from kaoping.models import SignoffRequest
 
     settings = get_settings()
     with db.session_scope(settings) as session:

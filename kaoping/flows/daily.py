@@ -16,8 +16,8 @@ from prefect.artifacts import create_markdown_artifact
 from pydantic import Field
 
 from kaoping import db
-from kaoping.domain.errors import KaopingError
 from kaoping.adapters.uploads import read_upload
+from kaoping.domain.errors import KaopingError
 from kaoping.settings import get_settings
 
 
@@ -34,7 +34,7 @@ def queue_reminders(today: str) -> dict:
 
 @task(name="签字提醒")
 def remind_signers(today: str) -> dict:
-    from kaoping.flows.trigger import run_link
+    from kaoping.adapters.prefect_runs import run_link
     from kaoping.services.signoff import remind_signers as remind
     from kaoping.services.workdays import WorkCalendar
 

@@ -14,11 +14,9 @@ from kaoping.models.catalog import (
     Responsibility,
     ResponsibilitySet,
 )
-from kaoping.models.signoff import SignoffRequest
-from kaoping.models.visits import Visit
-from kaoping.models.outbox import CalendarOverride, MessageStatus, OutboxMessage
-from kaoping.models.documents import FormKind, IssuedForm, Submission
 from kaoping.models.cycle import Cycle, CyclePlan, CycleSnapshot, CycleStatus
+from kaoping.models.documents import FormKind, IssuedForm, Submission
+from kaoping.models.outbox import CalendarOverride, MessageStatus, OutboxMessage
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
 from kaoping.models.scoring import (
     Adjustment,
@@ -32,6 +30,8 @@ from kaoping.models.scoring import (
     PointsAllocation,
     VerificationKind,
 )
+from kaoping.models.signoff import SignoffRequest
+from kaoping.models.visits import Visit
 
 metadata = SQLModel.metadata
 

@@ -28,7 +28,6 @@ from kaoping.db import AUDIT_KEY
 from kaoping.models import GENESIS_HASH, AuditEntry
 
 
-
 def jsonable(value: Any) -> Any:
     """Plain JSON values for the log (Decimals as exact strings, times in ISO 8601)."""
     if isinstance(value, Decimal):

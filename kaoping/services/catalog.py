@@ -26,11 +26,16 @@ from fractions import Fraction
 import yaml
 from sqlmodel import Session, func, select
 
-from kaoping.services import audit
-from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.adapters.uploads import Upload, check_office_zip
-from kaoping.services.registry import UnitDirectory
-from kaoping.domain.text import CHINESE_NUMERALS, chinese_numeral, decode_text, fold, parse_chinese_numeral, points_str  # noqa: F401
+from kaoping.domain.errors import Conflict, InvalidInput, NotFound
+from kaoping.domain.text import (  # noqa: F401
+    CHINESE_NUMERALS,
+    chinese_numeral,
+    decode_text,
+    fold,
+    parse_chinese_numeral,
+    points_str,
+)
 from kaoping.models import (
     Area,
     Catalog,
@@ -42,6 +47,8 @@ from kaoping.models import (
     MilestoneKind,
     Unit,
 )
+from kaoping.services import audit
+from kaoping.services.registry import UnitDirectory
 
 NUM = r"\d+(?:\.\d+)?"
 AREA_RE = re.compile(rf"^([{CHINESE_NUMERALS}]+)、(.+?)\(\s*({NUM})\s*分\s*\)$")

@@ -16,12 +16,8 @@ from fractions import Fraction
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from kaoping.services import audit
-from kaoping.services.catalog import catalog_draft, draft_as_export, open_item_defaults, require_catalog
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import ScoringPolicy
-from kaoping.services.registry import UnitDirectory
-from kaoping.services.responsibilities import responsibilities_for
 from kaoping.models import (
     Catalog,
     Contact,
@@ -35,6 +31,15 @@ from kaoping.models import (
     Unit,
     UnitAlias,
 )
+from kaoping.services import audit
+from kaoping.services.catalog import (
+    catalog_draft,
+    draft_as_export,
+    open_item_defaults,
+    require_catalog,
+)
+from kaoping.services.registry import UnitDirectory
+from kaoping.services.responsibilities import responsibilities_for
 
 CYCLE_CODE_RE = re.compile(r"^(\d{4})\s*[Hh]\s*([12])$")
 

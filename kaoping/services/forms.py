@@ -22,12 +22,8 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
-from kaoping.services import audit
-from kaoping.services.cycles import cycle_label
 from kaoping.domain.errors import InvalidInput
-from kaoping.services.score_entry import CycleContext
 from kaoping.domain.scoring import fmt_exact
-from kaoping.settings import Settings
 from kaoping.models import (
     Area,
     Cycle,
@@ -36,6 +32,10 @@ from kaoping.models import (
     IssuedForm,
     Submission,
 )
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label
+from kaoping.services.score_entry import CycleContext
+from kaoping.settings import Settings
 
 PROGRESS_CHOICES = ["完成", "取得明显成效", "取得阶段性成效", "推进中", "未启动"]
 

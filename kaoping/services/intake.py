@@ -17,12 +17,31 @@ import docx
 from docx.oxml.ns import qn
 from sqlmodel import Session, select
 
-from kaoping.services.forms import FIELD_VISIT_ROWS, FORM_LAYOUTS, PROGRESS_CHOICES, TableLayout
+from kaoping.adapters.spreadsheets import parse_score
+from kaoping.adapters.uploads import Upload, check_office_zip
 from kaoping.adapters.word.identity import read_identity, verify
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.scoring import ranges
+from kaoping.domain.text import fold
+from kaoping.models import (
+    Component,
+    Contact,
+    Cycle,
+    CycleStatus,
+    FormKind,
+    IssuedForm,
+    Submission,
+    Unit,
+)
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import require_open
-from kaoping.domain.errors import InvalidInput
-from kaoping.adapters.uploads import Upload, check_office_zip
+from kaoping.services.forms import (
+    FIELD_VISIT_ROWS,
+    FORM_LAYOUTS,
+    PROGRESS_CHOICES,
+    TableLayout,
+)
 from kaoping.services.received import keep_received
 from kaoping.services.score_entry import (
     ComponentScoreEntry,
@@ -35,11 +54,6 @@ from kaoping.services.score_entry import (
     validate_lead_entries,
 )
 from kaoping.settings import Settings
-from kaoping.domain.scoring import ranges
-from kaoping.adapters.spreadsheets import parse_score
-from kaoping.domain.text import fold
-from kaoping.models import Component, Contact, Cycle, CycleStatus, FormKind, IssuedForm, Submission, Unit
-from kaoping.models.types import utcnow
 
 
 @dataclass

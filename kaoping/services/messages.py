@@ -13,11 +13,11 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
-from kaoping.services.cycles import cycle_label
 from kaoping.adapters.uploads import Upload
-from kaoping.settings import PROJECT_ROOT, Settings
 from kaoping.models import Contact, ContactRole, Cycle, FormKind, Unit
+from kaoping.services.cycles import cycle_label
 from kaoping.services.outbox import Attachment, queue
+from kaoping.settings import PROJECT_ROOT, Settings
 
 TEMPLATES = PROJECT_ROOT / "templates" / "email"
 KINDS = ["form_issued", "return_received", "return_refused", "reminder", "overdue", "escalation", "visit_invitation",

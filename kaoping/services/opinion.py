@@ -24,9 +24,12 @@ from fractions import Fraction
 
 from sqlmodel import Session
 
-from kaoping.services.cycles import policy_of, require_open
-from kaoping.domain.errors import InvalidInput
+from kaoping.adapters.spreadsheets import parse_score, read_table
 from kaoping.adapters.uploads import Upload
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.text import fold
+from kaoping.models import Component, Cycle
+from kaoping.services.cycles import policy_of, require_open
 from kaoping.services.score_entry import (
     ComponentScoreEntry,
     CycleContext,
@@ -35,9 +38,6 @@ from kaoping.services.score_entry import (
     record_component_scores,
     validate_component_entries,
 )
-from kaoping.adapters.spreadsheets import parse_score, read_table
-from kaoping.domain.text import fold
-from kaoping.models import Component, Cycle
 
 FLAG = "※"
 

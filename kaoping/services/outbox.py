@@ -15,11 +15,11 @@ from pathlib import Path
 from email_validator import EmailNotValidError
 from sqlmodel import Session, select
 
+from kaoping.adapters.mail.attachments import attachment_path
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import normalize_email
-from kaoping.adapters.mail.attachments import attachment_path
-from kaoping.settings import Settings
 from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,14 @@ import io
 from dataclasses import dataclass, field
 
 import yaml
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlmodel import Session, delete, select
 
-from kaoping.services import audit
-from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.adapters.uploads import Upload
-from kaoping.domain.text import normalize_email, closest, decode_text, fold, name_key
+from kaoping.domain.errors import InvalidInput, NotFound
+from kaoping.domain.text import closest, decode_text, fold, name_key, normalize_email
 from kaoping.models import Contact, ContactRole, Unit, UnitAlias, UnitGroup
+from kaoping.services import audit
 
 GROUP_WORDS = {
     "district": UnitGroup.district,

@@ -16,12 +16,20 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from kaoping.models import (
+    ContactRole,
+    Cycle,
+    CycleStatus,
+    FormKind,
+    IssuedForm,
+    ReceivedFile,
+    Unit,
+)
 from kaoping.services.cycles import cycle_label
-from kaoping.settings import Settings
-from kaoping.models import ContactRole, Cycle, CycleStatus, FormKind, IssuedForm, ReceivedFile, Unit
 from kaoping.services.messages import render, unit_contacts
 from kaoping.services.outbox import queue
 from kaoping.services.workdays import WorkCalendar
+from kaoping.settings import Settings
 
 
 @dataclass

@@ -19,13 +19,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, func, select
 
 from kaoping.adapters.word import layout
-from kaoping.services import audit
-from kaoping.services.cycles import cycle_label
-from kaoping.services.results import GROUP_LABELS, compute_cycle, result_rows, write_xlsx
 from kaoping.domain.scoring import fmt
-from kaoping.settings import PROJECT_ROOT, Settings
 from kaoping.domain.text import chinese_numeral
 from kaoping.models import AuditEntry, Cycle
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label
+from kaoping.services.results import (
+    GROUP_LABELS,
+    compute_cycle,
+    result_rows,
+    write_xlsx,
+)
+from kaoping.settings import PROJECT_ROOT, Settings
 
 TEMPLATES = PROJECT_ROOT / "templates" / "reports"
 

@@ -14,13 +14,20 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, select
 
+from kaoping.adapters.uploads import Upload
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.text import decode_text, fold
+from kaoping.models import (
+    Indicator,
+    IndicatorLead,
+    Responsibility,
+    ResponsibilitySet,
+    Unit,
+    UnitGroup,
+)
 from kaoping.services import audit
 from kaoping.services.catalog import require_catalog
-from kaoping.domain.errors import InvalidInput
-from kaoping.adapters.uploads import Upload
 from kaoping.services.registry import UnitDirectory
-from kaoping.domain.text import decode_text, fold
-from kaoping.models import Indicator, IndicatorLead, Responsibility, ResponsibilitySet, Unit, UnitGroup
 
 UNIT_HEADERS = {"unit", "单位", "单位名称", "考评对象"}
 INDICATOR_HEADERS = {"indicator", "指标", "指标编号", "编号"}

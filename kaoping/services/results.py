@@ -13,9 +13,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from kaoping.services.cycles import allocation_problems, cycle_label, get_cycle, points_in_force, policy_of
-from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.errors import InvalidInput, NotFound
+from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.scoring import (
     AdjustmentLine,
     AnnualResult,
@@ -47,6 +46,13 @@ from kaoping.models import (
     ItemVerification,
     LeadScore,
     Unit,
+)
+from kaoping.services.cycles import (
+    allocation_problems,
+    cycle_label,
+    get_cycle,
+    points_in_force,
+    policy_of,
 )
 
 
@@ -289,8 +295,8 @@ def write_xlsx(rows: list[dict], path: Path, *, title: str) -> None:
 
 def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> list[str]:
     """The full trail of one unit's total, down to each item, lead score and adjustment."""
-    from kaoping.services.registry import UnitDirectory
     from kaoping.domain.text import chinese_numeral
+    from kaoping.services.registry import UnitDirectory
 
     inputs, results = compute_cycle(session, cycle, detailed=True)
     directory = UnitDirectory.load(session)

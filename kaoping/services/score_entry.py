@@ -10,36 +10,36 @@ again, so re-importing a file changes nothing.
 from __future__ import annotations
 
 from collections import defaultdict
-from functools import cached_property
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 
 from sqlalchemy import insert, update
 from sqlmodel import Session, select
 
-from kaoping.services import audit
-from kaoping.services.cycles import ItemPoints, points_in_force, require_open
-from kaoping.domain.errors import InvalidInput
-from kaoping.services.registry import UnitDirectory
-from kaoping.domain.scoring import fmt_exact
 from kaoping.adapters.spreadsheets import Row, parse_score, read_table
+from kaoping.domain.errors import InvalidInput
+from kaoping.domain.scoring import fmt_exact
 from kaoping.domain.text import fold
 from kaoping.models import (
+    Area,
     Component,
     ComponentScore,
     Cycle,
     CycleResponsibility,
     CycleUnit,
     Indicator,
-    IndicatorLead,
     IndicatorGroup,
-    Area,
+    IndicatorLead,
     LeadScore,
     PointsAllocation,
     Unit,
 )
 from kaoping.models.types import utcnow
+from kaoping.services import audit
+from kaoping.services.cycles import ItemPoints, points_in_force, require_open
+from kaoping.services.registry import UnitDirectory
 
 MAX_PLACES = 4
 

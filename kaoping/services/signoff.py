@@ -21,14 +21,14 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from kaoping.services import audit
-from kaoping.services.cycles import cycle_label, set_status
 from kaoping.domain.errors import Conflict, InvalidInput
-from kaoping.settings import Settings
 from kaoping.models import Cycle, CycleStatus, SignoffRequest
 from kaoping.models.types import utcnow
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label, set_status
 from kaoping.services.messages import render
 from kaoping.services.outbox import queue
+from kaoping.settings import Settings
 
 STAGES = {"verification": "专班核实", "approval": "分管领导审定"}
 MAX_WRONG = 5
@@ -54,8 +54,8 @@ def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = 
 
 
 def pending_self_scored(session: Session, cycle: Cycle) -> int:
-    from kaoping.services.results import gather_inputs
     from kaoping.domain.scoring import check
+    from kaoping.services.results import gather_inputs
 
     return sum(1 for p in check(gather_inputs(session, cycle)) if p.kind == "unverified_self_score")
 

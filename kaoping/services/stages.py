@@ -15,13 +15,21 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from kaoping.services import audit
-from kaoping.services.cycles import get_cycle, open_cycle, parse_cycle_code, set_status
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import load_policy
-from kaoping.settings import Settings
-from kaoping.models import AuditEntry, Cycle, CyclePlan, CycleStatus, FormKind, IssuedForm, Visit
+from kaoping.models import (
+    AuditEntry,
+    Cycle,
+    CyclePlan,
+    CycleStatus,
+    FormKind,
+    IssuedForm,
+    Visit,
+)
+from kaoping.services import audit
+from kaoping.services.cycles import get_cycle, open_cycle, parse_cycle_code, set_status
 from kaoping.services.workdays import WorkCalendar, package_covers
+from kaoping.settings import Settings
 
 ACTOR = "flow:half_year_cycle"
 
@@ -186,8 +194,8 @@ class Published:
 def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR) -> Published:
     """Reports, their distribution and the cycle's closing, in one transaction: a crash leaves
     either all of it or none (files written before a crash are rewritten by the next run)."""
-    from kaoping.services.reports import build_reports
     from kaoping.services.messages import queue_report_distribution
+    from kaoping.services.reports import build_reports
 
     out_dir = settings.var_dir / "reports" / cycle.code
     previous = session.exec(select(AuditEntry).where(AuditEntry.action == "reports.build",

@@ -11,7 +11,6 @@ from typing import Literal
 
 from sqlmodel import Session, func, select
 
-from kaoping.services.cycles import cycle_label
 from kaoping.models import (
     Cycle,
     CyclePlan,
@@ -26,6 +25,7 @@ from kaoping.models import (
     Unit,
     Visit,
 )
+from kaoping.services.cycles import cycle_label
 
 STATE_LABELS = {"done": "已完成", "waiting": "等待中", "ready": "可进行", "todo": "未开始", "blocked": "需处理"}
 
@@ -267,8 +267,13 @@ def results_table(session: Session, cycle: Cycle) -> tuple[list[dict], list[str]
 
 def signoff_summary(session: Session, cycle: Cycle, stage: str, tz) -> str:
     """What the signer is asked to sign, as markdown for the Prefect UI's resume form."""
-    from kaoping.services.signoff import STAGES, blocking_problems, pending_request, pending_self_scored
     from kaoping.models import Adjustment, SignoffRequest
+    from kaoping.services.signoff import (
+        STAGES,
+        blocking_problems,
+        pending_request,
+        pending_self_scored,
+    )
 
     rows, problems = results_table(session, cycle)
     lines = [f"## {cycle_label(cycle)}数字政府建设考评 — {STAGES[stage]}签字", ""]

@@ -14,11 +14,8 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from kaoping.services import audit
-from kaoping.services.cycles import require_open, set_status
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
-from kaoping.services.score_entry import MAX_PLACES, CycleContext, _places_ok
-from kaoping.domain.scoring import basis_text, fmt_exact, item_mean, LeadScoreValue
+from kaoping.domain.scoring import LeadScoreValue, basis_text, fmt_exact, item_mean
 from kaoping.models import (
     Adjustment,
     AdjustmentKind,
@@ -29,6 +26,9 @@ from kaoping.models import (
     VerificationKind,
 )
 from kaoping.models.types import utcnow
+from kaoping.services import audit
+from kaoping.services.cycles import require_open, set_status
+from kaoping.services.score_entry import MAX_PLACES, CycleContext, _places_ok
 
 
 @dataclass

@@ -15,18 +15,26 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, select
 
-from kaoping.services import audit
-from kaoping.services.cycles import cycle_label, require_open
+from kaoping.adapters.mail.invites import visit_invitation
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
-from kaoping.services.registry import UnitDirectory
-from kaoping.domain.scheduling import PARTS, Plan, Problem, Slot, load_teams, schedule, visit_times
-from kaoping.settings import Settings
+from kaoping.domain.scheduling import (
+    PARTS,
+    Plan,
+    Problem,
+    Slot,
+    load_teams,
+    schedule,
+    visit_times,
+)
 from kaoping.domain.text import decode_text
 from kaoping.models import Contact, Cycle, CycleUnit, Visit
-from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label, require_open
 from kaoping.services.messages import render
 from kaoping.services.outbox import Attachment, queue
+from kaoping.services.registry import UnitDirectory
 from kaoping.services.workdays import WorkCalendar
+from kaoping.settings import Settings
 
 
 @dataclass

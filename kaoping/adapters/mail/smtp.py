@@ -18,22 +18,28 @@ import socket
 import ssl
 from dataclasses import dataclass, field
 from email.header import Header
-from email.policy import compat32
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate
 
 from email_validator import EmailNotValidError
 from sqlmodel import select
-from tenacity import RetryError, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from kaoping import db
+from kaoping.adapters.mail.attachments import attachment_path
 from kaoping.domain.text import normalize_email
-from kaoping.settings import Settings, SmtpSecurity
 from kaoping.models import MessageStatus, OutboxMessage
 from kaoping.models.types import utcnow
-from kaoping.adapters.mail.attachments import attachment_path
+from kaoping.settings import Settings, SmtpSecurity
 
 log = logging.getLogger("kaoping.mail")
 

@@ -1,0 +1,96 @@
+"""Prefect's API as kaoping uses it: links to runs, starting cycle runs, releasing a paused run."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+
+log = logging.getLogger("kaoping.flows")
+
+ACTIVE = ("SCHEDULED", "PENDING", "RUNNING", "PAUSED")
+STALE_HOURS = 2
+
+
+def run_link(flow_run_id: str) -> str:
+    """Where the signer finds the waiting run in the Prefect UI (PREFECT_UI_URL)."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = PREFECT_UI_URL.value()
+    return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base and flow_run_id else ""
+
+
+def _active_runs(client, deployment_id) -> list:
+    from prefect.client.schemas.filters import (
+        DeploymentFilter,
+        DeploymentFilterId,
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    return client.read_flow_runs(
+        deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment_id])),
+        flow_run_filter=FlowRunFilter(state=FlowRunFilterState(type=FlowRunFilterStateType(
+            any_=[StateType(s) for s in ACTIVE]))),
+    )
+
+
+def _dead(run) -> bool:
+    """A run still "Running" hours after it started lost its process (a crashed machine):
+    a cycle run takes minutes. It must not keep the cycle from moving on."""
+    from datetime import timedelta, timezone
+
+    started = run.start_time or run.expected_start_time
+    return (run.state is not None and run.state.type.value == "RUNNING" and started is not None
+            and datetime.now(timezone.utc) - started > timedelta(hours=STALE_HOURS))
+
+
+def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *, today: date | None, reason: str) -> list[str]:
+    """Start a run of the cycle deployment for each (year, half, what next) that has no live run."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    started = []
+    with get_client(sync_client=True) as client:
+        try:
+            deployment = client.read_deployment_by_name(deployment_name)
+        except ObjectNotFound:
+            log.warning("未找到周期流程的部署 %s：无法自动推进（请在项目目录运行 prefect deploy --all）。",
+                        deployment_name)
+            return []
+        active = {(r.parameters.get("year"), r.parameters.get("half")) for r in _active_runs(client, deployment.id)
+                  if not _dead(r)}
+        for year, half, what in ready:
+            if (year, half) in active:
+                continue
+            parameters = {"year": year, "half": half}
+            if today is not None:
+                parameters["today"] = today.isoformat()
+            run = run_deployment(deployment.id, parameters=parameters, timeout=0, as_subflow=False,
+                                       flow_run_name=f"{year}H{half}-{reason}")
+            log.info("已启动 %sH%s 的周期流程（%s）：%s", year, half, what, run.id)
+            started.append(f"{year}H{half}")
+    return started
+
+
+def release_paused_run(flow_run_id: str) -> str:
+    """After a sign-off given outside the UI (`kaoping signoff give`), let the run that was
+    waiting for it go on: it is resumed with an empty answer, starts again from the top, sees
+    the stage signed and moves on. Returns what to tell the operator."""
+    from uuid import UUID
+
+    from prefect.exceptions import NotPausedError
+    from prefect.flow_runs import resume_flow_run
+
+    if not flow_run_id:
+        return ""
+    try:
+        resume_flow_run(UUID(flow_run_id), run_input={"code": "", "comments": "（已在命令行签字）"})
+    except NotPausedError:
+        return ""
+    except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway
+        return (f"签字已生效，但 Prefect 中等待签字的运行 {flow_run_id} 未能自动继续（{exc.__class__.__name__}）："
+                "请在 Prefect 界面中点击 Resume（任意填写）或取消该运行。")
+    return f"Prefect 中等待签字的运行 {flow_run_id} 已继续。"
