@@ -1,36 +1,21 @@
-"""kaoping's state: SQLModel tables. Alembic migrations in ``migrations/`` follow them."""
+"""kaoping's state: SQLModel tables, one module per group of tables (named after them).
+Alembic migrations in ``migrations/`` follow them."""
 
 from sqlmodel import SQLModel
 
 from kaoping.models.audit import GENESIS_HASH, AuditEntry
-from kaoping.models.catalog import (
-    Area,
-    Catalog,
-    Indicator,
-    IndicatorGroup,
-    IndicatorLead,
-    MilestoneKind,
-    ReceivedFile,
-    Responsibility,
-    ResponsibilitySet,
-)
-from kaoping.models.cycle import Cycle, CyclePlan, CycleSnapshot, CycleStatus
-from kaoping.models.documents import FormKind, IssuedForm, Submission
-from kaoping.models.outbox import CalendarOverride, MessageStatus, OutboxMessage
+from kaoping.models.calendar import CalendarOverride
+from kaoping.models.catalog import Area, Catalog, Indicator, IndicatorGroup, IndicatorLead, MilestoneKind
+from kaoping.models.cycle import Cycle, CyclePlan, CycleResponsibility, CycleSnapshot, CycleStatus, CycleUnit
+from kaoping.models.forms import FormKind, IssuedForm, Submission
+from kaoping.models.outbox import MessageStatus, OutboxMessage
+from kaoping.models.points import PointsAllocation
+from kaoping.models.received import ReceivedFile
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
-from kaoping.models.scoring import (
-    Adjustment,
-    AdjustmentKind,
-    Component,
-    ComponentScore,
-    CycleResponsibility,
-    CycleUnit,
-    ItemVerification,
-    LeadScore,
-    PointsAllocation,
-    VerificationKind,
-)
+from kaoping.models.responsibilities import Responsibility, ResponsibilitySet
+from kaoping.models.scores import Component, ComponentScore, LeadScore
 from kaoping.models.signoff import SignoffRequest
+from kaoping.models.verification import Adjustment, AdjustmentKind, ItemVerification, VerificationKind
 from kaoping.models.visits import Visit
 
 metadata = SQLModel.metadata

@@ -1,4 +1,5 @@
-"""The indicator catalog (考评指标), versioned by year, and who undertakes what (承担)."""
+"""The indicator catalog (考评指标), versioned by year: areas, groups, indicators, their leads.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, String, Text, UniqueConstraint
+from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kaoping.models.types import ExactDecimal, UTCDateTime, utcnow
@@ -111,47 +112,3 @@ class IndicatorLead(SQLModel, table=True):
     unit_id: int = Field(foreign_key="unit.id", index=True)
     position: int = 0
     written_as: str = Field(default="", sa_type=String(128))  # the name as the catalog wrote it
-
-
-class ResponsibilitySet(SQLModel, table=True):
-    """An imported list of who undertakes which indicator for a year (承担). Without one,
-    the default rule applies: districts undertake all, departments what they lead."""
-
-    __tablename__ = "responsibility_set"
-    __table_args__ = (UniqueConstraint("year", "version"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    year: int = Field(index=True)
-    version: int = 1
-    content_sha256: str = Field(sa_type=String(64))
-    source_name: str = Field(default="", sa_type=String(255))
-    source_sha256: str = Field(default="", sa_type=String(64))
-    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    imported_by: str = Field(default="", sa_type=String(64))
-
-
-class Responsibility(SQLModel, table=True):
-    __tablename__ = "responsibility"
-    __table_args__ = (UniqueConstraint("set_id", "unit_id", "indicator_number"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    set_id: int = Field(foreign_key="responsibility_set.id", index=True)
-    unit_id: int = Field(foreign_key="unit.id", index=True)
-    indicator_number: int  # by number, so a new catalog version keeps the list valid
-
-
-class ReceivedFile(SQLModel, table=True):
-    """Every file anyone sent kaoping, accepted or not (the bytes are kept on disk by hash)."""
-
-    __tablename__ = "received_file"
-
-    id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(sa_type=String(64), index=True)
-    filename: str = Field(sa_type=String(255))
-    size: int
-    purpose: str = Field(sa_type=String(32))  # catalog, units, responsibilities, intake …
-    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    sender: str = Field(default="", sa_type=String(254))
-    status: str = Field(default="accepted", sa_type=String(16))  # accepted | refused | unchanged
-    reason: str = Field(default="", sa_type=Text)
-    details: dict = Field(default_factory=dict, sa_type=JSON)

@@ -1,4 +1,6 @@
-"""Assessment cycles (考评周期) and what they froze when opened."""
+"""A half-year cycle (考评周期): its status, its frozen snapshot, its plan of dates, and the units and
+responsibilities frozen when it opened.
+"""
 
 from __future__ import annotations
 
@@ -76,3 +78,31 @@ class CyclePlan(SQLModel, table=True):
     teams_file: str = Field(default="", sa_type=String(500))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(default="", sa_type=String(64))
+
+
+class CycleUnit(SQLModel, table=True):
+    """A unit as it was when the cycle opened (names and group frozen)."""
+
+    __tablename__ = "cycle_unit"
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    code: str = Field(sa_type=String(32))
+    name: str = Field(sa_type=String(128))
+    short_name: str = Field(sa_type=String(64))
+    group: str = Field(sa_type=String(16))
+    position: int = 0
+
+
+class CycleResponsibility(SQLModel, table=True):
+    """(unit, indicator) pairs the cycle assesses, frozen when it opened."""
+
+    __tablename__ = "cycle_responsibility"
+    __table_args__ = (UniqueConstraint("cycle_id", "unit_id", "indicator_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    indicator_id: int = Field(foreign_key="indicator.id")

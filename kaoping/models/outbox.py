@@ -1,8 +1,9 @@
-"""The transactional outbox (发件箱): every email kaoping sends, stored before it is sent."""
+"""The transactional outbox (发件箱): every email kaoping sends, stored before it is sent.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import JSON, String, Text
@@ -41,17 +42,3 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class CalendarOverride(SQLModel, table=True):
-    """A day the office declares a working day or a holiday, whatever the calendar package says
-    (e.g. a year the package does not cover yet, or a local arrangement)."""
-
-    __tablename__ = "calendar_override"
-
-    id: int | None = Field(default=None, primary_key=True)
-    day: date = Field(unique=True, index=True)
-    workday: bool
-    note: str = Field(default="", sa_type=String(200))
-    set_by: str = Field(default="", sa_type=String(64))
-    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,4 +1,5 @@
-"""The unit registry (考评对象): units, their aliases and contacts."""
+"""The unit registry (考评对象名录): units, their names and their contacts.
+"""
 
 from __future__ import annotations
 

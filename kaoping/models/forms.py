@@ -1,4 +1,5 @@
-"""Word forms kaoping sends out, and what comes back (表单与回收)."""
+"""Forms issued (下发的表单) and what came back (交回的表单).
+"""
 
 from __future__ import annotations
 
