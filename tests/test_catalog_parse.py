@@ -6,14 +6,10 @@ from fractions import Fraction
 import pytest
 
 from kaoping.adapters.uploads import Upload
+from kaoping.adapters.word.paragraphs import paragraphs_of
+from kaoping.domain.catalog import MilestoneInfo, open_item_defaults, parse_attachment
 from kaoping.domain.errors import InvalidInput
 from kaoping.models import MilestoneKind
-from kaoping.services.catalog import (
-    MilestoneInfo,
-    open_item_defaults,
-    paragraphs_of,
-    parse_attachment,
-)
 from tests.conftest import SEED
 
 

@@ -5,8 +5,22 @@ from sqlmodel import SQLModel
 
 from kaoping.models.audit import GENESIS_HASH, AuditEntry
 from kaoping.models.calendar import CalendarOverride
-from kaoping.models.catalog import Area, Catalog, Indicator, IndicatorGroup, IndicatorLead, MilestoneKind
-from kaoping.models.cycle import Cycle, CyclePlan, CycleResponsibility, CycleSnapshot, CycleStatus, CycleUnit
+from kaoping.models.catalog import (
+    Area,
+    Catalog,
+    Indicator,
+    IndicatorGroup,
+    IndicatorLead,
+    MilestoneKind,
+)
+from kaoping.models.cycle import (
+    Cycle,
+    CyclePlan,
+    CycleResponsibility,
+    CycleSnapshot,
+    CycleStatus,
+    CycleUnit,
+)
 from kaoping.models.forms import FormKind, IssuedForm, Submission
 from kaoping.models.outbox import MessageStatus, OutboxMessage
 from kaoping.models.points import PointsAllocation
@@ -15,7 +29,12 @@ from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitG
 from kaoping.models.responsibilities import Responsibility, ResponsibilitySet
 from kaoping.models.scores import Component, ComponentScore, LeadScore
 from kaoping.models.signoff import SignoffRequest
-from kaoping.models.verification import Adjustment, AdjustmentKind, ItemVerification, VerificationKind
+from kaoping.models.verification import (
+    Adjustment,
+    AdjustmentKind,
+    ItemVerification,
+    VerificationKind,
+)
 from kaoping.models.visits import Visit
 
 metadata = SQLModel.metadata

@@ -16,6 +16,7 @@ from fractions import Fraction
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from kaoping.domain.catalog import open_item_defaults
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import ScoringPolicy
 from kaoping.models import (
@@ -32,12 +33,7 @@ from kaoping.models import (
     UnitAlias,
 )
 from kaoping.services import audit
-from kaoping.services.catalog import (
-    catalog_draft,
-    draft_as_export,
-    open_item_defaults,
-    require_catalog,
-)
+from kaoping.services.catalog import catalog_draft, draft_as_export, require_catalog
 from kaoping.services.registry import UnitDirectory
 from kaoping.services.responsibilities import responsibilities_for
 
