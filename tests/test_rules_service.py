@@ -301,7 +301,7 @@ def test_results_formats_and_explain(initialized, settings, tmp_path):
     donghe = next(r for r in rows if r["unit_name"] == "东河区")
     explained = cli("explain", "--cycle", "2022H1", "--unit", "东河区").output
     assert f"总分 {donghe['total']} 分" in explained
-    assert "日常监测 = 100 × Σ大项得分" in explained
+    assert "日常监测 = 100 × Σ公布的大项得分" in explained
     assert "3 号" in explained and "取平均" in explained and "市政府办公室" in explained and "市公安局" in explained
     assert "默认平均分配" in explained and "2022H1-monitoring.csv" in explained
 
@@ -329,8 +329,9 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
     Item 87 (group 7.2 of 3 points shared by open items 87–89 → default 1 point, area 七;
     leads 市财政局, 市发改委, 市政府金融办): 0.9, 0.6, 1 → 2.5 / 3 = 0.8333….
     A(一) = 25 × 0.85 / 1 = 21.25;  A(七) = 5 × (5/6) / 1 = 25/6 = 4.1666… → 4.17.
-    M = 100 × (21.25 + 25/6) / (25 + 5) = 15250 / 180 = 84.7222… → 84.72.
-    F = O = T = 80: H = 0.6 × 84.7222… + 16 + 8 + 8 = 82.8333… → 82.83.
+    Published figures one level below each (the default 逐级 rule):
+    M = 100 × (21.25 + 4.17) / (25 + 5) = 2542 / 30 = 84.7333… → 84.73 (exactly: 84.7222… → 84.72).
+    F = O = T = 80: H = 0.6 × 84.73 + 16 + 8 + 8 = 82.838 → 82.84.
     """
     cli = initialized
     scored_cycle(cli, settings, tmp_path, verify=False)
@@ -346,9 +347,9 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
     rows = {r["unit_name"]: r for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
     jrb = rows["市政府金融办"]
     assert jrb["areas"] == {"1": "21.25", "7": "4.17"}
-    assert jrb["monitoring"] == "84.72"
+    assert jrb["monitoring"] == "84.73"
     assert (jrb["field"], jrb["opinion"], jrb["third_party"]) == ("80.00", "80.00", "80.00")
-    assert jrb["total"] == "82.83"
+    assert jrb["total"] == "82.84"
     assert any("默认分值：指标 87" in f for f in jrb["flags"])
 
 

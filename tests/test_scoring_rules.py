@@ -40,6 +40,7 @@ from kaoping.models import Component
 from kaoping.settings import PROJECT_ROOT
 
 POLICY = load_policy(PROJECT_ROOT / "data" / "policies" / "default.yaml")
+EXACT = POLICY.model_copy(update={"rounding": POLICY.rounding.model_copy(update={"basis": "exact"})})
 L1, L2, U1, U2, D = 101, 102, 1, 2, 3
 
 AREAS = {"1": AreaSpec("1", "一", "甲", Decimal(60)), "2": AreaSpec("2", "二", "乙", Decimal(40))}
@@ -107,7 +108,8 @@ def test_worked_example_exact_thirds_and_half_up_rounding():
     # H = 0.6 × 43.5 + 20 + 10 + 0.1 × 100/3 = 26.1 + 30 + 3.333… = 59.4333… → 59.43, 较差.
     comps = components(U1, 100, 100)
     comps[(U1, Component.third_party)] = [ComponentValue(s, Decimal(v)) for s, v in (("甲", 100), ("乙", 0), ("丙", 0))]
-    r = by_id(compute(inputs([unit(U1)], {U1: scores(i11={L1: 10}, i12={L1: 20, L2: 21}, i13={L2: 13})}, comps)))[U1]
+    r = by_id(compute(inputs([unit(U1)], {U1: scores(i11={L1: 10}, i12={L1: 20, L2: 21}, i13={L2: 13})}, comps,
+                             policy=EXACT)))[U1]
     assert r.components[Component.third_party].value == Fraction(100, 3)
     assert r.total == Fraction(26100 + 30000, 1000) + Fraction(10, 3)
     assert fmt(r.total) == "59.43" and r.grade == "较差"
@@ -219,6 +221,10 @@ def test_annual_is_the_mean_of_the_halves_and_flags_a_single_half():
     assert annual[U2].rank == 1 and annual[U1].rank == 2
 
 
+def test_published_basis_is_the_default():
+    assert POLICY.rounding.basis == "published"
+
+
 def test_published_basis_builds_the_total_from_rounded_components():
     # third-party 100/3 → 33.33 when published; with basis "published" the total uses 33.33.
     comps = components(U1, 100, 100)
@@ -227,6 +233,21 @@ def test_published_basis_builds_the_total_from_rounded_components():
     published = POLICY.model_copy(update={"rounding": POLICY.rounding.model_copy(update={"basis": "published"})})
     r = compute(inputs([unit(U1)], lead, comps, policy=published))[0]
     assert r.total == Fraction("60") + 20 + 10 + Fraction("3.333")
+
+
+def test_published_basis_builds_monitoring_from_rounded_area_scores():
+    # Area 甲: items 1 and 2 (30 points each); 乙: item 3 (40 points). Scores 10, mean(20, 20.008), 13.004:
+    # A(甲) = 60 × 30.004 / 60 = 30.004 → published 30.00; A(乙) = 40 × 13.004 / 40 = 13.004 → 13.00.
+    # Exact: M = 43.008 → 43.01, which a reader adding 30.00 + 13.00 cannot get. Published basis
+    # (the default): M = 30.00 + 13.00 = 43.00, and the total is built from that 43.00.
+    lead = {U1: scores(i11={L1: 10}, i12={L1: 20, L2: "20.008"}, i13={L2: "13.004"})}
+    r = compute(inputs([unit(U1)], lead, components(U1, 100, 100, 100)))[0]
+    assert [fmt(a.score) for a in r.areas.values()] == ["30.00", "13.00"]
+    assert fmt(r.monitoring) == "43.00"
+    assert r.components[Component.monitoring].exact == Fraction("43.008")
+    assert r.total == Fraction(6, 10) * Fraction("43.00") + 40
+    exact = compute(inputs([unit(U1)], lead, components(U1, 100, 100, 100), policy=EXACT))[0]
+    assert fmt(exact.monitoring) == "43.01"
 
 
 # --------------------------------------------------------------------------- properties
@@ -313,6 +334,22 @@ def test_equal_inputs_give_equal_ranks(data):
         data.components[(99, comp)] = list(data.components[(first.unit_id, comp)])
     r = by_id(compute(data))
     assert r[99].total == r[first.unit_id].total and r[99].rank == r[first.unit_id].rank
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_cycle(), st.lists(st.tuples(st.sampled_from(["bonus", "deduction"]), st.integers(0, 300)), max_size=3))
+def test_every_published_figure_recomputes_from_the_published_figures_below_it(data, lines):
+    """A reader with a calculator: areas → 日常监测 → total (with the adjustment lines), each from
+    the published (2-place) figures one level below, gives exactly the published figure."""
+    for u in data.units:
+        data.adjustments[u.unit_id] = [AdjustmentLine(kind, Decimal(n) / 100, "理由") for kind, n in lines]
+    for r in compute(data):
+        areas = [Decimal(fmt(a.score)) for a in r.areas.values()]
+        weights = sum(a.weight for a in r.areas.values())
+        assert fmt(r.monitoring) == fmt(Fraction(100) * Fraction(sum(areas)) / Fraction(weights))
+        published = {c: Decimal(fmt(r.components[c].value)) for c in r.weights_used}
+        recomputed = sum(w * Fraction(published[c]) for c, w in r.weights_used.items()) + Fraction(r.bonus - r.deduction)
+        assert r.published_total == round_half_up(max(recomputed, Fraction(0)))
 
 
 def test_policy_file_is_validated():

@@ -21,7 +21,7 @@ class GradeBand(BaseModel):
 
 class Rounding(BaseModel):
     places: int = Field(2, ge=0, le=4)
-    basis: Literal["exact", "published"] = "exact"
+    basis: Literal["exact", "published"] = "published"
 
 
 class AdjustmentCaps(BaseModel):

@@ -14,8 +14,12 @@ Read as DESIGN.md §3 describes it:
 * annual ``Y = (H1 + H2) / 2``.
 
 Everything is computed with exact fractions (scores are decimals, but a default share such
-as 2 points over 3 items is 2/3 and a mean of three scores need not terminate); figures
-are rounded half-up only when published. Nothing here touches the database: the
+as 2 points over 3 items is 2/3 and a mean of three scores need not terminate). By default
+(policy ``rounding.basis: published``, 逐级计算) every published figure is computed from the
+published figures one level below it — 日常监测 from the published area scores, the total
+from the published component scores plus the adjustment lines — so that a reader with a
+calculator recomputes every table; ``exact`` keeps every level exact and rounds each figure
+only for publication (the tables then carry a 尾差 note). Nothing here touches the database: the
 service layer gathers ``ScoringInputs`` and these functions return results that carry the
 whole trail, which is what ``kaoping explain`` prints.
 """
@@ -273,14 +277,15 @@ class AreaResult:
     weight: Decimal
     sum_scores: Fraction
     sum_points: Fraction
-    score: Fraction  # A(u, a)
+    score: Fraction  # A(u, a), exact
 
 
 @dataclass
 class ComponentResult:
     component: Component
-    value: Fraction | None
+    value: Fraction | None  # the value the total is built from (under ``published``: from published parts)
     sources: list[ComponentValue]
+    exact: Fraction | None = None  # 日常监测 from the exact area scores (what ``exact`` would use)
 
 
 @dataclass
@@ -393,13 +398,16 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
         areas[code] = AreaResult(code, weight, sum_scores, sum_points, to_fraction(weight) * sum_scores / sum_points)
 
     components: dict[Component, ComponentResult] = {}
+    published = policy.rounding.basis == "published"
+    places = policy.rounding.places
     if areas:
-        monitoring = 100 * sum((a.score for a in areas.values()), Fraction(0)) / sum(
-            (to_fraction(a.weight) for a in areas.values()), Fraction(0)
-        )
+        total_weight = sum((to_fraction(a.weight) for a in areas.values()), Fraction(0))
+        exact_monitoring = 100 * sum((a.score for a in areas.values()), Fraction(0)) / total_weight
+        monitoring = (100 * sum((to_fraction(round_half_up(a.score, places)) for a in areas.values()), Fraction(0))
+                      / total_weight) if published else exact_monitoring
     else:
-        monitoring = None
-    components[Component.monitoring] = ComponentResult(Component.monitoring, monitoring, [])
+        monitoring = exact_monitoring = None
+    components[Component.monitoring] = ComponentResult(Component.monitoring, monitoring, [], exact_monitoring)
     for component in (Component.field, Component.opinion, Component.third_party):
         sources = inputs.components.get((unit.unit_id, component), [])
         components[component] = ComponentResult(component, _combine_sources(sources, policy), sources)
@@ -414,8 +422,8 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
     missing = [c for c in Component if policy.weight(c) > 0 and c not in present]
     if missing:
         flags.append(f"重新加权：缺少{'、'.join(c.label for c in missing)}，按其余部分的权重折算")
-    if policy.rounding.basis == "published":
-        half_year = sum((w * to_fraction(round_half_up(present[c], policy.rounding.places)) for c, w in weights_used.items()), Fraction(0))
+    if published:
+        half_year = sum((w * to_fraction(round_half_up(present[c], places)) for c, w in weights_used.items()), Fraction(0))
     else:
         half_year = sum((w * present[c] for c, w in weights_used.items()), Fraction(0))
 

@@ -32,6 +32,7 @@ from kaoping.domain.scoring import (
     compute_annual,
     fmt,
     fmt_exact,
+    round_half_up,
 )
 from kaoping.models import (
     Adjustment,
@@ -312,14 +313,19 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> li
     lines = [
         f"{cycle_label(cycle)}考评 · {result.unit.short_name}（{result.unit.name}，代码 {result.unit.code}）",
         f"总分 {fmt(result.total, places)} 分，{GROUP_LABELS.get(result.unit.group, result.unit.group)}第 {result.rank} 名，等次：{result.grade}",
-        f"计分规则：{policy.name or ''} 版本 {policy.version}；各项先按精确值计算，公布时四舍五入保留 {places} 位小数"
-        + ("（总分由公布的各部分得分加权而得）" if policy.rounding.basis == "published" else "") + "。",
+        f"计分规则：{policy.name or ''} 版本 {policy.version}；公布的分数四舍五入保留 {places} 位小数，"
+        + ("逐级计算：日常监测由公布的各大项得分算出，总分由公布的各部分得分加权、再加减分算出，每一级都可用公布的数字复算。"
+           if policy.rounding.basis == "published" else
+           "各级均按精确值计算、公布时才四舍五入，因此公布的各部分之和与公布的总分可能相差 0.01（尾差）。"),
         "",
         "一、总分",
     ]
+    published = policy.rounding.basis == "published"
     parts = []
     for c, w in result.weights_used.items():
-        parts.append(f"{fmt_exact(w * 100, 4)}% × {c.label} {fmt_exact(result.components[c].value, 4)}")
+        value = result.components[c].value
+        shown = fmt(value, places) if published else fmt_exact(value, 4)
+        parts.append(f"{fmt_exact(w * 100, 4)}% × {c.label} {shown}")
     lines.append(f"  半年分值 = {' + '.join(parts)} = {fmt_exact(result.half_year, 4)}")
     if result.bonus or result.deduction or result.adjustment_lines:
         lines.append(f"  加分 {result.bonus}，扣分 {result.deduction}（上限：加分 {policy.adjustments.bonus_cap}，扣分 {policy.adjustments.deduction_cap}）")
@@ -340,12 +346,20 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> li
         sources = "；".join(f"{s.source} {s.score}" + (f"（{s.note}）" if s.note else "") + (f"，来自 {s.file_name}" if s.file_name else "")
                            for s in comp.sources)
         lines.append(f"  {c.label} {fmt_exact(comp.value, 4)}：{sources}")
-    monitoring = result.components[Component.monitoring].value
+    monitoring = result.components[Component.monitoring]
     total_weight = sum(a.weight for a in result.areas.values())
-    lines.append(
-        f"  日常监测 = 100 × Σ大项得分 / Σ大项分值 = 100 × {fmt_exact(sum(a.score for a in result.areas.values()), 4)} / {total_weight}"
-        f" = {fmt_exact(monitoring, 4)}"
-    )
+    if published:
+        area_sum = sum(round_half_up(a.score, places) for a in result.areas.values())
+        lines.append(
+            f"  日常监测 = 100 × Σ公布的大项得分 / Σ大项分值 = 100 × {area_sum} / {total_weight}"
+            f" = {fmt_exact(monitoring.value, 4)} → 公布 {fmt(monitoring.value, places)}"
+            f"（按精确值为 {fmt_exact(monitoring.exact, 4)}）"
+        )
+    else:
+        lines.append(
+            f"  日常监测 = 100 × Σ大项得分 / Σ大项分值 = 100 × {fmt_exact(sum(a.score for a in result.areas.values()), 4)} / {total_weight}"
+            f" = {fmt_exact(monitoring.value, 4)} → 公布 {fmt(monitoring.value, places)}"
+        )
     lines += ["", "三、各大项（只计本单位承担的指标）"]
     items_by_area = defaultdict(list)
     for item in result.items:
