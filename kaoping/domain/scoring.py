@@ -70,6 +70,49 @@ def fmt_exact(value: Fraction | Decimal, places: int = 6) -> str:
     return format(round_half_up(f, places), "f") + "…"
 
 
+# --------------------------------------------------------------------------- item points as printed
+
+POINTS_PLACES = 4  # scores and printed points have at most 4 decimals
+FULL_MARKS_WORD = "满分"
+
+
+def printed_points(points: Fraction | Decimal) -> Decimal:
+    """An item's points as forms, sheets and messages print them: exact where they terminate
+    within 4 places (0.625, 1.5), else rounded half-up to 4 places (2/3 → 0.6667)."""
+    return round_half_up(points, POINTS_PLACES).normalize()
+
+
+def points_terminate(points: Fraction | Decimal) -> bool:
+    return to_fraction(printed_points(points)) == to_fraction(points)
+
+
+def points_text(points: Fraction | Decimal) -> str:
+    """"0.625", "1.5", "25", or "0.6667" for 2/3 (see ``full_marks_hint``)."""
+    return format(printed_points(points), "f")
+
+
+def full_marks_hint(points: Fraction | Decimal) -> str:
+    """How full marks are written where the points do not terminate; "" where they do."""
+    if points_terminate(points):
+        return ""
+    return f"该指标分值为 {points_text(points)}（约数），满分填 {points_text(points)} 或“{FULL_MARKS_WORD}”"
+
+
+def is_full_marks(score: Decimal, points: Fraction | Decimal) -> bool:
+    """A score written as the printed points is full marks, even where the points do not
+    terminate (0.6667 on a 2/3-point item is 2/3, not 0.6667)."""
+    return score == printed_points(points)
+
+
+def item_score_value(score: Decimal, points: Fraction | Decimal) -> Fraction:
+    """The value a lead assessor's score stands for: full marks as printed are the exact points."""
+    return to_fraction(points) if is_full_marks(score, points) else to_fraction(score)
+
+
+def within_points(score: Decimal, points: Fraction | Decimal) -> bool:
+    return 0 <= score and (to_fraction(score) <= to_fraction(points) or is_full_marks(score, points))
+
+
 # --------------------------------------------------------------------------- inputs
 
 
@@ -162,8 +205,11 @@ class Problem:
     message: str
 
 
-def item_mean(scores: dict[int, LeadScoreValue]) -> Fraction:
-    return sum((to_fraction(v.score) for v in scores.values()), Fraction(0)) / len(scores)
+def item_mean(scores: dict[int, LeadScoreValue], points: Fraction | Decimal | None = None) -> Fraction:
+    """The mean of the lead assessors' scores (full marks as printed count as the exact points)."""
+    if points is None:
+        return sum((to_fraction(v.score) for v in scores.values()), Fraction(0)) / len(scores)
+    return sum((item_score_value(v.score, points) for v in scores.values()), Fraction(0)) / len(scores)
 
 
 def basis_text(value: Fraction) -> str:
@@ -198,23 +244,24 @@ def check(inputs: ScoringInputs) -> list[Problem]:
                             f"缺少评分：{unit.short_name} 的指标 {item.number}，应由 {names.get(lead, lead)} 评分。",
                         ))
             top = limit[indicator_id]
+            full = printed_points(item.points)
             for lead, value in scores.items():
                 scaled = value.score.scaleb(4) * points_den
-                if scaled < 0 or scaled > top:
+                if (scaled < 0 or scaled > top) and value.score != full:
                     problems.append(Problem(
                         "out_of_range",
                         f"得分超出范围：{names.get(lead, lead)} 给 {unit.short_name} 指标 {item.number} 的得分 "
                         f"{value.score} 不在 [0, {fmt_exact(item.points)}] 内（{_basis_label(item.points_basis)}）。",
                     ))
             if verification and verification.kind == "adjust" and verification.value is not None:
-                if not 0 <= verification.value <= item.points:
+                if not within_points(verification.value, item.points):
                     problems.append(Problem(
                         "out_of_range",
                         f"核实调整后的得分超出范围：{unit.short_name} 指标 {item.number} 调整为 {verification.value}，"
                         f"应在 [0, {fmt_exact(item.points)}] 内。",
                     ))
             if unit.unit_id in item.leads and all(lead in scores for lead in item.leads):
-                if not _verified(verification, scores):
+                if not _verified(verification, scores, item.points):
                     stale = verification is not None
                     problems.append(Problem(
                         "unverified_self_score",
@@ -238,12 +285,12 @@ def check(inputs: ScoringInputs) -> list[Problem]:
     return problems
 
 
-def _verified(verification: VerificationValue | None, scores: dict[int, LeadScoreValue]) -> bool:
+def _verified(verification: VerificationValue | None, scores: dict[int, LeadScoreValue], points: Fraction) -> bool:
     if verification is None:
         return False
     if verification.kind == "adjust":
         return True
-    return verification.basis == basis_text(item_mean(scores))
+    return verification.basis == basis_text(item_mean(scores, points))
 
 
 def _basis_label(basis: str) -> str:
@@ -349,19 +396,32 @@ class _Scale:
 
     def __init__(self, inputs: ScoringInputs):
         counts = {len(i.leads) for i in inputs.items.values()} or {1}
-        self.score_den = self.SCORE * lcm(*counts)
         self.points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
+        # × points_den too: full marks as printed (0.6667 on a 2/3-point item) count as the exact points.
+        self.score_den = self.SCORE * lcm(*counts) * self.points_den
         self.points_num = {k: int(i.points * self.points_den) for k, i in inputs.items.items()}
         self._per_lead = {n: self.score_den // self.SCORE // n for n in counts}
+        # The printed full marks (in 1/10,000) of items whose points do not terminate, and their exact
+        # points in 1/(10,000 × points_den) — the units the per-lead sum is kept in.
+        self.full_marks = {
+            k: (int(printed_points(i.points).scaleb(4)), int(i.points * self.SCORE * self.points_den))
+            for k, i in inputs.items.items() if not points_terminate(i.points)
+        }
 
-    def item_numerator(self, scores: dict[int, LeadScoreValue], verification: VerificationValue | None) -> int:
+    def item_numerator(self, indicator_id: int, scores: dict[int, LeadScoreValue],
+                       verification: VerificationValue | None) -> int:
         """s(u, i) × score_den: a score with ≤ 4 decimals is an integer count of 1/10,000."""
+        full = self.full_marks.get(indicator_id)
         if verification is not None and verification.kind == "adjust":
-            return int(verification.value.scaleb(4)) * (self.score_den // self.SCORE)
+            scaled = int(verification.value.scaleb(4))
+            if full is not None and scaled == full[0]:
+                return full[1] * (self.score_den // self.SCORE // self.points_den)
+            return scaled * (self.score_den // self.SCORE)
         total = 0
         for v in scores.values():
-            total += int(v.score.scaleb(4))
-        return total * self._per_lead[len(scores)]
+            scaled = int(v.score.scaleb(4))
+            total += full[1] if full is not None and scaled == full[0] else scaled * self.points_den
+        return total * (self._per_lead[len(scores)] // self.points_den)
 
 
 def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitResult:
@@ -379,7 +439,7 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
         key = (unit_id, indicator_id)
         scores = lead_scores.get(key, {})
         verification = verifications.get(key)
-        numerator = scale.item_numerator(scores, verification)
+        numerator = scale.item_numerator(indicator_id, scores, verification)
         items.append(ItemResult(spec.number, spec.area_code, spec.points, spec.points_basis, scores, numerator,
                                 scale.score_den, verification, unit_id in spec.leads))
         score_sums[spec.area_code] += numerator

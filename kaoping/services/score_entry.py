@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.spreadsheets import Row, parse_score, read_table
 from kaoping.domain.errors import InvalidInput
-from kaoping.domain.scoring import fmt_exact
+from kaoping.domain.scoring import FULL_MARKS_WORD, fmt_exact, full_marks_hint, points_text, printed_points, within_points
 from kaoping.domain.text import fold
 from kaoping.models import (
     Area,
@@ -122,6 +122,13 @@ class CycleContext:
         return unit.id
 
 
+def parse_item_score(text: str, points) -> Decimal:
+    """A lead assessor's item score as written: a number, or “满分” (the item's points as printed)."""
+    if points is not None and fold(str(text)).replace(" ", "") == FULL_MARKS_WORD:
+        return printed_points(points)
+    return parse_score(text)
+
+
 def _places_ok(value: Decimal) -> bool:
     return -value.as_tuple().exponent <= MAX_PLACES if value.as_tuple().exponent < 0 else True
 
@@ -194,9 +201,11 @@ def validate_lead_entries(ctx: CycleContext, entries: list[LeadScoreEntry]) -> t
             leads = "、".join(ctx.name(u) for u in ctx.leads[e.indicator_id])
             problems.append(f"{label}：{ctx.name(e.lead_unit_id)} 不是指标 {number} 的牵头考核单位（应为 {leads}）。")
         points = ctx.points[e.indicator_id]
-        if not 0 <= e.score <= points.points:
+        if not within_points(e.score, points.points):
             basis = {"given": "指标分值", "allocated": "牵头考核单位明确的分值", "default": "未明确分值前的平均分配分值"}[points.basis]
-            problems.append(f"{label}：得分 {e.score} 超出范围，应在 0 到 {fmt_exact(points.points)} 分之间（{basis}）。")
+            hint = full_marks_hint(points.points)
+            problems.append(f"{label}：得分 {e.score} 超出范围，应在 0 到 {points_text(points.points)} 分之间（{basis}）"
+                            + (f"；{hint}" if hint else "") + "。")
         if not _places_ok(e.score):
             problems.append(f"{label}：得分 {e.score} 小数位过多，最多保留 {MAX_PLACES} 位小数。")
         key = (e.unit_id, e.indicator_id, e.lead_unit_id)
@@ -254,9 +263,9 @@ def lead_entries_from_rows(ctx: CycleContext, rows: list[Row], problems: list[st
             names = "、".join(ctx.name(u) for u in ctx.leads[indicator.id])
             problems.append(f"{where}“牵头考核单位”列：为空，而指标 {indicator.number} 有多个牵头考核单位（{names}），请注明。")
         try:
-            score = parse_score(row.values.get("score", ""))
+            score = parse_item_score(row.values.get("score", ""), ctx.points[indicator.id].points if indicator else None)
         except ValueError:
-            problems.append(f"{where}“得分”列：“{row.values.get('score', '')}”不是数字。")
+            problems.append(f"{where}“得分”列：“{row.values.get('score', '')}”不是数字（满分也可填“{FULL_MARKS_WORD}”）。")
             continue
         if unit_id is not None and indicator is not None and lead_id is not None:
             entries.append(LeadScoreEntry(unit_id, indicator.id, lead_id, score, row.values.get("note", ""), where))

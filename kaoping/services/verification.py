@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
-from kaoping.domain.scoring import LeadScoreValue, basis_text, fmt_exact, item_mean
+from kaoping.domain.scoring import LeadScoreValue, basis_text, fmt_exact, full_marks_hint, item_mean, points_text, within_points
 from kaoping.models import (
     Adjustment,
     AdjustmentKind,
@@ -87,7 +87,7 @@ def item_statuses(session: Session, cycle: Cycle, *, self_scored_only: bool = Fa
             status = "未评分"
         elif v is None:
             status = "待核实" if self_scored else "未核实"
-        elif v.basis == basis_text(item_mean(got)):
+        elif v.basis == basis_text(item_mean(got, ctx.points[indicator_id].points)):
             status = "已核实"
         else:
             status = "需重新核实"
@@ -142,7 +142,7 @@ def _confirm(session: Session, ctx: CycleContext, unit_id: int, indicator_id: in
     missing = [ctx.name(lead) for lead in ctx.leads[indicator_id] if lead not in got]
     if missing:
         raise InvalidInput(f"{ctx.name(unit_id)} 指标 {number} 尚缺 {'、'.join(missing)} 的评分，无法核实：请先录入评分。")
-    mean = item_mean({k: LeadScoreValue(s.score) for k, s in got.items()})
+    mean = item_mean({k: LeadScoreValue(s.score) for k, s in got.items()}, ctx.points[indicator_id].points)
     new = ItemVerification(cycle_id=cycle.id, unit_id=unit_id, indicator_id=indicator_id, kind=VerificationKind.confirm,
                            basis=basis_text(mean), reason=reason, by=actor)
     old = _replace_verification(session, cycle, unit_id, indicator_id, new)
@@ -174,10 +174,12 @@ def adjust(session: Session, cycle: Cycle, *, unit: str, indicator: int, score: 
     ctx = CycleContext(session, cycle)
     unit_id, indicator_id = _resolve_item(ctx, unit, indicator)
     points = ctx.points[indicator_id].points
-    if not 0 <= score <= points or not _places_ok(score):
-        raise InvalidInput(f"调整后的得分 {score} 无效：指标 {indicator} 的得分应在 0 到 {fmt_exact(points)} 之间，最多 {MAX_PLACES} 位小数。")
+    if not within_points(score, points) or not _places_ok(score):
+        hint = full_marks_hint(points)
+        raise InvalidInput(f"调整后的得分 {score} 无效：指标 {indicator} 的得分应在 0 到 {points_text(points)} 之间，最多 {MAX_PLACES} 位小数"
+                           + (f"（{hint}）" if hint else "") + "。")
     got = _lead_values(session, cycle, unit_id, indicator_id)
-    basis = basis_text(item_mean({k: LeadScoreValue(s.score) for k, s in got.items()})) if got else ""
+    basis = basis_text(item_mean({k: LeadScoreValue(s.score) for k, s in got.items()}, points)) if got else ""
     new = ItemVerification(cycle_id=cycle.id, unit_id=unit_id, indicator_id=indicator_id, kind=VerificationKind.adjust,
                            basis=basis, value=score, reason=reason, by=actor)
     old = _replace_verification(session, cycle, unit_id, indicator_id, new)
