@@ -352,6 +352,27 @@ def test_every_published_figure_recomputes_from_the_published_figures_below_it(d
         assert r.published_total == round_half_up(max(recomputed, Fraction(0)))
 
 
+def test_a_vetoed_unit_ranks_after_every_unit_of_its_group_not_vetoed():
+    lead = scores(i11={L1: 30}, i12={L1: 30, L2: 30}, i13={L2: 40})
+    units = [unit(U1, position=1), unit(U2, position=2)]
+    lead_scores = {U1: lead, U2: scores(i11={L1: 10}, i12={L1: 10, L2: 10}, i13={L2: 10})}
+    comps = {**components(U1, 90, 90, 90), **components(U2, 50, 50, 50)}
+    veto = {U1: [AdjustmentLine("veto", None, "发生重大网络安全事件")]}
+    r = by_id(compute(inputs(units, lead_scores, comps, adjustments=veto)))
+    assert r[U1].total > r[U2].total
+    assert (r[U2].rank, r[U1].rank) == (1, 2) and r[U1].grade == "较差"
+    by_score = POLICY.model_copy(update={"veto": POLICY.veto.model_copy(update={"rank": "by_score"})})
+    r = by_id(compute(inputs(units, lead_scores, comps, adjustments=veto, policy=by_score)))
+    assert (r[U1].rank, r[U2].rank) == (1, 2) and r[U1].grade == "较差"
+
+
+def test_the_policy_names_its_own_rules_apart_from_the_measures():
+    assert POLICY.rules.name == "包头市数字政府建设考评计分实施细则"
+    assert POLICY.rules.citation == "《包头市数字政府建设考评计分实施细则》（尚未以文件印发）"
+    adopted = POLICY.rules.model_copy(update={"adopted_by": "包数字政府办〔2022〕3号"})
+    assert adopted.citation == "《包头市数字政府建设考评计分实施细则》（包数字政府办〔2022〕3号）"
+
+
 def test_policy_file_is_validated():
     from kaoping.domain.errors import InvalidInput
     from kaoping.domain.policy import load_policy_text

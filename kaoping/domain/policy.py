@@ -45,9 +45,30 @@ class OpinionPolicy(BaseModel):
         return self
 
 
+class Rules(BaseModel):
+    """Which document the rules beyond the measures come from (实施细则): grade bands, the caps
+    of bonus and deduction lines, 一票否决, ranking a vetoed unit, published rounding. The
+    measures (《考评办法》) themselves set only the components, their weights, the areas and
+    the points; documents that show 等次, 加减分 or 否决 cite this."""
+
+    name: str = "数字政府建设考评计分实施细则（kaoping 默认规则）"
+    adopted_by: str = ""  # the document that adopted it, e.g. 包数字政府办〔2022〕3号; empty: not yet adopted
+
+    @property
+    def citation(self) -> str:
+        return f"《{self.name.strip('《》')}》" + (f"（{self.adopted_by}）" if self.adopted_by else "（尚未以文件印发）")
+
+
+class Veto(BaseModel):
+    # "last": a vetoed unit is ranked after every unit of its group that is not vetoed;
+    # "by_score": it keeps the rank of its score (its grade is still the lowest).
+    rank: Literal["last", "by_score"] = "last"
+
+
 class ScoringPolicy(BaseModel):
     version: str
     name: str = ""
+    rules: Rules = Rules()
     components: dict[Component, Decimal]
     missing_component: Literal["error", "reweight"] = "error"
     grades: list[GradeBand]
@@ -56,6 +77,7 @@ class ScoringPolicy(BaseModel):
     adjustments: AdjustmentCaps = AdjustmentCaps()
     source_weights: dict[str, Decimal] = {}
     opinion: OpinionPolicy = OpinionPolicy()
+    veto: Veto = Veto()
 
     @field_validator("components")
     @classmethod

@@ -379,7 +379,7 @@ def compute(inputs: ScoringInputs) -> list[UnitResult]:
     results = [_unit_result(inputs, unit, scale) for unit in inputs.units]
     for r in results:
         r.grade = policy.lowest_grade if r.veto else policy.grade_for(r.published_total)
-    rank_within_groups(results, key=lambda r: r.published_total)
+    rank_within_groups(results, key=lambda r: r.published_total, vetoed_last=policy.veto.rank == "last")
     return results
 
 
@@ -538,16 +538,21 @@ def ranges(numbers: list[int]) -> str:
     return "、".join(out)
 
 
-def rank_within_groups(results, key) -> None:
-    """Competition ranking (1, 2, 2, 4) by ``key`` descending, within each unit group."""
+def rank_within_groups(results, key, *, vetoed_last: bool = False) -> None:
+    """Competition ranking (1, 2, 2, 4) by ``key`` descending, within each unit group; with
+    ``vetoed_last`` a vetoed unit comes after every unit of its group that is not vetoed."""
     groups: dict[str, list] = defaultdict(list)
     for r in results:
         groups[r.unit.group].append(r)
+
+    def standing(r):
+        return (bool(r.veto) if vetoed_last else False, -key(r))
+
     for members in groups.values():
-        members.sort(key=lambda r: (-key(r), r.unit.position, r.unit.code))
+        members.sort(key=lambda r: (*standing(r), r.unit.position, r.unit.code))
         previous = None
         for index, r in enumerate(members, start=1):
-            value = key(r)
+            value = standing(r)
             if previous is None or value != previous[0]:
                 previous = (value, index)
             r.rank = previous[1]
@@ -599,5 +604,5 @@ def compute_annual(first: list[UnitResult], second: list[UnitResult], policy: Sc
             published_total=published, veto=veto, grade=policy.lowest_grade if veto else policy.grade_for(published),
             flags=flags,
         ))
-    rank_within_groups(results, key=lambda r: r.published_total)
+    rank_within_groups(results, key=lambda r: r.published_total, vetoed_last=policy.veto.rank == "last")
     return results
