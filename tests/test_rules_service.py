@@ -7,12 +7,14 @@ import csv
 import io
 import json
 from decimal import Decimal
+from fractions import Fraction
 
 import openpyxl
 import pytest
 from sqlmodel import func, select
 
 from kaoping import db
+from kaoping.domain.errors import InvalidInput
 from kaoping.models import (
     AuditEntry,
     ComponentScore,
@@ -21,6 +23,9 @@ from kaoping.models import (
     LeadScore,
 )
 from kaoping.services.cycles import get_cycle
+from kaoping.services.points import allocation_problems, points_in_force
+from kaoping.services.registry import UnitDirectory
+from kaoping.services.score_entry import allocate_points
 from tests.conftest import write
 from tests.factories import score_files, scored_cycle
 
@@ -92,17 +97,57 @@ def test_points_allocation_rule_3_4(initialized, settings):
     assert ok.exit_code == 0, ok.output
     shown = cli("points", "show", "--cycle", "2022H1").output
     assert "牵头考核单位明确" in shown
-    # Group (四) 线上进一网 (2 points): items 6, 7 (审批) and 8 (住建、审批): 市住建局 does not lead 6 and 7.
+    # Group (四) 线上进一网 (2 points): items 6, 7 (审批) and 8 (住建、审批): the items have different
+    # leads, so neither lead allocates alone — the specialist team does (rule 三(四), DESIGN §2).
     zjj = cli("points", "set", "--cycle", "2022H1", "--lead", "市住建局", "6=1", "7=0.5", "8=0.5")
-    assert zjj.exit_code != 0 and "6、7" in zjj.output
+    assert zjj.exit_code != 0 and "分值由专班明确" in zjj.output and "8 号由 市住建局、市审批服务局 牵头" in zjj.output
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        allocate_points(session, cycle, lead_written=None, by_team=True, actor="test", points={6: Decimal(1), 7: Decimal("0.5"), 8: Decimal("0.5")})
+        with pytest.raises(InvalidInput, match="专班不能代为明确"):
+            allocate_points(session, cycle, lead_written=None, by_team=True, actor="test",
+                            points={54: Decimal(4), 55: Decimal(4), 56: Decimal(4), 57: Decimal(4), 58: Decimal(4)})
+        in_force = {p.number: (p.points, p.basis) for p in points_in_force(session, cycle).values() if p.number in (6, 7, 8)}
+        assert in_force == {6: (1, "allocated"), 7: (Fraction(1, 2), "allocated"), 8: (Fraction(1, 2), "allocated")}
     # Scores above a new allocation: 东河区 gets 4 on item 58 (default 4) then the lead lowers 58 to 3.
     write_path = settings.var_dir / "s.csv"
     write(write_path, MONITORING_HEADER + "东河区,58,市工信局,4,\n")
     assert cli("scores", "import", write_path, "--cycle", "2022H1", "--component", "monitoring").exit_code != 0  # 58 is 3 now
     write(write_path, MONITORING_HEADER + "东河区,57,市工信局,3,\n")
     assert cli("scores", "import", write_path, "--cycle", "2022H1", "--component", "monitoring").exit_code == 0
+    # Item 57 has a score now: area 三's points are frozen; a change needs a reason (audited).
     lower = cli("points", "set", "--cycle", "2022H1", "--lead", "市工信局", "54=6", "55=6", "56=4", "57=2", "58=2")
-    assert lower.exit_code != 0 and "东河区 指标 57 已得 3 分" in lower.output
+    assert lower.exit_code != 0 and "已有评分，分值已冻结" in lower.output and "--reason" in lower.output
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        with pytest.raises(InvalidInput) as caught:
+            allocate_points(session, cycle, lead_written="市工信局", actor="test", reason="牵头单位更正笔误",
+                            points={54: Decimal(6), 55: Decimal(6), 56: Decimal(4), 57: Decimal(2), 58: Decimal(2)})
+        assert "东河区 指标 57 已得 3 分" in str(caught.value.problems)
+        allocate_points(session, cycle, lead_written="市工信局", actor="test", reason="牵头单位更正笔误",
+                        points={54: Decimal(6), 55: Decimal(5), 56: Decimal(3), 57: Decimal(3), 58: Decimal(3)})
+        entry = session.exec(select(AuditEntry).where(AuditEntry.action == "points.allocate").order_by(AuditEntry.id.desc())).first()
+        assert "评分后更改，原因：牵头单位更正笔误" in entry.reason
+
+
+def test_co_leads_allocate_together(initialized, settings):
+    """Group (二) items 3 and 4 are co-led by 市政府办公室 and 市公安局: the points are in force
+    once both gave the same allocation; until then the default split applies, and check says why."""
+    cli = initialized
+    cli("cycle", "open", "2022H1")
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        allocate_points(session, cycle, lead_written="市政府办公室", actor="test", points={3: Decimal("0.8"), 4: Decimal("1.2")})
+        basis = {p.number: p.basis for p in points_in_force(session, cycle).values()}
+        assert basis[3] == basis[4] == "default"
+        assert any("尚待 市公安局 明确分值" in p for p in allocation_problems(session, cycle, {i: u.short_name for i, u in UnitDirectory.load(session).units.items()}))
+        allocate_points(session, cycle, lead_written="市公安局", actor="test", points={3: Decimal(1), 4: Decimal(1)})
+        assert any("分值明确不一致" in p for p in allocation_problems(session, cycle))
+        assert {p.number: p.basis for p in points_in_force(session, cycle).values()}[3] == "default"
+        allocate_points(session, cycle, lead_written="市公安局", actor="test", points={3: Decimal("0.8"), 4: Decimal("1.2")})
+        assert allocation_problems(session, cycle) == []
+        in_force = {p.number: (p.points, p.basis) for p in points_in_force(session, cycle).values() if p.number in (3, 4)}
+        assert in_force == {3: (Fraction(4, 5), "allocated"), 4: (Fraction(6, 5), "allocated")}
 
 
 # --------------------------------------------------------------------------- score import

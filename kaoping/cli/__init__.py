@@ -22,6 +22,7 @@ from kaoping import db
 from kaoping.adapters.uploads import Upload, read_upload
 from kaoping.domain.errors import KaopingError
 from kaoping.services import audit
+from kaoping.services import points as points_service
 from kaoping.services.received import keep_received
 from kaoping.settings import Settings, get_settings
 
@@ -528,7 +529,7 @@ def points_show(cycle: CycleOpt) -> None:
     require_schema(s)
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
-        points = cycles.points_in_force(session, c)
+        points = points_service.points_in_force(session, c)
     table = Table(show_header=True, header_style="bold", title=f"{c.code} 未标分值指标的分值")
     for col in ("指标", "分值", "来源", "所在分组/大项"):
         table.add_column(col)

@@ -15,6 +15,7 @@ from kaoping.models.catalog import (
 )
 from kaoping.models.cycle import (
     Cycle,
+    CycleAcceptance,
     CyclePlan,
     CycleResponsibility,
     CycleSnapshot,
@@ -42,6 +43,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "SignoffRequest",
     "CyclePlan",
+    "CycleAcceptance",
     "Visit",
     "CalendarOverride",
     "MessageStatus",

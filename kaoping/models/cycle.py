@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, String, UniqueConstraint
+from sqlalchemy import JSON, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kaoping.models.types import UTCDateTime, utcnow
@@ -106,3 +106,21 @@ class CycleResponsibility(SQLModel, table=True):
     cycle_id: int = Field(foreign_key="cycle.id", index=True)
     unit_id: int = Field(foreign_key="unit.id")
     indicator_id: int = Field(foreign_key="indicator.id")
+
+
+class CycleAcceptance(SQLModel, table=True):
+    """A default the specialist team accepted explicitly, with a reason, for one cycle:
+    ``default_points`` (items still on the equal split of rule 三(四) at the verification
+    sign-off) or ``default_responsibilities`` (no 承担 list imported when the cycle opened).
+    Documents state them."""
+
+    __tablename__ = "cycle_acceptance"
+    __table_args__ = (UniqueConstraint("cycle_id", "subject"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    subject: str = Field(sa_type=String(32))
+    reason: str = Field(sa_type=Text)
+    details: dict = Field(default_factory=dict, sa_type=JSON)
+    accepted_by: str = Field(default="", sa_type=String(64))
+    accepted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

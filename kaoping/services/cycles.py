@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from fractions import Fraction
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
-from kaoping.domain.catalog import open_item_defaults
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import ScoringPolicy
 from kaoping.models import (
-    Catalog,
     Contact,
     Cycle,
     CycleResponsibility,
@@ -28,7 +24,6 @@ from kaoping.models import (
     CycleStatus,
     CycleUnit,
     Indicator,
-    PointsAllocation,
     Unit,
     UnitAlias,
 )
@@ -160,60 +155,3 @@ def reopen(session: Session, cycle: Cycle, *, actor: str, reason: str) -> None:
     if cycle.status == CycleStatus.closed:
         raise Conflict(f"考评周期 {cycle.code} 已结束并发布，不能重新开启。")
     set_status(session, cycle, CycleStatus.open, actor=actor, reason=reason, action="cycle.reopen")
-
-
-# --------------------------------------------------------------------------- points in force
-
-
-@dataclass(frozen=True)
-class ItemPoints:
-    indicator_id: int
-    number: int
-    points: Fraction
-    basis: str  # given | allocated | default
-    container: str | None  # for open items: the group or area whose points they share
-
-
-def allocation_problems(session: Session, cycle: Cycle) -> list[str]:
-    """Allocations that no longer add up to their container (rule 三(四)) — e.g. one that
-    covers only part of a group. Entry refuses these; the check catches any that slip in."""
-    points = points_in_force(session, cycle)
-    catalog = session.get(Catalog, cycle.catalog_id)
-    defaults = open_item_defaults(catalog_draft(session, catalog))
-    problems = []
-    containers = {p.container for p in points.values() if p.basis == "allocated"}
-    for container in sorted(containers):
-        members = [p for p in points.values() if p.container == container]
-        expected = sum((defaults[p.number][1] for p in members), Fraction(0))
-        got = sum((p.points for p in members), Fraction(0))
-        if any(p.basis == "default" for p in members) or got != expected:
-            numbers = "、".join(str(p.number) for p in sorted(members, key=lambda p: p.number))
-            problems.append(
-                f"分值明确不完整或合计不符：{container} 中未标分值的指标 {numbers} 应合计 {float(expected):g} 分，"
-                "请牵头考核单位重新明确全部指标的分值（kaoping points set）。"
-            )
-    return problems
-
-
-def points_in_force(session: Session, cycle: Cycle) -> dict[int, ItemPoints]:
-    """p(i) for every indicator of the cycle's catalog (rule 三(四))."""
-    catalog = session.get(Catalog, cycle.catalog_id)
-    draft = catalog_draft(session, catalog)
-    defaults = open_item_defaults(draft)
-    ids = dict(session.exec(select(Indicator.number, Indicator.id).where(Indicator.catalog_id == catalog.id)).all())
-    allocations = {
-        a.indicator_id: a
-        for a in session.exec(select(PointsAllocation).where(PointsAllocation.cycle_id == cycle.id, PointsAllocation.current))
-    }
-    result = {}
-    for item in draft.indicators:
-        indicator_id = ids[item.number]
-        if item.points is not None:
-            result[indicator_id] = ItemPoints(indicator_id, item.number, Fraction(item.points), "given", None)
-        elif indicator_id in allocations:
-            a = allocations[indicator_id]
-            result[indicator_id] = ItemPoints(indicator_id, item.number, Fraction(a.points), "allocated", a.container)
-        else:
-            container, share = defaults[item.number]
-            result[indicator_id] = ItemPoints(indicator_id, item.number, share, "default", container)
-    return result

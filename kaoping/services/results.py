@@ -48,13 +48,8 @@ from kaoping.models import (
     LeadScore,
     Unit,
 )
-from kaoping.services.cycles import (
-    allocation_problems,
-    cycle_label,
-    get_cycle,
-    points_in_force,
-    policy_of,
-)
+from kaoping.services.cycles import cycle_label, get_cycle, policy_of
+from kaoping.services.points import allocation_problems, points_in_force
 
 
 def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> ScoringInputs:
@@ -122,8 +117,9 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
 
 def problems_of(session: Session, cycle: Cycle, *, ignore: frozenset[str] = frozenset()) -> list[str]:
     """Every reason the results cannot be computed yet, except problems of the kinds in ``ignore``."""
-    return allocation_problems(session, cycle) + [
-        p.message for p in check(gather_inputs(session, cycle)) if p.kind not in ignore]
+    inputs = gather_inputs(session, cycle)
+    return allocation_problems(session, cycle, inputs.unit_names) + [
+        p.message for p in check(inputs) if p.kind not in ignore]
 
 
 @contextmanager
@@ -140,9 +136,8 @@ def no_gc_pauses():
 
 
 def compute_cycle(session: Session, cycle: Cycle, *, detailed: bool = False) -> tuple[ScoringInputs, list[UnitResult]]:
-    allocations = allocation_problems(session, cycle)
-    if allocations:
-        raise InvalidInput(f"{cycle.code} 还不能计算结果：", allocations)
+    """Results of a cycle. An allocation of points not yet in force (a co-lead still to give
+    theirs) leaves its items on the default split, flagged, as rule 三(四) says."""
     with no_gc_pauses():
         inputs = gather_inputs(session, cycle, detailed=detailed)
     try:

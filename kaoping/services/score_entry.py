@@ -20,7 +20,15 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.spreadsheets import Row, parse_score, read_table
 from kaoping.domain.errors import InvalidInput
-from kaoping.domain.scoring import FULL_MARKS_WORD, fmt_exact, full_marks_hint, points_text, printed_points, within_points
+from kaoping.domain.scoring import (
+    FULL_MARKS_WORD,
+    fmt_exact,
+    full_marks_hint,
+    points_text,
+    printed_points,
+    ranges,
+    within_points,
+)
 from kaoping.domain.text import fold
 from kaoping.models import (
     Area,
@@ -38,7 +46,8 @@ from kaoping.models import (
 )
 from kaoping.models.types import utcnow
 from kaoping.services import audit
-from kaoping.services.cycles import ItemPoints, points_in_force, require_open
+from kaoping.services.cycles import require_open
+from kaoping.services.points import ItemPoints, allocation_states, points_in_force
 from kaoping.services.registry import UnitDirectory
 
 MAX_PLACES = 4
@@ -399,15 +408,20 @@ def import_score_file(
 
 
 def allocate_points(
-    session: Session, cycle: Cycle, *, lead_written: str, points: dict[int, Decimal], actor: str, source: str = "",
+    session: Session, cycle: Cycle, *, lead_written: str | None, points: dict[int, Decimal], actor: str,
+    source: str = "", by_team: bool = False, reason: str = "",
 ) -> list[tuple[int, Decimal]]:
     """Rule 三(四): a lead assessor sets the points of the open items of a group or area it
-    leads. They must cover every open item of that container and add up to its points."""
+    leads — every co-lead gives the same; where the items have different leads the specialist
+    team sets them (``by_team``). They must cover every open item of the container and add up
+    to its points. Once an item has scores its points are frozen: a change needs a reason."""
     require_open(cycle)
     ctx = CycleContext(session, cycle)
-    lead = ctx.directory.find(lead_written)
-    if lead is None:
-        raise InvalidInput(ctx.directory.unknown_message(lead_written))
+    lead = None
+    if not by_team:
+        lead = ctx.directory.find(lead_written or "")
+        if lead is None:
+            raise InvalidInput(ctx.directory.unknown_message(lead_written or ""))
     if not points:
         raise InvalidInput("没有给出任何指标的分值：请写成 指标编号=分值，例如 54=5 55=5。")
     problems = []
@@ -429,45 +443,61 @@ def allocate_points(
     if len(containers) != 1:
         raise InvalidInput(f"这些指标属于不同的分组或大项（{'、'.join(sorted(containers))}）：请按分组（或大项）分别明确分值。")
     container = containers.pop()
-    open_ids = [p.indicator_id for p in ctx.points.values() if p.container == container]
-    open_numbers = sorted(ctx.indicator_by_id[i].number for i in open_ids)
-    if sorted(points) != open_numbers:
+    state = allocation_states(session, cycle)[container]
+    label = _container_label(session, cycle, container)
+    if sorted(points) != state.numbers:
         raise InvalidInput(
-            f"{_container_label(session, cycle, container)}中未标分值的指标为 {'、'.join(map(str, open_numbers))}，"
+            f"{label}中未标分值的指标为 {'、'.join(map(str, state.numbers))}，"
             f"须一次全部明确（本次给出 {'、'.join(map(str, sorted(points)))}）。"
         )
-    not_led = [ctx.indicator_by_id[i].number for i in open_ids if lead.id not in ctx.leads[i]]
-    if not_led:
+    if by_team and not state.by_team:
+        leads = "、".join(ctx.name(d) for d in state.deciders)
+        raise InvalidInput(f"{label}的指标由 {leads} 牵头，分值应由牵头考核单位明确（办法三(四)），专班不能代为明确。")
+    if not by_team and state.by_team:
+        leads = "；".join(f"{ctx.indicator_by_id[i].number} 号由 {'、'.join(ctx.name(u) for u in ctx.leads[i])} 牵头"
+                         for i in state.item_ids)
+        raise InvalidInput(f"{label}的指标分别由不同单位牵头（{leads}），分值由专班明确：请使用 --by-team。")
+    if lead is not None and lead.id not in state.deciders:
+        not_led = [ctx.indicator_by_id[i].number for i in state.item_ids if lead.id not in ctx.leads[i]]
         raise InvalidInput(f"{lead.short_name} 不是指标 {'、'.join(map(str, not_led))} 的牵头考核单位，不能明确这些指标的分值。")
-    total = sum((ctx.points[i].points for i in open_ids), Fraction(0))
     given = sum((Fraction(v) for v in points.values()), Fraction(0))
-    if given != total:
+    if given != state.share_total:
         detail = " + ".join(f"{n}号 {points[n]}" for n in sorted(points))
         raise InvalidInput(
-            f"{_container_label(session, cycle, container)}未标分值的指标合计应为 {fmt_exact(total)} 分，"
+            f"{label}未标分值的指标合计应为 {points_text(state.share_total)} 分，"
             f"本次明确的分值 {detail} = {fmt_exact(given)} 分，不相等：请调整后重新提交。"
+        )
+    scored = session.exec(select(LeadScore).where(LeadScore.cycle_id == cycle.id, LeadScore.current,
+                                                  LeadScore.indicator_id.in_(state.item_ids))).all()
+    if scored and not reason.strip():
+        numbers = ranges(sorted({ctx.indicator_by_id[s.indicator_id].number for s in scored}))
+        raise InvalidInput(
+            f"{label}的指标 {numbers} 已有评分，分值已冻结（办法三(四)：分值应在评分前明确）。"
+            "如确需更改，须写明原因（--reason），更改和原因将记入审计日志并在报告中列明。"
         )
     over = [
         f"{ctx.name(s.unit_id)} 指标 {ctx.indicator_by_id[s.indicator_id].number} 已得 {s.score} 分，超过新分值 {points[ctx.indicator_by_id[s.indicator_id].number]} 分"
-        for s in session.exec(select(LeadScore).where(LeadScore.cycle_id == cycle.id, LeadScore.current,
-                                                      LeadScore.indicator_id.in_(open_ids)))
-        if s.score > points[ctx.indicator_by_id[s.indicator_id].number]
+        for s in scored if s.score > points[ctx.indicator_by_id[s.indicator_id].number]
     ]
     if over:
         raise InvalidInput("新分值低于已录入的得分，请先更正这些得分：", over)
-    before = {ctx.indicator_by_id[i].number: (fmt_exact(ctx.points[i].points), ctx.points[i].basis) for i in open_ids}
+    decider = None if by_team else lead.id
+    before = {ctx.indicator_by_id[i].number: (fmt_exact(ctx.points[i].points), ctx.points[i].basis) for i in state.item_ids}
     now = utcnow()
     session.execute(update(PointsAllocation).where(
-        PointsAllocation.cycle_id == cycle.id, PointsAllocation.current, PointsAllocation.indicator_id.in_(open_ids),
+        PointsAllocation.cycle_id == cycle.id, PointsAllocation.current, PointsAllocation.indicator_id.in_(state.item_ids),
+        PointsAllocation.lead_unit_id.is_(None) if decider is None else PointsAllocation.lead_unit_id == decider,
     ).values(current=False))
     for number, value in sorted(points.items()):
         session.add(PointsAllocation(cycle_id=cycle.id, indicator_id=items[number].id, container=container, points=value,
-                                     lead_unit_id=lead.id, source=source, set_at=now, set_by=actor))
+                                     lead_unit_id=decider, source=source, set_at=now, set_by=actor))
     session.flush()
+    who = "专班" if by_team else lead.short_name
     audit.append(
         session, actor=actor, action="points.allocate", entity=f"cycle:{cycle.code}/container:{container}",
         cycle_code=cycle.code, before=before, after={str(n): v for n, v in sorted(points.items())},
-        reason=f"{lead.short_name} 按办法三(四)明确分值" + (f"（{source}）" if source else ""),
+        reason=f"{who} 按办法三(四)明确分值" + (f"（{source}）" if source else "")
+        + (f"；评分后更改，原因：{reason.strip()}" if scored else ""),
     )
     return sorted(points.items())
 
