@@ -14,7 +14,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from kaoping.models import FormKind
+
+# The kinds: importing a kind's module registers it (``@register``). A new kind is one more name here.
+from kaoping.services.forms import field_visit, lead_scoring, opinion, self_assessment, third_party
 from kaoping.services.forms.engine import BuiltForm, build_forms, render, specs_for
+from kaoping.services.forms.field_visit import FIELD_VISIT_ROWS
 from kaoping.services.forms.kind import (
     KINDS,
     FormKindSpec,
@@ -25,12 +29,8 @@ from kaoping.services.forms.kind import (
     kind_spec,
     register,
 )
-from kaoping.services.forms.view import CycleView
-
-# The kinds: importing a module registers it (``@register``). A new kind is one more line here.
-from kaoping.services.forms import self_assessment, lead_scoring, field_visit, third_party, opinion  # noqa: E402,I001
-from kaoping.services.forms.field_visit import FIELD_VISIT_ROWS
 from kaoping.services.forms.self_assessment import PROGRESS_CHOICES
+from kaoping.services.forms.view import CycleView
 
 
 class _Layouts(Mapping):
