@@ -342,7 +342,7 @@ def test_fast_table_reader_reads_what_python_docx_reads():
     import docx
     from docx.oxml import OxmlElement
 
-    from kaoping.services.intake import _cell, table_rows
+    from kaoping.adapters.word.tables import cell_text, table_rows
 
     document = docx.Document()
     table = document.add_table(rows=3, cols=3)
@@ -360,7 +360,7 @@ def test_fast_table_reader_reads_what_python_docx_reads():
     table.cell(2, 2).text = "\u3000全角空格 "
 
     def slow(t):
-        return [[_cell(c) for c in row.cells] for row in t.rows]
+        return [[cell_text(c) for c in row.cells] for row in t.rows]
 
     assert table_rows(table) == slow(table)
     assert table_rows(table)[1][1] == "第一段甲\t\n乙\n  第二段  第一段"

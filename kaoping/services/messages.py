@@ -14,8 +14,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
-from kaoping.models import Contact, ContactRole, Cycle, FormKind, Unit
+from kaoping.models import Cycle, Unit
+from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label
+from kaoping.services.forms import kind_spec
 from kaoping.services.outbox import Attachment, queue
 from kaoping.settings import PROJECT_ROOT, Settings
 
@@ -53,37 +55,21 @@ def _chinese(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def unit_contacts(session: Session, unit_id: int, role: ContactRole = ContactRole.liaison) -> list[str]:
-    return list(session.exec(select(Contact.email).where(Contact.unit_id == unit_id, Contact.role == role)))
-
-
 def form_recipients(session: Session, settings: Settings, cycle: Cycle, built) -> list[str]:
-    """Who gets a form: the unit's 联络员; for a field visit record, the team visiting the unit
-    (the specialist team while no visit is confirmed); the evaluator or survey office for the
-    results sheets."""
-    from kaoping.models import Visit
-
-    kind = FormKind(built.form.kind)
-    if kind is FormKind.third_party:
-        return [settings.third_party_email]
-    if kind is FormKind.opinion:
-        return [settings.opinion_email]
-    if kind is FormKind.field_visit:
-        visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id,
-                                                 Visit.unit_id == built.form.subject_unit_id)).first()
-        return [m["email"] for m in visit.members] if visit else [settings.office_email]
-    return unit_contacts(session, built.form.subject_unit_id)
+    """Who gets a form: its kind decides (``FormKindSpec.recipients``): the unit's 联络员, the
+    team visiting the unit, the evaluator or survey office, …"""
+    return kind_spec(built.form.kind).recipients(session, settings, cycle, built.form)
 
 
 def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, recipients: list[str]) -> int:
     """One message per recipient with the form attached (idempotent per form version)."""
     form = built.form
-    kind = FormKind(form.kind)
+    kind = kind_spec(form.kind)
     unit = session.get(Unit, form.subject_unit_id) if form.subject_unit_id else None
     greeting = f"{unit.short_name}" if unit else "各位"
     rendered = render(
-        "third_party_request" if kind is FormKind.third_party else "form_issued", settings,
-        greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=kind.value,
+        kind.email_template, settings,
+        greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=str(kind.kind),
         deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间",
         units=sum(1 for row in form.rows if row[0] == "main"),
     )
@@ -104,7 +90,7 @@ def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, 
 
     received = datetime.now(settings.tz).strftime("%Y-%m-%d %H:%M")
     if accepted:
-        rendered = render("return_received", settings, greeting="您好", form_label=FormKind(result.kind).label,
+        rendered = render("return_received", settings, greeting="您好", form_label=kind_spec(result.kind).label,
                           form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,
                           late=result.late)
     else:

@@ -20,12 +20,12 @@ from kaoping.models import (
     ContactRole,
     Cycle,
     CycleStatus,
-    FormKind,
     IssuedForm,
     ReceivedFile,
     Unit,
 )
 from kaoping.services.cycles import cycle_label
+from kaoping.services.forms import kind_spec
 from kaoping.services.messages import render, unit_contacts
 from kaoping.services.outbox import queue
 from kaoping.services.workdays import WorkCalendar
@@ -66,9 +66,10 @@ def run_reminders(session: Session, settings: Settings, *, today: date) -> Remin
     for form in forms:
         if form.cycle_id not in open_cycles or form.form_no in returned or form.subject_unit_id is None:
             continue
-        if FormKind(form.kind) is FormKind.field_visit:
-            continue  # the field team, not the unit, returns it
-        item = {"form_label": FormKind(form.kind).label, "form_no": form.form_no, "deadline": _chinese(form.deadline)}
+        kind = kind_spec(form.kind)
+        if not kind.remind_subject:
+            continue  # someone else returns it (the field team for a visit record)
+        item = {"form_label": kind.label, "form_no": form.form_no, "deadline": _chinese(form.deadline)}
         cycles_of[form.subject_unit_id] = open_cycles[form.cycle_id]
         if today <= form.deadline:
             left = calendar.workdays_between(today, form.deadline)

@@ -138,24 +138,16 @@ class Issued:
 def issue(session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *, today: date,
           actor: str = ACTOR) -> Issued:
     """Build the forms of one kind and queue their emails, in the caller's transaction."""
-    from kaoping.services.forms import build_forms
+    from kaoping.services.forms import build_forms, kind_spec
     from kaoping.services.messages import form_recipients, queue_form
 
     existing = issued_count(session, cycle, kind)
     if existing:
         return Issued(kind, existing, 0, True)
     if cycle.status != CycleStatus.open:
-        raise Conflict(f"{cycle.code} 已“{CycleStatus(cycle.status).label}”，不再下发{kind.label}。")
+        raise Conflict(f"{cycle.code} 已“{CycleStatus(cycle.status).label}”，不再下发{kind_spec(kind).label}。")
     plan = plan_of(session, cycle)
-    if kind is FormKind.self_assessment:
-        deadline = plan.self_assessment_deadline
-    elif kind is FormKind.lead_scoring:
-        if plan.scoring_deadline is None:
-            plan.scoring_deadline = WorkCalendar.load(session).add_workdays(today, plan.scoring_workdays)
-            session.add(plan)
-        deadline = plan.scoring_deadline
-    else:
-        deadline = plan.results_deadline
+    deadline = kind_spec(kind).deadline(session, plan, today=today)
     built = build_forms(session, settings, cycle, kind, deadline=deadline, actor=actor, today=today)
     queued = sum(queue_form(session, settings, cycle, b, recipients=form_recipients(session, settings, cycle, b))
                  for b in built)

@@ -1,0 +1,135 @@
+"""The form engine: build, sign and write the Word forms of one kind, and record what was issued.
+
+What a form contains, how its body reads and how its return is recorded are the kind's
+(``kaoping.services.forms.<kind>``, registered in ``KINDS``); the engine does the same for every
+kind: the form number and version, the page, header and title, the signed identity, the file,
+the ``IssuedForm`` record and the audit entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from kaoping.adapters.word import layout
+from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
+from kaoping.domain.errors import InvalidInput
+from kaoping.models import Cycle, FormKind, IssuedForm
+from kaoping.services import audit
+from kaoping.services.cycles import cycle_label
+from kaoping.services.forms.kind import FormSpec, kind_spec
+from kaoping.services.forms.view import CycleView
+from kaoping.settings import Settings
+
+
+@dataclass
+class BuiltForm:
+    form: IssuedForm
+    path: Path
+    created: bool  # False: same identity as before, file refreshed only
+    subject_label: str
+
+
+def specs_for(view: CycleView, kind: FormKind, units: list[str] | None = None) -> list[FormSpec]:
+    """The forms of one kind for a cycle (``units``: only these subjects, by code)."""
+    specs = kind_spec(kind).specs(view)
+    if units:
+        wanted = set(units)
+        specs = [s for s in specs if s.subject in wanted]
+    return specs
+
+
+def render(spec: FormSpec, view: CycleView, identity: FormIdentity, key: bytes, *, deadline: date | None,
+           office: str) -> bytes:
+    kind = kind_spec(spec.kind)
+    document = layout.form_document(landscape=kind.landscape)
+    header = document.sections[0].header.paragraphs[0]
+    layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {identity.version} 版） 请勿删改本表的编号、单位、指标等灰色栏目"),
+                    layout.BODY_FONT, size=layout.SIZE_5)
+    deadline_text = f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else "见通知"
+    title = f"{cycle_label(view.cycle)}数字政府建设考评{kind.label}"
+    layout.form_title(document, title)
+    kind.render(document, spec, view, form_no=identity.form_no, deadline_text=deadline_text, office=office)
+    write_identity(document, identity, key)
+    document.core_properties.title = title
+    document.core_properties.author = office
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- issuing
+
+
+def _next_form_no(session: Session, cycle: Cycle, kind: FormKind) -> str:
+    count = session.exec(select(func.count(func.distinct(IssuedForm.form_no))).where(IssuedForm.cycle_id == cycle.id,
+                                                                                      IssuedForm.kind == kind)).one()
+    return f"{cycle.code}-{kind_spec(kind).code}{count + 1:03d}"
+
+
+def build_forms(
+    session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *, out_dir: Path | None = None,
+    deadline: date | None = None, units: list[str] | None = None, actor: str, today: date | None = None,
+) -> list[BuiltForm]:
+    """Build (or rebuild) the forms of one kind. A form whose identity rows are unchanged keeps
+    its number and version (only the file is refreshed); a changed one gets a new version,
+    and a return of the old version is then refused."""
+    spec_of_kind = kind_spec(kind)
+    kind = spec_of_kind.kind
+    view = CycleView(session, cycle)
+    specs = specs_for(view, kind, units)
+    if not specs:
+        raise InvalidInput(f"{cycle.code} 没有需要发出的{spec_of_kind.label}（没有承担指标的单位或牵头考核单位）。")
+    deadline = deadline or (today or date.today()) + timedelta(days=settings.form_deadline_days)
+    key = settings.secret_key.get_secret_value().encode("utf-8")
+    built = []
+    for spec in specs:
+        digest = rows_digest(spec.identity_rows)
+        current = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
+                                                        IssuedForm.subject == spec.subject, IssuedForm.current)).first()
+        created = current is None or current.rows_digest != digest or current.deadline != deadline
+        if not created:
+            form = current
+        else:
+            if current is not None:
+                current.current = False
+                session.add(current)
+                session.flush()
+            form = IssuedForm(
+                cycle_id=cycle.id, kind=kind, subject=spec.subject, subject_unit_id=spec.subject_unit_id,
+                version=(current.version + 1) if current else 1,
+                form_no=current.form_no if current else _next_form_no(session, cycle, kind),
+                rows=spec.identity_rows, rows_digest=digest, deadline=deadline, issued_by=actor,
+            )
+            session.add(form)
+            session.flush()
+        identity = FormIdentity(cycle.code, str(kind), spec.subject, form.version, form.form_no, digest)
+        data = render(spec, view, identity, key, deadline=deadline, office=settings.office_name)
+        stored = settings.forms_dir / cycle.code / f"{form.form_no}-v{form.version}.docx"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(data)
+        form.path, form.sha256 = str(stored), hashlib.sha256(data).hexdigest()
+        session.add(form)
+        target = stored
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            target = out_dir / f"{form.form_no}-{spec.subject_label}-{spec_of_kind.label}.docx"
+            shutil.copyfile(stored, target)
+        built.append(BuiltForm(form, target, created, spec.subject_label))
+    session.flush()
+    new = [b for b in built if b.created]
+    if new:
+        audit.append(
+            session, actor=actor, action=f"forms.issue.{kind}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+            after={"forms": [f"{b.form.form_no} v{b.form.version} {b.subject_label}" for b in new],
+                   "deadline": deadline.isoformat()},
+            reason=f"生成{spec_of_kind.label}",
+        )
+    return built
