@@ -7,8 +7,8 @@ import json
 from decimal import Decimal
 from fractions import Fraction
 
-from kaoping.adapters.word.paragraphs import paragraphs_of
 from kaoping.adapters.uploads import read_upload
+from kaoping.adapters.word.paragraphs import paragraphs_of
 from kaoping.domain.catalog import open_item_defaults, parse_attachment
 from kaoping.domain.scoring import (
     full_marks_hint,
@@ -64,3 +64,44 @@ def test_lead_scores_full_marks_by_number_or_word_and_a_clear_refusal_otherwise(
     assert "得 0.6667…" in line6 and "得 0.6667…" in line7, (line6, line7)
     rows = json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)
     assert any(r["unit_name"] == "东河区" for r in rows)
+
+
+def test_scoring_sheet_prints_points_as_written_and_takes_full_marks_back(initialized, settings, tmp_path):
+    """市审批服务局's sheet: items 11–13 share group (六)'s 2 points (2/3 each, printed 0.6667);
+    group (四) (items 6–8, different leads) is not offered for allocation on a lead's sheet."""
+    from datetime import date
+
+    import docx
+    from sqlmodel import select
+
+    from kaoping import db
+    from kaoping.adapters.word.layout import fill_cell
+    from kaoping.adapters.word.tables import table_rows  # noqa: F401  (the reader the intake uses)
+    from kaoping.models import FormKind, LeadScore
+    from kaoping.services.cycles import get_cycle
+    from kaoping.services.forms import build_forms
+    from tests.test_forms_intake import main_table
+
+    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        [built] = build_forms(session, settings, cycle, FormKind.lead_scoring, out_dir=tmp_path / "out",
+                              deadline=date(2022, 7, 10), units=["spfw"], actor="test")
+    document = docx.Document(built.path)
+    text = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
+    assert "0.6667（默认）" in text and "0.6667…" not in text
+    allocation = [t for t in document.tables if t.rows[0].cells[0].text == "指标编号" and len(t.rows[0].cells) == 5]
+    offered = {r.cells[0].text for t in allocation for r in t.rows[1:]}
+    assert "11" in offered and not offered & {"6", "7", "8"}
+    main = main_table(document, "指标编号")
+    for row in main.rows[1:]:
+        if row.cells[2].text == "东河区" and row.cells[0].text == "11":
+            fill_cell(row.cells[5], "满分")
+        elif row.cells[2].text == "东河区" and row.cells[0].text == "12":
+            fill_cell(row.cells[5], "0.6667")
+    document.save(tmp_path / "filled.docx")
+    result = initialized("intake", tmp_path / "filled.docx")
+    assert result.exit_code == 0, result.output
+    with db.session_scope(settings) as session:
+        stored = sorted(s.score for s in session.exec(select(LeadScore)))
+    assert stored == [Decimal("0.6667"), Decimal("0.6667")]

@@ -19,7 +19,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, func, select
 
 from kaoping.adapters.word import layout
-from kaoping.domain.scoring import fmt
+from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.text import chinese_numeral
 from kaoping.models import AuditEntry, Cycle
 from kaoping.services import audit
@@ -290,7 +290,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
         if item.points and item.value / item.points < Fraction(9, 10):
             notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
-            improve.append({"number": item.number, "score": fmt(item.value, places), "points": fmt(item.points, places),
+            improve.append({"number": item.number, "score": fmt(item.value, places), "points": points_text(item.points),
                             "notes": notes})
     facts = {
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
@@ -311,7 +311,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
             notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
             if item.verification is not None and item.verification.kind == "adjust":
                 notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
-            body.append([str(item.number), fmt(item.points, places), fmt(item.value, places), notes])
+            body.append([str(item.number), points_text(item.points), fmt(item.value, places), notes])
         layout.table(doc, ["指标", "分值", "得分", "扣分说明"], body, widths_mm=[14, 18, 18, 106])
 
     _render_text(document, template.render(**facts), {"areas": areas, "items": items})

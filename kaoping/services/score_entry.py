@@ -467,6 +467,9 @@ def allocate_points(
             f"{label}未标分值的指标合计应为 {points_text(state.share_total)} 分，"
             f"本次明确的分值 {detail} = {fmt_exact(given)} 分，不相等：请调整后重新提交。"
         )
+    decider = None if by_team else lead.id
+    if state.given.get(decider) == {items[n].id: v for n, v in points.items()}:
+        return sorted(points.items())  # the same allocation again (a sheet sent twice): nothing changes
     scored = session.exec(select(LeadScore).where(LeadScore.cycle_id == cycle.id, LeadScore.current,
                                                   LeadScore.indicator_id.in_(state.item_ids))).all()
     if scored and not reason.strip():
@@ -481,7 +484,6 @@ def allocate_points(
     ]
     if over:
         raise InvalidInput("新分值低于已录入的得分，请先更正这些得分：", over)
-    decider = None if by_team else lead.id
     before = {ctx.indicator_by_id[i].number: (fmt_exact(ctx.points[i].points), ctx.points[i].basis) for i in state.item_ids}
     now = utcnow()
     session.execute(update(PointsAllocation).where(

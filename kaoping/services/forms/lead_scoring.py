@@ -12,7 +12,7 @@ from sqlmodel import Session
 from kaoping.adapters.spreadsheets import parse_score
 from kaoping.adapters.word import layout
 from kaoping.domain.errors import InvalidInput
-from kaoping.domain.scoring import fmt_exact
+from kaoping.domain.scoring import points_text
 from kaoping.domain.text import fold
 from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Unit
 from kaoping.services.contacts import unit_contacts
@@ -23,6 +23,7 @@ from kaoping.services.score_entry import (
     CycleContext,
     LeadScoreEntry,
     allocate_points,
+    parse_item_score,
     record_lead_scores,
     validate_lead_entries,
 )
@@ -58,15 +59,18 @@ class LeadScoring(FormKindSpec):
                     copied.append(view.self_assessment_of(unit_id, number))
             if not main:
                 continue
-            # Open items whose whole container this lead leads: it may allocate their points.
+            # Open items of a container whose items all have the same leads, this one among them:
+            # it may allocate their points (with its co-leads; rule 三(四)). A container whose items
+            # have different leads is allocated by the specialist team, not on a sheet.
             allocation = []
             containers = sorted({view.points[i].container for i in indicators if view.points[i].basis != "given"})
             for container in containers:
                 members = sorted((p for p in view.points.values() if p.container == container), key=lambda p: p.number)
-                if all(lead_id in view.leads[p.indicator_id] for p in members):
+                lead_sets = {frozenset(view.leads[p.indicator_id]) for p in members}
+                if len(lead_sets) == 1 and lead_id in next(iter(lead_sets)):
                     for p in members:
                         allocation.append([str(p.number), view.container_label(container), view.container_points(container),
-                                           fmt_exact(p.points, 4) if p.basis == "default" else f"{fmt_exact(p.points, 4)}（已明确）"])
+                                           points_text(p.points) if p.basis == "default" else f"{points_text(p.points)}（已明确）"])
             tables = {"main": main}
             if allocation:
                 tables["allocation"] = allocation
@@ -79,9 +83,11 @@ class LeadScoring(FormKindSpec):
         layout.form_line(document, f"牵头考核单位：{spec.subject_label}　　报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.form_line(document, "填写说明：", bold=True)
         for line in (
-            "1. 请对每个被考评单位承担的本单位牵头指标逐项评分，“得分”在 0 至“指标分值”之间，可保留两位小数；扣分的请在“扣分说明”中写明原因。",
+            "1. 请对每个被考评单位承担的本单位牵头指标逐项评分，“得分”在 0 至“指标分值”之间，可保留两位小数；扣分的请在“扣分说明”中写明原因。"
+            "满分可填“满分”；指标分值为约数的（如 0.6667，即 2/3 分），填 0.6667 或“满分”即为满分。",
             "2. 标注“（自评项）”的是本单位自身的得分，将由市政府办公室数字政府专班核实（办法三(二)）。",
-            "3. 未标分值的指标（办法三(四)）：可在第一张表“明确分值”栏中明确各指标分值，同一分组/大项须全部填写且合计等于“应合计分值”；不填则按默认分值（平均分配）计分。",
+            "3. 未标分值的指标（办法三(四)）：请在评分前于第一张表“明确分值”栏中明确各指标分值，同一分组/大项须全部填写且合计等于“应合计分值”；"
+            "多个单位共同牵头的，各牵头单位明确的分值一致后生效；不填则按默认分值（平均分配）计分，并在结果中注明。已有评分的指标分值不再更改。",
             "4. 请勿增删表格行、调整顺序，或修改指标编号、分值、单位等栏目。",
         ):
             layout.form_line(document, line, size=layout.SIZE_5)
@@ -137,13 +143,14 @@ class LeadScoring(FormKindSpec):
             number, score_text, note = fold(row[0]), fold(row[5]), row[6].strip()
             if not score_text:
                 continue  # not scored yet: `kaoping check` lists what is missing
+            indicator = ctx.indicator_by_number[int(number)]
             try:
-                score = parse_score(score_text)
+                score = parse_item_score(score_text, ctx.points[indicator.id].points)
             except ValueError:
-                problems.append(f"第 {index} 行（指标 {number}，{row[2]}）“得分”列：“{row[5]}”不是数字，请填写 0 至指标分值之间的数。")
+                problems.append(f"第 {index} 行（指标 {number}，{row[2]}）“得分”列：“{row[5]}”不是数字，"
+                                "请填写 0 至指标分值之间的数（满分也可填“满分”）。")
                 continue
             unit_id = codes[code]
-            indicator = ctx.indicator_by_number[int(number)]
             entries.append(LeadScoreEntry(unit_id, indicator.id, lead.id, score, note, f"第 {index} 行"))
         problems += validate_lead_entries(ctx, entries)[0]
         if problems:

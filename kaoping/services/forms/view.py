@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlmodel import Session, select
 
-from kaoping.domain.scoring import fmt_exact
+from kaoping.domain.scoring import points_text
 from kaoping.models import Area, Cycle, IndicatorGroup, Submission
 from kaoping.services.score_entry import CycleContext
 
@@ -41,12 +41,14 @@ class CycleView(CycleContext):
 
     def container_points(self, container: str) -> str:
         members = [p for p in self.points.values() if p.container == container]
-        return fmt_exact(sum(p.points for p in members), 4)
+        return points_text(sum(p.points for p in members))
 
     def points_text(self, indicator_id: int) -> str:
+        """Points as printed: exact where they terminate (0.625), else 4 places (0.6667 — which,
+        written as a score, is full marks)."""
         p = self.points[indicator_id]
         suffix = {"given": "", "allocated": "（已明确）", "default": "（默认）"}[p.basis]
-        return f"{fmt_exact(p.points, 4)}{suffix}"
+        return f"{points_text(p.points)}{suffix}"
 
     def self_assessment_of(self, unit_id: int, number: int) -> tuple[str, str]:
         submission = self.submissions.get(unit_id)
