@@ -59,6 +59,27 @@ class Rules(BaseModel):
         return f"《{self.name.strip('《》')}》" + (f"（{self.adopted_by}）" if self.adopted_by else "（尚未以文件印发）")
 
 
+class MilestonePolicy(BaseModel):
+    """How a milestone (时间节点) is compared with the reported 完成进度 (kaoping.domain.milestones)."""
+
+    # The self-assessment's progress choices, from least to most.
+    levels: dict[str, int] = {"未启动": 0, "推进中": 1, "取得阶段性成效": 2, "取得明显成效": 3, "完成": 4}
+    # What each kind of milestone asks for by its month.
+    required: dict[str, str] = {
+        "complete": "完成", "obvious_effect": "取得明显成效", "phased_effect": "取得阶段性成效",
+        "continuous": "推进中", "on_schedule": "推进中",
+    }
+    # A milestone is due in a half when its month is at most this.
+    half_end_month: dict[int, int] = {1: 6, 2: 12}
+
+    @model_validator(mode="after")
+    def _known_levels(self) -> "MilestonePolicy":
+        unknown = sorted(set(self.required.values()) - set(self.levels))
+        if unknown:
+            raise ValueError(f"milestones.required 用到了 levels 中没有的进度：{'、'.join(unknown)}")
+        return self
+
+
 class Veto(BaseModel):
     # "last": a vetoed unit is ranked after every unit of its group that is not vetoed;
     # "by_score": it keeps the rank of its score (its grade is still the lowest).
@@ -78,6 +99,7 @@ class ScoringPolicy(BaseModel):
     source_weights: dict[str, Decimal] = {}
     opinion: OpinionPolicy = OpinionPolicy()
     veto: Veto = Veto()
+    milestones: MilestonePolicy = MilestonePolicy()
 
     @field_validator("components")
     @classmethod

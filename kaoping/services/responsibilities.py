@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.errors import InvalidInput
+from kaoping.domain.responsibilities import ItemText, UnitNames, suggest
 from kaoping.domain.text import decode_text, fold
 from kaoping.models import (
     Indicator,
@@ -23,6 +24,7 @@ from kaoping.models import (
     Responsibility,
     ResponsibilitySet,
     Unit,
+    UnitAlias,
     UnitGroup,
 )
 from kaoping.services import audit
@@ -163,3 +165,37 @@ def import_responsibilities(session: Session, upload: Upload, *, year: int, acto
         reason=f"导入 {upload.name}",
     )
     return ResponsibilityImport(True, len(pairs), unit_count, chosen.version)
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+def suggest_responsibilities(session: Session, year: int) -> list[tuple[str, int, str]]:
+    """(unit, indicator, why) rows proposing who undertakes what, from the indicators' texts,
+    for the team to review and import (`kaoping responsibilities suggest --year Y --out 承担.csv`,
+    edit, then `kaoping responsibilities import 承担.csv --year Y`)."""
+    catalog = require_catalog(session, year)
+    indicators = session.exec(select(Indicator).where(Indicator.catalog_id == catalog.id).order_by(Indicator.number)).all()
+    leads: dict[int, list[int]] = {}
+    for lead in session.exec(select(IndicatorLead).where(IndicatorLead.indicator_id.in_([i.id for i in indicators]))
+                             .order_by(IndicatorLead.position)):
+        leads.setdefault(lead.indicator_id, []).append(lead.unit_id)
+    directory = UnitDirectory.load(session)
+    aliases: dict[int, list[str]] = {}
+    for alias in session.exec(select(UnitAlias)):
+        aliases.setdefault(alias.unit_id, []).append(alias.alias)
+    units = [
+        UnitNames(u.id, u.short_name, UnitGroup(u.group).value, (u.name, u.short_name, *aliases.get(u.id, [])))
+        for u in sorted(directory.units.values(), key=lambda u: (u.group != UnitGroup.district, u.code)) if u.active
+    ]
+    items = [ItemText(i.number, i.text, tuple(leads.get(i.id, []))) for i in indicators]
+    names = {u.unit_id: u.short_name for u in units}
+    return [(names[s.unit_id], s.number, s.why) for s in suggest(items, units)]
+
+
+def suggestions_csv(rows: list[tuple[str, int, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["单位", "指标", "依据"])
+    writer.writerows(rows)
+    return out.getvalue()

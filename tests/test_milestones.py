@@ -1,0 +1,61 @@
+"""时间节点 vs 完成进度: which due milestones a unit's reported progress falls short of."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from kaoping import db
+from kaoping.domain.milestones import MilestoneItem, due, missed_milestones
+from kaoping.domain.policy import MilestonePolicy
+from kaoping.models import FormKind, Unit
+from kaoping.services.cycles import get_cycle
+from kaoping.services.forms import build_forms
+from kaoping.services.milestones import overdue_milestones
+
+POLICY = MilestonePolicy()
+MAY_DONE = MilestoneItem(6, "5月底完成", 5, "complete")
+JUNE_PHASED = MilestoneItem(7, "6月底取得阶段性成效并持续推进", 6, "phased_effect")
+NOV_OBVIOUS = MilestoneItem(1, "11月取得明显成效", 11, "obvious_effect")
+ONGOING = MilestoneItem(8, "持续优化", None, "continuous")
+UNKNOWN = MilestoneItem(9, "另行通知", None, None)
+
+
+def test_which_milestones_are_due_in_each_half():
+    assert due(MAY_DONE, 1, POLICY) and due(JUNE_PHASED, 1, POLICY) and due(ONGOING, 1, POLICY)
+    assert not due(NOV_OBVIOUS, 1, POLICY) and due(NOV_OBVIOUS, 2, POLICY)
+    assert due(MAY_DONE, 2, POLICY)  # a first-half milestone stays due
+    assert not due(UNKNOWN, 1, POLICY)
+
+
+def test_reported_progress_below_the_milestone_is_missed():
+    items = [MAY_DONE, JUNE_PHASED, NOV_OBVIOUS, ONGOING, UNKNOWN]
+    reported = {6: "取得明显成效", 7: "取得阶段性成效", 1: "推进中", 8: ""}
+    missed = missed_milestones(items, reported, 1, POLICY)
+    assert [(m.number, m.required, m.reported) for m in missed] == [(6, "完成", "取得明显成效"), (8, "推进中", "")]
+    assert missed[0].text == "指标 6（5月底完成）应达到“完成”，自报“取得明显成效”"
+    assert missed[1].text == "指标 8（持续优化）应达到“推进中”，未报告完成进度"
+    second = missed_milestones(items, reported, 2, POLICY)
+    assert [m.number for m in second] == [1, 6, 8]
+
+
+def test_overdue_milestones_from_returned_self_assessments(initialized, settings, tmp_path):
+    from tests.test_forms_intake import fill_all_progress
+
+    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        [built] = build_forms(session, settings, cycle, FormKind.self_assessment, out_dir=tmp_path / "out",
+                              deadline=date(2022, 7, 10), units=["150202"], actor="test")
+    filled = fill_all_progress(built.path, tmp_path / "dh.docx", progress="取得阶段性成效")
+    assert initialized("intake", filled).exit_code == 0
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, "2022H1")
+        overdue = overdue_milestones(session, cycle)
+        donghe = session.exec(select(Unit).where(Unit.code == "150202")).one()
+    assert list(overdue) == [donghe.id]
+    numbers = {m.number for m in overdue[donghe.id]}
+    # Item 6 is due 5月底完成: 取得阶段性成效 falls short; item 7 (6月底取得阶段性成效) is met.
+    assert 6 in numbers and 7 not in numbers
+    assert all(m.reported == "取得阶段性成效" and m.required in ("完成", "取得明显成效") for m in overdue[donghe.id])
