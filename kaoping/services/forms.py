@@ -22,6 +22,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
+from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import fmt_exact
 from kaoping.models import (
@@ -32,6 +33,7 @@ from kaoping.models import (
     IssuedForm,
     Submission,
 )
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
 from kaoping.services.score_entry import CycleContext
@@ -296,7 +298,7 @@ def build_forms(
     specs = specs_for(view, kind, units)
     if not specs:
         raise InvalidInput(f"{cycle.code} 没有需要发出的{kind.label}（没有承担指标的单位或牵头考核单位）。")
-    deadline = deadline or (today or date.today()) + timedelta(days=settings.form_deadline_days)
+    deadline = deadline or (today or local_date(utcnow(), settings.tz)) + timedelta(days=settings.form_deadline_days)
     key = settings.secret_key.get_secret_value().encode("utf-8")
     built = []
     for spec in specs:

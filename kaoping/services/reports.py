@@ -19,9 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, func, select
 
 from kaoping.adapters.word import layout
+from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.scoring import fmt
 from kaoping.domain.text import chinese_numeral
 from kaoping.models import AuditEntry, Cycle
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
 from kaoping.services.results import (
@@ -48,10 +50,6 @@ class ReportSet:
     letters: list[Path]
     workbook: Path
     number: str
-
-
-def chinese_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 # --------------------------------------------------------------------------- figures
@@ -216,7 +214,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     inputs, results = compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     facts = _facts(inputs, results, settings, cycle)
-    signed = signed or date.today()
+    signed = signed or local_date(utcnow(), settings.tz)
     if number is None:
         issued = session.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reports.build",
                                                                                   AuditEntry.entity.like(f"%{cycle.year}%"))).one()
