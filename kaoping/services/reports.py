@@ -179,7 +179,7 @@ def _ranking_table(document, rows: list[dict], group: str) -> None:
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
     body = [[str(r["rank"]), r["unit_name"], r["monitoring"] or "", r["field"] or "", r["opinion"] or "",
              r["third_party"] or "", r["adjustments"], r["total"], r["grade"]] for r in members]
-    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body))
+    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
 def _attachment(document, title: str, rows: list[dict]) -> None:
