@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test bench install clean golden
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# Rewrite the golden samples of emails and documents (tests/golden/*.txt); then review `git diff tests/golden`.
+golden: $(STAMP)
+	KAOPING_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/golden
+	git diff --stat -- tests/golden
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[test,bench]"

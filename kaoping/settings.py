@@ -20,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: The secret a fresh checkout runs with. Fine for the demo and the tests, never for
 #: production: forms signed with it could be forged by anyone who read this file.
 DEFAULT_SECRET_KEY = "kaoping-development-secret-do-not-use-in-production"
+OFFICE_TIMEZONE = "Asia/Shanghai"  # KAOPING_TIMEZONE; every date and time a person reads is in this zone
 
 
 class Environment(StrEnum):
@@ -67,7 +68,7 @@ class Settings(BaseSettings):
         "half_year_cycle/half-year-cycle",
         description="the cycle flow's deployment, which the intake and reminder flows start when a cycle can move on",
     )
-    timezone: str = Field("Asia/Shanghai", description="the office's time zone")
+    timezone: str = Field(OFFICE_TIMEZONE, description="the office's time zone")
     secret_key: SecretStr = Field(
         SecretStr(DEFAULT_SECRET_KEY),
         description="HMAC key that signs outgoing documents; must be set in production",

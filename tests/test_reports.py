@@ -131,3 +131,27 @@ def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, tmp_path):
     flat = re.sub(r"\s+", "", text)
     for row in rows:
         assert row["unit_name"] in flat and row["total"] in flat, row["unit_name"]
+
+
+RANKING_HEADERS = ("日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分")
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or pdftotext is not installed: apt-get install libreoffice-writer-nogui "
+                    "fonts-noto-cjk poppler-utils (.ci/run does)")
+@pytest.mark.layout_only
+def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(reports, tmp_path):
+    """The 通报's and 报告's ranking tables rendered by LibreOffice: every header on one line."""
+    folder, _ = reports
+    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path / "pdf"), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    for source in sources:
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
+                              capture_output=True, text=True).stdout
+        header_lines = [line for line in text.splitlines() if line.split()[:2] == ["排名", "单位"]]
+        assert len(header_lines) >= 2, f"{source.name}: no ranking table header found"
+        for line in header_lines:
+            words = line.split()
+            for header in RANKING_HEADERS:
+                assert header in words, f"{source.name}: header {header} is broken: {line!r}"

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from kaoping import db
 from kaoping.adapters.uploads import Upload, read_upload
+from kaoping.domain.clock import local_date, local_time
 from kaoping.domain.errors import KaopingError
 from kaoping.services import audit
 from kaoping.services import points as points_service
@@ -395,7 +396,7 @@ def audit_verify() -> None:
     s = settings()
     require_schema(s)
     with db.session_scope(s) as session:
-        report = audit.verify_chain(session, s.secret_key.get_secret_value().encode())
+        report = audit.verify_chain(session, s.secret_key.get_secret_value().encode(), tz=s.tz)
     if report.ok:
         out.print(f"审计日志完整：共 {report.entries} 条，末条 #{report.head_seq}，末条签名 {report.head_hash[:16]}…")
         return
@@ -420,7 +421,7 @@ def audit_log(limit: Annotated[int, typer.Option(help="显示最近多少条")] 
     for col in ("#", "时间", "操作人", "操作", "对象", "原因"):
         table.add_column(col)
     for e in reversed(rows):
-        when = e.at.astimezone(s.tz).strftime("%Y-%m-%d %H:%M:%S")
+        when = local_time(e.at, s.tz, seconds=True)
         table.add_row(str(e.seq), when, e.actor, e.action, e.entity, e.reason)
     out.print(table)
 
@@ -445,7 +446,7 @@ def cycle_open(
     path = policy or s.data_dir / "policies" / "default.yaml"
     chosen = load_policy(path)
     with db.session_scope(s) as session:
-        cycle = cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=actor_of(s))
+        cycle = cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=actor_of(s), tz=s.tz)
         units = len(session.exec(select_cycle_units(cycle.id)).all())
     out.print(
         f"已开启{cycles.cycle_label(cycle)}考评周期 {cycle.code}：{units} 个考评对象，计分规则 {chosen.version}（{path.name}）。"
@@ -476,7 +477,7 @@ def cycle_list() -> None:
         out.print("还没有考评周期：用 `kaoping cycle open 2022H1` 开启。")
         return
     for c in rows:
-        out.print(f"{c.code}  {CycleStatus(c.status).label}  开启于 {c.opened_at.astimezone(s.tz):%Y-%m-%d}")
+        out.print(f"{c.code}  {CycleStatus(c.status).label}  开启于 {local_date(c.opened_at, s.tz)}")
 
 
 @cycle_app.command("reopen")
@@ -747,7 +748,7 @@ def verify_withdraw(
     require_schema(s)
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
-        verification.withdraw_line(session, c, line_id=line, reason=reason, actor=actor_of(s))
+        verification.withdraw_line(session, c, line_id=line, reason=reason, actor=actor_of(s), tz=s.tz)
     out.print(f"已撤销第 {line} 条记录。")
 
 
@@ -1275,7 +1276,7 @@ def signoff_request(cycle: CycleOpt, stage: StageOpt) -> None:
         c = cycles.get_cycle(session, cycle)
         request, _code = request_signoff(session, s, c, stage, actor=actor_of(s))
     out.print(f"已提请{STAGES[stage]}：验证码已放入发件箱，发往 {request.signer_name} <{request.signer_email}>，"
-              f"{request.expires_at.astimezone(s.tz):%Y-%m-%d %H:%M} 前有效（运行 kaoping outbox send 发送）。")
+              f"{local_time(request.expires_at, s.tz)} 前有效（运行 kaoping outbox send 发送）。")
 
 
 @signoff_app.command("give")
@@ -1326,7 +1327,7 @@ def status_command(cycle: CycleOpt) -> None:
     require_schema(s)
     with db.session_scope(s) as session:
         c = cycles.get_cycle(session, cycle)
-        report = cycle_status(session, c, today=datetime.now(s.tz).date())
+        report = cycle_status(session, c, today=datetime.now(s.tz).date(), tz=s.tz)
     for line in report.lines():
         out.print(line)
 

@@ -240,7 +240,7 @@ class Demo:
         from kaoping.services.status import cycle_status
 
         with db.session_scope(self.settings) as session:
-            report = cycle_status(session, get_cycle(session, "2022H1"), today=date.fromisoformat(today))
+            report = cycle_status(session, get_cycle(session, "2022H1"), today=date.fromisoformat(today), tz=self.settings.tz)
             lines = report.lines()
         for line in lines:
             if "[" in line or "下一步" in line:

@@ -77,7 +77,7 @@ def cycle_progress(code: str, today: str) -> dict:
 
     settings = get_settings()
     with db.session_scope(settings) as session:
-        report = cycle_status(session, get_cycle(session, code), today=date.fromisoformat(today))
+        report = cycle_status(session, get_cycle(session, code), today=date.fromisoformat(today), tz=settings.tz)
         return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for}
 
 
@@ -212,7 +212,7 @@ def publish_artifacts(code: str, today: str) -> str:
     key = f"kaoping-{code.lower()}"
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, code)
-        report = cycle_status(session, cycle, today=date.fromisoformat(today))
+        report = cycle_status(session, cycle, today=date.fromisoformat(today), tz=settings.tz)
         rows, problems = results_table(session, cycle)
         markdown, returns, late = report.markdown(), report.returns_table(), report.late_units()
     create_markdown_artifact(key=f"{key}-stages", markdown=markdown, description=f"{code} 各环节进展")

@@ -23,7 +23,7 @@ def cycles_ready(settings: Settings, today: date) -> list[tuple[int, int, str]]:
     ready = []
     with db.session_scope(settings) as session:
         for cycle in session.exec(select(Cycle).where(Cycle.status != CycleStatus.closed).order_by(Cycle.year, Cycle.half)):
-            report = cycle_status(session, cycle, today=today)
+            report = cycle_status(session, cycle, today=today, tz=settings.tz)
             if report.actionable:
                 ready.append((cycle.year, cycle.half, report.waiting_for))
     return ready

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -71,5 +72,22 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+_fixed_now: datetime | None = None
+
+
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the one clock kaoping reads (``fixed_clock`` sets it for tests and golden samples)."""
+    return _fixed_now if _fixed_now is not None else datetime.now(UTC)
+
+
+@contextmanager
+def fixed_clock(instant: datetime):
+    """Within the block, ``utcnow()`` is ``instant`` (aware)."""
+    global _fixed_now
+    if instant.tzinfo is None:
+        raise ValueError("fixed_clock needs an aware datetime")
+    previous, _fixed_now = _fixed_now, instant.astimezone(UTC)
+    try:
+        yield
+    finally:
+        _fixed_now = previous

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import event, func, text
 from sqlmodel import Session, select
 
 from kaoping.db import AUDIT_KEY
+from kaoping.domain.clock import local_time
 from kaoping.models import GENESIS_HASH, AuditEntry
 
 
@@ -124,7 +125,7 @@ class ChainReport:
     problem: str = ""
 
 
-def verify_chain(session: Session, key: bytes) -> ChainReport:
+def verify_chain(session: Session, key: bytes, *, tz: tzinfo = UTC) -> ChainReport:
     """Walk the log in order and name the first entry that is not what kaoping wrote."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
@@ -150,7 +151,7 @@ def verify_chain(session: Session, key: bytes) -> ChainReport:
         if not hmac.compare_digest(_seal(key, entry), entry.hash):
             return ChainReport(
                 False, count, last_seq, last_hash, entry.seq,
-                f"第 {entry.seq} 条记录（{entry.action}，{entry.at:%Y-%m-%d %H:%M:%S} UTC）的内容在写入后被改动。"
+                f"第 {entry.seq} 条记录（{entry.action}，{local_time(entry.at, tz, seconds=True)} {tz}）的内容在写入后被改动。"
                 f" / entry {entry.seq} was edited after it was written.",
             )
         expected_prev = entry.hash

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import tzinfo
 
 from sqlalchemy import insert
 from sqlmodel import Session, select
 
+from kaoping.domain.clock import local_date
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import ScoringPolicy
 from kaoping.models import (
@@ -67,12 +69,14 @@ def _sha(content: dict) -> str:
     return hashlib.sha256(audit.canonical_json(content).encode("utf-8")).hexdigest()
 
 
-def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_source: str, actor: str) -> Cycle:
+def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_source: str, actor: str,
+               tz: tzinfo | None = None) -> Cycle:
     year, half = parse_cycle_code(code)
     code = f"{year}H{half}"
     existing = session.exec(select(Cycle).where(Cycle.year == year, Cycle.half == half)).first()
     if existing is not None:
-        raise Conflict(f"考评周期 {code} 已于 {existing.opened_at:%Y-%m-%d} 开启（{CycleStatus(existing.status).label}），不能重复开启。")
+        when = f"已于 {local_date(existing.opened_at, tz)} 开启" if tz else "已开启"
+        raise Conflict(f"考评周期 {code} {when}（{CycleStatus(existing.status).label}），不能重复开启。")
     catalog = require_catalog(session, year)
     units = session.exec(select(Unit).where(Unit.active).order_by(Unit.group.desc(), Unit.position)).all()
     if not units:

@@ -185,11 +185,11 @@ def receive(settings: Settings, upload: Upload, *, sender: str = "", received_at
             result = intake(session, settings, upload, sender=sender, received_at=received_at,
                             expected_cycle=expected_cycle, actor=actor)
             if sender:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result)
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=True, result=result, received_at=received_at)
         return Received(True, result=result)
     except KaopingError as exc:
         with db.session_scope(settings) as session:
             keep_received(session, settings, upload, purpose="intake", status="refused", reason=str(exc), sender=sender)
             if sender:
-                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc))
+                queue_intake_reply(session, settings, upload, sender=sender, accepted=False, reason=str(exc), received_at=received_at)
         return Received(False, reason=str(exc))

@@ -1,20 +1,24 @@
 """Messages rendered from Jinja2 templates in ``templates/email/`` (text and HTML, Chinese).
 
 Rendering is apart from sending: ``render`` returns a message value; the outbox stores it;
-the mailer only sends. The first line of each text template is ``主题：…`` (the subject).
+the mailer only sends. The first line of each text template is ``主题：…`` (the subject) and the
+second the greeting: keep that line free of block tags (``{% if %}`` at its end would, with
+``trim_blocks``, join the greeting onto the subject) — use an inline ``{{ x if y else "" }}``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
+from kaoping.domain.clock import chinese_date, local_date, local_time
 from kaoping.models import Cycle, Unit
+from kaoping.models.types import utcnow
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label
 from kaoping.services.forms import kind_spec
@@ -39,9 +43,7 @@ def _environment(autoescape: bool) -> Environment:
 
 
 def render(kind: str, settings: Settings, **context) -> Rendered:
-    from datetime import datetime
-
-    context = {"office": settings.office_name, "today": _chinese(datetime.now(settings.tz).date()), **context}
+    context = {"office": settings.office_name, "today": chinese_date(local_date(utcnow(), settings.tz)), **context}
     text = _environment(False).get_template(f"{kind}.txt.j2").render(**context)
     first, _, body = text.partition("\n")
     if not first.startswith("主题："):
@@ -51,8 +53,6 @@ def render(kind: str, settings: Settings, **context) -> Rendered:
     return Rendered(subject, body.lstrip("\n"), html)
 
 
-def _chinese(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def form_recipients(session: Session, settings: Settings, cycle: Cycle, built) -> list[str]:
@@ -70,7 +70,7 @@ def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, rec
     rendered = render(
         kind.email_template, settings,
         greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=str(kind.kind),
-        deadline=_chinese(form.deadline) if form.deadline else "通知规定的时间",
+        deadline=chinese_date(form.deadline) if form.deadline else "通知规定的时间",
         units=sum(1 for row in form.rows if row[0] == "main"),
     )
     attachment = Attachment(f"{form.form_no}-{built.subject_label}-{kind.label}.docx", Path(form.path).read_bytes())
@@ -84,11 +84,9 @@ def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, rec
 
 
 def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, sender: str, accepted: bool,
-                       result=None, reason: str = "") -> bool:
+                       result=None, reason: str = "", received_at: datetime | None = None) -> bool:
     """The receipt, or the reason for refusal, back to whoever sent the file."""
-    from datetime import datetime
-
-    received = datetime.now(settings.tz).strftime("%Y-%m-%d %H:%M")
+    received = local_time(received_at or utcnow(), settings.tz)
     if accepted:
         rendered = render("return_received", settings, greeting="您好", form_label=kind_spec(result.kind).label,
                           form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,

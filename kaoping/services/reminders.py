@@ -16,6 +16,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from kaoping.domain.clock import chinese_date
 from kaoping.models import (
     ContactRole,
     Cycle,
@@ -48,10 +49,6 @@ def _returned_form_numbers(session: Session) -> set[str]:
     return {d.get("form_no") for d in rows if d}
 
 
-def _chinese(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
 def run_reminders(session: Session, settings: Settings, *, today: date) -> ReminderRun:
     calendar = WorkCalendar.load(session)
     run = ReminderRun(today, calendar.is_workday(today))
@@ -69,7 +66,7 @@ def run_reminders(session: Session, settings: Settings, *, today: date) -> Remin
         kind = kind_spec(form.kind)
         if not kind.remind_subject:
             continue  # someone else returns it (the field team for a visit record)
-        item = {"form_label": kind.label, "form_no": form.form_no, "deadline": _chinese(form.deadline)}
+        item = {"form_label": kind.label, "form_no": form.form_no, "deadline": chinese_date(form.deadline)}
         cycles_of[form.subject_unit_id] = open_cycles[form.cycle_id]
         if today <= form.deadline:
             left = calendar.workdays_between(today, form.deadline)

@@ -19,9 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, func, select
 
 from kaoping.adapters.word import layout
+from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.text import chinese_numeral
 from kaoping.models import AuditEntry, Cycle
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
 from kaoping.services.results import (
@@ -48,10 +50,6 @@ class ReportSet:
     letters: list[Path]
     workbook: Path
     number: str
-
-
-def chinese_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 # --------------------------------------------------------------------------- figures
@@ -181,7 +179,7 @@ def _ranking_table(document, rows: list[dict], group: str) -> None:
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
     body = [[str(r["rank"]), r["unit_name"], r["monitoring"] or "", r["field"] or "", r["opinion"] or "",
              r["third_party"] or "", r["adjustments"], r["total"], r["grade"]] for r in members]
-    layout.table(document, header, body, widths_mm=[12, 34, 17, 17, 17, 19, 14, 14, 12])
+    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
 def _attachment(document, title: str, rows: list[dict]) -> None:
@@ -216,7 +214,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     inputs, results = compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     facts = _facts(inputs, results, settings, cycle)
-    signed = signed or date.today()
+    signed = signed or local_date(utcnow(), settings.tz)
     if number is None:
         issued = session.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reports.build",
                                                                                   AuditEntry.entity.like(f"%{cycle.year}%"))).one()
@@ -301,9 +299,13 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     document = layout.official_document()
 
     def areas(doc):
-        body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places), fmt(a.score, places)]
+        # Area score = W(a) × Σs / Σp over the items the unit undertakes: the reader sees the
+        # points the unit could score in the area (Σp) next to what it scored (Σs), then the weighting.
+        header = ["方面", "大项分值", "承担指标分值", "指标得分", "大项得分"]
+        body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places),
+                 fmt(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
                 for code, a in result.areas.items()]
-        layout.table(doc, ["方面", "分值", "得分"], body, widths_mm=[100, 25, 25])
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(0,)))
 
     def items(doc):
         body = []
@@ -312,7 +314,8 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
             if item.verification is not None and item.verification.kind == "adjust":
                 notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
             body.append([str(item.number), points_text(item.points), fmt(item.value, places), notes])
-        layout.table(doc, ["指标", "分值", "得分", "扣分说明"], body, widths_mm=[14, 18, 18, 106])
+        header = ["指标", "分值", "得分", "扣分说明"]
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(3,)))
 
     _render_text(document, template.render(**facts), {"areas": areas, "items": items})
     layout.signature_and_date(document, settings.office_name, chinese_date(signed))

@@ -9,10 +9,12 @@ import io
 import json
 from collections import defaultdict
 from contextlib import contextmanager
+from datetime import tzinfo
 from pathlib import Path
 
 from sqlmodel import Session, select
 
+from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.scoring import (
@@ -289,7 +291,7 @@ def write_xlsx(rows: list[dict], path: Path, *, title: str) -> None:
 # --------------------------------------------------------------------------- explain
 
 
-def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> list[str]:
+def explain(session: Session, cycle: Cycle, unit_written: str, *, tz: tzinfo) -> list[str]:
     """The full trail of one unit's total, down to each item, lead score and adjustment."""
     from kaoping.domain.text import chinese_numeral
     from kaoping.services.registry import UnitDirectory
@@ -327,7 +329,7 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> li
         for line in result.adjustment_lines:
             amount = f" {line.points} 分" if line.points is not None else ""
             evidence = f"；佐证：{line.evidence}" if line.evidence else ""
-            when = f"{line.at.astimezone(tz).strftime('%Y-%m-%d %H:%M')}" if line.at else ""
+            when = local_time(line.at, tz) if line.at else ""
             lines.append(f"    · {dict(bonus='加分', deduction='扣分', veto='一票否决')[line.kind]}{amount}：{line.reason}{evidence}（{line.by}，{when}）")
     lines.append(f"  总分 = {fmt_exact(result.total, 4)} → 公布 {fmt(result.total, places)}")
     for flag in result.flags:
@@ -376,7 +378,7 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz=None) -> li
             v = item.verification
             if v is not None:
                 verb = "核实调整为 " + str(v.value) if v.kind == "adjust" else "核实无误"
-                text += f"；专班{verb}（{v.by}，{v.at.astimezone(tz).strftime('%Y-%m-%d %H:%M') if v.at else ''}{'，' + v.reason if v.reason else ''}）"
+                text += f"；专班{verb}（{v.by}，{local_time(v.at, tz) if v.at else ''}{'，' + v.reason if v.reason else ''}）"
             if item.self_scored:
                 text += "［自评项］"
             lines.append(text)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
+from kaoping.domain.clock import chinese_time, local_date
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.models import Cycle, CycleStatus, SignoffRequest
 from kaoping.models.types import utcnow
@@ -90,9 +91,8 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     code = f"{secrets.randbelow(10**6):06d}"
     request.code_hmac = _digest(settings, request.id, code)
     session.add(request)
-    valid_until = request.expires_at.astimezone(settings.tz)
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
-                      valid_until=f"{valid_until:%Y年%m月%d日 %H:%M}",
+                      valid_until=chinese_time(request.expires_at, settings.tz),
                       summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
     queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
@@ -187,7 +187,7 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
     pending = session.exec(select(SignoffRequest).where(SignoffRequest.status == "pending").order_by(SignoffRequest.id)).all()
     for request in pending:
         cycle = session.get(Cycle, request.cycle_id)
-        requested = request.created_at.astimezone(settings.tz).date()
+        requested = local_date(request.created_at, settings.tz)
         if requested == today:
             continue  # the code went out today
         who = f"{request.signer_name}（{cycle.code} {STAGES[request.stage]}）"
@@ -205,8 +205,8 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
         rendered = render("signoff_reminder", settings, greeting=request.signer_name, period=cycle_label(cycle),
                           stage=STAGES[request.stage],
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
-                          requested=f"{request.created_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
-                          valid_until=f"{request.expires_at.astimezone(settings.tz):%Y年%m月%d日 %H:%M}",
+                          requested=chinese_time(request.created_at, settings.tz),
+                          valid_until=chinese_time(request.expires_at, settings.tz),
                           where=f"请在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
                           else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",

@@ -10,7 +10,7 @@ closes the cycle. The outbox sends each message once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from sqlmodel import Session, func, select
@@ -26,6 +26,7 @@ from kaoping.models import (
     IssuedForm,
     Visit,
 )
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import get_cycle, open_cycle, parse_cycle_code, set_status
 from kaoping.services.workdays import WorkCalendar, package_covers
@@ -70,7 +71,7 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
         cycle = get_cycle(session, code)
     except NotFound:
         policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
-        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor)
+        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor, tz=settings.tz)
         notes.append(f"已开启考评周期 {cycle.code}（计分规则 {policy_path.name}）。")
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
     if plan is not None:
@@ -201,6 +202,6 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     queued = queue_report_distribution(session, settings, cycle, reports)
     set_status(session, cycle, CycleStatus.closed, actor=actor, reason=f"印发 {reports.number}，分发 {queued} 封邮件",
                action="cycle.closed")
-    cycle.closed_at = datetime.now(settings.tz)
+    cycle.closed_at = utcnow()
     session.add(cycle)
     return Published(reports.number, str(out_dir), queued, False)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, tzinfo
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
+from kaoping.domain.clock import local_date, local_time
 from kaoping.models import (
     Cycle,
     CyclePlan,
@@ -26,6 +28,7 @@ from kaoping.models import (
     Visit,
 )
 from kaoping.services.cycles import cycle_label
+from kaoping.settings import OFFICE_TIMEZONE
 
 STATE_LABELS = {"done": "已完成", "waiting": "等待中", "ready": "可进行", "todo": "未开始", "blocked": "需处理"}
 
@@ -129,7 +132,8 @@ class CycleStatusReport:
         return sorted({n for k in self.kinds for n in k.overdue + k.late})
 
 
-def cycle_status(session: Session, cycle: Cycle, *, today: date) -> CycleStatusReport:
+def cycle_status(session: Session, cycle: Cycle, *, today: date, tz: tzinfo | None = None) -> CycleStatusReport:
+    """``tz``: the office's zone (``settings.tz``) the dates are shown in."""
     names = dict(session.exec(select(Unit.id, Unit.short_name)).all())
     accepted = {}
     for details, received_at in session.exec(select(ReceivedFile.details, ReceivedFile.received_at).where(
@@ -165,7 +169,7 @@ def cycle_status(session: Session, cycle: Cycle, *, today: date) -> CycleStatusR
                  "superseded": "已作废（重新提请）", "locked": "验证码错误次数过多，已作废"}[r.status]
         signoffs.append(f"签字：{stage}（{r.signer_name}）{state}" + (f"，意见：{r.comments}" if r.comments else ""))
     report = CycleStatusReport(cycle, kinds, outbox, signoffs)
-    _stages(session, cycle, report, today)
+    _stages(session, cycle, report, today, tz or ZoneInfo(OFFICE_TIMEZONE))
     return report
 
 
@@ -178,13 +182,13 @@ def _returns(k: KindStatus | None, deadline: date | None, today: date) -> tuple[
     return ("done" if k.complete else "waiting"), text
 
 
-def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: date) -> None:
+def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: date, tz: tzinfo) -> None:
     """The stages of DESIGN §4 and the step the cycle flow takes next, all read from the database."""
     from kaoping.services.signoff import STAGES, pending_request
 
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
     status = CycleStatus(cycle.status)
-    stages = [Stage("open", "开启周期", "done", f"{cycle.opened_at.date()} 由 {cycle.opened_by} 开启")]
+    stages = [Stage("open", "开启周期", "done", f"{local_date(cycle.opened_at, tz)} 由 {cycle.opened_by} 开启")]
     if plan is None:
         stages.append(Stage("plan", "确定日程", "ready", "由周期流程在首次运行时确定"))
         report.stages, report.next_step = stages, "plan"
@@ -227,7 +231,7 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
         else:
             stages.append(Stage(stage_key, STAGES[stage_key] + "签字", "todo"))
     stages.append(Stage("publish", "印发报告并分发", "done" if status is CycleStatus.closed else "todo",
-                        f"已结束（{cycle.closed_at:%Y-%m-%d}）" if status is CycleStatus.closed and cycle.closed_at else ""))
+                        f"已结束（{local_date(cycle.closed_at, tz)}）" if status is CycleStatus.closed and cycle.closed_at else ""))
     report.stages = stages
 
     if status is CycleStatus.closed:
@@ -280,7 +284,7 @@ def signoff_summary(session: Session, cycle: Cycle, stage: str, tz) -> str:
     request = pending_request(session, cycle, stage)
     if request is not None:
         lines.append(f"签字人：**{request.signer_name}**（一次性验证码已发至 {request.signer_email}，"
-                     f"{request.expires_at.astimezone(tz):%Y-%m-%d %H:%M} 前有效）。")
+                     f"{local_time(request.expires_at, tz)} 前有效）。")
         if request.last_message:
             lines += ["", f"> 上次提交未生效：{request.last_message}"]
     rejected = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision == "reject")

@@ -9,11 +9,13 @@ sign-off freezes the cycle's scores.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import tzinfo
 from decimal import Decimal
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from kaoping.domain.clock import local_date
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.scoring import LeadScoreValue, basis_text, fmt_exact, full_marks_hint, item_mean, points_text, within_points
 from kaoping.models import (
@@ -219,13 +221,14 @@ def add_line(
     return line
 
 
-def withdraw_line(session: Session, cycle: Cycle, *, line_id: int, reason: str, actor: str) -> Adjustment:
+def withdraw_line(session: Session, cycle: Cycle, *, line_id: int, reason: str, actor: str,
+                  tz: tzinfo | None = None) -> Adjustment:
     require_open(cycle)
     line = session.get(Adjustment, line_id)
     if line is None or line.cycle_id != cycle.id:
         raise NotFound(f"{cycle.code} 中没有编号为 {line_id} 的加分、扣分或否决记录（见 `kaoping verify list --lines`）。")
     if line.withdrawn_at is not None:
-        raise Conflict(f"第 {line_id} 条记录已于 {line.withdrawn_at:%Y-%m-%d} 撤销。")
+        raise Conflict(f"第 {line_id} 条记录" + (f"已于 {local_date(line.withdrawn_at, tz)} 撤销。" if tz else "已撤销。"))
     if not reason.strip():
         raise InvalidInput("撤销必须说明原因（--reason）。")
     line.withdrawn_at, line.withdrawn_by, line.withdraw_reason = utcnow(), actor, reason

@@ -16,6 +16,7 @@ import yaml
 from sqlmodel import Session, select
 
 from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.scheduling import (
     PARTS,
@@ -103,7 +104,7 @@ def _queue_invitation(session: Session, settings: Settings, cycle: Cycle, visit:
         organizer=(settings.office_name, settings.office_email), attendees=attendees, tz=settings.tz,
     )
     rendered = render("visit_invitation", settings, greeting="各位", period=cycle_label(cycle), unit=unit_name,
-                      date=f"{start:%Y年%m月%d日}", time=f"{visit.part} {start:%H:%M}–{end:%H:%M}",
+                      date=chinese_date(start.date()), time=f"{visit.part} {start:%H:%M}–{end:%H:%M}",
                       members=[m["name"] for m in visit.members], location=f"{unit_name}（具体地点由被调研单位告知）")
     subject = rendered.subject if visit.sequence == 0 else f"【时间调整】{rendered.subject}"
     _, created = queue(

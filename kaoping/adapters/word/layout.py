@@ -7,6 +7,7 @@ Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 
 
 from __future__ import annotations
 
+import unicodedata
 from copy import deepcopy
 
 from docx import Document
@@ -30,6 +31,14 @@ SIZE_3 = Pt(16)
 SIZE_4 = Pt(14)
 SIZE_SMALL_4 = Pt(12)
 SIZE_5 = Pt(10.5)
+
+#: The 公文 type area's width: A4 210 mm − margins 28 and 26 mm.
+TYPE_AREA_MM = 156.0
+#: Cell margins kaoping's tables set (left and right; Word's default is 1.9 mm), and a little
+#: slack for the difference between the fonts named and the fonts a PC substitutes.
+CELL_MARGIN_MM = 1.0
+CELL_PADDING_MM = 2 * CELL_MARGIN_MM
+CELL_SLACK_MM = 0.8
 
 #: 22 lines a page: (297 − 37 − 35) mm / 22 = 28.95 pt a line.
 BODY_LINE = Pt(28.95)
@@ -263,6 +272,47 @@ def _border(paragraph, side: str, *, color: str, size: int) -> None:
 # --------------------------------------------------------------------------- tables
 
 
+def text_em(text: str) -> float:
+    """Width of the widest line of ``text`` in em: CJK and full-width characters 1, others ½."""
+    return max((sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line)
+                for line in text.split("\n")), default=0.0)
+
+
+def fitted_widths(header: list[str], rows: list[list[str]], *, total_mm: float = TYPE_AREA_MM, size=SIZE_5,
+                  wrap: tuple[int, ...] = ()) -> list[float]:
+    """Column widths (mm) from the content, spanning ``total_mm``.
+
+    Every column gets at least its widest cell at ``size`` plus the cell padding, so no header
+    and no figure breaks inside a word; the columns in ``wrap`` (long text such as notes)
+    may wrap their body text and give up width to the others when the natural widths do
+    not fit (never below their header). What is left over goes to the ``wrap`` columns, or
+    to all columns in proportion when there are none.
+    """
+    em_mm = size.pt * 25.4 / 72
+
+    def width(em: float) -> float:
+        return em * em_mm + CELL_PADDING_MM + CELL_SLACK_MM
+
+    heads = [width(text_em(h)) for h in header]
+    natural = [max([heads[i]] + [width(text_em(str(r[i]))) for r in rows]) for i in range(len(header))]
+    fixed = sum(w for i, w in enumerate(natural) if i not in wrap)
+    if not wrap:
+        if fixed > total_mm:
+            raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed:.1f} mm")
+        return [round(w * total_mm / fixed, 2) for w in natural]
+    spare, wanted = total_mm - fixed, sum(natural[i] for i in wrap)
+    if spare < sum(heads[i] for i in wrap):
+        raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed + sum(heads[i] for i in wrap):.1f} mm")
+    widths = list(natural)
+    for i in wrap:  # the wrapping columns share what the others leave, in proportion, never below their header
+        widths[i] = max(heads[i], natural[i] * spare / wanted)
+    over = sum(widths[i] for i in wrap) - spare
+    slack = sum(widths[i] - heads[i] for i in wrap)
+    for i in wrap:
+        widths[i] -= over * (widths[i] - heads[i]) / slack if slack else 0
+    return [round(w, 2) for w in widths]
+
+
 def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list[float] | None = None,
           font: str = BODY_FONT, size=SIZE_5, header_font: str = HEADING1_FONT, shaded_columns: tuple[int, ...] = ()):
     """A bordered table with a bold header row, text in 仿宋 (tables are not 28.95-pt lines).
@@ -277,16 +327,20 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     style.set(qn("w:val"), "TableGrid")
     t._tbl.tblPr.insert(0, style)
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    t.autofit = False
+    t.autofit = False  # w:tblLayout fixed
+    _cell_margins(t)
     for cell, text in zip(t.rows[0].cells, header, strict=True):
         _cell_text(cell, text, header_font, size, align=WD_ALIGN_PARAGRAPH.CENTER)
         _shade(cell, "D9D9D9")
     _repeat_header(t.rows[0])
     if widths_mm:
+        # Word reads the cells' widths (w:tcW), LibreOffice the grid's (w:gridCol): set both,
+        # and the table's own width with a fixed layout so neither re-flows the columns.
         for column, width in zip(t.columns, widths_mm, strict=True):
             column.width = Mm(width)
         for cell, width in zip(t.rows[0].cells, widths_mm, strict=True):
             cell.width = Mm(width)
+        _table_width(t, sum(widths_mm))
     if not rows:
         return t
     prototype = t.add_row()
@@ -306,6 +360,30 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
             _set_run_text(text_el, str(value), w_r, w_br)
         body.append(tr)
     return t
+
+
+def _cell_margins(t) -> None:
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("left", "right"):
+        edge = OxmlElement(f"w:{side}")
+        edge.set(qn("w:w"), str(round(Mm(CELL_MARGIN_MM).twips)))
+        edge.set(qn("w:type"), "dxa")
+        margins.append(edge)
+    look = t._tbl.tblPr.find(qn("w:tblLook"))  # schema order: … tblLayout, tblCellMar, tblLook
+    if look is not None:
+        look.addprevious(margins)
+    else:
+        t._tbl.tblPr.append(margins)
+
+
+def _table_width(t, width_mm: float) -> None:
+    tbl_pr = t._tbl.tblPr
+    tbl_w = tbl_pr.find(qn("w:tblW"))
+    if tbl_w is None:
+        tbl_w = OxmlElement("w:tblW")
+        tbl_pr.append(tbl_w)
+    tbl_w.set(qn("w:type"), "dxa")
+    tbl_w.set(qn("w:w"), str(round(Mm(width_mm).twips)))
 
 
 def _set_run_text(text_el, value: str, w_r, w_br) -> None:

@@ -20,8 +20,10 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
+from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
 from kaoping.models import Cycle, FormKind, IssuedForm
+from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
 from kaoping.services.forms.kind import FormSpec, kind_spec
@@ -87,7 +89,7 @@ def build_forms(
     specs = specs_for(view, kind, units)
     if not specs:
         raise InvalidInput(f"{cycle.code} 没有需要发出的{spec_of_kind.label}（没有承担指标的单位或牵头考核单位）。")
-    deadline = deadline or (today or date.today()) + timedelta(days=settings.form_deadline_days)
+    deadline = deadline or (today or local_date(utcnow(), settings.tz)) + timedelta(days=settings.form_deadline_days)
     key = settings.secret_key.get_secret_value().encode("utf-8")
     built = []
     for spec in specs:

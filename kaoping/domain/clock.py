@@ -1,0 +1,38 @@
+"""Times as people read them: in the office's zone (``settings.tz``, ``KAOPING_TIMEZONE``).
+
+kaoping stores every instant in UTC. Whatever turns one into text for a person — status,
+artifacts, emails, documents, CLI output — goes through these helpers, so a cycle opened
+at 01:30 on the 28th in Beijing never reads "27" anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, tzinfo
+
+
+def local(moment: datetime, tz: tzinfo) -> datetime:
+    """``moment`` in the office's zone (a naive value is taken as UTC, as the database stores it)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(tz)
+
+
+def local_date(moment: datetime, tz: tzinfo) -> date:
+    """The office's calendar date of ``moment``."""
+    return local(moment, tz).date()
+
+
+def local_time(moment: datetime, tz: tzinfo, *, seconds: bool = False) -> str:
+    """2022-07-09 01:30 (office time)."""
+    return f"{local(moment, tz):%Y-%m-%d %H:%M{':%S' if seconds else ''}}"
+
+
+def chinese_date(day: date) -> str:
+    """2022年7月9日 (公文 style: no leading zeros)."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def chinese_time(moment: datetime, tz: tzinfo) -> str:
+    """2022年7月9日 01:30 (office time)."""
+    at = local(moment, tz)
+    return f"{chinese_date(at.date())} {at:%H:%M}"
