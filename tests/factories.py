@@ -26,6 +26,18 @@ from kaoping.settings import Settings
 ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_ACTOR)
 
 
+def copy_catalog(settings: Settings, *, from_year: int, to_year: int, folder: Path) -> None:
+    """``kaoping catalog export`` of one year, imported as another year's catalog (``kaoping catalog import``)."""
+    from kaoping.services import catalog
+
+    with db.session_scope(settings) as session:
+        text = catalog.dump_export(catalog.export_catalog(session, from_year), "json")
+    path = Path(folder) / f"catalog-{to_year}.json"
+    path.write_text(text.replace(f'"year": {from_year}', f'"year": {to_year}'), encoding="utf-8")
+    with db.session_scope(settings) as session:
+        catalog.import_catalog(session, read_upload(path), year=to_year, actor=ACTOR)
+
+
 def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None = None) -> None:
     """``kaoping cycle open CODE [--policy FILE]``: freeze catalog, units, responsibilities and policy."""
     path = Path(policy) if policy else settings.data_dir / "policies" / "default.yaml"

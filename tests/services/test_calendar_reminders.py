@@ -13,6 +13,7 @@ from kaoping.models import FormKind, OutboxMessage
 from kaoping.services.cycles import get_cycle
 from kaoping.services.forms import build_forms
 from kaoping.services.workdays import WorkCalendar
+from tests import factories
 
 
 def test_spring_festival_2026_and_the_make_up_saturday():
@@ -49,7 +50,7 @@ def test_calendar_cli(initialized):
 @pytest.fixture
 def deadline_forms(initialized, settings):
     """Self-assessment forms for 东河区 and 青山区, due Wednesday 2022-07-06 (working days around it)."""
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    factories.open_cycle(settings)
     with db.session_scope(settings) as session:
         build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2022, 7, 6),
                     units=["150202", "150204"], actor="test")

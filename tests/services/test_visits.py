@@ -15,6 +15,7 @@ from kaoping import db
 from kaoping.models import OutboxMessage, Visit
 from kaoping.services.outbox import attachment_path
 from kaoping.services.workdays import WorkCalendar
+from tests import factories
 from tests.conftest import write
 
 CAL = WorkCalendar()
@@ -40,12 +41,9 @@ def teams_yaml(**extra) -> str:
 
 
 @pytest.fixture
-def cycle_2026(initialized):
-    assert initialized("catalog", "export", "--year", "2022", "--out", "/tmp/kp-2026.json").exit_code == 0
-    text = open("/tmp/kp-2026.json", encoding="utf-8").read().replace('"year": 2022', '"year": 2026')
-    open("/tmp/kp-2026.json", "w", encoding="utf-8").write(text)
-    assert initialized("catalog", "import", "/tmp/kp-2026.json", "--year", "2026").exit_code == 0
-    assert initialized("cycle", "open", "2026H1").exit_code == 0
+def cycle_2026(initialized, settings, tmp_path):
+    factories.copy_catalog(settings, from_year=2022, to_year=2026, folder=tmp_path)
+    factories.open_cycle(settings, "2026H1")
     return initialized
 
 
