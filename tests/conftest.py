@@ -96,7 +96,7 @@ def sqlite_initialized_template(tmp_path_factory) -> Path:
     """`kaoping init` once per session on SQLite; tests get a copy of the file (~0.4 s each saved)."""
     import sqlite3
 
-    from kaoping.cli import initialize
+    from tests.factories import initialize
 
     folder = tmp_path_factory.mktemp("template")
     path = folder / "initialized.sqlite3"
@@ -109,16 +109,24 @@ def sqlite_initialized_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def initialized(cli, settings, request) -> Cli:
-    """A database with the shipped Baotou registry and 2022 catalog (what `kaoping init` makes)."""
+def initialized_db(settings, request) -> Settings:
+    """A database with the shipped Baotou registry and 2022 catalog (what `kaoping init` makes);
+    build further state on it with the functions of tests/factories.py."""
     if settings.database_url.startswith("sqlite:///"):
         import shutil
 
         template = request.getfixturevalue("sqlite_initialized_template")
         shutil.copyfile(template, settings.database_url.removeprefix("sqlite:///"))
-        return cli
-    result = cli("init")
-    assert result.exit_code == 0, result.output
+        return settings
+    from tests.factories import initialize
+
+    initialize(settings)
+    return settings
+
+
+@pytest.fixture
+def initialized(initialized_db, cli) -> Cli:
+    """The `cli` fixture on an initialized database: for tests of what the CLI prints and exits with."""
     return cli
 
 

@@ -1,16 +1,150 @@
-"""Plain factory functions for tests: a cycle with scores, files of scores."""
+"""Plain factory functions for tests (STYLE item 11): state built through the services, on
+a session, the way the CLI and the flows build it — without going through the CLI.
+
+Each function opens its own transaction (``db.session_scope``) and commits, like one CLI
+command; pass ``settings`` (the ``settings`` / ``initialized_db`` fixture).
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from kaoping import db
+
+# The one import of the shared set-up for the whole suite (`kaoping init`); when it moves to
+# kaoping.services.setup, this is the only line to change.
+from kaoping.cli import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
+from kaoping.adapters.uploads import read_upload
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
-from kaoping.models import Component
+from kaoping.domain.policy import load_policy
+from kaoping.models import AdjustmentKind, Component
+from kaoping.services import audit, cycles, registry, results, score_entry, verification
 from kaoping.services.cycles import get_cycle
+from kaoping.settings import Settings
+
+ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_ACTOR)
 
 
-def score_files(settings, code: str, folder: Path, *, seed: int = 2022) -> dict[str, Path]:
+def copy_catalog(settings: Settings, *, from_year: int, to_year: int, folder: Path) -> None:
+    """``kaoping catalog export`` of one year, imported as another year's catalog (``kaoping catalog import``)."""
+    from kaoping.services import catalog
+
+    with db.session_scope(settings) as session:
+        text = catalog.dump_export(catalog.export_catalog(session, from_year), "json")
+    path = Path(folder) / f"catalog-{to_year}.json"
+    path.write_text(text.replace(f'"year": {from_year}', f'"year": {to_year}'), encoding="utf-8")
+    with db.session_scope(settings) as session:
+        catalog.import_catalog(session, read_upload(path), year=to_year, actor=ACTOR)
+
+
+def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None = None) -> None:
+    """``kaoping cycle open CODE [--policy FILE]``: freeze catalog, units, responsibilities and policy."""
+    path = Path(policy) if policy else settings.data_dir / "policies" / "default.yaml"
+    chosen = load_policy(path)
+    with db.session_scope(settings) as session:
+        cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=ACTOR)
+
+
+def import_scores(settings: Settings, path: Path, *, component: str, cycle: str = "2022H1", source: str | None = None):
+    """``kaoping scores import PATH --component C``: one file of scores; returns the service's outcome."""
+    upload = read_upload(Path(path))
+    with db.session_scope(settings) as session:
+        return score_entry.import_score_file(session, get_cycle(session, cycle), Component(component), upload,
+                                             actor=ACTOR, source=source)
+
+
+def import_outside_results(settings: Settings, path: Path, *, component: str, source: str, cycle: str = "2022H1"):
+    """``kaoping opinion import`` / ``kaoping thirdparty import``: an outside platform's results."""
+    from kaoping.services.opinion import import_outside_results as import_results
+
+    upload = read_upload(Path(path))
+    with db.session_scope(settings) as session:
+        return import_results(session, get_cycle(session, cycle), Component(component), upload, source=source,
+                              actor=ACTOR)
+
+
+def allocate_points(settings: Settings, *, lead: str, points: dict[int, str], cycle: str = "2022H1") -> None:
+    """``kaoping points set --lead LEAD 54=5 …``: a lead assessor's allocation of open points."""
+    values = {number: Decimal(value) for number, value in points.items()}
+    with db.session_scope(settings) as session:
+        score_entry.allocate_points(session, get_cycle(session, cycle), lead_written=lead, points=values, actor=ACTOR,
+                                    source="测试")
+
+
+def verify_self_scored(settings: Settings, cycle: str = "2022H1") -> list[str]:
+    """``kaoping verify confirm --all-self-scored``."""
+    with db.session_scope(settings) as session:
+        return verification.confirm_all_self_scored(session, get_cycle(session, cycle), actor=ACTOR)
+
+
+def sign_off(settings: Settings, cycle: str = "2022H1", *, note: str = "") -> None:
+    """``kaoping verify signoff``: the specialist team's sign-off, which freezes the scores."""
+    with db.session_scope(settings) as session:
+        verification.signoff(session, get_cycle(session, cycle), actor=ACTOR, note=note)
+
+
+def adjust_score(settings: Settings, *, unit: str, indicator: int, score: str, reason: str, cycle: str = "2022H1") -> None:
+    """``kaoping verify adjust``: the specialist team replaces one item's score, with a reason."""
+    with db.session_scope(settings) as session:
+        verification.adjust(session, get_cycle(session, cycle), unit=unit, indicator=indicator, score=Decimal(score),
+                            reason=reason, actor=ACTOR)
+
+
+def add_line(settings: Settings, *, unit: str, kind: str, reason: str, points: str | None = None, evidence: str = "",
+             cycle: str = "2022H1") -> None:
+    """``kaoping verify bonus|deduct|veto``: a bonus, deduction (kind ``deduction``) or veto line."""
+    with db.session_scope(settings) as session:
+        verification.add_line(session, get_cycle(session, cycle), unit=unit, kind=AdjustmentKind(kind),
+                              points=None if points is None else Decimal(points), reason=reason, evidence=evidence,
+                              actor=ACTOR)
+
+
+def reopen_cycle(settings: Settings, code: str = "2022H1", *, reason: str) -> None:
+    """``kaoping cycle reopen CODE --reason …``."""
+    with db.session_scope(settings) as session:
+        cycles.reopen(session, get_cycle(session, code), actor=ACTOR, reason=reason)
+
+
+def import_units(settings: Settings, path: Path) -> None:
+    """``kaoping units import PATH``: add or update units of the registry."""
+    upload = read_upload(Path(path))
+    with db.session_scope(settings) as session:
+        registry.import_registry(session, upload, actor=ACTOR)
+
+
+def audit_chain_ok(settings: Settings) -> bool:
+    """What ``kaoping audit verify`` checks: the signed chain of audit entries is intact."""
+    with db.session_scope(settings) as session:
+        return audit.verify_chain(session, settings.secret_key.get_secret_value().encode()).ok
+
+
+def request_signoff(settings: Settings, stage: str, cycle: str = "2022H1") -> None:
+    """``kaoping signoff request --stage STAGE``: email the signer a one-time code."""
+    from kaoping.services.signoff import request_signoff as request
+
+    with db.session_scope(settings) as session:
+        request(session, settings, get_cycle(session, cycle), stage, actor=ACTOR)
+
+
+def give_signoff(settings: Settings, stage: str, *, code: str, approve: bool = True, comments: str = "",
+                 cycle: str = "2022H1"):
+    """``kaoping signoff give``: the signer's decision with the emailed code; returns the service's outcome."""
+    from kaoping.services.signoff import give_signoff as give
+
+    with db.session_scope(settings) as session:
+        return give(session, settings, get_cycle(session, cycle), stage, code=code, approve=approve, comments=comments,
+                    actor=ACTOR)
+
+
+def result_rows(settings: Settings, cycle: str = "2022H1") -> list[dict]:
+    """What ``kaoping results --format json`` prints, as Python rows (numbers as 2-decimal strings)."""
+    with db.session_scope(settings) as session:
+        inputs, computed = results.compute_cycle(session, get_cycle(session, cycle))
+        return results.result_rows(inputs, computed)
+
+
+def score_files(settings: Settings, code: str, folder: Path, *, seed: int = 2022) -> dict[str, Path]:
     """CSV files with plausible scores of every kind for an open cycle."""
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, code)
@@ -22,13 +156,14 @@ def score_files(settings, code: str, folder: Path, *, seed: int = 2022) -> dict[
     return files
 
 
-def scored_cycle(cli, settings, folder: Path, code: str = "2022H1", *, seed: int = 2022, verify: bool = True) -> dict[str, Path]:
+def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed: int = 2022,
+                 verify: bool = True) -> dict[str, Path]:
     """Open ``code`` and import a full set of scores (and verify self-scored items)."""
-    assert cli("cycle", "open", code).exit_code == 0
+    assert isinstance(settings, Settings), "scored_cycle(settings, folder, ...) builds through the services: pass settings, not cli"
+    open_cycle(settings, code)
     files = score_files(settings, code, folder, seed=seed)
     for component, path in files.items():
-        result = cli("scores", "import", path, "--cycle", code, "--component", component)
-        assert result.exit_code == 0, result.output
+        import_scores(settings, path, cycle=code, component=component)
     if verify:
-        assert cli("verify", "confirm", "--cycle", code, "--all-self-scored").exit_code == 0
+        verify_self_scored(settings, code)
     return files

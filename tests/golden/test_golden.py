@@ -117,7 +117,7 @@ def golden_cycle(initialized, settings, tmp_path):
         pytest.skip("the samples do not depend on the database (run on SQLite)")
     cli = initialized
     with fixed_clock(INSTANT):
-        scored_cycle(cli, settings, tmp_path)
+        scored_cycle(settings, tmp_path)
         for kind, unit in (("self_assessment", "东河区"), ("lead_scoring", "市卫健委"), ("field_visit", "东河区"),
                            ("third_party", None), ("opinion", None)):
             result = cli("forms", "send", "--cycle", "2022H1", "--kind", kind, "--deadline", "2022-07-15",

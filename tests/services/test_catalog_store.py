@@ -18,6 +18,7 @@ from kaoping.models import (
     ReceivedFile,
     Unit,
 )
+from tests import factories
 from tests.conftest import CATALOG_2022, SEED, write
 
 ATTACHMENT_LINES = [
@@ -77,9 +78,9 @@ def build_docx(path, paragraphs):
     return path
 
 
-def test_docx_of_the_attachment_gives_the_identical_catalog(cli, tmp_path):
-    cli("init", "--empty")
-    cli("units", "import", CATALOG_2022.parent.parent / "registry" / "baotou.yaml")
+def test_docx_of_the_attachment_gives_the_identical_catalog(cli, settings, tmp_path):
+    factories.initialize(settings, empty=True)
+    factories.import_units(settings, CATALOG_2022.parent.parent / "registry" / "baotou.yaml")
     # The whole measures document as paragraphs, as in the original .docx; one indicator
     # broken over two paragraphs the way Word files often are.
     paragraphs = []

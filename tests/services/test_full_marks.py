@@ -48,7 +48,7 @@ def test_full_marks_as_printed_equal_the_exact_points_for_every_item_of_2022():
 
 def test_lead_scores_full_marks_by_number_or_word_and_a_clear_refusal_otherwise(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path, verify=False)
+    scored_cycle(settings, tmp_path, verify=False)
     refused = write(tmp_path / "bad.csv", MONITORING_HEADER + "东河区,7,市审批服务局,0.67,\n")
     result = cli("scores", "import", refused, "--cycle", "2022H1", "--component", "monitoring")
     assert result.exit_code != 0
@@ -80,7 +80,7 @@ def test_scoring_sheet_prints_points_as_written_and_takes_full_marks_back(initia
     from kaoping.models import FormKind, LeadScore
     from kaoping.services.cycles import get_cycle
     from kaoping.services.forms import build_forms
-    from tests.test_forms_intake import main_table
+    from tests.adapters.test_forms_intake import main_table
 
     assert initialized("cycle", "open", "2022H1").exit_code == 0
     with db.session_scope(settings) as session:

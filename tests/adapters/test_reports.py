@@ -3,7 +3,6 @@ is installed) a PDF rendering that contains every unit and total."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -15,7 +14,7 @@ from docx.enum.text import WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from tests.factories import scored_cycle
+from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
 
 @pytest.fixture
@@ -23,13 +22,12 @@ def reports(initialized, settings, tmp_path, request):
     if "postgresql" in settings.database_url and request.node.get_closest_marker("layout_only"):
         pytest.skip("layout and rendering do not depend on the database (run on SQLite)")
     cli = initialized
-    scored_cycle(cli, settings, tmp_path)
-    assert cli("verify", "adjust", "--cycle", "2022H1", "--unit", "东河区", "--indicator", "19", "--score", "0.2",
-               "--reason", "数据目录挂载未完成").exit_code == 0
-    assert cli("verify", "veto", "--cycle", "2022H1", "--unit", "固阳县", "--reason", "发生重大网络安全事件").exit_code == 0
+    scored_cycle(settings, tmp_path)
+    adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
+    add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
     result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--number", "5")
     assert result.exit_code == 0, result.output
-    rows = json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)
+    rows = result_rows(settings)
     return tmp_path / "reports", rows
 
 

@@ -3,19 +3,17 @@ policy day by day; calendar invitations."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
-from icalendar import Calendar
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail.invites import visit_invitation
 from kaoping.models import FormKind, OutboxMessage
 from kaoping.services.cycles import get_cycle
 from kaoping.services.forms import build_forms
 from kaoping.services.workdays import WorkCalendar
+from tests import factories
 
 
 def test_spring_festival_2026_and_the_make_up_saturday():
@@ -52,7 +50,7 @@ def test_calendar_cli(initialized):
 @pytest.fixture
 def deadline_forms(initialized, settings):
     """Self-assessment forms for 东河区 and 青山区, due Wednesday 2022-07-06 (working days around it)."""
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    factories.open_cycle(settings)
     with db.session_scope(settings) as session:
         build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2022, 7, 6),
                     units=["150202", "150204"], actor="test")
@@ -114,21 +112,3 @@ def test_reminder_policy_day_by_day(deadline_forms, settings, tmp_path):
     assert all(m.to[0].startswith("head@") for m in escalations)
     qingshan = [m.kind for m in messages if m.to == ["liaison@150204.baotou.example"]]
     assert qingshan == ["reminder", "reminder"]  # 07-01 and 07-05; nothing after it returned its form
-
-
-def test_visit_invitation_ics():
-    tz = ZoneInfo("Asia/Shanghai")
-    start = datetime(2022, 6, 28, 9, 0, tzinfo=tz)
-    data = visit_invitation(uid="visit-2022H1-150202@kaoping", sequence=1, start=start, end=start + timedelta(hours=3),
-                            summary="实地调研：东河区", location="东河区政务服务中心", description="数字政府建设考评实地调研",
-                            organizer=("数字政府专班", "zhuanban@baotou.example"),
-                            attendees=[("张三", "zhangsan@baotou.example"), ("东河区联络员", "liaison@150202.baotou.example")],
-                            tz=tz)
-    calendar = Calendar.from_ical(data)
-    assert calendar["method"] == "REQUEST"
-    [zone] = calendar.walk("VTIMEZONE")
-    assert zone["tzid"] == "Asia/Shanghai"
-    [event] = calendar.walk("VEVENT")
-    assert event["uid"] == "visit-2022H1-150202@kaoping" and event["sequence"] == 1
-    assert event.decoded("dtstart") == start and event["summary"] == "实地调研：东河区"
-    assert len(event["attendee"]) == 2 and b"TZID=Asia/Shanghai" in data

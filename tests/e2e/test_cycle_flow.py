@@ -309,12 +309,12 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
 
 @ON_SQLITE
 def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, settings, initialized, tmp_path):
-    """A cycle whose scores came in by CLI (operators' path) is started from the UI at the
+    """A cycle whose scores were imported by operators (not through the forms) is started from the UI at the
     approval: the run waits, the daily reminders remind the approver, the run stays paused."""
     from kaoping.flows.daily import reminders
     from tests.factories import scored_cycle
 
-    scored_cycle(initialized, settings, tmp_path, "2022H1")
+    scored_cycle(settings, tmp_path, "2022H1")
     assert initialized("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
     from kaoping.adapters.mail.smtp import send_pending
 

@@ -92,8 +92,8 @@ def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, 
     for key, value in initialized.env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    scored_cycle(initialized, settings, tmp_path, "2022H1", seed=1)
-    scored_cycle(initialized, settings, tmp_path, "2022H2", seed=2)
+    scored_cycle(settings, tmp_path, "2022H1", seed=1)
+    scored_cycle(settings, tmp_path, "2022H2", seed=2)
     path = annual(year=2022, out_dir=str(tmp_path / "out"))
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]

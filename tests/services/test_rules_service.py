@@ -1,5 +1,8 @@
-"""The rules through the CLI on the 2022 catalog, on SQLite and PostgreSQL: opening a cycle,
-allocating open points, importing scores, verifying, checking, computing, explaining."""
+"""The rules on the 2022 catalog, on SQLite and PostgreSQL: opening a cycle, allocating open
+points, importing scores, verifying, checking, computing, explaining.
+
+State is built through the services (tests/factories.py); the CLI is called where what it
+prints or its exit code is what the test checks (refusals, tables, explanations)."""
 
 from __future__ import annotations
 
@@ -27,7 +30,20 @@ from kaoping.services.points import allocation_problems, points_in_force
 from kaoping.services.registry import UnitDirectory
 from kaoping.services.score_entry import allocate_points
 from tests.conftest import write
-from tests.factories import score_files, scored_cycle
+from tests.factories import (
+    add_line,
+    adjust_score,
+    audit_chain_ok,
+    import_scores,
+    import_units,
+    open_cycle,
+    reopen_cycle,
+    result_rows,
+    score_files,
+    scored_cycle,
+    sign_off,
+    verify_self_scored,
+)
 
 MONITORING_HEADER = "单位,指标,牵头考核单位,得分,说明\n"
 
@@ -49,7 +65,7 @@ def test_open_cycle_freezes_units_responsibilities_and_policy(initialized, setti
     assert result.exit_code == 0 and "36 个考评对象" in result.output
     # A later registry edit does not change the cycle's units.
     write(tmp_path / "u.yaml", "units:\n  - code: '150202'\n    name: 东河区人民政府\n    short_name: 东河区（新）\n    group: district\n")
-    assert cli("units", "import", tmp_path / "u.yaml").exit_code == 0
+    import_units(settings, tmp_path / "u.yaml")
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         names = {u.code: u.short_name for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}
@@ -81,7 +97,7 @@ def test_bad_policy_file_is_refused(initialized, tmp_path):
 
 def test_points_allocation_rule_3_4(initialized, settings):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     shown = cli("points", "show", "--cycle", "2022H1")
     assert "默认（平均分配）" in shown.output
     # Area 三 (20 points, items 54–58, all led by 市工信局).
@@ -114,7 +130,7 @@ def test_points_allocation_rule_3_4(initialized, settings):
     write(write_path, MONITORING_HEADER + "东河区,58,市工信局,4,\n")
     assert cli("scores", "import", write_path, "--cycle", "2022H1", "--component", "monitoring").exit_code != 0  # 58 is 3 now
     write(write_path, MONITORING_HEADER + "东河区,57,市工信局,3,\n")
-    assert cli("scores", "import", write_path, "--cycle", "2022H1", "--component", "monitoring").exit_code == 0
+    import_scores(settings, write_path, component="monitoring")
     # Item 57 has a score now: area 三's points are frozen; a change needs a reason (audited).
     lower = cli("points", "set", "--cycle", "2022H1", "--lead", "市工信局", "54=6", "55=6", "56=4", "57=2", "58=2")
     assert lower.exit_code != 0 and "已有评分，分值已冻结" in lower.output and "--reason" in lower.output
@@ -155,7 +171,7 @@ def test_co_leads_allocate_together(initialized, settings):
 
 def test_import_replace_keeps_history_and_reimport_is_a_no_op(initialized, settings, tmp_path):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     path = write(tmp_path / "m.csv", MONITORING_HEADER + "东河区,19,市审批服务局,0.4,进度滞后\n东河区,3,市政府办公室,0.9,\n")
     first = cli("scores", "import", path, "--cycle", "2022H1", "--component", "monitoring")
     assert first.exit_code == 0 and "新增 2 项" in first.output
@@ -177,7 +193,7 @@ def test_import_replace_keeps_history_and_reimport_is_a_no_op(initialized, setti
 
 def test_bad_score_rows_are_refused_by_row_and_column(initialized, settings, tmp_path):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     before = lead_score_counts(settings)
     path = write(
         tmp_path / "bad.csv",
@@ -203,7 +219,7 @@ def test_bad_score_rows_are_refused_by_row_and_column(initialized, settings, tmp
 
 def test_english_headers_xlsx_full_width_digits_and_title_row(initialized, settings, tmp_path):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["2022年上半年第三方评估结果"])
@@ -233,14 +249,14 @@ def test_english_headers_xlsx_full_width_digits_and_title_row(initialized, setti
 
 def test_check_lists_every_kind_of_problem_at_once(initialized, settings, tmp_path):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     files = score_files(settings, "2022H1", tmp_path)
     # Drop 东河区's item 19 row and all field scores; import the rest.
     rows = files["monitoring"].read_text(encoding="utf-8").splitlines()
     kept = [r for r in rows if not r.startswith("东河区,19,")]
     files["monitoring"].write_text("\n".join(kept) + "\n", encoding="utf-8")
     for component in ("monitoring", "opinion", "third_party"):
-        assert cli("scores", "import", files[component], "--cycle", "2022H1", "--component", component).exit_code == 0
+        import_scores(settings, files[component], component=component)
     result = cli("check", "--cycle", "2022H1")
     assert result.exit_code != 0
     out = result.output
@@ -253,53 +269,51 @@ def test_check_lists_every_kind_of_problem_at_once(initialized, settings, tmp_pa
 
 def test_verification_confirm_adjust_lines_and_freeze(initialized, settings, tmp_path):
     cli = initialized
-    files = scored_cycle(cli, settings, tmp_path, verify=False)
+    files = scored_cycle(settings, tmp_path, verify=False)
     pending = cli("verify", "list", "--cycle", "2022H1", "--self-scored")
     assert "待核实" in pending.output and "市工信局" in pending.output
     one = cli("verify", "confirm", "--cycle", "2022H1", "--unit", "市卫健委", "--indicator", "20")
     assert one.exit_code == 0 and "已核实" in one.output
-    assert cli("verify", "confirm", "--cycle", "2022H1", "--all-self-scored").exit_code == 0
+    verify_self_scored(settings)
     assert cli("check", "--cycle", "2022H1").exit_code == 0
     # The lead re-sends a different self-score: the confirmation no longer covers it.
     write(tmp_path / "re.csv", MONITORING_HEADER + "市卫健委,20,市卫健委,0.1,重新评分\n")
-    assert cli("scores", "import", tmp_path / "re.csv", "--cycle", "2022H1", "--component", "monitoring").exit_code == 0
+    import_scores(settings, tmp_path / "re.csv", component="monitoring")
     stale = cli("check", "--cycle", "2022H1")
     assert stale.exit_code != 0 and "须重新核实" in stale.output
     no_reason = cli("verify", "adjust", "--cycle", "2022H1", "--unit", "市卫健委", "--indicator", "20", "--score", "0.3")
     assert no_reason.exit_code != 0 and "原因" in no_reason.output
     too_high = cli("verify", "adjust", "--cycle", "2022H1", "--unit", "市卫健委", "--indicator", "20", "--score", "0.6", "--reason", "x")
     assert too_high.exit_code != 0 and "0 到 0.5" in too_high.output
-    adjusted = cli("verify", "adjust", "--cycle", "2022H1", "--unit", "市卫健委", "--indicator", "20", "--score", "0.3",
-                   "--reason", "平台上线时间晚于节点")
-    assert adjusted.exit_code == 0
-    assert cli("verify", "bonus", "--cycle", "2022H1", "--unit", "东河区", "--points", "2", "--reason", "国家试点", "--evidence", "国办函〔2022〕1号").exit_code == 0
-    assert cli("verify", "deduct", "--cycle", "2022H1", "--unit", "青山区", "--points", "1", "--reason", "数据报送不及时").exit_code == 0
-    assert cli("verify", "veto", "--cycle", "2022H1", "--unit", "固阳县", "--reason", "发生重大网络安全事件").exit_code == 0
+    adjust_score(settings, unit="市卫健委", indicator=20, score="0.3", reason="平台上线时间晚于节点")
+    add_line(settings, unit="东河区", kind="bonus", points="2", reason="国家试点", evidence="国办函〔2022〕1号")
+    add_line(settings, unit="青山区", kind="deduction", points="1", reason="数据报送不及时")
+    add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
     assert cli("verify", "deduct", "--cycle", "2022H1", "--unit", "青山区", "--points", "-1", "--reason", "x").exit_code != 0
     lines = cli("verify", "list", "--cycle", "2022H1", "--lines").output
     assert "国家试点" in lines and "一票否决" in lines
-    rows = {r["unit_name"]: r for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
+    rows = {r["unit_name"]: r for r in result_rows(settings)}
     assert rows["固阳县"]["grade"] == "较差" and any("一票否决" in f for f in rows["固阳县"]["flags"])
     assert rows["东河区"]["adjustments"] == "2.00" and rows["青山区"]["adjustments"] == "-1.00"
     explained = cli("explain", "--cycle", "2022H1", "--unit", "市卫健委").output
     assert "核实调整为 0.3" in explained and "平台上线时间晚于节点" in explained
 
     # Sign-off freezes; a change needs an explicit, logged re-opening.
-    assert cli("verify", "signoff", "--cycle", "2022H1").exit_code == 0
+    sign_off(settings)
     frozen = cli("scores", "import", files["opinion"], "--cycle", "2022H1", "--component", "opinion", "--source", "另一平台")
     assert frozen.exit_code != 0 and "已冻结" in frozen.output and "cycle reopen" in frozen.output
     assert cli("verify", "bonus", "--cycle", "2022H1", "--unit", "东河区", "--points", "1", "--reason", "x").exit_code != 0
     assert cli("cycle", "reopen", "2022H1").exit_code != 0  # a reason is required
-    assert cli("cycle", "reopen", "2022H1", "--reason", "市卫健委申请复核").exit_code == 0
+    reopen_cycle(settings, "2022H1", reason="市卫健委申请复核")
     with db.session_scope(settings) as session:
         last = session.exec(select(AuditEntry).order_by(AuditEntry.seq.desc())).first()
         assert last.action == "cycle.reopen" and last.reason == "市卫健委申请复核"
-    assert cli("audit", "verify").exit_code == 0
+    assert audit_chain_ok(settings)
 
 
 def test_signoff_refused_while_problems_remain(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path, verify=False)
+    scored_cycle(settings, tmp_path, verify=False)
     result = cli("verify", "signoff", "--cycle", "2022H1")
     assert result.exit_code != 0 and "自评分未核实" in result.output
 
@@ -309,7 +323,7 @@ def test_signoff_refused_while_problems_remain(initialized, settings, tmp_path):
 
 def test_results_formats_and_explain(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path)
+    scored_cycle(settings, tmp_path)
     rows = json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)
     assert len(rows) == 36
     first = rows[0]
@@ -353,10 +367,10 @@ def test_results_formats_and_explain(initialized, settings, tmp_path):
 
 def test_annual_mean_of_two_halves(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path, "2022H1", seed=1)
-    scored_cycle(cli, settings, tmp_path, "2022H2", seed=2)
-    h1 = {r["unit_code"]: Decimal(r["total"]) for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
-    h2 = {r["unit_code"]: Decimal(r["total"]) for r in json.loads(cli("results", "--cycle", "2022H2", "--format", "json").stdout)}
+    scored_cycle(settings, tmp_path, "2022H1", seed=1)
+    scored_cycle(settings, tmp_path, "2022H2", seed=2)
+    h1 = {r["unit_code"]: Decimal(r["total"]) for r in result_rows(settings, "2022H1")}
+    h2 = {r["unit_code"]: Decimal(r["total"]) for r in result_rows(settings, "2022H2")}
     annual = json.loads(cli("annual", "2022", "--format", "json").stdout)
     assert len(annual) == 36
     for r in annual:
@@ -379,17 +393,17 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
     F = O = T = 80: H = 0.6 × 84.73 + 16 + 8 + 8 = 82.838 → 82.84.
     """
     cli = initialized
-    scored_cycle(cli, settings, tmp_path, verify=False)
+    scored_cycle(settings, tmp_path, verify=False)
     write(tmp_path / "jrb.csv", MONITORING_HEADER + "市政府金融办,36,市政府金融办,0.9,\n市政府金融办,36,市工信局,0.8,\n"
           "市政府金融办,87,市财政局,0.9,\n市政府金融办,87,市发改委,0.6,\n市政府金融办,87,金融办,1,\n")
-    assert cli("scores", "import", tmp_path / "jrb.csv", "--cycle", "2022H1", "--component", "monitoring").exit_code == 0
+    import_scores(settings, tmp_path / "jrb.csv", component="monitoring")
     for component in ("field", "opinion", "third_party"):
         # Same source as the first import: replaces 市政府金融办's score there, keeps the rest.
         write(tmp_path / f"{component}.csv", "单位,得分\n市政府金融办,80\n")
         result = cli("scores", "import", tmp_path / f"{component}.csv", "--cycle", "2022H1", "--component", component)
         assert result.exit_code == 0 and "替换 1 项" in result.output
-    assert cli("verify", "confirm", "--cycle", "2022H1", "--all-self-scored").exit_code == 0
-    rows = {r["unit_name"]: r for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
+    verify_self_scored(settings)
+    rows = {r["unit_name"]: r for r in result_rows(settings)}
     jrb = rows["市政府金融办"]
     assert jrb["areas"] == {"1": "21.25", "7": "4.17"}
     assert jrb["monitoring"] == "84.73"
@@ -403,7 +417,7 @@ def test_check_catches_an_allocation_that_does_not_add_up(initialized, settings)
     from kaoping.models import Indicator, PointsAllocation, Unit
 
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    open_cycle(settings)
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         item = session.exec(select(Indicator).where(Indicator.catalog_id == cycle.catalog_id, Indicator.number == 54)).one()

@@ -4,7 +4,6 @@ duplicate rows, per-respondent exports aggregated by the policy's rule."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 import openpyxl
@@ -13,12 +12,13 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.models import ComponentScore
+from tests import factories
 from tests.conftest import write
 
 
 @pytest.fixture
-def open_cycle(initialized):
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+def open_cycle(initialized, settings):
+    factories.open_cycle(settings)
     return initialized
 
 
@@ -87,22 +87,19 @@ def test_opinion_per_respondent_export_is_aggregated_by_the_policy_rule(open_cyc
     assert refused.exit_code != 0 and "“还行”无法识别" in refused.output and "7 超出 1–5" in refused.output
 
 
-def test_several_opinion_sources_combine_by_policy_weights_and_flags_show(initialized, settings, tmp_path):
-    cli = initialized
+def test_several_opinion_sources_combine_by_policy_weights_and_flags_show(initialized_db, settings, tmp_path):
     policy = (settings.data_dir / "policies" / "default.yaml").read_text(encoding="utf-8")
     policy = policy.replace("source_weights: {}", "source_weights: {民意调查: 3, 12345回访: 1}")
     custom = write(tmp_path / "policy.yaml", policy)
-    assert cli("cycle", "open", "2022H1", "--policy", custom).exit_code == 0
-    from tests.factories import score_files
-
-    files = score_files(settings, "2022H1", tmp_path)
+    factories.open_cycle(settings, policy=custom)
+    files = factories.score_files(settings, "2022H1", tmp_path)
     for component, path in files.items():
-        assert cli("scores", "import", path, "--cycle", "2022H1", "--component", component).exit_code == 0
-    assert cli("verify", "confirm", "--cycle", "2022H1", "--all-self-scored").exit_code == 0
-    base = {r["unit_name"]: Decimal(r["opinion"]) for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
+        factories.import_scores(settings, path, component=component)
+    factories.verify_self_scored(settings)
+    base = {r["unit_name"]: Decimal(r["opinion"]) for r in factories.result_rows(settings)}
     write(tmp_path / "hf.csv", "单位,样本数,得分\n东河区,10,60\n")
-    assert cli("opinion", "import", tmp_path / "hf.csv", "--cycle", "2022H1", "--source", "12345回访").exit_code == 0
-    rows = {r["unit_name"]: r for r in json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)}
+    factories.import_outside_results(settings, tmp_path / "hf.csv", component="opinion", source="12345回访")
+    rows = {r["unit_name"]: r for r in factories.result_rows(settings)}
     expected = (base["东河区"] * 3 + 60) / 4
     assert abs(Decimal(rows["东河区"]["opinion"]) - expected) <= Decimal("0.005")
     assert any("样本不足" in f for f in rows["东河区"]["flags"])

@@ -12,7 +12,8 @@ from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, Signof
 from kaoping.models.types import utcnow
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff import give_signoff
-from tests.factories import scored_cycle
+from tests.factories import audit_chain_ok, open_cycle, request_signoff, scored_cycle
+from tests.factories import give_signoff as give_signoff_with_code
 
 
 def emailed_code(settings, stage: str) -> str:
@@ -30,9 +31,9 @@ def status_of(settings) -> str:
 
 def test_wrong_code_then_right_code_then_rejection_then_approval(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path)
+    scored_cycle(settings, tmp_path)
     assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "approval").exit_code != 0  # not verified yet
-    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
+    request_signoff(settings, "verification")
     code = emailed_code(settings, "verification")
     wrong = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", "000000" if code != "000000" else "111111",
                 "--approve")
@@ -45,7 +46,7 @@ def test_wrong_code_then_right_code_then_rejection_then_approval(initialized, se
     again = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code, "--approve")
     assert again.exit_code != 0 and "没有待签" in again.output
     # The approver rejects with comments: back to verification.
-    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "approval").exit_code == 0
+    request_signoff(settings, "approval")
     approval_code = emailed_code(settings, "approval")
     no_comment = cli("signoff", "give", "--cycle", "2022H1", "--stage", "approval", "--code", approval_code, "--reject")
     assert no_comment.exit_code != 0 and "须写明意见" in no_comment.output
@@ -61,13 +62,13 @@ def test_wrong_code_then_right_code_then_rejection_then_approval(initialized, se
     assert "fenguan@baotou.example" in decided.actor and decided.reason == "市卫健委得分请再核实"
     status = cli("status", "--cycle", "2022H1").output
     assert "分管领导审定（分管领导）已退回" in status and "市卫健委得分请再核实" in status
-    assert cli("audit", "verify").exit_code == 0
+    assert audit_chain_ok(settings)
 
 
 def test_codes_expire_and_lock_after_five_wrong_tries(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path)
-    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
+    scored_cycle(settings, tmp_path)
+    request_signoff(settings, "verification")
     code = emailed_code(settings, "verification")
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
@@ -85,7 +86,7 @@ def test_codes_expire_and_lock_after_five_wrong_tries(initialized, settings, tmp
 
 def test_status_counts_returns_and_late_units(initialized, settings, tmp_path):
     cli = initialized
-    assert cli("cycle", "open", "2022H1").exit_code == 0
+    open_cycle(settings)
     assert cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08").exit_code == 0
     status = cli("status", "--cycle", "2022H1").output
     assert "自评表：应收 36，已收 0" in status and "逾期未交" in status and "发件箱：待发送 36" in status
@@ -93,9 +94,9 @@ def test_status_counts_returns_and_late_units(initialized, settings, tmp_path):
 
 def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initialized, settings, tmp_path):
     cli = initialized
-    scored_cycle(cli, settings, tmp_path, verify=False)
+    scored_cycle(settings, tmp_path, verify=False)
     assert "自评" in cli("check", "--cycle", "2022H1").output  # unconfirmed self-scored items block the results
-    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0  # the signer may confirm them
+    request_signoff(settings, "verification")  # the signer may confirm them
     code = emailed_code(settings, "verification")
     plain = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code, "--approve")
     assert plain.exit_code != 0 and "问题" in plain.output and status_of(settings) == CycleStatus.open
@@ -108,15 +109,14 @@ def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initializ
     assert confirmations and all("zhuanban-fzr@baotou.example" in e.actor for e in confirmations)
 
 
-def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized, settings, tmp_path):
+def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized_db, settings, tmp_path):
     from datetime import date
 
     from kaoping.services.signoff import remind_signers
     from kaoping.services.workdays import WorkCalendar
 
-    cli = initialized
-    scored_cycle(cli, settings, tmp_path)
-    assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
+    scored_cycle(settings, tmp_path)
+    request_signoff(settings, "verification")
 
     def remind(day):
         with db.session_scope(settings) as session:
@@ -140,5 +140,4 @@ def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initiali
         statuses = [r.status for r in session.exec(select(SignoffRequest).order_by(SignoffRequest.id))]
     assert statuses == ["superseded", "pending"]
     new_code = emailed_code(settings, "verification")
-    assert cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", new_code,
-               "--approve").exit_code == 0  # the renewed code signs
+    assert give_signoff_with_code(settings, "verification", code=new_code).ok  # the renewed code signs

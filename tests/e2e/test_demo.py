@@ -1,0 +1,38 @@
+"""`make demo` end to end (moved from tests/services/test_foundation.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
+    """`make demo`: the whole cycle through Prefect (deployments, a worker, sign-offs by
+    resuming the suspended run) on its own SQLite file and local mail server."""
+    if "postgresql" in settings.database_url:
+        pytest.skip("the demo always runs on its own SQLite file")
+    folder = tmp_path / "demo-output"
+    (folder / "mail").mkdir(parents=True)
+    (folder / "mail" / "stale.eml").write_text("from an earlier run")  # the demo starts afresh every time
+    result = cli("demo", "--out", folder)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert not (folder / "mail" / "stale.eml").exists()
+    assert "共 7 个大项、90 项指标" in out and "市工信局" in out
+    assert "退回 东河区" in out and "逾期通知 1 个单位，督办（抄送专班）1 个" in out and "已启动周期流程 2022H1" in out
+    assert "青山区 补报" in out and "逾期" in out
+    assert "[已完成] 专班核实签字" in out and "[已完成] 分管领导审定签字" in out and "[已完成] 印发报告并分发" in out
+    assert "旗县区、稀土高新区" in out and "市直部门、单位" in out and "达尔罕茂明安联合旗" in out
+    assert (folder / "kaoping.sqlite3").exists() and (folder / "prefect" / "prefect.db").exists()
+    reports = folder / "reports" / "2022H1"
+    assert len(list((reports / "反馈函").glob("*.docx"))) == 36
+    assert (reports / "2022年上半年数字政府建设考评结果通报.docx").exists()
+    assert len(list((folder / "inbox" / "accepted").glob("*.docx"))) == 36 + 26 + 36 + 2
+    assert len(list((folder / "inbox" / "refused").glob("*.docx"))) == 1
+    mails = list((folder / "mail").glob("*.eml"))
+    assert len(mails) > 300
+    assert any("验证码" in m.name for m in mails) and any("回执" in m.name for m in mails) and any("退回" in m.name for m in mails)
