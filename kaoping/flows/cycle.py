@@ -15,6 +15,10 @@ Waiting never holds a worker:
   UI with the one-time code kaoping emailed to them. A wrong code, an expired one or an
   invalid form asks again under a new key; nothing fails. On resume the run starts again
   from the top and reaches the same question, where Prefect hands it the answer.
+
+The flow only orchestrates: its tasks (``tasks.py``) each call one service, and what a
+sign-off answer means (which question this is, whether the stage is signed) is decided by
+``kaoping.services.signoff``, which runs without Prefect.
 """
 
 from __future__ import annotations
