@@ -10,23 +10,21 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import Field
 
 from kaoping import db
+from kaoping.services.results import annual as annual_results
+from kaoping.services.results import annual_rows, write_xlsx
 from kaoping.settings import get_settings
 
 
 @task(name="计算年度结果")
 def compute_annual_rows(year: int) -> list[dict]:
-    from kaoping.services.results import annual, annual_rows
-
     settings = get_settings()
     with db.session_scope(settings) as session:
-        results, places = annual(session, year)
+        results, places = annual_results(session, year)
     return annual_rows(results, places)
 
 
 @task(name="写出年度结果表")
 def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
-    from kaoping.services.results import write_xlsx
-
     path = Path(out_dir) / f"{year}年度数字政府建设考评结果.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_xlsx(rows, path, title=f"{year}年度数字政府建设考评结果")

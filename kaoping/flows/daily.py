@@ -8,57 +8,25 @@ message once.
 from __future__ import annotations
 
 import shutil
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 from pydantic import Field
 
-from kaoping import db
-from kaoping.adapters.uploads import read_upload
-from kaoping.domain.errors import KaopingError
+from kaoping.flows.tasks import (
+    advance,
+    queue_reminders,
+    receive_one,
+    remind_signers,
+    send_outbox,
+)
 from kaoping.settings import get_settings
 
-
-@task(name="催报提醒")
-def queue_reminders(today: str) -> dict:
-    from kaoping.services.reminders import run_reminders
-
-    settings = get_settings()
-    with db.session_scope(settings) as session:
-        run = run_reminders(session, settings, today=date.fromisoformat(today))
-    return {"workday": run.workday, "reminders": run.reminders, "overdue": run.overdue,
-            "escalations": run.escalations, "queued": run.queued}
-
-
-@task(name="签字提醒")
-def remind_signers(today: str) -> dict:
-    from kaoping.adapters.prefect_runs import run_link
-    from kaoping.services.signoff import remind_signers as remind
-    from kaoping.services.workdays import WorkCalendar
-
-    settings = get_settings()
-    with db.session_scope(settings) as session:
-        done = remind(session, settings, today=date.fromisoformat(today), calendar=WorkCalendar.load(session),
-                      link_of=lambda request: run_link(request.flow_run_id))
-    return {"signers_reminded": done.reminded, "codes_renewed": done.renewed}
-
-
-@task(name="推进考评周期")
-def advance(today: str | None, reason: str) -> list[str]:
-    from kaoping.flows.trigger import advance_cycles
-
-    settings = get_settings()
-    return advance_cycles(settings, today=date.fromisoformat(today) if today else None, reason=reason)
-
-
-@task(name="发送邮件")
-def send_outbox() -> dict:
-    from kaoping.adapters.mail.smtp import send_pending
-
-    report = send_pending(get_settings())
-    return {"sent": len(report.sent), "failed": len(report.failed), "deferred": len(report.deferred)}
+# The scheduled flows run again within minutes (intake) or a day (reminders): unlike the cycle's,
+# their sending is neither retried nor persisted.
+send_mail = send_outbox.with_options(retries=0, persist_result=None)
 
 
 @flow(name="reminders", description="每日催报：按工作日发提醒、逾期通知和督办，并发送发件箱中的邮件。")
@@ -68,7 +36,7 @@ def reminders(
     settings = get_settings()
     day = today or datetime.now(settings.tz).date().isoformat()
     run = {**queue_reminders(day), **remind_signers(day)}
-    sent = send_outbox()
+    sent = send_mail()
     started = advance(today, "每日推进")
     lines = [f"# 催报 {day}", ""]
     if not run["workday"]:
@@ -84,24 +52,6 @@ def reminders(
         lines.append(f"- 已启动周期流程：{'、'.join(started)}")
     create_markdown_artifact(key="kaoping-reminders", markdown="\n".join(lines), description="最近一次催报")
     return {**run, **sent, "started": started}
-
-
-@task(name="回收一个文件")
-def receive_one(path: str, sender: str, received_at: str | None = None) -> dict:
-    """Record one returned file (or keep it as refused) and queue the receipt or the reason."""
-    from kaoping.services.intake import receive
-
-    try:
-        upload = read_upload(Path(path))
-    except KaopingError as exc:
-        return {"file": Path(path).name, "accepted": False, "reason": str(exc)}
-    outcome = receive(get_settings(), upload, sender=sender, actor="flow:intake",
-                      received_at=datetime.fromisoformat(received_at) if received_at else None)
-    if not outcome.accepted:
-        return {"file": Path(path).name, "accepted": False, "reason": outcome.reason}
-    result = outcome.result
-    return {"file": Path(path).name, "accepted": True, "form_no": result.form_no, "summary": result.summary,
-            "late": result.late}
 
 
 @flow(name="intake", description="回收：扫描收件文件夹，识别并录入交回的表格，移入 accepted/ 或 refused/，回复回执或退回原因。")
@@ -128,7 +78,7 @@ def intake(
             shutil.move(str(sidecar), target / sidecar.name)
         logger.info("%s %s", "已接收" if outcome["accepted"] else "已拒收", path.name)
         outcomes.append(outcome)
-    sent = send_outbox() if outcomes else {"sent": 0}
+    sent = send_mail() if outcomes else {"sent": 0}
     if any(o["accepted"] for o in outcomes):
         today = received_at.astimezone(settings.tz).date().isoformat() if received_at else None
         for code in advance(today, "收到交回的表格"):

@@ -13,13 +13,12 @@ from sqlmodel import select
 from kaoping import db
 from kaoping.adapters.prefect_runs import start_cycle_runs
 from kaoping.models import Cycle, CycleStatus
+from kaoping.services.status import cycle_status
 from kaoping.settings import Settings
 
 
 def cycles_ready(settings: Settings, today: date) -> list[tuple[int, int, str]]:
     """(year, half, what next) of every cycle the cycle flow would move on if it ran now."""
-    from kaoping.services.status import cycle_status
-
     ready = []
     with db.session_scope(settings) as session:
         for cycle in session.exec(select(Cycle).where(Cycle.status != CycleStatus.closed).order_by(Cycle.year, Cycle.half)):

@@ -19,14 +19,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from kaoping.domain.clock import chinese_time, local_date
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.models import Cycle, CycleStatus, SignoffRequest
 from kaoping.models.types import utcnow
 from kaoping.services import audit
-from kaoping.services.cycles import cycle_label, set_status
+from kaoping.services.cycles import cycle_label, get_cycle, set_status
 from kaoping.services.messages import render
 from kaoping.services.outbox import queue
 from kaoping.settings import Settings
@@ -167,6 +167,82 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if cycle.status != CycleStatus.open:
         set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
     return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
+
+
+# --------------------------------------------------------------------------- answers given in the Prefect UI
+# The cycle flow asks the signer with a resume form (suspend_flow_run) and starts again from
+# the top when answered; these functions are what it asks the database on each pass.
+
+_SIGNED = {"verification": (CycleStatus.verified, CycleStatus.approved, CycleStatus.closed),
+           "approval": (CycleStatus.approved, CycleStatus.closed)}
+
+
+@dataclass(frozen=True)
+class SignoffState:
+    """Where a stage's sign-off stands before the flow asks (again)."""
+
+    done: bool  # the cycle is past this stage: nothing to ask
+    usable: bool  # a code is out, pending and not expired: ask without sending a new one
+    answers: int  # answers to this stage so far, over all its requests: the key of the next question
+    blocking: list[str]  # what must be resolved before the verification can be signed
+
+
+def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetime | None = None) -> SignoffState:
+    cycle = get_cycle(session, cycle_code)
+    done = CycleStatus(cycle.status) in _SIGNED.get(stage, _SIGNED["approval"])
+    request = pending_request(session, cycle, stage)
+    answers = session.exec(select(func.coalesce(func.sum(SignoffRequest.answers), 0)).where(
+        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)).one()
+    blocking = [] if done or stage != "verification" else blocking_problems(session, cycle, self_scored_ok=True)
+    return SignoffState(done=done, usable=request is not None and request.expires_at > (now or utcnow()),
+                        answers=int(answers), blocking=blocking)
+
+
+def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
+               actor: str) -> SignoffRequest:
+    """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
+    summary = (f"请打开 Prefect 界面中的这次运行，点击“Resume”，填写验证码并选择同意或退回：{link}"
+               if link else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+    request, _ = request_signoff(session, settings, get_cycle(session, cycle_code), stage, actor=actor, summary=summary)
+    request.flow_run_id = flow_run_id
+    session.add(request)
+    return request
+
+
+@dataclass(frozen=True)
+class SignoffAnswer:
+    """What the signer filled in on the resume form."""
+
+    code: str = ""
+    approve: bool = False
+    comments: str = ""
+    confirm_self_scored: bool = False
+
+    @classmethod
+    def from_form(cls, values: dict) -> "SignoffAnswer":
+        """From the form's fields (``decision`` is 同意 or 退回修改)."""
+        return cls(code=values.get("code", ""), approve=values.get("decision") == "同意",
+                   comments=values.get("comments", ""), confirm_self_scored=bool(values.get("confirm_self_scored")))
+
+
+def record_answer(session: Session, settings: Settings, *, cycle_code: str, stage: str, answer: SignoffAnswer | None,
+                  problem: str = "", actor: str, now: datetime | None = None) -> SignoffOutcome:
+    """Check one answer (``None``: the form was invalid, ``problem`` says why) and count it on
+    the stage's latest request, with what it was told: the next question gets a new key."""
+    cycle = get_cycle(session, cycle_code)
+    if answer is None:
+        outcome = SignoffOutcome(False, f"提交的内容无效，请重新填写：{problem}")
+    else:
+        outcome = give_signoff(session, settings, cycle, stage, code=answer.code, approve=answer.approve,
+                               comments=answer.comments, confirm_self_scored=answer.confirm_self_scored,
+                               actor=actor, now=now)
+    latest = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
+                          .order_by(SignoffRequest.id.desc())).first()
+    if latest is not None:
+        latest.answers += 1
+        latest.last_message = "" if outcome.ok else outcome.message
+        session.add(latest)
+    return outcome
 
 
 @dataclass
