@@ -165,7 +165,7 @@ class SignoffInput(RunInput):
 
 class VerificationInput(SignoffInput):
     confirm_self_scored: bool = Field(
-        True, title="同时确认牵头考核单位自评项",
+        False, title="同时确认牵头考核单位自评项",
         description="勾选：签字时一并确认各牵头考核单位对本单位承担指标的自评分核实无误（逐项记入审计日志）")
 
 

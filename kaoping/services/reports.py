@@ -26,6 +26,7 @@ from kaoping.models import AuditEntry, Cycle
 from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
+from kaoping.services.disclosures import disclosures
 from kaoping.services.results import (
     GROUP_LABELS,
     compute_cycle,
@@ -99,7 +100,6 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle) -> dict:
                        for n in weak_items],
         "lagging": lagging, "vetoes": [r.unit.short_name for r in results if r.veto],
         "lowest_grade": inputs.policy.lowest_grade, "rows": rows,
-        "verified_self": sum(1 for r in results for i in r.items if i.self_scored),
     }
 
 
@@ -214,6 +214,10 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     inputs, results = compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     facts = _facts(inputs, results, settings, cycle)
+    disclosed = disclosures(session, cycle, inputs, results)
+    facts.update(rules_citation=disclosed.rules_citation, rounding_note=disclosed.rounding_note,
+                 default_points=disclosed.default_points, responsibilities=disclosed.responsibilities,
+                 verification=disclosed.verification, milestone_summary=disclosed.milestone_summary)
     signed = signed or local_date(utcnow(), settings.tz)
     if number is None:
         issued = session.exec(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "reports.build",
@@ -252,7 +256,9 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     by_unit = {row["unit_code"]: row for row in rows}
     template = environment().get_template("fankui.txt.j2")
     for r in sorted(results, key=lambda r: r.unit.position):
-        letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir))
+        letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
+                               {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                                "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])]}))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
     write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果")
@@ -282,7 +288,7 @@ def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
     return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
 
 
-def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir) -> Path:
+def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict) -> Path:
     places = inputs.policy.rounding.places
     improve = []
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
@@ -294,7 +300,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
         "group_label": GROUP_LABELS[result.unit.group], "group_count": group_counts[result.unit.group],
         "monitoring": row["monitoring"], "field": row["field"], "opinion": row["opinion"], "third_party": row["third_party"],
-        "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10],
+        "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10], **disclosed,
     }
     document = layout.official_document()
 

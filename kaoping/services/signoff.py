@@ -153,9 +153,9 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     session.add(request)
     signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
     if approve and stage == "verification" and confirm_self_scored:
-        from kaoping.services.verification import confirm_all_self_scored
+        from kaoping.services.verification import CONFIRMED_AT_SIGNATURE, confirm_all_self_scored
 
-        confirm_all_self_scored(session, cycle, actor=signer, reason="签字时确认牵头考核单位自评项核实无误")
+        confirm_all_self_scored(session, cycle, actor=signer, reason=CONFIRMED_AT_SIGNATURE)
     audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
                  entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor},

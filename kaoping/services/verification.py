@@ -33,6 +33,11 @@ from kaoping.services.cycles import require_open, set_status
 from kaoping.services.score_entry import MAX_PLACES, CycleContext, _places_ok
 
 
+# The reason recorded on each self-scored item the verifier confirms together with the signature
+# (the 报告 counts these apart from the items the team confirmed one by one).
+CONFIRMED_AT_SIGNATURE = "签字时确认牵头考核单位自评项核实无误"
+
+
 @dataclass
 class ItemStatus:
     unit: str
