@@ -96,7 +96,7 @@ def sqlite_initialized_template(tmp_path_factory) -> Path:
     """`kaoping init` once per session on SQLite; tests get a copy of the file (~0.4 s each saved)."""
     import sqlite3
 
-    from kaoping.cli import initialize
+    from kaoping.services.setup import initialize
 
     folder = tmp_path_factory.mktemp("template")
     path = folder / "initialized.sqlite3"
