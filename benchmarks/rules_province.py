@@ -68,9 +68,9 @@ def setup_province(settings, workdir: Path) -> int:
     """init, then the synthetic province's registry and responsibilities; returns the pair count."""
     from kaoping import db
     from kaoping.adapters.uploads import read_upload
-    from kaoping.cli import initialize
     from kaoping.services.registry import import_registry
     from kaoping.services.responsibilities import import_responsibilities
+    from kaoping.services.setup import initialize
 
     rng = random.Random(7)
     initialize(settings)

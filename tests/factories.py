@@ -14,7 +14,7 @@ from kaoping import db
 
 # The one import of the shared set-up for the whole suite (`kaoping init`); when it moves to
 # kaoping.services.setup, this is the only line to change.
-from kaoping.cli import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
+from kaoping.services.setup import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
 from kaoping.adapters.uploads import read_upload
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
 from kaoping.domain.policy import load_policy

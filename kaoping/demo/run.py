@@ -44,6 +44,7 @@ from kaoping.demo.people import (
 from kaoping.models import FormKind
 from kaoping.services.catalog import summarize
 from kaoping.services.cycles import get_cycle
+from kaoping.services.setup import initialize
 from kaoping.settings import Settings, get_settings
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
@@ -51,7 +52,7 @@ START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "vis
          "visit_end": "2022-07-01", "today": "2022-06-20"}
 
 
-def run(output: Path, console: Console, *, initialize) -> None:
+def run(output: Path, console: Console) -> None:
     output = Path(output).resolve()
     db.dispose_engine(Settings(var_dir=output, database_url="", _env_file=None).effective_database_url)
     if output.exists():
@@ -65,7 +66,7 @@ def run(output: Path, console: Console, *, initialize) -> None:
         os.environ.update(env)  # the flows run in this process too (intake, reminders) read it
         get_settings.cache_clear()
         try:
-            Demo(get_settings(), output, console, sink, env).run(initialize)
+            Demo(get_settings(), output, console, sink, env).run()
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -102,7 +103,7 @@ class Demo:
     def step(self, title: str) -> None:
         self.say(f"\n[bold]{title}[/bold] [dim]（{time.monotonic() - self.started:.0f} 秒）[/dim]")
 
-    def run(self, initialize) -> None:
+    def run(self) -> None:
         self.say(f"[bold]kaoping 演示[/bold] — 一个完整的半年考评周期，全部输出在 {self.output}/")
         for line in initialize(self.settings):
             self.say("  " + line)

@@ -170,3 +170,13 @@ def _refuse_audit_rewrites(session, _flush_context, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEntry) and (obj in session.deleted or session.is_modified(obj)):
             raise RuntimeError("audit entries are append-only")
+
+
+def actor_of(settings) -> str:
+    """Who a change is logged as: ``KAOPING_ACTOR``, else the OS user (``cli:<login>``)."""
+    return settings.actor or default_actor()
+
+
+def recent(session: Session, limit: int) -> list[AuditEntry]:
+    """The newest ``limit`` entries, oldest first."""
+    return list(reversed(session.exec(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(limit)).all()))

@@ -159,3 +159,13 @@ def reopen(session: Session, cycle: Cycle, *, actor: str, reason: str) -> None:
     if cycle.status == CycleStatus.closed:
         raise Conflict(f"考评周期 {cycle.code} 已结束并发布，不能重新开启。")
     set_status(session, cycle, CycleStatus.open, actor=actor, reason=reason, action="cycle.reopen")
+
+
+def list_cycles(session: Session) -> list[Cycle]:
+    """Every cycle, oldest first."""
+    return list(session.exec(select(Cycle).order_by(Cycle.year, Cycle.half)))
+
+
+def unit_names(session: Session, cycle: Cycle) -> dict[int, str]:
+    """The cycle's units (as frozen when it opened): unit id → short name."""
+    return {u.unit_id: u.short_name for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}

@@ -79,3 +79,11 @@ def queue(
     session.add(message)
     session.flush()
     return message, True
+
+
+def recent(session: Session, *, failed: bool = False, limit: int = 50) -> list[OutboxMessage]:
+    """The newest ``limit`` messages (only failed ones with ``failed``), oldest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if failed:
+        query = query.where(OutboxMessage.status == MessageStatus.failed)
+    return list(reversed(session.exec(query).all()))

@@ -302,3 +302,15 @@ def list_units(session: Session, group: UnitGroup | None = None) -> list[Unit]:
         query = query.where(Unit.group == group)
     return list(session.exec(query))
 
+
+
+def aliases_and_liaisons(session: Session) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
+    """Each unit's aliases and its 联络员 addresses (unit id → list), for listing the registry."""
+    aliases: dict[int, list[str]] = {}
+    liaisons: dict[int, list[str]] = {}
+    for a in session.exec(select(UnitAlias)):
+        aliases.setdefault(a.unit_id, []).append(a.alias)
+    for c in session.exec(select(Contact)):
+        if c.role == "liaison":
+            liaisons.setdefault(c.unit_id, []).append(c.email)
+    return aliases, liaisons

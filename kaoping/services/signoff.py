@@ -291,3 +291,9 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
         if created:
             done.reminded.append(who)
     return done
+
+
+def waiting_run(session: Session, cycle: Cycle, stage: str) -> str | None:
+    """The flow run that asked for this sign-off (the newest request's), if a run asked for it."""
+    return session.exec(select(SignoffRequest.flow_run_id).where(
+        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage).order_by(SignoffRequest.id.desc())).first()

@@ -257,3 +257,8 @@ def signoff(session: Session, cycle: Cycle, *, actor: str, note: str = "") -> No
             problems,
         )
     set_status(session, cycle, CycleStatus.verified, actor=actor, reason=note or "专班核实签字", action="cycle.verified")
+
+
+def lines(session: Session, cycle: Cycle) -> list[Adjustment]:
+    """The cycle's bonus, deduction and veto lines (withdrawn ones too), in the order recorded."""
+    return list(session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id).order_by(Adjustment.id)))

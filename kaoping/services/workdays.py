@@ -16,6 +16,7 @@ import chinese_calendar
 from sqlmodel import Session, select
 
 from kaoping.models import CalendarOverride
+from kaoping.services import audit
 
 log = logging.getLogger("kaoping.calendar")
 
@@ -89,3 +90,16 @@ def check_year(session: Session, year: int) -> YearCheck:
     makeup = [d for d in days if d.weekday() >= 5 and calendar.is_workday(d)]
     overrides = sum(1 for d in calendar.overrides if d.year == year)
     return YearCheck(year, package_covers(year), holidays, makeup, overrides, sum(calendar.is_workday(d) for d in days))
+
+
+def set_override(session: Session, day: date, *, workday: bool, note: str, actor: str) -> CalendarOverride:
+    """Set one day as a working day or a holiday in the override table (it wins over the package), logged."""
+    row = session.exec(select(CalendarOverride).where(CalendarOverride.day == day)).first()
+    before = None if row is None else {"workday": row.workday, "note": row.note}
+    row = row or CalendarOverride(day=day, workday=workday)
+    row.workday, row.note, row.set_by = workday, note, actor
+    session.add(row)
+    session.flush()
+    audit.append(session, actor=actor, action="calendar.set", entity=f"day:{day}", before=before,
+                 after={"workday": workday, "note": note}, reason=note or "覆盖工作日安排")
+    return row

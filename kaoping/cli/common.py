@@ -1,0 +1,132 @@
+"""What every command shares: the settings, the schema check, who acts, turning a refusal into a
+message and an exit code, the option parsers, and one transaction on a cycle.
+
+A command reads like::
+
+    @refusals_exit
+    def points_show(cycle: CycleOpt) -> None:
+        with cycle_session(cycle) as (s, session, c):
+            points = cycles.points_in_force(session, c)
+        ...print...
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from kaoping import db
+from kaoping.adapters.console import err, out
+from kaoping.adapters.spreadsheets import parse_score
+from kaoping.domain.errors import KaopingError
+from kaoping.models import Cycle, FormKind
+from kaoping.services import audit, cycles
+from kaoping.settings import Settings, get_settings
+
+__all__ = [
+    "CycleOpt", "actor_of", "cycle_session", "err", "out", "parse_day", "parse_form_kind", "parse_number",
+    "ready", "refusals_exit", "require_schema", "schema_session", "settings", "local_today",
+]
+
+CycleOpt = Annotated[str, typer.Option("--cycle", help="考评周期，例如 2022H1")]
+
+
+def refusals_exit(func: Callable) -> Callable:
+    """Print a refusal for people and exit non-zero (the data is as it was)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except KaopingError as exc:
+            err.print(f"[bold red]错误[/bold red]：{exc}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except ValidationError as exc:
+            messages = "；".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+            err.print(f"[bold red]配置错误[/bold red]：{messages}", markup=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def actor_of(s: Settings) -> str:
+    return audit.actor_of(s)
+
+
+def require_schema(s: Settings) -> None:
+    current, head = db.schema_status(s)
+    if current != head:
+        hint = "kaoping init" if current is None else "kaoping db upgrade"
+        raise KaopingError(
+            f"数据库结构不是最新（当前 {current or '未初始化'}，应为 {head}）：请先运行 `{hint}`。"
+            f" / The database schema is not up to date; run `{hint}`."
+        )
+
+
+def ready() -> Settings:
+    """The settings, once the database schema is known to be current (else a refusal)."""
+    s = settings()
+    require_schema(s)
+    return s
+
+
+@contextmanager
+def schema_session(s: Settings | None = None) -> Iterator[tuple[Settings, Session]]:
+    """``with schema_session() as (s, session):`` — settings, schema check, one transaction.
+    Pass ``s`` when the command has already checked."""
+    s = s or ready()
+    with db.session_scope(s) as session:
+        yield s, session
+
+
+@contextmanager
+def cycle_session(code: str, s: Settings | None = None) -> Iterator[tuple[Settings, Session, Cycle]]:
+    """``with cycle_session(code) as (s, session, cycle):`` — settings, schema check, one transaction,
+    and the cycle (a refusal if there is none). Pass ``s`` when the command has already checked."""
+    s = s or ready()
+    with db.session_scope(s) as session:
+        yield s, session, cycles.get_cycle(session, code)
+
+
+def local_today(s: Settings) -> date:
+    """Today where the office is (KAOPING_TIMEZONE)."""
+    return datetime.now(s.tz).date()
+
+
+def parse_day(text: str | None, what: str = "日期") -> date | None:
+    """A YYYY-MM-DD option, or a refusal that shows the format."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise KaopingError(f"{what}“{text}”格式不对，应为 YYYY-MM-DD，例如 2022-07-10。") from None
+
+
+def parse_form_kind(kind: str) -> FormKind:
+    try:
+        return FormKind(kind)
+    except ValueError:
+        raise KaopingError(
+            f"未知的表单类型 {kind!r}：应为 self_assessment、lead_scoring、field_visit、third_party 或 opinion。"
+        ) from None
+
+
+def parse_number(text: str, refusal: str) -> Decimal:
+    """A score or points option as written (full-width digits too), or the refusal given."""
+    try:
+        return parse_score(text)
+    except ValueError:
+        raise KaopingError(refusal) from None

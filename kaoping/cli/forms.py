@@ -1,0 +1,120 @@
+"""`kaoping forms build|send`, `kaoping intake` and `kaoping report`: the Word documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kaoping.adapters.uploads import read_upload
+from kaoping.cli.common import (
+    CycleOpt,
+    actor_of,
+    cycle_session,
+    err,
+    local_today,
+    out,
+    parse_day,
+    parse_form_kind,
+    ready,
+    refusals_exit,
+)
+from kaoping.domain.errors import KaopingError
+from kaoping.services import issuing
+from kaoping.services.forms import build_forms
+from kaoping.services.intake import receive
+from kaoping.services.reports import build_reports
+
+forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
+
+KindOpt = Annotated[str, typer.Option(help="self_assessment | lead_scoring | field_visit | third_party | opinion")]
+DeadlineOpt = Annotated[str | None, typer.Option(help="报送截止日期，例如 2022-07-10（默认今天起 15 天）")]
+
+
+@forms_app.command("build")
+@refusals_exit
+def forms_build(
+    cycle: CycleOpt,
+    kind: KindOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+    deadline: DeadlineOpt = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="只生成这些单位的表（代码或名称，可重复）")] = None,
+) -> None:
+    """生成 Word 表单（不发送）：自评表、评分表、实地调研记录表、第三方评估和民意调查结果表。"""
+    s = ready()
+    chosen = parse_form_kind(kind)
+    due = parse_day(deadline, "截止日期")
+    with cycle_session(cycle, s) as (_, session, c):
+        codes = issuing.unit_codes(session, unit)
+        built = build_forms(session, s, c, chosen, out_dir=out_dir, deadline=due, units=codes, actor=actor_of(s))
+    new = sum(1 for b in built if b.created)
+    err.print(f"已生成 {len(built)} 份{chosen.label}（新编号或新版本 {new} 份），保存在 {out_dir}/：")
+    for b in built:
+        out.print(f"  {b.form.form_no} 第 {b.form.version} 版  {b.subject_label}  {b.path.name}")
+
+
+@forms_app.command("send")
+@refusals_exit
+def forms_send(
+    cycle: CycleOpt,
+    kind: KindOpt,
+    deadline: DeadlineOpt = None,
+    unit: Annotated[list[str] | None, typer.Option("--unit", help="只发这些单位（可重复）")] = None,
+) -> None:
+    """生成表单并放入发件箱：每个收件人一封，附上 Word 表（再运行 kaoping outbox send 发送）。"""
+    s = ready()
+    chosen = parse_form_kind(kind)
+    due = parse_day(deadline, "截止日期")
+    with cycle_session(cycle, s) as (_, session, c):
+        sent = issuing.send_forms(session, s, c, chosen, deadline=due, units=unit, actor=actor_of(s))
+    out.print(f"已将 {len(sent.built)} 份{chosen.label}放入发件箱：新邮件 {sent.queued} 封（已放入过的不重复）。运行 `kaoping outbox send` 发送。")
+    if sent.missing:
+        err.print(f"以下单位没有联络员邮箱，未能发送：{'、'.join(sent.missing)}（请用 kaoping units import 补充）")
+        raise typer.Exit(1)
+
+
+@refusals_exit
+def intake_command(
+    files: Annotated[list[Path], typer.Argument(help="收回的 Word 文件（可多个）")],
+    sender: Annotated[str, typer.Option(help="发件人邮箱（用于核对是否本单位报送）")] = "",
+    cycle: Annotated[str | None, typer.Option("--cycle", help="只接收此考评周期的表格")] = None,
+) -> None:
+    """回收表格：识别签名标识，检查并录入；每个收到的文件都会保存，拒收的说明原因。"""
+    s = ready()
+    refused = 0
+    for path in files:
+        try:
+            upload = read_upload(path)
+        except KaopingError as exc:  # nothing readable to keep
+            err.print(f"[red]已拒收[/red] {path.name}：{exc}", markup=True)
+            refused += 1
+            continue
+        outcome = receive(s, upload, sender=sender, expected_cycle=cycle, actor=actor_of(s))
+        if outcome.accepted:
+            flag = "（逾期）" if outcome.result.late else ""
+            out.print(f"[green]已接收[/green] {path.name}：{outcome.result.form_no} {outcome.result.subject_label}{flag} — {outcome.result.summary}", markup=True)
+        else:
+            refused += 1
+            err.print(f"[red]已拒收[/red] {path.name}：{outcome.reason}", markup=True)
+    if refused:
+        raise typer.Exit(2)
+
+
+@refusals_exit
+def report_command(
+    cycle: CycleOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
+    number: Annotated[int | None, typer.Option(help="发文字号的序号（默认按年度顺延）")] = None,
+    signed: Annotated[str | None, typer.Option("--date", help="成文日期，例如 2022-07-15（默认今天）")] = None,
+) -> None:
+    """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）。"""
+    s = ready()
+    when = parse_day(signed, "成文日期")
+    with cycle_session(cycle, s) as (_, session, c):
+        built = build_reports(session, s, c, out_dir, number=number, signed=when or local_today(s), actor=actor_of(s))
+    out.print(f"已生成（发文字号 {built.number}）：")
+    out.print(f"  通报：{built.tongbao}")
+    out.print(f"  报告：{built.baogao}")
+    out.print(f"  反馈函：{len(built.letters)} 份，在 {built.letters[0].parent}/")
+    out.print(f"  实绩考核结果表：{built.workbook}")

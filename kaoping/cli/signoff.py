@@ -1,0 +1,69 @@
+"""`kaoping signoff request|give` (sign-offs proven by emailed one-time codes) and `kaoping status`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kaoping.adapters.prefect_runs import release_paused_run
+from kaoping.cli.common import (
+    CycleOpt,
+    actor_of,
+    cycle_session,
+    err,
+    local_today,
+    out,
+    refusals_exit,
+)
+from kaoping.domain.clock import local_time
+from kaoping.services.signoff import STAGES, give_signoff, request_signoff, waiting_run
+from kaoping.services.status import cycle_status
+
+signoff_app = typer.Typer(help="签字确认 / sign-offs with emailed one-time codes", no_args_is_help=True)
+
+StageOpt = Annotated[str, typer.Option("--stage", help="verification（专班核实）或 approval（分管领导审定）")]
+
+
+@signoff_app.command("request")
+@refusals_exit
+def signoff_request(cycle: CycleOpt, stage: StageOpt) -> None:
+    """提请签字：给指定签字人发一次性验证码（KAOPING_VERIFIER_* / KAOPING_APPROVER_*）。"""
+    with cycle_session(cycle) as (s, session, c):
+        request, _code = request_signoff(session, s, c, stage, actor=actor_of(s))
+    out.print(f"已提请{STAGES[stage]}：验证码已放入发件箱，发往 {request.signer_name} <{request.signer_email}>，"
+              f"{local_time(request.expires_at, s.tz)} 前有效（运行 kaoping outbox send 发送）。")
+
+
+@signoff_app.command("give")
+@refusals_exit
+def signoff_give(
+    cycle: CycleOpt, stage: StageOpt,
+    code: Annotated[str, typer.Option(help="邮件中的 6 位验证码")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="同意（--approve）或退回修改（--reject）")],
+    comment: Annotated[str, typer.Option(help="意见（退回时必填）")] = "",
+    confirm_self_scored: Annotated[bool, typer.Option(
+        "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
+) -> None:
+    """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
+    with cycle_session(cycle) as (s, session, c):
+        outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
+                               confirm_self_scored=confirm_self_scored)
+        waiting = waiting_run(session, c, stage)
+    if not outcome.ok:
+        err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
+        raise typer.Exit(2)
+    out.print(outcome.message)
+    if waiting:
+        note = release_paused_run(waiting)
+        if note:
+            out.print(note)
+
+
+@refusals_exit
+def status_command(cycle: CycleOpt) -> None:
+    """周期进展：各类表格应收与已收、逾期单位、发件箱、签字环节。"""
+    with cycle_session(cycle) as (s, session, c):
+        report = cycle_status(session, c, today=local_today(s), tz=s.tz)
+    for line in report.lines():
+        out.print(line)

@@ -1,0 +1,18 @@
+"""Fixtures for the CLI smoke tests: an initialized database (tests/conftest.py) with 2022H1 open."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def opened(initialized):
+    """`kaoping init` then `kaoping cycle open 2022H1`."""
+    result = initialized("cycle", "open", "2022H1")
+    assert result.exit_code == 0, result.output
+    return initialized
+
+
+def refused(result, *words: str) -> bool:
+    """A refusal as people see it: non-zero exit, the words given, no traceback."""
+    return result.exit_code != 0 and all(w in result.output for w in words) and "Traceback" not in result.output
