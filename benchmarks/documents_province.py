@@ -67,7 +67,7 @@ def run(workdir: Path) -> dict:
     setup_province(s, workdir)
     with db.session_scope(s) as session:
         open_cycle(session, code="2022H1", policy=load_policy(s.data_dir / "policies" / "default.yaml"),
-                   policy_source="default.yaml", actor="bench")
+                   policy_source="default.yaml", actor="bench", default_responsibilities_reason="基准测试")
     figures: dict[str, float] = {}
 
     t = time.perf_counter()

@@ -105,7 +105,7 @@ def run_one(url: str, workdir: Path) -> dict:
     t = time.perf_counter()
     with db.session_scope(s) as session:
         open_cycle(session, code="2022H1", policy=load_policy(s.data_dir / "policies" / "default.yaml"),
-                   policy_source="default.yaml", actor="bench")
+                   policy_source="default.yaml", actor="bench", default_responsibilities_reason="基准测试")
     figures["cycle_open_s"] = time.perf_counter() - t
 
     with db.session_scope(s) as session:

@@ -19,7 +19,7 @@ from kaoping.adapters.uploads import read_upload
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
 from kaoping.domain.policy import load_policy
 from kaoping.models import AdjustmentKind, Component
-from kaoping.services import audit, cycles, registry, results, score_entry, verification
+from kaoping.services import audit, cycles, points, registry, results, score_entry, verification
 from kaoping.services.cycles import get_cycle
 from kaoping.settings import Settings
 
@@ -38,12 +38,25 @@ def copy_catalog(settings: Settings, *, from_year: int, to_year: int, folder: Pa
         catalog.import_catalog(session, read_upload(path), year=to_year, actor=ACTOR)
 
 
-def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None = None) -> None:
-    """``kaoping cycle open CODE [--policy FILE]``: freeze catalog, units, responsibilities and policy."""
+DEFAULT_RESPONSIBILITIES_REASON = "测试：沿用默认承担规则"
+DEFAULT_POINTS_REASON = "测试：牵头考核单位未明确分值，按平均分配"
+
+
+def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None = None,
+               default_responsibilities_reason: str = DEFAULT_RESPONSIBILITIES_REASON) -> None:
+    """``kaoping cycle open CODE [--policy FILE] --accept-default-responsibilities REASON``: freeze
+    catalog, units, responsibilities and policy (the tests accept the default 承担 rule)."""
     path = Path(policy) if policy else settings.data_dir / "policies" / "default.yaml"
     chosen = load_policy(path)
     with db.session_scope(settings) as session:
-        cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=ACTOR)
+        cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=ACTOR,
+                          default_responsibilities_reason=default_responsibilities_reason)
+
+
+def accept_default_points(settings: Settings, code: str = "2022H1", *, reason: str = DEFAULT_POINTS_REASON) -> list[int]:
+    """``kaoping points accept-defaults``: the team accepts the items still on default points."""
+    with db.session_scope(settings) as session:
+        return points.accept_default_points(session, get_cycle(session, code), reason=reason, actor=ACTOR)
 
 
 def import_scores(settings: Settings, path: Path, *, component: str, cycle: str = "2022H1", source: str | None = None):
@@ -158,7 +171,8 @@ def score_files(settings: Settings, code: str, folder: Path, *, seed: int = 2022
 
 def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed: int = 2022,
                  verify: bool = True) -> dict[str, Path]:
-    """Open ``code`` and import a full set of scores (and verify self-scored items)."""
+    """Open ``code`` and import a full set of scores (and, with ``verify``, confirm the self-scored
+    items and accept the items left on default points: ready for the verification sign-off)."""
     assert isinstance(settings, Settings), "scored_cycle(settings, folder, ...) builds through the services: pass settings, not cli"
     open_cycle(settings, code)
     files = score_files(settings, code, folder, seed=seed)
@@ -166,4 +180,5 @@ def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed
         import_scores(settings, path, cycle=code, component=component)
     if verify:
         verify_self_scored(settings, code)
+        accept_default_points(settings, code)
     return files

@@ -1,4 +1,4 @@
-"""`kaoping responsibilities import|show`: which unit undertakes which indicator (承担关系)."""
+"""`kaoping responsibilities import|show|suggest`: which unit undertakes which indicator (承担关系)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,23 @@ def responsibilities_show(year: Annotated[int, typer.Option(help="年度")]) -> 
         table.add_row(u.short_name, str(per_unit.get(u.id, 0)))
     out.print(table)
     out.print(f"共 {len(view.pairs)} 项（单位 × 指标）。")
+
+
+@resp_app.command("suggest")
+@refusals_exit
+def responsibilities_suggest(
+    year: Annotated[int, typer.Option(help="年度")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="写入 CSV 文件（单位,指标,依据），核对后可直接导入")] = None,
+) -> None:
+    """按指标文字建议承担关系：点名具体旗县区的只列这些旗县区，市直部门列其牵头及文字点名的指标。"""
+    with schema_session() as (_, session):
+        rows = responsibilities.suggest_responsibilities(session, year)
+    text = responsibilities.suggestions_csv(rows)
+    named = sorted({n for _, n, why in rows if why.startswith("指标文字点名")})
+    if out_file is None:
+        out.print(text, end="")
+    else:
+        out_file.write_text(text, encoding="utf-8-sig")
+        out.print(f"已写入 {out_file}：{len(rows)} 项建议（单位 × 指标）。")
+    out.print(f"其中 {len(named)} 项指标的文字点名了具体单位（指标 {'、'.join(map(str, named)) or '无'}），请重点核对；"
+              f"核对修改后用 `kaoping responsibilities import 文件 --year {year}` 导入。")

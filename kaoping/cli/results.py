@@ -18,6 +18,8 @@ from kaoping.cli.common import (
     schema_session,
 )
 from kaoping.services import cycles, results
+from kaoping.services.milestones import overdue_milestones
+from kaoping.services.points import default_points_problems
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="输出文件（xlsx 必填）")]
@@ -28,6 +30,15 @@ def check(cycle: CycleOpt) -> None:
     """计算前检查：缺少的评分、超出范围的得分、未核实的自评项、缺少的考评部分，一次列全。"""
     with cycle_session(cycle) as (_, session, c):
         problems = results.problems_of(session, c)
+        missed = overdue_milestones(session, c)
+        names = cycles.unit_names(session, c)
+        defaults = default_points_problems(session, c)
+    if missed:
+        out.print(f"时间节点：{len(missed)} 个单位自报完成进度未达到节点要求（供核实参考，不影响计算）：")
+        for unit_id, items in missed.items():
+            out.print(f"  {names.get(unit_id, unit_id)}：" + "；".join(m.text for m in items))
+    for note in defaults:
+        out.print(f"核实签字前须处理：{note}")
     if not problems:
         out.print(f"{c.code} 检查通过，可以计算结果。")
         return

@@ -125,6 +125,7 @@ def fill_docx_table(data: bytes, header: tuple[str, ...], fill) -> bytes:
 PROGRESS = ["完成", "取得明显成效", "取得阶段性成效", "推进中"]
 SITUATIONS = ["已按计划完成，相关系统已上线运行。", "主体建设完成，正在试运行并持续优化。", "已完成方案编制，正在推进采购和部署。"]
 DEDUCTIONS = ["进度滞后", "佐证材料不全", "部分任务未完成", "成效不明显"]
+ALLOCATION = {"54": "5", "55": "5", "56": "4", "57": "3", "58": "3"}  # area 三, 20 points (市工信局)
 
 
 class People:
@@ -148,15 +149,19 @@ class People:
                 return {4: rng.choice(SITUATIONS), 5: rng.choice(PROGRESS), 6: "工作方案.pdf\n推进情况报告.docx"}
             return fill_docx_table(data, FORM_LAYOUTS[kind]["main"].header, answer)
         if kind is FormKind.lead_scoring:
+            def allocate(cells):
+                # 市工信局 sets area 三's open items (20 points) under rule 三(四); other leads leave theirs.
+                return {4: ALLOCATION[cells[0]]} if cells[0] in ALLOCATION else {}
+
             def score(cells):
-                shown = cells[1].split("（")[0]
-                # "0.6667…" is 2/3 rounded up for display: stay under it.
-                points = Fraction(shown.rstrip("…")) - (Fraction(1, 10000) if shown.endswith("…") else 0)
+                # Points as printed: 0.6667 written on a 2/3-point item is full marks.
+                points = Fraction(cells[1].split("（")[0])
                 unit = cells[2].removesuffix("（自评项）")
                 share = self.strength.setdefault(unit, Fraction(rng.randint(72, 97), 100)) + Fraction(rng.randint(-6, 6), 100)
                 value = min(points, points * share)
                 text = format(_quantize_down(value), "f")
                 return {5: text} if value == points else {5: text, 6: rng.choice(DEDUCTIONS)}
+            data = fill_docx_table(data, FORM_LAYOUTS[kind]["allocation"].header, allocate)
             return fill_docx_table(data, FORM_LAYOUTS[kind]["main"].header, score)
         if kind is FormKind.field_visit:
             values = {"调研日期": "按日程", "调研组成员": "见日历邀请", "发现的问题": "部分事项网办深度不够",

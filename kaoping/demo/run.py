@@ -41,15 +41,18 @@ from kaoping.demo.people import (
     mailbox,
     signoff_code,
 )
+from kaoping.domain.scoring import ranges
 from kaoping.models import FormKind
 from kaoping.services.catalog import summarize
 from kaoping.services.cycles import get_cycle
+from kaoping.services.points import accept_default_points
 from kaoping.services.setup import initialize
 from kaoping.settings import Settings, get_settings
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
-         "visit_end": "2022-07-01", "today": "2022-06-20"}
+         "visit_end": "2022-07-01", "today": "2022-06-20",
+         "accept_default_responsibilities": "2022年承担清单尚未印发，沿用默认承担规则（演示）"}
 
 
 def run(output: Path, console: Console) -> None:
@@ -161,8 +164,15 @@ class Demo:
         self.say(f"  {late} 补报：{outcome['summary']}")
         self.status("2022-07-11")
 
-        self.step("5. 牵头考核单位交回评分表，调研组交回调研记录，第三方评估和民意调查结果交回")
-        for kind in (FormKind.lead_scoring, FormKind.field_visit, FormKind.third_party, FormKind.opinion):
+        self.step("5. 牵头考核单位交回评分表（市工信局明确了大项三的指标分值），调研组交回调研记录，第三方评估和民意调查结果交回")
+        self.say(f"  {FormKind.lead_scoring.label}：{self.returns(FormKind.lead_scoring)} 份")
+        accepted = [o for o in self.intake("2022-07-12T16:00") if o["accepted"]]
+        self.say(f"  回收流程已接收 {len(accepted)} 份评分表")
+        with db.session_scope(self.settings) as session:
+            numbers = accept_default_points(session, get_cycle(session, "2022H1"), actor="cli:专班",
+                                            reason="其余牵头考核单位未在评分表中明确分值，按办法三(四)平均分配（演示）")
+        self.say(f"  专班确认：指标 {ranges(numbers)} 按默认分值（平均分配）计算，理由记入审计日志并在报告中说明")
+        for kind in (FormKind.field_visit, FormKind.third_party, FormKind.opinion):
             self.say(f"  {kind.label}：{self.returns(kind)} 份")
         accepted = [o for o in self.intake("2022-07-13T09:00") if o["accepted"]]
         self.say(f"  回收流程已接收 {len(accepted)} 份，全部收齐 → 周期流程提请专班核实签字")

@@ -69,6 +69,9 @@ def half_year_cycle(
     visit_start: date | None = Field(None, description="实地调研开始日期：留空则为自评表截止后的第 1 个工作日"),
     visit_end: date | None = Field(None, description="实地调研结束日期：留空则为开始后的第 10 个工作日"),
     teams_file: str | None = Field(None, description="调研组名单：YAML 文件路径（默认 KAOPING_TEAMS_FILE）"),
+    accept_default_responsibilities: str | None = Field(
+        None, description="承担关系：尚未导入本年度承担清单时，如确定按默认规则（旗县区承担全部指标、市直部门承担其牵头指标）"
+                          "计分，请写明理由（记录并在报告中说明）；已导入清单的不必填写"),
     today: date | None = Field(None, description="按哪一天推进：补跑、演示用；默认今天（北京时间）"),
 ) -> str:
     code = f"{year}H{half}"
@@ -76,7 +79,7 @@ def half_year_cycle(
     progress = prepare(code, day, {
         "self_assessment_deadline": self_assessment_deadline, "self_assessment_workdays": self_assessment_workdays,
         "scoring_workdays": scoring_workdays, "results_workdays": results_workdays, "visit_start": visit_start,
-        "visit_end": visit_end, "teams_file": teams_file})
+        "visit_end": visit_end, "teams_file": teams_file, "default_responsibilities_reason": accept_default_responsibilities})
     if progress["next_step"] == "issue":
         progress = issue_forms_and_arrange_visits(code, day)
     if progress["next_step"] == "lead_sheets":

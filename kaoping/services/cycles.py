@@ -21,6 +21,7 @@ from kaoping.domain.policy import ScoringPolicy
 from kaoping.models import (
     Contact,
     Cycle,
+    CycleAcceptance,
     CycleResponsibility,
     CycleSnapshot,
     CycleStatus,
@@ -69,8 +70,16 @@ def _sha(content: dict) -> str:
     return hashlib.sha256(audit.canonical_json(content).encode("utf-8")).hexdigest()
 
 
+DEFAULT_RESPONSIBILITIES = "default_responsibilities"
+DEFAULT_RULE = "旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标"
+
+
 def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_source: str, actor: str,
-               tz: tzinfo | None = None) -> Cycle:
+               tz: tzinfo | None = None, default_responsibilities_reason: str = "") -> Cycle:
+    """Open a half-year cycle, freezing catalog, units, 承担 and policy. Without an imported
+    承担 list for the year the default rule decides who is scored on what — 实绩考核 outcomes —
+    so it applies only when the team accepts it explicitly, with a reason (recorded, and stated
+    in the 报告)."""
     year, half = parse_cycle_code(code)
     code = f"{year}H{half}"
     existing = session.exec(select(Cycle).where(Cycle.year == year, Cycle.half == half)).first()
@@ -82,6 +91,13 @@ def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_sou
     if not units:
         raise InvalidInput("考评对象名录为空：请先运行 `kaoping init` 或 `kaoping units import`。")
     view = responsibilities_for(session, year)
+    if view.is_default and not default_responsibilities_reason.strip():
+        raise InvalidInput(
+            f"{year} 年尚未导入承担关系（哪个单位承担哪些指标）。默认规则为：{DEFAULT_RULE}，这决定各单位按哪些指标计分。"
+            f"请先核定承担清单：`kaoping responsibilities suggest --year {year} --out 承担.csv` 按指标文字生成建议，"
+            f"核对修改后 `kaoping responsibilities import 承担.csv --year {year}`；"
+            "或明确接受默认规则并说明理由：`--accept-default-responsibilities \"理由\"`（将记录并在报告中说明）。"
+        )
     number_to_id = dict(session.exec(select(Indicator.number, Indicator.id).where(Indicator.catalog_id == catalog.id)).all())
     missing = sorted({n for _, n in view.pairs if n not in number_to_id})
     if missing:
@@ -123,12 +139,17 @@ def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_sou
     }
     for kind, content in snapshots.items():
         session.add(CycleSnapshot(cycle_id=cycle.id, kind=kind, content=content, content_sha256=_sha(content)))
+    if view.is_default:
+        session.add(CycleAcceptance(cycle_id=cycle.id, subject=DEFAULT_RESPONSIBILITIES,
+                                    reason=default_responsibilities_reason.strip(), details={"rule": DEFAULT_RULE},
+                                    accepted_by=actor))
     session.flush()
     audit.append(
         session, actor=actor, action="cycle.open", entity=f"cycle:{code}", cycle_code=code,
         after={
             "catalog": f"{year}/v{catalog.version}", "units": len(units), "responsibilities": len(rows),
             "responsibility_source": view.source, "policy": f"{policy.version} ({policy_source})",
+            "default_responsibilities_reason": default_responsibilities_reason.strip() if view.is_default else None,
             "snapshots": {k: _sha(v) for k, v in snapshots.items()},
         },
         reason=f"开启{year}年{'上' if half == 1 else '下'}半年考评",

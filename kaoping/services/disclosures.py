@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from kaoping.domain.milestones import MissedMilestone
 from kaoping.domain.scoring import ScoringInputs, UnitResult, ranges
 from kaoping.models import Cycle, CycleAcceptance, CycleSnapshot
+from kaoping.services.cycles import DEFAULT_RESPONSIBILITIES
 from kaoping.services.milestones import overdue_milestones
 from kaoping.services.points import DEFAULT_POINTS
 from kaoping.services.verification import CONFIRMED_AT_SIGNATURE
 
-DEFAULT_RESPONSIBILITIES = "default_responsibilities"
 
 
 @dataclass

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from kaoping.domain.catalog import open_item_defaults
 from kaoping.domain.errors import InvalidInput
-from kaoping.domain.scoring import points_text
+from kaoping.domain.scoring import points_text, ranges
 from kaoping.models import Catalog, Cycle, CycleAcceptance, Indicator, IndicatorLead, PointsAllocation
 from kaoping.services import audit
 from kaoping.services.catalog import catalog_draft
@@ -179,3 +179,16 @@ def accept_default_points(session: Session, cycle: Cycle, *, reason: str, actor:
     audit.append(session, actor=actor, action="points.accept_defaults", entity=f"cycle:{cycle.code}",
                  cycle_code=cycle.code, before=before, after={"items": numbers}, reason=reason.strip())
     return numbers
+
+
+def default_points_problems(session: Session, cycle: Cycle) -> list[str]:
+    """Rule 三(四) not applied: items still on the equal split that the team has not accepted.
+    Results can be computed (and are flagged), but the verification is not signed on them."""
+    numbers = default_point_items(session, cycle)
+    accepted = default_points_acceptance(session, cycle)
+    pending = [n for n in numbers if accepted is None or n not in accepted.details.get("items", [])]
+    if not pending:
+        return []
+    return [f"默认分值未确认：指标 {ranges(pending)}（共 {len(pending)} 项）的分值尚未由牵头考核单位明确（办法三(四)），"
+            "目前按平均分配计算。请督促牵头考核单位明确分值；确需按默认分值计算的，由专班确认并说明理由"
+            f"（`kaoping points accept-defaults --cycle {cycle.code} --reason \"理由\"`），报告中将予以说明。"]

@@ -120,8 +120,8 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
 def problems_of(session: Session, cycle: Cycle, *, ignore: frozenset[str] = frozenset()) -> list[str]:
     """Every reason the results cannot be computed yet, except problems of the kinds in ``ignore``."""
     inputs = gather_inputs(session, cycle)
-    return allocation_problems(session, cycle, inputs.unit_names) + [
-        p.message for p in check(inputs) if p.kind not in ignore]
+    problems = allocation_problems(session, cycle, inputs.unit_names)
+    return problems + [p.message for p in check(inputs) if p.kind not in ignore]
 
 
 @contextmanager

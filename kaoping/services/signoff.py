@@ -51,7 +51,10 @@ def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = 
     may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
     from kaoping.services.results import problems_of
 
-    return problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ()))
+    from kaoping.services.points import default_points_problems
+
+    return (default_points_problems(session, cycle)
+            + problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ())))
 
 
 def pending_self_scored(session: Session, cycle: Cycle) -> int:

@@ -51,6 +51,7 @@ class PlanChoice:
     visit_end: date | None = None
     teams_file: str | None = None
     policy_file: str | None = None
+    default_responsibilities_reason: str | None = None  # without an imported 承担 list: why the default rule
 
 
 @dataclass
@@ -71,7 +72,8 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
         cycle = get_cycle(session, code)
     except NotFound:
         policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
-        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor, tz=settings.tz)
+        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor,
+                           tz=settings.tz, default_responsibilities_reason=choice.default_responsibilities_reason or "")
         notes.append(f"已开启考评周期 {cycle.code}（计分规则 {policy_path.name}）。")
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
     if plan is not None:

@@ -247,10 +247,11 @@ def withdraw_line(session: Session, cycle: Cycle, *, line_id: int, reason: str, 
 
 def signoff(session: Session, cycle: Cycle, *, actor: str, note: str = "") -> None:
     """专班核实签字: checks must pass; then the scores are frozen."""
+    from kaoping.services.points import default_points_problems
     from kaoping.services.results import problems_of
 
     require_open(cycle)
-    problems = problems_of(session, cycle)
+    problems = default_points_problems(session, cycle) + problems_of(session, cycle)
     if problems:
         raise InvalidInput(
             f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能核实签字（`kaoping check --cycle {cycle.code}` 查看）：",

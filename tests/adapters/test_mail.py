@@ -220,7 +220,7 @@ def test_every_message_type_has_a_template(settings):
 
 def test_forms_send_queues_one_message_per_recipient_once(initialized, settings, smtp):
     cli = initialized
-    assert cli("cycle", "open", "2022H1").exit_code == 0
+    assert cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     first = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
                 "--unit", "东河区", "--unit", "市卫健委")
     assert first.exit_code == 0 and "新邮件 2 封" in first.output
@@ -237,7 +237,7 @@ def test_forms_send_queues_one_message_per_recipient_once(initialized, settings,
 
 def test_intake_replies_to_the_sender(initialized, settings, tmp_path):
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
     bad = tmp_path / "empty.docx"
     bad.write_bytes(b"PK\x03\x04 not really")
     result = cli("intake", bad, "--sender", "liaison@150202.baotou.example")

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture
 def opened(initialized):
     """`kaoping init` then `kaoping cycle open 2022H1`."""
-    result = initialized("cycle", "open", "2022H1")
+    result = initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
     assert result.exit_code == 0, result.output
     return initialized
 

@@ -36,6 +36,7 @@ from tests.smtp_server import SmtpServer
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 TZ = ZoneInfo("Asia/Shanghai")
 START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
+         "accept_default_responsibilities": "测试：沿用默认承担规则",
          "visit_end": "2022-07-01", "today": "2022-06-20"}
 
 pytestmark = pytest.mark.e2e

@@ -105,7 +105,7 @@ def test_a_new_kind_goes_out_and_comes_back_through_the_generic_engine_and_intak
 
     today = date(2022, 6, 20)
     with db.session_scope(settings) as session:
-        plan = stages.prepare(session, settings, "2022H1", stages.PlanChoice(), today=today).plan
+        plan = stages.prepare(session, settings, "2022H1", stages.PlanChoice(default_responsibilities_reason="测试：沿用默认承担规则"), today=today).plan
         visit_end = plan.visit_end
         issued = stages.issue(session, settings, stages.get_cycle(session, "2022H1"), "toy", today=today)
     assert (issued.forms, issued.queued, issued.skipped) == (2, 2, False)

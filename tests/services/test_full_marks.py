@@ -82,7 +82,7 @@ def test_scoring_sheet_prints_points_as_written_and_takes_full_marks_back(initia
     from kaoping.services.forms import build_forms
     from tests.adapters.test_forms_intake import main_table
 
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         [built] = build_forms(session, settings, cycle, FormKind.lead_scoring, out_dir=tmp_path / "out",

@@ -43,7 +43,7 @@ def test_reported_progress_below_the_milestone_is_missed():
 def test_overdue_milestones_from_returned_self_assessments(initialized, settings, tmp_path):
     from tests.adapters.test_forms_intake import fill_all_progress
 
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         [built] = build_forms(session, settings, cycle, FormKind.self_assessment, out_dir=tmp_path / "out",

@@ -44,3 +44,28 @@ def test_suggestions_for_the_2022_catalog_read_back_as_an_import_file(initialize
     assert parsed[0] == ["单位", "指标", "依据"] and len(parsed) == len(rows) + 1
     result = initialized("responsibilities", "import", path, "--year", "2022")
     assert result.exit_code == 0, result.output
+
+
+def test_a_cycle_opens_on_the_default_rule_only_when_the_team_accepts_it(initialized, settings, tmp_path):
+    from kaoping.models import CycleAcceptance
+    from sqlmodel import select
+
+    refused = initialized("cycle", "open", "2022H1")
+    assert refused.exit_code != 0 and "尚未导入承担关系" in refused.output and "--accept-default-responsibilities" in refused.output
+    assert "responsibilities suggest" in refused.output
+    assert initialized("cycle", "list").output.strip().startswith("还没有考评周期")
+    opened = initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "承担清单尚未印发")
+    assert opened.exit_code == 0, opened.output
+    with db.session_scope(settings) as session:
+        accepted = session.exec(select(CycleAcceptance)).one()
+    assert (accepted.subject, accepted.reason) == ("default_responsibilities", "承担清单尚未印发")
+
+
+def test_with_an_imported_list_no_acceptance_is_needed(initialized, settings, tmp_path):
+    with db.session_scope(settings) as session:
+        rows = suggest_responsibilities(session, 2022)
+    path = tmp_path / "承担.csv"
+    path.write_text(suggestions_csv(rows), encoding="utf-8")
+    assert initialized("responsibilities", "import", path, "--year", "2022").exit_code == 0
+    opened = initialized("cycle", "open", "2022H1")
+    assert opened.exit_code == 0, opened.output

@@ -61,7 +61,7 @@ def lead_score_counts(settings):
 
 def test_open_cycle_freezes_units_responsibilities_and_policy(initialized, settings, tmp_path):
     cli = initialized
-    result = cli("cycle", "open", "2022H1")
+    result = cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
     assert result.exit_code == 0 and "36 个考评对象" in result.output
     # A later registry edit does not change the cycle's units.
     write(tmp_path / "u.yaml", "units:\n  - code: '150202'\n    name: 东河区人民政府\n    short_name: 东河区（新）\n    group: district\n")
@@ -75,13 +75,13 @@ def test_open_cycle_freezes_units_responsibilities_and_policy(initialized, setti
     assert snapshots["policy"].content["components"] == {"monitoring": "60", "field": "20", "opinion": "10", "third_party": "10"}
     assert len(snapshots["catalog"].content["indicators"]) == 90
     assert len(snapshots["responsibilities"].content["pairs"]) == 1001
-    again = cli("cycle", "open", "2022H1")
+    again = cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
     assert again.exit_code != 0 and "不能重复开启" in again.output
 
 
 @pytest.mark.parametrize("code", ["2022", "2022H3", "22H1", "上半年"])
 def test_bad_cycle_code(initialized, code):
-    result = initialized("cycle", "open", code)
+    result = initialized("cycle", "open", code, "--accept-default-responsibilities", "测试：沿用默认承担规则")
     assert result.exit_code != 0 and "2022H1" in result.output
 
 
@@ -150,7 +150,7 @@ def test_co_leads_allocate_together(initialized, settings):
     """Group (二) items 3 and 4 are co-led by 市政府办公室 and 市公安局: the points are in force
     once both gave the same allocation; until then the default split applies, and check says why."""
     cli = initialized
-    cli("cycle", "open", "2022H1")
+    cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         allocate_points(session, cycle, lead_written="市政府办公室", actor="test", points={3: Decimal("0.8"), 4: Decimal("1.2")})
@@ -299,6 +299,12 @@ def test_verification_confirm_adjust_lines_and_freeze(initialized, settings, tmp
     assert "核实调整为 0.3" in explained and "平台上线时间晚于节点" in explained
 
     # Sign-off freezes; a change needs an explicit, logged re-opening.
+    # Items still on default points: the verification is not signed until the team accepts them.
+    refused = cli("verify", "signoff", "--cycle", "2022H1")
+    assert refused.exit_code != 0 and "默认分值未确认：指标 1–18、54–90（共 55 项）" in refused.output
+    assert cli("points", "accept-defaults", "--cycle", "2022H1").exit_code != 0  # a reason is required
+    accepted = cli("points", "accept-defaults", "--cycle", "2022H1", "--reason", "牵头考核单位未明确分值")
+    assert accepted.exit_code == 0 and "共 55 项" in accepted.output
     sign_off(settings)
     frozen = cli("scores", "import", files["opinion"], "--cycle", "2022H1", "--component", "opinion", "--source", "另一平台")
     assert frozen.exit_code != 0 and "已冻结" in frozen.output and "cycle reopen" in frozen.output

@@ -14,7 +14,7 @@ from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffReques
 from kaoping.models.types import utcnow
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff import SignoffAnswer, ask_signer, record_answer, signoff_state
-from tests.factories import scored_cycle
+from tests.factories import accept_default_points, scored_cycle
 
 CODE = "2022H1"
 RUN = "6a1f0c2e-0000-4000-8000-000000000001"
@@ -139,7 +139,7 @@ def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized, settin
 
 
 def test_what_blocks_the_verification_and_what_the_signer_may_confirm(initialized, settings, tmp_path):
-    assert initialized("cycle", "open", CODE).exit_code == 0
+    assert initialized("cycle", "open", CODE, "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     blocked = state(settings, "verification")
     assert not blocked.done and blocked.blocking  # nothing scored yet
     assert state(settings, "approval").blocking == []  # the approval is never blocked: it waits for the verification
@@ -147,6 +147,7 @@ def test_what_blocks_the_verification_and_what_the_signer_may_confirm(initialize
 
 def test_self_scored_items_are_left_to_the_signer(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path, verify=False)
+    accept_default_points(settings)
     assert state(settings, "verification").blocking == []  # unconfirmed self-scored items do not block the question
     code = ask(settings, "verification")
     plain = answer(settings, "verification", SignoffAnswer(code=code, approve=True))

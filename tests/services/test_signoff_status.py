@@ -12,7 +12,7 @@ from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, Signof
 from kaoping.models.types import utcnow
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff import give_signoff
-from tests.factories import audit_chain_ok, open_cycle, request_signoff, scored_cycle
+from tests.factories import accept_default_points, audit_chain_ok, open_cycle, request_signoff, scored_cycle
 from tests.factories import give_signoff as give_signoff_with_code
 
 
@@ -95,6 +95,7 @@ def test_status_counts_returns_and_late_units(initialized, settings, tmp_path):
 def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initialized, settings, tmp_path):
     cli = initialized
     scored_cycle(settings, tmp_path, verify=False)
+    accept_default_points(settings)
     assert "自评" in cli("check", "--cycle", "2022H1").output  # unconfirmed self-scored items block the results
     request_signoff(settings, "verification")  # the signer may confirm them
     code = emailed_code(settings, "verification")
