@@ -1,0 +1,83 @@
+"""Exact numbers as people read them: half-up rounding of fractions, published figures, working
+figures for explanations, and item points as forms print them (full marks as printed)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+
+
+def to_fraction(value: Decimal | Fraction | int) -> Fraction:
+    return value if isinstance(value, Fraction) else Fraction(value)
+
+
+def round_half_up(value: Fraction | Decimal, places: int = 2) -> Decimal:
+    """Exact ROUND_HALF_UP of a fraction to ``places`` decimals (no float, no double rounding)."""
+    f = to_fraction(value)
+    scaled = abs(f) * 10**places
+    n = floor(scaled + Fraction(1, 2))
+    sign = -1 if f < 0 else 1
+    return Decimal(sign * n).scaleb(-places).quantize(Decimal(1).scaleb(-places))
+
+
+def fmt(value: Fraction | Decimal | None, places: int = 2) -> str:
+    """A published figure: exactly ``places`` decimals."""
+    return "" if value is None else format(round_half_up(value, places), "f")
+
+
+def fmt_exact(value: Fraction | Decimal, places: int = 6) -> str:
+    """A working figure for explanations: exact when it terminates, else ``places`` decimals and "…"."""
+    f = to_fraction(value)
+    d = f.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d == 1:
+        return format((Decimal(f.numerator) / Decimal(f.denominator)).normalize(), "f")
+    return format(round_half_up(f, places), "f") + "…"
+
+
+# --------------------------------------------------------------------------- item points as printed
+
+POINTS_PLACES = 4  # scores and printed points have at most 4 decimals
+FULL_MARKS_WORD = "满分"
+
+
+def printed_points(points: Fraction | Decimal) -> Decimal:
+    """An item's points as forms, sheets and messages print them: exact where they terminate
+    within 4 places (0.625, 1.5), else rounded half-up to 4 places (2/3 → 0.6667)."""
+    return round_half_up(points, POINTS_PLACES).normalize()
+
+
+def points_terminate(points: Fraction | Decimal) -> bool:
+    return to_fraction(printed_points(points)) == to_fraction(points)
+
+
+def points_text(points: Fraction | Decimal) -> str:
+    """"0.625", "1.5", "25", or "0.6667" for 2/3 (see ``full_marks_hint``)."""
+    return format(printed_points(points), "f")
+
+
+def full_marks_hint(points: Fraction | Decimal) -> str:
+    """How full marks are written where the points do not terminate; "" where they do."""
+    if points_terminate(points):
+        return ""
+    return f"该指标分值为 {points_text(points)}（约数），满分填 {points_text(points)} 或“{FULL_MARKS_WORD}”"
+
+
+def is_full_marks(score: Decimal, points: Fraction | Decimal) -> bool:
+    """A score written as the printed points is full marks, even where the points do not
+    terminate (0.6667 on a 2/3-point item is 2/3, not 0.6667)."""
+    return score == printed_points(points)
+
+
+def item_score_value(score: Decimal, points: Fraction | Decimal) -> Fraction:
+    """The value a lead assessor's score stands for: full marks as printed are the exact points."""
+    return to_fraction(points) if is_full_marks(score, points) else to_fraction(score)
+
+
+def within_points(score: Decimal, points: Fraction | Decimal) -> bool:
+    return 0 <= score and (to_fraction(score) <= to_fraction(points) or is_full_marks(score, points))
+
+
