@@ -4,6 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from kaoping import db
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """SQLite only: these tests are about the commands (arguments, output, exit codes); the
+    services they call are tested on both backends in tests/services."""
+    url = f"sqlite:///{tmp_path / 'kaoping.sqlite3'}"
+    yield url
+    db.dispose_engine(url)
+
 
 @pytest.fixture
 def opened(initialized):
