@@ -154,8 +154,8 @@ class People:
                 return {4: ALLOCATION[cells[0]]} if cells[0] in ALLOCATION else {}
 
             def score(cells):
-                # Points as printed: 0.6667 written on a 2/3-point item is full marks.
-                points = Fraction(cells[1].split("（")[0])
+                # Points as printed (0.6667 written on a 2/3-point item is full marks), or as just allocated.
+                points = Fraction(ALLOCATION.get(cells[0]) or cells[1].split("（")[0])
                 unit = cells[2].removesuffix("（自评项）")
                 share = self.strength.setdefault(unit, Fraction(rng.randint(72, 97), 100)) + Fraction(rng.randint(-6, 6), 100)
                 value = min(points, points * share)

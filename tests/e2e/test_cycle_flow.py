@@ -213,8 +213,14 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     world.return_forms(FormKind.self_assessment, only=(late,))
     assert world.intake("2022-07-11T15:00")[0]["late"] is True
 
-    # Lead assessors, visiting teams and evaluators return theirs: the flow asks for the verification.
-    for kind in (FormKind.lead_scoring, FormKind.field_visit, FormKind.third_party, FormKind.opinion):
+    # Lead assessors return their sheets (市工信局 allocates area 三); the team accepts the items still on
+    # default points; visiting teams and evaluators return theirs: the flow asks for the verification.
+    world.return_forms(FormKind.lead_scoring)
+    assert all(o["accepted"] for o in world.intake("2022-07-12T16:00"))
+    from tests.factories import accept_default_points
+
+    assert 54 not in accept_default_points(settings)
+    for kind in (FormKind.field_visit, FormKind.third_party, FormKind.opinion):
         world.return_forms(kind)
     known = {r.id for r in cycle_runs()}
     assert all(o["accepted"] for o in world.intake("2022-07-13T09:00"))
