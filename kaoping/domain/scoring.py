@@ -171,6 +171,7 @@ def check(inputs: ScoringInputs) -> list[Problem]:
     # the range check of ~60,000 scores stays in integer arithmetic.
     points_den = lcm(*(i.points.denominator for i in inputs.items.values())) if inputs.items else 1
     limit = {k: int(i.points * points_den) * 10_000 for k, i in inputs.items.items()}
+    full_marks = {k: printed_points(i.points) for k, i in inputs.items.items()}  # once per item, not per pair
     for unit in inputs.units:
         for indicator_id in unit.items:
             item = inputs.items[indicator_id]
@@ -185,7 +186,7 @@ def check(inputs: ScoringInputs) -> list[Problem]:
                             f"缺少评分：{unit.short_name} 的指标 {item.number}，应由 {names.get(lead, lead)} 评分。",
                         ))
             top = limit[indicator_id]
-            full = printed_points(item.points)
+            full = full_marks[indicator_id]
             for lead, value in scores.items():
                 scaled = value.score.scaleb(4) * points_den
                 if (scaled < 0 or scaled > top) and value.score != full:
