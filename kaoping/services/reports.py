@@ -69,10 +69,24 @@ def copy_list(settings: Settings, copy: list[str], to: list[str]) -> list[str]:
     return seen
 
 
+PREAMBLES = ("按照", "根据", "依据", "对标", "对照", "在", "通过", "本着", "围绕", "依托")
+
+
 def short_title(text: str, limit: int = 20) -> str:
-    """An indicator's short title: its first clause, trimmed to ``limit`` characters."""
-    first = re.split(r"[，。；：,;:（(\n]", text.strip(), maxsplit=1)[0].strip() or text.strip()
-    return first if len(first) <= limit else first[: limit - 1] + "…"
+    """An indicator's short title: its first clause that says what is to be done (a leading
+    "按照…" / "对标…" / "在…基础上" is skipped), trimmed to ``limit`` characters, never inside quotes."""
+    clauses = [c.strip() for c in re.split(r"[，。；：,;:（(\n]", text.strip()) if c.strip()]
+    if not clauses:
+        return ""
+    first = clauses[0]
+    if len(clauses) > 1 and first.startswith(PREAMBLES) and len(clauses[1]) >= 4:
+        first = clauses[1]
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    if cut.count("“") > cut.count("”"):  # close the quotation the cut leaves open
+        return first[: limit - 2] + "…”"
+    return cut + "…"
 
 
 def indicator_titles(session: Session, inputs) -> dict[int, str]:
@@ -235,11 +249,11 @@ def _ranking_table(document, rows: list[dict], group: str) -> None:
     members = [r for r in rows if r["group"] == group]
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
     compare = any("score_change" in r for r in rows)
-    if compare:
-        header += ["较上期", "名次"]
-    body = [[str(r["rank"]), r["unit_name"], r["monitoring"] or "", r["field"] or "", r["opinion"] or "",
-             r["third_party"] or "", r["adjustments"], r["total"], r["grade"]]
-            + ([r.get("score_change", ""), r.get("rank_change", "")] if compare else []) for r in members]
+    if compare:  # the change goes under the rank and the total (two more columns would squeeze the names)
+        header[0], header[7] = "排名\n升降", "总分\n较上期"
+    body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
+             r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
+             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
@@ -273,8 +287,12 @@ def _official(settings: Settings, number: str, facts: dict, template: str, block
         layout.document_number(document, number or "　")
     text = environment().get_template(template).render(**facts)
     meta = _render_text(document, text, blocks)
+    # The signature page carries body text (GB/T 9704 §7.3.5): the last paragraph goes with the signature.
+    document.paragraphs[-1].paragraph_format.keep_with_next = True
     if meta.get("attachment"):
         layout.attachment_note(document, [meta["attachment"]])
+        for paragraph in document.paragraphs[-2:]:
+            paragraph.paragraph_format.keep_with_next = True
     layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
     layout.note(document, _contact(settings))
     return document, meta
@@ -455,6 +473,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4)))
 
     _render_text(document, template.render(**facts), {"areas": areas, "items": items})
+    document.paragraphs[-1].paragraph_format.keep_with_next = True
     layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
     layout.note(document, disclosed["contact"])
     path = out_dir / "反馈函" / f"{result.unit.code}-{result.unit.short_name}-反馈函.docx"

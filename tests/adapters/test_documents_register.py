@@ -134,6 +134,8 @@ def test_short_titles_come_from_the_indicator_text():
     assert short_title("建成全市统一的政务云平台，实现各部门业务系统迁移上云") == "建成全市统一的政务云平台"
     long = short_title("推进政务服务事项标准化规范化便利化建设并实现全程网办率达到百分之九十以上")
     assert len(long) == 20 and long.endswith("…")
+    assert short_title("按照国家、自治区“跨省通办”“跨市通办”事项清单,完善跨地区通办机制,优化服务窗口") == "完善跨地区通办机制"
+    assert short_title("完善“前台综合受理、后台分类办理、统一窗口出件”模式,不断优化") == "完善“前台综合受理、后台分类办理、统…”"
 
 
 def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
@@ -163,16 +165,20 @@ def test_comparisons_appear_only_when_a_previous_period_exists(scored, settings,
     assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "h1", "--date", "2022-07-15").exit_code == 0
     h1 = docx.Document(tmp_path / "h1" / TONGBAO)
     assert "较上期" not in "\n".join(c.text for t in h1.tables for c in t.rows[0].cells)
+    assert not any("↑" in c.text or "↓" in c.text for t in h1.tables for r in t.rows for c in r.cells)
     assert "与" not in "".join(p.text for p in h1.paragraphs if p.text.startswith("（三）"))
 
     _approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
     assert cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2docs", "--date", "2022-12-30").exit_code == 0
     tongbao = docx.Document(tmp_path / "h2docs" / "2022年下半年数字政府建设考评结果通报.docx")
-    table = next(t for t in tongbao.tables if t.rows[0].cells[0].text == "排名")
-    assert [c.text for c in table.rows[0].cells][-2:] == ["较上期", "名次"]
-    moves = [r.cells[-1].text for r in table.rows[1:]]
+    table = next(t for t in tongbao.tables if t.rows[0].cells[0].text.startswith("排名"))
+    header = [c.text for c in table.rows[0].cells]
+    assert header[0] == "排名\n升降" and header[7] == "总分\n较上期"
+    moves = [r.cells[0].text.split("\n")[1] for r in table.rows[1:]]
     assert all(re.fullmatch(r"[↑↓]\d+|—", m) for m in moves) and any(m.startswith(("↑", "↓")) for m in moves)
+    changes = [r.cells[7].text.split("\n")[1] for r in table.rows[1:]]
+    assert all(re.fullmatch(r"[+-]?\d+\.\d\d", c) for c in changes)
     assert "与2022年上半年比较" in _text(tmp_path / "h2docs" / "2022年下半年数字政府建设考评结果通报.docx")
     report = _text(tmp_path / "h2docs" / "2022年下半年数字政府建设考评情况报告.docx")
     assert "与2022年上半年比较" in report and "名次上升较多" in report

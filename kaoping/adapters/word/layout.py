@@ -254,17 +254,21 @@ def body(document, text: str):
 def heading(document, text: str, level: int):
     """一、 黑体 / （一） 楷体 / 1. 仿宋 (bold) — the three heading levels of GB/T 9704."""
     font = {1: HEADING1_FONT, 2: HEADING2_FONT, 3: BODY_FONT}[level]
-    return _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None)
+    paragraph = _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None)
+    if level < 3:  # a heading never ends a page
+        paragraph.paragraph_format.keep_with_next = True
+    return paragraph
 
 
 def signature_and_date(document, issuer: str, date_text: str) -> None:
     """发文机关署名 and 成文日期 (2022年7月15日), right-aligned, 4 characters from the edge, below a
     blank seal area (印章 is stamped by the office; kaoping never prints one)."""
-    for _ in range(3):
-        _para(document)
+    for _ in range(3):  # kept with what follows: the seal area, 署名 and date (and the 附注) stay on one page
+        _para(document).paragraph_format.keep_with_next = True
     for text in (issuer, date_text):
         paragraph = _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
         paragraph.paragraph_format.right_indent = Pt(16 * 4)
+        paragraph.paragraph_format.keep_with_next = True
 
 
 def attachment_note(document, items: list[str]) -> None:
@@ -283,7 +287,8 @@ def colophon(document, copied_to: list[str], printer: str, print_date: str) -> N
         _para(document)
     if copied_to:
         first = _para(document, f"抄送：{'，'.join(copied_to)}。", size=SIZE_4, line=Pt(25))
-        first.paragraph_format.left_indent = Pt(14)
+        first.paragraph_format.left_indent = Pt(14 + 42)  # a second line aligns under the first name
+        first.paragraph_format.first_line_indent = Pt(-42)
         _border(first, "top", color="000000", size=8)
         _border(first, "bottom", color="000000", size=4)
     last = document.add_paragraph()
