@@ -397,6 +397,7 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     if not rows:
         return t
     prototype = t.add_row()
+    prototype._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row of two lines stays on one page
     for index, cell in enumerate(prototype.cells):
         _cell_text(cell, "\u200b", font, size)
         if index in shaded_columns:
