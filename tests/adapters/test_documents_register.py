@@ -211,3 +211,18 @@ def test_annual_documents(scored, settings, tmp_path):
     baogao = _text(out / "2022年度数字政府建设考评情况报告.docx")
     assert "签发人：" in baogao and "包政办〔2023〕2号" in baogao
     assert (out / "2022年度数字政府建设考评结果（实绩考核）.xlsx").exists()
+
+
+def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_path):
+    from kaoping.models import Component, ComponentScore, Unit
+
+    with db.session_scope(settings) as session:
+        donghe = session.exec(select(Unit).where(Unit.short_name == "东河区")).one()
+        row = session.exec(select(ComponentScore).where(ComponentScore.unit_id == donghe.id, ComponentScore.current,
+                                                        ComponentScore.component == Component.field)).first()
+        row.note = "政务大厅自助终端半数停用"
+        session.add(row)
+    cli = scored
+    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15").exit_code == 0
+    report = _text(tmp_path / "r" / BAOGAO)
+    assert "实地调研发现的问题" in report and "东河区：政务大厅自助终端半数停用。" in report
