@@ -23,7 +23,7 @@ from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.text import chinese_numeral
-from kaoping.domain.errors import KaopingError
+from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
 from kaoping.services import audit, doc_numbers
@@ -298,6 +298,13 @@ def _official(settings: Settings, number: str, facts: dict, template: str, block
     return document, meta
 
 
+def _publishable(cycle: Cycle) -> None:
+    """Numbers are given only to documents whose results the 分管领导 has approved (审定)."""
+    if cycle.status not in (CycleStatus.approved, CycleStatus.closed):
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发并编发文字号；"
+                       "审定前请生成征求意见稿（不加 --publish）。")
+
+
 def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
     """What the field-visit teams wrote (the notes kept with the 实地调研 scores), one line per unit."""
     notes = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
@@ -347,6 +354,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
             "fallers": [f"{r.unit.short_name}（↓{r.rank - b.rank}）" for r, b in fallers[:5]],
         }
     if publish:
+        _publishable(cycle)
         tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
                                       document=f"tongbao:{cycle.code}", title=f"关于{period}数字政府建设考评结果的通报",
                                       cycle_code=cycle.code, serial=number, actor=actor).text
@@ -529,6 +537,8 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         "tongbao_to": "，".join(settings.tongbao_to), "report_to": "、".join(settings.report_to),
     }
     if publish:
+        _publishable(first)
+        _publishable(get_cycle(session, f"{year}H2"))
         tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
                                       document=f"tongbao:{year}", title=f"关于{year}年度数字政府建设考评结果的通报",
                                       cycle_code=f"{year}", serial=number, actor=actor).text

@@ -64,6 +64,8 @@ def test_previews_carry_no_number_and_publishing_never_gives_a_number_twice(scor
     assert "草稿" in _text(next((preview / "反馈函").glob("*.docx"))) and _all_numbers(preview) == []
     assert "发文字号：尚未印发" in cli("status", "--cycle", "2022H1").output
 
+    assert refused(cli("report", "--cycle", "2022H1", "--out", tmp_path / "p", "--publish"), "须分管领导审定后才能印发")
+    _approve(settings, "2022H1")
     published = tmp_path / "published"
     result = cli("report", "--cycle", "2022H1", "--out", published, "--date", "2022-07-15", "--publish")
     assert result.exit_code == 0, result.output
@@ -79,6 +81,7 @@ def test_previews_carry_no_number_and_publishing_never_gives_a_number_twice(scor
     assert "通报 包政办〔2022〕1号" in status and "报告 包政办〔2022〕2号" in status and "反馈函 36 份" in status
 
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
+    _approve(settings, "2022H2")
     taken = cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2docs", "--date", "2022-12-30", "--publish",
                 "--number", "2")
     assert refused(taken, "包政办〔2022〕2号已用于", "不能重复使用")
@@ -91,8 +94,10 @@ def test_previews_carry_no_number_and_publishing_never_gives_a_number_twice(scor
     assert refused(cli("report", "--cycle", "2022H2", "--out", tmp_path / "x", "--number", "9"), "须同时加 --publish")
 
 
-def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_issuer_and_addressees(scored, tmp_path):
+def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_issuer_and_addressees(scored, settings,
+                                                                                                    tmp_path):
     cli = scored
+    _approve(settings, "2022H1")
     assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15", "--publish").exit_code == 0
     baogao = docx.Document(tmp_path / "r" / BAOGAO)
     line = next(p for p in baogao.paragraphs if "签发人：" in p.text)
@@ -140,6 +145,7 @@ def test_short_titles_come_from_the_indicator_text():
 
 def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
     cli = scored
+    _approve(settings, "2022H1")
     assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15", "--publish").exit_code == 0
     letter = docx.Document(tmp_path / "r" / "反馈函" / "150202-东河区-反馈函.docx")
     texts = [p.text for p in letter.paragraphs]
@@ -197,6 +203,7 @@ def test_annual_documents(scored, settings, tmp_path):
     cli = scored
     _approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
+    _approve(settings, "2022H2")
     out = tmp_path / "annual"
     result = cli("report", "--annual", "2022", "--out", out, "--date", "2023-01-10", "--publish")
     assert result.exit_code == 0, result.output

@@ -17,6 +17,19 @@ from docx.shared import Pt
 from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
 
+def approve(settings, code: str = "2022H1") -> None:
+    """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
+    from sqlmodel import select
+
+    from kaoping import db
+    from kaoping.models import Cycle, CycleStatus
+
+    with db.session_scope(settings) as session:
+        cycle = session.exec(select(Cycle).where(Cycle.code == code)).one()
+        cycle.status = CycleStatus.approved
+        session.add(cycle)
+
+
 @pytest.fixture
 def reports(initialized, settings, tmp_path, request):
     if "postgresql" in settings.database_url and request.node.get_closest_marker("layout_only"):
@@ -25,6 +38,7 @@ def reports(initialized, settings, tmp_path, request):
     scored_cycle(settings, tmp_path)
     adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
     add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
+    approve(settings)
     result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--publish", "--number", "5")
     assert result.exit_code == 0, result.output
     rows = result_rows(settings)

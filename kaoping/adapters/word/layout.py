@@ -248,6 +248,7 @@ def letter_head(document, issuer: str, number: str) -> None:
     ppr.append(borders)
     number_line = _para(document, number or "　", align=WD_ALIGN_PARAGRAPH.RIGHT)
     number_line.paragraph_format.right_indent = Pt(16)
+    _para(document)
 
 
 def note(document, text: str) -> None:
