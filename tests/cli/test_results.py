@@ -14,7 +14,7 @@ def test_check_lists_what_is_missing(opened):
 
 
 def test_results_and_explain_of_a_scored_cycle(initialized, settings, tmp_path):
-    scored_cycle(initialized, settings, tmp_path, "2022H1")
+    scored_cycle(settings, tmp_path, "2022H1")
     assert "检查通过" in initialized("check", "--cycle", "2022H1").output
     rows = json.loads(initialized("results", "--cycle", "2022H1", "--format", "json").stdout)
     assert len(rows) == 36
