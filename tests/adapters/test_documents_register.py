@@ -4,6 +4,8 @@ with the previous period and the annual documents — read back from the Word fi
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import date
 
 import docx
@@ -233,3 +235,34 @@ def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_pa
     assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15").exit_code == 0
     report = _text(tmp_path / "r" / BAOGAO)
     assert "实地调研发现的问题" in report and "东河区：政务大厅自助终端半数停用。" in report
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or pdftotext is not installed")
+@pytest.mark.layout_only
+def test_report_letter_and_annual_tongbao_render_with_number_signer_and_signature_on_a_page_with_text(
+        scored, settings, tmp_path):
+    if "postgresql" in settings.database_url:
+        pytest.skip("rendering does not depend on the database (run on SQLite)")
+    cli = scored
+    _approve(settings, "2022H1")
+    scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
+    _approve(settings, "2022H2")
+    assert cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2", "--date", "2022-12-30", "--publish").exit_code == 0
+    assert cli("report", "--annual", "2022", "--out", tmp_path / "y", "--date", "2023-01-10", "--publish").exit_code == 0
+    sources = [tmp_path / "h2" / "2022年下半年数字政府建设考评情况报告.docx", tmp_path / "h2" / "反馈函" / "150202-东河区-反馈函.docx",
+               tmp_path / "y" / "2022年度数字政府建设考评结果通报.docx"]
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path / "pdf"), *map(str, sources)], check=True, capture_output=True, timeout=300)
+    for source, date_text, must in ((sources[0], "2022年12月30日", ["签发人：×××", "包政办〔2022〕"]),
+                                    (sources[1], "2022年12月30日", ["包政办函〔2022〕", "联系人：", "整改要求"]),
+                                    (sources[2], "2023年1月10日", ["包政办〔2023〕1号", "上半年", "下半年"])):
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
+                              capture_output=True, text=True).stdout
+        flat = re.sub(r"\s+", "", text)
+        for word in must:
+            assert word in flat, (source.name, word)
+        pages = text.split("\f")
+        signature_page = next(p for p in pages if re.search(rf"{date_text}(?!印发)", re.sub(r"[ \t]+", "", p)))
+        lines = [line for line in signature_page.splitlines() if line.strip()]
+        assert len(lines) >= 5, f"{source.name}: the signature page carries no body text: {lines}"
