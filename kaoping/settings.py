@@ -76,8 +76,25 @@ class Settings(BaseSettings):
     office_name: str = Field(
         "包头市人民政府办公室数字政府专班", description="the specialist team, as it signs forms and letters"
     )
-    issuer_name: str = Field("包头市人民政府办公室", description="发文机关 of the 通报 and 报告")
-    doc_number_prefix: str = Field("包数字政府办", description="发文字号 prefix: 包数字政府办〔2022〕5号")
+    # The issuer of every 公文 (通报, 报告, 反馈函): one organ with a seal, its mark, number and signature agree.
+    issuer_mark: str = Field("包头市人民政府办公室文件", description="发文机关标志 (red, at the head of the 通报 and 报告)")
+    issuer_name: str = Field("包头市人民政府办公室", description="发文机关署名 (above the seal and the date)")
+    issuer_aliases: list[str] = Field(["市政府办公室", "市人民政府办公室", "市政府办"],
+                                      description="other names of the issuer, never listed in 抄送")
+    doc_number_prefix: str = Field("包政办", description="代字 of the 通报 and 报告: 包政办〔2022〕5号")
+    letter_number_prefix: str = Field("包政办函", description="代字 of the 反馈函 (函): 包政办函〔2022〕12号")
+    report_signer: str = Field("×××", description="签发人 of the 报告 (上行文)")
+    contact_office: str = Field("市政府办公室数字政府专班", description="联系人's office (附注 of every document)")
+    contact_name: str = Field("×××", description="联系人 (附注)")
+    contact_phone: str = Field("0472-0000000", description="联系电话 (附注)")
+    tongbao_to: list[str] = Field(["各旗县区人民政府", "稀土高新区管委会", "市直各部门、各单位"],
+                                  description="主送 of the 通报")
+    tongbao_copy: list[str] = Field(["市委办公室", "市人大常委会办公室", "市政协办公室", "市纪委监委"],
+                                    description="抄送 of the 通报 (the issuer and a 主送 are left out)")
+    report_to: list[str] = Field(["市委", "市政府", "市纪委监委"], description="主送 of the 报告")
+    report_copy: list[str] = Field(["市人大常委会办公室", "市政协办公室"],
+                                   description="抄送 of the 报告 (the issuer and a 主送 are left out)")
+    rectification_workdays: int = Field(20, description="working days after publication to report 整改情况 (反馈函)")
     form_deadline_days: int = Field(15, description="default days from issuing a form to its deadline")
     smtp_host: str = Field("localhost", description="SMTP server kaoping sends through")
     smtp_port: int = Field(25, description="SMTP port (587 for STARTTLS, 465 for SSL, 25 plain)")

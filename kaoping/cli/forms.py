@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from kaoping import db
 from kaoping.adapters.uploads import read_upload
 from kaoping.cli.common import (
     CycleOpt,
@@ -24,7 +25,7 @@ from kaoping.domain.errors import KaopingError
 from kaoping.services import issuing
 from kaoping.services.forms import build_forms
 from kaoping.services.intake import receive
-from kaoping.services.reports import build_reports
+from kaoping.services.reports import build_annual_reports, build_reports
 
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
 
@@ -103,18 +104,44 @@ def intake_command(
 
 @refusals_exit
 def report_command(
-    cycle: CycleOpt,
     out_dir: Annotated[Path, typer.Option("--out", help="输出目录")],
-    number: Annotated[int | None, typer.Option(help="发文字号的序号（默认按年度顺延）")] = None,
+    cycle: Annotated[str | None, typer.Option("--cycle", help="考评周期，例如 2022H1")] = None,
+    annual: Annotated[int | None, typer.Option("--annual", help="年度，例如 2022：生成年度通报、报告和实绩考核结果表")] = None,
+    publish: Annotated[bool, typer.Option("--publish", help="印发：从发文登记取发文字号（不加则生成无文号的征求意见稿）")] = False,
+    number: Annotated[int | None, typer.Option(help="通报发文字号的序号（须 --publish；默认取下一个未用的号）")] = None,
+    report_number: Annotated[int | None, typer.Option(help="报告发文字号的序号（须 --publish；默认取下一个未用的号）")] = None,
     signed: Annotated[str | None, typer.Option("--date", help="成文日期，例如 2022-07-15（默认今天）")] = None,
 ) -> None:
-    """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）。"""
+    """生成公文格式的通报、报告、各单位反馈函和实绩考核结果表（Word / Excel）；--annual 生成年度文件。"""
     s = ready()
     when = parse_day(signed, "成文日期")
+    if (number is not None or report_number is not None) and not publish:
+        err.print("指定发文字号须同时加 --publish（征求意见稿不编号）。")
+        raise typer.Exit(2)
+    if (cycle is None) == (annual is None):
+        err.print("请指定 --cycle（半年考评）或 --annual（年度考评）之一。")
+        raise typer.Exit(2)
+    if annual is not None:
+        with db.session_scope(s) as session:
+            built = build_annual_reports(session, s, annual, out_dir, publish=publish, number=number,
+                                         report_number=report_number, signed=when or local_today(s), actor=actor_of(s))
+        out.print(f"已生成{annual}年度考评文件（{_numbers(built)}）：")
+        out.print(f"  通报：{built.tongbao}")
+        out.print(f"  报告：{built.baogao}")
+        out.print(f"  实绩考核结果表：{built.workbook}")
+        return
     with cycle_session(cycle, s) as (_, session, c):
-        built = build_reports(session, s, c, out_dir, number=number, signed=when or local_today(s), actor=actor_of(s))
-    out.print(f"已生成（发文字号 {built.number}）：")
+        built = build_reports(session, s, c, out_dir, publish=publish, number=number, report_number=report_number,
+                              signed=when or local_today(s), actor=actor_of(s))
+    out.print(f"已生成（{_numbers(built)}）：")
     out.print(f"  通报：{built.tongbao}")
     out.print(f"  报告：{built.baogao}")
     out.print(f"  反馈函：{len(built.letters)} 份，在 {built.letters[0].parent}/")
     out.print(f"  实绩考核结果表：{built.workbook}")
+
+
+def _numbers(built) -> str:
+    if not built.published:
+        return "征求意见稿，未编发文字号；印发请加 --publish"
+    return f"通报 {built.number}，报告 {built.report_number}" + (
+        f"，反馈函 {len(built.letter_numbers)} 个文号" if built.letter_numbers else "")

@@ -1,5 +1,5 @@
 """The annual flow (年度考评): after the second half is signed off, the annual score of every unit
-(mean of the two halves), ranked within groups, as a workbook and a Prefect artifact."""
+(mean of the two halves), ranked within groups, as the annual 通报 and 报告, a workbook and a Prefect artifact."""
 
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from pydantic import Field
 
 from kaoping import db
+from kaoping.services.reports import build_annual_reports
 from kaoping.services.results import annual as annual_results
 from kaoping.services.results import annual_rows, write_xlsx
 from kaoping.settings import get_settings
+
+ACTOR = "flow:annual"
 
 
 @task(name="计算年度结果")
@@ -31,14 +34,25 @@ def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
     return str(path)
 
 
+@task(name="写出年度通报和报告")
+def write_annual_documents(year: int, out_dir: str, publish: bool) -> list[str]:
+    settings = get_settings()
+    with db.session_scope(settings) as session:
+        built = build_annual_reports(session, settings, year, Path(out_dir), publish=publish, actor=ACTOR)
+    return [str(built.tongbao), str(built.baogao), built.number, built.report_number]
+
+
 @flow(name="annual", description="年度考评：年度分值 =（上半年 + 下半年）/ 2，组内排名与等次，写出结果表。")
 def annual(
     year: int = Field(..., description="年度，例如 2022（上、下半年考评都须已完成计算）"),
     out_dir: str | None = Field(None, description="结果表输出目录（默认 KAOPING_VAR_DIR/reports）"),
+    publish: bool = Field(False, description="印发：年度通报和报告从发文登记取发文字号（否则为征求意见稿）"),
 ) -> str:
     settings = get_settings()
     rows = compute_annual_rows(year)
-    path = write_annual_workbook(year, rows, out_dir or str(settings.var_dir / "reports"))
+    folder = out_dir or str(settings.var_dir / "reports")
+    path = write_annual_workbook(year, rows, folder)
+    tongbao, baogao, number, report_number = write_annual_documents(year, folder, publish)
     create_table_artifact(
         key=f"kaoping-annual-{year}",
         table=[{"排名": r["rank"], "单位": r["unit_name"], "分组": "旗县区" if r["group"] == "district" else "市直部门",
@@ -46,5 +60,7 @@ def annual(
                 "说明": "；".join(r["flags"])} for r in rows],
         description=f"{year} 年度考评结果",
     )
-    create_markdown_artifact(key=f"kaoping-annual-{year}-file", markdown=f"年度结果表：`{path}`")
+    numbers = f"（通报 {number}，报告 {report_number}）" if number else "（征求意见稿，未编号）"
+    create_markdown_artifact(key=f"kaoping-annual-{year}-file",
+                             markdown=f"年度结果表：`{path}`\n\n年度通报：`{tongbao}`\n\n年度报告：`{baogao}` {numbers}")
     return path

@@ -22,6 +22,7 @@ from kaoping.models.cycle import (
     CycleStatus,
     CycleUnit,
 )
+from kaoping.models.documents import DocNumber
 from kaoping.models.forms import FormKind, IssuedForm, Submission
 from kaoping.models.outbox import MessageStatus, OutboxMessage
 from kaoping.models.points import PointsAllocation
@@ -41,6 +42,7 @@ from kaoping.models.visits import Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "DocNumber",
     "SignoffRequest",
     "CyclePlan",
     "CycleAcceptance",

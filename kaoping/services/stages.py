@@ -193,14 +193,14 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     from kaoping.services.reports import build_reports
 
     out_dir = settings.var_dir / "reports" / cycle.code
-    previous = session.exec(select(AuditEntry).where(AuditEntry.action == "reports.build",
+    previous = session.exec(select(AuditEntry).where(AuditEntry.action == "reports.publish",
                                                      AuditEntry.cycle_code == cycle.code).order_by(AuditEntry.id.desc())).first()
     if cycle.status == CycleStatus.closed:
         after = previous.after if previous else {}
         return Published(after.get("number", ""), after.get("out", str(out_dir)), 0, True)
     if cycle.status != CycleStatus.approved:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发报告。")
-    reports = build_reports(session, settings, cycle, out_dir, signed=signed, actor=actor)
+    reports = build_reports(session, settings, cycle, out_dir, publish=True, signed=signed, actor=actor)
     queued = queue_report_distribution(session, settings, cycle, reports)
     set_status(session, cycle, CycleStatus.closed, actor=actor, reason=f"印发 {reports.number}，分发 {queued} 封邮件",
                action="cycle.closed")

@@ -72,6 +72,7 @@ class CycleStatusReport:
     stages: list[Stage] = field(default_factory=list)
     next_step: NextStep = "plan"
     waiting_for: str = ""
+    numbers: list[str] = field(default_factory=list)  # 发文字号 given to this cycle's documents
 
     def kind(self, kind: FormKind) -> KindStatus | None:
         return next((k for k in self.kinds if k.kind is kind), None)
@@ -103,6 +104,7 @@ class CycleStatusReport:
         box = "，".join(f"{MessageStatus(s).label} {n}" for s, n in sorted(self.outbox.items()))
         out.append(f"  发件箱：{box or '无'}")
         out += [f"  {line}" for line in self.signoffs] or ["  签字：尚未提请"]
+        out.append(f"  发文字号：{'；'.join(self.numbers)}" if self.numbers else "  发文字号：尚未印发（未编号）")
         return out
 
     def markdown(self) -> str:
@@ -117,6 +119,8 @@ class CycleStatusReport:
         rows += [f"| {k.kind.label} | {k.expected} | {k.received} | {len(k.late)} | {len(k.overdue)} |" for k in self.kinds]
         if self.signoffs:
             rows += [""] + [f"- {line}" for line in self.signoffs]
+        if self.numbers:
+            rows += ["", f"**发文字号**：{'；'.join(self.numbers)}"]
         return "\n".join(rows)
 
     def returns_table(self) -> list[dict]:
@@ -168,9 +172,25 @@ def cycle_status(session: Session, cycle: Cycle, *, today: date, tz: tzinfo | No
         state = {"pending": "待签字", "used": {"approve": "已签字同意", "reject": "已退回"}.get(r.decision, "已签"),
                  "superseded": "已作废（重新提请）", "locked": "验证码错误次数过多，已作废"}[r.status]
         signoffs.append(f"签字：{stage}（{r.signer_name}）{state}" + (f"，意见：{r.comments}" if r.comments else ""))
-    report = CycleStatusReport(cycle, kinds, outbox, signoffs)
+    report = CycleStatusReport(cycle, kinds, outbox, signoffs, numbers=issued_numbers(session, cycle.code))
     _stages(session, cycle, report, today, tz or ZoneInfo(OFFICE_TIMEZONE))
     return report
+
+
+def issued_numbers(session: Session, cycle_code: str) -> list[str]:
+    """The register's entries for a cycle, readable: the 通报's and 报告's numbers, the 反馈函 as a range."""
+    from kaoping.services.doc_numbers import register
+
+    entries = register(session, cycle_code=cycle_code)
+    lines = [f"{'通报' if e.document.startswith('tongbao') else '报告'} {e.text}" for e in entries
+             if e.document.startswith(("tongbao:", "baogao:"))]
+    letters = [e for e in entries if e.document.startswith("fankui:")]
+    if letters:
+        first, last = letters[0], letters[-1]
+        span = first.text if len(letters) == 1 else f"{first.prefix}〔{first.year}〕{first.serial}—{last.serial}号"
+        contiguous = last.serial - first.serial + 1 == len(letters) and first.year == last.year
+        lines.append(f"反馈函 {len(letters)} 份 " + (span if contiguous else "、".join(e.text for e in letters)))
+    return lines
 
 
 def _returns(k: KindStatus | None, deadline: date | None, today: date) -> tuple[str, str]:

@@ -17,6 +17,19 @@ from docx.shared import Pt
 from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
 
+def approve(settings, code: str = "2022H1") -> None:
+    """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
+    from sqlmodel import select
+
+    from kaoping import db
+    from kaoping.models import Cycle, CycleStatus
+
+    with db.session_scope(settings) as session:
+        cycle = session.exec(select(Cycle).where(Cycle.code == code)).one()
+        cycle.status = CycleStatus.approved
+        session.add(cycle)
+
+
 @pytest.fixture
 def reports(initialized, settings, tmp_path, request):
     if "postgresql" in settings.database_url and request.node.get_closest_marker("layout_only"):
@@ -25,7 +38,8 @@ def reports(initialized, settings, tmp_path, request):
     scored_cycle(settings, tmp_path)
     adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
     add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
-    result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--number", "5")
+    approve(settings)
+    result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--publish", "--number", "5")
     assert result.exit_code == 0, result.output
     rows = result_rows(settings)
     return tmp_path / "reports", rows
@@ -53,7 +67,7 @@ def test_tongbao_layout_follows_gbt_9704(reports):
     title = next(p for p in document.paragraphs if p.text.startswith("关于2022年上半年"))
     run = title.runs[0]
     assert run.font.size == Pt(22) and run._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
-    assert "包数字政府办〔2022〕5号" in texts
+    assert "包政办〔2022〕5号" in texts
     assert all(re.fullmatch(r".+〔\d{4}〕\d+号", t) for t in texts if "〔" in t)
     assert "2022年7月15日" in texts
     heading1 = next(p for p in document.paragraphs if p.text == "一、总体情况")
@@ -71,7 +85,7 @@ def test_tongbao_layout_follows_gbt_9704(reports):
         assert footer.paragraphs[0].runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "宋体"
         assert footer.paragraphs[0].runs[0].font.size == Pt(14)
     # 版记 with 抄送, and the chart embedded as a PNG.
-    assert "抄送：市委办公室，市政府办公室，市纪委监委。" in texts
+    assert "抄送：市委办公室，市人大常委会办公室，市政协办公室，市纪委监委。" in texts
     assert any(t.endswith("印发") for t in texts)
     images = [r for r in document.part.rels.values() if "image" in r.reltype]
     assert len(images) == 1 and images[0].target_part.blob[:8] == b"\x89PNG\r\n\x1a\n"
@@ -95,8 +109,8 @@ def test_baogao_lists_adjustments_and_vetoes(reports):
     assert text.count("市委、市政府、市纪委监委：") == 1
     assert "东河区指标19：专班核实调整为0.2分，原因：数据目录挂载未完成" in text
     assert "固阳县：一票否决，原因：发生重大网络安全事件" in text
-    assert "需要关注的单位和指标" in text and "平均得分率" in text
-    assert "包数字政府办〔2022〕6号" in text
+    assert "需要关注的问题" in text and "平均得分率" in text and "牵头考核单位：" in text
+    assert "包政办〔2022〕6号" in text.replace("\t", "")
 
 
 def test_feedback_letters_and_workbook(reports):
@@ -109,7 +123,7 @@ def test_feedback_letters_and_workbook(reports):
     assert f"你单位考评得分{row['total']}分" in text and f"排名第{row['rank']}位" in text
     items = next(t for t in donghe.tables if t.rows[0].cells[0].text == "指标")
     assert len(items.rows) == 91
-    assert any("专班核实调整：数据目录挂载未完成" in r.cells[3].text for r in items.rows)
+    assert any("专班核实调整：数据目录挂载未完成" in r.cells[4].text for r in items.rows)
     workbook = openpyxl.load_workbook(folder / "2022年上半年数字政府建设考评结果（实绩考核）.xlsx")
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
 

@@ -265,7 +265,7 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert unsent == 0
     assert actions["signoff.wrong_code.verification"] == 1 and actions["signoff.reject.approval"] == 1
     assert actions["signoff.approve.verification"] == 2 and actions["signoff.approve.approval"] == 1
-    assert actions["reports.build"] == 1 and actions["cycle.closed"] == 1
+    assert actions["reports.publish"] == 1 and actions["cycle.closed"] == 1
     reports = [r for r in world.smtp.received if "结果通报" in r.message["Subject"]]
     assert any(set(settings.leadership_emails) <= set(r.rcpt_tos) for r in reports) and len(reports) == 37
     letters = [r for r in reports if "反馈函" in r.message["Subject"]]

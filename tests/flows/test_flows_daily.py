@@ -80,7 +80,7 @@ def test_flow_parameters_are_described_in_chinese_for_the_ui():
     assert "收件文件夹" in intake.parameters.properties["inbox"]["description"]
 
 
-def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, monkeypatch, prefect_server, tmp_path):
+def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initialized, settings, monkeypatch, prefect_server, tmp_path):
     import asyncio
 
     import openpyxl
@@ -97,6 +97,8 @@ def test_annual_flow_writes_the_workbook_and_an_artifact(initialized, settings, 
     path = annual(year=2022, out_dir=str(tmp_path / "out"))
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
+    assert (tmp_path / "out" / "2022年度数字政府建设考评结果通报.docx").exists()  # a preview: no number taken
+    assert (tmp_path / "out" / "2022年度数字政府建设考评情况报告.docx").exists()
 
     async def latest():
         async with get_client() as client:
