@@ -23,7 +23,7 @@ from kaoping.models.cycle import (
     CycleUnit,
 )
 from kaoping.models.forms import FormKind, IssuedForm, Submission
-from kaoping.models.outbox import MessageStatus, OutboxMessage
+from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
@@ -48,6 +48,8 @@ __all__ = [
     "CalendarOverride",
     "MessageStatus",
     "OutboxMessage",
+    "OutboxBlob",
+    "SECRET_KINDS",
     "FormKind",
     "IssuedForm",
     "Submission",
