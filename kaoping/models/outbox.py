@@ -63,3 +63,6 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The audit head (``seq:seal``) when a sign-off or distribution email was queued: sent in the
+    # X-Kaoping-Audit-Anchor header, so a cut or re-sealed audit log is detected (audit verify).
+    audit_anchor: str = Field(default="", sa_type=String(100))

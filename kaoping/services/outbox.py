@@ -19,7 +19,11 @@ from kaoping.adapters.mail.attachments import attachment_path, load_attachment, 
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.text import normalize_email
 from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.services import audit
 from kaoping.settings import Settings
+
+#: The emails that carry the audit head (X-Kaoping-Audit-Anchor): sign-off requests and the distribution.
+ANCHORED_KINDS = frozenset({"signoff_request", "report_distribution"})
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,7 @@ def queue(
     message = OutboxMessage(
         idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
         subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+        audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
     )
     session.add(message)
     session.flush()

@@ -117,11 +117,12 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
                       valid_until=chinese_time(request.expires_at, settings.tz),
                       summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
-    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
-          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
                  reason=f"提请{STAGES[stage]}")
+    # Queued after the entry, so the email anchors the audit head including this request.
+    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
     return request, code
 
 
@@ -201,9 +202,11 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if approve:
         target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
         set_status(session, cycle, target, actor=signer, reason=f"{STAGES[stage]}签字", action=f"cycle.{target.value}")
+        audit.record_anchor(session, settings, f"signoff.approve.{stage}:{cycle.code}")
         return SignoffOutcome(True, f"{request.signer_name}已完成{STAGES[stage]}签字。", "approve")
     if cycle.status != CycleStatus.open:
         set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
+    audit.record_anchor(session, settings, f"signoff.reject.{stage}:{cycle.code}")
     return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
 
 

@@ -1,4 +1,4 @@
-"""outbox attachments in the database, by content hash (issue 14, item 2)
+"""outbox attachments in the database, by content hash (issue 14, item 2); the audit anchor of a message (item 5)
 
 Revision ID: 0011
 Revises: 0009
@@ -29,7 +29,11 @@ def upgrade() -> None:
     sa.Column('created_at', kaoping.models.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256')
     )
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.add_column(sa.Column('audit_anchor', sa.String(length=100), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('outbox_message') as batch:
+        batch.drop_column('audit_anchor')
     op.drop_table('outbox_blob')

@@ -209,6 +209,8 @@ def build_email(settings: Settings, row: OutboxMessage, session=None) -> bytes:
     message["Message-ID"] = row.message_id
     message["Date"] = formatdate(localtime=True)
     message["X-Kaoping-Kind"] = row.kind
+    if row.audit_anchor:  # the audit head when it was queued: the signer's and units' copies anchor the log
+        message["X-Kaoping-Audit-Anchor"] = row.audit_anchor
     bodies = MIMEMultipart("alternative")
     bodies.attach(MIMEText(row.text_body, "plain", "utf-8"))
     if row.html_body:
