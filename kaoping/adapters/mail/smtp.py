@@ -137,7 +137,7 @@ class SmtpTransport:
             except smtplib.SMTPNotSupportedError:
                 connection.close()
                 raise ConnectionRefusedForGood(
-                    f"SMTP 服务器不支持登录（AUTH），而设置了 KAOPING_SMTP_USER：请确认是否需要加密（KAOPING_SMTP_SECURITY）"
+                    "SMTP 服务器不支持登录（AUTH），而设置了 KAOPING_SMTP_USER：请确认是否需要加密（KAOPING_SMTP_SECURITY）"
                     "或清空 KAOPING_SMTP_USER。 / The server offers no AUTH.") from None
         self.connection = connection
         self.connects += 1
