@@ -185,6 +185,9 @@ def sign(code: str, stage: str) -> str | None:
             return None
         if not state["usable"]:
             who = request_code(code, stage, flow_run_id)
+            if who["refused"]:
+                logger.warning("暂不能发送新的验证码：%s", who["refused"])
+                return None
             send_outbox()
             logger.info("已向 %s <%s> 发送一次性验证码", who["signer"], who["email"])
         form = VerificationInput if stage == "verification" else SignoffInput

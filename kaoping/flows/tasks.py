@@ -140,10 +140,13 @@ def signoff_state(code: str, stage: str) -> dict:
 def request_code(code: str, stage: str, flow_run_id: str) -> dict:
     settings = get_settings()
     link = run_link(flow_run_id)
-    with db.session_scope(settings) as session:
-        request = signoff.ask_signer(session, settings, cycle_code=code, stage=stage, flow_run_id=flow_run_id, link=link,
-                                     actor=FLOW_ACTOR)
-        return {"signer": request.signer_name, "email": request.signer_email}
+    try:
+        with db.session_scope(settings) as session:
+            request = signoff.ask_signer(session, settings, cycle_code=code, stage=stage, flow_run_id=flow_run_id,
+                                         link=link, actor=FLOW_ACTOR)
+            return {"signer": request.signer_name, "email": request.signer_email, "refused": ""}
+    except KaopingError as exc:  # e.g. too many codes for this stage today: the run waits, it does not fail
+        return {"signer": "", "email": "", "refused": str(exc)}
 
 
 @stage_task("签字内容摘要")
