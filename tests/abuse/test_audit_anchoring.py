@@ -131,3 +131,36 @@ def test_development_mode_is_announced_once_per_command(initialized):
     del initialized.env["KAOPING_ENVIRONMENT"]
     refused = initialized("signoff", "request", "--cycle", "2022H1", "--stage", "verification")
     assert refused.exit_code != 0 and "开发模式" not in refused.output
+
+
+def test_a_prefect_artifact_records_the_anchor(verified, initialized, monkeypatch, prefect_server):
+    import asyncio
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from kaoping.flows.tasks import anchor_artifact
+    from kaoping.settings import get_settings
+
+    for key, value in initialized.env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    @flow(name="anchor-test")
+    def anchored() -> str:
+        return anchor_artifact("2022H1", "verification 签字：approve")
+
+    try:
+        label = anchored()
+    finally:
+        get_settings.cache_clear()
+    with db.session_scope(verified) as session:
+        seq, seal = audit.head(session)
+    assert label == f"{seq}:{seal}"
+
+    async def latest():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    artifacts = {a.key: a for a in asyncio.run(latest())}
+    assert seal in artifacts["kaoping-2022h1-audit-anchor"].data
