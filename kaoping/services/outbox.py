@@ -15,7 +15,11 @@ from pathlib import Path
 from email_validator import EmailNotValidError
 from sqlmodel import Session, select
 
-from kaoping.adapters.mail.attachments import attachment_path, load_attachment, store_attachment
+from kaoping.adapters.mail.attachments import (
+    attachment_path,
+    load_attachment,
+    store_attachment,
+)
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.text import normalize_email
 from kaoping.models import MessageStatus, OutboxMessage

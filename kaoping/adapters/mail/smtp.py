@@ -21,6 +21,7 @@ clients and many servers fold such duplicates):
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -41,8 +42,6 @@ from tenacity import (
     stop_after_attempt,
     wait_exponential_jitter,
 )
-
-import re
 
 from kaoping import db
 from kaoping.adapters.mail.attachments import AttachmentMissing, load_attachment
