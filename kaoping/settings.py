@@ -6,6 +6,7 @@ Everything that reads configuration receives a :class:`Settings`; nothing else r
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -217,7 +218,7 @@ EXPECTED = {
 def describe_settings_error(exc: Exception) -> str:
     """A refusal that names each ``KAOPING_…`` variable set wrongly, what it holds and how it is written."""
     if isinstance(exc, SettingsError):
-        match = __import__("re").search(r'field "(\w+)"', str(exc))
+        match = re.search(r'field "(\w+)"', str(exc))
         name = match.group(1) if match else ""
         hint = EXPECTED.get(name, "")
         return (f"环境变量 KAOPING_{name.upper()} 的值无法解析" + (f"：应为{hint}" if hint else "") +

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
+from pathlib import Path
 from enum import Enum
 from typing import Any
 
@@ -147,7 +148,7 @@ def head(session: Session) -> tuple[int, str]:
     return (entry.seq, entry.hash) if entry else (0, GENESIS_HASH)
 
 
-def anchor_file(settings) -> Any:
+def anchor_file(settings) -> Path:
     return settings.var_dir / ANCHOR_FILE
 
 
