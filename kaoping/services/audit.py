@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from pathlib import Path
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, func, text
