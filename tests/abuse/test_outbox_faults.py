@@ -13,7 +13,7 @@ from kaoping.adapters.mail import smtp as mailer
 from kaoping.models import MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.services.outbox import Attachment, queue
 from kaoping.settings import Settings
-from tests.smtp_server import Handler, SmtpServer, self_signed_cert
+from tests.smtp_server import Handler, Received, SmtpServer, self_signed_cert
 
 
 @pytest.fixture
@@ -107,8 +107,7 @@ class StoresThenDrops(Handler):
     drops: int = 0
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append(__import__("tests.smtp_server", fromlist=["Received"]).Received(
-            envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
         if self.drops:
             self.drops -= 1
             server.transport.close()
