@@ -40,7 +40,7 @@ def main() -> None:
         os.environ.update({"KAOPING_VAR_DIR": str(workdir / "var"), "KAOPING_DATABASE_URL": url,
                            "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(sink.port),
                            "KAOPING_INBOX_DIR": str(workdir / "inbox"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-                           "PREFECT_LOGGING_LEVEL": "WARNING"})
+                           "PREFECT_LOGGING_LEVEL": "WARNING", "KAOPING_ENVIRONMENT": "development"})
         run(workdir, sink, "SQLite")
 
 

@@ -63,7 +63,7 @@ def run(workdir: Path) -> dict:
     from kaoping.services.verification import confirm_all_self_scored
     from kaoping.settings import Settings
 
-    s = Settings(database_url=f"sqlite:///{workdir / 'bench.sqlite3'}", var_dir=workdir / "var", _env_file=None)
+    s = Settings(database_url=f"sqlite:///{workdir / 'bench.sqlite3'}", var_dir=workdir / "var", environment="development", _env_file=None)
     setup_province(s, workdir)
     with db.session_scope(s) as session:
         open_cycle(session, code="2022H1", policy=load_policy(s.data_dir / "policies" / "default.yaml"),

@@ -66,7 +66,7 @@ def run(workdir: Path, n: int = 1000) -> dict:
         attachment = Attachment("2022H1-ZP001-东河区-自评表.docx", bytes(range(256)) * 160)  # ~40 KB, like a form
         for mode in ("reuse", "per_message"):
             s = Settings(database_url=f"sqlite:///{workdir / f'{mode}.sqlite3'}", var_dir=workdir / mode,
-                         smtp_host="127.0.0.1", smtp_port=port, _env_file=None)
+                         smtp_host="127.0.0.1", smtp_port=port, environment="development", _env_file=None)
             db.upgrade(s)
             with db.session_scope(s) as session:
                 for i in range(n):

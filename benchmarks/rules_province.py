@@ -96,7 +96,7 @@ def run_one(url: str, workdir: Path) -> dict:
     from kaoping.services.verification import confirm_all_self_scored
     from kaoping.settings import Settings
 
-    s = Settings(database_url=url, var_dir=workdir / "var", _env_file=None)
+    s = Settings(database_url=url, var_dir=workdir / "var", environment="development", _env_file=None)
     figures: dict[str, float | int | str] = {}
     t = time.perf_counter()
     figures["responsibilities"] = setup_province(s, workdir)

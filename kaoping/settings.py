@@ -6,13 +6,15 @@ Everything that reads configuration receives a :class:`Settings`; nothing else r
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 #: The repository root: shipped data (catalogs, registry, policy) lives under it.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -113,11 +115,12 @@ class Settings(BaseSettings):
     approver_name: str = Field("分管领导", description="who approves the results (分管领导)")
     approver_email: str = Field("fenguan@baotou.example", description="where the approval code is sent")
     signoff_code_hours: int = Field(72, description="hours a sign-off code stays valid")
-    leadership_emails: list[str] = Field(
+    signoff_requests_per_day: int = Field(3, description="sign-off requests (codes sent) per cycle and stage in 24 hours")
+    leadership_emails: Annotated[list[str], NoDecode] = Field(
         ["shiwei@baotou.example", "shizhengfu@baotou.example", "jiwei@baotou.example"],
         description="市委、市政府、市纪委监委: who receives the 报告 and 通报",
     )
-    remind_before: list[int] = Field([3, 1, 0], description="working days before a deadline to remind (0 = the day)")
+    remind_before: Annotated[list[int], NoDecode] = Field([3, 1, 0], description="working days before a deadline to remind (0 = the day)")
     escalate_every: int = Field(2, description="after a deadline: overdue notice and escalation every N working days")
     third_party_email: str = Field("pinggu@evaluator.example", description="the third-party evaluator")
     opinion_email: str = Field("minyi@survey.example", description="who runs the public-opinion survey")
@@ -126,6 +129,22 @@ class Settings(BaseSettings):
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",
     )
+
+    @field_validator("remind_before", "leadership_emails", mode="before")
+    @classmethod
+    def _comma_separated(cls, value):
+        """Lists from the environment as ``3,1,0`` (or JSON ``[3, 1, 0]``; full-width commas too)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                try:
+                    return json.loads(text)
+                except ValueError:
+                    pass
+            return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
@@ -147,6 +166,21 @@ class Settings(BaseSettings):
         except Exception as exc:  # ZoneInfoNotFoundError or ValueError
             raise ValueError(f"未知时区 KAOPING_TIMEZONE={self.timezone!r}，例如应为 Asia/Shanghai。") from exc
         return self
+
+    @property
+    def uses_development_secret(self) -> bool:
+        return self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+
+    @property
+    def development_declared(self) -> bool:
+        """``KAOPING_ENVIRONMENT=development`` set explicitly (not the default)."""
+        return self.environment is Environment.development and "environment" in self.model_fields_set
+
+    @property
+    def development_secret_refused(self) -> bool:
+        """The built-in secret may sign nothing that leaves the machine (forms, emails) unless
+        development was declared explicitly: anyone who read this file could forge with it."""
+        return self.uses_development_secret and not self.development_declared
 
     @property
     def effective_database_url(self) -> str:
@@ -175,6 +209,54 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+#: How a setting is written, for the refusal that names a variable set wrongly.
+EXPECTED = {
+    "environment": "development 或 production",
+    "smtp_port": "端口号（整数），例如 KAOPING_SMTP_PORT=587",
+    "smtp_security": "none、starttls 或 ssl",
+    "smtp_timeout": "秒数，例如 KAOPING_SMTP_TIMEOUT=30",
+    "smtp_verify_tls": "true 或 false",
+    "smtp_attempts": "整数，例如 5",
+    "smtp_retry_initial": "秒数，例如 1.0",
+    "smtp_retry_max": "秒数，例如 60",
+    "remind_before": "逗号分隔的工作日数，例如 KAOPING_REMIND_BEFORE='3,1,0'",
+    "leadership_emails": "逗号分隔的邮箱，例如 KAOPING_LEADERSHIP_EMAILS='a@x.gov.cn,b@x.gov.cn'",
+    "escalate_every": "整数（工作日），例如 2",
+    "form_deadline_days": "整数（天），例如 15",
+    "signoff_code_hours": "整数（小时），例如 72",
+    "signoff_requests_per_day": "整数，例如 3",
+    "database_url": "SQLAlchemy 地址，例如 postgresql+psycopg://user:pw@host/db",
+    "timezone": "时区名，例如 Asia/Shanghai",
+}
+
+
+def describe_settings_error(exc: Exception) -> str:
+    """A refusal that names each ``KAOPING_…`` variable set wrongly, what it holds and how it is written."""
+    if isinstance(exc, SettingsError):
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = match.group(1) if match else ""
+        hint = EXPECTED.get(name, "")
+        return (f"环境变量 KAOPING_{name.upper()} 的值无法解析" + (f"：应为{hint}" if hint else "") +
+                f"。 / KAOPING_{name.upper()} cannot be parsed.")
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors():
+            loc = [str(x) for x in error.get("loc", ())]
+            message = str(error.get("msg", "")).removeprefix("Value error, ")
+            if not loc:  # a model-level rule (secret, time zone): its message names the variable
+                parts.append(message)
+                continue
+            name = loc[0]
+            shown = error.get("input")
+            hint = EXPECTED.get(name, "")
+            parts.append(f"环境变量 KAOPING_{name.upper()}" + (f"（第 {int(loc[1]) + 1} 项）" if len(loc) > 1 and loc[1].isdigit() else "")
+                         + (f"={shown!r}" if isinstance(shown, str | int | float) and "secret" not in name
+                            and "password" not in name else "")
+                         + f" 无效（{message}）" + (f"：应为{hint}" if hint else "") + "。")
+        return "；".join(parts)
+    return str(exc)
 
 
 @lru_cache(maxsize=1)

@@ -55,7 +55,8 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
-    return Settings(database_url=database_url, var_dir=tmp_path / "var", _env_file=None)
+    # The tests run with the built-in secret, declared as development (else nothing may be sent).
+    return Settings(database_url=database_url, var_dir=tmp_path / "var", environment="development", _env_file=None)
 
 
 @pytest.fixture
@@ -86,6 +87,7 @@ def cli(settings, monkeypatch, tmp_path) -> Cli:
         "KAOPING_DATABASE_URL": settings.database_url,
         "KAOPING_VAR_DIR": str(settings.var_dir),
         "KAOPING_ACTOR": "test:专班",
+        "KAOPING_ENVIRONMENT": "development",
         "COLUMNS": "200",
     }
     return Cli(CliRunner(), env)
@@ -101,7 +103,7 @@ def sqlite_initialized_template(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("template")
     path = folder / "initialized.sqlite3"
     url = f"sqlite:///{path}"
-    initialize(Settings(database_url=url, var_dir=folder / "var", _env_file=None))
+    initialize(Settings(database_url=url, var_dir=folder / "var", environment="development", _env_file=None))
     db.dispose_engine(url)
     with sqlite3.connect(path) as connection:  # fold the WAL into the file before copying it
         connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")

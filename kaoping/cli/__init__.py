@@ -8,6 +8,8 @@ The order of registration is the order ``kaoping --help`` lists them in.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from kaoping.cli import (
@@ -34,6 +36,17 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option("--debug", help="出错时显示完整的 traceback（运维排查用）")] = False) -> None:
+    """kaoping 数字政府建设考评 — half-yearly digital-government assessment, end to end."""
+    from kaoping.cli import common
+
+    common.DEBUG["on"] = debug
+    common._NOTICE["shown"] = False
+
 
 app.command()(setup.init)
 app.command()(results.check)

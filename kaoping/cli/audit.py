@@ -19,11 +19,18 @@ audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 def audit_verify() -> None:
     """校验审计日志是否被改动、插入或删除（逐条核对链式签名）。"""
     with schema_session() as (s, session):
-        report = audit.verify_chain(session, s.secret_key.get_secret_value().encode(), tz=s.tz)
+        anchors = audit.read_anchors(session, s)
+        report = audit.verify_chain(session, s.secret_key.get_secret_value().encode(), tz=s.tz, anchors=anchors)
     if report.ok:
-        out.print(f"审计日志完整：共 {report.entries} 条，末条 #{report.head_seq}，末条签名 {report.head_hash[:16]}…")
+        out.print(f"审计日志完整：共 {report.entries} 条，末条 #{report.head_seq}，末条签名 {report.head_hash[:16]}…；"
+                  f"与 {report.anchors} 个锚点（签字、印发时记录在日志之外）一致。")
+        if not report.anchors:
+            out.print("尚无锚点：在第一次签字或印发之前，删除最新的记录无法被发现。")
         return
-    err.print(f"[bold red]审计日志被改动[/bold red]：{report.problem}", markup=True)
+    if report.key_mismatch:
+        err.print(f"[bold red]密钥不符[/bold red]：{report.problem}", markup=True, highlight=False)
+        raise typer.Exit(6)
+    err.print(f"[bold red]审计日志被改动[/bold red]：{report.problem}", markup=True, highlight=False)
     err.print(f"此前的 {max(report.entries - 1, 0)} 条记录完好（至 #{report.head_seq}）。")
     raise typer.Exit(5)
 

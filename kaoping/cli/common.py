@@ -21,6 +21,8 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from kaoping import db
@@ -29,7 +31,7 @@ from kaoping.adapters.spreadsheets import parse_score
 from kaoping.domain.errors import KaopingError
 from kaoping.models import Cycle, FormKind
 from kaoping.services import audit, cycles
-from kaoping.settings import Settings, get_settings
+from kaoping.settings import Settings, describe_settings_error, get_settings
 
 __all__ = [
     "CycleOpt", "actor_of", "cycle_session", "err", "out", "parse_day", "parse_form_kind", "parse_number",
@@ -39,26 +41,61 @@ __all__ = [
 CycleOpt = Annotated[str, typer.Option("--cycle", help="考评周期，例如 2022H1")]
 
 
+#: ``kaoping --debug …``: let foreseeable errors through with their traceback (for operators).
+DEBUG = {"on": False}
+
+
+def _database_hint(exc: DBAPIError) -> str:
+    words = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return (f"无法连接或使用数据库（{words[0] if words else exc.__class__.__name__}）：请确认数据库服务已启动、"
+            "KAOPING_DATABASE_URL 的主机、端口、用户名和密码正确，然后重试（加 --debug 可查看详细信息）。"
+            " / The database cannot be reached; check KAOPING_DATABASE_URL.")
+
+
 def refusals_exit(func: Callable) -> Callable:
-    """Print a refusal for people and exit non-zero (the data is as it was)."""
+    """Print a refusal for people and exit non-zero (the data is as it was). Foreseeable
+    trouble — a bad setting, the database unreachable — is a refusal too, never a traceback
+    (unless ``--debug``)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except KaopingError as exc:
+            if DEBUG["on"]:
+                raise
             err.print(f"[bold red]错误[/bold red]：{exc}", markup=True)
             raise typer.Exit(exc.exit_code) from None
-        except ValidationError as exc:
-            messages = "；".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
-            err.print(f"[bold red]配置错误[/bold red]：{messages}", markup=True)
+        except (ValidationError, SettingsError) as exc:
+            if DEBUG["on"]:
+                raise
+            err.print(f"[bold red]配置错误[/bold red]：{describe_settings_error(exc)}", markup=True, highlight=False)
             raise typer.Exit(2) from None
+        except (OperationalError, DBAPIError) as exc:
+            if DEBUG["on"] or not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+                raise
+            err.print(f"[bold red]数据库错误[/bold red]：{_database_hint(exc)}", markup=True, highlight=False)
+            raise typer.Exit(3) from None
 
     return wrapper
 
 
+_NOTICE = {"shown": False}
+
+
+def development_notice(s: Settings) -> None:
+    """Say once per command that the built-in development secret signs forms and emails."""
+    if s.uses_development_secret and s.development_declared and not _NOTICE["shown"]:
+        _NOTICE["shown"] = True
+        err.print("[yellow]开发模式[/yellow]：KAOPING_ENVIRONMENT=development，正在使用内置开发密钥——"
+                  "它签发的表单和邮件任何人都能伪造，切勿用于真实考评（生产环境请设置 KAOPING_SECRET_KEY）。"
+                  " / Development mode: the built-in secret is in use.", markup=True, highlight=False)
+
+
 def settings() -> Settings:
-    return get_settings()
+    s = get_settings()
+    development_notice(s)
+    return s
 
 
 def actor_of(s: Settings) -> str:

@@ -43,6 +43,9 @@ def outbox_send(limit: Annotated[int | None, typer.Option(help="最多发送多�
         err.print(f"  #{message_id} 发送失败：{words}")
     for message_id, words in report.deferred:
         err.print(f"  #{message_id} 暂未送达：{words}")
+    if report.stopped:
+        err.print(f"[bold red]已停止本批发送[/bold red]（其余邮件仍待发送，修正设置后再运行 kaoping outbox send）：{report.stopped}",
+                  markup=True, highlight=False)
     if report.failed or report.deferred:
         raise typer.Exit(1)
 

@@ -34,6 +34,7 @@ from prefect.input import RunInput
 from pydantic import Field
 
 from kaoping.flows.tasks import (
+    anchor_artifact,
     arrange_visits,
     cycle_progress,
     issue_forms,
@@ -146,6 +147,7 @@ def publish_and_distribute(code: str, day: str) -> dict:
     logger = get_run_logger()
     published = publish_reports(code, day)
     logger.info("已印发 %(number)s，分发邮件 %(queued)s 封（%(out_dir)s）", published)
+    anchor_artifact(code, f"印发 {published['number']}")
     send_outbox()
     return cycle_progress(code, day)
 
@@ -186,6 +188,9 @@ def sign(code: str, stage: str) -> str | None:
             return None
         if not state["usable"]:
             who = request_code(code, stage, flow_run_id)
+            if who["refused"]:
+                logger.warning("暂不能发送新的验证码：%s", who["refused"])
+                return None
             send_outbox()
             logger.info("已向 %s <%s> 发送一次性验证码", who["signer"], who["email"])
         form = VerificationInput if stage == "verification" else SignoffInput
@@ -204,5 +209,6 @@ def sign(code: str, stage: str) -> str | None:
         outcome = record_answer(code, stage, answer, problem, flow_run_id)
         if outcome["ok"]:
             logger.info(outcome["message"])
+            anchor_artifact(code, f"{stage} 签字：{outcome['decision']}")
             return outcome["decision"]
         logger.warning("签字未生效，重新等待：%s", outcome["message"])

@@ -24,7 +24,7 @@ from kaoping.models.cycle import (
 )
 from kaoping.models.documents import DocNumber
 from kaoping.models.forms import FormKind, IssuedForm, Submission
-from kaoping.models.outbox import MessageStatus, OutboxMessage
+from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
@@ -50,6 +50,8 @@ __all__ = [
     "CalendarOverride",
     "MessageStatus",
     "OutboxMessage",
+    "OutboxBlob",
+    "SECRET_KINDS",
     "FormKind",
     "IssuedForm",
     "Submission",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, LargeBinary, String, Text
 from sqlmodel import Field, SQLModel
 
 from kaoping.models.types import UTCDateTime, utcnow
@@ -16,11 +16,32 @@ class MessageStatus(StrEnum):
     pending = "pending"  # stored with the change that caused it, not yet tried
     sending = "sending"  # handed to the SMTP server; not yet confirmed (the crash window)
     sent = "sent"
-    failed = "failed"  # refused for good (5xx): listed, can be retried by an operator
+    failed = "failed"  # refused for good (5xx, a missing attachment, STARTTLS not offered …): listed, retried by an operator
+    # The connection dropped after the end of the data, before the server's reply: the server may
+    # or may not have stored it. Retried once with the same Message-ID; then failed ("可能已送达").
+    uncertain = "uncertain"
 
     @property
     def label(self) -> str:
-        return {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败"}[self.value]
+        return {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "发送失败",
+                "uncertain": "不确定是否送达"}[self.value]
+
+
+#: Kinds whose body carries a one-time secret (the sign-off code): the body holds it only until it
+#: is handed to the SMTP server, then the code is blanked in the database.
+SECRET_KINDS = frozenset({"signoff_request"})
+
+
+class OutboxBlob(SQLModel, table=True):
+    """The bytes of an attachment, by content hash, in the database: every worker reads the
+    same attachments, whatever its ``var/``."""
+
+    __tablename__ = "outbox_blob"
+
+    sha256: str = Field(sa_type=String(64), primary_key=True)
+    size: int = 0
+    data: bytes = Field(sa_type=LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -42,3 +63,6 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The audit head (``seq:seal``) when a sign-off or distribution email was queued: sent in the
+    # X-Kaoping-Audit-Anchor header, so a cut or re-sealed audit log is detected (audit verify).
+    audit_anchor: str = Field(default="", sa_type=String(100))

@@ -15,11 +15,19 @@ from pathlib import Path
 from email_validator import EmailNotValidError
 from sqlmodel import Session, select
 
-from kaoping.adapters.mail.attachments import attachment_path
-from kaoping.domain.errors import InvalidInput
+from kaoping.adapters.mail.attachments import (
+    attachment_path,
+    load_attachment,
+    store_attachment,
+)
+from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.text import normalize_email
 from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.services import audit
 from kaoping.settings import Settings
+
+#: The emails that carry the audit head (X-Kaoping-Audit-Anchor): sign-off requests and the distribution.
+ANCHORED_KINDS = frozenset({"signoff_request", "report_distribution"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,21 @@ class Attachment:
     @classmethod
     def from_path(cls, path: Path, filename: str | None = None) -> "Attachment":
         return cls(filename or path.name, Path(path).read_bytes())
+
+
+__all__ = ["Attachment", "attachment_path", "load_attachment", "queue", "recent", "refuse_development_secret"]
+
+
+def refuse_development_secret(settings: Settings, what: str) -> None:
+    """Nothing that leaves the machine is signed with the built-in development secret unless
+    ``KAOPING_ENVIRONMENT=development`` was set explicitly."""
+    if settings.development_secret_refused:
+        raise Conflict(
+            f"{what}不能发出：当前使用的是内置开发密钥，任何人都能用它伪造表单和签名。请设置 KAOPING_SECRET_KEY"
+            "（例如 `python -c 'import secrets; print(secrets.token_urlsafe(48))'` 的输出）；仅在本机试用时可设置"
+            " KAOPING_ENVIRONMENT=development。 / Refusing to send with the built-in development secret:"
+            " set KAOPING_SECRET_KEY (or KAOPING_ENVIRONMENT=development for a local trial)."
+        )
 
 
 def _addresses(addresses: list[str], label: str) -> list[str]:
@@ -57,16 +80,14 @@ def queue(
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing, False
+    refuse_development_secret(settings, f"邮件“{subject}”")
     recipients = _addresses(to, "收件人")
     if not recipients:
         raise InvalidInput(f"邮件“{subject}”没有收件人：请在名录中为该单位填写联络员邮箱。")
     copies = [a for a in _addresses(cc or [], "抄送") if a not in recipients]
     stored = []
     for attachment in attachments or []:
-        target = attachment_path(settings, attachment.sha256)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(attachment.data)
+        store_attachment(session, attachment.sha256, attachment.data)
         content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
         stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
                        "content_type": content_type})
@@ -75,6 +96,7 @@ def queue(
     message = OutboxMessage(
         idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
         subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+        audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
     )
     session.add(message)
     session.flush()

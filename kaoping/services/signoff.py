@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import case, update
 from sqlmodel import Session, func, select
 
 from kaoping.domain.clock import chinese_time, local_date
@@ -38,6 +41,13 @@ MAX_WRONG = 5
 def _digest(settings: Settings, request_id: int, code: str) -> str:
     key = settings.secret_key.get_secret_value().encode("utf-8")
     return hmac.new(key, f"{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_code(text: str) -> str:
+    """What the signer typed, as ASCII digits: full-width digits (２３５７２８, what a Chinese input
+    method gives), spaces, full-width spaces and dashes are folded or dropped."""
+    folded = unicodedata.normalize("NFKC", str(text or ""))
+    return re.sub(r"[\s\-_.·—–]", "", folded)
 
 
 def _signer(settings: Settings, stage: str) -> tuple[str, str]:
@@ -82,13 +92,26 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     """Email a fresh one-time code to the designated signer; returns the request and the code
     (the code is returned for the demo and tests only — it is stored as an HMAC)."""
     _check_stage(session, cycle, stage)
+    now = utcnow()
+    recent = session.exec(select(SignoffRequest.created_at).where(
+        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+        SignoffRequest.created_at > now - timedelta(hours=24)).order_by(SignoffRequest.created_at)).all()
+    if len(recent) >= settings.signoff_requests_per_day:
+        again = chinese_time(recent[0] + timedelta(hours=24), settings.tz)
+        raise Conflict(f"{cycle.code} 的“{STAGES[stage]}”24 小时内已提请 {len(recent)} 次（上限 "
+                       f"{settings.signoff_requests_per_day} 次）：请使用已发出的最新验证码，或于 {again} 后再提请。"
+                       f" / Too many sign-off requests for this stage today.")
+    carried = 0
     for old in session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
                                                          SignoffRequest.status == "pending")):
+        carried = max(carried, old.wrong_attempts)  # a new code does not give new tries
         old.status = "superseded"
         session.add(old)
+    if carried >= MAX_WRONG:
+        carried = MAX_WRONG - 1
     name, email = _signer(settings, stage)
     request = SignoffRequest(cycle_id=cycle.id, stage=stage, signer_name=name, signer_email=email, code_hmac="",
-                             expires_at=utcnow() + timedelta(hours=settings.signoff_code_hours))
+                             expires_at=now + timedelta(hours=settings.signoff_code_hours), wrong_attempts=carried)
     session.add(request)
     session.flush()
     code = f"{secrets.randbelow(10**6):06d}"
@@ -97,11 +120,12 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
                       valid_until=chinese_time(request.expires_at, settings.tz),
                       summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
-    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
-          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
                  reason=f"提请{STAGES[stage]}")
+    # Queued after the entry, so the email anchors the audit head including this request.
+    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
     return request, code
 
 
@@ -131,21 +155,36 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
         return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
     if now > request.expires_at:
         return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
-    code = "".join(ch for ch in str(code) if ch.isdigit())
+    code = normalize_code(code)
     if not code:
         return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
+    if not re.fullmatch(r"[0-9]{6}", code):  # a typing slip, not a guess: no try is used
+        return SignoffOutcome(False, f"验证码应为 6 位数字（收到“{code[:12]}”）：请核对邮件中的验证码后重新填写，本次不计入错误次数。")
+    # Take a try atomically before checking: one UPDATE … RETURNING holds the row (PostgreSQL) or
+    # the write lock (SQLite) until the commit, so parallel answers are counted one after another.
+    table = SignoffRequest.__table__
+    taken = session.execute(
+        update(table).where(table.c.id == request.id, table.c.status == "pending", table.c.wrong_attempts < MAX_WRONG)
+        .values(wrong_attempts=table.c.wrong_attempts + 1,
+                status=case((table.c.wrong_attempts + 1 >= MAX_WRONG, "locked"), else_=table.c.status))
+        .returning(table.c.wrong_attempts)).first()
+    if taken is None:
+        session.expire(request)
+        return SignoffOutcome(False, f"验证码已连续 {MAX_WRONG} 次不正确（或已被使用），本次签字请求已作废：请重新提请签字。")
+    tries = taken[0]
     if not hmac.compare_digest(_digest(settings, request.id, code), request.code_hmac):
-        request.wrong_attempts += 1
-        locked = request.wrong_attempts >= MAX_WRONG
-        if locked:
-            request.status = "locked"
-        session.add(request)
+        session.expire(request)
         audit.append(session, actor=actor, action=f"signoff.wrong_code.{stage}", entity=f"cycle:{cycle.code}",
-                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": request.wrong_attempts},
+                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": tries},
                      reason="验证码不正确")
-        if locked:
+        if tries >= MAX_WRONG:
             return SignoffOutcome(False, f"验证码连续 {MAX_WRONG} 次不正确，本次签字请求已作废：请重新提请签字。")
-        return SignoffOutcome(False, f"验证码不正确（还可再试 {MAX_WRONG - request.wrong_attempts} 次）：请核对邮件中的 6 位数字。")
+        return SignoffOutcome(False, f"验证码不正确（还可再试 {MAX_WRONG - tries} 次）：请核对邮件中的 6 位数字。")
+    # The right code: give the try back (and the lock, if this was the fifth) — the row is ours until commit.
+    session.execute(update(table).where(table.c.id == request.id)
+                    .values(wrong_attempts=table.c.wrong_attempts - 1, status="pending"))
+    session.expire(request)
+    request = session.get(SignoffRequest, request.id)
     if not approve and not comments.strip():
         return SignoffOutcome(False, "退回修改须写明意见（comments），以便专班据此修改。")
     if approve and stage == "verification":
@@ -166,9 +205,11 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if approve:
         target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
         set_status(session, cycle, target, actor=signer, reason=f"{STAGES[stage]}签字", action=f"cycle.{target.value}")
+        audit.record_anchor(session, settings, f"signoff.approve.{stage}:{cycle.code}")
         return SignoffOutcome(True, f"{request.signer_name}已完成{STAGES[stage]}签字。", "approve")
     if cycle.status != CycleStatus.open:
         set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
+    audit.record_anchor(session, settings, f"signoff.reject.{stage}:{cycle.code}")
     return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
 
 

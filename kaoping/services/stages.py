@@ -186,6 +186,20 @@ class Published:
     skipped: bool
 
 
+def stamp_documents(paths, anchor: str) -> None:
+    """Write the audit head (``seq:seal``) into each published Word document's properties
+    (文件属性 → 备注 / comments, and the keywords), where it stays with every copy sent out."""
+    from docx import Document
+
+    for path in paths:
+        if not str(path).endswith(".docx"):
+            continue
+        document = Document(str(path))
+        document.core_properties.comments = f"kaoping-audit-anchor {anchor}"
+        document.core_properties.keywords = f"kaoping-audit-anchor:{anchor}"
+        document.save(str(path))
+
+
 def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR) -> Published:
     """Reports, their distribution and the cycle's closing, in one transaction: a crash leaves
     either all of it or none (files written before a crash are rewritten by the next run)."""
@@ -201,9 +215,12 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     if cycle.status != CycleStatus.approved:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发报告。")
     reports = build_reports(session, settings, cycle, out_dir, publish=True, signed=signed, actor=actor)
+    stamp_documents([reports.tongbao, reports.baogao, *reports.letters],
+                    audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
     queued = queue_report_distribution(session, settings, cycle, reports)
     set_status(session, cycle, CycleStatus.closed, actor=actor, reason=f"印发 {reports.number}，分发 {queued} 封邮件",
                action="cycle.closed")
+    audit.record_anchor(session, settings, f"cycle.closed:{cycle.code}")
     cycle.closed_at = utcnow()
     session.add(cycle)
     return Published(reports.number, str(out_dir), queued, False)

@@ -285,7 +285,7 @@ def world_cli(settings):
     from tests.conftest import Cli
 
     return Cli(CliRunner(), {"KAOPING_DATABASE_URL": settings.database_url, "KAOPING_VAR_DIR": str(settings.var_dir),
-                             "COLUMNS": "200"})
+                             "KAOPING_ENVIRONMENT": "development", "COLUMNS": "200"})
 
 
 @ON_POSTGRESQL

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.models import OutboxMessage, Visit
-from kaoping.services.outbox import attachment_path
+from kaoping.services.outbox import load_attachment
 from kaoping.services.workdays import WorkCalendar
 from tests import factories
 from tests.conftest import write
@@ -138,7 +138,8 @@ def test_moving_one_visit_updates_the_same_calendar_entry(cycle_2026, settings, 
         update = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == f"visit:{after.uid}:1")).one()
     assert after.uid == before.uid and after.sequence == 1 and after.day == date(2026, 3, 2) and after.part == "下午"
     assert update.subject.startswith("【时间调整】")
-    ics = attachment_path(settings, update.attachments[0]["sha256"]).read_bytes()
+    with db.session_scope(settings) as session:
+        ics = load_attachment(session, settings, update.attachments[0]["sha256"])
     event = Calendar.from_ical(ics).walk("VEVENT")[0]
     assert event["uid"] == before.uid and event["sequence"] == 1
     assert event.decoded("dtstart").hour == 14

@@ -1,0 +1,166 @@
+"""Issue 14, item 5: cutting or re-sealing the audit log is detected against the anchors kept
+outside the audit table (the anchor file, the emails, the documents); a different secret is
+reported as such; the built-in secret signs nothing that leaves the machine unless declared."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+from docx import Document
+from sqlalchemy import text
+from sqlmodel import select
+
+from kaoping import db
+from kaoping.adapters.mail import smtp as mailer
+from kaoping.domain.errors import Conflict
+from kaoping.models import AuditEntry, OutboxMessage
+from kaoping.services import audit
+from kaoping.services.cycles import get_cycle
+from kaoping.services.outbox import queue
+from kaoping.services.stages import publish
+from kaoping.settings import DEFAULT_SECRET_KEY, Settings
+from tests.factories import give_signoff, request_signoff, scored_cycle
+from tests.smtp_server import SmtpServer
+
+
+def code_of(settings) -> str:
+    with db.session_scope(settings) as session:
+        body = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
+                            .order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"验证码：(\d{6})", body).group(1)
+
+
+def sign(settings, stage: str) -> None:
+    request_signoff(settings, stage)
+    assert give_signoff(settings, stage, code=code_of(settings)).ok
+
+
+@pytest.fixture
+def verified(initialized_db, tmp_path) -> Settings:
+    scored_cycle(initialized_db, tmp_path)
+    sign(initialized_db, "verification")
+    return initialized_db
+
+
+def head_seq(settings) -> int:
+    with db.session_scope(settings) as session:
+        return audit.head(session)[0]
+
+
+def test_signoff_writes_an_anchor_outside_the_audit_table(verified):
+    lines = audit.anchor_file(verified).read_text(encoding="utf-8").splitlines()
+    last = json.loads(lines[-1])
+    with db.session_scope(verified) as session:
+        assert (last["seq"], last["seal"]) == audit.head(session)
+        anchored = session.exec(select(OutboxMessage.audit_anchor).where(OutboxMessage.kind == "signoff_request")).one()
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", anchored)
+
+
+def test_cutting_the_newest_entries_is_detected(verified, cli):
+    assert cli("audit", "verify").exit_code == 0
+    top = head_seq(verified)
+    with db.session_scope(verified) as session:
+        session.execute(text("DELETE FROM audit_entry WHERE seq > :n"), {"n": top - 2})
+    result = cli("audit", "verify")
+    assert result.exit_code != 0 and "被删除" in result.output and f"第 {top - 1} 至 {top} 条" in result.output
+
+
+def test_resealing_with_the_known_key_is_detected(verified, cli):
+    key = verified.secret_key.get_secret_value().encode()
+    with db.session_scope(verified) as session:  # edit entry 3 and re-seal everything after it with the key
+        entries = session.exec(select(AuditEntry).order_by(AuditEntry.seq)).all()
+        session.expunge_all()  # edited by direct SQL below, as an attacker would
+        prev = entries[1].hash
+        for entry in entries[2:]:
+            if entry.seq == 3:
+                entry.reason = "改过的原因"
+            entry.prev_hash = prev
+            seal = audit._seal(key, entry)
+            session.execute(text("UPDATE audit_entry SET reason = :r, prev_hash = :p, hash = :h WHERE seq = :s"),
+                            {"r": entry.reason, "p": prev, "h": seal, "s": entry.seq})
+            prev = seal
+    with db.session_scope(verified) as session:
+        assert audit.verify_chain(session, key).ok  # the chain alone is fooled …
+    result = cli("audit", "verify")  # … the anchors are not
+    assert result.exit_code != 0 and "重新签名" in result.output
+
+
+def test_a_different_secret_is_a_key_mismatch_not_tampering(verified, cli):
+    cli.env["KAOPING_SECRET_KEY"] = "another-secret-of-enough-length-123"
+    result = cli("audit", "verify")
+    assert result.exit_code == 6
+    assert "密钥不符" in result.output and "篡改" in result.output and "被改动" not in result.output
+
+
+def test_emails_and_documents_carry_the_anchor(verified):
+    s = verified
+    sign(s, "approval")
+    with db.session_scope(s) as session:
+        published = publish(session, s, get_cycle(session, "2022H1"), signed=date(2022, 7, 15))
+    letters = sorted((s.var_dir / "reports" / "2022H1").rglob("*.docx"))
+    assert letters and published.queued
+    anchors = {Document(str(p)).core_properties.comments for p in letters}
+    assert len(anchors) == 1 and next(iter(anchors)).startswith("kaoping-audit-anchor ")
+    server = SmtpServer().start()
+    try:
+        sending = Settings(**{**s.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": server.port}, _env_file=None)
+        mailer.send_pending(sending)
+        headers = {r.message["X-Kaoping-Kind"]: str(r.message["X-Kaoping-Audit-Anchor"] or "").strip()
+                   for r in server.received}
+    finally:
+        server.stop()
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", headers["signoff_request"])
+    assert re.fullmatch(r"\d+:[0-9a-f]{64}", headers["report_distribution"])
+
+
+def test_development_secret_is_refused_for_mail_unless_declared(migrated, tmp_path):
+    undeclared = Settings(database_url=migrated.database_url, var_dir=tmp_path / "var", _env_file=None)
+    assert undeclared.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+    with db.session_scope(undeclared) as session, pytest.raises(Conflict, match="内置开发密钥"):
+        queue(session, undeclared, key="k", kind="reminder", to=["a@150202.baotou.example"], subject="s", text="t")
+    with pytest.raises(Conflict, match="KAOPING_SECRET_KEY"):
+        mailer.send_pending(undeclared)
+
+
+def test_development_mode_is_announced_once_per_command(initialized):
+    result = initialized("audit", "verify")
+    assert result.exit_code == 0 and result.output.count("开发模式") == 1
+    del initialized.env["KAOPING_ENVIRONMENT"]
+    refused = initialized("signoff", "request", "--cycle", "2022H1", "--stage", "verification")
+    assert refused.exit_code != 0 and "开发模式" not in refused.output
+
+
+def test_a_prefect_artifact_records_the_anchor(verified, initialized, monkeypatch, prefect_server):
+    import asyncio
+
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+
+    from kaoping.flows.tasks import anchor_artifact
+    from kaoping.settings import get_settings
+
+    for key, value in initialized.env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+
+    @flow(name="anchor-test")
+    def anchored() -> str:
+        return anchor_artifact("2022H1", "verification 签字：approve")
+
+    try:
+        label = anchored()
+    finally:
+        get_settings.cache_clear()
+    with db.session_scope(verified) as session:
+        seq, seal = audit.head(session)
+    assert label == f"{seq}:{seal}"
+
+    async def latest():
+        async with get_client() as client:
+            return await client.read_latest_artifacts()
+
+    artifacts = {a.key: a for a in asyncio.run(latest())}
+    assert seal in artifacts["kaoping-2022h1-audit-anchor"].data
