@@ -4,8 +4,6 @@ Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-28 03:00:00
 
-Re-chain note: written on branch proof14 next to another branch's 0010; the lead re-points
-``down_revision`` to '0010' when both are merged.
 """
 
 from __future__ import annotations
