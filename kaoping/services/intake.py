@@ -22,19 +22,17 @@ accepted for a form is a no-op.
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import docx
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload, check_office_zip, read_upload
-from kaoping.adapters.word.identity import read_identity, verify
-from kaoping.adapters.word.tables import find_table, has_merged_cells, table_rows
+from kaoping.adapters.word.identity import identity_from_properties, verify
+from kaoping.adapters.word.package import ReadTable, read_custom_properties, read_tables
 from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
 from kaoping.domain.text import fold
 from kaoping.models import (
@@ -101,18 +99,27 @@ def _compare_rows(expected: list[list[str]], got: list[list[str]], table_layout:
     return problems
 
 
-def _read_table(document, table_layout: TableLayout, expected: list[list[str]], problems: list[str]):
-    table = find_table(document, table_layout.header)
+def _find_table(tables: list[ReadTable], header) -> ReadTable | None:
+    """The first table whose header row starts with ``header`` (compared folded), or None."""
+    wanted = [fold(h) for h in header]
+    for table in tables:
+        if table.rows and [fold(c) for c in table.rows[0][: len(wanted)]] == wanted:
+            return table
+    return None
+
+
+def _read_table(tables: list[ReadTable], table_layout: TableLayout, expected: list[list[str]], problems: list[str]):
+    table = _find_table(tables, table_layout.header)
     label = table_layout.label
     if table is None:
         problems.append(
             f"找不到{label}（表头应为：{'、'.join(table_layout.header)}）：表头被修改或表格被删除。请使用收到的原表格填写。"
         )
         return []
-    if has_merged_cells(table):
+    if table.merged:
         problems.append(f"{label}中有合并的单元格：系统发出的表格没有合并单元格。请在收到的原表格上填写，不要合并或拆分单元格。")
         return []
-    rows = table_rows(table)[1:]
+    rows = table.rows[1:]
     width = len(table_layout.header)
     short = [(index, len(r)) for index, r in enumerate(rows, start=2) if len(r) < width]
     for index, count in short[:10]:
@@ -158,12 +165,12 @@ def intake(
 ) -> IntakeResult:
     """Recognise, check and record one returned file (all or nothing). Raises ``Held`` when the
     sender may not return this form (see the module's docstring), ``InvalidInput`` to refuse."""
-    check_office_zip(upload, kind="docx")
+    check_office_zip(upload, kind="docx")  # bounded: sizes and XML elements counted as a stream
     try:
-        document = docx.Document(io.BytesIO(upload.data))
-    except Exception as exc:  # python-docx raises several kinds for broken parts
+        properties = read_custom_properties(upload.data)
+    except Exception as exc:  # a broken custom.xml part
         raise InvalidInput(f"无法读取 Word 文件 {upload.name}（{exc.__class__.__name__}）：文件可能已损坏，请重新保存后发送。") from exc
-    identity, signature = read_identity(document)
+    identity, signature = identity_from_properties(properties)
     if identity is None:
         raise InvalidInput(
             f"文件 {upload.name} 没有考评系统的表单标识，不是系统发出的表格（或内容被复制到了新文件中）："
@@ -228,8 +235,12 @@ def intake(
     for row in form.rows:
         if row[0] in spec.tables:
             expected.setdefault(row[0], []).append(row[1:])
+    try:
+        read = read_tables(upload.data)
+    except Exception as exc:  # a broken document.xml
+        raise InvalidInput(f"无法读取 Word 文件 {upload.name}（{exc.__class__.__name__}）：文件可能已损坏，请重新保存后发送。") from exc
     problems: list[str] = []
-    tables = {name: _read_table(document, spec.tables[name], rows, problems) for name, rows in expected.items()}
+    tables = {name: _read_table(read, spec.tables[name], rows, problems) for name, rows in expected.items()}
     if problems:
         raise InvalidInput(f"{upload.name}（{form.form_no}）的表格结构被改动，未录入任何内容：", problems)
 
