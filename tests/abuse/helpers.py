@@ -34,8 +34,8 @@ def main_table(document, first_header: str):
 
 
 def filled_self_assessment(settings, tmp_path: Path, unit: str = "150202", name: str = "f.docx",
-                           situation: str = "") -> Path:
-    [path] = build(settings, FormKind.self_assessment, tmp_path, unit)
+                           situation: str = "", deadline=date(2099, 7, 10)) -> Path:
+    [path] = build(settings, FormKind.self_assessment, tmp_path, unit, deadline=deadline)
     document = docx.Document(path)
     table = main_table(document, "指标编号")
     for row in table.rows[1:]:
