@@ -23,10 +23,12 @@ accepted for a form is a no-op.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import false, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
@@ -182,8 +184,11 @@ def intake(
             f"文件 {upload.name} 的表单标识签名无效（标识被改动或伪造，表单编号 {identity.form_no}）："
             "请使用收到的原表格填写，不要修改文件属性。 / Invalid form signature."
         )
-    # The form's row is locked for the rest of the transaction (PostgreSQL): intakes of one form
-    # run one after the other, so parallel re-sends see each other instead of colliding.
+    # The form's row is locked for the rest of the transaction (PostgreSQL; on SQLite the write
+    # lock is taken before the first read): intakes of one form run one after the other, so
+    # parallel re-sends see each other instead of colliding.
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(IssuedForm).where(false()).values(current=IssuedForm.current))
     form = session.exec(select(IssuedForm).where(IssuedForm.form_no == identity.form_no,
                                                  IssuedForm.version == identity.version).with_for_update()).first()
     cycle = session.get(Cycle, form.cycle_id) if form else None
@@ -302,6 +307,7 @@ def receive(settings: Settings, upload: Upload, *, sender: str = "", received_at
             log.warning("intake of %s collided with another (attempt %d): %s", upload.name, attempt, exc.__class__.__name__)
             reason = (f"同一时间收到了同一表格的多份文件，{upload.name} 未能录入：请稍后重新发送一次"
                       "（如已收到回执，则无需重发）。")
+            time.sleep(0.05 * attempt)
             continue
         except Exception as exc:  # one file must never stop the intake of the others
             log.exception("intake of %s failed unexpectedly", upload.name)
