@@ -20,10 +20,11 @@ from kaoping.domain.errors import InvalidInput
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a filled form with photos of evidence stays well below
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # Word parts compress 5-20x; a bomb compresses 1000x
-# XML elements across the parts python-docx / openpyxl parse: the largest form kaoping sends (a
-# 16,000-row scoring sheet) has about 1.3 million; each costs a few hundred bytes once parsed, so
-# this bound keeps an accepted file's memory well under 300 MB (benchmarks/intake_memory.py).
-MAX_XML_ELEMENTS = 1_500_000
+# XML elements across the parts of one file: the largest form kaoping sends (a scoring sheet of
+# ~16,000 rows, 83 elements a row) has about 1.3 million; twice that is refused as a bomb. The
+# intake reads Word tables as a stream (``kaoping.adapters.word.package``), so its memory does not
+# grow with the count; this bound caps the work (benchmarks/intake_memory.py).
+MAX_XML_ELEMENTS = 3_000_000
 _CHUNK = 1 << 20
 
 OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # Word 97-2003 .doc, old .xls
