@@ -25,6 +25,9 @@ MAX_COMPRESSION_RATIO = 100  # Word parts compress 5-20x; a bomb compresses 1000
 # intake reads Word tables as a stream (``kaoping.adapters.word.package``), so its memory does not
 # grow with the count; this bound caps the work (benchmarks/intake_memory.py).
 MAX_XML_ELEMENTS = 3_000_000
+# A workbook is loaded whole by openpyxl (about 0.25 KB an element): 1,000,000 elements (a sheet of
+# ~80,000 rows × 5 columns: 272 MB measured) stay under 300 MB; larger data goes in as CSV.
+MAX_XLSX_ELEMENTS = 1_000_000
 _CHUNK = 1 << 20
 
 OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # Word 97-2003 .doc, old .xls
@@ -113,7 +116,7 @@ class _CountElements:
         return self.count
 
 
-def _check_members(archive: zipfile.ZipFile, upload: Upload, label: str) -> None:
+def _check_members(archive: zipfile.ZipFile, upload: Upload, label: str, limit: int) -> None:
     """Decompress every member as a stream, counting the bytes actually produced against the
     declared size and the limit, and the XML elements of the parts the readers will parse."""
     from lxml import etree
@@ -124,7 +127,7 @@ def _check_members(archive: zipfile.ZipFile, upload: Upload, label: str) -> None
         if info.is_dir():
             continue
         is_xml = info.filename.lower().endswith((".xml", ".rels"))
-        counter = _CountElements(MAX_XML_ELEMENTS - elements) if is_xml else None
+        counter = _CountElements(limit - elements) if is_xml else None
         parser = etree.XMLParser(target=counter, resolve_entities=False, no_network=True, huge_tree=False) if is_xml else None
         produced = 0
         try:
@@ -140,8 +143,9 @@ def _check_members(archive: zipfile.ZipFile, upload: Upload, label: str) -> None
                 elements += parser.close() or 0
         except OverflowError:
             raise InvalidInput(
-                f"文件 {upload.name} 含有数量异常庞大的内容元素（超过 {MAX_XML_ELEMENTS:,} 个），疑似恶意构造的文件，已拒收："
-                f"请用正常保存的 {label} 文件重新发送；表格确实很大的，请分成几份发送。 / Too many XML elements; refused."
+                f"文件 {upload.name} 含有数量异常庞大的内容元素（超过 {limit:,} 个），疑似恶意构造的文件，已拒收："
+                f"请用正常保存的 {label} 文件重新发送；表格确实很大的，请分成几份发送"
+                + ("或另存为 CSV 文件" if label.startswith("Excel") else "") + "。 / Too many XML elements; refused."
             ) from None
         except etree.XMLSyntaxError as exc:
             raise InvalidInput(f"文件 {upload.name} 已损坏（{info.filename} 不是有效的 XML）：请用 Office/WPS 打开后重新保存再发送。"
@@ -191,5 +195,5 @@ def check_office_zip(upload: Upload, *, kind: str = "docx") -> zipfile.ZipFile:
         raise InvalidInput(
             f"文件 {upload.name} 不是 {label} 文件（缺少 {main_part}）：请确认文件类型后重新发送。 / Not a {label} file."
         )
-    _check_members(archive, upload, label)
+    _check_members(archive, upload, label, MAX_XML_ELEMENTS if kind == "docx" else MAX_XLSX_ELEMENTS)
     return archive
