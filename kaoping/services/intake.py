@@ -210,7 +210,9 @@ def intake(
             )
         raise Held(f"{upload.name}（{form.form_no}，{subject_label}的{spec.label}）的发件人 {sender} 不是该表格的登记联系人："
                    "已暂存，待专班核实后放行或退回，未回复发件人。", form.form_no)
-    last = _last_accepted(session, form)
+    same_bytes = session.exec(select(ReceivedFile.id).where(ReceivedFile.sha256 == upload.sha256,
+                                                            ReceivedFile.status == "accepted")).first()
+    last = _last_accepted(session, form) if same_bytes is not None else None
     if last is not None and last.sha256 == upload.sha256:
         keep_received(session, settings, upload, purpose=f"intake.{kind}", status="unchanged", sender=sender,
                       details={"form_no": form.form_no, "same_as": last.id})
