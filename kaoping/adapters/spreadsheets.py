@@ -88,26 +88,56 @@ def read_table(upload: Upload) -> tuple[list[str], list[Row]]:
         except Exception as exc:  # openpyxl raises many kinds for broken files
             raise InvalidInput(f"无法读取 Excel 文件 {upload.name}（{exc.__class__.__name__}）：请用 Excel/WPS 打开后重新保存。") from exc
         sheet = workbook.worksheets[0]
+        _refuse_formulas_without_values(upload, sheet)
         # Merged cells (a title across the top, a header spanning two rows) read as the
         # value of their top-left cell everywhere they cover.
         merged_values = {}
         for merged in sheet.merged_cells.ranges:
-            value = sheet.cell(merged.min_row, merged.min_col).value
+            top_left = sheet.cell(merged.min_row, merged.min_col)
             for row in range(merged.min_row, merged.max_row + 1):
                 for col in range(merged.min_col, merged.max_col + 1):
-                    merged_values[(row, col)] = value
+                    merged_values[(row, col)] = (top_left.value, top_left.number_format)
         matrix = []
-        for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        for r, row in enumerate(sheet.iter_rows(), start=1):
             matrix.append([
-                _cell_text(merged_values.get((r, c), value)) for c, value in enumerate(row, start=1)
+                _cell_text(*merged_values[(r, c)]) if (r, c) in merged_values else _cell_text(cell.value, cell.number_format)
+                for c, cell in enumerate(row, start=1)
             ])
         return _rows_from_matrix(matrix, source=upload.name)
     raise InvalidInput(f"不支持的文件类型 {upload.suffix or '（无扩展名）'}：请提供 .csv 或 .xlsx 文件。")
 
 
-def _cell_text(value) -> str:
+FORMULA_WITHOUT_VALUE = "公式单元格没有计算结果，请在 Excel/WPS 中保存后重新发送"
+
+
+def _refuse_formulas_without_values(upload: Upload, values_sheet) -> None:
+    """A formula cell whose result was never saved (a file written by a program, not by Excel/WPS)
+    reads as empty: refuse it, naming the cells, instead of reading a blank or "None"."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    formulas = openpyxl.load_workbook(io.BytesIO(upload.data), read_only=True, data_only=False)
+    try:
+        missing = []
+        for row in formulas.worksheets[0].iter_rows():
+            for cell in row:
+                if getattr(cell, "data_type", None) == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                    if values_sheet.cell(cell.row, cell.column).value is None:
+                        missing.append(f"{get_column_letter(cell.column)}{cell.row}")
+    finally:
+        formulas.close()
+    if missing:
+        shown = "、".join(missing[:10]) + (f" 等 {len(missing)} 个" if len(missing) > 10 else "")
+        raise InvalidInput(f"文件 {upload.name} 的单元格 {shown}：{FORMULA_WITHOUT_VALUE}。 / Formula cells without a saved value.")
+
+
+def _cell_text(value, number_format: str = "General") -> str:
     if value is None:
         return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or ""):
+        # A cell formatted as a percentage shows 95% and stores 0.95: read what people see.
+        percent = (Decimal(repr(float(value))) * 100).normalize()
+        return f"{percent:f}%"
     if isinstance(value, float):
         # Excel stores 85.5 as a binary float; its shortest repr is what the person typed.
         return repr(value).removesuffix(".0") if value == int(value) else repr(value)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +20,15 @@ from kaoping.domain.errors import InvalidInput
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # a filled form with photos of evidence stays well below
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 MAX_COMPRESSION_RATIO = 100  # Word parts compress 5-20x; a bomb compresses 1000x
+# XML elements across the parts of one file: the largest form kaoping sends (a scoring sheet of
+# ~16,000 rows, 83 elements a row) has about 1.3 million; twice that is refused as a bomb. The
+# intake reads Word tables as a stream (``kaoping.adapters.word.package``), so its memory does not
+# grow with the count; this bound caps the work (benchmarks/intake_memory.py).
+MAX_XML_ELEMENTS = 3_000_000
+# A workbook is loaded whole by openpyxl (about 0.25 KB an element): 1,000,000 elements (a sheet of
+# ~80,000 rows × 5 columns: 272 MB measured) stay under 300 MB; larger data goes in as CSV.
+MAX_XLSX_ELEMENTS = 1_000_000
+_CHUNK = 1 << 20
 
 OLE_SIGNATURE = bytes.fromhex("d0cf11e0a1b11ae1")  # Word 97-2003 .doc, old .xls
 ZIP_SIGNATURE = b"PK\x03\x04"
@@ -39,21 +50,108 @@ class Upload:
         return Path(self.name).suffix.lower()
 
 
-def read_upload(path: Path, *, max_bytes: int = MAX_UPLOAD_BYTES) -> Upload:
+def read_upload(path: Path, *, max_bytes: int = MAX_UPLOAD_BYTES, follow_symlinks: bool = True) -> Upload:
+    """The bytes of a regular file, at most ``max_bytes`` (read bounded, whatever the file claims).
+
+    ``follow_symlinks=False`` (the inbox folder): a symbolic link or anything but a regular file
+    (a FIFO, a device) is refused without being opened."""
     path = Path(path)
+    if not follow_symlinks and path.is_symlink():
+        raise InvalidInput(f"{path.name} 是一个符号链接（快捷方式），不是收到的文件，不予读取：请把文件本身放入收件文件夹。"
+                           " / Symbolic links are refused.")
     if not path.exists():
         raise InvalidInput(f"找不到文件 {path}：请检查路径是否正确。 / File not found: {path}")
     if path.is_dir():
         raise InvalidInput(f"{path} 是一个文件夹，不是文件。 / {path} is a directory.")
-    size = path.stat().st_size
+    mode = path.stat().st_mode if follow_symlinks else path.lstat().st_mode
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(f"{path.name} 不是普通文件（设备、管道等），不予读取：请把收到的文件本身放入收件文件夹。"
+                           " / Not a regular file.")
+    flags = os.O_RDONLY | (0 if follow_symlinks else getattr(os, "O_NOFOLLOW", 0)) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise InvalidInput(f"无法打开文件 {path.name}（{exc.strerror}）：请检查文件后重新发送。 / Cannot open the file.") from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise InvalidInput(f"{path.name} 不是普通文件，不予读取。 / Not a regular file.")
+        data = handle.read(max_bytes + 1)
+    size = len(data)
     if size == 0:
         raise InvalidInput(f"文件 {path.name} 是空文件（0 字节）：请确认保存后重新发送。 / The file is empty.")
     if size > max_bytes:
+        size = max(size, path.stat().st_size)
         raise InvalidInput(
             f"文件 {path.name} 太大（{size / 1048576:.1f} MB，上限 {max_bytes / 1048576:.0f} MB）："
             "请压缩图片或删去不必要的附件后重新发送。 / The file is larger than the limit."
         )
-    return Upload(name=path.name, data=path.read_bytes())
+    return Upload(name=path.name, data=data)
+
+
+def _bomb(upload: Upload, total: int) -> InvalidInput:
+    return InvalidInput(
+        f"文件 {upload.name} 解压后异常庞大（{total / 1048576:.0f} MB 以上），疑似恶意压缩文件，已拒收："
+        "请用正常保存的文件重新发送。 / The file expands abnormally (zip bomb); refused."
+    )
+
+
+class _CountElements:
+    """An lxml parser target that only counts start tags (no tree is built: constant memory)."""
+
+    def __init__(self, limit: int):
+        self.count, self.limit = 0, limit
+
+    def start(self, tag, attrib):
+        self.count += 1
+        if self.count > self.limit:
+            raise OverflowError(self.count)
+
+    def end(self, tag):
+        pass
+
+    def data(self, data):
+        pass
+
+    def close(self):
+        return self.count
+
+
+def _check_members(archive: zipfile.ZipFile, upload: Upload, label: str, limit: int) -> None:
+    """Decompress every member as a stream, counting the bytes actually produced against the
+    declared size and the limit, and the XML elements of the parts the readers will parse."""
+    from lxml import etree
+
+    total = 0
+    elements = 0
+    for info in archive.infolist():
+        if info.is_dir():
+            continue
+        is_xml = info.filename.lower().endswith((".xml", ".rels"))
+        counter = _CountElements(limit - elements) if is_xml else None
+        parser = etree.XMLParser(target=counter, resolve_entities=False, no_network=True, huge_tree=False) if is_xml else None
+        produced = 0
+        try:
+            with archive.open(info) as member:
+                while chunk := member.read(_CHUNK):
+                    produced += len(chunk)
+                    total += len(chunk)
+                    if produced > info.file_size or total > MAX_UNZIPPED_BYTES:
+                        raise _bomb(upload, total)
+                    if parser is not None:
+                        parser.feed(chunk)
+            if parser is not None:
+                elements += parser.close() or 0
+        except OverflowError:
+            raise InvalidInput(
+                f"文件 {upload.name} 含有数量异常庞大的内容元素（超过 {limit:,} 个），疑似恶意构造的文件，已拒收："
+                f"请用正常保存的 {label} 文件重新发送；表格确实很大的，请分成几份发送"
+                + ("或另存为 CSV 文件" if label.startswith("Excel") else "") + "。 / Too many XML elements; refused."
+            ) from None
+        except etree.XMLSyntaxError as exc:
+            raise InvalidInput(f"文件 {upload.name} 已损坏（{info.filename} 不是有效的 XML）：请用 Office/WPS 打开后重新保存再发送。"
+                               " / Corrupt XML part.") from exc
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
+            raise InvalidInput(f"文件 {upload.name} 已损坏，无法解压（{info.filename}）：请重新保存后发送。 / The file is corrupt.") from exc
 
 
 def check_office_zip(upload: Upload, *, kind: str = "docx") -> zipfile.ZipFile:
@@ -97,4 +195,5 @@ def check_office_zip(upload: Upload, *, kind: str = "docx") -> zipfile.ZipFile:
         raise InvalidInput(
             f"文件 {upload.name} 不是 {label} 文件（缺少 {main_part}）：请确认文件类型后重新发送。 / Not a {label} file."
         )
+    _check_members(archive, upload, label, MAX_XML_ELEMENTS if kind == "docx" else MAX_XLSX_ELEMENTS)
     return archive

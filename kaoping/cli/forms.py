@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from kaoping import db
-from kaoping.adapters.uploads import read_upload
 from kaoping.cli.common import (
     CycleOpt,
     actor_of,
@@ -21,10 +20,10 @@ from kaoping.cli.common import (
     ready,
     refusals_exit,
 )
-from kaoping.domain.errors import KaopingError
+from kaoping.domain.errors import InvalidInput
 from kaoping.services import issuing
 from kaoping.services.forms import build_forms
-from kaoping.services.intake import receive
+from kaoping.services.intake import held_files, receive_path, reject_held, release_held
 from kaoping.services.reports import build_annual_reports, build_reports
 
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
@@ -75,31 +74,77 @@ def forms_send(
         raise typer.Exit(1)
 
 
+HELD_ACTIONS = ("held", "release", "reject")
+
+
 @refusals_exit
 def intake_command(
-    files: Annotated[list[Path], typer.Argument(help="收回的 Word 文件（可多个）")],
-    sender: Annotated[str, typer.Option(help="发件人邮箱（用于核对是否本单位报送）")] = "",
+    files: Annotated[list[Path], typer.Argument(help="收回的 Word 文件（可多个）；或 held | release ID | reject ID --reason …")],
+    sender: Annotated[str, typer.Option(help="发件人邮箱（核对是否该单位或表格收件人报送；不填则按操作员录入处理）")] = "",
     cycle: Annotated[str | None, typer.Option("--cycle", help="只接收此考评周期的表格")] = None,
+    reason: Annotated[str, typer.Option("--reason", help="reject：退回暂存文件的原因（记入审计日志）")] = "",
 ) -> None:
-    """回收表格：识别签名标识，检查并录入；每个收到的文件都会保存，拒收的说明原因。"""
+    """回收表格：识别签名标识，检查并录入；每个收到的文件都会保存，拒收的说明原因。
+
+    发件人不是该单位（或表格收件人）登记邮箱的，文件暂存待专班核实：kaoping intake held 查看，
+    kaoping intake release ID 放行（按正确发件人录入），kaoping intake reject ID --reason … 退回。
+    """
     s = ready()
+    first = str(files[0]) if files else ""
+    if first in HELD_ACTIONS and not files[0].exists():
+        _held_command(s, first, [str(f) for f in files[1:]], reason)
+        return
     refused = 0
+    if not sender.strip():
+        err.print("未指定发件人（--sender）：按操作员本人录入处理，不核对发件人，也不发送回执。")
     for path in files:
-        try:
-            upload = read_upload(path)
-        except KaopingError as exc:  # nothing readable to keep
-            err.print(f"[red]已拒收[/red] {path.name}：{exc}", markup=True)
-            refused += 1
-            continue
-        outcome = receive(s, upload, sender=sender, expected_cycle=cycle, actor=actor_of(s))
+        outcome = receive_path(s, path, sender=sender, expected_cycle=cycle, actor=actor_of(s), channel="cli")
         if outcome.accepted:
             flag = "（逾期）" if outcome.result.late else ""
             out.print(f"[green]已接收[/green] {path.name}：{outcome.result.form_no} {outcome.result.subject_label}{flag} — {outcome.result.summary}", markup=True)
+        elif outcome.held:
+            refused += 1
+            err.print(f"[yellow]已暂存[/yellow] {path.name}（暂存编号 {outcome.received_file_id}）：{outcome.reason}\n"
+                      f"  核实后运行 kaoping intake release {outcome.received_file_id} 放行，"
+                      f"或 kaoping intake reject {outcome.received_file_id} --reason … 退回。", markup=True)
         else:
             refused += 1
             err.print(f"[red]已拒收[/red] {path.name}：{outcome.reason}", markup=True)
     if refused:
         raise typer.Exit(2)
+
+
+def _held_id(args: list[str], action: str) -> int:
+    if len(args) != 1 or not args[0].isdigit():
+        raise InvalidInput(f"用法：kaoping intake {action} ID（ID 为暂存编号，见 kaoping intake held）。")
+    return int(args[0])
+
+
+def _held_command(s, action: str, args: list[str], reason: str) -> None:
+    if action == "held":
+        with db.session_scope(s) as session:
+            held = held_files(session)
+        if not held:
+            out.print("没有暂存待核实的文件。")
+            return
+        out.print(f"暂存待核实的文件 {len(held)} 个：")
+        for r in held:
+            when = r.received_at.astimezone(s.tz).strftime("%Y-%m-%d %H:%M")
+            form_no = (r.details or {}).get("form_no", "")
+            out.print(f"  {r.id}  {when}  {r.filename}  {form_no}  发件人：{r.sender or '（无）'}")
+            out.print(f"      {r.reason}")
+        return
+    file_id = _held_id(args, action)
+    if action == "release":
+        outcome = release_held(s, file_id, actor=actor_of(s))
+        if not outcome.accepted:
+            err.print(f"[red]未能放行[/red] 暂存文件 {file_id}（仍为暂存）：{outcome.reason}", markup=True)
+            raise typer.Exit(2)
+        out.print(f"[green]已放行并录入[/green] 暂存文件 {file_id}：{outcome.result.form_no} {outcome.result.subject_label}"
+                  f" — {outcome.result.summary}", markup=True)
+        return
+    record = reject_held(s, file_id, reason=reason, actor=actor_of(s))
+    out.print(f"已退回暂存文件 {file_id}（{record.filename}），原因已记入审计日志；未通知原发件人。")
 
 
 @refusals_exit

@@ -171,17 +171,26 @@ class People:
                                lambda c: {2: f"{rng.randint(7000, 9800) / 100:.2f}"})
 
 
-def issued_forms(session: Session, cycle: Cycle, kind) -> list[tuple[object, str, str]]:
-    """(form, subject name, the address it comes back from) for every current form of a kind."""
+def issued_forms(session: Session, cycle: Cycle, kind, settings=None) -> list[tuple[object, str, str]]:
+    """(form, subject name, the address it comes back from) for every current form of a kind: the
+    unit's liaison for the forms units return, else (with ``settings``) the first address the form
+    was issued to (the visiting team, the evaluator) — the inbox holds a file with no sender."""
     from kaoping.models import Contact, ContactRole, IssuedForm
+    from kaoping.services.forms import kind_spec
 
     forms = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
                                                   IssuedForm.current).order_by(IssuedForm.form_no)).all()
     names = {u.unit_id: u.short_name for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))}
     liaison = dict(session.exec(select(Contact.unit_id, Contact.email).where(Contact.role == ContactRole.liaison)).all())
-    return [(f, names.get(f.subject_unit_id, "全部考评对象"),
-             liaison.get(f.subject_unit_id, "") if kind.value in ("self_assessment", "lead_scoring") else "")
-            for f in forms]
+
+    def sender(form) -> str:
+        if kind.value in ("self_assessment", "lead_scoring"):
+            return liaison.get(form.subject_unit_id, "")
+        if settings is None:
+            return ""
+        return next(iter(kind_spec(kind).recipients(session, settings, cycle, form)), "")
+
+    return [(f, names.get(f.subject_unit_id, "全部考评对象"), sender(f)) for f in forms]
 
 
 def signoff_code(messages, address: str) -> str:

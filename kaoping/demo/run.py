@@ -194,7 +194,7 @@ class Demo:
 
     def returns(self, kind: FormKind, *, only: tuple[str, ...] = (), skip: tuple[str, ...] = (), sloppy: bool = False) -> int:
         with db.session_scope(self.settings) as session:
-            forms = issued_forms(session, get_cycle(session, "2022H1"), kind)
+            forms = issued_forms(session, get_cycle(session, "2022H1"), kind, self.settings)
         count = 0
         for form, name, sender in forms:
             if (only and name not in only) or name in skip:

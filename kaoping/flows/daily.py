@@ -7,7 +7,7 @@ message once.
 
 from __future__ import annotations
 
-import shutil
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +27,33 @@ from kaoping.settings import get_settings
 # The scheduled flows run again within minutes (intake) or a day (reminders): unlike the cycle's,
 # their sending is neither retried nor persisted.
 send_mail = send_outbox.with_options(retries=0, persist_result=None)
+
+
+def _sender_of(sidecar: Path) -> str:
+    """The address in ``NAME.sender`` (a regular file only, first line, bounded); "" if none."""
+    if sidecar.is_symlink() or not sidecar.is_file():
+        return ""
+    with sidecar.open("rb") as handle:
+        text = handle.read(1024).decode("utf-8", errors="replace")
+    return (text.strip().splitlines() or [""])[0].strip()
+
+
+def _move(path: Path, target: Path) -> None:
+    """Move a file (or the link itself, never what it points to) into ``target``, not over another."""
+    destination = target / path.name
+    if destination.exists() or destination.is_symlink():
+        destination = target / f"{path.stem}-{datetime.now().strftime('%Y%m%d%H%M%S%f')}{path.suffix}"
+    os.replace(path, destination)  # a rename: a link is moved as a link
+
+
+def _write_reason(path: Path, reason: str) -> None:
+    path.write_text(reason + "\n", encoding="utf-8")
+
+
+def _outcome_text(o: dict) -> str:
+    if o["accepted"]:
+        return "已接收 " + o["form_no"] + ("（逾期）" if o["late"] else "")
+    return ("已暂存待核实：" if o.get("held") else "已拒收：") + o["reason"].splitlines()[0]
 
 
 @flow(name="reminders", description="每日催报：按工作日发提醒、逾期通知和督办，并发送发件箱中的邮件。")
@@ -67,26 +94,32 @@ def intake(
         received_at = received_at.replace(tzinfo=settings.tz)
     folder.mkdir(parents=True, exist_ok=True)
     outcomes = []
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.suffix != ".sender" and not p.name.startswith(".")):
+    # Not only regular files: a symbolic link, FIFO or device is refused and moved aside too
+    # (never followed or opened). Sub-folders (accepted/, refused/, held/) are not scanned.
+    entries = sorted(p for p in folder.iterdir()
+                     if (p.is_symlink() or not p.is_dir()) and p.suffix != ".sender" and not p.name.startswith("."))
+    for path in entries:
         sidecar = path.with_name(path.name + ".sender")
-        sender = sidecar.read_text(encoding="utf-8").strip() if sidecar.exists() else ""
-        outcome = receive_one(str(path), sender, received_at.isoformat() if received_at else None)
-        target = folder / ("accepted" if outcome["accepted"] else "refused")
+        try:
+            outcome = receive_one(str(path), _sender_of(sidecar), received_at.isoformat() if received_at else None)
+        except Exception:  # noqa: BLE001 - the database is down or the like: not this file's fault, try it next run
+            logger.exception("回收 %s 时出错，文件留在收件文件夹，下次运行再处理", path.name)
+            continue
+        target = folder / ("accepted" if outcome["accepted"] else "held" if outcome.get("held") else "refused")
         target.mkdir(exist_ok=True)
-        shutil.move(str(path), target / path.name)
-        if sidecar.exists():
-            shutil.move(str(sidecar), target / sidecar.name)
-        logger.info("%s %s", "已接收" if outcome["accepted"] else "已拒收", path.name)
+        _move(path, target)
+        if sidecar.is_symlink() or sidecar.exists():
+            _move(sidecar, target)
+        if not outcome["accepted"]:
+            _write_reason(target / (path.name + ".reason.txt"), outcome["reason"])
+        logger.info("%s %s", "已接收" if outcome["accepted"] else "已暂存" if outcome.get("held") else "已拒收", path.name)
         outcomes.append(outcome)
     sent = send_mail() if outcomes else {"sent": 0}
     if any(o["accepted"] for o in outcomes):
         today = received_at.astimezone(settings.tz).date().isoformat() if received_at else None
         for code in advance(today, "收到交回的表格"):
             logger.info("已启动 %s 的周期流程", code)
-    rows = ["| 文件 | 结果 |", "|---|---|"] + [
-        f"| {o['file']} | {'已接收 ' + o['form_no'] + ('（逾期）' if o['late'] else '') if o['accepted'] else '已拒收：' + o['reason'].splitlines()[0]} |"
-        for o in outcomes
-    ]
+    rows = ["| 文件 | 结果 |", "|---|---|"] + [f"| {o['file']} | {_outcome_text(o)} |" for o in outcomes]
     create_markdown_artifact(key="kaoping-intake", markdown=f"# 最近一次回收（{len(outcomes)} 个文件，回复邮件 {sent['sent']} 封）\n\n"
                              + "\n".join(rows), description="最近一次回收")
     return outcomes

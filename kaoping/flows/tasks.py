@@ -19,13 +19,12 @@ from prefect.cache_policies import NO_CACHE
 from kaoping import db
 from kaoping.adapters.mail.smtp import send_pending
 from kaoping.adapters.prefect_runs import run_link
-from kaoping.adapters.uploads import read_upload
 from kaoping.domain.errors import KaopingError
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
 from kaoping.services import audit, signoff, stages
 from kaoping.services.cycles import get_cycle
-from kaoping.services.intake import receive
+from kaoping.services.intake import receive_path
 from kaoping.services.reminders import run_reminders
 from kaoping.services.status import cycle_status, results_table, signoff_summary
 from kaoping.services.workdays import WorkCalendar
@@ -213,15 +212,12 @@ def advance(today: str | None, reason: str) -> list[str]:
 
 @task(name="回收一个文件")
 def receive_one(path: str, sender: str, received_at: str | None = None) -> dict:
-    """Record one returned file (or keep it as refused) and queue the receipt or the reason."""
-    try:
-        upload = read_upload(Path(path))
-    except KaopingError as exc:
-        return {"file": Path(path).name, "accepted": False, "reason": str(exc)}
-    outcome = receive(get_settings(), upload, sender=sender, actor="flow:intake",
-                      received_at=datetime.fromisoformat(received_at) if received_at else None)
+    """Record one returned file, keep it as refused or hold it for the team; queue the receipt or
+    the reason (never to a sender who is held)."""
+    outcome = receive_path(get_settings(), Path(path), sender=sender, actor="flow:intake", channel="inbox",
+                           received_at=datetime.fromisoformat(received_at) if received_at else None)
     if not outcome.accepted:
-        return {"file": Path(path).name, "accepted": False, "reason": outcome.reason}
+        return {"file": Path(path).name, "accepted": False, "held": outcome.held, "reason": outcome.reason}
     result = outcome.result
-    return {"file": Path(path).name, "accepted": True, "form_no": result.form_no, "summary": result.summary,
-            "late": result.late}
+    return {"file": Path(path).name, "accepted": True, "held": False, "form_no": result.form_no,
+            "summary": result.summary, "late": result.late}

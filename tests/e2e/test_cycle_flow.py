@@ -74,7 +74,7 @@ class World:
     def return_forms(self, kind: FormKind, *, skip: tuple[str, ...] = (), only: tuple[str, ...] = (),
                      sloppy: bool = False) -> int:
         with db.session_scope(self.settings) as session:
-            forms = issued_forms(session, get_cycle(session, "2022H1"), kind)
+            forms = issued_forms(session, get_cycle(session, "2022H1"), kind, self.settings)
         count = 0
         for form, name, sender in forms:
             if name in skip or (only and name not in only):

@@ -58,6 +58,11 @@ def read_identity(document) -> tuple[FormIdentity | None, str]:
         props = dict(CustomProperties(document).items())
     except Exception:  # a damaged custom.xml part
         return None, ""
+    return identity_from_properties(props)
+
+
+def identity_from_properties(props: dict) -> tuple[FormIdentity | None, str]:
+    """The identity and signature among a document's custom properties (name → value)."""
     values = {k.removeprefix(PREFIX): v for k, v in props.items() if str(k).startswith(PREFIX)}
     try:
         identity = FormIdentity(

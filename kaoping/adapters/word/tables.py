@@ -46,6 +46,11 @@ def _tc_text(tc) -> str:
     return "\n".join(paragraphs).strip()
 
 
+def has_merged_cells(table) -> bool:
+    """Whether any cell spans several columns or rows (the forms kaoping sends have none)."""
+    return bool(table._tbl.xpath(_MERGES))
+
+
 def table_rows(table) -> list[list[str]]:
     """Every row's cell texts. Tables with merged cells go through python-docx, which repeats
     a merged cell in each grid column it covers; the forms kaoping sends have none."""
