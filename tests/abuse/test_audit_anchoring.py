@@ -125,6 +125,21 @@ def test_development_secret_is_refused_for_mail_unless_declared(migrated, tmp_pa
         mailer.send_pending(undeclared)
 
 
+def test_development_secret_is_refused_for_forms_unless_declared(initialized_db, tmp_path):
+    """Forms carry an identity signed with the secret: with the built-in one anyone could forge a return."""
+    from kaoping.models import FormKind
+    from kaoping.services.cycles import get_cycle
+    from kaoping.services.forms import build_forms
+    from tests.factories import open_cycle
+
+    open_cycle(initialized_db)
+    undeclared = Settings(database_url=initialized_db.database_url, var_dir=tmp_path / "var", _env_file=None)
+    with db.session_scope(undeclared) as session, pytest.raises(Conflict, match="内置开发密钥"):
+        build_forms(session, undeclared, get_cycle(session, "2022H1"), FormKind.self_assessment, actor="test",
+                    out_dir=tmp_path / "forms")
+    assert not list(tmp_path.glob("forms/*.docx"))  # refused before any file is written
+
+
 def test_development_mode_is_announced_once_per_command(initialized):
     result = initialized("audit", "verify")
     assert result.exit_code == 0 and result.output.count("开发模式") == 1

@@ -26,6 +26,7 @@ from kaoping.models import Cycle, FormKind, IssuedForm
 from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
+from kaoping.services.outbox import refuse_development_secret
 from kaoping.services.forms.kind import FormSpec, kind_spec
 from kaoping.services.forms.view import CycleView
 from kaoping.settings import Settings
@@ -85,6 +86,8 @@ def build_forms(
     and a return of the old version is then refused."""
     spec_of_kind = kind_spec(kind)
     kind = spec_of_kind.kind
+    # A form signed with the built-in secret could be forged by anyone: not without an explicit development mode.
+    refuse_development_secret(settings, spec_of_kind.label)
     view = CycleView(session, cycle)
     specs = specs_for(view, kind, units)
     if not specs:
