@@ -27,7 +27,7 @@ def flow_env(initialized, settings, monkeypatch, prefect_server):
                        "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     with db.session_scope(settings) as session:
         build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2099, 7, 6),
                     units=["150202", "wjw", "150203"], actor="test")

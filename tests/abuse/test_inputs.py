@@ -74,7 +74,7 @@ def test_member_larger_than_declared_is_refused():
 
 @pytest.fixture
 def cycle_db(initialized):
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     return initialized
 
 

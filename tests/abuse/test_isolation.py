@@ -14,7 +14,7 @@ from tests.abuse.helpers import build, counts, filled_self_assessment, last_rece
 
 @pytest.fixture
 def cycle_cli(initialized):
-    assert initialized("cycle", "open", "2022H1").exit_code == 0
+    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     return initialized
 
 
