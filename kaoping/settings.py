@@ -75,6 +75,10 @@ class Settings(BaseSettings):
         SecretStr(DEFAULT_SECRET_KEY),
         description="HMAC key that signs outgoing documents; must be set in production",
     )
+    previous_secret_keys: SecretStr = Field(
+        SecretStr(""),
+        description="keys used before a rotation (comma-separated): forms they signed are still recognised",
+    )
     office_name: str = Field(
         "包头市人民政府办公室数字政府专班", description="the specialist team, as it signs forms and letters"
     )
@@ -129,6 +133,12 @@ class Settings(BaseSettings):
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",
     )
+
+    @property
+    def form_keys(self) -> list[bytes]:
+        """The current key first, then the keys of before a rotation (KAOPING_PREVIOUS_SECRET_KEYS)."""
+        previous = [k.strip() for k in self.previous_secret_keys.get_secret_value().replace("，", ",").split(",")]
+        return [self.secret_key.get_secret_value().encode("utf-8"), *(k.encode("utf-8") for k in previous if k)]
 
     @field_validator("remind_before", "leadership_emails", mode="before")
     @classmethod

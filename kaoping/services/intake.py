@@ -178,8 +178,19 @@ def intake(
             f"文件 {upload.name} 没有考评系统的表单标识，不是系统发出的表格（或内容被复制到了新文件中）："
             "请在收到的原表格上填写后发送。 / No kaoping form identity."
         )
-    key = settings.secret_key.get_secret_value().encode("utf-8")
-    if not verify(identity, signature, key):
+    if not any(verify(identity, signature, key) for key in settings.form_keys):
+        issued = session.exec(select(IssuedForm).where(IssuedForm.form_no == identity.form_no,
+                                                       IssuedForm.version == identity.version,
+                                                       IssuedForm.rows_digest == identity.rows_digest)).first()
+        if issued is not None:
+            # Exactly a form kaoping issued, but no key it knows signed it: most likely the secret was
+            # changed without listing the old one — a matter for the team, not the sender.
+            raise Held(
+                f"{upload.name}（{identity.form_no}）是本系统发出的表格，但其签名与当前密钥不符：系统可能更换过"
+                " KAOPING_SECRET_KEY 而未把旧密钥列入 KAOPING_PREVIOUS_SECRET_KEYS（也可能表单标识被改动）。"
+                "请运维人员核对密钥设置后放行或退回。 / Signature does not match the current key (key rotated?).",
+                identity.form_no,
+            )
         raise InvalidInput(
             f"文件 {upload.name} 的表单标识签名无效（标识被改动或伪造，表单编号 {identity.form_no}）："
             "请使用收到的原表格填写，不要修改文件属性。 / Invalid form signature."
