@@ -320,7 +320,7 @@ def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
 
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
                   number: int | None = None, report_number: int | None = None, signed: date | None = None,
-                  actor: str) -> ReportSet:
+                  actor: str, final_dir: Path | None = None) -> ReportSet:
     """The 通报, 报告, 反馈函 and workbook of ``cycle``. Without ``publish``: previews marked 征求意见稿,
     with no number. With ``publish``: each document takes its number from the register (``number`` /
     ``report_number``: the serials the office gives, refused if already used)."""
@@ -415,7 +415,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果")
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
-                 after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters), "out": str(out_dir)},
+                 after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
+                        "out": str(final_dir or out_dir)},
                  reason="印发考评通报、报告、反馈函和结果表" if publish else "生成考评通报、报告、反馈函（征求意见稿）和结果表")
     return ReportSet(tongbao_path, baogao_path, letters, workbook, tongbao_no, baogao_no, letter_numbers, publish)
 

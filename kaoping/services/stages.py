@@ -9,6 +9,7 @@ closes the cycle. The outbox sends each message once.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -214,7 +215,10 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
         return Published(after.get("number", ""), after.get("out", str(out_dir)), 0, True)
     if cycle.status != CycleStatus.approved:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发报告。")
-    reports = build_reports(session, settings, cycle, out_dir, publish=True, signed=signed, actor=actor)
+    # Written in a staging folder and moved into place at the end of the transaction: a crash before
+    # leaves no unrecorded letters where the published ones go (the staging folder is kept aside).
+    staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
+    reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor, final_dir=out_dir)
     stamp_documents([reports.tongbao, reports.baogao, *reports.letters],
                     audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
     queued = queue_report_distribution(session, settings, cycle, reports)
@@ -223,4 +227,8 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     audit.record_anchor(session, settings, f"cycle.closed:{cycle.code}")
     cycle.closed_at = utcnow()
     session.add(cycle)
+    session.flush()
+    if out_dir.exists():  # files of a run that died before its commit: kept aside, never mixed in
+        out_dir.rename(out_dir.parent / f".{out_dir.name}.unrecorded-{uuid.uuid4().hex[:8]}")
+    staging.rename(out_dir)
     return Published(reports.number, str(out_dir), queued, False)

@@ -179,3 +179,20 @@ def test_a_prefect_artifact_records_the_anchor(verified, initialized, monkeypatc
 
     artifacts = {a.key: a for a in asyncio.run(latest())}
     assert seal in artifacts["kaoping-2022h1-audit-anchor"].data
+
+
+def test_published_letters_appear_only_with_their_commit(verified):
+    """Issue 14: letters are written in a staging folder and moved into place at the end of the publish
+    transaction; files left by a run that died before its commit are moved aside, never mixed in."""
+    s = verified
+    sign(s, "approval")
+    final = s.var_dir / "reports" / "2022H1"
+    (final / "反馈函").mkdir(parents=True)
+    (final / "反馈函" / "stale.docx").write_bytes(b"left by a run killed before its commit")
+    with db.session_scope(s) as session:
+        published = publish(session, s, get_cycle(session, "2022H1"), signed=date(2022, 7, 15))
+    assert published.out_dir == str(final)
+    assert not (final / "反馈函" / "stale.docx").exists() and len(list((final / "反馈函").glob("*.docx"))) == 36
+    aside = list((s.var_dir / "reports").glob(".2022H1.unrecorded-*"))
+    assert len(aside) == 1 and (aside[0] / "反馈函" / "stale.docx").exists()
+    assert not list((s.var_dir / "reports").glob(".2022H1.staging-*"))
