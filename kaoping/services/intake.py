@@ -181,8 +181,11 @@ def intake(
     if not any(verify(identity, signature, key) for key in settings.form_keys):
         issued = session.exec(select(IssuedForm).where(IssuedForm.form_no == identity.form_no,
                                                        IssuedForm.version == identity.version,
-                                                       IssuedForm.rows_digest == identity.rows_digest)).first()
-        if issued is not None:
+                                                       IssuedForm.rows_digest == identity.rows_digest,
+                                                       IssuedForm.subject == identity.subject,
+                                                       IssuedForm.kind == identity.kind)).first()
+        issued_cycle = session.get(Cycle, issued.cycle_id) if issued is not None else None
+        if issued_cycle is not None and issued_cycle.code == identity.cycle:
             # Exactly a form kaoping issued, but no key it knows signed it: most likely the secret was
             # changed without listing the old one — a matter for the team, not the sender.
             raise Held(
