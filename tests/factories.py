@@ -7,20 +7,29 @@ command; pass ``settings`` (the ``settings`` / ``initialized_db`` fixture).
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 from kaoping import db
-
-# The one import of the shared set-up for the whole suite (`kaoping init`); when it moves to
-# kaoping.services.setup, this is the only line to change.
-from kaoping.services.setup import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
 from kaoping.adapters.uploads import read_upload
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
 from kaoping.domain.policy import load_policy
 from kaoping.models import AdjustmentKind, Component
-from kaoping.services import audit, cycles, points, registry, results, score_entry, verification
+from kaoping.services import (
+    audit,
+    cycles,
+    points,
+    registry,
+    results,
+    score_entry,
+    verification,
+)
 from kaoping.services.cycles import get_cycle
+
+# The one import of the shared set-up for the whole suite (`kaoping init`); when it moves to
+# kaoping.services.setup, this is the only line to change.
+from kaoping.services.setup import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
 from kaoping.settings import Settings
 
 ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_ACTOR)
@@ -182,3 +191,35 @@ def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed
         verify_self_scored(settings, code)
         accept_default_points(settings, code)
     return files
+
+
+# --------------------------------------------------------------------------- forms
+
+
+def build(settings: Settings, kind, folder: Path, *units: str, deadline=date(2022, 7, 10), code: str = "2022H1") -> list[Path]:
+    """``kaoping forms build``: the Word forms of one kind (for the given units, or all) under ``folder/out``."""
+    from kaoping.services.forms import build_forms
+
+    with db.session_scope(settings) as session:
+        built = build_forms(session, settings, get_cycle(session, code), kind, out_dir=Path(folder) / "out",
+                            deadline=deadline, units=list(units) or None, actor="test")
+    return [b.path for b in built]
+
+
+def main_table(document, first_header: str):
+    """The table a person fills in (the scoring sheet's main table has 7 columns, its allocation table 5)."""
+    return next(t for t in document.tables if t.rows[0].cells[0].text == first_header and
+                (first_header != "指标编号" or len(t.rows[0].cells) == 7))
+
+
+def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
+    """A self-assessment with every 完成进度 filled in, saved as Word would."""
+    import docx
+
+    from kaoping.adapters.word.layout import fill_cell
+
+    document = docx.Document(path)
+    for row in main_table(document, "指标编号").rows[1:]:
+        fill_cell(row.cells[5], progress)
+    document.save(out)
+    return out

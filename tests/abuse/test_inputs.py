@@ -16,11 +16,21 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.spreadsheets import read_table
-from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload, check_office_zip, read_upload
+from kaoping.adapters.uploads import (
+    MAX_UPLOAD_BYTES,
+    Upload,
+    check_office_zip,
+    read_upload,
+)
 from kaoping.domain.errors import InvalidInput
 from kaoping.models import ReceivedFile, Submission
 from kaoping.services.intake import receive, receive_path
-from tests.abuse.helpers import filled_self_assessment, last_received, under_limit_bomb, zip_bytes
+from tests.abuse.helpers import (
+    filled_self_assessment,
+    last_received,
+    under_limit_bomb,
+    zip_bytes,
+)
 
 
 def _xlsx(build) -> Upload:

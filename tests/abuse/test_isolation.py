@@ -9,7 +9,13 @@ import pytest
 
 from kaoping.adapters.word.layout import fill_cell
 from kaoping.models import FormKind
-from tests.abuse.helpers import build, counts, filled_self_assessment, last_received, main_table
+from tests.abuse.helpers import (
+    build,
+    counts,
+    filled_self_assessment,
+    last_received,
+    main_table,
+)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from kaoping.models import FormKind
 from kaoping.services.intake import receive_path, release_held
-from tests.adapters.test_forms_intake import build, fill_all_progress
+from tests.factories import build, fill_all_progress
 
 OLD = "the-key-the-forms-were-signed-with-0001"
 NEW = "the-key-after-the-rotation-000000000002"

@@ -15,7 +15,13 @@ from kaoping import db
 from kaoping.adapters.uploads import read_upload
 from kaoping.models import AuditEntry, FormKind, ReceivedFile, Submission
 from kaoping.services.intake import receive
-from tests.abuse.helpers import build, counts, filled_self_assessment, last_received, mail_to
+from tests.abuse.helpers import (
+    build,
+    counts,
+    filled_self_assessment,
+    last_received,
+    mail_to,
+)
 
 EVIL = "evil@attacker.example"
 TZ = ZoneInfo("Asia/Shanghai")

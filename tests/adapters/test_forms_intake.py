@@ -26,9 +26,8 @@ from kaoping.models import (
     ReceivedFile,
     Submission,
 )
-from kaoping.services.cycles import get_cycle
-from kaoping.services.forms import build_forms
 from tests.conftest import write
+from tests.factories import build, fill_all_progress, main_table
 
 
 @pytest.fixture
@@ -37,34 +36,12 @@ def cycle_cli(initialized):
     return initialized
 
 
-def build(settings, kind: FormKind, tmp_path: Path, *units: str, deadline=date(2022, 7, 10)) -> list[Path]:
-    with db.session_scope(settings) as session:
-        cycle = get_cycle(session, "2022H1")
-        built = build_forms(session, settings, cycle, kind, out_dir=tmp_path / "out", deadline=deadline,
-                            units=list(units) or None, actor="test")
-    return [b.path for b in built]
-
-
-def main_table(document, first_header: str):
-    return next(t for t in document.tables if t.rows[0].cells[0].text == first_header and
-                (first_header != "指标编号" or len(t.rows[0].cells) == 7))
-
-
 def fill(path: Path, out: Path, edits: dict[tuple[int, int], str], *, first_header: str = "指标编号", table_index: int | None = None) -> Path:
     """Type into cells (row 0 is the header) and save, as Word would."""
     document = docx.Document(path)
     table = document.tables[table_index] if table_index is not None else main_table(document, first_header)
     for (row, col), text in edits.items():
         fill_cell(table.rows[row].cells[col], text)
-    document.save(out)
-    return out
-
-
-def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
-    document = docx.Document(path)
-    table = main_table(document, "指标编号")
-    for row in table.rows[1:]:
-        fill_cell(row.cells[5], progress)
     document.save(out)
     return out
 

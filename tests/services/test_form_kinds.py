@@ -16,9 +16,23 @@ from kaoping import db
 from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word import layout
 from kaoping.domain.errors import InvalidInput
-from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, OutboxMessage, ReceivedFile
+from kaoping.models import (
+    Cycle,
+    CyclePlan,
+    FormKind,
+    IssuedForm,
+    OutboxMessage,
+    ReceivedFile,
+)
 from kaoping.services import forms
-from kaoping.services.forms import FORM_LAYOUTS, KINDS, FormKindSpec, FormSpec, ReturnedForm, TableLayout
+from kaoping.services.forms import (
+    FORM_LAYOUTS,
+    KINDS,
+    FormKindSpec,
+    FormSpec,
+    ReturnedForm,
+    TableLayout,
+)
 from kaoping.settings import PROJECT_ROOT, Settings
 
 INTERFACE = sorted(FormKindSpec.__abstractmethods__)

@@ -80,7 +80,7 @@ def test_scoring_sheet_prints_points_as_written_and_takes_full_marks_back(initia
     from kaoping.models import FormKind, LeadScore
     from kaoping.services.cycles import get_cycle
     from kaoping.services.forms import build_forms
-    from tests.adapters.test_forms_intake import main_table
+    from tests.factories import main_table
 
     assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     with db.session_scope(settings) as session:

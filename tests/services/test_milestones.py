@@ -41,7 +41,7 @@ def test_reported_progress_below_the_milestone_is_missed():
 
 
 def test_overdue_milestones_from_returned_self_assessments(initialized, settings, tmp_path):
-    from tests.adapters.test_forms_intake import fill_all_progress
+    from tests.factories import fill_all_progress
 
     assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
     with db.session_scope(settings) as session:

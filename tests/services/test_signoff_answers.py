@@ -13,7 +13,12 @@ from kaoping import db
 from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffRequest
 from kaoping.models.types import utcnow
 from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import SignoffAnswer, ask_signer, record_answer, signoff_state
+from kaoping.services.signoff import (
+    SignoffAnswer,
+    ask_signer,
+    record_answer,
+    signoff_state,
+)
 from tests.factories import accept_default_points, scored_cycle
 
 CODE = "2022H1"

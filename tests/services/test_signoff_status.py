@@ -12,7 +12,13 @@ from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, Signof
 from kaoping.models.types import utcnow
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff import give_signoff
-from tests.factories import accept_default_points, audit_chain_ok, open_cycle, request_signoff, scored_cycle
+from tests.factories import (
+    accept_default_points,
+    audit_chain_ok,
+    open_cycle,
+    request_signoff,
+    scored_cycle,
+)
 from tests.factories import give_signoff as give_signoff_with_code
 
 
