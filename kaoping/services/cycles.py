@@ -71,6 +71,12 @@ def _sha(content: dict) -> str:
 
 
 DEFAULT_RESPONSIBILITIES = "default_responsibilities"
+
+
+def acceptance(session: Session, cycle: Cycle, subject: str) -> CycleAcceptance | None:
+    """A default the team accepted for this cycle (``default_responsibilities``, ``default_points``)."""
+    return session.exec(select(CycleAcceptance).where(CycleAcceptance.cycle_id == cycle.id,
+                                                      CycleAcceptance.subject == subject)).first()
 DEFAULT_RULE = "旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标"
 
 

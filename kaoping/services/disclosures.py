@@ -13,12 +13,11 @@ from sqlmodel import Session, select
 
 from kaoping.domain.milestones import MissedMilestone
 from kaoping.domain.scoring import ScoringInputs, UnitResult, ranges
-from kaoping.models import Cycle, CycleAcceptance, CycleSnapshot
-from kaoping.services.cycles import DEFAULT_RESPONSIBILITIES
+from kaoping.models import Cycle, CycleSnapshot
+from kaoping.services.cycles import DEFAULT_RESPONSIBILITIES, acceptance
 from kaoping.services.milestones import overdue_milestones
 from kaoping.services.points import DEFAULT_POINTS
 from kaoping.services.verification import CONFIRMED_AT_SIGNATURE
-
 
 
 @dataclass
@@ -41,25 +40,20 @@ class Disclosures:
                 f"较集中的是{common}。")
 
 
-def _acceptance(session: Session, cycle: Cycle, subject: str) -> CycleAcceptance | None:
-    return session.exec(select(CycleAcceptance).where(CycleAcceptance.cycle_id == cycle.id,
-                                                      CycleAcceptance.subject == subject)).first()
-
-
 def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: list[UnitResult]) -> Disclosures:
     policy = inputs.policy
     # Default points (rule 三(四) not applied by the leads).
     defaults = sorted({i.number for i in inputs.items.values() if i.points_basis == "default"})
     default_points = ""
     if defaults:
-        accepted = _acceptance(session, cycle, DEFAULT_POINTS)
+        accepted = acceptance(session, cycle, DEFAULT_POINTS)
         default_points = (f"指标{ranges(defaults)}（共{len(defaults)}项）未由牵头考核单位明确分值，按所在分组或大项分值平均分配计算"
                           + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")
     # Responsibilities: imported, or the default rule accepted.
     snapshot = session.exec(select(CycleSnapshot).where(CycleSnapshot.cycle_id == cycle.id,
                                                         CycleSnapshot.kind == "responsibilities")).first()
     source = (snapshot.content or {}).get("source", "") if snapshot else ""
-    accepted = _acceptance(session, cycle, DEFAULT_RESPONSIBILITIES)
+    accepted = acceptance(session, cycle, DEFAULT_RESPONSIBILITIES)
     if accepted is not None or source == "default":
         responsibilities = ("各单位承担的指标按默认规则确定（旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标）"
                             + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")

@@ -20,9 +20,17 @@ from sqlmodel import Session, select
 from kaoping.domain.catalog import open_item_defaults
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import points_text, ranges
-from kaoping.models import Catalog, Cycle, CycleAcceptance, Indicator, IndicatorLead, PointsAllocation
+from kaoping.models import (
+    Catalog,
+    Cycle,
+    CycleAcceptance,
+    Indicator,
+    IndicatorLead,
+    PointsAllocation,
+)
 from kaoping.services import audit
 from kaoping.services.catalog import catalog_draft
+from kaoping.services.cycles import acceptance
 
 DEFAULT_POINTS = "default_points"
 
@@ -155,8 +163,7 @@ def default_point_items(session: Session, cycle: Cycle) -> list[int]:
 
 
 def default_points_acceptance(session: Session, cycle: Cycle) -> CycleAcceptance | None:
-    return session.exec(select(CycleAcceptance).where(CycleAcceptance.cycle_id == cycle.id,
-                                                      CycleAcceptance.subject == DEFAULT_POINTS)).first()
+    return acceptance(session, cycle, DEFAULT_POINTS)
 
 
 def accept_default_points(session: Session, cycle: Cycle, *, reason: str, actor: str) -> list[int]:

@@ -21,9 +21,9 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
+from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.text import chinese_numeral
-from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
 from kaoping.services import audit, doc_numbers

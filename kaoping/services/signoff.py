@@ -59,9 +59,8 @@ def _signer(settings: Settings, stage: str) -> tuple[str, str]:
 def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = False) -> list[str]:
     """What stops the verification sign-off. Unconfirmed self-scored items (牵头考核单位自评项)
     may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
-    from kaoping.services.results import problems_of
-
     from kaoping.services.points import default_points_problems
+    from kaoping.services.results import problems_of
 
     return (default_points_problems(session, cycle)
             + problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ())))
@@ -195,7 +194,10 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     session.add(request)
     signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
     if approve and stage == "verification" and confirm_self_scored:
-        from kaoping.services.verification import CONFIRMED_AT_SIGNATURE, confirm_all_self_scored
+        from kaoping.services.verification import (
+            CONFIRMED_AT_SIGNATURE,
+            confirm_all_self_scored,
+        )
 
         confirm_all_self_scored(session, cycle, actor=signer, reason=CONFIRMED_AT_SIGNATURE)
     audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",

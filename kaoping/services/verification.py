@@ -17,7 +17,15 @@ from sqlmodel import Session, select
 
 from kaoping.domain.clock import local_date
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
-from kaoping.domain.scoring import LeadScoreValue, basis_text, fmt_exact, full_marks_hint, item_mean, points_text, within_points
+from kaoping.domain.scoring import (
+    LeadScoreValue,
+    basis_text,
+    fmt_exact,
+    full_marks_hint,
+    item_mean,
+    points_text,
+    within_points,
+)
 from kaoping.models import (
     Adjustment,
     AdjustmentKind,
@@ -31,7 +39,6 @@ from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import require_open, set_status
 from kaoping.services.score_entry import MAX_PLACES, CycleContext, _places_ok
-
 
 # The reason recorded on each self-scored item the verifier confirms together with the signature
 # (the 报告 counts these apart from the items the team confirmed one by one).

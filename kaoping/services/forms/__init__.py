@@ -16,7 +16,13 @@ from collections.abc import Iterator, Mapping
 from kaoping.models import FormKind
 
 # The kinds: importing a kind's module registers it (``@register``). A new kind is one more name here.
-from kaoping.services.forms import field_visit, lead_scoring, opinion, self_assessment, third_party
+from kaoping.services.forms import (
+    field_visit,
+    lead_scoring,
+    opinion,
+    self_assessment,
+    third_party,
+)
 from kaoping.services.forms.engine import BuiltForm, build_forms, render, specs_for
 from kaoping.services.forms.field_visit import FIELD_VISIT_ROWS
 from kaoping.services.forms.kind import (

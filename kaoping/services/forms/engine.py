@@ -26,9 +26,9 @@ from kaoping.models import Cycle, FormKind, IssuedForm
 from kaoping.models.types import utcnow
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label
-from kaoping.services.outbox import refuse_development_secret
 from kaoping.services.forms.kind import FormSpec, kind_spec
 from kaoping.services.forms.view import CycleView
+from kaoping.services.outbox import refuse_development_secret
 from kaoping.settings import Settings
 
 

@@ -11,7 +11,13 @@ from kaoping.adapters.word import layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import fold
 from kaoping.models import Component, Cycle, CyclePlan, FormKind, IssuedForm, Visit
-from kaoping.services.forms.kind import FormKindSpec, FormSpec, ReturnedForm, TableLayout, register
+from kaoping.services.forms.kind import (
+    FormKindSpec,
+    FormSpec,
+    ReturnedForm,
+    TableLayout,
+    register,
+)
 from kaoping.services.forms.view import CycleView
 from kaoping.services.score_entry import (
     ComponentScoreEntry,

@@ -17,7 +17,14 @@ from kaoping.domain.text import fold
 from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Unit
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import require_open
-from kaoping.services.forms.kind import FormKindSpec, FormSpec, ReturnedForm, TableLayout, form_unit_codes, register
+from kaoping.services.forms.kind import (
+    FormKindSpec,
+    FormSpec,
+    ReturnedForm,
+    TableLayout,
+    form_unit_codes,
+    register,
+)
 from kaoping.services.forms.view import CycleView
 from kaoping.services.score_entry import (
     CycleContext,

@@ -12,7 +12,13 @@ from kaoping.adapters.word import layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import fold
 from kaoping.models import Component, Cycle, CyclePlan, IssuedForm
-from kaoping.services.forms.kind import FormKindSpec, FormSpec, ReturnedForm, TableLayout, form_unit_codes
+from kaoping.services.forms.kind import (
+    FormKindSpec,
+    FormSpec,
+    ReturnedForm,
+    TableLayout,
+    form_unit_codes,
+)
 from kaoping.services.forms.view import CycleView
 from kaoping.services.score_entry import (
     ComponentScoreEntry,

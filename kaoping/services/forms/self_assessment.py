@@ -14,7 +14,13 @@ from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Submission
 from kaoping.services import audit
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import require_open
-from kaoping.services.forms.kind import FormKindSpec, FormSpec, ReturnedForm, TableLayout, register
+from kaoping.services.forms.kind import (
+    FormKindSpec,
+    FormSpec,
+    ReturnedForm,
+    TableLayout,
+    register,
+)
 from kaoping.services.forms.view import CycleView
 from kaoping.settings import Settings
 
