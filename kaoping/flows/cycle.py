@@ -183,6 +183,12 @@ def sign(code: str, stage: str) -> str | None:
         state = signoff_state(code, stage)
         if state["done"]:
             return "approve"
+        # ---- sign-off by reply (issue 15): sent back by email (or `kaoping signoff give`) while this run
+        # waited: stop as a rejection in the dialog does, without a new code; a later run asks again.
+        if state["decision"] == "reject" and flow_run_id and state["decision_run"] == flow_run_id:
+            logger.warning("签字人已通过邮件回复（或命令行）退回修改：本次运行不再发送验证码。")
+            return "reject"
+        # ---- end
         if state["blocking"]:
             logger.warning("核实签字前须处理以下问题：\n%s", "\n".join(state["blocking"]))
             return None
