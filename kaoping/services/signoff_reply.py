@@ -100,8 +100,10 @@ class SignoffReplyOutcome:
 
 
 def _address(value: str) -> str:
+    """An address as compared: normalized by email-validator (domain folded), then case-insensitive
+    (no 政务邮箱 tells Li@ from li@)."""
     try:
-        return normalize_email(value)
+        return normalize_email(value).lower()
     except EmailNotValidError:
         return (value or "").strip().lower()
 
