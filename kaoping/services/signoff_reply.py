@@ -182,7 +182,7 @@ def take_reply(session: Session, settings: Settings, message, *, actor: str = "m
     signer = _address(_signer_address(settings, stage))
     if sender != signer or sender != _address(request.signer_email):
         return _refuse(session, settings, context,
-                       f"发件邮箱 {sender} 不是“{STAGES[stage]}”指定签字人的邮箱：签字只认签字人本人邮箱的直接回复。",
+                       f"发件邮箱 {sender} 不是“{STAGES[stage]}”指定签字人的邮箱，签字只认签字人本人邮箱的直接回复。",
                        "如您是签字人，请用收到签字邮件的邮箱回复；验证码只能由签字人本人使用，请勿代为签字。")
     if read.decision == "ambiguous":
         return _refuse(session, settings, context, "回复中同时有“同意”和“退回”，无法确定您的意见。",
