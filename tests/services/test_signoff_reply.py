@@ -4,12 +4,16 @@ why; the same message is never counted twice; the waiting run is named for relea
 
 from __future__ import annotations
 
+import email
 import re
 from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from email import policy
+
 from kaoping import db
+from kaoping.adapters.mail.smtp import build_email
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffReply, SignoffRequest
 from kaoping.services.cycles import get_cycle
@@ -74,6 +78,8 @@ def test_the_signers_reply_with_the_code_signs_and_names_the_waiting_run(initial
     assert confirmation.kind == "signoff_reply_accepted" and confirmation.to == [settings.verifier_email]
     assert confirmation.in_reply_to == "<yes-1@mail.baotou.example>" and "已签字" in confirmation.subject
     assert code not in confirmation.text_body and "同意" in confirmation.text_body
+    sent = email.message_from_bytes(build_email(settings, confirmation), policy=policy.default)
+    assert sent["In-Reply-To"] == "<yes-1@mail.baotou.example>" and sent["References"] == "<yes-1@mail.baotou.example>"
     with db.session_scope(settings) as session:
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "signoff.approve.verification")).one()
         kept = session.exec(select(SignoffReply)).one()
@@ -191,3 +197,4 @@ def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized, setti
     assert reply(settings, f"同意，验证码 {code}", subject="2022H1 专班核实 同意").accepted
     with db.session_scope(settings) as session:
         assert session.exec(select(SignoffReply.matched_by)).all() == ["subject"]
+
