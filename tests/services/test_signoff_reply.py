@@ -198,3 +198,18 @@ def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized, setti
     with db.session_scope(settings) as session:
         assert session.exec(select(SignoffReply.matched_by)).all() == ["subject"]
 
+
+
+def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized, settings, tmp_path):
+    from tests.factories import accept_default_points
+
+    scored_cycle(settings, tmp_path, verify=False)
+    accept_default_points(settings)
+    code, request_id, _ = ask(settings)
+    plain = reply(settings, f"同意 {code}", to=request_id)
+    assert plain.fate == "refused" and "问题" in plain.reason and latest(settings).wrong_attempts == 0
+    with db.session_scope(settings) as session:
+        told = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_reply_refused")).one()
+    assert "同意，并确认自评项" in told
+    confirmed = reply(settings, f"同意，并确认自评项。{code}", to=request_id)
+    assert confirmed.accepted and status(settings) == CycleStatus.verified
