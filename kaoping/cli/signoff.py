@@ -20,7 +20,7 @@ from kaoping.cli.common import (
 )
 from kaoping.domain.clock import local_time
 from kaoping.services.signoff import STAGES, give_signoff, request_signoff, waiting_run
-from kaoping.services.signoff_reply import replies
+from kaoping.services.signoff_reply import count_outside_answer, replies
 from kaoping.services.status import cycle_status
 
 signoff_app = typer.Typer(help="签字确认 / sign-offs with emailed one-time codes", no_args_is_help=True)
@@ -48,11 +48,13 @@ def signoff_give(
     confirm_self_scored: Annotated[bool, typer.Option(
         "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
 ) -> None:
-    """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
+    """签字（须有签字人本人收到的验证码；签字人通常直接回复签字邮件即可，见 kaoping signoff replies）。"""
     with cycle_session(cycle) as (s, session, c):
         outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
                                confirm_self_scored=confirm_self_scored)
         waiting = waiting_run(session, c, stage)
+        if outcome.ok and waiting:
+            count_outside_answer(session, c, stage)
     if not outcome.ok:
         err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
         raise typer.Exit(2)

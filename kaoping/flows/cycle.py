@@ -210,7 +210,7 @@ def sign(code: str, stage: str) -> str | None:
             answer, problem = None, "; ".join(e["msg"] for e in exc.errors())
         except RuntimeError as exc:  # not started from a deployment: it cannot be suspended
             logger.warning("本次运行不能暂停等待签字（%s）：验证码已发给签字人，请从部署重新运行本流程，"
-                           "或由运维人员使用 `kaoping signoff give`。", exc)
+                           "签字人也可直接回复签字邮件签字。", exc)
             return None
         outcome = record_answer(code, stage, answer, problem, flow_run_id)
         if outcome["ok"]:

@@ -283,16 +283,21 @@ def _close(session: Session, settings: Settings, context: dict, fate: str, reaso
     run = ""
     if release:
         run = waiting_run(session, cycle, stage) or ""
-        latest = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
-                              .order_by(SignoffRequest.id.desc())).first()
-        if run and latest is not None:
-            # The waiting run is resumed with an empty answer under its current question's key: the
-            # next question of this stage must have a key of its own (signoff_state.answers).
-            latest.answers += 1
-            session.add(latest)
+        if run:
+            count_outside_answer(session, cycle, stage)
     session.add(row)
     session.flush()
     return _outcome(row, flow_run_id=run)
+
+
+def count_outside_answer(session: Session, cycle: Cycle, stage: str) -> None:
+    """A run about to be released is resumed with an empty answer under its current question's key:
+    count it, so that the next question of this stage has a key of its own (``signoff_state.answers``)."""
+    latest = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
+                          .order_by(SignoffRequest.id.desc())).first()
+    if latest is not None:
+        latest.answers += 1
+        session.add(latest)
 
 
 def _outcome(row: SignoffReply, *, replayed: bool = False, flow_run_id: str = "") -> SignoffReplyOutcome:
