@@ -43,9 +43,10 @@ too, so it sends a new code as the dialog does.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError
@@ -159,6 +160,10 @@ def take_reply(session: Session, settings: Settings, message, *, actor: str = "m
     email; ``None`` if it is not one. The caller commits (wrong tries are counted either way)
     and releases ``outcome.flow_run_id`` when there is one."""
     now = now or utcnow()
+    if not (message.message_id or "").strip():  # no Message-ID: the message's content stands for it
+        digest = hashlib.sha256("\n".join((message.sender, message.subject, message.text,
+                                            message.received_at.isoformat())).encode("utf-8", "surrogateescape"))
+        message = replace(message, message_id=f"<no-message-id.{digest.hexdigest()[:32]}@kaoping>")
     kept = session.exec(select(SignoffReply).where(SignoffReply.message_id == message.message_id)).first()
     if kept is not None:
         return _outcome(kept, replayed=True)

@@ -213,3 +213,18 @@ def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized, s
     assert "同意，并确认自评项" in told
     confirmed = reply(settings, f"同意，并确认自评项。{code}", to=request_id)
     assert confirmed.accepted and status(settings) == CycleStatus.verified
+
+
+def test_a_message_without_message_id_is_still_taken_once(initialized, settings, tmp_path):
+    scored_cycle(settings, tmp_path)
+    code, request_id, _ = ask(settings)
+    wrong = "000000" if code != "000000" else "111111"
+    message = IncomingMessage(message_id="", sender=settings.verifier_email, subject="回复：签字", text=f"同意 {wrong}",
+                              received_at=datetime(2022, 7, 9, 2, 0, tzinfo=UTC), in_reply_to=request_id)
+    with db.session_scope(settings) as session:
+        first = take_reply(session, settings, message)
+    with db.session_scope(settings) as session:
+        again = take_reply(session, settings, message)
+    assert first.fate == "refused" and again.replayed and latest(settings).wrong_attempts == 1
+    # Another message without a Message-ID is another message.
+    assert not reply(settings, f"同意 {code}", to=request_id, message_id=" ").replayed
