@@ -72,13 +72,18 @@ def _rows_from_matrix(matrix: list[list[str]], *, source: str, first_line: int =
 
 def read_table(upload: Upload) -> tuple[list[str], list[Row]]:
     """The columns found and the non-empty rows of a CSV or XLSX file."""
+    return _rows_from_matrix(read_matrix(upload), source=upload.name)
+
+
+def read_matrix(upload: Upload) -> list[list[str]]:
+    """Every row of a CSV (UTF-8 with or without BOM, or GB18030/GBK) or of the first sheet of an
+    XLSX file, as the texts people see, row 1 first."""
     if upload.suffix == ".csv":
         try:
             text = decode_text(upload.data)
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"文件 {upload.name} 不是 CSV 文本文件：请在 Excel/WPS 中“另存为” CSV（UTF-8）或 .xlsx。") from exc
-        matrix = [row for row in csv.reader(io.StringIO(text))]
-        return _rows_from_matrix(matrix, source=upload.name)
+        return [row for row in csv.reader(io.StringIO(text))]
     if upload.suffix in (".xlsx", ".xlsm", ".xls"):
         check_office_zip(upload, kind="xlsx")
         import openpyxl
@@ -103,7 +108,7 @@ def read_table(upload: Upload) -> tuple[list[str], list[Row]]:
                 _cell_text(*merged_values[(r, c)]) if (r, c) in merged_values else _cell_text(cell.value, cell.number_format)
                 for c, cell in enumerate(row, start=1)
             ])
-        return _rows_from_matrix(matrix, source=upload.name)
+        return matrix
     raise InvalidInput(f"不支持的文件类型 {upload.suffix or '（无扩展名）'}：请提供 .csv 或 .xlsx 文件。")
 
 
