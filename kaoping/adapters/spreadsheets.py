@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -121,6 +122,8 @@ def _refuse_formulas_without_values(upload: Upload, values_sheet) -> None:
     import openpyxl
     from openpyxl.utils import get_column_letter
 
+    if not _has_formulas(upload):
+        return  # a survey platform's export: no second pass over thousands of rows
     formulas = openpyxl.load_workbook(io.BytesIO(upload.data), read_only=True, data_only=False)
     try:
         missing = []
@@ -134,6 +137,23 @@ def _refuse_formulas_without_values(upload: Upload, values_sheet) -> None:
     if missing:
         shown = "、".join(missing[:10]) + (f" 等 {len(missing)} 个" if len(missing) > 10 else "")
         raise InvalidInput(f"文件 {upload.name} 的单元格 {shown}：{FORMULA_WITHOUT_VALUE}。 / Formula cells without a saved value.")
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(upload: Upload) -> bool:
+    """Whether any worksheet of the workbook holds a formula cell (an ``<f>`` element)."""
+    with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 20):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    return False
 
 
 def _cell_text(value, number_format: str = "General") -> str:
