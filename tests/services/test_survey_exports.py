@@ -131,3 +131,14 @@ def test_a_summary_table_from_a_platform_with_a_numbered_header(cycle_open, tmp_
     assert outcome.shape == "aggregate"
     got = opinion_scores(cycle_open)
     assert got["东河区"][0] == 95 and got["达尔罕茂明安联合旗"][0] == 90 and got["东河区"][1] == "样本 120 份"
+
+
+def test_a_bare_manyidu_header_holding_answers_is_read_as_ratings(cycle_open, tmp_path):
+    # “满意度” alone names a summary table's satisfied share (95%); here it holds each respondent's
+    # answer (words, one unit on several rows), so it is the rating column.
+    path = exports.write_csv(tmp_path / "答卷.csv", [["单位", "满意度"], ["东河区", "满意"], ["东河区", "非常满意"],
+                                                      ["青山区", "一般"]], encoding="gbk")
+    outcome = factories.import_outside_results(cycle_open, path, component="opinion", source="问卷")
+    assert outcome.shape == "per_respondent" and "满意度评分 ← B 列“满意度”" in outcome.mapping
+    got = opinion_scores(cycle_open)
+    assert got["东河区"][0] == Decimal("87.50") and got["青山区"][0] == Decimal("50.00")
