@@ -73,7 +73,7 @@ from kaoping.settings import Settings
 #: Emails whose replies are sign-offs: kaoping's request, reminder and its answers to replies.
 KINDS = ("signoff_request", "signoff_reminder", "signoff_reply_accepted", "signoff_reply_refused")
 #: Refusals answered per sender address in 24 hours (then recorded without an answer).
-ANSWERS_PER_DAY = 3
+ANSWERS_PER_DAY = 5
 
 _AUTO_SUBJECT = re.compile(r"^\s*(?:自动回复|自动答复|Auto(?:matic)?[ -]?(?:Reply|Response)|Out of Office|不在办公室|"
                            r"休假|Undeliver|Delivery Status|Mail Delivery|退信|系统退信)", re.IGNORECASE)
@@ -210,12 +210,14 @@ def take_reply(session: Session, settings: Settings, message, *, actor: str = "m
         return _refuse(session, settings, context, why, "请在回复正文中写上签字邮件中的 6 位验证码。")
 
     pending = pending_request(session, cycle, stage)
+    new_code = ("系统将重新发送验证码，请回复新的签字邮件。" if waiting_run(session, cycle, stage)
+                else "请联系专班重新提请签字，新的验证码只发到您的邮箱；收到后回复新的签字邮件。")
     if pending is None:
         done = CycleStatus(cycle.status) in ((CycleStatus.verified, CycleStatus.approved, CycleStatus.closed)
                                              if stage == "verification" else (CycleStatus.approved, CycleStatus.closed))
         return _refuse(session, settings, context,
                        f"“{STAGES[stage]}”已经签字，无需再次回复。" if done else f"“{STAGES[stage]}”目前没有待签的验证码（已作废或已使用）。",
-                       "" if done else "系统将重新发送验证码；请回复新的签字邮件。",
+                       "" if done else new_code,
                        release=not done)
     replaced = next((r for r in _stage_requests(session, cycle, stage) if r.id != pending.id and is_code_of(settings, r, code)), None)
     if replaced is not None:
@@ -231,8 +233,9 @@ def take_reply(session: Session, settings: Settings, message, *, actor: str = "m
     if not outcome.ok:
         session.refresh(pending)
         expired_or_locked = now > pending.expires_at or pending.status == "locked"
-        todo = ("系统将重新发送验证码；请回复新的签字邮件。" if expired_or_locked
-                else "如要确认牵头考核单位自评分，请回复“同意，并确认自评项”及验证码。" if "问题" in outcome.message
+        todo = (new_code if expired_or_locked
+                else "如要确认牵头考核单位自评分，请回复“同意，并确认自评项”及验证码。"
+                if stage == "verification" and "问题" in outcome.message
                 else "请核对签字邮件中的 6 位验证码后重新回复。")
         return _refuse(session, settings, context, outcome.message, todo, release=expired_or_locked,
                        audited=outcome.message.startswith(("验证码不正确", "验证码连续")))  # give_signoff wrote the wrong try

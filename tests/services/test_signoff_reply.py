@@ -179,8 +179,8 @@ def test_a_replaced_code_costs_no_try_and_an_expired_one_releases_the_run(initia
 def test_refusals_are_answered_a_few_times_a_day_and_auto_replies_never(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     _, request_id, _ = ask(settings)
-    outcomes = [reply(settings, "自动回复：我正在休假", to=request_id, sender="robot@other.example") for _ in range(5)]
-    assert [o.answered for o in outcomes] == [True] * ANSWERS_PER_DAY + [False] * (5 - ANSWERS_PER_DAY)
+    outcomes = [reply(settings, "自动回复：我正在休假", to=request_id, sender="robot@other.example") for _ in range(7)]
+    assert [o.answered for o in outcomes] == [True] * ANSWERS_PER_DAY + [False] * (7 - ANSWERS_PER_DAY)
     assert "本次不再回信" in outcomes[-1].reason
     auto = reply(settings, "我正在休假，7月15日回来。", to=request_id, subject="自动回复: 【请审定】")
     assert auto.fate == "ignored" and not auto.answered
@@ -228,3 +228,15 @@ def test_a_message_without_message_id_is_still_taken_once(initialized, settings,
     assert first.fate == "refused" and again.replayed and latest(settings).wrong_attempts == 1
     # Another message without a Message-ID is another message.
     assert not reply(settings, f"同意 {code}", to=request_id, message_id=" ").replayed
+
+
+def test_five_wrong_codes_by_reply_lock_the_request_and_release_the_run_for_a_new_code(initialized, settings, tmp_path):
+    scored_cycle(settings, tmp_path)
+    code, request_id, _ = ask(settings)
+    wrong = "000000" if code != "000000" else "111111"
+    outcomes = [reply(settings, f"同意 {wrong}", to=request_id) for _ in range(5)]
+    assert "还可再试 1 次" in outcomes[3].reason and outcomes[3].flow_run_id == ""
+    assert "本次签字请求已作废" in outcomes[4].reason and outcomes[4].flow_run_id == RUN  # the run asks anew
+    assert latest(settings).status == "locked" and "系统将重新发送验证码" in answers_to(settings, "")[-1].text_body
+    late = reply(settings, f"同意 {code}", to=request_id)  # the right code, too late
+    assert late.fate == "refused" and "没有待签的验证码" in late.reason and status(settings) == CycleStatus.open
