@@ -73,8 +73,8 @@ def signoff_replies(cycle: CycleOpt, limit: Annotated[int, typer.Option(help="�
     with cycle_session(cycle) as (s, session, c):
         rows = replies(session, cycle_code=c.code, limit=limit)
         table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
-        for col in ("收到时间", "发件人", "环节", "结果", "说明", "已回信"):
-            table.add_column(col)
+        for col in ("收到时间", "发件人", "环节", "结果", "说明", "已回信"):  # only 说明 wraps in a narrow terminal
+            table.add_column(col, no_wrap=col != "说明")
         for r in rows:
             table.add_row(local_time(r.received_at, s.tz), r.sender, STAGES.get(r.stage, r.stage), fates.get(r.fate, r.fate),
                           r.reason, "是" if r.answer_message_id else "否")
