@@ -70,6 +70,7 @@ class MessageOutcome:
     summary: str
     files: list[dict] = field(default_factory=list)
     moved: bool = False
+    received_at: datetime | None = None
 
 
 @dataclass
@@ -207,7 +208,7 @@ def queue_no_form_reply(session: Session, settings: Settings, message: IncomingM
 
     received = local_time(message.received_at, settings.tz)
     subject = (message.subject or "（无主题）")[:80]
-    rendered = render("mail_no_form", settings, greeting="您好", subject=subject, received=received,
+    rendered = render("mail_no_form", settings, greeting="您好", their_subject=subject, received=received,
                       others="、".join(others[:5]))
     day = message.received_at.astimezone(settings.tz).date().isoformat()
     _, created = queue(session, settings, key=f"mail:no_form:{message.sender}:{day}", kind="mail_no_form",
@@ -293,6 +294,7 @@ def take_message(settings: Settings, box: ImapMailbox, uid: int, *, checkpoint: 
         checkpoint("handled")
     box.move(uid, outcome.folder)
     outcome.moved = True
+    outcome.received_at = parsed.message.received_at
     if outcome.outcome not in ("duplicate",):
         _mark_moved(settings, record_id)
     return outcome
