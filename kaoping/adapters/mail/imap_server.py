@@ -61,11 +61,13 @@ def _users() -> tuple[str, str, str, int, int]:
 class LocalImapServer:
     """``with LocalImapServer(user, password) as server:`` — ``server.port`` on 127.0.0.1."""
 
-    def __init__(self, user: str = "office@kaoping.test", password: str = "kaoping-imap-test", folder: Path | None = None):
+    def __init__(self, user: str = "office@kaoping.test", password: str = "kaoping-imap-test", mail_dir: Path | None = None):
+        """``mail_dir``: where the mailboxes are kept (the demo keeps them under demo-output/);
+        default, and always for the server's sockets: a short temporary folder, removed by ``stop``."""
         self.user, self.password = user, password
         self.port = _free_port()
-        self._own_folder = folder is None
-        self.folder = Path(folder or tempfile.mkdtemp(prefix="kaoping-imap-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="kaoping-imap-"))  # short: UNIX socket paths are limited
+        self.mail_dir = Path(mail_dir) if mail_dir else self.folder / "mail"
         self.process: subprocess.Popen | None = None
 
     # ----------------------------------------------------------------- life cycle
@@ -92,7 +94,7 @@ passdb {{
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={self.folder}/mail/%u
+  args = uid={uid} gid={gid} home={self.mail_dir}/%u
 }}
 mail_location = maildir:~/Maildir
 namespace inbox {{
@@ -121,10 +123,11 @@ service anvil {{
                                         " / dovecot is not installed: apt-get install dovecot-imapd.")
         _, _, _, uid, gid = _users()
         os.chmod(self.folder, 0o755)  # dovecot's own users must reach their sockets and the mail
-        for sub in ("run", "state", "mail"):
+        for sub in ("run", "state"):
             (self.folder / sub).mkdir(exist_ok=True)
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
-            os.chown(self.folder / "mail", uid, gid)
+            os.chown(self.mail_dir, uid, gid)
         config = self.folder / "dovecot.conf"
         config.write_text(self._config(), encoding="utf-8")
         self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL,
@@ -153,8 +156,7 @@ service anvil {{
                 self.process.kill()
                 self.process.wait()
         self.process = None
-        if self._own_folder:
-            shutil.rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> "LocalImapServer":
         return self.start()
