@@ -108,10 +108,11 @@ def _intake_mailbox() -> list[dict]:
             outcomes.append(f)
             rows.append(f"| | {f['file']} | {_outcome_text(f)} | |")
             if f["accepted"] and m["received_at"]:
-                latest = max(latest or m["received_at"], m["received_at"])
+                arrived = datetime.fromisoformat(m["received_at"])
+                latest = max(latest or arrived, arrived)
     sent = send_mail() if run["messages"] else {"sent": 0}
     if latest:  # the day the newest accepted return arrived (the server's INTERNALDATE), in the office's zone
-        today = datetime.fromisoformat(latest).astimezone(get_settings().tz).date().isoformat()
+        today = latest.astimezone(get_settings().tz).date().isoformat()
         for code in advance(today, "收到交回的表格"):
             logger.info("已启动 %s 的周期流程", code)
     more = f"；邮箱中还有 {run['waiting']} 封，下次运行继续收取" if run["waiting"] else ""

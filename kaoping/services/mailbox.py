@@ -29,7 +29,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from imaplib import IMAP4
 
+from email_validator import EmailNotValidError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -41,6 +43,7 @@ from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, KaopingError
 from kaoping.domain.incoming import IncomingMessage
+from kaoping.domain.text import normalize_email
 from kaoping.models import MailboxMessage
 from kaoping.models.types import utcnow
 from kaoping.services.intake import receive
@@ -226,6 +229,11 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     if automatic:
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"{parsed.automatic}：未处理，未回复")
+    try:
+        normalize_email(message.sender)
+    except EmailNotValidError as exc:  # nobody to answer: the team looks at it in the refused folder
+        return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
+                              summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
     if not forms:
         with db.session_scope(settings) as session:
             handled = route_text_reply(session, settings, message)
@@ -311,11 +319,12 @@ def fetch_mail(settings: Settings, *, mailbox: Callable[[Settings], AbstractCont
         for uid in uids[:batch]:
             try:
                 outcome = take_message(settings, box, uid, checkpoint=checkpoint)
-            except KaopingError:
-                raise
-            except (OSError, EOFError) as exc:  # the connection broke: the rest waits for the next run
+            except (OSError, EOFError, IMAP4.abort) as exc:  # the connection broke: the rest waits for the next run
                 log.warning("收取邮件时连接中断（%s），其余邮件下次运行再收取", exc.__class__.__name__)
                 break
+            except Exception:  # noqa: BLE001 - one message must never stop the others; it stays in the folder
+                log.exception("处理邮件（UID %s）时出错：邮件留在邮箱中，下次运行再试", uid)
+                continue
             if outcome is not None:
                 report.messages.append(outcome)
     return report

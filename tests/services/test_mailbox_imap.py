@@ -27,8 +27,8 @@ KUNDULUN = "liaison@150203.baotou.example"
 EVIL = "evil@attacker.example"
 
 
-class Crash(Exception):
-    """The process dies here (a test's checkpoint raises it)."""
+class Crash(BaseException):
+    """The process dies here (a test's checkpoint raises it; like SystemExit, nothing catches it)."""
 
 
 def crash_at(point: str):
@@ -238,3 +238,11 @@ def test_the_batch_size_bounds_one_run(office, imap_server):
     report = fetch_mail(office, limit=2)
     assert len(report.messages) == 2 and report.waiting == 1
     assert len(fetch_mail(office).messages) == 1
+
+
+def test_an_unanswerable_sender_does_not_stop_the_messages_after_it(office, imap_server, tmp_path):
+    deliver(imap_server, office, reply("东河区联络员 <liaison@@broken>", "自评表", [("a.docx", form(office, tmp_path / "a"))]))
+    deliver(imap_server, office, reply(DONGHE, "自评表", [("b.docx", form(office, tmp_path / "b"))]))
+    first, second = fetch_mail(office).messages
+    assert first.outcome == "automatic" and "发件人地址无效" in first.summary and first.folder == office.imap_refused_folder
+    assert second.outcome == "accepted" and counts(office)["Submission"] == 1
