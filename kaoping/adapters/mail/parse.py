@@ -19,7 +19,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.header import decode_header
+from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
@@ -69,6 +69,9 @@ def header_text(value) -> str:
     """A header's text: RFC 2047 words decoded (GB family as GB18030), raw 8-bit GBK/UTF-8 recovered."""
     if value is None:
         return ""
+    if isinstance(value, Header):  # raw 8-bit bytes in the header (compat32 hands them over as unknown-8bit)
+        parts = decode_header(value)
+        return re.sub(r"\s*\n\s*", " ", "".join(decode_bytes(c, cs) if isinstance(c, bytes) else c for c, cs in parts)).strip()
     value = _unescape_8bit(str(value))
     try:
         parts = decode_header(value)
@@ -120,25 +123,35 @@ def _text_of(part: Message) -> str:
 
 @dataclass
 class _Walk:
-    plain: list[str]
-    html: list[str]
+    levels: list[dict]  # the message, then each forwarded message: {"heading", "plain", "html"}
     attachments: list[Attachment]
 
+    def text(self) -> str:
+        """Each level's plain text, or its HTML's text when it has none (an HTML-only message)."""
+        parts = []
+        for level in self.levels:
+            body = "\n".join(t for t in level["plain"] if t.strip()).strip()
+            if not body and level["html"]:
+                body = "\n".join(html_to_text(h) for h in level["html"]).strip()
+            parts += [p for p in (level["heading"], body) if p]
+        return "\n".join(parts).strip()
 
-def _walk(part: Message, found: _Walk, depth: int = 0) -> None:
+
+def _walk(part: Message, found: _Walk, level: int = 0) -> None:
     """Bodies and attachments of a message, a forwarded message's included (bounded depth)."""
     content_type = part.get_content_type()
     if part.get_content_maintype() == "message" and content_type != "message/delivery-status":
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
-        if isinstance(inner, Message) and depth < 5:
-            found.plain.append(f"---------- 转发的邮件：{header_text(inner.get('Subject'))} ----------")
-            _walk(inner, found, depth + 1)
+        if isinstance(inner, Message) and len(found.levels) < 20:
+            found.levels.append({"heading": f"---------- 转发的邮件：{header_text(inner.get('Subject'))} ----------",
+                                 "plain": [], "html": []})
+            _walk(inner, found, len(found.levels) - 1)
         return
     if part.is_multipart():
         for sub in part.get_payload():
             if isinstance(sub, Message):
-                _walk(sub, found, depth)
+                _walk(sub, found, level)
         return
     name = _filename(part)
     disposition = (part.get_content_disposition() or "").lower()
@@ -146,9 +159,9 @@ def _walk(part: Message, found: _Walk, depth: int = 0) -> None:
         data = part.get_payload(decode=True) or b""
         found.attachments.append(Attachment(name or f"附件{len(found.attachments) + 1}", data, content_type))
     elif content_type == "text/plain":
-        found.plain.append(_text_of(part))
+        found.levels[level]["plain"].append(_text_of(part))
     elif content_type == "text/html":
-        found.html.append(_text_of(part))
+        found.levels[level]["html"].append(_text_of(part))
 
 
 def _automatic(message: Message, sender: str, own: set[str]) -> str:
@@ -187,11 +200,9 @@ def parse_message(raw: bytes, *, internal_date: datetime | None = None, own_addr
     message = email.message_from_bytes(raw, policy=compat32)
     senders = [address.strip().lower() for _, address in getaddresses([header_text(message.get("From"))]) if address]
     sender = senders[0] if senders else ""
-    found = _Walk([], [], [])
+    found = _Walk([{"heading": "", "plain": [], "html": []}], [])
     _walk(message, found)
-    text = "\n".join(t for t in found.plain if t).strip()
-    if found.html and not any(t.strip() and not t.startswith("----------") for t in found.plain):
-        text = (text + "\n" + "\n".join(html_to_text(h) for h in found.html)).strip()  # an HTML-only message
+    text = found.text()
     received_at = internal_date
     if received_at is None:
         try:
