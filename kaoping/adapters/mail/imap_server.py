@@ -130,8 +130,9 @@ service anvil {{
             os.chown(self.mail_dir, uid, gid)
         config = self.folder / "dovecot.conf"
         config.write_text(self._config(), encoding="utf-8")
-        self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL,
-                                        stderr=(self.folder / "stderr.log").open("wb"), start_new_session=True)
+        with (self.folder / "stderr.log").open("wb") as stderr:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen([binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=stderr,
+                                            start_new_session=True)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
