@@ -295,7 +295,8 @@ class Demo:
         self.say(f"  反馈函：{len(list((reports / '反馈函').glob('*.docx')))} 份（{reports / '反馈函'}/）")
         self.say(f"  邮件：{self.sink.count} 封（{self.sink.folder}/*.eml）")
         if self.imap is not None:
-            self.say(f"  专用邮箱：{self.imap.mail_dir}/（IMAP 文件夹 {self.settings.imap_processed_folder}、"
+            where = self.imap.mail_dir if self.output in self.imap.mail_dir.parents else "临时目录（演示结束后删除）"
+            self.say(f"  专用邮箱：{where}（IMAP 文件夹 {self.settings.imap_processed_folder}、"
                      f"{self.settings.imap_refused_folder}；每封邮件及附件另存于 {self.settings.received_dir}/）")
         else:
             self.say(f"  交回的文件：{self.inbox}/accepted/、{self.inbox}/refused/（原件另存于 {self.settings.received_dir}/）")

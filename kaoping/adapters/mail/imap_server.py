@@ -58,6 +58,14 @@ def _users() -> tuple[str, str, str, int, int]:
     return account("dovenull", "nobody").pw_name, mail.pw_name, mail.pw_name, mail.pw_uid, mail.pw_gid
 
 
+def _reachable_by_others(folder: Path) -> bool:
+    """Can another user (dovecot's, when we are root) pass through every folder above ``folder``?"""
+    for parent in Path(folder).resolve().parents:
+        if parent.exists() and not parent.stat().st_mode & 0o001:
+            return False
+    return True
+
+
 class LocalImapServer:
     """``with LocalImapServer(user, password) as server:`` — ``server.port`` on 127.0.0.1."""
 
@@ -125,6 +133,8 @@ service anvil {{
         os.chmod(self.folder, 0o755)  # dovecot's own users must reach their sockets and the mail
         for sub in ("run", "state"):
             (self.folder / sub).mkdir(exist_ok=True)
+        if os.getuid() == 0 and not _reachable_by_others(self.mail_dir):
+            self.mail_dir = self.folder / "mail"  # e.g. under pytest's private tmp: dovecot's user could not enter it
         self.mail_dir.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
             os.chown(self.mail_dir, uid, gid)
