@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput", "benchmarks.visits_province",
-              "benchmarks.cycle_province", "benchmarks.intake_memory"]
+              "benchmarks.cycle_province", "benchmarks.intake_memory", "benchmarks.imap_intake"]
 
 
 def main() -> int:

@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     smtp_retry_initial: float = Field(1.0, description="first backoff in seconds (doubles, with jitter)")
     smtp_retry_max: float = Field(60.0, description="longest backoff in seconds")
     mail_from: str = Field("kaoping@baotou.example", description="From address of every message")
+    # The office mailbox (IMAP): when imap_host is set, the intake fetches returns from it instead of the folder.
+    imap_host: str = Field("", description="IMAP server of the office mailbox (empty: the inbox folder is used)")
+    imap_port: int | None = Field(None, description="IMAP port (default 143, or 993 with ssl)")
+    imap_security: SmtpSecurity = Field(SmtpSecurity.starttls, description="none | starttls | ssl")
+    imap_user: str = Field("", description="IMAP login")
+    imap_password: SecretStr = Field(SecretStr(""), description="IMAP password")
+    imap_folder: str = Field("INBOX", description="the folder returns arrive in")
+    imap_processed_folder: str = Field("考评已录入", description="where a message goes once everything in it was recorded")
+    imap_refused_folder: str = Field("考评未录入", description="where a message goes when something in it was refused, "
+                                     "held, or it carried no form")
+    imap_timeout: float = Field(30.0, description="seconds before an IMAP call is given up")
+    imap_verify_tls: bool = Field(True, description="verify the IMAP server certificate (STARTTLS/SSL)")
+    imap_ca_file: Path | None = Field(None, description="CA bundle for an IMAP server with a private certificate")
+    imap_batch: int = Field(200, description="messages taken per run at most (the rest wait for the next run)")
     verifier_name: str = Field("专班负责人", description="who signs the verification for the specialist team")
     verifier_email: str = Field("zhuanban-fzr@baotou.example", description="where the verification code is sent")
     approver_name: str = Field("分管领导", description="who approves the results (分管领导)")
@@ -171,11 +185,30 @@ class Settings(BaseSettings):
             raise ValueError(
                 "KAOPING_SECRET_KEY 太短（至少 16 个字符）。 / KAOPING_SECRET_KEY must have at least 16 characters."
             )
+        self._check_imap()
         try:
             ZoneInfo(self.timezone)
         except Exception as exc:  # ZoneInfoNotFoundError or ValueError
             raise ValueError(f"未知时区 KAOPING_TIMEZONE={self.timezone!r}，例如应为 Asia/Shanghai。") from exc
         return self
+
+    def _check_imap(self) -> None:
+        """The office mailbox's settings, checked together when KAOPING_IMAP_HOST is set."""
+        if not self.imap_enabled:
+            return
+        if self.imap_port is not None and not 0 < self.imap_port < 65536:
+            raise ValueError(f"KAOPING_IMAP_PORT={self.imap_port} 无效：应为 1–65535 的端口号（通常 143 或 993）。")
+        if not self.imap_user.strip():
+            raise ValueError("设置了 KAOPING_IMAP_HOST 但没有 KAOPING_IMAP_USER：请填写专用邮箱的登录名（及 KAOPING_IMAP_PASSWORD）。"
+                             " / KAOPING_IMAP_USER is required with KAOPING_IMAP_HOST.")
+        folders = {"KAOPING_IMAP_FOLDER": self.imap_folder, "KAOPING_IMAP_PROCESSED_FOLDER": self.imap_processed_folder,
+                   "KAOPING_IMAP_REFUSED_FOLDER": self.imap_refused_folder}
+        for name, value in folders.items():
+            if not value.strip():
+                raise ValueError(f"{name} 不能为空：请填写邮箱中的文件夹名。")
+        if len({v.strip().lower() for v in folders.values()}) < 3:
+            raise ValueError("KAOPING_IMAP_FOLDER、KAOPING_IMAP_PROCESSED_FOLDER 和 KAOPING_IMAP_REFUSED_FOLDER 必须是三个不同的文件夹"
+                             "（处理过的邮件要移出收件文件夹）。 / The three IMAP folders must differ.")
 
     @property
     def uses_development_secret(self) -> bool:
@@ -213,6 +246,15 @@ class Settings(BaseSettings):
         return self.inbox_dir or self.var_dir / "inbox"
 
     @property
+    def imap_enabled(self) -> bool:
+        """Returns come in over IMAP (``KAOPING_IMAP_HOST`` set), else through the inbox folder."""
+        return bool(self.imap_host.strip())
+
+    @property
+    def effective_imap_port(self) -> int:
+        return self.imap_port or (993 if self.imap_security is SmtpSecurity.ssl else 143)
+
+    @property
     def effective_teams_file(self) -> Path:
         return self.teams_file or self.data_dir / "demo" / "teams.yaml"
 
@@ -229,6 +271,11 @@ EXPECTED = {
     "smtp_timeout": "秒数，例如 KAOPING_SMTP_TIMEOUT=30",
     "smtp_verify_tls": "true 或 false",
     "smtp_attempts": "整数，例如 5",
+    "imap_port": "端口号（整数），例如 KAOPING_IMAP_PORT=993",
+    "imap_security": "none、starttls 或 ssl",
+    "imap_timeout": "秒数，例如 KAOPING_IMAP_TIMEOUT=30",
+    "imap_verify_tls": "true 或 false",
+    "imap_batch": "整数，例如 200",
     "smtp_retry_initial": "秒数，例如 1.0",
     "smtp_retry_max": "秒数，例如 60",
     "remind_before": "逗号分隔的工作日数，例如 KAOPING_REMIND_BEFORE='3,1,0'",

@@ -148,3 +148,28 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(scope="session")
+def imap_server():
+    """A private dovecot on a free loopback port for the session (its own config and folder,
+    never the system's service). Each test logs in as a user of its own: a mailbox of its own."""
+    from kaoping.adapters.mail.imap_server import LocalImapServer, dovecot_path
+
+    if dovecot_path() is None:
+        pytest.skip("dovecot is not installed: apt-get install dovecot-imapd (.ci/run does)")
+    with LocalImapServer() as server:
+        yield server
+
+
+@pytest.fixture
+def imap_settings(initialized_db, imap_server) -> Settings:
+    """Settings pointing at a fresh mailbox on the session's IMAP server."""
+    from pydantic import SecretStr
+
+    from kaoping.settings import SmtpSecurity
+
+    user = f"office-{uuid.uuid4().hex[:8]}@kaoping.test"
+    return initialized_db.model_copy(update={
+        "imap_host": "127.0.0.1", "imap_port": imap_server.port, "imap_security": SmtpSecurity.none, "imap_user": user,
+        "imap_password": SecretStr(imap_server.password)})

@@ -1,5 +1,5 @@
-"""`kaoping outbox send|list|retry`, `kaoping calendar check|set`, `kaoping reminders run` and
-`kaoping mailsink`: email, working days and the reminders that use both."""
+"""`kaoping mail fetch|list`, `kaoping outbox send|list|retry`, `kaoping calendar check|set`,
+`kaoping reminders run` and `kaoping mailsink`: email, working days and the reminders that use both."""
 
 from __future__ import annotations
 
@@ -23,14 +23,57 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
+from kaoping.domain.errors import KaopingError
 from kaoping.models import MessageStatus
 from kaoping.services import outbox
+from kaoping.services.mailbox import fetch_mail, recorded_messages
 from kaoping.services.reminders import run_reminders
 from kaoping.services.workdays import check_year, set_override
 
+mail_app = typer.Typer(help="专用邮箱（IMAP）收件 / the office mailbox", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True)
 calendar_app = typer.Typer(help="工作日 / Chinese working days", no_args_is_help=True)
 reminders_app = typer.Typer(help="催报提醒 / reminders and escalation", no_args_is_help=True)
+
+
+OUTCOMES = {"accepted": "[green]已录入[/green]", "refused": "[red]有退回[/red]", "held": "[yellow]暂存待核实[/yellow]",
+            "reply": "[green]已处理回复[/green]", "no_form": "[yellow]未附表格[/yellow]", "automatic": "[dim]自动邮件[/dim]",
+            "duplicate": "[yellow]重复[/yellow]", "already": "[dim]此前已处理[/dim]"}
+
+
+@mail_app.command("fetch")
+@refusals_exit
+def mail_fetch(limit: Annotated[int | None, typer.Option(help="最多收取多少封（默认 KAOPING_IMAP_BATCH）")] = None) -> None:
+    """从专用邮箱收取一次：每封邮件先登记存档，再录入附带的表格（与收件文件夹相同的核对、回执和退回），
+    然后移入“已录入”或“未录入”文件夹。回执放入发件箱（kaoping outbox send 发送；intake 流程会自动发送）。"""
+    s = ready()
+    if not s.imap_enabled:
+        raise KaopingError("没有设置专用邮箱：请设置 KAOPING_IMAP_HOST、KAOPING_IMAP_USER、KAOPING_IMAP_PASSWORD"
+                           "（及 KAOPING_IMAP_PORT、KAOPING_IMAP_SECURITY），见 README 的“配置”。 / KAOPING_IMAP_HOST is not set.")
+    report = fetch_mail(s, limit=limit)
+    for m in report.messages:
+        out.print(f"{OUTCOMES.get(m.outcome, m.outcome)} {m.sender or '（无发件人）'}《{m.subject or '无主题'}》：{m.summary} → {m.folder}",
+                  markup=True, highlight=False)
+        for f in m.files:
+            if not f["accepted"]:
+                out.print(f"    {f['file']}：{f['reason'].splitlines()[0]}", highlight=False)
+    out.print(f"共收取 {len(report.messages)} 封邮件，录入表格 {report.accepted_files} 份。"
+              + (f"邮箱中还有 {report.waiting} 封，下次运行继续收取。" if report.waiting else ""))
+
+
+@mail_app.command("list")
+@refusals_exit
+def mail_list(limit: Annotated[int, typer.Option(help="最多列出多少封")] = 50) -> None:
+    """列出最近从专用邮箱收取的邮件（登记、处理结果和去向）。"""
+    with schema_session() as (s, session):
+        rows = recorded_messages(session, limit=limit)
+        table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
+        for col in ("#", "收到时间", "发件人", "主题", "结果", "文件夹"):
+            table.add_column(col)
+        for m in rows:
+            table.add_row(str(m.id), m.received_at.astimezone(s.tz).strftime("%Y-%m-%d %H:%M"), m.sender, m.subject[:40],
+                          m.summary or m.status, m.folder if m.status == "moved" else f"{m.folder}（待移动）")
+    out.print(table)
 
 
 @outbox_app.command("send")

@@ -34,6 +34,7 @@ from kaoping.adapters.prefect_server import (
     ephemeral_server,
     wait_for_state,
 )
+from kaoping.demo.mailbox import deliver, form_email, office_mailbox, reply_email
 from kaoping.demo.people import (
     People,
     drop_in_inbox,
@@ -61,15 +62,17 @@ def run(output: Path, console: Console) -> None:
     if output.exists():
         shutil.rmtree(output)
     output.mkdir(parents=True)
-    with MailSink(output / "mail") as sink:
+    with MailSink(output / "mail") as sink, office_mailbox(output / "mailbox", console.print) as imap:
         env = {"KAOPING_VAR_DIR": str(output), "KAOPING_DATABASE_URL": "", "KAOPING_SMTP_HOST": "127.0.0.1",
                "KAOPING_SMTP_PORT": str(sink.port), "KAOPING_INBOX_DIR": str(output / "inbox"),
-               "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "demo:专班"}
+               "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "demo:专班", "KAOPING_IMAP_HOST": ""}
+        if imap is not None:  # the units reply by email to the office mailbox (IMAP), as in production
+            env.update(imap.env())
         saved = {key: os.environ.get(key) for key in env}
         os.environ.update(env)  # the flows run in this process too (intake, reminders) read it
         get_settings.cache_clear()
         try:
-            Demo(get_settings(), output, console, sink, env).run()
+            Demo(get_settings(), output, console, sink, env, imap).run()
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -94,8 +97,9 @@ def quiet_console() -> None:
 
 
 class Demo:
-    def __init__(self, settings: Settings, output: Path, console: Console, sink: MailSink, env: dict[str, str]):
+    def __init__(self, settings: Settings, output: Path, console: Console, sink: MailSink, env: dict[str, str], imap=None):
         self.settings, self.output, self.console, self.sink, self.env = settings, output, console, sink, env
+        self.imap, self.replies = imap, []  # the office mailbox (None: the inbox folder) and replies not yet delivered
         self.people = People(2022)
         self.inbox = settings.effective_inbox_dir
         self.started = time.monotonic()
@@ -145,7 +149,8 @@ class Demo:
             result = reminders(today=day)
             self.say(f"  {day}：提醒 {len(result['reminders'])} 个单位，发送 {result['sent']} 封")
 
-        self.step("3. 各单位把填好的自评表发回，专班存入收件文件夹，回收流程自动录入并回复")
+        self.step("3. 各单位回复表格邮件、附上填好的自评表，回收流程从专用邮箱（IMAP）收取、录入并回复" if self.imap else
+                  "3. 各单位把填好的自评表发回，专班存入收件文件夹，回收流程自动录入并回复")
         late = "青山区"
         self.returns(FormKind.self_assessment, only=("东河区",), sloppy=True)
         for outcome in self.intake("2022-07-05T16:20"):
@@ -185,6 +190,9 @@ class Demo:
         self.say(f"  专班负责人误填验证码 {wrong} → 流程记入审计日志并重新等待（不会失败）")
         self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_self_scored=True)
         self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结；验证码发给分管领导")
+        # Issue 15 item 4, "one signer signs by reply": once sign-off by reply lands (reply-signoff),
+        # the approver answers here with kaoping.demo.mailbox.sign_by_reply(...) and the intake flow
+        # takes the reply; until then the run is resumed as the UI's Resume button does.
         self.resume(run_id, code=self.code(self.settings.approver_email), decision="同意", comments="")
         self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
         self.wait(run_id, TERMINAL)
@@ -200,14 +208,27 @@ class Demo:
             if (only and name not in only) or name in skip:
                 continue
             data = self.people.fill(kind, Path(form.path).read_bytes(), sloppy=sloppy)
-            drop_in_inbox(self.inbox, f"{form.form_no}-{name}-{kind.label}{'（第一次）' if sloppy else ''}.docx", data, sender)
+            file_name = f"{form.form_no}-{name}-{kind.label}{'（第一次）' if sloppy else ''}.docx"
+            if self.imap is not None:  # a reply to the form email, delivered when the intake runs (its arrival time)
+                with db.session_scope(self.settings) as session:
+                    original = form_email(session, form.form_no, sender)
+                    self.replies.append((sender, original, [(file_name, data)]))
+            else:
+                drop_in_inbox(self.inbox, file_name, data, sender)
             count += 1
         return count
 
     def intake(self, at: str) -> list[dict]:
         from kaoping.flows.daily import intake
 
-        return intake(received_at=datetime.fromisoformat(at).replace(tzinfo=self.settings.tz))
+        when = datetime.fromisoformat(at).replace(tzinfo=self.settings.tz)
+        if self.imap is None:
+            return intake(received_at=when)
+        replies = [(reply_email(sender, original, when, text="您好，附件是我单位填好的表格，请查收。", attachments=files), when)
+                   for sender, original, files in self.replies]
+        deliver(self.imap, replies)  # the mail server stores them, arrival time = the simulated time
+        self.replies = []
+        return intake()
 
     def wait(self, run_id, states):
         try:
@@ -273,7 +294,12 @@ class Demo:
             self.say(f"  {path}")
         self.say(f"  反馈函：{len(list((reports / '反馈函').glob('*.docx')))} 份（{reports / '反馈函'}/）")
         self.say(f"  邮件：{self.sink.count} 封（{self.sink.folder}/*.eml）")
-        self.say(f"  交回的文件：{self.inbox}/accepted/、{self.inbox}/refused/（原件另存于 {self.settings.received_dir}/）")
+        if self.imap is not None:
+            where = self.imap.mail_dir if self.output in self.imap.mail_dir.parents else "临时目录（演示结束后删除）"
+            self.say(f"  专用邮箱：{where}（IMAP 文件夹 {self.settings.imap_processed_folder}、"
+                     f"{self.settings.imap_refused_folder}；每封邮件及附件另存于 {self.settings.received_dir}/）")
+        else:
+            self.say(f"  交回的文件：{self.inbox}/accepted/、{self.inbox}/refused/（原件另存于 {self.settings.received_dir}/）")
         self.say(f"  数据库：{self.settings.effective_database_url.removeprefix('sqlite:///')}；"
                  f"Prefect 运行记录：{self.output / 'prefect' / 'prefect.db'}")
         self.say(f"[dim]用时 {time.monotonic() - self.started:.0f} 秒。查看 Prefect 界面中的运行与看板："

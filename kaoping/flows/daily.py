@@ -1,8 +1,9 @@
 """The scheduled flows: daily reminders (09:00 Asia/Shanghai) and the intake of returned files
-(every 10 minutes). Flows only orchestrate: each task calls one kaoping service, with plain
+(every 10 minutes: from the office mailbox over IMAP when ``KAOPING_IMAP_HOST`` is set, else from
+the inbox folder). Flows only orchestrate: each task calls one kaoping service, with plain
 values as arguments, in its own transaction. Re-running either is safe: reminders are keyed
-per unit and day, a file is moved out of the inbox once handled, the outbox sends each
-message once.
+per unit and day, a message is recorded by Message-ID and a file moved out of the inbox once
+handled, the outbox sends each message once.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import Field
 
 from kaoping.flows.tasks import (
     advance,
+    fetch_mailbox,
     queue_reminders,
     receive_one,
     remind_signers,
@@ -81,15 +83,49 @@ def reminders(
     return {**run, **sent, "started": started}
 
 
-@flow(name="intake", description="回收：扫描收件文件夹，识别并录入交回的表格，移入 accepted/ 或 refused/，回复回执或退回原因。")
+@flow(name="intake", description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
+                         "回复回执或退回原因，处理过的邮件移入“已录入”或“未录入”文件夹。")
 def intake(
-    inbox: str | None = Field(None, description="收件文件夹（默认 KAOPING_INBOX_DIR）"),
-    received_at: datetime | None = Field(None, description="收件时间（补录时填邮件实际到达的时间；默认当前时间）"),
+    inbox: str | None = Field(None, description="收件文件夹（填写则扫描该文件夹；默认：设置了专用邮箱时收取邮箱，否则 KAOPING_INBOX_DIR）"),
+    received_at: datetime | None = Field(None, description="收件时间（仅收件文件夹：补录时填邮件实际到达的时间；默认当前时间）"),
 ) -> list[dict]:
+    """Each returned file once, as a list of outcomes (one per file)."""
+    settings = get_settings()
+    if inbox is None and settings.imap_enabled:
+        return _intake_mailbox()
+    return _intake_folder(Path(inbox) if inbox else settings.effective_inbox_dir, received_at)
+
+
+def _intake_mailbox() -> list[dict]:
+    """The office mailbox: every message recorded, its forms taken in, the message moved."""
+    logger = get_run_logger()
+    run = fetch_mailbox()
+    outcomes, rows, latest = [], ["| 发件人 | 主题 | 结果 | 移入 |", "|---|---|---|---|"], None
+    for m in run["messages"]:
+        logger.info("邮件 %s《%s》：%s → %s", m["sender"], m["subject"], m["summary"], m["folder"])
+        rows.append(f"| {m['sender']} | {m['subject'][:40]} | {m['summary']} | {m['folder']} |")
+        for f in m["files"]:
+            outcomes.append(f)
+            rows.append(f"| | {f['file']} | {_outcome_text(f)} | |")
+            if f["accepted"] and m["received_at"]:
+                arrived = datetime.fromisoformat(m["received_at"])
+                latest = max(latest or arrived, arrived)
+    sent = send_mail() if run["messages"] else {"sent": 0}
+    if latest:  # the day the newest accepted return arrived (the server's INTERNALDATE), in the office's zone
+        today = latest.astimezone(get_settings().tz).date().isoformat()
+        for code in advance(today, "收到交回的表格"):
+            logger.info("已启动 %s 的周期流程", code)
+    more = f"；邮箱中还有 {run['waiting']} 封，下次运行继续收取" if run["waiting"] else ""
+    create_markdown_artifact(key="kaoping-intake", description="最近一次回收（专用邮箱）",
+                             markdown=f"# 最近一次回收：专用邮箱 {len(run['messages'])} 封邮件，{len(outcomes)} 个文件，"
+                                      f"回复邮件 {sent['sent']} 封{more}\n\n" + "\n".join(rows))
+    return outcomes
+
+
+def _intake_folder(folder: Path, received_at: datetime | None) -> list[dict]:
     """Each file in the inbox (not in sub-folders) once; ``NAME.sender`` beside a file names who sent it."""
     logger = get_run_logger()
     settings = get_settings()
-    folder = Path(inbox) if inbox else settings.effective_inbox_dir
     if received_at is not None and received_at.tzinfo is None:
         received_at = received_at.replace(tzinfo=settings.tz)
     folder.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from kaoping.models import FormKind
 from kaoping.services import audit, signoff, stages
 from kaoping.services.cycles import get_cycle
 from kaoping.services.intake import receive_path
+from kaoping.services.mailbox import fetch_mail
 from kaoping.services.reminders import run_reminders
 from kaoping.services.status import cycle_status, results_table, signoff_summary
 from kaoping.services.workdays import WorkCalendar
@@ -221,3 +222,15 @@ def receive_one(path: str, sender: str, received_at: str | None = None) -> dict:
     result = outcome.result
     return {"file": Path(path).name, "accepted": True, "held": False, "form_no": result.form_no,
             "summary": result.summary, "late": result.late}
+
+
+@task(name="收取专用邮箱", cache_policy=NO_CACHE)
+def fetch_mailbox() -> dict:
+    """Take in what waits in the office mailbox (IMAP): each message recorded first, its forms taken
+    in with its sender, then moved to the processed or refused folder. A refusal (the mailbox cannot
+    be reached) fails the task: the messages stay in the mailbox for the next run."""
+    report = fetch_mail(get_settings())
+    return {"waiting": report.waiting,
+            "messages": [{"sender": m.sender, "subject": m.subject, "outcome": m.outcome, "summary": m.summary,
+                          "folder": m.folder, "files": m.files,
+                          "received_at": m.received_at.isoformat() if m.received_at else None} for m in report.messages]}

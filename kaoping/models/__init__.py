@@ -24,6 +24,7 @@ from kaoping.models.cycle import (
 )
 from kaoping.models.documents import DocNumber
 from kaoping.models.forms import FormKind, IssuedForm, Submission
+from kaoping.models.mailbox import MailboxMessage
 from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
@@ -42,6 +43,7 @@ from kaoping.models.visits import Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "MailboxMessage",
     "DocNumber",
     "SignoffRequest",
     "SignoffReply",

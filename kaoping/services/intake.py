@@ -54,8 +54,8 @@ from kaoping.settings import Settings
 log = logging.getLogger(__name__)
 
 #: how a file reached the intake: the operator's CLI (trusted without a sender), the inbox folder,
-#: or the team releasing a held file (trusted: the team decided)
-CHANNELS = ("cli", "inbox", "release")
+#: the office mailbox (IMAP), or the team releasing a held file (trusted: the team decided)
+CHANNELS = ("cli", "inbox", "mail", "release")
 #: how many times a file is tried again when a concurrent intake of the same form got there first
 ATTEMPTS = 3
 
@@ -212,7 +212,7 @@ def intake(
     kind = spec.kind
     sender = sender.strip().lower()
     subject_label = session.get(Unit, form.subject_unit_id).short_name if form.subject_unit_id else "全部考评对象"
-    if channel == "inbox" and not sender:
+    if channel in ("inbox", "mail") and not sender:
         raise Held(f"{upload.name}（{form.form_no}，{subject_label}的{spec.label}）没有发件人信息，无法核对是否由该单位报送："
                    "已暂存，待专班核实后放行或退回。", form.form_no)
     if sender and channel != "release" and sender not in allowed_senders(session, settings, cycle, form):

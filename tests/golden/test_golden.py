@@ -21,9 +21,11 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.demo.people import People
+from kaoping.domain.incoming import IncomingMessage
 from kaoping.models import FormKind, IssuedForm, OutboxMessage
 from kaoping.models.types import fixed_clock
 from kaoping.services.cycles import get_cycle
+from kaoping.services.mailbox import queue_no_form_reply
 from kaoping.services.signoff import remind_signers
 from kaoping.services.stages import publish
 from kaoping.services.status import cycle_status
@@ -132,6 +134,10 @@ def golden_cycle(initialized, settings, tmp_path):
         refused = write(tmp_path / "returns" / "自评表.doc", b"\xd0\xcf\x11\xe0 not a docx")
         for path in (returned, refused):
             cli("intake", path, "--sender", "liaison@150202.baotou.example", "--cycle", "2022H1")
+        with db.session_scope(settings) as session:  # a message to the office mailbox without a form
+            queue_no_form_reply(session, settings, IncomingMessage(
+                "<q@150202.example>", "liaison@150202.baotou.example", "请问自评表的截止时间", "请问截止时间？", INSTANT),
+                ["工作方案.pdf"])
         result = cli("visits", "confirm", "--cycle", "2022H1", "--from", "2022-07-11", "--to", "2022-07-22",
                      "--teams", settings.effective_teams_file)
         assert result.exit_code == 0, result.output
