@@ -223,3 +223,42 @@ def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
         fill_cell(row.cells[5], progress)
     document.save(out)
     return out
+
+
+# --------------------------------------------------------------------------- objections (异议期)
+
+
+def open_objection_window(settings: Settings, *, today: date, cycle: str = "2022H1"):
+    """What the cycle flow does after the verification sign-off: the provisional 反馈函 to every
+    unit, the window open for the policy's working days from ``today``."""
+    from kaoping.services.provisional import open_window
+
+    with db.session_scope(settings) as session:
+        return open_window(session, settings, get_cycle(session, cycle), today=today, actor=ACTOR)
+
+
+def pass_objection_window(settings: Settings, cycle: str = "2022H1") -> None:
+    """A window that opened and closed long ago without objections: the approval may be asked for."""
+    open_objection_window(settings, today=date(2022, 7, 11), cycle=cycle)
+
+
+def record_objection(settings: Settings, *, unit: str, numbers: list[int], text: str, evidence: str = "",
+                     received_at=None, cycle: str = "2022H1") -> list[int]:
+    """``kaoping objections add``: an objection received by phone or on paper, recorded by the team."""
+    from kaoping.services import objections
+
+    with db.session_scope(settings) as session:
+        return [o.id for o in objections.record(session, settings, get_cycle(session, cycle), unit=unit, numbers=numbers,
+                                                disputed=text, evidence=evidence, received_at=received_at, actor=ACTOR)]
+
+
+def decide_objection(settings: Settings, objection_id: int, *, uphold: bool, reason: str, score: str | None = None,
+                     indicator: int | None = None, cycle: str = "2022H1"):
+    """``kaoping objections decide ID --uphold|--reject --reason … [--score …]``."""
+    from kaoping.services import objections
+
+    with db.session_scope(settings) as session:
+        decided = objections.decide(session, settings, get_cycle(session, cycle), objection_id, uphold=uphold,
+                                    reason=reason, actor=ACTOR, score=None if score is None else Decimal(score),
+                                    indicator=indicator)
+        return decided.status

@@ -24,6 +24,12 @@ from kaoping.models.cycle import (
 )
 from kaoping.models.documents import DocNumber
 from kaoping.models.forms import FormKind, IssuedForm, Submission
+from kaoping.models.objections import (
+    Objection,
+    ObjectionSource,
+    ObjectionStatus,
+    ObjectionWindow,
+)
 from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
@@ -42,6 +48,10 @@ from kaoping.models.visits import Visit
 metadata = SQLModel.metadata
 
 __all__ = [
+    "Objection",
+    "ObjectionSource",
+    "ObjectionStatus",
+    "ObjectionWindow",
     "DocNumber",
     "SignoffRequest",
     "CyclePlan",
