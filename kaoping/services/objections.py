@@ -40,6 +40,7 @@ from kaoping.services.messages import render
 from kaoping.services.objection_window import window_of
 from kaoping.services.outbox import queue
 from kaoping.services.received import keep_received
+from kaoping.services.reports import short_title
 from kaoping.services.score_entry import CycleContext
 from kaoping.settings import Settings
 
@@ -134,7 +135,7 @@ def _route(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext
         if not recipients:
             continue
         rendered = render("objection_routed", settings, greeting=ctx.name(lead), unit=ctx.name(o.unit_id),
-                          period=cycle_label(cycle), indicator=o.indicator_number, title=indicator.text[:40],
+                          period=cycle_label(cycle), indicator=o.indicator_number, title=short_title(indicator.text),
                           score=o.previous_score if o.previous_score is not None else "—",
                           points=points_text(ctx.points[indicator.id].points), disputed=o.disputed,
                           evidence=o.evidence or "（未写明）", objection_id=o.id, office_email=settings.office_email,
