@@ -184,11 +184,26 @@ class Demo:
         self.resume(run_id, code=wrong, decision="同意", comments="", confirm_self_scored=True)
         self.say(f"  专班负责人误填验证码 {wrong} → 流程记入审计日志并重新等待（不会失败）")
         self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_self_scored=True)
-        self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结；验证码发给分管领导")
+        self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结")
+        self.wait(run_id, TERMINAL)
+        run_id = self.objection_stage()
         self.resume(run_id, code=self.code(self.settings.approver_email), decision="同意", comments="")
         self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
         self.wait(run_id, TERMINAL)
+        self.status("2022-07-19")
+
+    def objection_stage(self):
+        """Issue 17: the provisional 反馈函 went out with the verification; two units object (one upheld,
+        one rejected); when the window has closed the daily run asks for the approval. Returns that run."""
+        from kaoping.demo.objections import object_and_decide
+        from kaoping.flows.daily import reminders
+
+        self.step("6a. 异议期：周期流程已向各单位发送初步结果反馈函（征求意见稿），3 个工作日内可回复提出异议")
         self.status("2022-07-13")
+        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-14T15:00").replace(tzinfo=self.settings.tz))
+        result = reminders(today="2022-07-19")
+        self.say(f"  2022-07-19：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
+        return self.wait_newest(("PAUSED",))
 
     # ----------------------------------------------------------------------- helpers
 
