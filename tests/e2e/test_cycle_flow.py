@@ -339,6 +339,11 @@ def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, s
     assert initialized("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code,
                        "--approve").exit_code == 0
     assert cycle_status(settings) == CycleStatus.verified
+    from datetime import date
+
+    from tests.factories import open_objection_window
+
+    open_objection_window(settings, today=date(2022, 7, 8))  # issue 17: the window closed on 07-13, no objection
     run = start(year=2022, half=1, today="2022-07-14")
     wait_for_state(run.id, ("PAUSED",))
     before = len(world.mails_to(settings.approver_email))
