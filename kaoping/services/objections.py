@@ -84,7 +84,7 @@ def _check_window(session: Session, cycle: Cycle, received_at: datetime, tz) -> 
 def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, numbers: list[int] | tuple[int, ...],
            disputed: str, evidence: str = "", source: ObjectionSource = ObjectionSource.cli, sender: str = "",
            received_at: datetime | None = None, actor: str, message_id: str = "", attachments: list[dict] | None = None,
-           strict: bool = True) -> list[Objection]:
+           strict: bool = True, receipt: bool = True) -> list[Objection]:
     """One objection per indicator named (one without an indicator if none), receipt queued and each
     routed to the item's lead assessors. ``strict`` (the team typing it): an indicator the unit does
     not undertake is refused; otherwise (a reply) it is kept unclassified, text and all."""
@@ -123,7 +123,8 @@ def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, num
         created.append(objection)
         if number is not None:
             _route(session, settings, cycle, ctx, objection)
-    _receipt(session, settings, cycle, ctx, created, to=[sender] if sender else unit_contacts(session, unit_id))
+    if receipt:
+        _receipt(session, settings, cycle, ctx, created, to=[sender] if sender else unit_contacts(session, unit_id))
     return created
 
 
@@ -240,11 +241,13 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         parsed_text = message.subject.strip() or "（回复无正文）"
         created += record(session, settings, cycle, unit=unit, numbers=[], disputed=parsed_text, source=ObjectionSource.reply,
                           sender=sender, received_at=message.received_at, actor=f"mail:{sender}"[:64],
-                          message_id=message.message_id, attachments=attachments, strict=False)
+                          message_id=message.message_id, attachments=attachments, strict=False, receipt=False)
     for part in parsed:
         created += record(session, settings, cycle, unit=unit, numbers=part.numbers, disputed=part.disputed,
                           evidence=part.evidence, source=ObjectionSource.reply, sender=sender, received_at=message.received_at,
-                          actor=f"mail:{sender}"[:64], message_id=message.message_id, attachments=attachments, strict=False)
+                          actor=f"mail:{sender}"[:64], message_id=message.message_id, attachments=attachments, strict=False,
+                          receipt=False)
+    _receipt(session, settings, cycle, ctx, created, to=[sender])  # one receipt for the whole reply
     return ReplyOutcome(True, cycle_code, unit, [o.id for o in created], received_file_ids=[k.id for k in kept])
 
 

@@ -281,7 +281,8 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert len({r.rcpt_tos[0] for r in letters}) == 36  # every unit its own letter, once
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_latest_artifacts()}
-    assert {"kaoping-2022h1-stages", "kaoping-2022h1-returns", "kaoping-2022h1-late", "kaoping-2022h1-results"} <= keys
+    assert {"kaoping-2022h1-stages", "kaoping-2022h1-returns", "kaoping-2022h1-late", "kaoping-2022h1-results",
+            "kaoping-2022h1-objections"} <= keys
     # kaoping status prints the same stages.
     assert world_cli(settings)("audit", "verify").exit_code == 0  # the hash chain holds every step
     result = world_cli(settings)("status", "--cycle", "2022H1")

@@ -116,8 +116,8 @@ def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
                                       attachments=[Attachment("验收报告.pdf", b"%PDF-1.4 proof")]))
     assert accepted.accepted and len(accepted.objection_ids) == 1
     # 昆都仑区 objects to two items in one paragraph; 东河区 writes without any indicator number.
-    two = _take(settings, _reply(settings, "150203", "指标序号：54、55\n异议内容：评分偏低。\n依据：已按时上线。",
-                                 sender="liaison@150203.baotou.example", received_at=now))
+    two = _take(settings, _reply(settings, "150203", "指标序号：54\n异议内容：评分偏低。\n依据：已按时上线。\n\n"
+                                 "指标序号：55\n异议内容：同上。", sender="liaison@150203.baotou.example", received_at=now))
     vague = _take(settings, _reply(settings, "150202", "我们对分数有疑问，请核实。", sender="liaison@150202.baotou.example",
                                    received_at=now))
     assert len(two.objection_ids) == 2 and len(vague.objection_ids) == 1
