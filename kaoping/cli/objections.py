@@ -122,3 +122,32 @@ def objections_decide(
                 + (f"，指标{decided.indicator_number}由 {decided.previous_score} 调整为 {decided.new_score} 分"
                    if decided.new_score is not None else ""))
     out.print(text + "；处理结果邮件待发送（kaoping outbox send）。")
+
+
+@objections_app.command("held")
+@refusals_exit
+def objections_held() -> None:
+    """列出暂存的异议回复（发件人不是该单位登记的邮箱）。"""
+    from kaoping.cli.common import schema_session
+
+    with schema_session() as (s, session):
+        rows = objections.held_replies(session)
+        table = Table(show_header=True, header_style="bold", title="暂存的异议回复")
+        for col in ("编号", "周期", "单位", "发件人", "收到"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(str(r.id), r.details.get("cycle", ""), r.details.get("unit", ""), r.sender,
+                          local_time(r.received_at, s.tz))
+    out.print(table)
+    out.print(f"共 {len(rows)} 份；核实属实的用 `kaoping objections release 编号` 受理（按原收到日期判断是否在异议期内）。")
+
+
+@objections_app.command("release")
+@refusals_exit
+def objections_release(file_id: Annotated[int, typer.Argument(help="暂存回复的编号（kaoping objections held）")]) -> None:
+    """专班核实后受理一份暂存的异议回复：登记为该单位的异议，回执发给发件人。"""
+    from kaoping.cli.common import schema_session
+
+    with schema_session() as (s, session):
+        outcome = objections.release_held(session, s, file_id, actor=actor_of(s))
+    out.print(f"已受理：{outcome.unit} 异议 {'、'.join(f'第 {i} 号' for i in outcome.objection_ids)}。")

@@ -31,6 +31,7 @@ from kaoping.models import (
     ObjectionSource,
     ObjectionStatus,
     OutboxMessage,
+    ReceivedFile,
 )
 from kaoping.models.types import utcnow
 from kaoping.services import audit
@@ -190,7 +191,8 @@ def _keep_message(session: Session, settings: Settings, message: IncomingMessage
     stamp = local_date(message.received_at, settings.tz).isoformat()
     body = Upload(f"异议回复-{stamp}.txt", f"主题：{message.subject}\n发件人：{message.sender}\n\n{message.text}".encode())
     kept = [keep_received(session, settings, body, purpose=PURPOSE, status=status, reason=reason, sender=message.sender,
-                          details={**details, "message_id": message.message_id, "part": "text"})]
+                          details={**details, "message_id": message.message_id, "part": "text",
+                                   "received_at": message.received_at.isoformat()})]
     for attachment in message.attachments:
         kept.append(keep_received(session, settings, Upload(attachment.filename or "附件", attachment.content),
                                   purpose=PURPOSE, status=status, reason=reason, sender=message.sender,
@@ -234,6 +236,11 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
                      cycle_code=cycle_code, after={"sender": sender, "message_id": message.message_id}, reason=str(exc))
         return ReplyOutcome(False, cycle_code, unit, reason=str(exc), received_file_ids=[k.id for k in kept])
     kept = _keep_message(session, settings, message, status="accepted", reason="", details=details)
+    return _record_reply(session, settings, cycle, ctx, unit, message, sender, kept)
+
+
+def _record_reply(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, unit: str,
+                  message: IncomingMessage, sender: str, kept: list) -> ReplyOutcome:
     attachments = [{"received_file_id": k.id, "filename": k.filename, "sha256": k.sha256} for k in kept[1:]]
     parsed = parse_objections(message.text) or []
     created: list[Objection] = []
@@ -248,7 +255,41 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
                           actor=f"mail:{sender}"[:64], message_id=message.message_id, attachments=attachments, strict=False,
                           receipt=False)
     _receipt(session, settings, cycle, ctx, created, to=[sender])  # one receipt for the whole reply
-    return ReplyOutcome(True, cycle_code, unit, [o.id for o in created], received_file_ids=[k.id for k in kept])
+    return ReplyOutcome(True, cycle.code, unit, [o.id for o in created], received_file_ids=[k.id for k in kept])
+
+
+def held_replies(session: Session) -> list[ReceivedFile]:
+    """Replies to a provisional 反馈函 from an address the unit did not register, held for the team."""
+    return [r for r in session.exec(select(ReceivedFile).where(ReceivedFile.purpose == PURPOSE, ReceivedFile.status == "held")
+                                    .order_by(ReceivedFile.id)) if (r.details or {}).get("part") == "text"]
+
+
+def release_held(session: Session, settings: Settings, file_id: int, *, actor: str) -> ReplyOutcome:
+    """The team vouches for a held reply (e.g. the unit confirmed it by phone): recorded as the unit's
+    objection, as received then (the window is checked against the day it arrived), audited."""
+    record = session.get(ReceivedFile, file_id)
+    if record is None or record not in held_replies(session):
+        raise NotFound(f"没有编号为 {file_id} 的暂存异议回复：请用 `kaoping objections held` 查看。")
+    details = record.details or {}
+    cycle = get_cycle(session, details["cycle"])
+    ctx = CycleContext(session, cycle)
+    unit_id = next(u for u, cu in ctx.units.items() if cu.code == details["unit"])
+    stored = (settings.received_dir / record.sha256[:2] / record.sha256).read_text(encoding="utf-8")
+    subject, _, text = stored.partition("\n\n")
+    received_at = datetime.fromisoformat(details.get("received_at") or record.received_at.isoformat())
+    message = IncomingMessage(message_id=details.get("message_id", ""), sender=record.sender,
+                              subject=subject.partition("\n")[0].removeprefix("主题："), text=text, received_at=received_at)
+    _check_window(session, cycle, received_at, settings.tz)
+    parts = [record] + [r for r in session.exec(select(ReceivedFile).where(ReceivedFile.purpose == PURPOSE,
+                                                                          ReceivedFile.status == "held"))
+                        if (r.details or {}).get("message_id") == message.message_id and r.id != record.id]
+    for part in parts:
+        part.status = "accepted"
+        session.add(part)
+    audit.append(session, actor=actor, action="objections.release", entity=f"cycle:{cycle.code}/unit:{details['unit']}",
+                 cycle_code=cycle.code, before={"status": "held", "sender": record.sender}, after={"status": "accepted"},
+                 reason="专班核实后受理暂存的异议回复")
+    return _record_reply(session, settings, cycle, ctx, ctx.name(unit_id), message, record.sender, parts)
 
 
 # --------------------------------------------------------------------------- decisions

@@ -27,3 +27,7 @@ def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_pat
     decided = cli("objections", "decide", "1", "--cycle", "2022H1", "--uphold", "--score", "4", "--reason", "核实属实")
     assert decided.exit_code == 0 and "已采纳" in decided.output and "调整为 4 分" in decided.output, decided.output
     assert "采纳1项" in cli("objections", "list", "--cycle", "2022H1").output
+    held = cli("objections", "held")
+    assert held.exit_code == 0 and "共 0 份" in held.output
+    missing = cli("objections", "release", "7")
+    assert missing.exit_code != 0 and "没有编号为 7 的暂存异议回复" in missing.output

@@ -247,3 +247,29 @@ def test_a_policy_without_objections_goes_straight_to_the_approval(initialized_d
     request_signoff(settings, "approval")
     with pytest.raises(Conflict, match="未设异议期"):
         open_objection_window(settings, today=date(2022, 7, 20))
+
+
+def test_a_held_reply_is_released_by_the_team_as_of_the_day_it_arrived(initialized_db, tmp_path):
+    settings = initialized_db
+    scored_cycle(settings, tmp_path)
+    sign_off(settings)
+    opened = open_objection_window(settings, today=date(2022, 7, 11))
+    arrived = datetime(2022, 7, 13, 9, tzinfo=settings.tz)
+    held = _take(settings, _reply(settings, "150202", "指标序号：19\n异议内容：偏低\n依据：已上线",
+                                  sender="director.private@example.com", received_at=arrived,
+                                  attachments=[Attachment("通知.pdf", b"%PDF proof")]))
+    assert held.held
+    with db.session_scope(settings) as session:
+        [reply] = objections.held_replies(session)
+        assert reply.sender == "director.private@example.com"
+        assert not session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_received")).all()
+    # Released after the window closed: still taken, as it arrived within it.
+    with db.session_scope(settings) as session:
+        released = objections.release_held(session, settings, reply.id, actor="test:专班")
+    assert opened.closes_on == date(2022, 7, 14) and released.accepted
+    with db.session_scope(settings) as session:
+        [objection] = session.exec(select(Objection)).all()
+        assert objection.indicator_number == 19 and objection.attachments[0]["filename"] == "通知.pdf"
+        assert objections.held_replies(session) == []
+        with pytest.raises(Exception, match="没有编号为"):
+            objections.release_held(session, settings, reply.id, actor="test:专班")
