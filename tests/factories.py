@@ -183,11 +183,11 @@ def score_files(settings: Settings, code: str, folder: Path, *, seed: int = 2022
 
 
 def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed: int = 2022,
-                 verify: bool = True) -> dict[str, Path]:
+                 verify: bool = True, policy: Path | None = None) -> dict[str, Path]:
     """Open ``code`` and import a full set of scores (and, with ``verify``, confirm the self-scored
     items and accept the items left on default points: ready for the verification sign-off)."""
     assert isinstance(settings, Settings), "scored_cycle(settings, folder, ...) builds through the services: pass settings, not cli"
-    open_cycle(settings, code)
+    open_cycle(settings, code, policy=policy)
     files = score_files(settings, code, folder, seed=seed)
     for component, path in files.items():
         import_scores(settings, path, cycle=code, component=component)
@@ -230,6 +230,19 @@ def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
 
 
 # --------------------------------------------------------------------------- objections (异议期)
+
+
+def policy_without_objections(settings: Settings, folder: Path) -> Path:
+    """The default policy file with the objection stage switched off (verification → approval directly)."""
+    default = (settings.data_dir / "policies" / "default.yaml").read_text(encoding="utf-8")
+    assert "  enabled: true" in default
+    return write_text(Path(folder) / "policy-without-objections.yaml", default.replace("  enabled: true", "  enabled: false"))
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def open_objection_window(settings: Settings, *, today: date, cycle: str = "2022H1"):

@@ -1,7 +1,7 @@
 """the objection stage (issue 17): a window per cycle after the verification sign-off, and objections
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0015
 Create Date: 2026-11-28 05:20:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import kaoping.models.types
 
 revision = '0013'
-down_revision = '0011'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 

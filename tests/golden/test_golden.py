@@ -147,6 +147,9 @@ def golden_cycle(initialized, settings, tmp_path):
                 text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
                                     .order_by(OutboxMessage.id.desc())).first()
             code = re.search(r"验证码：(\d{6})", text).group(1)
+            if stage == "verification":  # signed by email reply, after a stranger's reply is refused
+                _sign_by_reply(settings, code)
+                continue
             assert cli("signoff", "give", "--cycle", "2022H1", "--stage", stage, "--code", code, "--approve").exit_code == 0
         with db.session_scope(settings) as session:
             published = publish(session, settings, get_cycle(session, "2022H1"), signed=date(2022, 7, 15))
@@ -180,6 +183,20 @@ def _objection_stage(settings) -> None:
     decide_objection(settings, upheld.objection_ids[0], uphold=True, score="0.5", reason="经牵头考核单位核实，上线通知属实")
     decide_objection(settings, vague.objection_ids[0], uphold=False, reason="未指明具体指标，经逐项核对评分无误")
     assert not reply("150202", "liaison@150202.baotou.example", "指标序号：20\n异议内容：偏低", INSTANT, 3).accepted
+
+
+def _sign_by_reply(settings, code: str) -> None:
+    from kaoping.domain.incoming import IncomingMessage
+    from kaoping.services.signoff_reply import take_reply
+
+    with db.session_scope(settings) as session:
+        request = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
+                               .order_by(OutboxMessage.id.desc())).first()
+        for n, sender in enumerate(("mishu@baotou.example", settings.verifier_email)):
+            outcome = take_reply(session, settings, IncomingMessage(
+                message_id=f"<golden-{n}@mail.baotou.example>", sender=sender, subject=f"回复：{request.subject}",
+                text=f"同意\n验证码：{code}", received_at=INSTANT, in_reply_to=request.message_id))
+            assert outcome.fate == ("refused" if n == 0 else "accepted"), outcome
 
 
 def test_golden_samples(golden_cycle):

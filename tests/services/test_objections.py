@@ -231,16 +231,9 @@ def test_objections_recorded_by_the_team_and_refusals(initialized_db, tmp_path):
 
 def test_a_policy_without_objections_goes_straight_to_the_approval(initialized_db, tmp_path):
     settings = initialized_db
-    policy = tmp_path / "policy.yaml"
-    default = (settings.data_dir / "policies" / "default.yaml").read_text(encoding="utf-8")
-    policy.write_text(default.replace("  enabled: true", "  enabled: false"), encoding="utf-8")
-    from tests.factories import import_scores, open_cycle, score_files, verify_self_scored, accept_default_points
+    from tests.factories import policy_without_objections
 
-    open_cycle(settings, policy=policy)
-    for component, path in score_files(settings, "2022H1", tmp_path).items():
-        import_scores(settings, path, component=component)
-    verify_self_scored(settings)
-    accept_default_points(settings)
+    scored_cycle(settings, tmp_path, policy=policy_without_objections(settings, tmp_path))
     sign_off(settings)
     with db.session_scope(settings) as session:
         assert window_state(session, get_cycle(session, "2022H1"), today=date(2022, 7, 20)).step == "done"
