@@ -183,11 +183,11 @@ def score_files(settings: Settings, code: str, folder: Path, *, seed: int = 2022
 
 
 def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed: int = 2022,
-                 verify: bool = True) -> dict[str, Path]:
+                 verify: bool = True, policy: Path | None = None) -> dict[str, Path]:
     """Open ``code`` and import a full set of scores (and, with ``verify``, confirm the self-scored
     items and accept the items left on default points: ready for the verification sign-off)."""
     assert isinstance(settings, Settings), "scored_cycle(settings, folder, ...) builds through the services: pass settings, not cli"
-    open_cycle(settings, code)
+    open_cycle(settings, code, policy=policy)
     files = score_files(settings, code, folder, seed=seed)
     for component, path in files.items():
         import_scores(settings, path, cycle=code, component=component)
@@ -227,3 +227,55 @@ def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
         fill_cell(row.cells[5], progress)
     document.save(out)
     return out
+
+
+# --------------------------------------------------------------------------- objections (异议期)
+
+
+def policy_without_objections(settings: Settings, folder: Path) -> Path:
+    """The default policy file with the objection stage switched off (verification → approval directly)."""
+    default = (settings.data_dir / "policies" / "default.yaml").read_text(encoding="utf-8")
+    assert "  enabled: true" in default
+    return write_text(Path(folder) / "policy-without-objections.yaml", default.replace("  enabled: true", "  enabled: false"))
+
+
+def write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def open_objection_window(settings: Settings, *, today: date, cycle: str = "2022H1"):
+    """What the cycle flow does after the verification sign-off: the provisional 反馈函 to every
+    unit, the window open for the policy's working days from ``today``."""
+    from kaoping.services.provisional import open_window
+
+    with db.session_scope(settings) as session:
+        return open_window(session, settings, get_cycle(session, cycle), today=today, actor=ACTOR)
+
+
+def pass_objection_window(settings: Settings, cycle: str = "2022H1") -> None:
+    """A window that opened and closed long ago without objections: the approval may be asked for."""
+    open_objection_window(settings, today=date(2022, 7, 11), cycle=cycle)
+
+
+def record_objection(settings: Settings, *, unit: str, numbers: list[int], text: str, evidence: str = "",
+                     received_at=None, cycle: str = "2022H1") -> list[int]:
+    """``kaoping objections add``: an objection received by phone or on paper, recorded by the team."""
+    from kaoping.services import objections
+
+    with db.session_scope(settings) as session:
+        return [o.id for o in objections.record(session, settings, get_cycle(session, cycle), unit=unit, numbers=numbers,
+                                                disputed=text, evidence=evidence, received_at=received_at, actor=ACTOR)]
+
+
+def decide_objection(settings: Settings, objection_id: int, *, uphold: bool, reason: str, score: str | None = None,
+                     indicator: int | None = None, cycle: str = "2022H1"):
+    """``kaoping objections decide ID --uphold|--reject --reason … [--score …]``."""
+    from kaoping.services import objections
+
+    with db.session_scope(settings) as session:
+        decided = objections.decide(session, settings, get_cycle(session, cycle), objection_id, uphold=uphold,
+                                    reason=reason, actor=ACTOR, score=None if score is None else Decimal(score),
+                                    indicator=indicator)
+        return decided.status

@@ -19,6 +19,7 @@ from kaoping.cli import (
     demo,
     forms,
     mail,
+    objections,
     responsibilities,
     results,
     scores,
@@ -77,6 +78,7 @@ app.add_typer(visits.visits_app, name="visits")
 app.add_typer(visits.opinion_app, name="opinion")
 app.add_typer(visits.thirdparty_app, name="thirdparty")
 app.add_typer(signoff.signoff_app, name="signoff")
+app.add_typer(objections.objections_app, name="objections")
 
 
 def main() -> None:  # pragma: no cover - console entry point

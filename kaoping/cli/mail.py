@@ -13,6 +13,7 @@ from rich.table import Table
 
 from kaoping.adapters.mail.sink import MailSink
 from kaoping.adapters.mail.smtp import retry_failed, send_pending
+from kaoping.adapters.prefect_runs import release_paused_run
 from kaoping.cli.common import (
     actor_of,
     err,
@@ -52,6 +53,8 @@ def mail_fetch(limit: Annotated[int | None, typer.Option(help="最多收取多�
                            "（及 KAOPING_IMAP_PORT、KAOPING_IMAP_SECURITY），见 README 的“配置”。 / KAOPING_IMAP_HOST is not set.")
     report = fetch_mail(s, limit=limit)
     for m in report.messages:
+        if m.release_run:  # a signature by reply: the Prefect run that waited for it goes on
+            m.summary += "；" + (release_paused_run(m.release_run, how="已通过邮件回复签字") or "没有等待签字的运行")
         out.print(f"{OUTCOMES.get(m.outcome, m.outcome)} {m.sender or '（无发件人）'}《{m.subject or '无主题'}》：{m.summary} → {m.folder}",
                   markup=True, highlight=False)
         for f in m.files:

@@ -77,9 +77,8 @@ def deliver(server: LocalImapServer, replies: list[tuple[bytes, datetime]]) -> N
 
 def sign_by_reply(server: LocalImapServer, signer: str, request: tuple[str, str], when: datetime, *, code: str,
                   decision: str = "同意", comments: str = "") -> None:
-    """The place for issue 15 item 2 (``reply-signoff``): a signer answers the sign-off email by
-    replying "同意 验证码 …" from their own address. The reply is delivered here; taking it as the
-    signature is ``kaoping.services.mailbox.route_text_reply``'s job once sign-off by reply lands
-    (today it is not handled, so ``Demo.cycle`` still resumes the run as the UI's Resume does)."""
+    """A signer answers the sign-off email (``request``: its subject and Message-ID) by replying
+    "同意。验证码：…" from their own address; the intake takes the reply as the signature
+    (``kaoping.services.mailbox.route_text_reply``) and releases the waiting run."""
     body = f"{decision}。验证码：{code}" + (f"\n意见：{comments}" if comments else "")
     deliver(server, [(reply_email(signer, request, when, text=body), when)])

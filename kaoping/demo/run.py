@@ -34,7 +34,7 @@ from kaoping.adapters.prefect_server import (
     ephemeral_server,
     wait_for_state,
 )
-from kaoping.demo.mailbox import deliver, form_email, office_mailbox, reply_email
+from kaoping.demo.mailbox import deliver, form_email, office_mailbox, reply_email, sign_by_reply
 from kaoping.demo.people import (
     People,
     drop_in_inbox,
@@ -189,14 +189,34 @@ class Demo:
         self.resume(run_id, code=wrong, decision="同意", comments="", confirm_self_scored=True)
         self.say(f"  专班负责人误填验证码 {wrong} → 流程记入审计日志并重新等待（不会失败）")
         self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_self_scored=True)
-        self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结；验证码发给分管领导")
-        # Issue 15 item 4, "one signer signs by reply": once sign-off by reply lands (reply-signoff),
-        # the approver answers here with kaoping.demo.mailbox.sign_by_reply(...) and the intake flow
-        # takes the reply; until then the run is resumed as the UI's Resume button does.
-        self.resume(run_id, code=self.code(self.settings.approver_email), decision="同意", comments="")
+        self.say("  专班负责人填写邮件中的验证码 → 核实签字完成，分数冻结")
+        self.wait(run_id, TERMINAL)
+        run_id = self.objection_stage()
+        approver = self.settings.approver_email
+        if self.imap is not None:  # the approver signs by replying to the sign-off email (issue 15 item 2)
+            when = datetime.fromisoformat("2022-07-19T10:30").replace(tzinfo=self.settings.tz)
+            sign_by_reply(self.imap, approver, self.signoff_email(approver), when, code=self.code(approver))
+            self.intake("2022-07-19T10:30")
+            self.say("  分管领导在邮箱中回复签字邮件“同意。验证码：……” → 回收流程收取回复，核对发件人和验证码，签字生效，"
+                     "等待签字的流程自动继续")
+        else:
+            self.resume(run_id, code=self.code(approver), decision="同意", comments="")
         self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
         self.wait(run_id, TERMINAL)
+        self.status("2022-07-19")
+
+    def objection_stage(self):
+        """Issue 17: the provisional 反馈函 went out with the verification; two units object (one upheld,
+        one rejected); when the window has closed the daily run asks for the approval. Returns that run."""
+        from kaoping.demo.objections import object_and_decide
+        from kaoping.flows.daily import reminders
+
+        self.step("6a. 异议期：周期流程已向各单位发送初步结果反馈函（征求意见稿），3 个工作日内可回复提出异议")
         self.status("2022-07-13")
+        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-14T15:00").replace(tzinfo=self.settings.tz))
+        result = reminders(today="2022-07-19")
+        self.say(f"  2022-07-19：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
+        return self.wait_newest(("PAUSED",))
 
     # ----------------------------------------------------------------------- helpers
 
@@ -259,6 +279,13 @@ class Demo:
 
         resume_flow_run(run_id, run_input=answer)
         self.wait(run_id, ("PAUSED",) + TERMINAL)
+
+    def signoff_email(self, address: str) -> tuple[str, str]:
+        """(subject, Message-ID) of the newest sign-off email to ``address``: what the signer replies to."""
+        for message in mailbox(self.sink.folder):
+            if address in str(message.get("To", "")) and "验证码" in str(message.get("Subject", "")):
+                return str(message["Subject"]), str(message["Message-ID"])
+        raise SystemExit(f"演示中止：没有发给 {address} 的签字邮件")
 
     def code(self, address: str) -> str:
         try:

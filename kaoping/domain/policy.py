@@ -91,6 +91,14 @@ class Veto(BaseModel):
     rank: Literal["last", "by_score"] = "last"
 
 
+class ObjectionPolicy(BaseModel):
+    """异议期: after the verification sign-off each unit gets its provisional 反馈函 (征求意见稿) and
+    may object for this many Chinese working days before the results go to the approver."""
+
+    enabled: bool = True
+    workdays: int = Field(3, ge=1, le=30)
+
+
 class ScoringPolicy(BaseModel):
     version: str
     name: str = ""
@@ -105,6 +113,7 @@ class ScoringPolicy(BaseModel):
     opinion: OpinionPolicy = OpinionPolicy()
     veto: Veto = Veto()
     milestones: MilestonePolicy = MilestonePolicy()
+    objections: ObjectionPolicy = ObjectionPolicy()
 
     @field_validator("components")
     @classmethod

@@ -38,6 +38,7 @@ from kaoping.flows.tasks import (
     arrange_visits,
     cycle_progress,
     issue_forms,
+    open_objection_window,
     prepare_cycle,
     publish_artifacts,
     publish_reports,
@@ -88,6 +89,10 @@ def half_year_cycle(
     # Returns still outstanding: the run ends here; the intake and reminders flows start the next.
     if progress["next_step"] in ("verification", "approval"):
         progress = verification_and_approval(code, day, progress)
+    # The objection stage (异议期, issue 17): after the verification sign-off the units get their provisional
+    # 反馈函; the run ends while the window is open, and the daily reminders start the next when it has closed.
+    if progress["next_step"] == "objections":
+        progress = send_provisional_letters(code, day)
     if progress["next_step"] == "publish":
         progress = publish_and_distribute(code, day)
     return show_where_it_stands(code, day)
@@ -140,6 +145,14 @@ def verification_and_approval(code: str, day: str, progress: dict) -> dict:
             logger.warning("专班未通过核实：修改后重新运行本流程（或等待回收、催报流程自动推进）。")
             break
     return progress
+
+
+def send_provisional_letters(code: str, day: str) -> dict:
+    """The provisional 反馈函 (征求意见稿) to every unit: the objection window (异议期) opens (issue 17)."""
+    opened = open_objection_window(code, day)
+    get_run_logger().info("征求意见稿 %(letters)s 份，邮件 %(queued)s 封；异议期至 %(closes_on)s（含）", opened)
+    send_outbox()
+    return cycle_progress(code, day)
 
 
 def publish_and_distribute(code: str, day: str) -> dict:

@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 
 from kaoping import db
 from kaoping.adapters.mail.smtp import send_pending
-from kaoping.adapters.prefect_runs import run_link
+from kaoping.adapters.prefect_runs import release_paused_run, run_link
 from kaoping.domain.errors import KaopingError
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
@@ -26,6 +26,7 @@ from kaoping.services import audit, signoff, stages
 from kaoping.services.cycles import get_cycle
 from kaoping.services.intake import receive_path
 from kaoping.services.mailbox import fetch_mail
+from kaoping.services.objection_report import objections_markdown
 from kaoping.services.reminders import run_reminders
 from kaoping.services.status import cycle_status, results_table, signoff_summary
 from kaoping.services.workdays import WorkCalendar
@@ -102,6 +103,18 @@ def publish_reports(code: str, today: str) -> dict:
         return asdict(stages.publish(session, settings, get_cycle(session, code), signed=date.fromisoformat(today)))
 
 
+@stage_task("发送征求意见稿并开始异议期")
+def open_objection_window(code: str, today: str) -> dict:
+    """The objection stage (异议期, issue 17): every unit's provisional 反馈函, emailed."""
+    from kaoping.services.provisional import open_window
+
+    settings = get_settings()
+    with db.session_scope(settings) as session:
+        opened = open_window(session, settings, get_cycle(session, code), today=date.fromisoformat(today))
+        return {"letters": opened.letters, "queued": opened.queued, "closes_on": opened.closes_on.isoformat(),
+                "skipped": opened.skipped}
+
+
 @stage_task("更新周期看板")
 def publish_artifacts(code: str, today: str) -> str:
     """Artifacts with stable keys, one set per cycle: stages, returns, late units, results."""
@@ -112,10 +125,12 @@ def publish_artifacts(code: str, today: str) -> str:
         report = cycle_status(session, cycle, today=date.fromisoformat(today), tz=settings.tz)
         rows, problems = results_table(session, cycle)
         markdown, returns, late = report.markdown(), report.returns_table(), report.late_units()
+        objections = objections_markdown(session, cycle, settings.tz)  # issue 17: open and decided objections
     create_markdown_artifact(key=f"{key}-stages", markdown=markdown, description=f"{code} 各环节进展")
     create_table_artifact(key=f"{key}-returns", table=returns, description=f"{code} 应收与已收（按单位、牵头考核单位）")
     create_markdown_artifact(key=f"{key}-late", description=f"{code} 逾期单位",
                              markdown=f"# {code} 逾期单位（{len(late)} 个）\n\n" + ("、".join(late) if late else "暂无"))
+    create_markdown_artifact(key=f"{key}-objections", markdown=objections, description=f"{code} 征求意见与异议处理")
     if rows:
         create_table_artifact(key=f"{key}-results", table=rows, description=f"{code} 考评结果（当前数据计算）")
     else:
@@ -230,6 +245,9 @@ def fetch_mailbox() -> dict:
     in with its sender, then moved to the processed or refused folder. A refusal (the mailbox cannot
     be reached) fails the task: the messages stay in the mailbox for the next run."""
     report = fetch_mail(get_settings())
+    for m in report.messages:
+        if m.release_run:  # a signature by reply: the run that waited for it goes on
+            m.summary += "；" + (release_paused_run(m.release_run, how="已通过邮件回复签字") or "没有等待签字的运行")
     return {"waiting": report.waiting,
             "messages": [{"sender": m.sender, "subject": m.subject, "outcome": m.outcome, "summary": m.summary,
                           "folder": m.folder, "files": m.files,

@@ -25,6 +25,12 @@ from kaoping.models.cycle import (
 from kaoping.models.documents import DocNumber
 from kaoping.models.forms import FormKind, IssuedForm, Submission
 from kaoping.models.mailbox import MailboxMessage
+from kaoping.models.objections import (
+    Objection,
+    ObjectionSource,
+    ObjectionStatus,
+    ObjectionWindow,
+)
 from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
@@ -44,6 +50,10 @@ metadata = SQLModel.metadata
 
 __all__ = [
     "MailboxMessage",
+    "Objection",
+    "ObjectionSource",
+    "ObjectionStatus",
+    "ObjectionWindow",
     "DocNumber",
     "SignoffRequest",
     "SignoffReply",

@@ -74,6 +74,7 @@ class MessageOutcome:
     files: list[dict] = field(default_factory=list)
     moved: bool = False
     received_at: datetime | None = None
+    release_run: str = ""  # a Prefect run that waited for this answer (a signature by reply): the caller releases it
 
 
 @dataclass
@@ -86,12 +87,33 @@ class FetchReport:
         return sum(1 for m in self.messages for f in m.files if f.get("accepted"))
 
 
-def route_text_reply(session: Session, settings: Settings, message: IncomingMessage) -> str | None:
-    """A message without a form: is it an answer kaoping waits for (a signature by reply 签字, an
-    objection 异议)? Return what was done (a sentence, Chinese) if it was handled, else None.
+@dataclass(frozen=True)
+class Routed:
+    """A message that was an answer kaoping waited for: what was done, and the Prefect run that
+    waited for it (released by the caller after the commit — services do not talk to Prefect)."""
 
-    The seam for the sign-off-by-reply and objections work: they match ``message.replied_to``
-    against the Message-IDs of what kaoping sent (``OutboxMessage.message_id``)."""
+    summary: str
+    release_run: str = ""
+
+
+def route_text_reply(session: Session, settings: Settings, message: IncomingMessage) -> Routed | None:
+    """Is the message an answer kaoping waits for — a signature by reply (签字) or an objection to
+    a provisional 反馈函 (异议)? Each handler matches ``message.replied_to`` against the
+    Message-IDs of what kaoping sent, and answers ``None`` for a message that is not its own.
+    Asked before the attachments are looked at: an objection may carry evidence files."""
+    from kaoping.services import objections, signoff_reply
+
+    signed = signoff_reply.take_reply(session, settings, message, actor="mail:intake")
+    if signed is not None:
+        fate = {"accepted": "签字已生效", "refused": "签字未生效", "ignored": "签字回复，未处理"}.get(signed.fate, signed.fate)
+        return Routed(f"签字回复（{signed.cycle_code}）：{fate}" + (f"：{signed.reason}" if signed.reason else ""),
+                      signed.flow_run_id)
+    objected = objections.take_reply(session, settings, message)
+    if objected is not None:
+        what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if objected.held else
+                f"已登记异议 {len(objected.objection_ids)} 条" if objected.accepted else "未登记")
+        return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{what}"
+                      + (f"：{objected.reason}" if objected.reason else ""))
     return None
 
 
@@ -234,11 +256,13 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     except EmailNotValidError as exc:  # nobody to answer: the team looks at it in the refused folder
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
+    with db.session_scope(settings) as session:
+        routed = route_text_reply(session, settings, message)
+    if routed is not None:
+        return MessageOutcome(**base, outcome="reply", folder=settings.imap_processed_folder, summary=routed.summary,
+                              release_run=routed.release_run)
     if not forms:
         with db.session_scope(settings) as session:
-            handled = route_text_reply(session, settings, message)
-            if handled is not None:
-                return MessageOutcome(**base, outcome="reply", folder=settings.imap_processed_folder, summary=handled)
             others = [a.filename for a in message.attachments]
             replied = False if parsed.automatic else queue_no_form_reply(session, settings, message, others)
         note = "已回复发件人" if replied else "今天已提醒过该发件人，未再回复" if not parsed.automatic else "自动转发的邮件，未回复"

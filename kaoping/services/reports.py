@@ -382,8 +382,10 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
     tongbao.save(tongbao_path)
 
+    from kaoping.services.objection_report import summary_lines  # the objection stage (issue 17)
+
     report_facts = {**facts, **_verification_facts(session, cycle, inputs),
-                    "field_findings": _field_findings(session, cycle, inputs)}
+                    "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle)}
     baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                              signer=settings.report_signer)
     _attachment(baogao, meta["attachment"], rows)

@@ -84,6 +84,12 @@ def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
             raise InvalidInput(f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能提请核实签字：", problems)
     elif cycle.status != CycleStatus.verified:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须先完成专班核实签字，才能提请审定。")
+    else:  # the objection stage (异议期, issue 17): the window closed and every objection decided
+        from kaoping.services.objection_window import approval_blockers
+
+        blockers = approval_blockers(session, cycle)
+        if blockers:
+            raise Conflict(f"{cycle.code} 暂不能提请分管领导审定：{blockers[0]}", blockers[1:])
 
 
 def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,

@@ -33,7 +33,7 @@ from kaoping.settings import OFFICE_TIMEZONE
 STATE_LABELS = {"done": "已完成", "waiting": "等待中", "ready": "可进行", "todo": "未开始", "blocked": "需处理"}
 
 #: What the cycle flow does next: ``wait`` (returns or people outstanding), or a step it can take now.
-NextStep = Literal["plan", "issue", "lead_sheets", "wait", "verification", "approval", "publish", "done"]
+NextStep = Literal["plan", "issue", "lead_sheets", "wait", "verification", "objections", "approval", "publish", "done"]
 
 
 @dataclass
@@ -239,6 +239,7 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
     issued_first = all(report.kind(k) is not None for k in (FormKind.self_assessment, FormKind.third_party,
                                                                 FormKind.opinion, FormKind.field_visit)) and visits > 0
     returned = issued_first and lead is not None and all(k.complete for k in report.kinds)
+    objections = None
     for stage_key, done_states in (("verification", (CycleStatus.verified, CycleStatus.approved, CycleStatus.closed)),
                                    ("approval", (CycleStatus.approved, CycleStatus.closed))):
         request = pending_request(session, cycle, stage_key)
@@ -250,6 +251,10 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
                                 + (f"（上次：{request.last_message}）" if request.last_message else "")))
         else:
             stages.append(Stage(stage_key, STAGES[stage_key] + "签字", "todo"))
+        if stage_key == "verification":  # the objection stage (异议期, issue 17) between the two sign-offs
+            objections = _objection_stage(session, cycle, status, today)
+            if objections is not None:
+                stages.append(objections[0])
     stages.append(Stage("publish", "印发报告并分发", "done" if status is CycleStatus.closed else "todo",
                         f"已结束（{local_date(cycle.closed_at, tz)}）" if status is CycleStatus.closed and cycle.closed_at else ""))
     report.stages = stages
@@ -258,6 +263,9 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
         report.next_step, report.waiting_for = "done", "本周期已结束：报告已印发并分发。"
     elif status is CycleStatus.approved:
         report.next_step, report.waiting_for = "publish", "生成通报、报告、反馈函和结果表并分发。"
+    elif status is CycleStatus.verified and objections is not None and objections[1].step != "done":
+        state = objections[1]
+        report.next_step, report.waiting_for = ("objections" if state.step == "open" else "wait"), state.waiting_for()
     elif status is CycleStatus.verified:
         report.next_step, report.waiting_for = "approval", "分管领导审定签字。"
     elif not issued_first:
@@ -270,6 +278,22 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
         report.waiting_for = ("等待回收：" + "，".join(missing)) if missing else "等待自评表收齐或截止后下发评分表。"
     else:
         report.next_step, report.waiting_for = "verification", "专班核实签字（验证码发给专班负责人）。"
+
+
+def _objection_stage(session: Session, cycle: Cycle, status: CycleStatus, today: date):
+    """(the stage row, the window's state), or None when the cycle's policy has no objection window."""
+    from kaoping.services.objection_window import window_state
+
+    state = window_state(session, cycle, today=today)
+    if not state.enabled:
+        return None
+    if state.step == "done":
+        row = Stage("objections", "征求意见与异议处理", "done", state.detail())
+    elif status is CycleStatus.verified:
+        row = Stage("objections", "征求意见与异议处理", "ready" if state.step == "open" else "waiting", state.detail())
+    else:
+        row = Stage("objections", "征求意见与异议处理", "todo" if state.window is None else "waiting", state.detail())
+    return row, state
 
 
 def results_table(session: Session, cycle: Cycle) -> tuple[list[dict], list[str]]:
@@ -315,6 +339,12 @@ def signoff_summary(session: Session, cycle: Cycle, stage: str, tz) -> str:
     if adjustments:
         kinds = Counter(a.kind for a in adjustments)
         lines += ["", "核实加减分：" + "，".join(f"{k} {n} 项" for k, n in sorted(kinds.items()))]
+    if stage == "approval":  # the objection stage (issue 17): how many, upheld, rejected, rank changes
+        from kaoping.services.objection_report import summary_lines
+
+        objections = summary_lines(session, cycle)
+        if objections:
+            lines += ["", "**征求意见与异议处理**：", *[f"- {line}" for line in objections]]
     if stage == "verification":
         pending = pending_self_scored(session, cycle)
         if pending:

@@ -183,10 +183,29 @@ def confirm_all_self_scored(session: Session, cycle: Cycle, *, actor: str, reaso
 def adjust(session: Session, cycle: Cycle, *, unit: str, indicator: int, score: Decimal, reason: str, actor: str) -> str:
     """核实调整: the team replaces an item score, with a reason."""
     require_open(cycle)
-    if not reason.strip():
-        raise InvalidInput("调整分数必须说明原因（--reason），原因将写入审计日志和报告。")
     ctx = CycleContext(session, cycle)
     unit_id, indicator_id = _resolve_item(ctx, unit, indicator)
+    return _adjust(session, ctx, unit_id, indicator_id, score=score, reason=reason, actor=actor)[0]
+
+
+def adjust_upon_objection(session: Session, cycle: Cycle, *, unit: str, indicator: int, score: Decimal, reason: str,
+                          actor: str, objection_id: int) -> ItemVerification:
+    """核实调整 after the verification sign-off, because the team upheld a unit's objection (异议采纳):
+    the only change to a verified cycle's scores that needs no reopening; audited with the objection."""
+    if cycle.status != CycleStatus.verified:
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：异议只能在专班核实签字之后、分管领导审定之前处理。")
+    ctx = CycleContext(session, cycle)
+    unit_id, indicator_id = _resolve_item(ctx, unit, indicator)
+    return _adjust(session, ctx, unit_id, indicator_id, score=score, reason=reason, actor=actor,
+                   action="verify.adjust.objection", objection_id=objection_id)[1]
+
+
+def _adjust(session: Session, ctx: CycleContext, unit_id: int, indicator_id: int, *, score: Decimal, reason: str,
+            actor: str, action: str = "verify.adjust", objection_id: int | None = None) -> tuple[str, ItemVerification]:
+    cycle = ctx.cycle
+    indicator = ctx.indicator_by_id[indicator_id].number
+    if not reason.strip():
+        raise InvalidInput("调整分数必须说明原因（--reason），原因将写入审计日志和报告。")
     points = ctx.points[indicator_id].points
     if not within_points(score, points) or not _places_ok(score):
         hint = full_marks_hint(points)
@@ -198,12 +217,12 @@ def adjust(session: Session, cycle: Cycle, *, unit: str, indicator: int, score: 
                            basis=basis, value=score, reason=reason, by=actor)
     old = _replace_verification(session, cycle, unit_id, indicator_id, new)
     audit.append(
-        session, actor=actor, action="verify.adjust", entity=f"cycle:{cycle.code}/unit:{ctx.units[unit_id].code}/item:{indicator}",
+        session, actor=actor, action=action, entity=f"cycle:{cycle.code}/unit:{ctx.units[unit_id].code}/item:{indicator}",
         cycle_code=cycle.code,
         before={"lead_scores": {ctx.name(k): s.score for k, s in got.items()}, "verification": _verification_record(old)},
-        after={"kind": "adjust", "value": score}, reason=reason,
+        after={"kind": "adjust", "value": score, **({"objection": objection_id} if objection_id else {})}, reason=reason,
     )
-    return f"{ctx.name(unit_id)} 指标 {indicator}：核实调整为 {score} 分"
+    return f"{ctx.name(unit_id)} 指标 {indicator}：核实调整为 {score} 分", new
 
 
 def add_line(

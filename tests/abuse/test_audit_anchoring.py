@@ -22,7 +22,7 @@ from kaoping.services.cycles import get_cycle
 from kaoping.services.outbox import queue
 from kaoping.services.stages import publish
 from kaoping.settings import DEFAULT_SECRET_KEY, Settings
-from tests.factories import give_signoff, request_signoff, scored_cycle
+from tests.factories import give_signoff, pass_objection_window, request_signoff, scored_cycle
 from tests.smtp_server import SmtpServer
 
 
@@ -97,6 +97,7 @@ def test_a_different_secret_is_a_key_mismatch_not_tampering(verified, cli):
 
 def test_emails_and_documents_carry_the_anchor(verified):
     s = verified
+    pass_objection_window(s)  # the objection stage (issue 17)
     sign(s, "approval")
     with db.session_scope(s) as session:
         published = publish(session, s, get_cycle(session, "2022H1"), signed=date(2022, 7, 15))
@@ -185,6 +186,7 @@ def test_published_letters_appear_only_with_their_commit(verified):
     """Issue 14: letters are written in a staging folder and moved into place at the end of the publish
     transaction; files left by a run that died before its commit are moved aside, never mixed in."""
     s = verified
+    pass_objection_window(s)  # the objection stage (issue 17)
     sign(s, "approval")
     final = s.var_dir / "reports" / "2022H1"
     (final / "反馈函").mkdir(parents=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kaoping.cli import app
 
 GROUPS = ["db", "catalog", "units", "responsibilities", "audit", "cycle", "points", "scores", "verify", "forms",
-          "outbox", "calendar", "reminders", "visits", "opinion", "thirdparty", "signoff"]
+          "outbox", "calendar", "reminders", "visits", "opinion", "thirdparty", "signoff", "objections"]
 COMMANDS = ["init", "check", "results", "annual", "explain", "intake", "report", "status", "mailsink", "demo"]
 
 

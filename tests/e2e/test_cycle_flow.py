@@ -243,8 +243,17 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     with get_client(sync_client=True) as client:
         assert client.read_flow_run(run_id).state.type.value == "PAUSED"
     resume(run_id, code=verifier_code, decision="同意", comments="", confirm_self_scored=True)
-    wait_for_state(run_id, ("PAUSED",))
+    # The objection stage (issue 17): every unit gets its provisional 反馈函; the run ends while the window
+    # (3 working days: 07-14, 07-15, 07-18) is open; the daily run after it asks for the approval.
+    assert wait_for_state(run_id, TERMINAL).state.type.value == "COMPLETED"
     assert cycle_status(settings) == CycleStatus.verified
+    drafts = [r for r in world.smtp.received if "征求意见" in r.message["Subject"]]
+    assert len({r.rcpt_tos[0] for r in drafts}) == 36
+    assert reminders(today="2022-07-18")["started"] == []  # the window is still open
+    known = {r.id for r in cycle_runs()}
+    assert reminders(today="2022-07-19")["started"] == ["2022H1"]
+    run_id = newest_run_id(known)
+    wait_for_state(run_id, ("PAUSED",))
 
     # The approver rejects with comments: back to verification, a new code to the verifier.
     resume(run_id, code=world.code_for(settings.approver_email), decision="退回修改", comments="请再核实市卫健委的实地调研得分")
@@ -272,7 +281,8 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert len({r.rcpt_tos[0] for r in letters}) == 36  # every unit its own letter, once
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_latest_artifacts()}
-    assert {"kaoping-2022h1-stages", "kaoping-2022h1-returns", "kaoping-2022h1-late", "kaoping-2022h1-results"} <= keys
+    assert {"kaoping-2022h1-stages", "kaoping-2022h1-returns", "kaoping-2022h1-late", "kaoping-2022h1-results",
+            "kaoping-2022h1-objections"} <= keys
     # kaoping status prints the same stages.
     assert world_cli(settings)("audit", "verify").exit_code == 0  # the hash chain holds every step
     result = world_cli(settings)("status", "--cycle", "2022H1")
@@ -330,6 +340,11 @@ def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, s
     assert initialized("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code,
                        "--approve").exit_code == 0
     assert cycle_status(settings) == CycleStatus.verified
+    from datetime import date
+
+    from tests.factories import open_objection_window
+
+    open_objection_window(settings, today=date(2022, 7, 8))  # issue 17: the window closed on 07-13, no objection
     run = start(year=2022, half=1, today="2022-07-14")
     wait_for_state(run.id, ("PAUSED",))
     before = len(world.mails_to(settings.approver_email))

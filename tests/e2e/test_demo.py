@@ -25,6 +25,7 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
     assert "共 7 个大项、90 项指标" in out and "市工信局" in out
     assert "退回 东河区" in out and "逾期通知 1 个单位，督办（抄送专班）1 个" in out and "已启动周期流程 2022H1" in out
     assert "青山区 补报" in out and "逾期" in out
+    assert "采纳1项，不予采纳1项" in out and "排名变化：" in out  # the objection stage (issue 17)
     assert "[已完成] 专班核实签字" in out and "[已完成] 分管领导审定签字" in out and "[已完成] 印发报告并分发" in out
     assert "旗县区、稀土高新区" in out and "市直部门、单位" in out and "达尔罕茂明安联合旗" in out
     assert (folder / "kaoping.sqlite3").exists() and (folder / "prefect" / "prefect.db").exists()

@@ -26,7 +26,7 @@ from kaoping.services import stages
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff_reply import take_reply
 from kaoping.settings import get_settings
-from tests.factories import scored_cycle
+from tests.factories import policy_without_objections, scored_cycle
 from tests.smtp_server import SmtpServer
 
 CODE, DAY = "2022H1", "2022-07-01"
@@ -45,7 +45,8 @@ def waiting(initialized, settings, monkeypatch, prefect_server, tmp_path):
                        "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    scored_cycle(settings, tmp_path)
+    # Without the objection stage (issue 17), so the verification leads straight to the approval.
+    scored_cycle(settings, tmp_path, policy=policy_without_objections(settings, tmp_path))
     with db.session_scope(settings) as session:  # the dates (a flow run fixes them on its first pass)
         stages.prepare(session, settings, CODE, stages.PlanChoice(), today=date.fromisoformat(DAY))
     from prefect.client.orchestration import get_client

@@ -147,6 +147,7 @@ def golden_cycle(initialized, settings, tmp_path):
             status = cycle_status(session, get_cycle(session, "2022H1"), today=LOCAL_DAY, tz=settings.tz).lines()
         for stage in ("verification", "approval"):
             if stage == "approval":
+                _objection_stage(settings)
                 assert cli("signoff", "request", "--cycle", "2022H1", "--stage", stage).exit_code == 0
             with db.session_scope(settings) as session:
                 text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
@@ -162,6 +163,32 @@ def golden_cycle(initialized, settings, tmp_path):
             messages = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
             forms = {FormKind(f.kind): Path(f.path) for f in session.exec(select(IssuedForm).order_by(IssuedForm.id))}
     return Path(published.out_dir), messages, forms, status, closed
+
+
+def _objection_stage(settings) -> None:
+    """Issue 17: the provisional 反馈函 out on Monday 07-04 (window to Thursday 07-07); 东河区 objects by
+    reply on 07-05 (upheld) and 青山区 with no indicator (rejected); a reply on 07-09 is refused."""
+    from kaoping.domain.incoming import IncomingMessage
+    from kaoping.services import objections
+    from tests.factories import decide_objection, open_objection_window
+
+    open_objection_window(settings, today=date(2022, 7, 4))
+
+    def reply(unit_code: str, sender: str, text: str, at: datetime, n: int):
+        with db.session_scope(settings) as session:
+            letter = session.exec(select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"objection-letter:2022H1:{unit_code}")).one()
+            message = IncomingMessage(message_id=f"<golden-{n}@example>", sender=sender, subject="回复：初步结果反馈函",
+                                      text=text, received_at=at, in_reply_to=letter.message_id)
+            return objections.take_reply(session, settings, message)
+
+    at = datetime(2022, 7, 5, 2, tzinfo=UTC)
+    upheld = reply("150202", "liaison@150202.baotou.example",
+                   "指标序号：19\n异议内容：政务服务事项已全部上线，应得满分。\n依据：见市政务服务平台上线通知。", at, 1)
+    vague = reply("150204", "liaison@150204.baotou.example", "我区对初步得分有疑问，请核实。", at, 2)
+    decide_objection(settings, upheld.objection_ids[0], uphold=True, score="0.5", reason="经牵头考核单位核实，上线通知属实")
+    decide_objection(settings, vague.objection_ids[0], uphold=False, reason="未指明具体指标，经逐项核对评分无误")
+    assert not reply("150202", "liaison@150202.baotou.example", "指标序号：20\n异议内容：偏低", INSTANT, 3).accepted
 
 
 def _sign_by_reply(settings, code: str) -> None:
@@ -208,6 +235,7 @@ def test_golden_samples(golden_cycle):
         "doc-baogao.txt": out / "2022年上半年数字政府建设考评情况报告.docx",
         "doc-fankui-district.txt": out / "反馈函" / "150202-东河区-反馈函.docx",
         "doc-fankui-department.txt": next((out / "反馈函").glob("*-市卫健委-反馈函.docx")),
+        "doc-fankui-draft-district.txt": out.parent.parent / "objections" / "2022H1" / "150202-东河区-反馈函（征求意见稿）.docx",
     }
     documents.update({f"form-{kind.value}.txt": path for kind, path in forms.items()})
     samples.update({name: _document_text(path) for name, path in documents.items()})

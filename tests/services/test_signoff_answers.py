@@ -19,7 +19,7 @@ from kaoping.services.signoff import (
     record_answer,
     signoff_state,
 )
-from tests.factories import accept_default_points, scored_cycle
+from tests.factories import accept_default_points, pass_objection_window, scored_cycle
 
 CODE = "2022H1"
 RUN = "6a1f0c2e-0000-4000-8000-000000000001"
@@ -122,6 +122,7 @@ def test_an_expired_code_is_not_usable_and_is_refused(initialized, settings, tmp
 def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     assert answer(settings, "verification", SignoffAnswer(code=ask(settings, "verification"), approve=True)).ok
+    pass_objection_window(settings)  # the objection stage between the two sign-offs (issue 17)
     code = ask(settings, "approval")
 
     silent = answer(settings, "approval", SignoffAnswer.from_form({"code": code, "decision": "退回修改", "comments": " "}))

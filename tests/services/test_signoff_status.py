@@ -16,6 +16,7 @@ from tests.factories import (
     accept_default_points,
     audit_chain_ok,
     open_cycle,
+    pass_objection_window,
     request_signoff,
     scored_cycle,
 )
@@ -51,7 +52,10 @@ def test_wrong_code_then_right_code_then_rejection_then_approval(initialized, se
     # The code is used: it cannot sign twice.
     again = cli("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code, "--approve")
     assert again.exit_code != 0 and "没有待签" in again.output
-    # The approver rejects with comments: back to verification.
+    # The approver rejects with comments: back to verification (after the objection window, issue 17).
+    refused = cli("signoff", "request", "--cycle", "2022H1", "--stage", "approval")
+    assert refused.exit_code != 0 and "征求意见稿" in refused.output
+    pass_objection_window(settings)
     request_signoff(settings, "approval")
     approval_code = emailed_code(settings, "approval")
     no_comment = cli("signoff", "give", "--cycle", "2022H1", "--stage", "approval", "--code", approval_code, "--reject")

@@ -1,0 +1,73 @@
+"""The objection stage (异议期): a window per cycle after the verification sign-off, and the
+objections units send in it (异议), each decided by the specialist team."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import JSON, String, Text
+from sqlmodel import Field, SQLModel
+
+from kaoping.models.types import ExactDecimal, UTCDateTime, utcnow
+
+
+class ObjectionWindow(SQLModel, table=True):
+    """Opened once per cycle when the provisional 反馈函 (征求意见稿) go out; open through
+    ``closes_on`` (the N-th Chinese working day after ``opened_on``), Beijing time."""
+
+    __tablename__ = "objection_window"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", unique=True)
+    opened_on: date
+    closes_on: date
+    workdays: int
+    letters: int = 0
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_by: str = Field(default="", sa_type=String(64))
+
+
+class ObjectionStatus(StrEnum):
+    open = "open"  # recorded, waiting for the team's decision
+    upheld = "upheld"  # 采纳: the score was changed by a verification adjustment
+    rejected = "rejected"  # 不予采纳, with the reason
+
+    @property
+    def label(self) -> str:
+        return {"open": "待处理", "upheld": "已采纳", "rejected": "不予采纳"}[self.value]
+
+
+class ObjectionSource(StrEnum):
+    reply = "reply"  # a reply to the provisional 反馈函 email
+    form = "form"  # a returned objection form
+    cli = "cli"  # recorded by the team (phone, paper): ``kaoping objections add``
+
+
+class Objection(SQLModel, table=True):
+    """One disputed item of one unit (a reply naming three indicators is three objections
+    sharing ``message_id``); ``indicator_number`` is None when the unit named none the team
+    could read: the team classifies it when deciding."""
+
+    __tablename__ = "objection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cycle_id: int = Field(foreign_key="cycle.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    indicator_number: int | None = None
+    disputed: str = Field(default="", sa_type=Text)  # 异议内容
+    evidence: str = Field(default="", sa_type=Text)  # 依据
+    attachments: list = Field(default_factory=list, sa_type=JSON)  # [{received_file_id, filename, sha256}]
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    source: ObjectionSource = Field(sa_type=String(8))
+    sender: str = Field(default="", sa_type=String(254))
+    message_id: str = Field(default="", sa_type=String(300), index=True)  # the reply's Message-ID, if by reply
+    status: ObjectionStatus = Field(default=ObjectionStatus.open, sa_type=String(16), index=True)
+    previous_score: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # the item score when decided
+    new_score: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # upheld: the adjusted score
+    decision_reason: str = Field(default="", sa_type=Text)
+    decided_by: str = Field(default="", sa_type=String(64))
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    verification_id: int | None = Field(default=None, foreign_key="item_verification.id")  # the resulting adjustment
+    recorded_by: str = Field(default="", sa_type=String(64))

@@ -1,0 +1,33 @@
+"""`kaoping objections open|add|list|decide`: what the team types, what it is told, refusals exit non-zero."""
+
+from __future__ import annotations
+
+from tests.factories import scored_cycle, sign_off
+
+
+def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_path):
+    cli = initialized
+    scored_cycle(settings, tmp_path)
+    early = cli("objections", "open", "--cycle", "2022H1", "--today", "2022-07-11")
+    assert early.exit_code != 0 and "核实签字后" in early.output  # not verified yet
+    sign_off(settings)
+    opened = cli("objections", "open", "--cycle", "2022H1")
+    assert opened.exit_code == 0 and "征求意见稿 36 份" in opened.output, opened.output
+    added = cli("objections", "add", "--cycle", "2022H1", "--unit", "青山区", "--indicator", "57",
+                "--text", "电话反映：数据共享已完成", "--evidence", "验收报告")
+    assert added.exit_code == 0 and "第 1 号" in added.output, added.output
+    bad = cli("objections", "add", "--cycle", "2022H1", "--unit", "青山区", "--indicator", "abc", "--text", "x")
+    assert bad.exit_code != 0 and "指标序号“abc”无效" in bad.output
+    listed = cli("objections", "list", "--cycle", "2022H1")
+    assert listed.exit_code == 0 and "电话反映" in listed.output and "待处理1项" in listed.output
+    both = cli("objections", "decide", "1", "--cycle", "2022H1", "--uphold", "--reject", "--reason", "x")
+    assert both.exit_code != 0 and "二选一" in both.output
+    no_reason = cli("objections", "decide", "1", "--cycle", "2022H1", "--reject")
+    assert no_reason.exit_code != 0 and "必须写明理由" in no_reason.output
+    decided = cli("objections", "decide", "1", "--cycle", "2022H1", "--uphold", "--score", "4", "--reason", "核实属实")
+    assert decided.exit_code == 0 and "已采纳" in decided.output and "调整为 4 分" in decided.output, decided.output
+    assert "采纳1项" in cli("objections", "list", "--cycle", "2022H1").output
+    held = cli("objections", "held")
+    assert held.exit_code == 0 and "共 0 份" in held.output
+    missing = cli("objections", "release", "7")
+    assert missing.exit_code != 0 and "没有编号为 7 的暂存异议回复" in missing.output

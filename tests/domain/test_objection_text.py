@@ -1,0 +1,28 @@
+"""Reading objections out of a unit's reply, leniently (pure, milliseconds)."""
+
+from __future__ import annotations
+
+from kaoping.domain.objection_text import own_text, parse_objections
+
+
+def test_labelled_paragraphs_each_with_their_indicators():
+    text = ("各位好：\n指标序号：１９\n异议内容：我区已按时完成，应得满分。\n依据：见附件。\n\n"
+            "指标序号：20、21\n异议内容：不承担此项。\n依据：市里分工文件\n-----原始邮件-----\n指标序号：5")
+    first, second = parse_objections(text)
+    assert first.numbers == (19,) and first.disputed == "我区已按时完成，应得满分。" and first.evidence == "见附件。"
+    assert second.numbers == (20, 21) and second.disputed == "不承担此项。" and second.evidence == "市里分工文件"
+
+
+def test_unlabelled_text_keeps_every_word_and_finds_inline_numbers():
+    [inline] = parse_objections("我们认为指标19扣分不对，已经完成了。")
+    assert inline.numbers == (19,) and "扣分不对" in inline.disputed
+    [nothing] = parse_objections("分数有问题，请核实")
+    assert nothing.numbers == () and nothing.disputed == "分数有问题，请核实"  # to be classified by the team
+    [ordinal] = parse_objections("第7项指标：评分过低。理由：已完成")
+    assert ordinal.numbers == (7,) and ordinal.evidence == "已完成"
+
+
+def test_quoted_history_is_left_out():
+    assert own_text("同意\n> 指标序号：3\n在 2022年7月13日 专班 写道：\n指标序号：4") == "同意"
+    assert own_text("ok\nOn Wed, Jul 13, 2022 kaoping wrote:\n> x") == "ok"
+    assert parse_objections("") == [] and parse_objections("> 全是引用") == []
