@@ -73,7 +73,10 @@ class Cli:
     def __call__(self, *args: str):
         from kaoping.cli import app
 
+        from kaoping.adapters.console import err, out
+
         get_settings.cache_clear()
+        out.width = err.width = 200  # as wide as COLUMNS says, whatever the worker's terminal was at import
         result = self.runner.invoke(app, [str(a) for a in args], env=self.env, catch_exceptions=False)
         get_settings.cache_clear()
         return result

@@ -40,7 +40,9 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
         with sqlite3.connect(folder / "kaoping.sqlite3") as connection:
             outcomes = dict(connection.execute("select outcome, count(*) from mailbox_message where status = 'moved' "
                                                "group by outcome").fetchall())
-        assert outcomes == {"accepted": 36 + 26 + 36 + 2, "refused": 1}
+            signed_by_reply = connection.execute("select stage, fate from signoff_reply").fetchall()
+        assert outcomes == {"accepted": 36 + 26 + 36 + 2, "refused": 1, "reply": 1}  # the reply: the approver's signature
+        assert signed_by_reply == [("approval", "accepted")]
         assert "专用邮箱（IMAP）" in out and "考评已录入" in out
     else:  # without dovecot the demo says so and uses the inbox folder
         assert "改用收件文件夹" in out
