@@ -63,9 +63,6 @@ class Settings(BaseSettings):
     inbox_dir: Path | None = Field(
         None, description="folder the office saves returned files into (default var_dir/inbox)"
     )
-    teams_file: Path | None = Field(
-        None, description="field-visit teams (YAML, see data/demo/teams.yaml); default: the demo teams"
-    )
     prefect_deployment: str = Field(
         "half_year_cycle/half-year-cycle",
         description="the cycle flow's deployment, which the intake and reminder flows start when a cycle can move on",
@@ -211,10 +208,6 @@ class Settings(BaseSettings):
     @property
     def effective_inbox_dir(self) -> Path:
         return self.inbox_dir or self.var_dir / "inbox"
-
-    @property
-    def effective_teams_file(self) -> Path:
-        return self.teams_file or self.data_dir / "demo" / "teams.yaml"
 
     @property
     def tz(self) -> ZoneInfo:
