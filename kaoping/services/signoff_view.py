@@ -47,9 +47,22 @@ class SignoffView:
     pending: list[dict] = field(default_factory=list)  # self-scored items awaiting confirmation (the 待核实清单)
 
 
+#: What a kind of flag means, said once under the tables when units differ only in the details.
+FLAG_NOTES = {
+    "待核实": "本单位牵头的指标由本单位自评，暂按报送的分数计算，须经专班核实（逐项见待核实清单）",
+    "默认分值": "相关指标的分值未经牵头考核单位明确，按平均分配计算（报告中予以说明）",
+}
+
+
 def _ranking_tables(rows: list[dict]) -> list[str]:
-    """Compact tables per group; each distinct flag once, as a numbered note."""
-    notes: dict[str, int] = {}
+    """Compact tables per group (名次, 单位, 总分, 等次, 注): each kind of flag is a numbered note
+    under the tables, said once — in full where all units share it, else by what it means and,
+    for the few that differ otherwise (a veto, a capped bonus), unit by unit."""
+    kinds: dict[str, dict[str, str]] = {}  # kind → unit → flag
+    for r in rows:
+        for flag in r["flags"]:
+            kinds.setdefault(flag.split("：", 1)[0], {})[r["unit_name"]] = flag
+    number = {kind: i for i, kind in enumerate(kinds, 1)}
     out: list[str] = []
     for group, label in GROUP_LABELS.items():
         members = [r for r in rows if r["group"] == group]
@@ -57,10 +70,19 @@ def _ranking_tables(rows: list[dict]) -> list[str]:
             continue
         out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 等次 | 注 |", "|--:|---|--:|---|---|"]
         for r in members:
-            marks = [str(notes.setdefault(f, len(notes) + 1)) for f in r["flags"]]
-            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(marks)} |")
-    if notes:
-        out += ["", "注："] + [f"{n}. {text}" for text, n in notes.items()]
+            marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
+            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(map(str, marks))} |")
+    if kinds:
+        out += ["", "注："]
+        for kind, flags in kinds.items():
+            texts = set(flags.values())
+            if len(texts) == 1:
+                text = texts.pop()
+            elif kind in FLAG_NOTES:
+                text = f"{kind}：{FLAG_NOTES[kind]}"
+            else:
+                text = "；".join(f"{unit}——{flag}" for unit, flag in flags.items())
+            out.append(f"{number[kind]}. {text}（{len(flags)} 个单位）")
     return out
 
 
