@@ -100,7 +100,7 @@ def _print_plan(visit_plan) -> None:
 
 @visits_app.command("plan")
 @refusals_exit
-def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile = None, length: LengthOpt = None,
                 unit: UnitsOpt = None) -> None:
     """按工作日排出实地调研安排（只显示，不保存）。"""
     s = ready()
@@ -112,7 +112,7 @@ def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: Teams
 
 @visits_app.command("confirm")
 @refusals_exit
-def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile = None, length: LengthOpt = None,
                    unit: UnitsOpt = None) -> None:
     """确认实地调研安排：保存，并给调研组成员和被调研单位发日历邀请（.ics）。"""
     s = ready()

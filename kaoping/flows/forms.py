@@ -83,9 +83,6 @@ class CycleStart(BaseModel):
                 out.append(f"“{type(self).model_fields[name].title}”为 {value}：应在 {low} 到 {high} 个工作日之间。")
         if self.visit_start and self.visit_end and self.visit_end < self.visit_start:
             out.append(f"实地调研结束日期 {self.visit_end} 早于开始日期 {self.visit_start}：请重新填写调研时间。")
-        if self.self_assessment_deadline and self.visit_start and self.visit_start <= self.self_assessment_deadline:
-            out.append(f"实地调研开始日期 {self.visit_start} 不晚于自评表截止日期 {self.self_assessment_deadline}："
-                       "调研应在自评表收回之后开始，请重新填写。")
         return out
 
     def parameters(self) -> dict:

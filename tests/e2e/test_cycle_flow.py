@@ -204,7 +204,8 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
 
     earlier = {r.id for r in cycle_runs()}  # other tests' runs on the session's server
     first = start(**START)
-    assert wait_for_state(first.id, TERMINAL).state.type.value == "COMPLETED"
+    state = wait_for_state(first.id, TERMINAL).state
+    assert state.type.value == "COMPLETED", state.message
     assert flow_run(first.id).name == "2022年上半年考评 · 开启"
     with db.session_scope(settings) as session:
         counts = dict(session.exec(select(IssuedForm.kind, func.count()).group_by(IssuedForm.kind)).all())
