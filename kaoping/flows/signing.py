@@ -34,7 +34,7 @@ def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -
     """``suspend_flow_run(wait_for_input=form, key=key)`` with a state named ``state_name``."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import Abort, Pause
-    from prefect.input import keyset_from_paused_state
+    from prefect.input import keyset_from_base_key
     from prefect.states import Paused
     from prefect.utilities.engine import propose_state_sync
 
@@ -42,7 +42,8 @@ def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -
     if context is None or context.flow_run is None:
         raise RuntimeError("Flow runs can only be suspended from within a flow run.")
     proposed = Paused(name=state_name, reschedule=True, pause_key=key)
-    keyset = keyset_from_paused_state(proposed)
+    # The keys Prefect would use for a "Suspended" state (ASCII, whatever the state is called).
+    keyset = keyset_from_base_key(f"suspended-{key}")
     proposed.state_details.run_input_keyset = keyset
     with get_client(sync_client=True) as client:
         try:

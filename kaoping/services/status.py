@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
-from kaoping.domain.clock import local_date, local_time
+from kaoping.domain.clock import local_date
 from kaoping.models import (
     Cycle,
     CyclePlan,

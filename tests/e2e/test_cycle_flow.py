@@ -174,8 +174,15 @@ def dialog_description(run_id) -> str:
     """What the Resume dialog shows above the form (the description saved with the question)."""
     from prefect.input import read_flow_run_input
 
+    import time
+
     keyset = flow_run(run_id).state.state_details.run_input_keyset
-    return read_flow_run_input(keyset["description"], flow_run_id=run_id)
+    for _ in range(100):  # the run saves the form just after it enters the paused state
+        description = read_flow_run_input(keyset["description"], flow_run_id=run_id)
+        if description:
+            return description
+        time.sleep(0.1)
+    raise AssertionError("no description saved with the question")
 
 
 def newest_run_id(known: set) -> object:
