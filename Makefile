@@ -19,9 +19,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/kaoping demo --out demo-output
 
+# Two workers (the machine has two cores): each starts its own Prefect test server.
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # Rewrite the golden samples of emails and documents (tests/golden/*.txt); then review `git diff tests/golden`.
 golden: $(STAMP)

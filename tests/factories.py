@@ -85,14 +85,18 @@ def import_scores(settings: Settings, path: Path, *, component: str, cycle: str 
                                              actor=ACTOR, source=source)
 
 
-def import_outside_results(settings: Settings, path: Path, *, component: str, source: str, cycle: str = "2022H1"):
-    """``kaoping opinion import`` / ``kaoping thirdparty import``: an outside platform's results."""
+def import_outside_results(settings: Settings, path: Path, *, component: str, source: str, cycle: str = "2022H1",
+                           columns: dict[str, str] | None = None, rating_scale=None):
+    """``kaoping opinion import`` / ``kaoping thirdparty import``: an outside platform's results, the file
+    kept as the command keeps it (accepted, unchanged or refused)."""
     from kaoping.services.opinion import import_outside_results as import_results
+    from kaoping.services.received import import_file
 
-    upload = read_upload(Path(path))
-    with db.session_scope(settings) as session:
+    def service(session, upload):
         return import_results(session, get_cycle(session, cycle), Component(component), upload, source=source,
-                              actor=ACTOR)
+                              actor=ACTOR, columns=columns, rating_scale=rating_scale)
+
+    return import_file(settings, Path(path), f"{component}.import", service)[1]
 
 
 def allocate_points(settings: Settings, *, lead: str, points: dict[int, str], cycle: str = "2022H1") -> None:

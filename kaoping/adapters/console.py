@@ -38,7 +38,7 @@ def print_summary(summary) -> None:
     out.print(leads)
 
 
-def print_result_table(rows: list[dict], title: str) -> None:
+def print_result_table(rows: list[dict], title: str, *, note: str = "") -> None:
     """A ranking table that fits a terminal: scores by component, total, rank, grade.
     Area scores are in the JSON/CSV/XLSX outputs and in `kaoping explain`."""
     half_year = "monitoring" in (rows[0] if rows else {})
@@ -75,3 +75,5 @@ def print_result_table(rows: list[dict], title: str) -> None:
         out.print(f"※ {note}")
     if default_points:
         out.print("※ 部分指标的分值尚未由牵头考核单位明确，按所在分组或大项平均分配计算（各单位明细见 kaoping explain）。")
+    if note:
+        out.print(f"注：{note}")

@@ -93,10 +93,11 @@ def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *,
     return started
 
 
-def release_paused_run(flow_run_id: str) -> str:
-    """After a sign-off given outside the UI (`kaoping signoff give`), let the run that was
-    waiting for it go on: it is resumed with an empty answer, starts again from the top, sees
-    the stage signed and moves on. Returns what to tell the operator."""
+def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") -> str:
+    """After a sign-off given outside the UI (`kaoping signoff give`, a reply by email), let the
+    run that was waiting for it go on: it is resumed with an empty answer, starts again from the
+    top, sees the stage signed (or sent back: it stops) and moves on. Returns what to tell the
+    operator ("" when no run was waiting)."""
     from uuid import UUID
 
     from prefect.exceptions import NotPausedError
@@ -105,7 +106,7 @@ def release_paused_run(flow_run_id: str) -> str:
     if not flow_run_id:
         return ""
     try:
-        resume_flow_run(UUID(flow_run_id), run_input={"code": "", "comments": "（已在命令行签字）"})
+        resume_flow_run(UUID(flow_run_id), run_input={"code": "", "comments": f"（{how}）"})
     except NotPausedError:
         return ""
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -72,13 +73,18 @@ def _rows_from_matrix(matrix: list[list[str]], *, source: str, first_line: int =
 
 def read_table(upload: Upload) -> tuple[list[str], list[Row]]:
     """The columns found and the non-empty rows of a CSV or XLSX file."""
+    return _rows_from_matrix(read_matrix(upload), source=upload.name)
+
+
+def read_matrix(upload: Upload) -> list[list[str]]:
+    """Every row of a CSV (UTF-8 with or without BOM, or GB18030/GBK) or of the first sheet of an
+    XLSX file, as the texts people see, row 1 first."""
     if upload.suffix == ".csv":
         try:
             text = decode_text(upload.data)
         except UnicodeDecodeError as exc:
             raise InvalidInput(f"文件 {upload.name} 不是 CSV 文本文件：请在 Excel/WPS 中“另存为” CSV（UTF-8）或 .xlsx。") from exc
-        matrix = [row for row in csv.reader(io.StringIO(text))]
-        return _rows_from_matrix(matrix, source=upload.name)
+        return [row for row in csv.reader(io.StringIO(text))]
     if upload.suffix in (".xlsx", ".xlsm", ".xls"):
         check_office_zip(upload, kind="xlsx")
         import openpyxl
@@ -103,7 +109,7 @@ def read_table(upload: Upload) -> tuple[list[str], list[Row]]:
                 _cell_text(*merged_values[(r, c)]) if (r, c) in merged_values else _cell_text(cell.value, cell.number_format)
                 for c, cell in enumerate(row, start=1)
             ])
-        return _rows_from_matrix(matrix, source=upload.name)
+        return matrix
     raise InvalidInput(f"不支持的文件类型 {upload.suffix or '（无扩展名）'}：请提供 .csv 或 .xlsx 文件。")
 
 
@@ -116,6 +122,8 @@ def _refuse_formulas_without_values(upload: Upload, values_sheet) -> None:
     import openpyxl
     from openpyxl.utils import get_column_letter
 
+    if not _has_formulas(upload):
+        return  # a survey platform's export: no second pass over thousands of rows
     formulas = openpyxl.load_workbook(io.BytesIO(upload.data), read_only=True, data_only=False)
     try:
         missing = []
@@ -129,6 +137,23 @@ def _refuse_formulas_without_values(upload: Upload, values_sheet) -> None:
     if missing:
         shown = "、".join(missing[:10]) + (f" 等 {len(missing)} 个" if len(missing) > 10 else "")
         raise InvalidInput(f"文件 {upload.name} 的单元格 {shown}：{FORMULA_WITHOUT_VALUE}。 / Formula cells without a saved value.")
+
+
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+
+def _has_formulas(upload: Upload) -> bool:
+    """Whether any worksheet of the workbook holds a formula cell (an ``<f>`` element)."""
+    with zipfile.ZipFile(io.BytesIO(upload.data)) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 20):
+                        if _FORMULA_TAG.search(tail + chunk):
+                            return True
+                        tail = chunk[-16:]
+    return False
 
 
 def _cell_text(value, number_format: str = "General") -> str:

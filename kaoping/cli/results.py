@@ -48,10 +48,10 @@ def check(cycle: CycleOpt) -> None:
     raise typer.Exit(1)
 
 
-def _show(rows, format: str, output: Path | None, title: str) -> None:
-    text = results.render(rows, format, output, title=title)
+def _show(rows, format: str, output: Path | None, title: str, note: str) -> None:
+    text = results.render(rows, format, output, title=title, note=note)
     if format == "table":
-        print_result_table(rows, title)
+        print_result_table(rows, title, note=note)
     elif text is not None:
         sys.stdout.write(text)
     else:
@@ -65,7 +65,8 @@ def results_command(cycle: CycleOpt, format: FormatOpt = "table", output: OutOpt
         inputs, computed = results.compute_cycle(session, c)
         rows = results.result_rows(inputs, computed)
         title = f"{cycles.cycle_label(c)}数字政府建设考评结果"
-    _show(rows, format, output, title)
+        note = results.rounding_note_of(session, c)
+    _show(rows, format, output, title, note)
 
 
 @refusals_exit
@@ -75,8 +76,9 @@ def annual_command(
     """年度考评分值 =（上半年 + 下半年）/ 2，组内排名与等次。"""
     with schema_session() as (_, session):
         computed, places = results.annual(session, year)
+        note = results.rounding_note_of(session, cycles.get_cycle(session, f"{year}H2"), annual=True)
     rows = results.annual_rows(computed, places)
-    _show(rows, format, output, f"{year}年度数字政府建设考评结果")
+    _show(rows, format, output, f"{year}年度数字政府建设考评结果", note)
 
 
 @refusals_exit

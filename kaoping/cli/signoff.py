@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich import box
+from rich.table import Table
 
 from kaoping.adapters.prefect_runs import release_paused_run
 from kaoping.cli.common import (
@@ -18,6 +20,7 @@ from kaoping.cli.common import (
 )
 from kaoping.domain.clock import local_time
 from kaoping.services.signoff import STAGES, give_signoff, request_signoff, waiting_run
+from kaoping.services.signoff_reply import count_outside_answer, replies
 from kaoping.services.status import cycle_status
 
 signoff_app = typer.Typer(help="签字确认 / sign-offs with emailed one-time codes", no_args_is_help=True)
@@ -45,11 +48,13 @@ def signoff_give(
     confirm_self_scored: Annotated[bool, typer.Option(
         "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
 ) -> None:
-    """签字（运维人员代签字人操作，须有签字人收到的验证码）。"""
+    """签字（须有签字人本人收到的验证码；签字人通常直接回复签字邮件即可，见 kaoping signoff replies）。"""
     with cycle_session(cycle) as (s, session, c):
         outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
                                confirm_self_scored=confirm_self_scored)
         waiting = waiting_run(session, c, stage)
+        if outcome.ok and waiting:
+            count_outside_answer(session, c, stage)
     if not outcome.ok:
         err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
         raise typer.Exit(2)
@@ -58,6 +63,22 @@ def signoff_give(
         note = release_paused_run(waiting)
         if note:
             out.print(note)
+
+
+@signoff_app.command("replies")
+@refusals_exit
+def signoff_replies(cycle: CycleOpt, limit: Annotated[int, typer.Option(help="最多列出多少封")] = 50) -> None:
+    """列出收到的签字邮件回复及处理结果：已签字、未签字（原因）或不予处理。"""
+    fates = {"accepted": "已签字", "refused": "未签字", "ignored": "不予处理"}
+    with cycle_session(cycle) as (s, session, c):
+        rows = replies(session, cycle_code=c.code, limit=limit)
+        table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD)
+        for col in ("收到时间", "发件人", "环节", "结果", "说明", "已回信"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(local_time(r.received_at, s.tz), r.sender, STAGES.get(r.stage, r.stage), fates.get(r.fate, r.fate),
+                          r.reason, "是" if r.answer_message_id else "否")
+    out.print(table if rows else f"{c.code} 尚未收到签字邮件的回复。")
 
 
 @refusals_exit

@@ -20,10 +20,11 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
+from kaoping.adapters.spreadsheets_columns import parse_column_names
 from kaoping.cli.forms import forms_send
 from kaoping.models import Component
 from kaoping.services import cycles, visits
-from kaoping.services.opinion import import_outside_results
+from kaoping.services.opinion import import_outside_results, parse_scale
 from kaoping.services.received import import_file
 
 visits_app = typer.Typer(help="实地调研 / field visits", no_args_is_help=True)
@@ -140,17 +141,24 @@ def visits_move(
     out.print(f"已调整到 {visit.day:%Y-%m-%d} {visit.part}（{visit.team}），更新的日历邀请已放入发件箱。")
 
 
-def _outside_import(cycle: str, file: Path, component_name: str, source: str) -> None:
+def _outside_import(cycle: str, file: Path, component_name: str, source: str, columns: str | None = None,
+                    scale: str | None = None) -> None:
     s = ready()
     component = Component(component_name)
     actor = actor_of(s)
 
-    def service(session, upload):
+    def service(session, upload):  # a wrong option is refused inside, so that the file is kept either way
+        named, rating_scale = parse_column_names(columns), parse_scale(scale)
         c = cycles.get_cycle(session, cycle)
-        return import_outside_results(session, c, component, upload, source=source, actor=actor)
+        return import_outside_results(session, c, component, upload, source=source, actor=actor, columns=named,
+                                      rating_scale=rating_scale)
 
     upload, outcome = import_file(s, file, f"{component.value}.import", service)
     shape = "逐条答卷，已按计分规则汇总" if outcome.shape == "per_respondent" else "汇总表"
+    out.print(outcome.mapping)
+    if outcome.shape == "per_respondent":
+        skipped = f"；{outcome.not_answered} 份未答单位或满意度题，未计入" if outcome.not_answered else ""
+        out.print(f"共 {outcome.rows} 份答卷，{outcome.scale}{skipped}。")
     if not outcome.summary.changed:
         out.print(f"{upload.name}（{shape}）：与已录入的“{source}”结果相同，未作改动。")
     else:
@@ -165,12 +173,18 @@ def _outside_import(cycle: str, file: Path, component_name: str, source: str) ->
 @opinion_app.command("import")
 @refusals_exit
 def opinion_import(
-    file: Annotated[Path, typer.Argument(help="调查平台导出的 xlsx/csv：逐条答卷（单位、满意程度）或汇总表（单位、样本数、满意率或得分）")],
+    file: Annotated[Path, typer.Argument(help="调查平台导出的 xlsx/csv（问卷星、腾讯问卷等，原样导入）：逐条答卷（单位、满意度）"
+                                              "或汇总表（单位、样本数、满意率或得分）")],
     cycle: CycleOpt,
     source: Annotated[str, typer.Option(help="来源名称，如 政府网站调查、12345回访；多个来源按计分规则的权重合并")],
+    columns: Annotated[str | None, typer.Option(
+        help="表头识别有误时指明各列：unit=…,rating=…（汇总表用 score=… 或 satisfied=…，可加 respondents=…）；"
+             "等号右边写表头文字、列字母（G）或第几列（7）")] = None,
+    scale: Annotated[str | None, typer.Option(
+        help="数字评分的分制，如 1-10 或 0-100（默认：表头注明的分制，否则计分规则的分制）")] = None,
 ) -> None:
-    """导入民意调查结果。"""
-    _outside_import(cycle, file, "opinion", source)
+    """导入民意调查结果（调查平台的导出文件按表头含义识别各列）。"""
+    _outside_import(cycle, file, "opinion", source, columns, scale)
 
 
 @thirdparty_app.command("import")

@@ -265,13 +265,14 @@ class Demo:
 
     def finish(self) -> None:
         from kaoping.adapters.console import print_result_table
-        from kaoping.services.results import compute_cycle, result_rows
+        from kaoping.services.results import compute_cycle, result_rows, rounding_note_of
 
         self.step("7. 考评结果")
         with db.session_scope(self.settings) as session:
             inputs, results = compute_cycle(session, get_cycle(session, "2022H1"))
             rows = result_rows(inputs, results)
-        print_result_table(rows, "2022年上半年数字政府建设考评结果")
+            note = rounding_note_of(session, get_cycle(session, "2022H1"))
+        print_result_table(rows, "2022年上半年数字政府建设考评结果", note=note)
         reports = self.settings.var_dir / "reports" / "2022H1"
         self.say("\n[bold]输出[/bold]")
         for path in sorted(reports.glob("*.*")):

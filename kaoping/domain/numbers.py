@@ -81,3 +81,16 @@ def within_points(score: Decimal, points: Fraction | Decimal) -> bool:
     return 0 <= score and (to_fraction(score) <= to_fraction(points) or is_full_marks(score, points))
 
 
+
+
+def rounding_note(basis: str, *, annual: bool = False) -> str:
+    """What a reader is told about how the published figures relate (under every results table).
+    ``published``: each level is computed from the published figures below it, so they add up;
+    ``exact``: every level is exact and rounded only when printed, so sums may differ by 0.01 (尾差)."""
+    if annual:
+        if basis == "published":
+            return "年度分值 = 公布的上半年、下半年分值之和 ÷ 2，保留两位小数，可据表复核。"
+        return "年度分值由两个半年的精确分值平均后保留两位小数，与公布的半年分值平均可能相差0.01（尾差）。"
+    if basis == "published":
+        return "各项分数保留两位小数，日常监测由各方面得分、总分由各部分得分逐级计算，可据表复核。"
+    return "各项分数按精确值计算后保留两位小数，各部分之和与总分可能存在0.01的尾差。"

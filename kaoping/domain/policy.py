@@ -34,8 +34,13 @@ class OpinionPolicy(BaseModel):
 
     rating_min: Decimal = Decimal(1)
     rating_max: Decimal = Decimal(5)
-    rating_labels: dict[str, Decimal] = {"非常满意": Decimal(5), "满意": Decimal(4), "基本满意": Decimal(3),
-                                         "不满意": Decimal(2), "非常不满意": Decimal(1)}
+    # The words survey platforms export for a five-point satisfaction question (问卷星 and
+    # 腾讯问卷's defaults among them), on the rating_min–rating_max scale.
+    rating_labels: dict[str, Decimal] = {
+        "非常满意": Decimal(5), "很满意": Decimal(5), "满意": Decimal(4), "比较满意": Decimal(4),
+        "基本满意": Decimal(3), "一般": Decimal(3), "不太满意": Decimal(2), "不满意": Decimal(2),
+        "非常不满意": Decimal(1), "很不满意": Decimal(1),
+    }
     min_respondents: int = Field(30, ge=0)
 
     @model_validator(mode="after")

@@ -12,7 +12,8 @@ from pydantic import Field
 from kaoping import db
 from kaoping.services.reports import build_annual_reports
 from kaoping.services.results import annual as annual_results
-from kaoping.services.results import annual_rows, write_xlsx
+from kaoping.services.cycles import get_cycle
+from kaoping.services.results import annual_rows, rounding_note_of, write_xlsx
 from kaoping.settings import get_settings
 
 ACTOR = "flow:annual"
@@ -30,7 +31,9 @@ def compute_annual_rows(year: int) -> list[dict]:
 def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
     path = Path(out_dir) / f"{year}年度数字政府建设考评结果.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_xlsx(rows, path, title=f"{year}年度数字政府建设考评结果")
+    with db.session_scope(get_settings()) as session:
+        note = rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True)
+    write_xlsx(rows, path, title=f"{year}年度数字政府建设考评结果", note=note)
     return str(path)
 
 

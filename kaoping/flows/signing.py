@@ -73,6 +73,12 @@ def sign(code: str, stage: str) -> str | None:
         state = signoff_state(code, stage)
         if state["done"]:
             return "approve"
+        # ---- sign-off by reply (issue 15): sent back by email (or `kaoping signoff give`) while this run
+        # waited: stop as a rejection in the dialog does, without a new code; a later run asks again.
+        if state["decision"] == "reject" and flow_run_id and state["decision_run"] == flow_run_id:
+            logger.warning("签字人已通过邮件回复（或命令行）退回修改：本次运行不再发送验证码。")
+            return "reject"
+        # ---- end
         if state["blocking"]:
             logger.warning("核实签字前须处理以下问题：\n%s", "\n".join(state["blocking"]))
             return None
@@ -95,7 +101,7 @@ def sign(code: str, stage: str) -> str | None:
             answer, problem = None, "; ".join(e["msg"] for e in exc.errors())
         except RuntimeError as exc:  # not started from a deployment: it cannot be suspended
             logger.warning("本次运行不能暂停等待签字（%s）：验证码已发给签字人，请从部署重新运行本流程，"
-                           "或由运维人员在命令行代为签字。", exc)
+                           "签字人也可直接回复签字邮件签字。", exc)
             return None
         outcome = record_answer(code, stage, answer, problem, flow_run_id)
         if outcome["ok"]:

@@ -30,7 +30,7 @@ from kaoping.models.received import ReceivedFile
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
 from kaoping.models.responsibilities import Responsibility, ResponsibilitySet
 from kaoping.models.scores import Component, ComponentScore, LeadScore
-from kaoping.models.signoff import SignoffRequest
+from kaoping.models.signoff import SignoffReply, SignoffRequest
 from kaoping.models.verification import (
     Adjustment,
     AdjustmentKind,
@@ -44,6 +44,7 @@ metadata = SQLModel.metadata
 __all__ = [
     "DocNumber",
     "SignoffRequest",
+    "SignoffReply",
     "CyclePlan",
     "CycleAcceptance",
     "Visit",

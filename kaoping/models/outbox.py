@@ -66,3 +66,7 @@ class OutboxMessage(SQLModel, table=True):
     # The audit head (``seq:seal``) when a sign-off or distribution email was queued: sent in the
     # X-Kaoping-Audit-Anchor header, so a cut or re-sealed audit log is detected (audit verify).
     audit_anchor: str = Field(default="", sa_type=String(100))
+    # A reply kaoping sends to an email it received (In-Reply-To and References headers), so mail
+    # clients thread it and an answer to it is matched to what it answers.
+    in_reply_to: str = Field(default="", sa_type=String(998))
+    reference_ids: str = Field(default="", sa_type=Text)  # References: space-separated Message-IDs, oldest first

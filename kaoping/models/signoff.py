@@ -30,3 +30,26 @@ class SignoffRequest(SQLModel, table=True):
     answers: int = 0
     last_message: str = Field(default="", sa_type=Text)  # what the last answer was told
     flow_run_id: str = Field(default="", sa_type=String(36))  # the Prefect run waiting for it
+
+
+class SignoffReply(SQLModel, table=True):
+    """An email reply to a sign-off email (签字邮件的回复), kept once per Message-ID: what it
+    was taken as, or why it was refused — the same reply is never counted twice."""
+
+    __tablename__ = "signoff_reply"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(sa_type=String(998), unique=True)  # the reply's Message-ID header
+    sender: str = Field(sa_type=String(254))
+    subject: str = Field(default="", sa_type=Text)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    cycle_code: str = Field(default="", sa_type=String(8))
+    stage: str = Field(default="", sa_type=String(16))
+    request_id: int | None = Field(default=None, foreign_key="signoff_request.id")
+    matched_by: str = Field(default="", sa_type=String(16))  # header (In-Reply-To/References) | subject
+    fate: str = Field(default="", sa_type=String(16))  # accepted | refused | ignored
+    decision: str = Field(default="", sa_type=String(16))  # approve | reject (accepted replies)
+    reason: str = Field(default="", sa_type=Text)  # what the sender was told (refused) or the outcome
+    own_text: str = Field(default="", sa_type=Text)  # what the sender wrote, quoted history left out, codes masked
+    answer_message_id: str = Field(default="", sa_type=String(200))  # kaoping's reply (outbox Message-ID), if any

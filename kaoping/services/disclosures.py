@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from kaoping.domain.milestones import MissedMilestone
+from kaoping.domain.numbers import rounding_note
 from kaoping.domain.scoring import ScoringInputs, UnitResult, ranges
 from kaoping.models import Cycle, CycleSnapshot
 from kaoping.services.cycles import DEFAULT_RESPONSIBILITIES, acceptance
@@ -83,10 +84,7 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
         parts.append(f"{at_signature}项由核实签字人在签字时一并确认")
     verification = (f"牵头考核单位对本单位承担指标的评分共{len(self_scored)}项，" + "，".join(parts) + "。"
                     if self_scored else "本期没有牵头考核单位对本单位承担指标的评分。")
-    if policy.rounding.basis == "published":
-        rounding = "各项分数保留两位小数，日常监测由各方面得分、总分由各部分得分逐级计算，可据表复核。"
-    else:
-        rounding = "各项分数按精确值计算后保留两位小数，各部分之和与总分可能存在0.01的尾差。"
+    rounding = rounding_note(policy.rounding.basis)
     return Disclosures(
         rules_citation=policy.rules.citation, rounding_note=rounding, default_points=default_points,
         responsibilities=responsibilities, verification=verification,

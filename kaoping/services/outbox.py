@@ -73,10 +73,11 @@ def _addresses(addresses: list[str], label: str) -> list[str]:
 def queue(
     session: Session, settings: Settings, *, key: str, kind: str, to: list[str], subject: str, text: str,
     html: str = "", cc: list[str] | None = None, attachments: list[Attachment] | None = None,
-    cycle_code: str | None = None,
+    cycle_code: str | None = None, in_reply_to: str = "", references: tuple[str, ...] = (),
 ) -> tuple[OutboxMessage, bool]:
     """Store a message to send (or return the one already stored under ``key``).
-    Returns (message, created)."""
+    ``in_reply_to``/``references``: the message this one answers (a reply kaoping sends to an
+    email it received), so it is threaded with it. Returns (message, created)."""
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing, False
@@ -97,6 +98,7 @@ def queue(
         idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
         subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
         audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
+        in_reply_to=in_reply_to, reference_ids=" ".join(dict.fromkeys([*references, in_reply_to][-20:]) if in_reply_to else ()),
     )
     session.add(message)
     session.flush()

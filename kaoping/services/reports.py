@@ -33,6 +33,7 @@ from kaoping.services.results import (
     GROUP_LABELS,
     compute_cycle,
     result_rows,
+    rounding_note_of,
     write_xlsx,
 )
 from kaoping.services.workdays import WorkCalendar
@@ -412,7 +413,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                                number=letter_no, titles=titles))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果")
+    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -562,7 +563,8 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"
     baogao.save(baogao_path)
     workbook = out_dir / f"{year}年度数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果")
+    write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果",
+               note=rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True))
     audit.append(session, actor=actor, action="reports.annual.publish" if publish else "reports.annual.build",
                  entity=f"year:{year}", after={"number": tongbao_no, "report_number": baogao_no, "out": str(out_dir)},
                  reason=f"{'印发' if publish else '生成'}{year}年度考评通报、报告和实绩考核结果表")

@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.domain.labels import GROUP_LABELS
+from kaoping.domain.numbers import rounding_note
 from kaoping.domain.scoring import (
     AdjustmentLine,
     AnnualResult,
@@ -247,8 +248,10 @@ def flat_rows(rows: list[dict], area_codes: list[str] | None = None) -> tuple[li
     return header, body
 
 
-def render(rows: list[dict], fmt_name: str, output: Path | None, *, title: str) -> str | None:
-    """Write rows in the requested format; returns text for the screen when no file is given."""
+def render(rows: list[dict], fmt_name: str, output: Path | None, *, title: str, note: str = "") -> str | None:
+    """Write rows in the requested format; returns text for the screen when no file is given.
+    ``note`` (how the figures were rounded) goes under each sheet of a workbook; CSV and JSON
+    stay plain data."""
     if fmt_name == "json":
         text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     elif fmt_name == "csv":
@@ -261,7 +264,7 @@ def render(rows: list[dict], fmt_name: str, output: Path | None, *, title: str) 
     elif fmt_name == "xlsx":
         if output is None:
             raise InvalidInput("xlsx 格式需要用 --out 指定输出文件，例如 --out 结果.xlsx。")
-        write_xlsx(rows, output, title=title)
+        write_xlsx(rows, output, title=title, note=note)
         return None
     elif fmt_name == "table":
         return None
@@ -273,8 +276,9 @@ def render(rows: list[dict], fmt_name: str, output: Path | None, *, title: str) 
     return text
 
 
-def write_xlsx(rows: list[dict], path: Path, *, title: str) -> None:
-    """One sheet per ranking group, numbers as exact decimals formatted 0.00."""
+def write_xlsx(rows: list[dict], path: Path, *, title: str, note: str = "") -> None:
+    """One sheet per ranking group, numbers as exact decimals formatted 0.00; ``note`` in a
+    row of its own below the table."""
     from decimal import Decimal
 
     import openpyxl
@@ -305,6 +309,9 @@ def write_xlsx(rows: list[dict], path: Path, *, title: str) -> None:
             for cell in row:
                 if isinstance(cell.value, (Decimal, float)):
                     cell.number_format = "0.00"
+        if note:
+            sheet.append([])
+            sheet.append([f"注：{note}"])
         sheet.column_dimensions["B"].width = 22
     workbook.save(path)
 
@@ -407,9 +414,15 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz: tzinfo) ->
 
 
 def annual(session: Session, year: int) -> tuple[list[AnnualResult], int]:
+    """The year's results and the places published."""
     first = get_cycle(session, f"{year}H1")
     second = get_cycle(session, f"{year}H2")
     _, r1 = compute_cycle(session, first)
     inputs2, r2 = compute_cycle(session, second)
     policy = inputs2.policy
     return compute_annual(r1, r2, policy), policy.rounding.places
+
+
+def rounding_note_of(session: Session, cycle: Cycle, *, annual: bool = False) -> str:
+    """The note under a results table: how its figures were rounded (the cycle's policy)."""
+    return rounding_note(gather_inputs(session, cycle).policy.rounding.basis, annual=annual)

@@ -128,6 +128,12 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     return request, code
 
 
+def is_code_of(settings: Settings, request: SignoffRequest, code: str) -> bool:
+    """Whether ``code`` is the one emailed for ``request``, whatever its status: a code that was
+    replaced by a newer one (or already used) is told apart from a wrong one, and costs no try."""
+    return hmac.compare_digest(_digest(settings, request.id, normalize_code(code)), request.code_hmac)
+
+
 @dataclass
 class SignoffOutcome:
     ok: bool
@@ -143,11 +149,13 @@ def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffReques
 
 def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
                  comments: str = "", actor: str, now: datetime | None = None,
-                 confirm_self_scored: bool = False) -> SignoffOutcome:
+                 confirm_self_scored: bool = False, evidence: dict | None = None) -> SignoffOutcome:
     """Check the code and record the decision. Wrong input is reported, never raised, so the
     caller can ask again; the caller commits either way (wrong tries are counted).
     ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
-    the signature (each confirmation audited under the signer's name)."""
+    the signature (each confirmation audited under the signer's name). ``evidence``: how the
+    answer came, added to the audit entries (a reply by email: its Message-ID and sender)."""
+    evidence = evidence or {}
     now = now or utcnow()
     request = pending_request(session, cycle, stage)
     if request is None:
@@ -174,7 +182,7 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if not hmac.compare_digest(_digest(settings, request.id, code), request.code_hmac):
         session.expire(request)
         audit.append(session, actor=actor, action=f"signoff.wrong_code.{stage}", entity=f"cycle:{cycle.code}",
-                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": tries},
+                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": tries, **evidence},
                      reason="验证码不正确")
         if tries >= MAX_WRONG:
             return SignoffOutcome(False, f"验证码连续 {MAX_WRONG} 次不正确，本次签字请求已作废：请重新提请签字。")
@@ -202,7 +210,8 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
         confirm_all_self_scored(session, cycle, actor=signer, reason=CONFIRMED_AT_SIGNATURE)
     audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
                  entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
-                 after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor},
+                 after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor,
+                        **evidence},
                  reason=comments or f"{STAGES[stage]}通过")
     if approve:
         target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
@@ -231,6 +240,11 @@ class SignoffState:
     usable: bool  # a code is out, pending and not expired: ask without sending a new one
     answers: int  # answers to this stage so far, over all its requests: the key of the next question
     blocking: list[str]  # what must be resolved before the verification can be signed
+    # The cycle's latest sign-off decision, when it was on this stage and the stage is not done
+    # (a rejection), and the run that was waiting for it: a decision taken outside the dialog (a
+    # reply by email, `kaoping signoff give`) stops that run as a rejection in the dialog does.
+    decision: str = ""
+    decision_run: str = ""
 
 
 def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetime | None = None) -> SignoffState:
@@ -240,15 +254,21 @@ def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetim
     answers = session.exec(select(func.coalesce(func.sum(SignoffRequest.answers), 0)).where(
         SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)).one()
     blocking = [] if done or stage != "verification" else blocking_problems(session, cycle, self_scored_ok=True)
+    # ---- sign-off by reply (issue 15): a rejection given while a run waited
+    last = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision != "")
+                        .order_by(SignoffRequest.decided_at.desc(), SignoffRequest.id.desc())).first()
+    sent_back = not done and last is not None and last.stage == stage and last.decision == "reject"
+    # ---- end
     return SignoffState(done=done, usable=request is not None and request.expires_at > (now or utcnow()),
-                        answers=int(answers), blocking=blocking)
+                        answers=int(answers), blocking=blocking, decision=last.decision if sent_back else "",
+                        decision_run=waiting_run(session, cycle, stage, upto=last.id) or "" if sent_back else "")
 
 
 def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
                actor: str) -> SignoffRequest:
     """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
-    summary = (f"请打开 Prefect 界面中的这次运行，点击“Resume”，填写验证码并选择同意或退回：{link}"
-               if link else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+    summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
+               if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
     request, _ = request_signoff(session, settings, get_cycle(session, cycle_code), stage, actor=actor, summary=summary)
     request.flow_run_id = flow_run_id
     session.add(request)
@@ -329,8 +349,8 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
                           requested=chinese_time(request.created_at, settings.tz),
                           valid_until=chinese_time(request.expires_at, settings.tz),
-                          where=f"请在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
-                          else "请在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+                          where=f"也可以在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
+                          else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
                            to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
                            cycle_code=cycle.code)
@@ -339,7 +359,11 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
     return done
 
 
-def waiting_run(session: Session, cycle: Cycle, stage: str) -> str | None:
-    """The flow run that asked for this sign-off (the newest request's), if a run asked for it."""
-    return session.exec(select(SignoffRequest.flow_run_id).where(
-        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage).order_by(SignoffRequest.id.desc())).first()
+def waiting_run(session: Session, cycle: Cycle, stage: str, *, upto: int | None = None) -> str | None:
+    """The flow run that asked for this sign-off most recently (up to request ``upto``), if a run
+    asked for it: a code sent with `kaoping signoff request` while a run waited names no run."""
+    query = select(SignoffRequest.flow_run_id).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                     SignoffRequest.flow_run_id != "")
+    if upto is not None:
+        query = query.where(SignoffRequest.id <= upto)
+    return session.exec(query.order_by(SignoffRequest.id.desc())).first()

@@ -145,6 +145,39 @@ def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, tmp_path):
         assert row["unit_name"] in flat and row["total"] in flat, row["unit_name"]
 
 
+# GB/T 9704-2012 §7.2.4: the 发文机关标志's upper edge 35 mm below the type area's (37 mm top margin),
+# i.e. 72 mm from the page top, ±1 mm (§5.1). pdftotext's box of a word starts at the font's ascent,
+# about 1 mm above the ink of CJK characters: the box's top is expected 1 mm higher.
+MARK_TOP_MM, MARK_TOLERANCE_MM = 37 + 35 - 1, 1.0
+
+
+def issuer_mark_top_mm(pdf, mark: str = "包头市人民政府办公室文件") -> float:
+    """How far below the top of page 1 the 发文机关标志 starts, from pdftotext's word boxes."""
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    tops = [float(m.group(1)) for m in re.finditer(r'<word xMin="[\d.]+" yMin="([\d.]+)"[^>]*>([^<]*)</word>', html)
+            if m.group(2) and m.group(2) in mark]
+    assert tops, f"the 发文机关标志 {mark} is not on page 1"
+    return min(tops) * 25.4 / 72
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or pdftotext is not installed")
+def test_issuer_mark_of_a_preview_baogao_stands_35_mm_below_the_type_area(tmp_path):
+    """A preview 报告 (上行文, 征求意见稿 above the mark): the mark stays where the published one is."""
+    from kaoping.adapters.word import layout
+
+    document = layout.official_document()
+    layout.draft_mark(document)
+    layout.issuer_mark(document, "包头市人民政府办公室文件")
+    layout.number_and_signer(document, "", "×××")
+    layout.title(document, "关于2022年上半年数字政府建设考评情况的报告")
+    document.save(tmp_path / "报告.docx")
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(tmp_path / "报告.docx")], check=True, capture_output=True, timeout=180)
+    assert abs(issuer_mark_top_mm(tmp_path / "报告.pdf") - MARK_TOP_MM) <= MARK_TOLERANCE_MM
+
+
 RANKING_HEADERS = ("日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分")
 
 
@@ -153,7 +186,8 @@ RANKING_HEADERS = ("日常监测", "实地调研", "民意调查", "第三方评
                     "fonts-noto-cjk poppler-utils (.ci/run does)")
 @pytest.mark.layout_only
 def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(reports, tmp_path):
-    """The 通报's and 报告's ranking tables rendered by LibreOffice: every header on one line."""
+    """The 通报's and 报告's ranking tables rendered by LibreOffice: every header on one line; and the
+    发文机关标志 of both (下行文 and 上行文) where GB/T 9704-2012 §7.2.4 puts it."""
     folder, _ = reports
     sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
@@ -161,6 +195,8 @@ def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(reports, tm
     for source in sources:
         text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
                               capture_output=True, text=True).stdout
+        assert abs(issuer_mark_top_mm(tmp_path / "pdf" / (source.stem + ".pdf")) - MARK_TOP_MM) <= MARK_TOLERANCE_MM, \
+            f"{source.name}: the 发文机关标志 is not 35 mm below the type area"
         header_lines = [line for line in text.splitlines() if line.split()[:2] == ["排名", "单位"]]
         assert len(header_lines) >= 2, f"{source.name}: no ranking table header found"
         for line in header_lines:

@@ -221,6 +221,14 @@ def test_annual_is_the_mean_of_the_halves_and_flags_a_single_half():
     assert annual[U2].rank == 1 and annual[U1].rank == 2
 
 
+def test_the_rounding_note_says_whether_the_published_figures_add_up():
+    from kaoping.domain.numbers import rounding_note
+
+    assert "逐级计算" in rounding_note("published") and "尾差" not in rounding_note("published")
+    assert "尾差" in rounding_note("exact") and "尾差" in rounding_note("exact", annual=True)
+    assert "÷ 2" in rounding_note("published", annual=True)
+
+
 def test_published_basis_is_the_default():
     assert POLICY.rounding.basis == "published"
 

@@ -146,6 +146,9 @@ def golden_cycle(initialized, settings, tmp_path):
                 text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
                                     .order_by(OutboxMessage.id.desc())).first()
             code = re.search(r"验证码：(\d{6})", text).group(1)
+            if stage == "verification":  # signed by email reply, after a stranger's reply is refused
+                _sign_by_reply(settings, code)
+                continue
             assert cli("signoff", "give", "--cycle", "2022H1", "--stage", stage, "--code", code, "--approve").exit_code == 0
         with db.session_scope(settings) as session:
             published = publish(session, settings, get_cycle(session, "2022H1"), signed=date(2022, 7, 15))
@@ -153,6 +156,20 @@ def golden_cycle(initialized, settings, tmp_path):
             messages = session.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
             forms = {FormKind(f.kind): Path(f.path) for f in session.exec(select(IssuedForm).order_by(IssuedForm.id))}
     return Path(published.out_dir), messages, forms, status, closed
+
+
+def _sign_by_reply(settings, code: str) -> None:
+    from kaoping.domain.incoming import IncomingMessage
+    from kaoping.services.signoff_reply import take_reply
+
+    with db.session_scope(settings) as session:
+        request = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
+                               .order_by(OutboxMessage.id.desc())).first()
+        for n, sender in enumerate(("mishu@baotou.example", settings.verifier_email)):
+            outcome = take_reply(session, settings, IncomingMessage(
+                message_id=f"<golden-{n}@mail.baotou.example>", sender=sender, subject=f"回复：{request.subject}",
+                text=f"同意\n验证码：{code}", received_at=INSTANT, in_reply_to=request.message_id))
+            assert outcome.fate == ("refused" if n == 0 else "accepted"), outcome
 
 
 def test_golden_samples(golden_cycle):

@@ -357,11 +357,14 @@ def test_results_formats_and_explain(initialized, settings, tmp_path):
     assert cli("results", "--cycle", "2022H1", "--format", "xlsx", "--out", xlsx).exit_code == 0
     workbook = openpyxl.load_workbook(xlsx)
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
-    assert workbook["旗县区、稀土高新区"].max_row == 2 + 10
+    sheet = workbook["旗县区、稀土高新区"]
+    assert sheet.max_row == 2 + 10 + 2  # title, header, ten units, a blank row and how the figures were rounded
+    assert sheet.cell(sheet.max_row, 1).value.startswith("注：") and "逐级计算" in sheet.cell(sheet.max_row, 1).value
     assert cli("results", "--cycle", "2022H1", "--format", "xlsx").exit_code != 0  # needs --out
 
     table_out = cli("results", "--cycle", "2022H1").output
     assert "旗县区、稀土高新区" in table_out and "达尔罕茂明安联合旗" in table_out
+    assert "注：各项分数保留两位小数，日常监测由各方面得分、总分由各部分得分逐级计算" in table_out.replace("\n", "")
 
     donghe = next(r for r in rows if r["unit_name"] == "东河区")
     explained = cli("explain", "--cycle", "2022H1", "--unit", "东河区").output

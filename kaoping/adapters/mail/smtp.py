@@ -208,6 +208,9 @@ def build_email(settings: Settings, row: OutboxMessage, session=None) -> bytes:
     message["Message-ID"] = row.message_id
     message["Date"] = formatdate(localtime=True)
     message["X-Kaoping-Kind"] = row.kind
+    if row.in_reply_to:  # a reply to an email kaoping received: threaded with it
+        message["In-Reply-To"] = row.in_reply_to
+        message["References"] = row.reference_ids or row.in_reply_to
     if row.audit_anchor:  # the audit head when it was queued: the signer's and units' copies anchor the log
         message["X-Kaoping-Audit-Anchor"] = row.audit_anchor
     bodies = MIMEMultipart("alternative")

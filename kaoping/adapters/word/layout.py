@@ -16,7 +16,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt, RGBColor
+from docx.shared import Emu, Mm, Pt, RGBColor
 
 # GB/T 9704-2012 fonts (the names Word and WPS look up on government PCs).
 TITLE_FONT = "方正小标宋简体"
@@ -198,9 +198,24 @@ def _format_para(document, text: str, *, font, size, align, indent_chars, bold, 
     return paragraph
 
 
+# GB/T 9704-2012 §7.2.4: the 发文机关标志's upper edge is 35 mm below the top of the type area
+# (版心上边缘), for every document with a 版头 — 下行文 and 上行文 alike (the 80 mm of 上报的公文
+# was GB/T 9704-1999's rule, dropped in 2012). The type area starts at the 37 mm top margin, so
+# the characters' top stands 72 mm from the top of the page.
+ISSUER_MARK_FROM_TYPE_AREA = Mm(35)
+ISSUER_MARK_SIZE, ISSUER_MARK_LINE = Pt(26), Pt(40)
+# In a line of exactly 40 pt, the top of 26 pt characters stands this far below the line's top
+# (measured on LibreOffice's PDF: tests/adapters/test_reports.py renders and checks the 35 mm).
+ISSUER_MARK_INK_OFFSET = Mm(5.8)
+
+
 def issuer_mark(document, issuer: str) -> None:
-    """发文机关标志: red 小标宋, centred."""
-    _para(document, issuer, font=TITLE_FONT, size=Pt(26), align=WD_ALIGN_PARAGRAPH.CENTER, color=RED, line=Pt(40))
+    """发文机关标志: red 小标宋, centred, its top 35 mm below the top of the type area (GB/T 9704 §7.2.4),
+    whatever stands above it on the first page (a preview's 征求意见稿)."""
+    above = sum(p.paragraph_format.line_spacing or BODY_LINE for p in document.paragraphs)
+    paragraph = _para(document, issuer, font=TITLE_FONT, size=ISSUER_MARK_SIZE, align=WD_ALIGN_PARAGRAPH.CENTER,
+                      color=RED, line=ISSUER_MARK_LINE)
+    paragraph.paragraph_format.space_before = Emu(max(0, ISSUER_MARK_FROM_TYPE_AREA - ISSUER_MARK_INK_OFFSET - above))
 
 
 def document_number(document, number: str) -> None:

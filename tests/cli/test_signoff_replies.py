@@ -1,0 +1,16 @@
+"""`kaoping signoff replies`: the replies to sign-off emails and what became of them."""
+
+from __future__ import annotations
+
+from tests.factories import scored_cycle
+from tests.services.test_signoff_reply import CODE, ask, reply
+
+
+def test_the_replies_are_listed_with_their_fate(initialized, settings, tmp_path):
+    scored_cycle(settings, tmp_path)
+    code, request_id, _ = ask(settings)
+    reply(settings, f"同意 {code}", to=request_id, sender="mishu@baotou.example")
+    reply(settings, f"同意 {code}", to=request_id)
+    result = initialized("signoff", "replies", "--cycle", CODE)
+    assert result.exit_code == 0, result.output
+    assert "mishu@baotou.example" in result.output and "未签字" in result.output and "已签字" in result.output
