@@ -1,7 +1,7 @@
 """field-visit teams stored in the database (issue 16): the imported list, and the teams a cycle's plan uses
 
 Revision ID: 0014
-Revises: 0011 (the integrator chains it after 0013)
+Revises: 0015 (on main when this was merged; the integrator chains it after 0012 imap / 0013 objections)
 Create Date: 2026-11-28 05:30:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import kaoping.models.types
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
