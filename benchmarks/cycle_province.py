@@ -57,6 +57,7 @@ def run(workdir: Path, sink, backend: str) -> None:
         signoff_code,
     )
     from kaoping.flows.cycle import half_year_cycle
+    from kaoping.flows.forms import CycleStart
     from kaoping.flows.daily import intake
     from kaoping.models import FormKind, Unit
     from kaoping.services.cycles import get_cycle
@@ -84,6 +85,10 @@ def run(workdir: Path, sink, backend: str) -> None:
     with db.session_scope(settings) as session:
         names = [u.name for u in session.exec(select(Unit).order_by(Unit.code))]
     teams = teams_file(workdir / "teams.yaml", names)
+    from kaoping.services.visits import import_teams
+
+    with db.session_scope(settings) as session:
+        import_teams(session, teams.read_bytes(), source_name=teams.name, actor="bench")
     crowd = People(7)
     tz = settings.tz
 
@@ -110,28 +115,29 @@ def run(workdir: Path, sink, backend: str) -> None:
     with prefect_test_harness(server_startup_timeout=120):
         t0 = time.perf_counter()
         with timed("开启周期，下发 600 份自评表和委托，排期 600 次调研并发邀请，下发调研记录表，发送邮件"):
-            half_year_cycle(year=2022, half=1, accept_default_responsibilities="基准测试", self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 7, 11),
-                            visit_end=date(2022, 8, 19), teams_file=str(teams), today=date(2022, 6, 20))
+            half_year_cycle(CycleStart(year=2022, half="上半年", accept_default_responsibilities="基准测试",
+                                       self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 7, 11),
+                                       visit_end=date(2022, 8, 19), today=date(2022, 6, 20)))
         with timed("600 个单位填写自评表", people):
             returns(FormKind.self_assessment)
         with timed("回收流程：识别、校验、录入 600 份自评表并回执"):
             collect("2022-07-06T10:00")
         with timed("下发评分表（附各单位自评内容）并发送"):
-            half_year_cycle(year=2022, half=1, today=date(2022, 7, 8))
+            half_year_cycle(CycleStart.resume(2022, 1, date(2022, 7, 8)))
         with timed("牵头考核单位、调研组、第三方、民调机构填写", people):
             counts = {k.label: returns(k) for k in (FormKind.lead_scoring, FormKind.field_visit, FormKind.third_party,
                                                      FormKind.opinion)}
         with timed("回收流程：评分表、调研记录、第三方评估和民意调查结果"):
             collect("2022-08-22T09:00")
         with timed("核实签字：提请（验证码邮件）、签字、提请审定"):
-            half_year_cycle(year=2022, half=1, today=date(2022, 8, 22))
+            half_year_cycle(CycleStart.resume(2022, 1, date(2022, 8, 22)))
             with db.session_scope(settings) as session:
                 accept_default_points(session, get_cycle(session, "2022H1"), reason="基准测试", actor="bench")
             sign("verification", settings.verifier_email)
-            half_year_cycle(year=2022, half=1, today=date(2022, 8, 22))
+            half_year_cycle(CycleStart.resume(2022, 1, date(2022, 8, 22)))
         with timed("审定签字后：计算、印发通报/报告/600 份反馈函/结果表并分发"):
             sign("approval", settings.approver_email)
-            half_year_cycle(year=2022, half=1, today=date(2022, 8, 23))
+            half_year_cycle(CycleStart.resume(2022, 1, date(2022, 8, 23)))
         total = time.perf_counter() - t0 - sum(v for k, v in people.items() if not k.startswith("准备"))
     with db.session_scope(settings) as session:
         status = get_cycle(session, "2022H1").status

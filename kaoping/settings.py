@@ -63,9 +63,6 @@ class Settings(BaseSettings):
     inbox_dir: Path | None = Field(
         None, description="folder the office saves returned files into (default var_dir/inbox)"
     )
-    teams_file: Path | None = Field(
-        None, description="field-visit teams (YAML, see data/demo/teams.yaml); default: the demo teams"
-    )
     prefect_deployment: str = Field(
         "half_year_cycle/half-year-cycle",
         description="the cycle flow's deployment, which the intake and reminder flows start when a cycle can move on",
@@ -253,10 +250,6 @@ class Settings(BaseSettings):
     @property
     def effective_imap_port(self) -> int:
         return self.imap_port or (993 if self.imap_security is SmtpSecurity.ssl else 143)
-
-    @property
-    def effective_teams_file(self) -> Path:
-        return self.teams_file or self.data_dir / "demo" / "teams.yaml"
 
     @property
     def tz(self) -> ZoneInfo:

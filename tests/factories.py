@@ -62,6 +62,15 @@ def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None 
                           default_responsibilities_reason=default_responsibilities_reason)
 
 
+def import_teams(settings: Settings, path: Path | None = None) -> list[str]:
+    """The field-visit teams (default: the demo's data/demo/teams.yaml), as `kaoping visits teams import` stores them."""
+    from kaoping.services.visits import import_teams as store
+
+    path = path or settings.data_dir / "demo" / "teams.yaml"
+    with db.session_scope(settings) as session:
+        return store(session, Path(path).read_bytes(), source_name=Path(path).name, actor="test").teams
+
+
 def accept_default_points(settings: Settings, code: str = "2022H1", *, reason: str = DEFAULT_POINTS_REASON) -> list[int]:
     """``kaoping points accept-defaults``: the team accepts the items still on default points."""
     with db.session_scope(settings) as session:

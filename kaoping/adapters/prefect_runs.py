@@ -19,6 +19,14 @@ def run_link(flow_run_id: str) -> str:
     return f"{base.rstrip('/')}/runs/flow-run/{flow_run_id}" if base and flow_run_id else ""
 
 
+def artifact_link(key: str) -> str:
+    """An artifact's page in the Prefect UI, by its key (the newest version)."""
+    from prefect.settings import PREFECT_UI_URL
+
+    base = (PREFECT_UI_URL.value() or "").rstrip("/")
+    return f"{base}/artifacts/key/{key}"
+
+
 def _active_runs(client, deployment_id) -> list:
     from prefect.client.schemas.filters import (
         DeploymentFilter,
@@ -46,8 +54,19 @@ def _dead(run) -> bool:
             and datetime.now(timezone.utc) - started > timedelta(hours=STALE_HOURS))
 
 
+HALF_LABELS = {1: "上半年", 2: "下半年"}
+
+
+def _year_half(parameters: dict) -> tuple:
+    """(year, half) of a cycle run's parameters: the start form (``start``: 年度, 半年)."""
+    start = parameters.get("start") or {}
+    halves = {label: number for number, label in HALF_LABELS.items()}
+    return start.get("year"), halves.get(start.get("half"))
+
+
 def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *, today: date | None, reason: str) -> list[str]:
-    """Start a run of the cycle deployment for each (year, half, what next) that has no live run."""
+    """Start a run of the cycle deployment for each (year, half, what next) that has no live run,
+    named "2022年上半年考评 · <reason>" (the run keeps that name)."""
     from prefect.client.orchestration import get_client
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound
@@ -60,16 +79,15 @@ def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *,
             log.warning("未找到周期流程的部署 %s：无法自动推进（请在项目目录运行 prefect deploy --all）。",
                         deployment_name)
             return []
-        active = {(r.parameters.get("year"), r.parameters.get("half")) for r in _active_runs(client, deployment.id)
-                  if not _dead(r)}
+        active = {_year_half(r.parameters or {}) for r in _active_runs(client, deployment.id) if not _dead(r)}
         for year, half, what in ready:
             if (year, half) in active:
                 continue
-            parameters = {"year": year, "half": half}
+            start = {"year": year, "half": HALF_LABELS[half]}
             if today is not None:
-                parameters["today"] = today.isoformat()
-            run = run_deployment(deployment.id, parameters=parameters, timeout=0, as_subflow=False,
-                                       flow_run_name=f"{year}H{half}-{reason}")
+                start["today"] = today.isoformat()
+            run = run_deployment(deployment.id, parameters={"start": start}, timeout=0, as_subflow=False,
+                                 flow_run_name=f"{year}年{HALF_LABELS[half]}考评 · {reason}")
             log.info("已启动 %sH%s 的周期流程（%s）：%s", year, half, what, run.id)
             started.append(f"{year}H{half}")
     return started

@@ -1,5 +1,5 @@
-"""`kaoping visits plan|confirm|move`, `kaoping opinion import` and `kaoping thirdparty
-import|request`: the field visits and the results that come from outside."""
+"""`kaoping visits plan|confirm|move`, `kaoping visits teams import|list`, `kaoping opinion import`
+and `kaoping thirdparty import|request`: the field visits and the results that come from outside."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from kaoping.cli.common import (
     parse_day,
     ready,
     refusals_exit,
+    schema_session,
 )
 from kaoping.adapters.spreadsheets_columns import parse_column_names
 from kaoping.cli.forms import forms_send
@@ -32,14 +33,57 @@ thirdparty_app = typer.Typer(help="第三方评估 / third-party evaluation", no
 
 VisitWindow = Annotated[str, typer.Option("--from", help="开始日期，例如 2022-06-20")]
 VisitEnd = Annotated[str, typer.Option("--to", help="结束日期，例如 2022-07-01")]
-TeamsFile = Annotated[Path, typer.Option("--teams", help="调研组文件（YAML）")]
+TeamsFile = Annotated[Path | None, typer.Option("--teams", help="调研组文件（YAML）；默认为已导入的调研组名单")]
 LengthOpt = Annotated[str | None, typer.Option("--length", help="half（半天，默认）或 whole（全天）")]
 UnitsOpt = Annotated[list[str] | None, typer.Option("--unit", help="只安排这些单位（默认全部考评对象）")]
 
 
-def _visit_plan(session, c, first, last, teams: Path, length: str | None, units):
-    return visits.plan_visits(session, c, start=first, end=last, teams_data=visits.read_teams(teams),
-                              units=units or None, length=length)
+teams_app = typer.Typer(help="实地调研组名单 / the field-visit teams", no_args_is_help=True)
+visits_app.add_typer(teams_app, name="teams")
+
+
+def _visit_plan(session, c, first, last, teams: Path | None, length: str | None, units):
+    data = visits.read_teams(teams) if teams else visits.teams_for_cycle(session, [])
+    return visits.plan_visits(session, c, start=first, end=last, teams_data=data, units=units or None, length=length)
+
+
+@teams_app.command("import")
+@refusals_exit
+def teams_import(file: Annotated[Path, typer.Argument(help="调研组名单（YAML，格式见 data/demo/teams.yaml）")]) -> None:
+    """导入实地调研组名单（替换此前导入的名单；已开启的周期仍用其开启时的名单）。"""
+    s = ready()
+    actor = actor_of(s)
+    upload, result = import_file(s, file, "visits.teams", lambda session, upload: visits.import_teams(
+        session, upload.data, source_name=upload.name, actor=actor))
+    if not result.created:
+        out.print(f"{upload.name} 与已导入的第 {result.version} 版调研组名单相同，未作改动。")
+        return
+    out.print(f"已导入调研组名单第 {result.version} 版（{upload.name}）：{len(result.teams)} 个调研组：{'、'.join(result.teams)}。")
+
+
+@teams_app.command("list")
+@refusals_exit
+def teams_list() -> None:
+    """列出已导入的实地调研组：成员、回避的单位、每天调研次数。"""
+    with schema_session() as (_, session):
+        current = visits.current_teams(session)
+        if current is None:
+            out.print(visits.NO_TEAMS)
+            raise typer.Exit(1)
+        content, version, source = current.content, current.version, current.source_name
+    table = Table(show_header=True, header_style="bold", box=box.SIMPLE_HEAD,
+                  title=f"实地调研组（第 {version} 版，{source}）")
+    for col in ("调研组", "成员", "所在单位 / 回避", "每天最多"):
+        table.add_column(col)
+    for team in content.get("teams") or []:
+        for i, m in enumerate(team.get("members") or []):
+            avoid = "、".join(filter(None, [m.get("unit", "")] + list(m.get("conflicts") or [])))
+            table.add_row(team.get("name", "") if i == 0 else "", f"{m.get('name', '')} <{m.get('email', '')}>", avoid,
+                          str(team.get("max_per_day", content.get("max_per_day", 2))) if i == 0 else "")
+    out.print(table)
+    blackout = content.get("unit_blackout") or {}
+    if blackout:
+        out.print("不便接待：" + "；".join(f"{u} {'、'.join(map(str, d))}" for u, d in blackout.items()))
 
 
 def _print_plan(visit_plan) -> None:
@@ -57,7 +101,7 @@ def _print_plan(visit_plan) -> None:
 
 @visits_app.command("plan")
 @refusals_exit
-def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile = None, length: LengthOpt = None,
                 unit: UnitsOpt = None) -> None:
     """按工作日排出实地调研安排（只显示，不保存）。"""
     s = ready()
@@ -69,7 +113,7 @@ def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: Teams
 
 @visits_app.command("confirm")
 @refusals_exit
-def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile, length: LengthOpt = None,
+def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile = None, length: LengthOpt = None,
                    unit: UnitsOpt = None) -> None:
     """确认实地调研安排：保存，并给调研组成员和被调研单位发日历邀请（.ics）。"""
     s = ready()

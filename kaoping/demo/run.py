@@ -48,12 +48,14 @@ from kaoping.services.catalog import summarize
 from kaoping.services.cycles import get_cycle
 from kaoping.services.points import accept_default_points
 from kaoping.services.setup import initialize
+from kaoping.services.visits import import_teams
 from kaoping.settings import Settings, get_settings
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
-START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
-         "visit_end": "2022-07-01", "today": "2022-06-20",
-         "accept_default_responsibilities": "2022年承担清单尚未印发，沿用默认承担规则（演示）"}
+#: The run form as the team fills it in the Prefect UI (Run → Custom run: 开启考评).
+START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
+                   "visit_end": "2022-07-01", "today": "2022-06-20",
+                   "accept_default_responsibilities": "2022年承担清单尚未印发，沿用默认承担规则（演示）"}}
 
 
 def run(output: Path, console: Console) -> None:
@@ -114,6 +116,10 @@ class Demo:
         self.say(f"[bold]kaoping 演示[/bold] — 一个完整的半年考评周期，全部输出在 {self.output}/")
         for line in initialize(self.settings):
             self.say("  " + line)
+        teams = self.settings.data_dir / "demo" / "teams.yaml"
+        with db.session_scope(self.settings) as session:
+            imported = import_teams(session, teams.read_bytes(), source_name=teams.name, actor="demo:专班")
+        self.say(f"  调研组名单（kaoping visits teams import {teams.name}）：{'、'.join(imported.teams)}")
         with db.session_scope(self.settings) as session:
             from kaoping.adapters.console import print_summary
 

@@ -235,6 +235,26 @@ def _verified(verification: VerificationValue | None, scores: dict[int, LeadScor
     return verification.basis == basis_text(item_mean(scores, points))
 
 
+def provisional_inputs(inputs: ScoringInputs) -> tuple[ScoringInputs, dict[int, list[int]]]:
+    """For the verifier's view before signing (暂定结果): the lead assessors' self-scored items
+    counted as they reported them, and which they are (unit id → item numbers), so each such
+    unit is marked 待核实. ``compute`` itself still refuses unverified self-scores."""
+    verifications = dict(inputs.verifications)
+    pending: dict[int, list[int]] = defaultdict(list)
+    for unit in inputs.units:
+        for indicator_id in unit.items:
+            item = inputs.items[indicator_id]
+            key = (unit.unit_id, indicator_id)
+            scores = inputs.lead_scores.get(key, {})
+            if unit.unit_id in item.leads and all(lead in scores for lead in item.leads) \
+                    and not _verified(verifications.get(key), scores, item.points):
+                verifications[key] = VerificationValue("confirm", None, basis_text(item_mean(scores, item.points)),
+                                                       "待核实", None)
+                pending[unit.unit_id].append(item.number)
+    return ScoringInputs(inputs.policy, inputs.areas, inputs.items, inputs.units, inputs.lead_scores, verifications,
+                         inputs.components, inputs.adjustments, inputs.unit_names), dict(pending)
+
+
 def _basis_label(basis: str) -> str:
     return {"given": "指标分值", "allocated": "牵头考核单位明确的分值", "default": "未明确分值，按平均分配的默认分值"}[basis]
 

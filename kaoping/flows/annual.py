@@ -19,7 +19,7 @@ from kaoping.settings import get_settings
 ACTOR = "flow:annual"
 
 
-@task(name="计算年度结果")
+@task(name="计算年度结果", task_run_name="计算年度结果")
 def compute_annual_rows(year: int) -> list[dict]:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -27,7 +27,7 @@ def compute_annual_rows(year: int) -> list[dict]:
     return annual_rows(results, places)
 
 
-@task(name="写出年度结果表")
+@task(name="写出年度结果表", task_run_name="写出年度结果表")
 def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
     path = Path(out_dir) / f"{year}年度数字政府建设考评结果.xlsx"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,7 +37,7 @@ def write_annual_workbook(year: int, rows: list[dict], out_dir: str) -> str:
     return str(path)
 
 
-@task(name="写出年度通报和报告")
+@task(name="写出年度通报和报告", task_run_name="写出年度通报和报告")
 def write_annual_documents(year: int, out_dir: str, publish: bool) -> list[str]:
     settings = get_settings()
     with db.session_scope(settings) as session:

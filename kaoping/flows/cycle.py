@@ -23,16 +23,15 @@ sign-off answer means (which question this is, whether the stage is signed) is d
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
 
-import pydantic
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.flow_runs import suspend_flow_run
-from prefect.input import RunInput
+from prefect.states import Failed
 from pydantic import Field
 
+from kaoping.flows.forms import CycleStart
+from kaoping.flows.signing import sign
 from kaoping.flows.tasks import (
     anchor_artifact,
     arrange_visits,
@@ -41,47 +40,54 @@ from kaoping.flows.tasks import (
     open_objection_window,
     prepare_cycle,
     publish_artifacts,
+    publish_refusal,
     publish_reports,
-    record_answer,
-    request_code,
     send_outbox,
-    signoff_description,
-    signoff_state,
 )
 from kaoping.models import FormKind
+from kaoping.services.visits import split_names
 from kaoping.settings import get_settings
+
+
+def run_name() -> str:
+    """"2022年上半年考评 · 开启"; a run started by the intake or reminders flow keeps the name it was
+    given ("2022年上半年考评 · 收到交回的表格"), also when it resumes after a sign-off."""
+    context = FlowRunContext.get()
+    given = (context.parameters or {}).get("start") if context else None
+    try:
+        start = given if isinstance(given, CycleStart) else CycleStart.model_validate(given or {})
+    except ValueError:
+        return "半年考评"
+    current = context.flow_run.name if context and context.flow_run else ""
+    return current if current.startswith(f"{start.label} · ") else f"{start.label} · 开启"
+
 
 # --------------------------------------------------------------------------- the flow: the stages of DESIGN §4
 
 
-@flow(name="half_year_cycle", persist_result=True,
+@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
 def half_year_cycle(
-    year: int = Field(..., description="年度：考评年度，例如 2022"),
-    half: int = Field(..., ge=1, le=2, description="半年：1 = 上半年，2 = 下半年"),
-    self_assessment_deadline: date | None = Field(
-        None, description="自评表截止日期：留空则按下面的工作日数计算；须为工作日"),
-    self_assessment_workdays: int = Field(
-        10, ge=1, le=60, description="自评表期限（工作日）：自评表下发后第几个工作日截止（未填写截止日期时使用）"),
-    scoring_workdays: int = Field(5, ge=1, le=60, description="评分表期限（工作日）：评分表下发后第几个工作日截止"),
-    results_workdays: int = Field(
-        20, ge=1, le=120,
-        description="第三方评估和民意调查期限（工作日）：委托发出后第几个工作日截止（不早于实地调研结束后 2 个工作日）"),
-    visit_start: date | None = Field(None, description="实地调研开始日期：留空则为自评表截止后的第 1 个工作日"),
-    visit_end: date | None = Field(None, description="实地调研结束日期：留空则为开始后的第 10 个工作日"),
-    teams_file: str | None = Field(None, description="调研组名单：YAML 文件路径（默认 KAOPING_TEAMS_FILE）"),
-    accept_default_responsibilities: str | None = Field(
-        None, description="承担关系：尚未导入本年度承担清单时，如确定按默认规则（旗县区承担全部指标、市直部门承担其牵头指标）"
-                          "计分，请写明理由（记录并在报告中说明）；已导入清单的不必填写"),
-    today: date | None = Field(None, description="按哪一天推进：补跑、演示用；默认今天（北京时间）"),
-) -> str:
-    code = f"{year}H{half}"
-    day = (today or datetime.now(get_settings().tz).date()).isoformat()
-    progress = prepare(code, day, {
-        "self_assessment_deadline": self_assessment_deadline, "self_assessment_workdays": self_assessment_workdays,
-        "scoring_workdays": scoring_workdays, "results_workdays": results_workdays, "visit_start": visit_start,
-        "visit_end": visit_end, "teams_file": teams_file, "default_responsibilities_reason": accept_default_responsibilities})
+    start: CycleStart = Field(..., json_schema_extra={"title": "开启考评", "description": "填写年度和半年即可开启；"
+                              "其余各项留空或保留默认值时按工作日自动计算。每项说明见各栏下方。"}),
+):
+    code = start.code
+    day = (start.today or datetime.now(get_settings().tz).date()).isoformat()
+    refusal = "；".join(start.problems())
+    if not refusal:
+        prepared = prepare(code, day, {
+            "self_assessment_deadline": start.self_assessment_deadline,
+            "self_assessment_workdays": start.self_assessment_workdays, "scoring_workdays": start.scoring_workdays,
+            "results_workdays": start.results_workdays, "visit_start": start.visit_start, "visit_end": start.visit_end,
+            "teams": split_names(start.teams), "default_responsibilities_reason": start.accept_default_responsibilities})
+        refusal = prepared.get("refused", "")
+    if refusal:
+        # A refusal is the answer, not a crash: said in the log, on the 进展 artifact and as the run's state.
+        get_run_logger().error("未能开启%s：%s", start.label, refusal)
+        publish_refusal(code, start.label, refusal)
+        return Failed(message=f"未能开启{start.label}：{refusal}")
+    progress = cycle_progress(code, day)
     if progress["next_step"] == "issue":
         progress = issue_forms_and_arrange_visits(code, day)
     if progress["next_step"] == "lead_sheets":
@@ -102,11 +108,12 @@ def half_year_cycle(
 
 
 def prepare(code: str, day: str, choice: dict) -> dict:
-    """Open the cycle (开启周期) and fix its dates; then where it stands."""
+    """Open the cycle (开启周期) and fix its dates, or say why not."""
     logger = get_run_logger()
-    for note in prepare_cycle(code, choice, day)["notes"]:
+    prepared = prepare_cycle(code, choice, day)
+    for note in prepared["notes"]:
         logger.info(note)
-    return cycle_progress(code, day)
+    return prepared
 
 
 def issue_forms_and_arrange_visits(code: str, day: str) -> dict:
@@ -170,64 +177,3 @@ def show_where_it_stands(code: str, day: str) -> str:
     waiting_for = publish_artifacts(code, day)
     get_run_logger().info("%s：%s", code, waiting_for)
     return waiting_for
-
-
-# --------------------------------------------------------------------------- sign-offs in the Prefect UI
-
-
-class SignoffInput(RunInput):
-    code: str = Field("", title="验证码", description="签字人邮箱收到的 6 位一次性验证码（只发给签字人本人）")
-    decision: Literal["同意", "退回修改"] = Field("同意", title="意见", description="同意：签字确认；退回修改：须在下面写明意见")
-    comments: str = Field("", title="意见说明", description="退回修改时必填，写明需要修改的内容；同意时可留空")
-
-
-class VerificationInput(SignoffInput):
-    confirm_self_scored: bool = Field(
-        False, title="同时确认牵头考核单位自评项",
-        description="勾选：签字时一并确认各牵头考核单位对本单位承担指标的自评分核实无误（逐项记入审计日志）")
-
-
-def sign(code: str, stage: str) -> str | None:
-    """Ask the designated signer until a valid answer comes; ``None`` if this run cannot ask."""
-    logger = get_run_logger()
-    context = FlowRunContext.get()
-    flow_run_id = str(context.flow_run.id) if context and context.flow_run else ""
-    while True:
-        state = signoff_state(code, stage)
-        if state["done"]:
-            return "approve"
-        # ---- sign-off by reply (issue 15): sent back by email (or `kaoping signoff give`) while this run
-        # waited: stop as a rejection in the dialog does, without a new code; a later run asks again.
-        if state["decision"] == "reject" and flow_run_id and state["decision_run"] == flow_run_id:
-            logger.warning("签字人已通过邮件回复（或命令行）退回修改：本次运行不再发送验证码。")
-            return "reject"
-        # ---- end
-        if state["blocking"]:
-            logger.warning("核实签字前须处理以下问题：\n%s", "\n".join(state["blocking"]))
-            return None
-        if not state["usable"]:
-            who = request_code(code, stage, flow_run_id)
-            if who["refused"]:
-                logger.warning("暂不能发送新的验证码：%s", who["refused"])
-                return None
-            send_outbox()
-            logger.info("已向 %s <%s> 发送一次性验证码", who["signer"], who["email"])
-        form = VerificationInput if stage == "verification" else SignoffInput
-        description = signoff_description(code, stage)
-        problem = ""
-        try:
-            given = suspend_flow_run(wait_for_input=form.with_initial_data(description=description),
-                                     key=f"signoff-{stage}-{state['answers']}")
-            answer = given.model_dump(include=set(form.model_fields))
-        except pydantic.ValidationError as exc:
-            answer, problem = None, "; ".join(e["msg"] for e in exc.errors())
-        except RuntimeError as exc:  # not started from a deployment: it cannot be suspended
-            logger.warning("本次运行不能暂停等待签字（%s）：验证码已发给签字人，请从部署重新运行本流程，"
-                           "签字人也可直接回复签字邮件签字。", exc)
-            return None
-        outcome = record_answer(code, stage, answer, problem, flow_run_id)
-        if outcome["ok"]:
-            logger.info(outcome["message"])
-            anchor_artifact(code, f"{stage} 签字：{outcome['decision']}")
-            return outcome["decision"]
-        logger.warning("签字未生效，重新等待：%s", outcome["message"])

@@ -18,7 +18,8 @@ from prefect.cache_policies import NO_CACHE
 
 from kaoping import db
 from kaoping.adapters.mail.smtp import send_pending
-from kaoping.adapters.prefect_runs import release_paused_run, run_link
+from kaoping.adapters.prefect_runs import artifact_link, release_paused_run, run_link
+from kaoping.domain.clock import local_time
 from kaoping.domain.errors import KaopingError
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
@@ -28,7 +29,8 @@ from kaoping.services.intake import receive_path
 from kaoping.services.mailbox import fetch_mail
 from kaoping.services.objection_report import objections_markdown
 from kaoping.services.reminders import run_reminders
-from kaoping.services.status import cycle_status, results_table, signoff_summary
+from kaoping.services.signoff_view import signoff_view
+from kaoping.services.status import cycle_status, results_table
 from kaoping.services.workdays import WorkCalendar
 from kaoping.settings import get_settings
 
@@ -46,10 +48,22 @@ def _not_a_refusal(task, task_run, state) -> bool:
     return False
 
 
-def stage_task(name: str):
-    # The database is the source of truth: never answer a task from a cached result.
-    return task(name=name, cache_policy=NO_CACHE, persist_result=True, retries=2, retry_delay_seconds=5,
-                retry_condition_fn=_not_a_refusal)
+def stage_task(name: str, run_name=None):
+    # The database is the source of truth: never answer a task from a cached result. Runs are
+    # named as the task (the timeline shows "下发表格", not "下发表格-d44").
+    return task(name=name, task_run_name=run_name or name, cache_policy=NO_CACHE, persist_result=True, retries=2,
+                retry_delay_seconds=5, retry_condition_fn=_not_a_refusal)
+
+
+def _kind_run_name(parameters: dict) -> str:
+    return f"下发{FormKind(parameters['kind']).label}"
+
+
+def cycle_links(code: str) -> dict[str, str]:
+    """The cycle's artifacts in the Prefect UI, by key suffix."""
+    key = f"kaoping-{code.lower()}"
+    return {suffix: artifact_link(f"{key}-{suffix}") for suffix in
+            ("jinzhan", "returns", "results", "daihexiao", "audit-anchor")}
 
 
 # --------------------------------------------------------------------------- shared
@@ -67,10 +81,14 @@ def send_outbox() -> dict:
 
 @stage_task("开启周期并确定日程")
 def prepare_cycle(code: str, choice: dict, today: str) -> dict:
+    """``refused``: why the cycle was not opened (nothing stored), in the team's words."""
     settings = get_settings()
-    with db.session_scope(settings) as session:
-        prepared = stages.prepare(session, settings, code, stages.PlanChoice(**choice), today=date.fromisoformat(today))
-        return {"created": prepared.created, "notes": prepared.notes}
+    try:
+        with db.session_scope(settings) as session:
+            prepared = stages.prepare(session, settings, code, stages.PlanChoice(**choice), today=date.fromisoformat(today))
+            return {"created": prepared.created, "notes": prepared.notes, "refused": ""}
+    except KaopingError as exc:  # a refusal is an answer: the run says it and ends, no traceback
+        return {"created": False, "notes": [], "refused": str(exc)}
 
 
 @stage_task("读取周期进展")
@@ -81,7 +99,7 @@ def cycle_progress(code: str, today: str) -> dict:
         return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for}
 
 
-@stage_task("下发表格")
+@stage_task("下发表格", _kind_run_name)
 def issue_forms(code: str, kind: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -89,7 +107,7 @@ def issue_forms(code: str, kind: str, today: str) -> dict:
         return {"kind": FormKind(kind).label, "forms": issued.forms, "queued": issued.queued, "skipped": issued.skipped}
 
 
-@stage_task("安排实地调研并发送日历邀请")
+@stage_task("安排实地调研")
 def arrange_visits(code: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -115,34 +133,51 @@ def open_objection_window(code: str, today: str) -> dict:
                 "skipped": opened.skipped}
 
 
-@stage_task("更新周期看板")
+@stage_task("更新进展")
 def publish_artifacts(code: str, today: str) -> str:
-    """Artifacts with stable keys, one set per cycle: stages, returns, late units, results."""
+    """The cycle's artifacts with stable keys: 进展 (``-jinzhan``: stages, dates, returns, late units,
+    links), the returns per unit (``-returns``) and, once computable, the results (``-results``)."""
     settings = get_settings()
     key = f"kaoping-{code.lower()}"
+    links = cycle_links(code)
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, code)
         report = cycle_status(session, cycle, today=date.fromisoformat(today), tz=settings.tz)
-        rows, problems = results_table(session, cycle)
-        markdown, returns, late = report.markdown(), report.returns_table(), report.late_units()
+        rows, _ = results_table(session, cycle)
+        returns = report.returns_table()
+        links.pop("daihexiao")  # linked from the verification dialog, where it is made
+        if not rows:
+            links.pop("results")
         objections = objections_markdown(session, cycle, settings.tz)  # issue 17: open and decided objections
-    create_markdown_artifact(key=f"{key}-stages", markdown=markdown, description=f"{code} 各环节进展")
-    create_table_artifact(key=f"{key}-returns", table=returns, description=f"{code} 应收与已收（按单位、牵头考核单位）")
-    create_markdown_artifact(key=f"{key}-late", description=f"{code} 逾期单位",
-                             markdown=f"# {code} 逾期单位（{len(late)} 个）\n\n" + ("、".join(late) if late else "暂无"))
+        markdown = report.markdown(links=links, updated=local_time(datetime.now(settings.tz), settings.tz))
+    create_markdown_artifact(key=f"{key}-jinzhan", markdown=markdown, description=f"{code} 进展")
+    if returns:
+        create_table_artifact(key=f"{key}-returns", table=returns, description=f"{code} 应收与已收（按单位、牵头考核单位）")
     create_markdown_artifact(key=f"{key}-objections", markdown=objections, description=f"{code} 征求意见与异议处理")
     if rows:
         create_table_artifact(key=f"{key}-results", table=rows, description=f"{code} 考评结果（当前数据计算）")
-    else:
-        create_markdown_artifact(key=f"{key}-results", description=f"{code} 考评结果",
-                                 markdown="# 考评结果尚不能计算\n\n" + "\n".join(f"- {p}" for p in problems[:30]))
     return report.waiting_for
+
+
+@task(name="说明未开启的原因", task_run_name="说明未开启的原因", cache_policy=NO_CACHE)
+def publish_refusal(code: str, label: str, reason: str) -> None:
+    """The 进展 artifact of a run that refused the form: what is wrong and what to do, at the top."""
+    settings = get_settings()
+    body = [f"# {label}进展（{code}）", "", f"> **本次运行未开启考评**：{reason}", "",
+            "请在 Prefect 界面中按上面的说明修改后重新运行（Run → Custom run），其余内容不受影响。"]
+    try:
+        with db.session_scope(settings) as session:
+            report = cycle_status(session, get_cycle(session, code), today=datetime.now(settings.tz).date(), tz=settings.tz)
+            body += ["", "---", "", report.markdown(links=cycle_links(code))]
+    except KaopingError:
+        pass  # not opened yet: nothing more to show
+    create_markdown_artifact(key=f"kaoping-{code.lower()}-jinzhan", markdown="\n".join(body), description=f"{code} 进展")
 
 
 # --------------------------------------------------------------------------- the half-year cycle: sign-offs
 
 
-@stage_task("签字准备")
+@stage_task("签字准备", "查看签字状态")
 def signoff_state(code: str, stage: str) -> dict:
     """Whether this stage still needs a signature, whether a code is out and usable, and the
     number of answers so far (the key of the next question)."""
@@ -164,14 +199,21 @@ def request_code(code: str, stage: str, flow_run_id: str) -> dict:
         return {"signer": "", "email": "", "refused": str(exc)}
 
 
-@stage_task("签字内容摘要")
-def signoff_description(code: str, stage: str) -> str:
+@stage_task("签字说明")
+def signoff_description(code: str, stage: str) -> dict:
+    """What the Resume dialog shows (``markdown``), whether the previous answer failed (``again``);
+    the self-scored items awaiting confirmation go to the 待核实清单 artifact it links to."""
     settings = get_settings()
     with db.session_scope(settings) as session:
-        return signoff_summary(session, get_cycle(session, code), stage, settings.tz)
+        view = signoff_view(session, get_cycle(session, code), stage, settings.tz,
+                            today=datetime.now(settings.tz).date(), links=cycle_links(code))
+    if view.pending:
+        create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
+                              description=f"{code} 待核实清单：牵头考核单位本单位自评项")
+    return {"markdown": view.markdown, "again": view.again}
 
 
-@stage_task("核对验证码并记录签字")
+@stage_task("核对签字")
 def record_answer(code: str, stage: str, answer: dict | None, problem: str, flow_run_id: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -181,7 +223,7 @@ def record_answer(code: str, stage: str, answer: dict | None, problem: str, flow
         return {"ok": outcome.ok, "message": outcome.message, "decision": outcome.decision}
 
 
-@task(name="审计锚点", cache_policy=NO_CACHE)
+@task(name="审计锚点", task_run_name="审计锚点", cache_policy=NO_CACHE)
 def anchor_artifact(code: str, why: str) -> str:
     """The audit head after a sign-off or publication, as a Prefect artifact: kept by the Prefect
     server, outside kaoping's database (``kaoping audit verify`` checks the log against such anchors)."""
@@ -201,7 +243,7 @@ def anchor_artifact(code: str, why: str) -> str:
 # --------------------------------------------------------------------------- the scheduled flows
 
 
-@task(name="催报提醒")
+@task(name="催报提醒", task_run_name="催报提醒")
 def queue_reminders(today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -210,7 +252,7 @@ def queue_reminders(today: str) -> dict:
             "escalations": run.escalations, "queued": run.queued}
 
 
-@task(name="签字提醒")
+@task(name="签字提醒", task_run_name="签字提醒")
 def remind_signers(today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
@@ -220,13 +262,13 @@ def remind_signers(today: str) -> dict:
     return {"signers_reminded": done.reminded, "codes_renewed": done.renewed}
 
 
-@task(name="推进考评周期")
+@task(name="推进考评周期", task_run_name="推进考评周期")
 def advance(today: str | None, reason: str) -> list[str]:
     settings = get_settings()
     return advance_cycles(settings, today=date.fromisoformat(today) if today else None, reason=reason)
 
 
-@task(name="回收一个文件")
+@task(name="回收一个文件", task_run_name="回收一个文件")
 def receive_one(path: str, sender: str, received_at: str | None = None) -> dict:
     """Record one returned file, keep it as refused or hold it for the team; queue the receipt or
     the reason (never to a sender who is held)."""

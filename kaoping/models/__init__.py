@@ -44,7 +44,7 @@ from kaoping.models.verification import (
     ItemVerification,
     VerificationKind,
 )
-from kaoping.models.visits import Visit
+from kaoping.models.visits import Visit, VisitTeamList
 
 metadata = SQLModel.metadata
 
@@ -60,6 +60,7 @@ __all__ = [
     "CyclePlan",
     "CycleAcceptance",
     "Visit",
+    "VisitTeamList",
     "CalendarOverride",
     "MessageStatus",
     "OutboxMessage",

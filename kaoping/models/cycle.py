@@ -75,7 +75,8 @@ class CyclePlan(SQLModel, table=True):
     results_deadline: date  # third-party and opinion results, visit records
     visit_start: date
     visit_end: date
-    teams_file: str = Field(default="", sa_type=String(500))
+    teams_file: str = Field(default="", sa_type=String(500))  # plans made before teams were imported
+    teams: dict | None = Field(default=None, sa_type=JSON)  # the teams this cycle uses (a copy of the imported list)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(default="", sa_type=String(64))
 

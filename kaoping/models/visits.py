@@ -25,3 +25,20 @@ class Visit(SQLModel, table=True):
     uid: str = Field(sa_type=String(128), unique=True)  # calendar UID, stable across moves
     sequence: int = 0  # raised on every move (iCalendar SEQUENCE)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class VisitTeamList(SQLModel, table=True):
+    """The field-visit teams (实地调研组) as imported (`kaoping visits teams import`): the whole
+    document (teams with their members, 回避, blackout dates; visits per day; unit blackouts),
+    one version per import. The newest is the list in force; a cycle's plan keeps a copy of
+    the teams it used, so a later import never changes a cycle in progress."""
+
+    __tablename__ = "visit_team_list"
+
+    id: int | None = Field(default=None, primary_key=True)
+    version: int = Field(unique=True)
+    content: dict = Field(default_factory=dict, sa_type=JSON)
+    content_sha256: str = Field(sa_type=String(64))
+    source_name: str = Field(default="", sa_type=String(255))
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    imported_by: str = Field(default="", sa_type=String(64))

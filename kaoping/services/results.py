@@ -34,6 +34,7 @@ from kaoping.domain.scoring import (
     compute,
     compute_annual,
     fmt,
+    ranges,
     fmt_exact,
     round_half_up,
 )
@@ -151,6 +152,26 @@ def compute_cycle(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
             f"{cycle.code} 还不能计算结果，有 {len(exc.problems)} 个问题（`kaoping check --cycle {cycle.code}` 可随时查看）：",
             [p.message for p in exc.problems],
         ) from None
+
+
+def provisional_results(session: Session, cycle: Cycle) -> tuple[ScoringInputs, list[UnitResult], dict[int, list[int]]]:
+    """The ranking as it would be if the lead assessors' self-scored items were confirmed as
+    reported (暂定), and which items those are per unit — for the verifier to see what they
+    sign. Any other problem still refuses, as ``compute_cycle`` does."""
+    from kaoping.domain.scoring import provisional_inputs
+
+    with no_gc_pauses():
+        inputs, pending = provisional_inputs(gather_inputs(session, cycle))
+    try:
+        with no_gc_pauses():
+            results = compute(inputs)
+    except ScoringError as exc:
+        raise InvalidInput(f"{cycle.code} 还不能计算暂定结果，有 {len(exc.problems)} 个问题：",
+                           [p.message for p in exc.problems]) from None
+    for r in results:
+        if r.unit.unit_id in pending:
+            r.flags.insert(0, f"待核实：指标 {ranges(sorted(pending[r.unit.unit_id]))} 为本单位牵头自评，按报送分数暂计")
+    return inputs, results, pending
 
 
 # --------------------------------------------------------------------------- presentation

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlmodel import Session, func, select
@@ -50,7 +50,7 @@ class PlanChoice:
     results_workdays: int = 20
     visit_start: date | None = None
     visit_end: date | None = None
-    teams_file: str | None = None
+    teams: list[str] = field(default_factory=list)  # names of imported teams to send; empty: all of them
     policy_file: str | None = None
     default_responsibilities_reason: str | None = None  # without an imported 承担 list: why the default rule
 
@@ -67,16 +67,13 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
             actor: str = ACTOR) -> Prepared:
     """Open the cycle (if not yet) and fix its dates (if not yet). Later runs keep the dates
     of the first: they are printed on forms already sent."""
-    year, half = parse_cycle_code(code)
+    parse_cycle_code(code)
     notes: list[str] = []
     try:
         cycle = get_cycle(session, code)
     except NotFound:
-        policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
-        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor,
-                           tz=settings.tz, default_responsibilities_reason=choice.default_responsibilities_reason or "")
-        notes.append(f"已开启考评周期 {cycle.code}（计分规则 {policy_path.name}）。")
-    plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
+        cycle = None
+    plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first() if cycle else None
     if plan is not None:
         asked = [choice.self_assessment_deadline, choice.visit_start, choice.visit_end]
         fixed = [plan.self_assessment_deadline, plan.visit_start, plan.visit_end]
@@ -85,11 +82,14 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
                          f"—{plan.visit_end}），本次填写的日期未采用：已下发的表格上印有这些日期。")
         return Prepared(cycle, plan, False, notes)
 
+    # Everything the team chose is checked before anything is stored: a refusal leaves no half-opened cycle.
+    from kaoping.services.visits import teams_for_cycle
+
     calendar = WorkCalendar.load(session)
     for y in sorted({today.year, today.year + (today.month == 12)}):
         if not package_covers(y) and not any(d.year == y for d in calendar.overrides):
             notes.append(f"注意：chinese-calendar 尚无 {y} 年节假日安排，工作日暂按周末规则计算；"
-                         f"公布后请用 `kaoping calendar set` 录入或升级 chinese-calendar。")
+                         f"公布后请系统管理员录入（kaoping calendar set）或升级 chinese-calendar。")
     sa_deadline = choice.self_assessment_deadline or calendar.add_workdays(today, choice.self_assessment_workdays)
     if sa_deadline < today:
         raise InvalidInput(f"自评表截止日期 {sa_deadline} 早于今天 {today}：请填写今后的日期，或留空按工作日数计算。")
@@ -99,23 +99,28 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
     visit_end = choice.visit_end or calendar.add_workdays(visit_start, 9)
     if visit_end < visit_start:
         raise InvalidInput(f"实地调研结束日期 {visit_end} 早于开始日期 {visit_start}：请重新填写调研时间窗口。")
+    if not any(calendar.is_workday(visit_start + timedelta(days=i)) for i in range((visit_end - visit_start).days + 1)):
+        raise InvalidInput(f"实地调研时间 {visit_start}—{visit_end} 内没有工作日：请重新填写调研时间窗口。")
     results_deadline = max(calendar.add_workdays(today, choice.results_workdays), calendar.add_workdays(visit_end, 2))
-    teams = Path(choice.teams_file) if choice.teams_file else settings.effective_teams_file
-    if not teams.is_file():
-        raise InvalidInput(f"找不到调研组名单 {teams}：请在运行参数 teams_file 或环境变量 KAOPING_TEAMS_FILE 中给出"
-                           "（格式见 data/demo/teams.yaml）。")
+    teams = teams_for_cycle(session, choice.teams)
+    if cycle is None:
+        policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
+        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor,
+                           tz=settings.tz, default_responsibilities_reason=choice.default_responsibilities_reason or "")
+        notes.append(f"已开启考评周期 {cycle.code}（计分规则 {policy_path.name}）。")
+    team_names = [str(t.get("name")) for t in teams.get("teams") or []]
     plan = CyclePlan(cycle_id=cycle.id, self_assessment_deadline=sa_deadline, scoring_workdays=choice.scoring_workdays,
                      results_deadline=results_deadline, visit_start=visit_start, visit_end=visit_end,
-                     teams_file=str(teams), created_by=actor)
+                     teams=teams, created_by=actor)
     session.add(plan)
     session.flush()
     audit.append(session, actor=actor, action="cycle.plan", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"self_assessment_deadline": sa_deadline, "results_deadline": results_deadline,
                         "visit_window": [visit_start, visit_end], "scoring_workdays": choice.scoring_workdays,
-                        "teams_file": str(teams)},
+                        "teams": team_names},
                  reason="确定考评周期日程")
     notes.append(f"日程：自评表 {sa_deadline} 截止；实地调研 {visit_start}—{visit_end}；"
-                 f"第三方评估、民意调查结果和调研记录 {results_deadline} 截止；评分表下发后 {choice.scoring_workdays} 个工作日截止。")
+                 f"第三方评估、民意调查结果和调研记录 {results_deadline} 截止；评分表下发后 {choice.scoring_workdays} 个工作日截止；调研组：{'、'.join(team_names)}。")
     return Prepared(cycle, plan, True, notes)
 
 
@@ -173,8 +178,8 @@ def arrange_visits(session: Session, settings: Settings, cycle: Cycle, *, actor:
     if existing:
         return Arranged(existing, 0, True)
     plan = plan_of(session, cycle)
-    visit_plan = plan_visits(session, cycle, start=plan.visit_start, end=plan.visit_end,
-                             teams_data=read_teams(Path(plan.teams_file)))
+    teams = plan.teams or read_teams(Path(plan.teams_file))  # plans before teams were imported named a file
+    visit_plan = plan_visits(session, cycle, start=plan.visit_start, end=plan.visit_end, teams_data=teams)
     queued = confirm_visits(session, settings, cycle, visit_plan, actor=actor)
     return Arranged(len(visit_plan.plan.visits), queued, False)
 

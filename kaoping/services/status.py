@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, func, select
 
-from kaoping.domain.clock import local_date, local_time
+from kaoping.domain.clock import local_date
 from kaoping.models import (
     Cycle,
     CyclePlan,
@@ -107,20 +107,31 @@ class CycleStatusReport:
         out.append(f"  发文字号：{'；'.join(self.numbers)}" if self.numbers else "  发文字号：尚未印发（未编号）")
         return out
 
-    def markdown(self) -> str:
-        """The same, for the Prefect UI (artifact ``kaoping-<cycle>-stages``)."""
-        c = self.cycle
-        rows = [f"# {cycle_label(c)}考评 {c.code}：{CycleStatus(c.status).label}", "",
-                "| 环节 | 状态 | 说明 |", "|---|---|---|"]
-        rows += [f"| {s.label} | {s.state_label} | {s.detail} |" for s in self.stages]
+    def markdown(self, *, links: dict[str, str] | None = None, updated: str = "") -> str:
+        """The 进展 artifact of the Prefect UI (``kaoping-<cycle>-jinzhan``): stages with their dates
+        (office time), the returns, the late units, the sign-offs, and links to the rest
+        (``links``: artifact key suffix → URL)."""
+        c, links = self.cycle, links or {}
+        rows = [f"# {cycle_label(c)}考评进展（{c.code}）", "",
+                f"**状态**：{CycleStatus(c.status).label}" + (f"　·　更新于 {updated}（北京时间）" if updated else "")]
         if self.waiting_for:
             rows += ["", f"**下一步**：{self.waiting_for}"]
-        rows += ["", "| 表格 | 应收 | 已收 | 逾期报送 | 逾期未交 |", "|---|---|---|---|---|"]
-        rows += [f"| {k.kind.label} | {k.expected} | {k.received} | {len(k.late)} | {len(k.overdue)} |" for k in self.kinds]
+        rows += ["", "## 各环节", "", "| 环节 | 状态 | 日期与说明 |", "|---|---|---|"]
+        rows += [f"| {s.label} | {s.state_label} | {s.detail} |" for s in self.stages]
+        if self.kinds:
+            rows += ["", "## 回收情况", "", "| 表格 | 应收 | 已收 | 逾期报送 | 逾期未交 |", "|---|--:|--:|--:|--:|"]
+            rows += [f"| {k.kind.label} | {k.expected} | {k.received} | {len(k.late)} | {len(k.overdue)} |" for k in self.kinds]
+        late = self.late_units()
+        rows += ["", f"## 逾期单位（{len(late)} 个）", "", "、".join(late) if late else "暂无"]
         if self.signoffs:
-            rows += [""] + [f"- {line}" for line in self.signoffs]
+            rows += ["", "## 签字", ""] + [f"- {line.removeprefix('签字：')}" for line in self.signoffs]
         if self.numbers:
             rows += ["", f"**发文字号**：{'；'.join(self.numbers)}"]
+        more = [f"[{label}]({links[key]})" for key, label in (
+            ("returns", "应收与已收明细"), ("results", "考评结果"), ("daihexiao", "待核实清单"),
+            ("audit-anchor", "审计锚点")) if links.get(key)]
+        if more:
+            rows += ["", "**相关内容**：" + "　·　".join(more)]
         return "\n".join(rows)
 
     def returns_table(self) -> list[dict]:
@@ -311,53 +322,3 @@ def results_table(session: Session, cycle: Cycle) -> tuple[list[dict], list[str]
              "等次": r["grade"], "监测": r["monitoring"] or "", "实地调研": r["field"] or "", "民意调查": r["opinion"] or "",
              "第三方评估": r["third_party"] or "", "加减分": r["adjustments"], "说明": "；".join(r["flags"])}
             for r in result_rows(inputs, results)], []
-
-
-def signoff_summary(session: Session, cycle: Cycle, stage: str, tz) -> str:
-    """What the signer is asked to sign, as markdown for the Prefect UI's resume form."""
-    from kaoping.models import Adjustment, SignoffRequest
-    from kaoping.services.signoff import (
-        STAGES,
-        blocking_problems,
-        pending_request,
-        pending_self_scored,
-    )
-
-    rows, problems = results_table(session, cycle)
-    lines = [f"## {cycle_label(cycle)}数字政府建设考评 — {STAGES[stage]}签字", ""]
-    request = pending_request(session, cycle, stage)
-    if request is not None:
-        lines.append(f"签字人：**{request.signer_name}**（一次性验证码已发至 {request.signer_email}，"
-                     f"{local_time(request.expires_at, tz)} 前有效）。")
-        if request.last_message:
-            lines += ["", f"> 上次提交未生效：{request.last_message}"]
-    rejected = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision == "reject")
-                            .order_by(SignoffRequest.id.desc())).first()
-    if rejected is not None:
-        lines += ["", f"> 此前退回意见（{STAGES[rejected.stage]}，{rejected.signer_name}）：{rejected.comments}"]
-    adjustments = session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id, Adjustment.withdrawn_at.is_(None))).all()
-    if adjustments:
-        kinds = Counter(a.kind for a in adjustments)
-        lines += ["", "核实加减分：" + "，".join(f"{k} {n} 项" for k, n in sorted(kinds.items()))]
-    if stage == "approval":  # the objection stage (issue 17): how many, upheld, rejected, rank changes
-        from kaoping.services.objection_report import summary_lines
-
-        objections = summary_lines(session, cycle)
-        if objections:
-            lines += ["", "**征求意见与异议处理**：", *[f"- {line}" for line in objections]]
-    if stage == "verification":
-        pending = pending_self_scored(session, cycle)
-        if pending:
-            lines += ["", f"牵头考核单位自评项 **{pending} 项**待核实：勾选“同时确认自评项”即由签字人一并确认（逐项记入审计日志）。"]
-        problems = problems or blocking_problems(session, cycle, self_scored_ok=True)
-    if problems:
-        lines += ["", f"**尚有 {len(problems)} 个问题**：", *[f"- {p}" for p in problems[:20]]]
-    for group in ("旗县区、稀土高新区", "市直部门、单位"):
-        members = [r for r in rows if r["分组"] == group]
-        if not members:
-            continue
-        lines += ["", f"### {group}", "", "| 名次 | 单位 | 总分 | 等次 | 说明 |", "|---|---|---|---|---|"]
-        lines += [f"| {r['名次']} | {r['单位']} | {r['总分']} | {r['等次']} | {r['说明']} |" for r in members]
-    lines += ["", "填写邮件中的 6 位验证码，选择“同意”或“退回修改”（退回须写明意见），然后提交。"]
-    return "\n".join(lines)
-

@@ -8,12 +8,14 @@ clients update the meeting instead of adding a second one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from kaoping.adapters.mail.invites import visit_invitation
 from kaoping.domain.clock import chinese_date
@@ -28,7 +30,7 @@ from kaoping.domain.scheduling import (
     visit_times,
 )
 from kaoping.domain.text import decode_text
-from kaoping.models import Contact, Cycle, CycleUnit, Visit
+from kaoping.models import Contact, Cycle, CycleUnit, Visit, VisitTeamList
 from kaoping.services import audit
 from kaoping.services.cycles import cycle_label, require_open
 from kaoping.services.messages import render
@@ -48,13 +50,110 @@ class VisitPlan:
 def read_teams(path: Path) -> dict:
     if not Path(path).is_file():
         raise InvalidInput(f"找不到调研组文件 {path}。")
+    return parse_teams(Path(path).read_bytes(), Path(path).name)
+
+
+def parse_teams(data: bytes, name: str) -> dict:
     try:
-        data = yaml.safe_load(decode_text(Path(path).read_bytes()))
+        document = yaml.safe_load(decode_text(data))
     except yaml.YAMLError as exc:
-        raise InvalidInput(f"调研组文件 {Path(path).name} 不是有效的 YAML：{exc}") from exc
-    if not isinstance(data, dict):
+        raise InvalidInput(f"调研组文件 {name} 不是有效的 YAML：{exc}") from exc
+    if not isinstance(document, dict):
         raise InvalidInput("调研组文件应包含 teams 列表（每组 name、members），可选 max_per_day、length、unit_blackout。")
-    return data
+    return document
+
+
+# --------------------------------------------------------------------------- the teams kaoping knows (调研组名单)
+
+
+def _plain(value):
+    """The YAML document as JSON can hold it (dates as YYYY-MM-DD)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def check_teams(session: Session, document: dict) -> None:
+    """Refuse a list the scheduler could not use: unknown units, bad addresses or dates, no members."""
+    directory = UnitDirectory.load(session)
+
+    def resolve(written, where, problems):
+        unit = directory.find(str(written))
+        if unit is None:
+            problems.append(f"{where}：{directory.unknown_message(str(written))}")
+            return None
+        return unit.code
+
+    if document.get("length", "half") not in PARTS:
+        raise InvalidInput(f"调研时长“{document.get('length')}”无效：应为 half（半天）或 whole（全天）。")
+    load_teams(document, resolve_unit=resolve)
+    names = [str(t.get("name") or "") for t in document.get("teams") or []]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InvalidInput(f"调研组名称重复：{'、'.join(twice)}。每个调研组的名称须不同。")
+
+
+@dataclass(frozen=True)
+class TeamsImport:
+    created: bool
+    version: int
+    teams: list[str]
+
+
+def import_teams(session: Session, data: bytes, *, source_name: str, actor: str) -> TeamsImport:
+    """Store a teams file (YAML, as data/demo/teams.yaml) as the list in force; the same list again changes nothing."""
+    document = _plain(parse_teams(data, source_name))
+    check_teams(session, document)
+    digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    names = [str(t.get("name")) for t in document.get("teams") or []]
+    current = current_teams(session)
+    if current is not None and current.content_sha256 == digest:
+        return TeamsImport(False, current.version, names)
+    version = (session.exec(select(func.max(VisitTeamList.version))).one() or 0) + 1
+    session.add(VisitTeamList(version=version, content=document, content_sha256=digest, source_name=source_name[:255],
+                              imported_by=actor))
+    session.flush()
+    audit.append(session, actor=actor, action="visits.teams.import", entity=f"visit_teams:v{version}",
+                 before={"version": current.version, "sha256": current.content_sha256} if current else None,
+                 after={"version": version, "sha256": digest, "teams": names, "source": source_name},
+                 reason=f"导入调研组名单 {source_name}")
+    return TeamsImport(True, version, names)
+
+
+def current_teams(session: Session) -> VisitTeamList | None:
+    return session.exec(select(VisitTeamList).order_by(VisitTeamList.version.desc())).first()
+
+
+NO_TEAMS = ("尚未导入调研组名单：请系统管理员先导入本期的实地调研组（kaoping visits teams import 调研组.yaml，"
+            "格式见 data/demo/teams.yaml），然后重新运行。")
+
+
+def teams_for_cycle(session: Session, chosen: list[str]) -> dict:
+    """The imported teams a cycle sends (``chosen`` names; all of them when empty), as the
+    document the scheduler reads."""
+    current = current_teams(session)
+    if current is None:
+        raise InvalidInput(NO_TEAMS)
+    document = dict(current.content)
+    known = [str(t.get("name")) for t in document.get("teams") or []]
+    if chosen:
+        unknown = [n for n in chosen if n not in known]
+        if unknown:
+            raise InvalidInput(f"没有名为“{'、'.join(unknown)}”的调研组。已导入的调研组：{'、'.join(known)}。"
+                               "请按这些名称填写，或留空派出全部调研组。")
+        document["teams"] = [t for t in document["teams"] if str(t.get("name")) in chosen]
+    return document
+
+
+def split_names(text: str) -> list[str]:
+    """调研一组、调研三组 / 调研一组,调研三组 / one per line → the names."""
+    import re
+
+    return [n for n in (p.strip() for p in re.split(r"[、,，;；\s]+", text or "")) if n]
 
 
 def plan_visits(session: Session, cycle: Cycle, *, start: date, end: date, teams_data: dict,

@@ -1,7 +1,7 @@
 """sign-off by email reply (issue 15, item 2): the replies received, kaoping's answers as replies
 
 Revision ID: 0015
-Revises: 0013 (the integrator chains it after 0014 at merge)
+Revises: 0014
 Create Date: 2026-11-28 05:20:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 import kaoping.models.types
 
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

@@ -25,3 +25,27 @@ def test_bad_dates_and_a_missing_file_are_refused(opened, tmp_path):
     assert refused(plan, "开始日期“6月20日”格式不对")
     assert refused(opened("opinion", "import", tmp_path / "nope.xlsx", "--cycle", "2022H1", "--source", "调查"),
                    "找不到文件")
+
+
+def test_teams_are_imported_listed_and_used_by_the_plan(opened, settings, tmp_path):
+    from kaoping import db
+    from kaoping.models import ReceivedFile, VisitTeamList
+
+    assert refused(opened("visits", "teams", "list"), "尚未导入调研组名单")
+    demo = settings.data_dir / "demo" / "teams.yaml"
+    first = opened("visits", "teams", "import", demo)
+    assert first.exit_code == 0 and "已导入调研组名单第 1 版" in first.output and "调研一组、调研二组、调研三组" in first.output
+    assert "未作改动" in opened("visits", "teams", "import", demo).output
+    listed = opened("visits", "teams", "list")
+    assert listed.exit_code == 0 and "王建国" in listed.output and "市审批服务局" in listed.output and "青山区" in listed.output
+    # Without --teams the plan uses the imported teams.
+    plan = opened("visits", "plan", "--cycle", "2022H1", "--from", "2022-06-20", "--to", "2022-07-01")
+    assert plan.exit_code == 0, plan.output
+    assert "调研一组" in plan.output and "共 36 个单位" in plan.output
+    # A list with an unknown unit is refused and the list in force stays; the file is kept either way.
+    bad = write(tmp_path / "bad.yaml", "teams:\n  - name: 一组\n    members:\n      - {name: 甲, email: jia@baotou.example, unit: 东合区}\n")
+    assert refused(opened("visits", "teams", "import", bad), "东合区")
+    with db.session_scope(settings) as session:
+        assert [t.version for t in session.exec(__import__("sqlmodel").select(VisitTeamList))] == [1]
+        kept = session.exec(__import__("sqlmodel").select(ReceivedFile).where(ReceivedFile.purpose == "visits.teams")).all()
+        assert sorted(k.status for k in kept) == ["accepted", "refused", "unchanged"]

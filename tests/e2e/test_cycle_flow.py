@@ -35,9 +35,9 @@ from tests.smtp_server import SmtpServer
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 TZ = ZoneInfo("Asia/Shanghai")
-START = {"year": 2022, "half": 1, "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
-         "accept_default_responsibilities": "测试：沿用默认承担规则",
-         "visit_end": "2022-07-01", "today": "2022-06-20"}
+START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
+                   "accept_default_responsibilities": "测试：沿用默认承担规则", "visit_end": "2022-07-01",
+                   "today": "2022-06-20"}}
 
 pytestmark = pytest.mark.e2e
 # Each scenario runs on one backend (a minute each): the whole cycle and the crash on
@@ -99,6 +99,9 @@ def world(initialized, settings, monkeypatch, deployed, tmp_path):
     for key, value in env.items():  # the in-process flows (intake, reminders) read the same settings
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
+    from tests.factories import import_teams
+
+    import_teams(settings)  # kaoping visits teams import data/demo/teams.yaml
     worker = LocalPrefect(deployed.api_url, deployed.home, env)
     worker.start_worker()
     yield World(settings, smtp, worker, inbox, People(2022))
@@ -160,6 +163,28 @@ def resume(run_id, **answer):
     resume_flow_run(run_id, run_input=answer)
 
 
+def flow_run(run_id):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def dialog_description(run_id) -> str:
+    """What the Resume dialog shows above the form (the description saved with the question)."""
+    from prefect.input import read_flow_run_input
+
+    import time
+
+    keyset = flow_run(run_id).state.state_details.run_input_keyset
+    for _ in range(100):  # the run saves the form just after it enters the paused state
+        description = read_flow_run_input(keyset["description"], flow_run_id=run_id)
+        if description:
+            return description
+        time.sleep(0.1)
+    raise AssertionError("no description saved with the question")
+
+
 def newest_run_id(known: set) -> object:
     fresh = [r for r in cycle_runs() if r.id not in known]
     assert len(fresh) == 1, f"expected one new cycle run, got {len(fresh)}"
@@ -186,7 +211,9 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
 
     earlier = {r.id for r in cycle_runs()}  # other tests' runs on the session's server
     first = start(**START)
-    assert wait_for_state(first.id, TERMINAL).state.type.value == "COMPLETED"
+    state = wait_for_state(first.id, TERMINAL).state
+    assert state.type.value == "COMPLETED", state.message
+    assert flow_run(first.id).name == "2022年上半年考评 · 开启"
     with db.session_scope(settings) as session:
         counts = dict(session.exec(select(IssuedForm.kind, func.count()).group_by(IssuedForm.kind)).all())
     assert counts == {"self_assessment": 36, "third_party": 1, "opinion": 1, "field_visit": 36}
@@ -207,7 +234,9 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     known = {r.id for r in cycle_runs()}
     daily = reminders(today="2022-07-11")
     assert late in daily["escalations"] and daily["started"] == ["2022H1"]
-    assert wait_for_state(newest_run_id(known), TERMINAL).state.type.value == "COMPLETED"
+    daily_run = newest_run_id(known)
+    assert wait_for_state(daily_run, TERMINAL).state.type.value == "COMPLETED"
+    assert flow_run(daily_run).name == "2022年上半年考评 · 每日推进"
     with db.session_scope(settings) as session:
         assert session.exec(select(func.count()).select_from(IssuedForm).where(IssuedForm.kind == "lead_scoring")).one() == 26
     world.return_forms(FormKind.self_assessment, only=(late,))
@@ -226,6 +255,11 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert all(o["accepted"] for o in world.intake("2022-07-13T09:00"))
     run_id = newest_run_id(known)
     wait_for_state(run_id, ("PAUSED",))
+    assert flow_run(run_id).name == "2022年上半年考评 · 收到交回的表格"
+    assert flow_run(run_id).state.name == "等待签字"
+    first_ask = dialog_description(run_id)
+    assert "签字的含义" in first_ask and "暂定排名" in first_ask and "待核实" in first_ask
+    assert "kaoping " not in first_ask and "上次提交未生效" not in first_ask
     [verification] = signoff_rows(settings, "verification")
     assert verification.flow_run_id == str(run_id)
     verifier_code = world.code_for(settings.verifier_email)
@@ -237,6 +271,9 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     wait_for_state(run_id, ("PAUSED",))
     [verification] = signoff_rows(settings, "verification")
     assert verification.answers == 1 and "验证码不正确" in verification.last_message
+    # The dialog says so at the top, and so does the run's state.
+    assert flow_run(run_id).state.name == "等待签字（上次未生效）"
+    assert dialog_description(run_id).startswith("> **上次提交未生效**：验证码不正确（还可再试 4 次）")
     # An answer that is not one of the choices is refused by the server; the run keeps waiting.
     with pytest.raises(RuntimeError):
         resume(run_id, code=verifier_code, decision="随便", comments="")
@@ -281,7 +318,7 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert len({r.rcpt_tos[0] for r in letters}) == 36  # every unit its own letter, once
     with get_client(sync_client=True) as client:
         keys = {a.key for a in client.read_latest_artifacts()}
-    assert {"kaoping-2022h1-stages", "kaoping-2022h1-returns", "kaoping-2022h1-late", "kaoping-2022h1-results",
+    assert {"kaoping-2022h1-jinzhan", "kaoping-2022h1-returns", "kaoping-2022h1-results", "kaoping-2022h1-daihexiao",
             "kaoping-2022h1-objections"} <= keys
     # kaoping status prints the same stages.
     assert world_cli(settings)("audit", "verify").exit_code == 0  # the hash chain holds every step
@@ -312,7 +349,7 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
             OutboxMessage.status == MessageStatus.sending)).one()
     assert stuck == 1  # the one on the wire: never confirmed by the server
 
-    second = start(year=2022, half=1, today="2022-06-20")  # the team starts it again
+    second = start(start={"year": 2022, "half": "上半年", "today": "2022-06-20"})  # the team starts it again
     assert wait_for_state(second.id, TERMINAL).state.type.value == "COMPLETED"
     with db.session_scope(settings) as session:
         forms = session.exec(select(IssuedForm.subject, IssuedForm.version).where(IssuedForm.kind == "self_assessment")).all()
@@ -345,7 +382,7 @@ def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, s
     from tests.factories import open_objection_window
 
     open_objection_window(settings, today=date(2022, 7, 8))  # issue 17: the window closed on 07-13, no objection
-    run = start(year=2022, half=1, today="2022-07-14")
+    run = start(start={"year": 2022, "half": "上半年", "today": "2022-07-14"})
     wait_for_state(run.id, ("PAUSED",))
     before = len(world.mails_to(settings.approver_email))
     for day in ("2022-07-15", "2022-07-16", "2022-07-18"):  # Friday, Saturday, Monday

@@ -107,18 +107,3 @@ def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initializ
     keys = {a.key for a in asyncio.run(latest())}
     assert "kaoping-annual-2022" in keys
     get_settings.cache_clear()
-
-
-def test_the_cycle_run_form_and_the_signoff_form_speak_chinese():
-    from kaoping.flows.cycle import SignoffInput, VerificationInput, half_year_cycle
-
-    fields = half_year_cycle.parameters.properties
-    assert set(fields) >= {"year", "half", "self_assessment_deadline", "self_assessment_workdays", "scoring_workdays",
-                           "results_workdays", "visit_start", "visit_end", "teams_file", "today"}
-    assert fields["half"]["description"].startswith("半年：") and "下半年" in fields["half"]["description"]
-    assert "工作日" in fields["self_assessment_deadline"]["description"]
-    assert "year" in half_year_cycle.parameters.required and "today" not in half_year_cycle.parameters.required
-    schema = VerificationInput.model_json_schema()["properties"]
-    assert schema["code"]["title"] == "验证码" and schema["decision"]["enum"] == ["同意", "退回修改"]
-    assert "自评" in schema["confirm_self_scored"]["description"]
-    assert "confirm_self_scored" not in SignoffInput.model_json_schema()["properties"]

@@ -139,7 +139,7 @@ def golden_cycle(initialized, settings, tmp_path):
                 "<q@150202.example>", "liaison@150202.baotou.example", "请问自评表的截止时间", "请问截止时间？", INSTANT),
                 ["工作方案.pdf"])
         result = cli("visits", "confirm", "--cycle", "2022H1", "--from", "2022-07-11", "--to", "2022-07-22",
-                     "--teams", settings.effective_teams_file)
+                     "--teams", settings.data_dir / "demo" / "teams.yaml")
         assert result.exit_code == 0, result.output
         assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
         with db.session_scope(settings) as session:

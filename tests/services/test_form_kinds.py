@@ -117,6 +117,9 @@ def test_a_new_kind_goes_out_and_comes_back_through_the_generic_engine_and_intak
     from kaoping.services import stages
     from kaoping.services.intake import intake
 
+    from tests.factories import import_teams
+
+    import_teams(settings)
     today = date(2022, 6, 20)
     with db.session_scope(settings) as session:
         plan = stages.prepare(session, settings, "2022H1", stages.PlanChoice(default_responsibilities_reason="测试：沿用默认承担规则"), today=today).plan

@@ -24,7 +24,7 @@ from kaoping.services.cycles import get_cycle
 from kaoping.services.objection_report import objections_markdown, summary_lines
 from kaoping.services.objection_window import approval_blockers, closing_day, office_today, window_state
 from kaoping.services.results import explain
-from kaoping.services.status import signoff_summary
+from kaoping.services.signoff_view import signoff_view
 from kaoping.services.workdays import WorkCalendar
 from kaoping.settings import Settings
 from tests.factories import (
@@ -168,7 +168,7 @@ def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
         trail = "\n".join(explain(session, cycle, "青山区", tz=settings.tz))
         summary = summary_lines(session, cycle)
         markdown = objections_markdown(session, cycle, settings.tz)
-        dialog = signoff_summary(session, cycle, "approval", settings.tz)  # what the approver sees
+        dialog = signoff_view(session, cycle, "approval", settings.tz, today=opened.closes_on).markdown  # what the approver sees
     assert "采纳青山区第" in trail and "核实调整为 4" in trail
     assert "4个单位" not in summary[0] and "3个单位共提出异议4项：采纳1项，不予采纳3项" in summary[0]
     assert any("青山区由第8名变为第6名" in line for line in summary)

@@ -1,0 +1,113 @@
+"""What people fill in, in the Prefect UI: the form that starts a half-year cycle (Run → Custom
+run) and the sign-off forms of the Resume dialog. Every field has a Chinese title and says
+what it is for; nothing a civil servant reads names a file path or a Python type.
+
+Two rules follow from how Prefect uses these schemas:
+- The server checks a submitted form against the schema and answers in English, and an
+  answer to a sign-off that fails the schema fails the run instead of asking again. So the
+  schemas carry types and choices only (no ranges, no patterns); everything else is checked
+  in the run, which refuses in Chinese (``CycleStart.problems``, ``services.signoff``).
+- An optional date is shown as a plain date field (left empty: kaoping computes it), not as
+  the "date | None" pair of tabs the UI draws for a nullable type.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from prefect.input import RunInput
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+#: A date the form may leave empty (``None`` in Python), drawn as one date field.
+OptionalDate = Annotated[date | None, WithJsonSchema({"type": "string", "format": "date"})]
+
+HALVES = {"上半年": 1, "下半年": 2}
+
+
+def _no_null_default(schema: dict) -> None:
+    schema.pop("default", None)  # a null default would be sent back as null, which the schema refuses
+
+
+def optional_date(title: str, description: str):
+    return Field(None, title=title, description=description, json_schema_extra=_no_null_default)
+
+
+class CycleStart(BaseModel):
+    """开启半年考评：年度、半年、各项期限、调研组、承担关系。"""
+
+    model_config = ConfigDict(title="开启考评")
+
+    year: int = Field(title="年度", description="考评所属年度，例如 2022（下半年考评在次年年初进行时，仍填所属年度）")
+    half: Literal["上半年", "下半年"] = Field(title="半年", description="考评上半年还是下半年")
+    self_assessment_deadline: OptionalDate = optional_date(
+        "自评表截止日期", "各单位交回自评表的最后一天，须为工作日；留空则按下一项的工作日数计算")
+    self_assessment_workdays: int = Field(
+        10, title="自评表期限（工作日）", description="未填写截止日期时：自评表下发后第几个工作日截止（1–60）")
+    scoring_workdays: int = Field(5, title="评分表期限（工作日）", description="牵头考核单位评分表下发后第几个工作日截止（1–60）")
+    visit_start: OptionalDate = optional_date("实地调研开始日期", "留空则为自评表截止后的第 1 个工作日")
+    visit_end: OptionalDate = optional_date("实地调研结束日期", "留空则为开始后的第 10 个工作日")
+    results_workdays: int = Field(
+        20, title="第三方评估和民意调查期限（工作日）",
+        description="委托发出后第几个工作日截止（1–120；不早于实地调研结束后 2 个工作日）")
+    teams: str = Field(
+        "", title="调研组",
+        description="留空：派出已导入的全部实地调研组。只派其中几组时，填写组名，用顿号或逗号分开（如：调研一组、调研三组）")
+    accept_default_responsibilities: str = Field(
+        "", title="承担关系说明",
+        description="尚未导入本年度承担清单时，如确定按默认规则计分（旗县区承担全部指标、市直部门承担其牵头的指标），"
+                    "请写明理由（记入审计日志并在报告中说明）；已导入清单的不必填写")
+    today: OptionalDate = optional_date("按哪一天推进", "补录、演示时填写；留空为今天（北京时间）")
+
+    @property
+    def half_number(self) -> int:
+        return HALVES[self.half]
+
+    @property
+    def code(self) -> str:
+        return f"{self.year}H{self.half_number}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}年{self.half}考评"
+
+    def problems(self) -> list[str]:
+        """What is wrong with the form, in words the team reads (the run refuses it with these)."""
+        out = []
+        if not 2000 <= self.year <= 2100:
+            out.append(f"年度“{self.year}”不对：请填写四位数的年份，例如 2022。")
+        for name, low, high in (("self_assessment_workdays", 1, 60), ("scoring_workdays", 1, 60),
+                                ("results_workdays", 1, 120)):
+            value = getattr(self, name)
+            if not low <= value <= high:
+                out.append(f"“{type(self).model_fields[name].title}”为 {value}：应在 {low} 到 {high} 个工作日之间。")
+        if self.visit_start and self.visit_end and self.visit_end < self.visit_start:
+            out.append(f"实地调研结束日期 {self.visit_end} 早于开始日期 {self.visit_start}：请重新填写调研时间。")
+        return out
+
+    def parameters(self) -> dict:
+        """As a deployment's parameters: the empty fields left out (the schema has no null)."""
+        return {"start": self.model_dump(mode="json", exclude_none=True)}
+
+    @classmethod
+    def resume(cls, code_year: int, half: int, today: date | None = None) -> CycleStart:
+        """The form of a run started by the intake or reminders flow (the dates are fixed already)."""
+        return cls(year=code_year, half="上半年" if half == 1 else "下半年", today=today)
+
+
+# --------------------------------------------------------------------------- sign-offs (Resume dialog)
+
+
+class SignoffInput(RunInput):
+    """签字：填写邮件中的验证码，选择同意或退回修改。"""
+
+    # No default: the UI marks the field required; no pattern: a mistyped code is answered in the run.
+    code: str = Field(title="验证码", description="签字人邮箱收到的 6 位一次性验证码（只发给签字人本人）")
+    decision: Literal["同意", "退回修改"] = Field("同意", title="意见", description="同意：签字确认；退回修改：须在下面写明意见")
+    comments: str = Field("", title="意见说明", description="退回修改时必填，写明需要修改的内容；同意时可留空")
+
+
+class VerificationInput(SignoffInput):
+    confirm_self_scored: bool = Field(
+        False, title="同时确认牵头考核单位自评项",
+        description="勾选：签字时一并确认各牵头考核单位对本单位承担指标的自评分核实无误（逐项记入审计日志）")

@@ -1,0 +1,154 @@
+"""What a civil servant meets in the Prefect UI around the cycle flow (issue 16, items 1–3):
+the start form's schema as the UI reads it, a form the run refuses (in Chinese, with nothing
+stored), and the sign-off dialog's description (the provisional ranking before the
+verification, no command lines, the previous answer's fate at the top when re-asked)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.models import Cycle, CyclePlan
+from kaoping.settings import get_settings
+from tests.factories import accept_default_points, import_teams, scored_cycle
+
+
+def _walk(schema: dict):
+    """Every property schema of the form as the UI labels it (a reference with its model's title)."""
+    definitions = schema.get("definitions", {})
+    for definition in [schema, *definitions.values()]:
+        for name, field in definition.get("properties", {}).items():
+            if "$ref" in field:
+                field = {**definitions[field["$ref"].rsplit("/", 1)[1]], **field}
+            yield name, field
+
+
+def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
+    from prefect.utilities.callables import parameter_schema
+
+    from kaoping.flows.cycle import half_year_cycle
+
+    schema = parameter_schema(half_year_cycle).model_dump()
+    assert list(schema["properties"]) == ["start"] and schema["required"] == ["start"]
+    start = schema["properties"]["start"]
+    form = schema["definitions"][start["$ref"].rsplit("/", 1)[1]]
+    assert start.get("title", form["title"]) == "开启考评"  # the UI labels a reference with the model's title
+    fields = form["properties"]
+    assert [f["title"] for f in fields.values()] == [
+        "年度", "半年", "自评表截止日期", "自评表期限（工作日）", "评分表期限（工作日）", "实地调研开始日期",
+        "实地调研结束日期", "第三方评估和民意调查期限（工作日）", "调研组", "承担关系说明", "按哪一天推进"]
+    assert form["required"] == ["year", "half"]
+    assert fields["half"]["enum"] == ["上半年", "下半年"]
+    assert fields["visit_start"] == {"type": "string", "format": "date", "title": "实地调研开始日期",
+                                     "description": fields["visit_start"]["description"]}
+    assert fields["self_assessment_workdays"]["default"] == 10
+    for name, field in _walk(schema):
+        # No "date | None" tabs, no null default the UI would send back, no file path, no English label.
+        assert "anyOf" not in field and field.get("type") != "null" and field.get("default", "") is not None, name
+        assert re.search(r"[\u4e00-\u9fff]", field["title"]) and re.search(r"[\u4e00-\u9fff]", field["description"]), name
+        assert "路径" not in field["description"] and ".yaml" not in field["description"], name
+
+
+def test_the_signoff_forms_require_the_code_and_offer_two_choices():
+    from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+    from kaoping.flows.forms import SignoffInput, VerificationInput
+
+    for form in (SignoffInput, VerificationInput):
+        schema = create_v2_schema(form.__name__, model_base=form)  # what RunInput.save stores for the UI
+        fields = schema["properties"]
+        assert schema["required"] == ["code"]  # no "(Optional)" on the code
+        assert fields["code"]["title"] == "验证码" and "pattern" not in fields["code"]
+        assert fields["decision"]["enum"] == ["同意", "退回修改"] and fields["decision"]["title"] == "意见"
+        assert fields["comments"]["title"] == "意见说明"
+
+
+@pytest.fixture
+def flow_env(initialized, settings, monkeypatch, prefect_server):
+    for key, value in initialized.env.items():  # the flow reads its settings from the environment, as a worker
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
+
+
+def _latest_artifact(key: str):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    return max(found, key=lambda a: a.created)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_form_the_run_cannot_use_is_refused_in_chinese_and_nothing_is_stored(flow_env):
+    from kaoping.flows.cycle import half_year_cycle
+    from kaoping.flows.forms import CycleStart
+
+    def run(**fields):
+        state = half_year_cycle(CycleStart(year=2022, half="上半年", today=date(2022, 6, 20),
+                                           accept_default_responsibilities="测试：沿用默认承担规则", **fields),
+                                return_state=True)
+        assert state.is_failed() and "Traceback" not in (state.message or "")
+        return state.message
+
+    assert "尚未导入调研组名单" in run()  # and what to do
+    import_teams(flow_env)
+    refused = run(visit_start=date(2022, 7, 1), visit_end=date(2022, 6, 24))
+    assert refused.startswith("未能开启2022年上半年考评：") and "早于开始日期" in refused
+    assert "不是工作日" in run(self_assessment_deadline=date(2022, 7, 9))  # a Saturday
+    assert "没有名为“调研九组”的调研组" in run(teams="调研一组、调研九组")
+    assert "应在 1 到 60 个工作日之间" in run(scoring_workdays=0)
+    with db.session_scope(flow_env) as session:
+        assert session.exec(select(func.count()).select_from(Cycle)).one() == 0  # nothing half-opened
+    artifact = _latest_artifact("kaoping-2022h1-jinzhan")
+    assert "本次运行未开启考评" in artifact.data and "应在 1 到 60 个工作日之间" in artifact.data
+
+    # The same form with a working day and known teams opens the cycle with those teams (the
+    # run's first step, as its task does it), and the 进展 artifact shows the plan's dates.
+    from kaoping.flows.tasks import prepare_cycle, publish_artifacts
+    from kaoping.services.visits import split_names
+
+    prepared = prepare_cycle.fn("2022H1", {"self_assessment_deadline": date(2022, 7, 8), "visit_start": date(2022, 7, 11),
+                                           "visit_end": date(2022, 7, 22), "teams": split_names("调研一组，调研三组"),
+                                           "default_responsibilities_reason": "测试：沿用默认承担规则"}, "2022-06-20")
+    assert prepared["refused"] == "" and prepared["created"]
+    with db.session_scope(flow_env) as session:
+        plan = session.exec(select(CyclePlan)).one()
+        assert [t["name"] for t in plan.teams["teams"]] == ["调研一组", "调研三组"]
+    publish_artifacts.fn("2022H1", "2022-06-20")
+    progress = _latest_artifact("kaoping-2022h1-jinzhan").data
+    assert progress.startswith("# 2022年上半年考评进展（2022H1）") and "2022-07-08" in progress
+    assert "## 各环节" in progress and "## 逾期单位（0 个）" in progress and "更新于" in progress
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(flow_env, tmp_path):
+    from kaoping.flows.tasks import record_answer, request_code, signoff_description
+
+    scored_cycle(flow_env, tmp_path, verify=False)  # self-scored items still to confirm
+    accept_default_points(flow_env)
+    request_code.fn("2022H1", "verification", "")
+    first = signoff_description.fn("2022H1", "verification")
+    text = first["markdown"]
+    assert first["again"] is False and text.startswith("### 2022年上半年考评 · 专班核实签字")
+    assert "**签字的含义**" in text and "暂定排名" in text and "待核实：本单位牵头的指标由本单位自评" in text
+    assert re.search(r"\*\*牵头考核单位自评项 \d+ 项待核实\*\*", text)
+    assert "| 名次 | 单位 | 总分 | 等次 | 注 |" in text and "考评对象 36 个" in text
+    assert "/artifacts/key/kaoping-2022h1-daihexiao" in text
+    assert "kaoping " not in text and not re.search(r" --[a-z]", text)  # no command line anywhere
+    pending = json.loads(_latest_artifact("kaoping-2022h1-daihexiao").data)
+    assert len(pending) == int(re.search(r"牵头考核单位自评项 (\d+) 项待核实", text).group(1))
+    assert {"单位": "市审批服务局", "指标": 1, "状态": "待核实（本单位牵头自评）"} in pending
+
+    outcome = record_answer.fn("2022H1", "verification", {"code": "12345x", "decision": "同意"}, "", "")
+    assert not outcome["ok"]
+    again = signoff_description.fn("2022H1", "verification")
+    assert again["again"] is True
+    assert again["markdown"].startswith("> **上次提交未生效**：验证码应为 6 位数字")
