@@ -26,7 +26,7 @@ from kaoping.services import stages
 from kaoping.services.cycles import get_cycle
 from kaoping.services.signoff_reply import take_reply
 from kaoping.settings import get_settings
-from tests.factories import policy_without_objections, scored_cycle
+from tests.factories import import_teams, policy_without_objections, scored_cycle
 from tests.smtp_server import SmtpServer
 
 CODE, DAY = "2022H1", "2022-07-01"
@@ -47,6 +47,7 @@ def waiting(initialized, settings, monkeypatch, prefect_server, tmp_path):
     get_settings.cache_clear()
     # Without the objection stage (issue 17), so the verification leads straight to the approval.
     scored_cycle(settings, tmp_path, policy=policy_without_objections(settings, tmp_path))
+    import_teams(settings)  # the field visits are planned from the imported teams
     with db.session_scope(settings) as session:  # the dates (a flow run fixes them on its first pass)
         stages.prepare(session, settings, CODE, stages.PlanChoice(), today=date.fromisoformat(DAY))
     from prefect.client.orchestration import get_client
@@ -100,14 +101,14 @@ def answer_by_mail(settings, *, text: str, to: str) -> object:
 def test_a_reply_resumes_the_waiting_run_and_the_stage_moves_on(waiting, settings):
     server, deployment = waiting
     run_id = start(deployment)
-    assert execute(run_id) == "Suspended"
+    assert execute(run_id) == "等待签字"
     code, request_id = code_mailed_to(server, settings.verifier_email)
 
     outcome = answer_by_mail(settings, text=f"同意\n{code}", to=request_id)
     assert outcome.accepted and outcome.flow_run_id == str(run_id)
     assert "已继续" in release_paused_run(outcome.flow_run_id, how="已通过邮件回复签字")
     # The run starts again from the top: the verification is signed, so it asks the approver.
-    assert execute(run_id) == "Suspended"
+    assert execute(run_id) == "等待签字"
     with db.session_scope(settings) as session:
         assert get_cycle(session, CODE).status == CycleStatus.verified
         approval = session.exec(select(SignoffRequest).where(SignoffRequest.stage == "approval")).one()
@@ -118,7 +119,7 @@ def test_a_reply_resumes_the_waiting_run_and_the_stage_moves_on(waiting, setting
 def test_a_rejection_by_reply_stops_the_waiting_run_without_a_new_code(waiting, settings):
     server, deployment = waiting
     run_id = start(deployment)
-    assert execute(run_id) == "Suspended"
+    assert execute(run_id) == "等待签字"
     code, request_id = code_mailed_to(server, settings.verifier_email)
 
     outcome = answer_by_mail(settings, text=f"退回修改：请再核实市卫健委的实地调研得分\n验证码 {code}", to=request_id)
@@ -132,6 +133,6 @@ def test_a_rejection_by_reply_stops_the_waiting_run_without_a_new_code(waiting, 
 
     # After the team's changes, a new run asks again with a fresh code.
     again = start(deployment)
-    assert execute(again) == "Suspended"
+    assert execute(again) == "等待签字"
     with db.session_scope(settings) as session:
         assert len(session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")).all()) == 2
