@@ -148,3 +148,11 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """``item.rep_call``: the outcome of the test body, for fixtures that keep evidence of a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
