@@ -169,9 +169,10 @@ class ServerProcess:
         }
 
     def start(self, timeout: float = 120) -> "ServerProcess":
-        import urllib.error
-        import urllib.request
+        return self.launch().wait_ready(timeout)
 
+    def launch(self) -> "ServerProcess":
+        """Start the process and return at once (``wait_ready`` before using it)."""
         with socket.socket() as probe:
             if probe.connect_ex((self.host, self.port)) == 0:
                 raise RuntimeError(f"端口 {self.port} 已被占用：请先停止占用它的程序（例如另一个 Prefect 服务器）。"
@@ -182,6 +183,13 @@ class ServerProcess:
             [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port),
              "--log-level", "WARNING"],
             cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> "ServerProcess":
+        """Until the API answers and the UI's page is served."""
+        import urllib.error
+        import urllib.request
+
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -190,7 +198,7 @@ class ServerProcess:
                         break
             except (urllib.error.URLError, OSError):
                 pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
+            if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"Prefect 服务器未能启动（日志：{self.log}）")
             time.sleep(0.5)
