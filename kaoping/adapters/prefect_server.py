@@ -146,12 +146,16 @@ def _drain_workers() -> None:
 
 class ServerProcess:
     """``prefect server start`` in a subprocess, with the UI, its SQLite database under ``home``
-    (for `make demo-ui` at http://127.0.0.1:4200 and the browser test on a free port).
+    or ``database_url`` (``postgresql+asyncpg://…``) (for `make demo-ui` at http://127.0.0.1:4200
+    and the browser test on a free port). On a busy machine SQLite makes the server answer 503 now
+    and then (a write waited for a lock); Prefect's client retries those, the UI does not — so the
+    statement timeouts are longer than Prefect's defaults.
 
     ``start()`` waits until the API answers and the UI's page is served; ``stop()`` ends the
     server (and the services it started) by its process group."""
 
-    def __init__(self, home: Path, *, port: int = 4200, host: str = "127.0.0.1", log_level: str = "WARNING"):
+    def __init__(self, home: Path, *, port: int = 4200, host: str = "127.0.0.1", log_level: str = "WARNING",
+                 database_url: str | None = None):
         self.home, self.port, self.host = Path(home), port, host
         self.url = f"http://{host}:{port}"
         self.api_url = f"{self.url}/api"
@@ -160,7 +164,9 @@ class ServerProcess:
         self.env = {
             **os.environ,
             "PREFECT_HOME": str(self.home),
-            "PREFECT_SERVER_DATABASE_CONNECTION_URL": f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+            "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+            "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
             "PREFECT_SERVER_UI_STATIC_DIRECTORY": str(self.home / "ui"),
