@@ -13,6 +13,7 @@ import re
 import shutil
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,6 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     from tests.factories import returned_cycle
 
     settings = initialized_db
-    returned_cycle(settings, tmp_path / "returned")
     smtp = SmtpServer().start()
     env = {"KAOPING_DATABASE_URL": settings.database_url, "KAOPING_VAR_DIR": str(settings.var_dir),
            "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "test:专班",
@@ -84,11 +84,12 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
-    server.wait_ready()  # it started while the cycle was built
     local = LocalPrefect(server.api_url, server.home, env)
-    local.deploy("half-year-cycle")
-    local.start_worker()
+    with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
+        served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
+        returned_cycle(settings, tmp_path / "returned")
+        send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
+        served.result()
     yield settings, smtp
     local.stop_worker()
     smtp.stop()
