@@ -176,3 +176,9 @@ def imap_settings(initialized_db, imap_server) -> Settings:
     return initialized_db.model_copy(update={
         "imap_host": "127.0.0.1", "imap_port": imap_server.port, "imap_security": SmtpSecurity.none, "imap_user": user,
         "imap_password": SecretStr(imap_server.password)})
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """``item.rep_call``: the outcome of the test body, for fixtures that keep evidence of a failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

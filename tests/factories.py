@@ -288,3 +288,50 @@ def decide_objection(settings: Settings, objection_id: int, *, uphold: bool, rea
                                     reason=reason, actor=ACTOR, score=None if score is None else Decimal(score),
                                     indicator=indicator)
         return decided.status
+def returned_cycle(settings: Settings, folder: Path, code: str = "2022H1") -> None:
+    """``code`` opened and planned as the cycle flow does (2022 dates, default 承担 rule), every form
+    issued and returned through the intake as the demo's simulated people fill them, the items on
+    default points accepted: the cycle flow's next step is the verification sign-off. The mail
+    the stages queued stays in the outbox (the flow sends it)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kaoping.demo.people import People, issued_forms
+    from kaoping.models import FormKind
+    from kaoping.services import stages
+    from kaoping.services.intake import receive_path
+
+    day = date(2022, 6, 20)
+    choice = stages.PlanChoice(self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 6, 20),
+                               visit_end=date(2022, 7, 1), default_responsibilities_reason="测试：沿用默认承担规则")
+    with db.session_scope(settings) as session:
+        stages.prepare(session, settings, code, choice, today=day, actor=ACTOR)
+    people = People(2022)
+
+    def issue(*kinds: FormKind) -> None:
+        for kind in kinds:
+            with db.session_scope(settings) as session:
+                cycle = get_cycle(session, code)
+                if kind is FormKind.field_visit:
+                    stages.arrange_visits(session, settings, cycle)
+                stages.issue(session, settings, cycle, kind, today=day)
+
+    def give_back(kind: FormKind, at: str) -> None:
+        with db.session_scope(settings) as session:
+            forms = [(f.form_no, Path(f.path), sender) for f, _, sender in issued_forms(session, get_cycle(session, code),
+                                                                                         kind, settings)]
+        for form_no, path, sender in forms:
+            returned = folder / f"{form_no}.docx"
+            returned.write_bytes(people.fill(kind, path.read_bytes()))
+            outcome = receive_path(settings, returned, sender=sender, actor=ACTOR,
+                                   received_at=datetime.fromisoformat(at).replace(tzinfo=ZoneInfo("Asia/Shanghai")))
+            assert outcome.accepted, outcome.reason
+
+    folder.mkdir(parents=True, exist_ok=True)
+    issue(FormKind.self_assessment, FormKind.third_party, FormKind.opinion, FormKind.field_visit)
+    give_back(FormKind.self_assessment, "2022-07-06T10:00")
+    issue(FormKind.lead_scoring)
+    give_back(FormKind.lead_scoring, "2022-07-12T16:00")
+    accept_default_points(settings, code)
+    for kind in (FormKind.field_visit, FormKind.third_party, FormKind.opinion):
+        give_back(kind, "2022-07-13T09:00")

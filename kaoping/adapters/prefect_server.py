@@ -46,11 +46,13 @@ class LocalPrefect:
         if result.returncode != 0:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def deploy(self) -> None:
-        """The pool and every deployment of prefect.yaml (`prefect deploy --all`)."""
+    def deploy(self, *names: str) -> None:
+        """The pool and every deployment of prefect.yaml (`prefect deploy --all`), or only the
+        ``names`` given (e.g. ``half-year-cycle``)."""
         self.home.mkdir(parents=True, exist_ok=True)
         self._prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
-        self._prefect("--no-prompt", "deploy", "--all")
+        chosen = [arg for name in names for arg in ("--name", name)] or ["--all"]
+        self._prefect("--no-prompt", "deploy", *chosen)
 
     def start_worker(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -140,3 +142,97 @@ def _drain_workers() -> None:
             await result
 
     run_coro_as_sync(drain())
+
+
+class ServerProcess:
+    """``prefect server start`` in a subprocess, with the UI, its SQLite database under ``home``
+    or ``database_url`` (``postgresql+asyncpg://…``) (for `make demo-ui` at http://127.0.0.1:4200
+    and the browser test on a free port). On a busy machine SQLite makes the server answer 503 now
+    and then (a write waited for a lock); Prefect's client retries those, the UI does not — so the
+    statement timeouts are longer than Prefect's defaults.
+
+    ``start()`` waits until the API answers and the UI's page is served; ``stop()`` ends the
+    server (and the services it started) by its process group."""
+
+    def __init__(self, home: Path, *, port: int = 4200, host: str = "127.0.0.1", log_level: str = "WARNING",
+                 database_url: str | None = None):
+        self.home, self.port, self.host = Path(home), port, host
+        self.url = f"http://{host}:{port}"
+        self.api_url = f"{self.url}/api"
+        self.log = self.home / "server.log"
+        self.process: subprocess.Popen | None = None
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_SERVER_DATABASE_CONNECTION_URL": database_url or f"sqlite+aiosqlite:///{self.home / 'prefect.db'}",
+            "PREFECT_SERVER_DATABASE_TIMEOUT": "60",
+            "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            "PREFECT_SERVER_UI_STATIC_DIRECTORY": str(self.home / "ui"),
+            "PREFECT_LOGGING_SERVER_LEVEL": log_level,
+            "PREFECT_API_URL": self.api_url,
+        }
+
+    def start(self, timeout: float = 120) -> "ServerProcess":
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> "ServerProcess":
+        """Start the process and return at once (``wait_ready`` before using it)."""
+        with socket.socket() as probe:
+            if probe.connect_ex((self.host, self.port)) == 0:
+                raise RuntimeError(f"端口 {self.port} 已被占用：请先停止占用它的程序（例如另一个 Prefect 服务器）。"
+                                   f" Port {self.port} is in use.")
+        self.home.mkdir(parents=True, exist_ok=True)
+        log = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "server", "start", "--host", self.host, "--port", str(self.port),
+             "--log-level", "WARNING"],
+            cwd=self.home, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def wait_ready(self, timeout: float = 120) -> "ServerProcess":
+        """Until the API answers and the UI's page is served."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                pass
+            if self.process is None or self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"Prefect 服务器未能启动（日志：{self.log}）")
+            time.sleep(0.5)
+        with urllib.request.urlopen(f"{self.url}/", timeout=10) as response:
+            page = response.read().decode("utf-8", "replace")
+        if "<div id=\"app\"" not in page and "id=app" not in page:
+            self.stop()
+            raise RuntimeError(f"Prefect 服务器没有提供界面（{self.url}/ 不是界面页面）")
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        import signal
+
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> "ServerProcess":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

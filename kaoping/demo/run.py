@@ -58,7 +58,8 @@ START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline"
                    "accept_default_responsibilities": "2022年承担清单尚未印发，沿用默认承担规则（演示）"}}
 
 
-def run(output: Path, console: Console) -> None:
+def run(output: Path, console: Console, demo: type["Demo"] | None = None) -> None:
+    """``demo``: the class that plays it (``Demo``; ``kaoping.demo.ui.UiDemo`` for `make demo-ui`)."""
     output = Path(output).resolve()
     db.dispose_engine(Settings(var_dir=output, database_url="", _env_file=None).effective_database_url)
     if output.exists():
@@ -74,7 +75,7 @@ def run(output: Path, console: Console) -> None:
         os.environ.update(env)  # the flows run in this process too (intake, reminders) read it
         get_settings.cache_clear()
         try:
-            Demo(get_settings(), output, console, sink, env, imap).run()
+            (demo or Demo)(get_settings(), output, console, sink, env, imap).run()
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -141,6 +142,10 @@ class Demo:
     # ----------------------------------------------------------------------- the cycle
 
     def cycle(self) -> None:
+        self.sign(self.until_signoff())
+
+    def until_signoff(self):
+        """Steps 1–5: from the start to the run waiting for the verification; returns its id."""
         from prefect.deployments import run_deployment
 
         from kaoping.flows.daily import reminders
@@ -187,8 +192,9 @@ class Demo:
             self.say(f"  {kind.label}：{self.returns(kind)} 份")
         accepted = [o for o in self.intake("2022-07-13T09:00") if o["accepted"]]
         self.say(f"  回收流程已接收 {len(accepted)} 份，全部收齐 → 周期流程提请专班核实签字")
-        run_id = self.wait_newest(("PAUSED",))
+        return self.wait_newest(("PAUSED",))
 
+    def sign(self, run_id) -> None:
         self.step("6. 签字：验证码只发给签字人；签字人在 Prefect 界面点击 Resume 填写（此处模拟）")
         verifier = self.settings.verifier_email
         wrong = "000000" if self.code(verifier) != "000000" else "111111"

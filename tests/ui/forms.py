@@ -1,0 +1,116 @@
+"""How the browser test reads and fills the Prefect UI's forms: the cycle flow's start form and
+the sign-off (Resume) dialog. The forms' shape follows the flow's parameters, so this is the
+one place that changes when they do.
+
+The Prefect UI renders a parameter schema as blocks ``.schema-form-property`` with the
+field's title in ``.schema-form-property__label`` (" (Optional)" appended when the field has a
+default) and its description underneath; its ``<label for=…>`` points at no input, so fields
+are found by their visible title.
+
+``STRUCTURED``: False for the flat parameters of main before issue 16 items 1–3 (branch
+``ui-flows``: English titles ``year``, ``half``…, random run names, every sign-off field
+"(Optional)"); True once that branch is merged — the start form is then one model parameter
+with Chinese titles, the run is named "2022年上半年考评 · 开启", 验证码 is required. The
+assertions below follow it; the filling works on both.
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Locator, Page, expect
+
+STRUCTURED = False
+
+# The English parameter names a user must never meet as titles.
+ENGLISH = re.compile(r"^(year|half|self_assessment_deadline|self_assessment_workdays|scoring_workdays|results_workdays|"
+                     r"visit_start|visit_end|teams_file|accept_default_responsibilities|today|code|decision|comments|"
+                     r"confirm_self_scored)\b")
+OPTIONAL = " (Optional)"
+
+
+def field(scope: Page | Locator, title: str) -> Locator:
+    """The schema-form property whose own title is ``title`` (with or without " (Optional)")."""
+    return scope.locator(
+        "xpath=.//div[contains(concat(' ', normalize-space(@class), ' '), ' schema-form-property ')]"
+        "[./div[contains(@class, 'p-label__header')]//span[contains(@class, 'schema-form-property__label')]"
+        f"[normalize-space() = '{title}' or normalize-space() = '{title}{OPTIONAL}']]").first
+
+
+def field_input(scope: Page | Locator, title: str) -> Locator:
+    return field(scope, title).locator("xpath=./div[contains(@class, 'p-label__body')]").locator(
+        "input, textarea").first
+
+
+def choose(page: Page, scope: Page | Locator, title: str, option: str) -> None:
+    """A choice (an enum in the schema, Prefect's p-select): a mouse click does not open its list
+    in headless Chromium, the keyboard does (focus, ArrowDown); then the option is clicked."""
+    button = field(scope, title).locator(".p-select-button__control")
+    button.focus()
+    page.keyboard.press("ArrowDown")
+    page.locator("[role=listbox] .p-select-option").filter(has_text=re.compile(f"^{option}$")).first.click()
+    expect(button).to_have_text(option)
+
+
+def titles(scope: Page | Locator) -> list[str]:
+    """Every field title the user sees in a form, in order."""
+    return [t.strip() for t in scope.locator(".schema-form-property__label").all_inner_texts()]
+
+
+# --------------------------------------------------------------------------- the start form
+
+
+def check_start_form(page: Page) -> None:
+    seen = titles(page)
+    if STRUCTURED:
+        bare = [t.removesuffix(OPTIONAL) for t in seen]
+        for title in ("年度", "半年", "调研组", "承担关系说明"):
+            assert title in bare, seen
+        assert not [t for t in seen if ENGLISH.match(t)], seen
+        assert "年度" in seen, seen  # required: no "(Optional)"
+    else:
+        assert seen[:2] == ["year", "half"], seen
+    assert "Traceback" not in page.locator("body").inner_text()
+
+
+def fill_start_form(page: Page) -> None:
+    """Custom run of the cycle deployment: 2022, first half (the rest keeps its defaults)."""
+    if STRUCTURED:
+        field_input(page, "年度").fill("2022")  # 半年: the default 上半年
+    else:
+        field_input(page, "year").fill("2022")
+        field_input(page, "half").fill("1")
+
+
+def check_run_name(name: str) -> None:
+    """The run's name as the lists show it (random words such as "sigma2-amroth" before ui-flows)."""
+    if STRUCTURED:
+        assert name.startswith("2022年上半年考评"), name
+    assert name
+
+
+# --------------------------------------------------------------------------- the Resume dialog
+
+
+def check_signoff_dialog(dialog: Locator, *, stage: str) -> None:
+    text = dialog.inner_text()
+    assert ("专班核实签字" if stage == "verification" else "分管领导审定签字") in text, text[:500]
+    seen = titles(dialog)
+    assert [t.removesuffix(OPTIONAL) for t in seen[:3]] == ["验证码", "意见", "意见说明"], seen
+    if STRUCTURED:
+        assert seen[0] == "验证码", seen  # required: no "(Optional)"
+        assert "kaoping verify" not in text, text[:1500]  # no CLI command for a signer
+    assert not [t for t in seen if ENGLISH.match(t)], seen
+    assert "Traceback" not in text
+
+
+def fill_signoff(dialog: Locator, *, code: str, stage: str) -> None:
+    """The code from the signer's email; 意见 keeps its default 同意; where the dialog has it,
+    the verifier also confirms the lead assessors' self-scored items (the switch)."""
+    field_input(dialog, "验证码").fill(code)
+    confirm = field(dialog, "同时确认牵头考核单位自评项")
+    if stage == "verification" and confirm.count():
+        switch = confirm.locator(".p-toggle__control").first
+        if "p-toggle__control--checked" not in (switch.get_attribute("class") or ""):
+            switch.click()
+        expect(switch).to_have_class(re.compile(r"p-toggle__control--checked"))

@@ -1,0 +1,272 @@
+"""The cycle through the Prefect UI in a real browser (Chromium driven by Playwright), as the
+specialist team and the two signers meet it: a real ``prefect server start`` with its UI, the
+cycle deployment served by a process worker, a real SMTP server on loopback where the
+sign-off codes arrive. Only the state before the verification is built directly
+(tests/factories.py: a cycle whose returns are all in), so the run reaches the sign-off at once.
+
+Run with ``make test-ui`` (``make test`` leaves it out: marker ``ui``). Screenshots of every
+step go to ``var/ui-screenshots/`` (CI keeps them)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from kaoping import db
+from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProcess, wait_for_state
+from kaoping.demo.people import signoff_code
+from kaoping.models import CycleStatus
+from kaoping.services.cycles import get_cycle
+from kaoping.settings import PROJECT_ROOT, get_settings
+from tests.conftest import PG_URL
+from tests.smtp_server import SmtpServer, free_port
+from tests.ui import forms
+
+pytestmark = [pytest.mark.ui, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = PROJECT_ROOT / "var" / "ui-screenshots"
+DEPLOYMENT = "half_year_cycle/half-year-cycle"
+
+
+@pytest.fixture(scope="module")
+def prefect_database():
+    """The server's database: on PostgreSQL when the suite has one (CI), a database of its own;
+    else SQLite in the server's home."""
+    if not PG_URL:
+        yield None
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"kaoping_ui_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, prefect_database):
+    import prefect.settings
+
+    server = ServerProcess(tmp_path_factory.mktemp("prefect-ui"), port=free_port(),
+                           database_url=prefect_database).launch()  # ready: see cycle_ready
+    try:
+        with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url}):
+            yield server
+    finally:
+        server.stop()
+        print(f"\nPrefect server log: {server.log}")
+
+
+@pytest.fixture
+def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
+    """2022H1 with every return in; the cycle deployment served; codes go to ``smtp``."""
+    from kaoping.adapters.mail.smtp import send_pending
+    from tests.factories import returned_cycle
+
+    settings = initialized_db
+    smtp = SmtpServer().start()
+    env = {"KAOPING_DATABASE_URL": settings.database_url, "KAOPING_VAR_DIR": str(settings.var_dir),
+           "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "test:专班",
+           "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port), "KAOPING_SMTP_RETRY_INITIAL": "0.01"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    local = LocalPrefect(server.api_url, server.home, env)
+    with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
+        served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
+        returned_cycle(settings, tmp_path / "returned")
+        send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
+        served.result()
+    yield settings, smtp
+    local.stop_worker()
+    smtp.stop()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def browser_page(request):
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    folder = SHOTS / request.node.name.split("[")[0]
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        page.set_default_timeout(30_000)
+        shots = Shots(page, folder)
+        page.on("response", log_failed_request)
+        page.on("console", lambda m: m.type == "error" and print(f"console error: {m.text}"))
+        yield page, shots
+        if request.node.rep_call.failed if hasattr(request.node, "rep_call") else True:
+            shots("failed")
+        browser.close()
+    print(f"\nscreenshots: {folder}")
+
+
+def log_failed_request(response) -> None:
+    """An API call the UI made that failed (e.g. a resume refused): printed, for the failure report."""
+    if response.status >= 400 and "/api/" in response.url:
+        try:
+            body = response.text()[:500]
+        except Exception:  # noqa: BLE001 - the page navigated away: the body is gone
+            body = ""
+        print(f"HTTP {response.status} {response.request.method} {response.url}: {body}")
+
+
+class Shots:
+    def __init__(self, page, folder: Path):
+        self.page, self.folder, self.count, self.started = page, folder, 0, time.monotonic()
+
+    def __call__(self, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=path)
+        print(f"{time.monotonic() - self.started:6.1f} s  {path}")
+        return path
+
+
+def cycle_run(server) -> object:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(DEPLOYMENT)
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def cycle_status(settings) -> str:
+    with db.session_scope(settings) as session:
+        return get_cycle(session, "2022H1").status
+
+
+def code_for(smtp, address: str) -> str:
+    mails = [r.message for r in smtp.received if address in r.rcpt_tos]
+    return signoff_code(reversed(mails), address)
+
+
+def no_error_shown(page) -> None:
+    """Nothing the user sees is a Python traceback or the UI's generic failure toast."""
+    text = page.locator("body").inner_text()
+    assert "Traceback" not in text and "Something went wrong" not in text, text[:2000]
+
+
+def wait_paused_again(run_id, before: str):
+    """The run answered (its state is no longer ``before``) and waits again, or finished."""
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + 120
+    with get_client(sync_client=True) as client:
+        while True:
+            run = client.read_flow_run(run_id)
+            if run.state is not None and str(run.state.id) != before and run.state.type.value in ("PAUSED",) + TERMINAL:
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} still {run.state.type.value if run.state else None}"
+            time.sleep(0.5)
+
+
+def open_resume_dialog(page, server, run_id):
+    """The run's page, its Resume button, the dialog (with the form rendered)."""
+    page.goto(f"{server.url}/runs/flow-run/{run_id}")
+    page.get_by_role("button", name="Resume").click()
+    dialog = page.get_by_role("dialog")
+    dialog.locator(".schema-form-property").first.wait_for()
+    return dialog
+
+
+def submit_resume(page, dialog, run) -> object:
+    state_id = str(run.state.id)
+    dialog.get_by_role("button", name="Submit").click()
+    dialog.wait_for(state="hidden")
+    return wait_paused_again(run.id, state_id)
+
+
+def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_page):
+    settings, smtp = cycle_ready
+    page, shot = browser_page
+
+    # The specialist team: Deployments → half-year-cycle → Run → Custom run, the form in Chinese.
+    page.goto(f"{server.url}/deployments")
+    page.get_by_role("link", name="half-year-cycle").first.click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Custom run").click()
+    page.locator(".schema-form-property").first.wait_for()
+    shot("start-form")
+    forms.check_start_form(page)
+    forms.fill_start_form(page)
+    shot("start-form-filled")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("scheduled to start").first.wait_for()  # the toast
+    run = cycle_run(server)
+    forms.check_run_name(run.name)
+    page.get_by_role("link", name=run.name).first.click()  # the deployment's list of runs
+    page.wait_for_url(f"**/runs/flow-run/{run.id}")
+    run_id = run.id
+
+    # The run issues nothing more (all is in) and asks the verifier: the code goes by email.
+    run = wait_for_state(run_id, ("PAUSED",), timeout=180)
+    page.reload()
+    page.get_by_role("button", name="Resume").wait_for()
+    shot("waiting-for-verification")
+    verifier_code = code_for(smtp, settings.verifier_email)
+    assert not [r for r in smtp.received if settings.approver_email in r.rcpt_tos]
+
+    # A wrong code: the dialog closes, the run asks again, and the reopened dialog says why.
+    dialog = open_resume_dialog(page, server, run_id)
+    shot("verification-dialog")
+    forms.check_signoff_dialog(dialog, stage="verification")
+    wrong = "000000" if verifier_code != "000000" else "111111"
+    forms.fill_signoff(dialog, code=wrong, stage="verification")
+    shot("verification-wrong-code")
+    run = submit_resume(page, dialog, run)
+    assert run.state.type.value == "PAUSED"
+    assert cycle_status(settings) == CycleStatus.open
+    dialog = open_resume_dialog(page, server, run_id)
+    shot("verification-refused")
+    no_error_shown(page)
+    text = dialog.inner_text()
+    assert "上次提交未生效" in text and "验证码不正确" in text, text[:800]
+
+    # The right code from the verifier's mailbox: verified; the approver gets a code.
+    forms.fill_signoff(dialog, code=verifier_code, stage="verification")
+    run = submit_resume(page, dialog, run)
+    assert run.state.type.value == "PAUSED", run.state
+    assert cycle_status(settings) == CycleStatus.verified
+    approver_code = code_for(smtp, settings.approver_email)
+    dialog = open_resume_dialog(page, server, run_id)
+    shot("approval-dialog")
+    no_error_shown(page)
+    forms.check_signoff_dialog(dialog, stage="approval")
+    forms.fill_signoff(dialog, code=approver_code, stage="approval")
+    run = submit_resume(page, dialog, run)
+    assert run.state.type.value == "COMPLETED", run.state
+
+    # What the team sees in the end: the run completed, the reports distributed, the anchors.
+    assert cycle_status(settings) == CycleStatus.closed
+    page.reload()
+    page.get_by_text("Completed").first.wait_for()
+    shot("completed")
+    page.get_by_text("Artifacts", exact=True).click()
+    page.get_by_text(re.compile(r"审计锚点（印发 ")).first.wait_for()  # the publication's audit anchor
+    page.get_by_text("kaoping-2022h1-late").first.wait_for()
+    shot("artifacts")
+    no_error_shown(page)
+    distributed = [r for r in smtp.received if "通报" in str(r.message["Subject"]) or "反馈" in str(r.message["Subject"])]
+    assert distributed, [str(r.message["Subject"]) for r in smtp.received[-10:]]
