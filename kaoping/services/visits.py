@@ -77,9 +77,9 @@ def _plain(value):
     return value
 
 
-def check_teams(session: Session, document: dict) -> None:
-    """Refuse a list the scheduler could not use: unknown units, bad addresses or dates, no members."""
-    directory = UnitDirectory.load(session)
+def _unit_resolver(directory: UnitDirectory):
+    """How the teams' unit names are read: through the registry's names and aliases; an unknown
+    name is noted where it was written (``load_teams`` collects every problem at once)."""
 
     def resolve(written, where, problems):
         unit = directory.find(str(written))
@@ -88,9 +88,18 @@ def check_teams(session: Session, document: dict) -> None:
             return None
         return unit.code
 
-    if document.get("length", "half") not in PARTS:
-        raise InvalidInput(f"调研时长“{document.get('length')}”无效：应为 half（半天）或 whole（全天）。")
-    load_teams(document, resolve_unit=resolve)
+    return resolve
+
+
+def _check_length(length) -> None:
+    if length not in PARTS:
+        raise InvalidInput(f"调研时长“{length}”无效：应为 half（半天）或 whole（全天）。")
+
+
+def check_teams(session: Session, document: dict) -> None:
+    """Refuse a list the scheduler could not use: unknown units, bad addresses or dates, no members."""
+    _check_length(document.get("length", "half"))
+    load_teams(document, resolve_unit=_unit_resolver(UnitDirectory.load(session)))
     names = [str(t.get("name") or "") for t in document.get("teams") or []]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -161,19 +170,12 @@ def plan_visits(session: Session, cycle: Cycle, *, start: date, end: date, teams
     if end < start:
         raise InvalidInput(f"调研结束日期 {end} 早于开始日期 {start}。")
     length = length or teams_data.get("length", "half")
-    if length not in PARTS:
-        raise InvalidInput(f"调研时长“{length}”无效：应为 half（半天）或 whole（全天）。")
+    _check_length(length)
     directory = UnitDirectory.load(session)
     cycle_units = {u.code: u for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id)
                                                    .order_by(CycleUnit.position))}
 
-    def resolve(written, where, problems):
-        unit = directory.find(str(written))
-        if unit is None:
-            problems.append(f"{where}：{directory.unknown_message(str(written))}")
-            return None
-        return unit.code
-
+    resolve = _unit_resolver(directory)
     teams, blackout = load_teams(teams_data, resolve_unit=resolve)
     calendar = WorkCalendar.load(session)
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
