@@ -38,3 +38,13 @@ class IncomingMessage:
         ids = [self.in_reply_to] if self.in_reply_to else []
         ids += [r for r in reversed(self.references) if r and r not in ids]
         return tuple(ids)
+
+
+#: Local parts of addresses no person reads: never answered (no mail loops).
+MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
+
+
+def machine_sender(address: str) -> bool:
+    """An empty address or a mail system's own (mailer-daemon, postmaster, no-reply …)."""
+    local = (address or "").strip().lower().partition("@")[0]
+    return not local or local in MACHINE_SENDERS or local.startswith("mailer-daemon")

@@ -53,6 +53,7 @@ from email_validator import EmailNotValidError
 from sqlmodel import Session, func, select
 
 from kaoping.domain.clock import chinese_time
+from kaoping.domain.incoming import machine_sender
 from kaoping.domain.replies import read_signoff_reply
 from kaoping.domain.text import normalize_email
 from kaoping.models import Cycle, CycleStatus, OutboxMessage, SignoffReply, SignoffRequest
@@ -77,7 +78,6 @@ ANSWERS_PER_DAY = 5
 
 _AUTO_SUBJECT = re.compile(r"^\s*(?:自动回复|自动答复|Auto(?:matic)?[ -]?(?:Reply|Response)|Out of Office|不在办公室|"
                            r"休假|Undeliver|Delivery Status|Mail Delivery|退信|系统退信)", re.IGNORECASE)
-_AUTO_SENDER = re.compile(r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply)@", re.IGNORECASE)
 _PERIOD = re.compile(r"(\d{4})\s*(?:年\s*([上下])\s*半年|H\s*([12]))", re.IGNORECASE)
 _SIX = re.compile(r"(?<![0-9])[0-9]{3}[ \-]?[0-9]{3}(?![0-9])")
 _CONFIRM_SELF_SCORED = re.compile(r"确认(?:牵头考核单位)?自评")
@@ -182,7 +182,7 @@ def take_reply(session: Session, settings: Settings, message, *, actor: str = "m
     session.flush()  # claims the Message-ID: a second worker with the same message waits here, then fails
     context = {"cycle": cycle, "stage": stage, "message": message, "row": row, "now": now}
 
-    if _AUTO_SENDER.match(sender) or _AUTO_SUBJECT.match(message.subject or "") or sender == _address(settings.mail_from):
+    if machine_sender(sender) or _AUTO_SUBJECT.match(message.subject or "") or sender == _address(settings.mail_from):
         return _close(session, settings, context, "ignored", "自动回复或系统退信，不作为签字，也不回信。", answer=False)
     signer = _address(_signer_address(settings, stage))
     if sender != signer or sender != _address(request.signer_email):

@@ -24,13 +24,12 @@ from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
 
-from kaoping.domain.incoming import Attachment, IncomingMessage
+from kaoping.domain.incoming import Attachment, IncomingMessage, machine_sender
 
 #: Charset labels of the GB family, all read as GB18030 (their superset).
 GB_FAMILY = {"gb2312", "gbk", "x-gbk", "cp936", "ms936", "gb_2312-80", "euc-cn", "csgb2312", "chinese", "gb18030",
              "x-euc-cn", "windows-936"}
 #: Local parts that only machines write from.
-MACHINE_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply", "do-not-reply")
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -178,8 +177,7 @@ def _automatic(message: Message, sender: str, own: set[str]) -> str:
         return "退信或回执（multipart/report）"
     if message.get("List-Id") is not None:
         return "邮件列表的邮件（List-Id）"
-    local = sender.partition("@")[0]
-    if not sender or local in MACHINE_SENDERS or local.startswith("mailer-daemon"):
+    if machine_sender(sender):
         return f"系统邮件（发件人 {sender or '为空'}）"
     if sender in own:
         return f"本系统自己的地址（{sender}）发出的邮件"
