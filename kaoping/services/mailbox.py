@@ -41,7 +41,7 @@ from kaoping.adapters.mail.imap import ImapMailbox
 from kaoping.adapters.mail.parse import ParsedMessage, parse_message
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
 from kaoping.domain.clock import local_time
-from kaoping.domain.errors import InvalidInput, KaopingError
+from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.text import normalize_email
 from kaoping.models import MailboxMessage
