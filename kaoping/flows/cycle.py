@@ -69,7 +69,7 @@ def run_name() -> str:
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
 def half_year_cycle(
-    start: CycleStart = Field(..., json_schema_extra={"title": "开启考评", "description": "填写年度和半年即可开启；"
+    start: CycleStart = Field(..., json_schema_extra={"title": "开启半年考评", "description": "填写年度和半年即可开启；"
                               "其余各项留空或保留默认值时按工作日自动计算。每项说明见各栏下方。"}),
 ):
     code = start.code

@@ -104,6 +104,7 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
     if request is not None:
         lines.append(f"签字人：**{request.signer_name}**。一次性验证码已发至 {request.signer_email}，"
                      f"{local_time(request.expires_at, tz)} 前有效。")
+    lines += ["", "*以下内容较长，请在本框内向下滚动读完（直到排名表和说明），再在下方填写验证码。*"]
 
     pending_rows: list[dict] = []
     if stage == "verification":

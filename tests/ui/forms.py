@@ -6,12 +6,6 @@ The Prefect UI renders a parameter schema as blocks ``.schema-form-property`` wi
 field's title in ``.schema-form-property__label`` (" (Optional)" appended when the field has a
 default) and its description underneath; its ``<label for=…>`` points at no input, so fields
 are found by their visible title.
-
-``STRUCTURED``: False for the flat parameters of main before issue 16 items 1–3 (branch
-``ui-flows``: English titles ``year``, ``half``…, random run names, every sign-off field
-"(Optional)"); True once that branch is merged — the start form is then one model parameter
-with Chinese titles, the run is named "2022年上半年考评 · 开启", 验证码 is required. The
-assertions below follow it; the filling works on both.
 """
 
 from __future__ import annotations
@@ -20,7 +14,6 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-STRUCTURED = False
 
 # The English parameter names a user must never meet as titles.
 ENGLISH = re.compile(r"^(year|half|self_assessment_deadline|self_assessment_workdays|scoring_workdays|results_workdays|"
@@ -52,6 +45,18 @@ def choose(page: Page, scope: Page | Locator, title: str, option: str) -> None:
     expect(button).to_have_text(option)
 
 
+def pick_date(page: Page, title: str, day: str) -> None:
+    """A date field: its button opens Prefect's date picker, whose "Selected Date" box takes the
+    date typed (a native date input: ISO in, shown mm/dd/yyyy), then Apply."""
+    box = field(page, title)
+    box.scroll_into_view_if_needed()
+    box.locator(".p-date-button__control").click()
+    picker = page.locator(".p-date-picker").last
+    picker.locator("input").last.fill(day)
+    picker.get_by_role("button", name="Apply").click()
+    expect(box.locator(".p-date-button__value")).not_to_have_text("Select date")
+
+
 def titles(scope: Page | Locator) -> list[str]:
     """Every field title the user sees in a form, in order."""
     return [t.strip() for t in scope.locator(".schema-form-property__label").all_inner_texts()]
@@ -61,32 +66,33 @@ def titles(scope: Page | Locator) -> list[str]:
 
 
 def check_start_form(page: Page) -> None:
+    """The form 开启半年考评 with Chinese titles in order; 年度 and 半年 required (no "(Optional)"),
+    no English parameter name, not even the parameter's own ("Start")."""
     seen = titles(page)
-    if STRUCTURED:
-        bare = [t.removesuffix(OPTIONAL) for t in seen]
-        for title in ("年度", "半年", "调研组", "承担关系说明"):
-            assert title in bare, seen
-        assert not [t for t in seen if ENGLISH.match(t)], seen
-        assert "年度" in seen, seen  # required: no "(Optional)"
-    else:
-        assert seen[:2] == ["year", "half"], seen
+    assert seen[:3] == ["开启半年考评", "年度", "半年"], seen
+    bare = [t.removesuffix(OPTIONAL) for t in seen]
+    for title in ("自评表截止日期", "实地调研开始日期", "调研组", "承担关系说明", "按哪一天推进"):
+        assert title in bare, seen
+    assert not [t for t in seen if ENGLISH.match(t) or t.lower().startswith("start")], seen
     assert "Traceback" not in page.locator("body").inner_text()
 
 
+#: 按哪一天推进 of the test's run: a 2022 day after every return is in (the cycle is 2022H1), so the
+#: objection window the verification opens has long closed by the real date of the approval.
+TODAY = "2022-07-11"
+
+
 def fill_start_form(page: Page) -> None:
-    """Custom run of the cycle deployment: 2022, first half (the rest keeps its defaults)."""
-    if STRUCTURED:
-        field_input(page, "年度").fill("2022")  # 半年: the default 上半年
-    else:
-        field_input(page, "year").fill("2022")
-        field_input(page, "half").fill("1")
+    """Custom run of the cycle deployment: 2022, 上半年 (a choice), 按哪一天推进 a date picked; the
+    rest keeps its defaults."""
+    field_input(page, "年度").fill("2022")
+    choose(page, page, "半年", "上半年")
+    pick_date(page, "按哪一天推进", TODAY)
 
 
 def check_run_name(name: str) -> None:
-    """The run's name as the lists show it (random words such as "sigma2-amroth" before ui-flows)."""
-    if STRUCTURED:
-        assert name.startswith("2022年上半年考评"), name
-    assert name
+    """The run's name as the lists show it."""
+    assert name.startswith("2022年上半年考评"), name
 
 
 # --------------------------------------------------------------------------- the Resume dialog
@@ -97,9 +103,8 @@ def check_signoff_dialog(dialog: Locator, *, stage: str) -> None:
     assert ("专班核实签字" if stage == "verification" else "分管领导审定签字") in text, text[:500]
     seen = titles(dialog)
     assert [t.removesuffix(OPTIONAL) for t in seen[:3]] == ["验证码", "意见", "意见说明"], seen
-    if STRUCTURED:
-        assert seen[0] == "验证码", seen  # required: no "(Optional)"
-        assert "kaoping verify" not in text, text[:1500]  # no CLI command for a signer
+    assert seen[0] == "验证码", seen  # required: no "(Optional)"
+    assert "kaoping " not in text, text[:1500]  # no CLI command for a signer
     assert not [t for t in seen if ENGLISH.match(t)], seen
     assert "Traceback" not in text
 

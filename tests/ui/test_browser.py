@@ -9,10 +9,12 @@ step go to ``var/ui-screenshots/`` (CI keeps them)."""
 
 from __future__ import annotations
 
+import contextvars
 import re
 import shutil
 import time
 import uuid
+from datetime import date, timedelta
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -74,7 +76,7 @@ def server(tmp_path_factory, prefect_database):
 def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     """2022H1 with every return in; the cycle deployment served; codes go to ``smtp``."""
     from kaoping.adapters.mail.smtp import send_pending
-    from tests.factories import returned_cycle
+    from tests.factories import import_teams, returned_cycle
 
     settings = initialized_db
     smtp = SmtpServer().start()
@@ -87,6 +89,7 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     local = LocalPrefect(server.api_url, server.home, env)
     with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
         served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
+        import_teams(settings)  # `kaoping visits teams import`: the teams the start form names
         returned_cycle(settings, tmp_path / "returned")
         send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
         served.result()
@@ -141,15 +144,58 @@ class Shots:
         return path
 
 
-def cycle_run(server) -> object:
+def run_named(server, name: str) -> object:
+    """The cycle deployment's one run of this name."""
+    runs = [r for r in cycle_runs(server) if r.name == name]
+    assert len(runs) == 1, [r.name for r in cycle_runs(server)]
+    return runs[0]
+
+
+def window_closes_on(settings) -> date:
+    from kaoping.services.objection_window import window_of
+
+    with db.session_scope(settings) as session:
+        window = window_of(session, get_cycle(session, "2022H1"))
+        assert window is not None, "no objection window was opened after the verification"
+        return window.closes_on
+
+
+def cycle_runs(server) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(DEPLOYMENT)
-        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
+        return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
+
+
+def cycle_run(server) -> object:
+    runs = cycle_runs(server)
     assert len(runs) == 1, runs
     return runs[0]
+
+
+def named_run(server, timeout: float = 120):
+    """The cycle's run once it has started and taken its name (``flow_run_name``)."""
+    deadline = time.monotonic() + timeout
+    while not (run := cycle_run(server)).name.startswith("20"):
+        assert time.monotonic() < deadline, f"the run is still named {run.name!r}, state {run.state}"
+        time.sleep(0.5)
+    return run
+
+
+def open_from_runs(page, name: str) -> None:
+    """Runs → the run with this name (the list is read once when the page loads: reload until it shows)."""
+    for _ in range(10):
+        link = page.locator(".flow-run-name, a").filter(has_text=re.compile(f"^{re.escape(name)}$")).first
+        try:
+            link.wait_for(timeout=3_000)
+        except Exception:  # noqa: BLE001 - not listed yet
+            page.reload()
+            continue
+        link.click()
+        return
+    raise AssertionError(f"the run {name} is not listed under Runs")
 
 
 def cycle_status(settings) -> str:
@@ -214,9 +260,10 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     shot("start-form-filled")
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("scheduled to start").first.wait_for()  # the toast
-    run = cycle_run(server)
+    run = named_run(server)  # the form proposes random words; the run names itself when it starts
     forms.check_run_name(run.name)
-    page.get_by_role("link", name=run.name).first.click()  # the deployment's list of runs
+    page.goto(f"{server.url}/runs")  # Runs: the team finds the run by its Chinese name
+    open_from_runs(page, run.name)
     page.wait_for_url(f"**/runs/flow-run/{run.id}")
     run_id = run.id
 
@@ -244,12 +291,33 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     text = dialog.inner_text()
     assert "上次提交未生效" in text and "验证码不正确" in text, text[:800]
 
-    # The right code from the verifier's mailbox: verified; the approver gets a code.
+    # The right code from the verifier's mailbox: verified. The run sends every unit its provisional
+    # 反馈函 (征求意见稿) and ends: the objection window (异议期) is open, the approval not yet asked for.
     forms.fill_signoff(dialog, code=verifier_code, stage="verification")
     run = submit_resume(page, dialog, run)
-    assert run.state.type.value == "PAUSED", run.state
+    assert run.state.type.value == "COMPLETED", run.state
     assert cycle_status(settings) == CycleStatus.verified
+    closes_on = window_closes_on(settings)
+    provisional = [r for r in smtp.received if "征求意见" in str(r.message["Subject"])]
+    assert len(provisional) >= 30, [str(r.message["Subject"]) for r in smtp.received[-5:]]
+    assert not [r for r in smtp.received if settings.approver_email in r.rcpt_tos]
+    assert str(closes_on) < forms.TODAY[:4] + "-08-01", closes_on  # the date picked in the form counted
+
+    # The daily reminders flow, after the window closed, starts the run that asks the approver
+    # (分管领导); the team opens it from Runs by its name.
+    from kaoping.flows.trigger import advance_cycles
+
+    with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop, as in the reminders flow's worker
+        started = pool.submit(contextvars.copy_context().run, advance_cycles, get_settings(), today=closes_on + timedelta(days=7), reason="每日推进")
+        assert started.result() == ["2022H1"]
+    run = wait_for_state(run_named(server, "2022年上半年考评 · 每日推进").id, ("PAUSED",), timeout=180)
+    run_id = run.id
     approver_code = code_for(smtp, settings.approver_email)
+    page.goto(f"{server.url}/runs")
+    open_from_runs(page, run.name)
+    page.wait_for_url(f"**/runs/flow-run/{run_id}")
+    page.get_by_text("等待签字").first.wait_for()
+    shot("waiting-for-approval")
     dialog = open_resume_dialog(page, server, run_id)
     shot("approval-dialog")
     no_error_shown(page)
@@ -265,8 +333,11 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     shot("completed")
     page.get_by_text("Artifacts", exact=True).click()
     page.get_by_text(re.compile(r"审计锚点（印发 ")).first.wait_for()  # the publication's audit anchor
-    page.get_by_text("kaoping-2022h1-late").first.wait_for()
+    page.get_by_text("kaoping-2022h1-jinzhan").first.wait_for()  # the 进展 (progress) artifact
     shot("artifacts")
+    page.get_by_text("kaoping-2022h1-jinzhan").first.click()  # what a leader opens: the progress, in Chinese
+    page.get_by_text(re.compile(r"考评进展")).first.wait_for()
+    shot("jinzhan")
     no_error_shown(page)
     distributed = [r for r in smtp.received if "通报" in str(r.message["Subject"]) or "反馈" in str(r.message["Subject"])]
     assert distributed, [str(r.message["Subject"]) for r in smtp.received[-10:]]
