@@ -115,12 +115,7 @@ class Demo:
 
     def run(self) -> None:
         self.say(f"[bold]kaoping 演示[/bold] — 一个完整的半年考评周期，全部输出在 {self.output}/")
-        for line in initialize(self.settings):
-            self.say("  " + line)
-        teams = self.settings.data_dir / "demo" / "teams.yaml"
-        with db.session_scope(self.settings) as session:
-            imported = import_teams(session, teams.read_bytes(), source_name=teams.name, actor="demo:专班")
-        self.say(f"  调研组名单（kaoping visits teams import {teams.name}）：{'、'.join(imported.teams)}")
+        self.prepare()
         with db.session_scope(self.settings) as session:
             from kaoping.adapters.console import print_summary
 
@@ -138,6 +133,15 @@ class Demo:
             finally:
                 local.stop_worker()
         self.finish()
+
+    def prepare(self) -> None:
+        """What the team does once before starting: the database, the catalog and units, the visit teams."""
+        for line in initialize(self.settings):
+            self.say("  " + line)
+        teams = self.settings.data_dir / "demo" / "teams.yaml"
+        with db.session_scope(self.settings) as session:
+            imported = import_teams(session, teams.read_bytes(), source_name=teams.name, actor="demo:专班")
+        self.say(f"  调研组名单（kaoping visits teams import {teams.name}）：{'、'.join(imported.teams)}")
 
     # ----------------------------------------------------------------------- the cycle
 
@@ -341,6 +345,10 @@ class Demo:
             self.say(f"  交回的文件：{self.inbox}/accepted/、{self.inbox}/refused/（原件另存于 {self.settings.received_dir}/）")
         self.say(f"  数据库：{self.settings.effective_database_url.removeprefix('sqlite:///')}；"
                  f"Prefect 运行记录：{self.output / 'prefect' / 'prefect.db'}")
-        self.say(f"[dim]用时 {time.monotonic() - self.started:.0f} 秒。查看 Prefect 界面中的运行与看板："
-                 f"PREFECT_HOME={self.output / 'prefect'} PREFECT_SERVER_DATABASE_CONNECTION_URL="
-                 f"sqlite+aiosqlite:///{self.output / 'prefect' / 'prefect.db'} prefect server start[/dim]")
+        self.say(f"[dim]用时 {time.monotonic() - self.started:.0f} 秒。[/dim]" + self.afterwards())
+
+    def afterwards(self) -> str:
+        """How to look at the runs afterwards (the demo's server is gone: start one on its database)."""
+        return (f"[dim]查看 Prefect 界面中的运行与看板：PREFECT_HOME={self.output / 'prefect'} "
+                f"PREFECT_SERVER_DATABASE_CONNECTION_URL=sqlite+aiosqlite:///{self.output / 'prefect' / 'prefect.db'} "
+                "prefect server start[/dim]")

@@ -24,7 +24,6 @@ from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProces
 from kaoping.demo.run import Demo, quiet_console
 from kaoping.demo.run import run as run_demo
 from kaoping.services.cycles import get_cycle
-from kaoping.services.setup import initialize
 
 PORT = 4200
 
@@ -51,8 +50,7 @@ class UiDemo(Demo):
         import prefect.settings
 
         self.say(f"[bold]kaoping 界面演示[/bold] — 模拟各单位走完半年考评，两次签字由您在 Prefect 界面中完成；输出在 {self.output}/")
-        for line in initialize(self.settings):
-            self.say("  " + line)
+        self.prepare()
         quiet_console()
         home = self.output / "prefect"
         self.step(f"0. 启动 Prefect 服务器（界面 http://127.0.0.1:{self.port}）、注册部署、启动进程 worker")
@@ -74,17 +72,31 @@ class UiDemo(Demo):
             finally:
                 local.stop_worker()
 
+    def afterwards(self) -> str:
+        return ""  # the UI is still up: said next
+
     # ----------------------------------------------------------------------- the person in the browser
 
     def person_signs(self, run_id) -> None:
         """Until the cycle is approved: say who signs, where to click and the code; then follow the
-        person's answers (a wrong code, a rejection that goes back to the verification)."""
+        person's answers (a wrong code asks again; the approver's 退回修改 sends the cycle back to the
+        verification, asked for again by the next daily run). Between the two signatures the
+        objection stage plays as in `make demo` (two units object, the window closes)."""
+        from kaoping.flows.daily import reminders
+
         self.step("6. 请您在浏览器中签字（本演示等待您操作）")
-        url = f"{self.server.url}/runs/flow-run/{run_id}"
+        objections_done = False
         while (request := self.next_request()) is not None:
-            self.explain(url, request)
-            self.follow(request.id)
-        self.wait(run_id, TERMINAL)
+            self.explain(f"{self.server.url}/runs/flow-run/{request.flow_run_id or run_id}", request)
+            decision = self.follow(request.id)
+            self.wait(request.flow_run_id or run_id, TERMINAL)
+            if request.stage == "verification" and decision == "approve" and not objections_done:
+                self.objection_stage()  # ends with the run that asks the approver waiting
+                objections_done = True
+            elif request.stage == "approval" and decision == "reject":
+                self.say("  分管领导退回修改：周期回到专班核实环节。次日的每日推进流程重新提请专班核实签字。")
+                result = reminders(today="2022-07-20")
+                self.say(f"  2022-07-20：已启动周期流程 {'、'.join(result['started']) or '（无）'}")
 
     def next_request(self):
         """The sign-off request the run now waits for (its code sent), or None once approved."""
@@ -108,14 +120,14 @@ class UiDemo(Demo):
         address = request.signer_email
         self.say(f"\n  [bold]{STAGES[request.stage]}签字：{request.signer_name}[/bold]")
         self.say(f"  1. 在浏览器中打开 {url}")
-        self.say("     （或：左侧 Runs → 状态为 Suspended 的 half_year_cycle 运行）")
+        self.say("     （或：左侧 Runs → 状态为“等待签字”的运行，名为“2022年上半年考评 · …”）")
         self.say("  2. 点击右上角的 Resume 按钮，阅读对话框上方的签字内容")
         self.say(f"  3. 填写验证码 [bold]{self.code(address)}[/bold]（发给 {address} 的邮件：{self.code_file(address)}）")
         self.say("     意见选“同意”（或“退回修改”并写明意见说明）"
                  + ("；勾选“同时确认牵头考核单位自评项”" if request.stage == "verification" else ""))
         self.say("  4. 点击 Submit。也可以先填一个错误的验证码：签字不会生效，重新点击 Resume 可以看到原因。")
 
-    def follow(self, request_id: int) -> None:
+    def follow(self, request_id: int) -> str:
         """Wait for the person; say what each answer did, until this request is decided."""
         from kaoping.models import SignoffRequest
 
@@ -126,7 +138,7 @@ class UiDemo(Demo):
                 seen, message, decision = request.answers, request.last_message, request.decision
             if decision:
                 self.say(f"  [green]签字已生效[/green]：{'同意' if decision == 'approve' else '退回修改'}")
-                return
+                return decision
             if seen > answers:
                 answers = seen
                 self.say(f"  [red]签字未生效[/red]：{message}（流程重新等待；请再次点击 Resume 填写）")

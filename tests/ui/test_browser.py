@@ -338,6 +338,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     page.get_by_text("kaoping-2022h1-jinzhan").first.click()  # what a leader opens: the progress, in Chinese
     page.get_by_text(re.compile(r"考评进展")).first.wait_for()
     shot("jinzhan")
+    forms.plain_words_only(page.locator("main, body").first.inner_text())
     no_error_shown(page)
     distributed = [r for r in smtp.received if "通报" in str(r.message["Subject"]) or "反馈" in str(r.message["Subject"])]
     assert distributed, [str(r.message["Subject"]) for r in smtp.received[-10:]]
