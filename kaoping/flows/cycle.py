@@ -27,7 +27,7 @@ from datetime import datetime
 
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.states import Failed
+from prefect.states import Completed
 from pydantic import Field
 
 from kaoping.flows.forms import CycleStart
@@ -65,6 +65,10 @@ def run_name() -> str:
 # --------------------------------------------------------------------------- the flow: the stages of DESIGN §4
 
 
+#: The state name of a run whose start form was refused (nothing opened or changed).
+REFUSED = "未开启"
+
+
 @flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
@@ -83,10 +87,12 @@ def half_year_cycle(
             "teams": split_names(start.teams), "default_responsibilities_reason": start.accept_default_responsibilities})
         refusal = prepared.get("refused", "")
     if refusal:
-        # A refusal is the answer, not a crash: said in the log, on the 进展 artifact and as the run's state.
+        # A refusal is the answer, not a crash: said in the log, on the 进展 artifact and as the run's state,
+        # named 未开启. Not a Failed state: a worker's engine logs any failed run with a Python traceback
+        # ("Engine execution exited with unexpected exception"), seen in the run's log in Chromium.
         get_run_logger().error("未能开启%s：%s", start.label, refusal)
         publish_refusal(code, start.label, refusal)
-        return Failed(message=f"未能开启{start.label}：{refusal}")
+        return Completed(name=REFUSED, message=f"未能开启{start.label}：{refusal}")
     progress = cycle_progress(code, day)
     if progress["next_step"] == "issue":
         progress = issue_forms_and_arrange_visits(code, day)

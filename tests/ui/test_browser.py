@@ -144,13 +144,6 @@ class Shots:
         return path
 
 
-def run_named(server, name: str) -> object:
-    """The cycle deployment's one run of this name."""
-    runs = [r for r in cycle_runs(server) if r.name == name]
-    assert len(runs) == 1, [r.name for r in cycle_runs(server)]
-    return runs[0]
-
-
 def window_closes_on(settings) -> date:
     from kaoping.services.objection_window import window_of
 
@@ -169,19 +162,22 @@ def cycle_runs(server) -> list:
         return client.read_flow_runs(deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id])))
 
 
-def cycle_run(server) -> object:
-    runs = cycle_runs(server)
+def named_run(server, name: str, timeout: float = 120):
+    """The cycle's run of this name, once it has started and taken it (``flow_run_name``)."""
+    deadline = time.monotonic() + timeout
+    while not (runs := [r for r in cycle_runs(server) if r.name == name]):
+        assert time.monotonic() < deadline, f"no run named {name!r}: {[r.name for r in cycle_runs(server)]}"
+        time.sleep(0.5)
     assert len(runs) == 1, runs
     return runs[0]
 
 
-def named_run(server, timeout: float = 120):
-    """The cycle's run once it has started and taken its name (``flow_run_name``)."""
-    deadline = time.monotonic() + timeout
-    while not (run := cycle_run(server)).name.startswith("20"):
-        assert time.monotonic() < deadline, f"the run is still named {run.name!r}, state {run.state}"
-        time.sleep(0.5)
-    return run
+def open_start_form(page, server) -> None:
+    page.goto(f"{server.url}/deployments")
+    page.get_by_role("link", name="half-year-cycle").first.click()
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("Custom run").click()
+    page.locator(".schema-form-property").first.wait_for()
 
 
 def open_from_runs(page, name: str) -> None:
@@ -249,19 +245,31 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     page, shot = browser_page
 
     # The specialist team: Deployments → half-year-cycle → Run → Custom run, the form in Chinese.
-    page.goto(f"{server.url}/deployments")
-    page.get_by_role("link", name="half-year-cycle").first.click()
-    page.get_by_role("button", name="Run", exact=True).click()
-    page.get_by_text("Custom run").click()
-    page.locator(".schema-form-property").first.wait_for()
+    # First a year mistyped (1999): the run refuses it in Chinese and ends in the state 未开启, without a
+    # traceback in its log (a Failed run gets one from Prefect's engine).
+    open_start_form(page, server)
     shot("start-form")
     forms.check_start_form(page)
+    forms.fill_start_form(page, year="1999")
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("scheduled to start").first.wait_for()  # the toast
+    refused = wait_for_state(named_run(server, "1999年上半年考评 · 开启").id, TERMINAL, timeout=180)
+    assert refused.state.name == "未开启" and refused.state.message.startswith("未能开启1999年上半年考评：年度"), \
+        refused.state
+    page.goto(f"{server.url}/runs")
+    open_from_runs(page, refused.name)
+    page.get_by_text(re.compile("未能开启1999年上半年考评")).first.wait_for()  # in the run's log
+    page.get_by_text("未开启", exact=True).first.wait_for()  # the state's badge
+    shot("refused-form")
+    no_error_shown(page)
+
+    # Then as it should be: 2022, 上半年.
+    open_start_form(page, server)
     forms.fill_start_form(page)
     shot("start-form-filled")
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("scheduled to start").first.wait_for()  # the toast
-    run = named_run(server)  # the form proposes random words; the run names itself when it starts
-    forms.check_run_name(run.name)
+    run = named_run(server, "2022年上半年考评 · 开启")  # the form proposes random words; the run names itself
     page.goto(f"{server.url}/runs")  # Runs: the team finds the run by its Chinese name
     open_from_runs(page, run.name)
     page.wait_for_url(f"**/runs/flow-run/{run.id}")
@@ -310,7 +318,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     with ThreadPoolExecutor(1) as pool:  # off Playwright's event loop, as in the reminders flow's worker
         started = pool.submit(contextvars.copy_context().run, advance_cycles, get_settings(), today=closes_on + timedelta(days=7), reason="每日推进")
         assert started.result() == ["2022H1"]
-    run = wait_for_state(run_named(server, "2022年上半年考评 · 每日推进").id, ("PAUSED",), timeout=180)
+    run = wait_for_state(named_run(server, "2022年上半年考评 · 每日推进").id, ("PAUSED",), timeout=180)
     run_id = run.id
     approver_code = code_for(smtp, settings.approver_email)
     page.goto(f"{server.url}/runs")
