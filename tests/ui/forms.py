@@ -113,6 +113,20 @@ def check_signoff_dialog(dialog: Locator, *, stage: str) -> None:
     assert "Traceback" not in text
 
 
+def scroll_to_tables(dialog: Locator) -> list[dict]:
+    """Scroll the dialog's description to its first table; each table's width and the width of the
+    box that shows it (the description's own scroll box)."""
+    return dialog.evaluate("""(root) => {
+        const tables = [...root.querySelectorAll('table')];
+        if (tables.length) tables[0].scrollIntoView({block: 'start'});
+        return tables.map(t => {
+            let box = t.parentElement;
+            while (box && box !== root && !['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) box = box.parentElement;
+            return {table: t.scrollWidth, box: (box || root).clientWidth};
+        });
+    }""")
+
+
 def fill_signoff(dialog: Locator, *, code: str, stage: str) -> None:
     """The code from the signer's email; 意见 keeps its default 同意; where the dialog has it,
     the verifier also confirms the lead assessors' self-scored items (the switch)."""

@@ -330,6 +330,11 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     shot("approval-dialog")
     no_error_shown(page)
     forms.check_signoff_dialog(dialog, stage="approval")
+    # What is signed, scrolled to: the ranking tables fit the dialog's width (no column cut off).
+    widths = forms.scroll_to_tables(dialog)
+    shot("approval-dialog-ranking")
+    assert widths and all(w["table"] <= w["box"] + 1 for w in widths), widths
+    assert "名次" in dialog.inner_text(), dialog.inner_text()[:1500]
     forms.fill_signoff(dialog, code=approver_code, stage="approval")
     run = submit_resume(page, dialog, run)
     assert run.state.type.value == "COMPLETED", run.state
