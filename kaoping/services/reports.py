@@ -204,8 +204,9 @@ def _render_text(document, text: str, blocks: dict) -> dict:
     return meta
 
 
-def _chart(results, places: int) -> bytes:
-    """Bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC)."""
+def _charts(results, places: int) -> list[bytes]:
+    """One bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC): two
+    pictures rather than one tall one, so the first fits under the 总体情况 on its page."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,14 +214,12 @@ def _chart(results, places: int) -> bytes:
     from matplotlib.font_manager import FontProperties
 
     font = FontProperties(fname=str(cjk_font()))
-    groups = [(label, sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position)))
-              for key, label in GROUP_LABELS.items()]
-    groups = [(label, members) for label, members in groups if members]
-    heights = [max(2.2, 0.22 * len(members) + 1) for _, members in groups]
-    fig, axes = plt.subplots(len(groups), 1, figsize=(6.2, sum(heights)), gridspec_kw={"height_ratios": heights})
-    if len(groups) == 1:
-        axes = [axes]
-    for ax, (label, members) in zip(axes, groups, strict=True):
+    charts = []
+    for key, label in GROUP_LABELS.items():
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        if not members:
+            continue
+        fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
         names = [r.unit.short_name for r in members][::-1]
         values = [float(round(r.total, places)) for r in members][::-1]
         bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
@@ -232,11 +231,12 @@ def _chart(results, places: int) -> bytes:
         for bar, value in zip(bars, values, strict=True):
             ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center", fontsize=7)
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150)
-    plt.close(fig)
-    return buffer.getvalue()
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=150)
+        plt.close(fig)
+        charts.append(buffer.getvalue())
+    return charts
 
 
 def cjk_font() -> Path:
@@ -367,13 +367,11 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "反馈函").mkdir(exist_ok=True)
 
-    chart = _chart(results, places)
+    charts = _charts(results, places)
 
     def add_chart(document):
-        from docx.shared import Mm
-
-        document.add_picture(io.BytesIO(chart), width=Mm(150))
-        document.paragraphs[-1].alignment = 1  # centred
+        for chart in charts:
+            layout.picture(document, chart)
 
     tongbao, meta = _official(settings, tongbao_no, facts, "tongbao.txt.j2", {"chart": add_chart}, signed)
     _attachment(tongbao, meta["attachment"], rows)

@@ -12,7 +12,7 @@ import openpyxl
 import pytest
 from docx.enum.text import WD_LINE_SPACING
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt
 
 from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
@@ -88,7 +88,12 @@ def test_tongbao_layout_follows_gbt_9704(reports):
     assert "抄送：市委办公室，市人大常委会办公室，市政协办公室，市纪委监委。" in texts
     assert any(t.endswith("印发") for t in texts)
     images = [r for r in document.part.rels.values() if "image" in r.reltype]
-    assert len(images) == 1 and images[0].target_part.blob[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(images) == 2 and all(i.target_part.blob[:8] == b"\x89PNG\r\n\x1a\n" for i in images)  # one per group
+    for shape in document.inline_shapes:  # inside the type area (156 × 225 mm), clear of the page number
+        assert shape.width <= Mm(156) and shape.height <= Mm(205), (shape.width.mm, shape.height.mm)
+    for paragraph in document.paragraphs:  # Word cuts a picture in an exact-spaced paragraph to one line
+        if paragraph._element.xpath(".//pic:pic"):
+            assert paragraph.paragraph_format.line_spacing_rule == WD_LINE_SPACING.SINGLE  # the style says EXACTLY
     assert "附件：2022年上半年数字政府建设考评结果排名表" in texts
 
 

@@ -308,6 +308,33 @@ def signature_and_date(document, issuer: str, date_text: str) -> None:
         paragraph.paragraph_format.keep_with_next = True
 
 
+#: The type area's height: 297 − 37 − 35 mm. A picture is at most this high less two lines (its own
+#: paragraph's spacing, and a line of text above it), so it never runs into the page number.
+TYPE_AREA_HEIGHT_MM = 225.0
+PICTURE_MAX_HEIGHT_MM = TYPE_AREA_HEIGHT_MM - 2 * 10.2
+
+
+def picture(document, png: bytes, *, width_mm: float = 150.0) -> None:
+    """A centred picture (a chart) in a paragraph of its own. Its line spacing is single, not the
+    body's exact 28.95 pt: Word shows a picture in an exact-spaced paragraph cut to one line.
+    Scaled down when needed so it fits the type area's height."""
+    import io
+
+    from docx.enum.text import WD_LINE_SPACING
+    from docx.shared import Mm
+
+    document.add_picture(io.BytesIO(png), width=Mm(width_mm))
+    paragraph = document.paragraphs[-1]
+    shape = document.inline_shapes[-1]
+    if shape.height > Mm(PICTURE_MAX_HEIGHT_MM):
+        ratio = Mm(PICTURE_MAX_HEIGHT_MM) / shape.height
+        shape.width, shape.height = int(shape.width * ratio), int(shape.height * ratio)
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    paragraph.paragraph_format.first_line_indent = 0
+    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    paragraph.paragraph_format.space_before = paragraph.paragraph_format.space_after = Pt(6)
+
+
 def attachment_note(document, items: list[str]) -> None:
     """附件说明: 正文下空一行左空二字编排"附件："."""
     _para(document)
