@@ -71,3 +71,32 @@ class Objection(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verification_id: int | None = Field(default=None, foreign_key="item_verification.id")  # the resulting adjustment
     recorded_by: str = Field(default="", sa_type=String(64))
+
+
+class OpinionStance(StrEnum):
+    maintain = "maintain"  # 维持原分
+    correct = "correct"  # 同意更正 (with the score it should be, if given)
+    unclear = "unclear"  # neither word found: the text is kept for the team to read
+
+    @property
+    def label(self) -> str:
+        return {"maintain": "维持原分", "correct": "同意更正", "unclear": "意见未明确"}[self.value]
+
+
+class ObjectionOpinion(SQLModel, table=True):
+    """The lead assessor's opinion on an objection routed to it (牵头考核单位意见), received as a
+    reply to the routing email from one of its registered addresses. Advice for the team, which
+    still decides (``kaoping objections decide``); a later reply is another row (the newest counts)."""
+
+    __tablename__ = "objection_opinion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    objection_id: int = Field(foreign_key="objection.id", index=True)
+    lead_unit_id: int = Field(foreign_key="unit.id")
+    stance: OpinionStance = Field(sa_type=String(16))
+    score: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # 同意更正为 X 分
+    text: str = Field(default="", sa_type=Text)  # the lead assessor's own words (quoted history removed)
+    sender: str = Field(default="", sa_type=String(254))
+    message_id: str = Field(default="", sa_type=String(300), index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_file_id: int | None = Field(default=None, foreign_key="received_file.id")

@@ -17,7 +17,7 @@ from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.errors import Conflict
 from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
-from kaoping.services import audit
+from kaoping.services import audit, objection_form
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label
 from kaoping.services.messages import render
@@ -29,7 +29,7 @@ from kaoping.services.objection_window import (
     objection_policy,
     window_of,
 )
-from kaoping.services.outbox import Attachment, queue
+from kaoping.services.outbox import Attachment, queue, refuse_development_secret
 from kaoping.services.reports import _contact, _render_text, environment, indicator_titles
 from kaoping.services.results import compute_cycle, result_rows
 from kaoping.services.workdays import WorkCalendar
@@ -110,6 +110,8 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         raise Conflict(f"{cycle.code} 的计分规则未设异议期（objections.enabled: false）。")
     if cycle.status != CycleStatus.verified:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：专班核实签字后才能发送征求意见稿、开始异议期。")
+    # The objection form is signed: never with the built-in development secret unless explicitly in development mode.
+    refuse_development_secret(settings, objection_form.LABEL)
     calendar = WorkCalendar.load(session)
     closes_on = closing_day(calendar, today, policy.workdays)
     out_dir = settings.var_dir / "objections" / cycle.code
@@ -126,9 +128,12 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         rendered = render("objection_letter", settings, greeting=unit.short_name, period=cycle_label(cycle),
                           closes=chinese_date(closes_on), workdays=policy.workdays)
         path = letters[unit.code]
+        form = out_dir / objection_form.file_name(unit)
+        form.write_bytes(objection_form.build(settings, cycle, unit, closes_on=closes_on))
         _, created = queue(session, settings, key=letter_key(cycle, unit.code), kind="objection_letter", to=recipients,
                            subject=rendered.subject, text=rendered.text, html=rendered.html,
-                           attachments=[Attachment(path.name, path.read_bytes())], cycle_code=cycle.code)
+                           attachments=[Attachment(path.name, path.read_bytes()), Attachment(form.name, form.read_bytes())],
+                           cycle_code=cycle.code)
         queued += created
     audit.append(session, actor=actor, action="objections.window.open", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"opened_on": today, "closes_on": closes_on, "workdays": policy.workdays, "letters": len(letters),
