@@ -122,6 +122,9 @@ def objections_decide(
         text = (f"第 {decided.id} 号异议：{ObjectionStatus(decided.status).label}"
                 + (f"，指标{decided.indicator_number}由 {decided.previous_score} 调整为 {decided.new_score} 分"
                    if decided.new_score is not None else ""))
+        opinion = opinion_lines(session, c, [decided.id]).get(decided.id)
+        if opinion:
+            text += f"（牵头考核单位意见：{opinion}）"
     out.print(text + "；处理结果邮件待发送（kaoping outbox send）。")
 
 
