@@ -45,7 +45,8 @@ def objections_open(
     if opened.skipped:
         out.print(f"异议期此前已开始：{opened.letters} 份征求意见稿已发出，{opened.closes_on} 截止。")
     else:
-        out.print(f"已生成征求意见稿 {opened.letters} 份，邮件 {opened.queued} 封待发送（kaoping outbox send）；"
+        again = f"（第 {opened.round} 轮：退回修改后结果有变化）" if opened.round > 1 else ""
+        out.print(f"已生成征求意见稿 {opened.letters} 份{again}，邮件 {opened.queued} 封待发送（kaoping outbox send）；"
                   f"异议期至 {opened.closes_on}（含）。")
 
 

@@ -14,8 +14,10 @@ from kaoping.models.types import ExactDecimal, UTCDateTime, utcnow
 
 
 class ObjectionWindow(SQLModel, table=True):
-    """Opened once per cycle when the provisional 反馈函 (征求意见稿) go out; open through
-    ``closes_on`` (the N-th Chinese working day after ``opened_on``), Beijing time."""
+    """Opened when the provisional 反馈函 (征求意见稿) go out; open through ``closes_on`` (the N-th
+    Chinese working day after ``opened_on``), Beijing time. One row per cycle: a later round (the
+    results changed after a send-back) moves its dates on and counts ``round``; the audit log keeps
+    every round's dates."""
 
     __tablename__ = "objection_window"
 
@@ -27,6 +29,10 @@ class ObjectionWindow(SQLModel, table=True):
     letters: int = 0
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     opened_by: str = Field(default="", sa_type=String(64))
+    #: 1, then 2 … when the letters went out again (results changed after a send-back and re-verification)
+    round: int = 1
+    #: the results as the units know them (the letters, then each upheld objection they were told of)
+    results_digest: str = Field(default="", sa_type=String(64))
 
 
 class ObjectionStatus(StrEnum):

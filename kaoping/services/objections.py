@@ -38,7 +38,7 @@ from kaoping.services import audit
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label, get_cycle
 from kaoping.services.messages import render
-from kaoping.services.objection_window import window_of
+from kaoping.services.objection_window import results_digest, window_of
 from kaoping.services.outbox import queue
 from kaoping.services.received import keep_received
 from kaoping.services.reports import short_title
@@ -213,7 +213,7 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
     letter = _letter_of(session, message)
     if letter is None:
         return None
-    _, cycle_code, unit_code = letter.idempotency_key.split(":", 2)
+    _, cycle_code, unit_code = letter.idempotency_key.split(":")[:3]  # objection-letter:<cycle>:<unit>[:<round>]
     cycle = get_cycle(session, cycle_code)
     ctx = CycleContext(session, cycle)
     unit_id = next(u for u, cu in ctx.units.items() if cu.code == unit_code)
@@ -349,6 +349,10 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
                                          reason=f"采纳{ctx.name(objection.unit_id)}第 {objection.id} 号异议：{reason}",
                                          actor=actor, objection_id=objection.id)
         objection.verification_id, objection.new_score = adjusted.id, score
+        window = window_of(session, cycle)
+        if window is not None:  # the unit is told of the change: not a reason for another round of letters
+            window.results_digest = results_digest(session, cycle)
+            session.add(window)
     elif score is not None:
         raise InvalidInput("不予采纳时不调整得分：请去掉 --score。")
     objection.status = ObjectionStatus.upheld if uphold else ObjectionStatus.rejected

@@ -1,4 +1,4 @@
-"""objections by form and the lead assessor's opinion by reply (issue 17): the opinions received
+"""objections by form, the lead assessor's opinion by reply, a new round after a send-back (issue 17)
 
 Revision ID: 0016
 Revises: 0015
@@ -38,9 +38,15 @@ def upgrade() -> None:
     )
     op.create_index(op.f('ix_objection_opinion_objection_id'), 'objection_opinion', ['objection_id'], unique=False)
     op.create_index(op.f('ix_objection_opinion_message_id'), 'objection_opinion', ['message_id'], unique=False)
+    with op.batch_alter_table('objection_window') as batch:
+        batch.add_column(sa.Column('round', sa.Integer(), nullable=False, server_default='1'))
+        batch.add_column(sa.Column('results_digest', sa.String(length=64), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('objection_window') as batch:
+        batch.drop_column('results_digest')
+        batch.drop_column('round')
     op.drop_index(op.f('ix_objection_opinion_message_id'), table_name='objection_opinion')
     op.drop_index(op.f('ix_objection_opinion_objection_id'), table_name='objection_opinion')
     op.drop_table('objection_opinion')
