@@ -34,7 +34,7 @@ from kaoping.models import (
     ReceivedFile,
 )
 from kaoping.models.types import utcnow
-from kaoping.services import audit
+from kaoping.services import audit, objection_form
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label, get_cycle
 from kaoping.services.messages import render
@@ -209,10 +209,14 @@ def _keep_message(session: Session, settings: Settings, message: IncomingMessage
 
 def take_reply(session: Session, settings: Settings, message: IncomingMessage) -> ReplyOutcome | None:
     """An email that reached the office mailbox: ``None`` if it is not a reply to a provisional
-    反馈函 (another handler's); otherwise recorded, held (a stranger) or refused (after the window)."""
+    反馈函 (another handler's), or carries kaoping forms (the objection form is
+    ``objection_intake.take_message``'s, other forms the intake's); otherwise recorded, held (a
+    stranger) or refused (after the window)."""
     letter = _letter_of(session, message)
     if letter is None:
         return None
+    if any(objection_form.kind_of(a.content) for a in message.attachments):
+        return None  # kaoping forms attached (an objection form with another form): the intake takes each file
     _, cycle_code, unit_code = letter.idempotency_key.split(":")[:3]  # objection-letter:<cycle>:<unit>[:<round>]
     cycle = get_cycle(session, cycle_code)
     ctx = CycleContext(session, cycle)

@@ -25,6 +25,7 @@ from kaoping.adapters.word.package import read_custom_properties
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.incoming import Attachment, IncomingMessage
 from kaoping.models import (
+    FormKind,
     Objection,
     ObjectionOpinion,
     ObjectionSource,
@@ -38,7 +39,7 @@ from kaoping.services.mailbox import route_text_reply
 from kaoping.services.objection_report import objections_markdown, opinion_lines
 from kaoping.services.objection_window import office_today
 from kaoping.settings import Settings
-from tests.factories import decide_objection, open_objection_window, scored_cycle, sign_off
+from tests.factories import build, decide_objection, open_objection_window, scored_cycle, sign_off
 from tests.smtp_server import SmtpServer
 
 LIAISON = "liaison@150204.baotou.example"  # 青山区
@@ -268,3 +269,9 @@ def test_a_forged_or_foreign_form_is_refused(initialized_db, tmp_path):
                            received_at=datetime.now(UTC) + timedelta(seconds=1), channel="inbox")
     assert other.held and "不是青山区在考评对象名录中登记的邮箱" in other.reason
     assert _count(settings, Objection) == 0
+    # A reply carrying the objection form and another kaoping form is no text objection: the intake takes
+    # each file on its own (the objection form as objections, the other as what it is).
+    [self_assessment] = build(settings, FormKind.self_assessment, tmp_path, "150204")
+    mixed = _mail(settings, data, reply_to=_letter(settings).message_id, n=9,
+                  extra=(Attachment("自评表.docx", self_assessment.read_bytes()),))
+    assert _route(settings, mixed) is None
