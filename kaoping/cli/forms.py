@@ -23,7 +23,7 @@ from kaoping.cli.common import (
 from kaoping.domain.errors import InvalidInput
 from kaoping.services import issuing
 from kaoping.services.forms import build_forms
-from kaoping.services.intake import held_files, receive_path, reject_held, release_held
+from kaoping.services.intake import held_files, held_objections, receive_path, reject_held, release_held
 from kaoping.services.reports import build_annual_reports, build_reports
 
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
@@ -104,9 +104,10 @@ def intake_command(
             out.print(f"[green]已接收[/green] {path.name}：{outcome.result.form_no} {outcome.result.subject_label}{flag} — {outcome.result.summary}", markup=True)
         elif outcome.held:
             refused += 1
+            where = "objections" if outcome.held_in == "objections" else "intake"
             err.print(f"[yellow]已暂存[/yellow] {path.name}（暂存编号 {outcome.received_file_id}）：{outcome.reason}\n"
-                      f"  核实后运行 kaoping intake release {outcome.received_file_id} 放行，"
-                      f"或 kaoping intake reject {outcome.received_file_id} --reason … 退回。", markup=True)
+                      f"  核实后运行 kaoping {where} release {outcome.received_file_id} 放行，"
+                      f"或 kaoping {where} reject {outcome.received_file_id} --reason … 退回。", markup=True)
         else:
             refused += 1
             err.print(f"[red]已拒收[/red] {path.name}：{outcome.reason}", markup=True)
@@ -124,6 +125,10 @@ def _held_command(s, action: str, args: list[str], reason: str) -> None:
     if action == "held":
         with db.session_scope(s) as session:
             held = held_files(session)
+            objections_held = held_objections(session)
+        if objections_held:
+            out.print(f"另有暂存的异议回复或异议表 {objections_held} 份：请用 kaoping objections held 查看，"
+                      "kaoping objections release 编号 受理。")
         if not held:
             out.print("没有暂存待核实的文件。")
             return

@@ -23,8 +23,8 @@ from kaoping.cli.common import (
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, KaopingError
 from kaoping.models import ObjectionStatus
-from kaoping.services import objections
-from kaoping.services.objection_report import summary_lines
+from kaoping.services import objection_intake, objections
+from kaoping.services.objection_report import opinion_lines, summary_lines
 from kaoping.services.provisional import open_window
 from kaoping.services.score_entry import cycle_unit_names
 
@@ -45,7 +45,8 @@ def objections_open(
     if opened.skipped:
         out.print(f"异议期此前已开始：{opened.letters} 份征求意见稿已发出，{opened.closes_on} 截止。")
     else:
-        out.print(f"已生成征求意见稿 {opened.letters} 份，邮件 {opened.queued} 封待发送（kaoping outbox send）；"
+        again = f"（第 {opened.round} 轮：退回修改后结果有变化）" if opened.round > 1 else ""
+        out.print(f"已生成征求意见稿 {opened.letters} 份{again}，邮件 {opened.queued} 封待发送（kaoping outbox send）；"
                   f"异议期至 {opened.closes_on}（含）。")
 
 
@@ -86,14 +87,15 @@ def objections_list(
         rows = objections.listing(session, c, status=ObjectionStatus.open if open_only else None)
         names = cycle_unit_names(session, c)
         summary = summary_lines(session, c)
+        opinions = opinion_lines(session, c, [o.id for o in rows])
         table = Table(show_header=True, header_style="bold", title=f"{c.code} 异议")
-        for col in ("编号", "单位", "指标", "异议内容", "依据", "收到", "来源", "状态", "处理理由"):
+        for col in ("编号", "单位", "指标", "异议内容", "依据", "收到", "来源", "牵头考核单位意见", "状态", "处理理由"):
             table.add_column(col)
         for o in rows:
             state = ObjectionStatus(o.status).label + (f"（{o.previous_score}→{o.new_score}）" if o.new_score is not None else "")
             table.add_row(str(o.id), names.get(o.unit_id, ""), str(o.indicator_number or "待归类"), o.disputed, o.evidence,
                           local_time(o.received_at, s.tz), {"reply": "回复邮件", "form": "异议表", "cli": "专班登记"}[o.source],
-                          state, o.decision_reason)
+                          opinions.get(o.id, "尚未回复" if o.indicator_number else "—"), state, o.decision_reason)
     out.print(table)
     for line in summary or ["尚未开始异议期。"]:
         out.print(line)
@@ -121,33 +123,52 @@ def objections_decide(
         text = (f"第 {decided.id} 号异议：{ObjectionStatus(decided.status).label}"
                 + (f"，指标{decided.indicator_number}由 {decided.previous_score} 调整为 {decided.new_score} 分"
                    if decided.new_score is not None else ""))
+        opinion = opinion_lines(session, c, [decided.id]).get(decided.id)
+        if opinion:
+            text += f"（牵头考核单位意见：{opinion}）"
     out.print(text + "；处理结果邮件待发送（kaoping outbox send）。")
 
 
 @objections_app.command("held")
 @refusals_exit
 def objections_held() -> None:
-    """列出暂存的异议回复（发件人不是该单位登记的邮箱）。"""
+    """列出暂存的异议回复和异议表（发件人不是该单位登记的邮箱）。"""
     from kaoping.cli.common import schema_session
 
     with schema_session() as (s, session):
-        rows = objections.held_replies(session)
-        table = Table(show_header=True, header_style="bold", title="暂存的异议回复")
-        for col in ("编号", "周期", "单位", "发件人", "收到"):
+        rows = objection_intake.held(session)
+        table = Table(show_header=True, header_style="bold", title="暂存的异议回复和异议表")
+        for col in ("编号", "周期", "单位", "方式", "发件人", "收到"):
             table.add_column(col)
         for r in rows:
-            table.add_row(str(r.id), r.details.get("cycle", ""), r.details.get("unit", ""), r.sender,
-                          local_time(r.received_at, s.tz))
+            table.add_row(str(r.id), r.details.get("cycle", ""), r.details.get("unit", ""),
+                          "异议表" if r.details.get("part") == "form" else "回复邮件", r.sender, local_time(r.received_at, s.tz))
     out.print(table)
-    out.print(f"共 {len(rows)} 份；核实属实的用 `kaoping objections release 编号` 受理（按原收到日期判断是否在异议期内）。")
+    out.print(f"共 {len(rows)} 份；核实属实的用 `kaoping objections release 编号` 受理（按原收到日期判断是否在异议期内），"
+              "不予受理的用 `kaoping objections reject 编号 --reason …`。")
 
 
 @objections_app.command("release")
 @refusals_exit
-def objections_release(file_id: Annotated[int, typer.Argument(help="暂存回复的编号（kaoping objections held）")]) -> None:
-    """专班核实后受理一份暂存的异议回复：登记为该单位的异议，回执发给发件人。"""
+def objections_release(file_id: Annotated[int, typer.Argument(help="暂存的编号（kaoping objections held）")]) -> None:
+    """专班核实后受理一份暂存的异议回复或异议表：登记为该单位的异议，回执发给发件人。"""
     from kaoping.cli.common import schema_session
 
     with schema_session() as (s, session):
-        outcome = objections.release_held(session, s, file_id, actor=actor_of(s))
+        outcome = objection_intake.release(session, s, file_id, actor=actor_of(s))
     out.print(f"已受理：{outcome.unit} 异议 {'、'.join(f'第 {i} 号' for i in outcome.objection_ids)}。")
+
+
+@objections_app.command("reject")
+@refusals_exit
+def objections_reject(
+    file_id: Annotated[int, typer.Argument(help="暂存的编号（kaoping objections held）")],
+    reason: Annotated[str, typer.Option(help="不予受理的原因（必填，记入审计日志）")] = "",
+) -> None:
+    """不予受理一份暂存的异议回复或异议表（文件保留，记入审计日志，不通知发件人）。"""
+    from kaoping.cli.common import schema_session
+
+    with schema_session() as (s, session):
+        record = objection_intake.reject(session, file_id, reason=reason, actor=actor_of(s))
+        name = record.filename
+    out.print(f"已不予受理暂存的 {name}（编号 {file_id}），原因已记入审计日志；未通知发件人。")

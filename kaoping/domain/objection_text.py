@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 _QUOTE_STARTS = re.compile(
     r"^(-{2,}\s*(原始邮件|原邮件|Original Message|Forwarded message)\s*-{2,}|"
@@ -84,3 +85,35 @@ def parse_objections(text: str) -> list[ObjectionText]:
             disputed = preface
         out.append(ObjectionText(tuple(dict.fromkeys(_numbers(match.group(1)))), disputed or block.strip(), evidence))
     return out
+
+
+# --------------------------------------------------------------------------- the lead assessor's opinion
+
+_CORRECT = re.compile(r"(?<!不)同意(?:更正|调整|修改|采纳|改正)|(?:更正|调整|改)为\s*\d|予以(?:更正|采纳)|应得\s*\d")
+_MAINTAIN = re.compile(r"维持|不同意|不予(?:更正|调整|采纳)|不应(?:更正|调整)|评分无误|原分无误")
+_SCORE = re.compile(r"(?:更正|调整|修改|改|应得|应为)(?:为|成|到)?\s*(\d{1,3}(?:\.\d{1,4})?)\s*分?")
+
+
+@dataclass(frozen=True)
+class OpinionText:
+    stance: str  # "maintain" (维持原分), "correct" (同意更正), "unclear" (neither, or both)
+    score: Decimal | None  # the score it should be, when the lead assessor names one
+    text: str  # the lead assessor's own words
+
+
+def read_opinion(text: str) -> OpinionText:
+    """A lead assessor's reply to an objection routed to it: “维持原分” (or 不同意…) or “同意更正为 4 分”,
+    then the reason, in plain words; the quoted history left out, full-width digits folded."""
+    own = own_text(text)
+    first = next((line for line in own.split("\n") if line.strip()), "")
+    stance = "unclear"
+    for where in (first, own):  # the first line decides; else the whole own text, when it says one thing only
+        correct, maintain = bool(_CORRECT.search(where)), bool(_MAINTAIN.search(where))
+        if correct != maintain:
+            stance = "correct" if correct else "maintain"
+            break
+    score = None
+    if stance == "correct":
+        found = _SCORE.search(own)
+        score = Decimal(found.group(1)) if found else None
+    return OpinionText(stance, score, own)

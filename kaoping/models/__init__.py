@@ -27,9 +27,11 @@ from kaoping.models.forms import FormKind, IssuedForm, Submission
 from kaoping.models.mailbox import MailboxMessage
 from kaoping.models.objections import (
     Objection,
+    ObjectionOpinion,
     ObjectionSource,
     ObjectionStatus,
     ObjectionWindow,
+    OpinionStance,
 )
 from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
@@ -51,9 +53,11 @@ metadata = SQLModel.metadata
 __all__ = [
     "MailboxMessage",
     "Objection",
+    "ObjectionOpinion",
     "ObjectionSource",
     "ObjectionStatus",
     "ObjectionWindow",
+    "OpinionStance",
     "DocNumber",
     "SignoffRequest",
     "SignoffReply",

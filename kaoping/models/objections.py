@@ -14,8 +14,10 @@ from kaoping.models.types import ExactDecimal, UTCDateTime, utcnow
 
 
 class ObjectionWindow(SQLModel, table=True):
-    """Opened once per cycle when the provisional 反馈函 (征求意见稿) go out; open through
-    ``closes_on`` (the N-th Chinese working day after ``opened_on``), Beijing time."""
+    """Opened when the provisional 反馈函 (征求意见稿) go out; open through ``closes_on`` (the N-th
+    Chinese working day after ``opened_on``), Beijing time. One row per cycle: a later round (the
+    results changed after a send-back) moves its dates on and counts ``round``; the audit log keeps
+    every round's dates."""
 
     __tablename__ = "objection_window"
 
@@ -27,6 +29,10 @@ class ObjectionWindow(SQLModel, table=True):
     letters: int = 0
     opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     opened_by: str = Field(default="", sa_type=String(64))
+    #: 1, then 2 … when the letters went out again (results changed after a send-back and re-verification)
+    round: int = 1
+    #: the results as the units know them (the letters, then each upheld objection they were told of)
+    results_digest: str = Field(default="", sa_type=String(64))
 
 
 class ObjectionStatus(StrEnum):
@@ -71,3 +77,32 @@ class Objection(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     verification_id: int | None = Field(default=None, foreign_key="item_verification.id")  # the resulting adjustment
     recorded_by: str = Field(default="", sa_type=String(64))
+
+
+class OpinionStance(StrEnum):
+    maintain = "maintain"  # 维持原分
+    correct = "correct"  # 同意更正 (with the score it should be, if given)
+    unclear = "unclear"  # neither word found: the text is kept for the team to read
+
+    @property
+    def label(self) -> str:
+        return {"maintain": "维持原分", "correct": "同意更正", "unclear": "意见未明确"}[self.value]
+
+
+class ObjectionOpinion(SQLModel, table=True):
+    """The lead assessor's opinion on an objection routed to it (牵头考核单位意见), received as a
+    reply to the routing email from one of its registered addresses. Advice for the team, which
+    still decides (``kaoping objections decide``); a later reply is another row (the newest counts)."""
+
+    __tablename__ = "objection_opinion"
+
+    id: int | None = Field(default=None, primary_key=True)
+    objection_id: int = Field(foreign_key="objection.id", index=True)
+    lead_unit_id: int = Field(foreign_key="unit.id")
+    stance: OpinionStance = Field(sa_type=String(16))
+    score: Decimal | None = Field(default=None, sa_type=ExactDecimal)  # 同意更正为 X 分
+    text: str = Field(default="", sa_type=Text)  # the lead assessor's own words (quoted history removed)
+    sender: str = Field(default="", sa_type=String(254))
+    message_id: str = Field(default="", sa_type=String(300), index=True)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    received_file_id: int | None = Field(default=None, foreign_key="received_file.id")

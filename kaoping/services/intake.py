@@ -35,7 +35,7 @@ from sqlmodel import Session, select
 from kaoping.adapters.uploads import Upload, check_office_zip, read_upload
 from kaoping.adapters.word.identity import identity_from_properties, verify
 from kaoping.adapters.word.package import ReadTable, read_custom_properties, read_tables
-from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
+from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.text import fold
 from kaoping.models import (
     Contact,
@@ -281,6 +281,24 @@ class Received:
     reason: str = ""
     held: bool = False
     received_file_id: int | None = None
+    #: where a held file is released: ``intake`` (kaoping intake release) or ``objections`` (an objection form)
+    held_in: str = "intake"
+
+
+def _receive_objection_form(settings: Settings, upload: Upload, *, sender: str, received_at: datetime | None,
+                            actor: str, channel: str) -> Received:
+    """An objection form (异议表) is the objections' to take (recorded as objections, never as a
+    self-assessment), with their rules, receipt and refusals."""
+    from kaoping import db
+    from kaoping.services import objection_intake
+
+    with db.session_scope(settings) as session:
+        got = objection_intake.take_form(session, settings, upload, sender=sender, received_at=received_at,
+                                         channel=channel, actor=actor if channel == "cli" else objection_intake.ACTOR)
+    result = IntakeResult(got.form_no, objection_intake.objection_form.KIND, got.cycle_code, got.unit, False,
+                          got.summary, {"objections": got.objection_ids}) if got.accepted else None
+    return Received(got.accepted, result=result, reason=got.reason, held=got.held, received_file_id=got.received_file_id,
+                    held_in="objections")
 
 
 def _unforeseen(upload: Upload, exc: BaseException) -> str:
@@ -298,8 +316,20 @@ def receive(settings: Settings, upload: Upload, *, sender: str = "", received_at
     database still reports a collision, tried again."""
     from kaoping import db
     from kaoping.services.messages import queue_intake_reply
+    from kaoping.services.objection_intake import is_objection_form
 
     sender = sender.strip()
+    if is_objection_form(upload):
+        try:
+            return _receive_objection_form(settings, upload, sender=sender, received_at=received_at, actor=actor,
+                                           channel=channel)
+        except Exception as exc:  # noqa: BLE001 - as for any file: a refusal of this file alone
+            log.exception("intake of objection form %s failed unexpectedly", upload.name)
+            reason = _unforeseen(upload, exc)
+            with db.session_scope(settings) as session:
+                kept = keep_received(session, settings, upload, purpose="intake", status="refused", reason=reason,
+                                     sender=sender)
+            return Received(False, reason=reason, received_file_id=kept.id)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             with db.session_scope(settings) as session:
@@ -362,13 +392,29 @@ def receive_path(settings: Settings, path: Path, *, sender: str = "", received_a
 # --------------------------------------------------------------------------- held files
 
 
+#: held objection replies and forms are the objections' (``kaoping objections held|release|reject``)
+OBJECTIONS_PURPOSE = "objection"
+
+
 def held_files(session: Session) -> list[ReceivedFile]:
-    """The files held for the team, oldest first."""
-    return list(session.exec(select(ReceivedFile).where(ReceivedFile.status == "held").order_by(ReceivedFile.id)))
+    """The forms held for the team, oldest first (held objections are listed by ``kaoping objections held``)."""
+    return list(session.exec(select(ReceivedFile).where(ReceivedFile.status == "held",
+                                                        ReceivedFile.purpose != OBJECTIONS_PURPOSE).order_by(ReceivedFile.id)))
+
+
+def held_objections(session: Session) -> int:
+    """How many held things are the objections' to release (named in ``kaoping intake held``)."""
+    from kaoping.services.objection_intake import held
+
+    return len(held(session))
 
 
 def _held(session: Session, file_id: int) -> ReceivedFile:
     record = session.get(ReceivedFile, file_id)
+    if record is not None and record.status == "held" and record.purpose == OBJECTIONS_PURPOSE:
+        raise Conflict(f"暂存编号 {file_id} 是一份暂存的异议回复或异议表，不是考评表格：请用 `kaoping objections held` 查看，"
+                       f"核实属实的用 `kaoping objections release {file_id}` 受理，不予受理的用 "
+                       f"`kaoping objections reject {file_id} --reason …`。")
     if record is None or record.status != "held":
         raise NotFound(f"没有编号为 {file_id} 的暂存文件：请用 kaoping intake held 查看暂存的文件及其编号。")
     return record

@@ -97,24 +97,35 @@ class Routed:
 
 
 def route_text_reply(session: Session, settings: Settings, message: IncomingMessage) -> Routed | None:
-    """Is the message an answer kaoping waits for — a signature by reply (签字) or an objection to
-    a provisional 反馈函 (异议)? Each handler matches ``message.replied_to`` against the
-    Message-IDs of what kaoping sent, and answers ``None`` for a message that is not its own.
-    Asked before the attachments are looked at: an objection may carry evidence files."""
-    from kaoping.services import objections, signoff_reply
+    """Is the message an answer kaoping waits for — a signature by reply (签字), an objection form
+    (异议表) attached to any email, an objection to a provisional 反馈函 (异议) or a lead assessor's
+    opinion on an objection routed to it (牵头考核单位意见)? Each handler answers ``None`` for a
+    message that is not its own (the replies match ``message.replied_to`` against the Message-IDs of
+    what kaoping sent; the form is recognised by its signed identity). Asked before the attachments
+    are looked at: an objection may carry evidence files."""
+    from kaoping.services import objection_intake, objection_opinions, objections, signoff_reply
 
     signed = signoff_reply.take_reply(session, settings, message, actor="mail:intake")
     if signed is not None:
         fate = {"accepted": "签字已生效", "refused": "签字未生效", "ignored": "签字回复，未处理"}.get(signed.fate, signed.fate)
         return Routed(f"签字回复（{signed.cycle_code}）：{fate}" + (f"：{signed.reason}" if signed.reason else ""),
                       signed.flow_run_id)
+    by_form = objection_intake.take_message(session, settings, message)
+    if by_form is not None:
+        return Routed(f"{by_form.unit or '（未能识别的单位）'}{by_form.cycle_code}异议表：{_objected(by_form)}")
     objected = objections.take_reply(session, settings, message)
     if objected is not None:
-        what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if objected.held else
-                f"已登记异议 {len(objected.objection_ids)} 条" if objected.accepted else "未登记")
-        return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{what}"
-                      + (f"：{objected.reason}" if objected.reason else ""))
+        return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{_objected(objected)}")
+    opinion = objection_opinions.take_reply(session, settings, message)
+    if opinion is not None:
+        return Routed(f"{opinion.lead}对第 {opinion.objection_id} 号异议的意见：{opinion.summary}")
     return None
+
+
+def _objected(outcome) -> str:
+    what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if outcome.held else
+            f"已登记异议 {len(outcome.objection_ids)} 条" if outcome.accepted else "未登记")
+    return what + (f"：{outcome.reason}" if outcome.reason else "")
 
 
 def message_key(message_id: str) -> str:

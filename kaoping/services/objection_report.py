@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from kaoping.domain.clock import local_time
-from kaoping.models import AuditEntry, Cycle, Objection, ObjectionStatus
+from kaoping.models import AuditEntry, Cycle, Objection, ObjectionOpinion, ObjectionStatus, OpinionStance
 from kaoping.services.objection_window import current_ranks, window_of
-from kaoping.services.score_entry import cycle_unit_names
+from kaoping.services.score_entry import CycleContext, cycle_unit_names
 
 
 def rank_changes(session: Session, cycle: Cycle) -> list[str]:
@@ -69,11 +69,49 @@ def objections_markdown(session: Session, cycle: Cycle, tz) -> str:
         if not chosen:
             rows += ["无", ""]
             continue
-        rows += ["| 编号 | 单位 | 指标 | 异议内容 | 收到 | 处理 | 理由 |", "|---|---|---|---|---|---|---|"]
+        opinions = opinion_lines(session, cycle, [o.id for o in chosen], width=40)
+        rows += ["| 编号 | 单位 | 指标 | 异议内容 | 收到 | 牵头考核单位意见 | 处理 | 理由 |", "|---|---|---|---|---|---|---|---|"]
         for o in chosen:
             outcome = ObjectionStatus(o.status).label + (f"（{o.previous_score}→{o.new_score}）" if o.new_score is not None else "")
             text = o.disputed.replace("|", "｜").replace("\n", " ")[:60]
+            opinion = opinions.get(o.id, "尚未回复" if o.indicator_number else "—").replace("|", "｜")
             rows.append(f"| {o.id} | {names.get(o.unit_id, o.unit_id)} | {o.indicator_number or '待归类'} | {text} | "
-                        f"{local_time(o.received_at, tz)} | {outcome} | {o.decision_reason.replace('|', '｜')} |")
+                        f"{local_time(o.received_at, tz)} | {opinion} | {outcome} | {o.decision_reason.replace('|', '｜')} |")
         rows.append("")
     return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------- the lead assessors' opinions
+
+
+def stance_text(opinion: ObjectionOpinion) -> str:
+    """“同意更正（4 分）” / “维持原分” / “意见未明确”."""
+    label = OpinionStance(opinion.stance).label
+    return label + (f"（{opinion.score} 分）" if opinion.score is not None else "")
+
+
+def opinions_by_objection(session: Session, objection_ids: list[int]) -> dict[int, list[ObjectionOpinion]]:
+    """Every opinion received on these objections, oldest first."""
+    found: dict[int, list[ObjectionOpinion]] = {}
+    if not objection_ids:
+        return found
+    for opinion in session.exec(select(ObjectionOpinion).where(ObjectionOpinion.objection_id.in_(objection_ids))
+                                .order_by(ObjectionOpinion.id)):
+        found.setdefault(opinion.objection_id, []).append(opinion)
+    return found
+
+
+def opinion_lines(session: Session, cycle: Cycle, objection_ids: list[int], *, width: int = 80) -> dict[int, str]:
+    """objection id → what its lead assessors answered (the newest reply of each), one line."""
+    ctx = CycleContext(session, cycle)
+    lines = {}
+    for objection_id, opinions in opinions_by_objection(session, objection_ids).items():
+        newest = {}
+        for opinion in opinions:
+            newest[opinion.lead_unit_id] = opinion
+        parts = []
+        for lead_id, opinion in newest.items():
+            words = opinion.text.replace("\n", " ")
+            parts.append(f"{ctx.name(lead_id)}：{stance_text(opinion)}——{words[:width]}{'…' if len(words) > width else ''}")
+        lines[objection_id] = "；".join(parts)
+    return lines

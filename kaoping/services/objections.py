@@ -34,11 +34,11 @@ from kaoping.models import (
     ReceivedFile,
 )
 from kaoping.models.types import utcnow
-from kaoping.services import audit
+from kaoping.services import audit, objection_form
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label, get_cycle
 from kaoping.services.messages import render
-from kaoping.services.objection_window import window_of
+from kaoping.services.objection_window import results_digest, window_of
 from kaoping.services.outbox import queue
 from kaoping.services.received import keep_received
 from kaoping.services.reports import short_title
@@ -63,14 +63,16 @@ def _what(o: Objection) -> str:
     return f"{head}：{o.disputed[:60]}{'…' if len(o.disputed) > 60 else ''}"
 
 
-def _unit_addresses(session: Session, unit_id: int) -> set[str]:
+def unit_addresses(session: Session, unit_id: int) -> set[str]:
+    """The unit's registered addresses (考评对象名录), lower-cased: the only ones objections are taken from."""
     return {a.strip().lower() for a in session.exec(select(Contact.email).where(Contact.unit_id == unit_id)) if a}
 
 
 # --------------------------------------------------------------------------- recording
 
 
-def _check_window(session: Session, cycle: Cycle, received_at: datetime, tz) -> None:
+def check_window(session: Session, cycle: Cycle, received_at: datetime, tz) -> None:
+    """``Conflict`` with the reason when an objection received at ``received_at`` cannot be taken."""
     window = window_of(session, cycle)
     if window is None:
         raise Conflict(f"{cycle.code} 尚未开始异议期（初步结果反馈函尚未发出），暂不受理异议。")
@@ -90,7 +92,7 @@ def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, num
     routed to the item's lead assessors. ``strict`` (the team typing it): an indicator the unit does
     not undertake is refused; otherwise (a reply) it is kept unclassified, text and all."""
     received_at = received_at or utcnow()
-    _check_window(session, cycle, received_at, settings.tz)
+    check_window(session, cycle, received_at, settings.tz)
     if not disputed.strip():
         raise InvalidInput("异议内容不能为空：请写明对哪一项得分有异议（--text）。")
     ctx = CycleContext(session, cycle)
@@ -125,7 +127,7 @@ def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, num
         if number is not None:
             _route(session, settings, cycle, ctx, objection)
     if receipt:
-        _receipt(session, settings, cycle, ctx, created, to=[sender] if sender else unit_contacts(session, unit_id))
+        send_receipt(session, settings, cycle, ctx, created, to=[sender] if sender else unit_contacts(session, unit_id))
     return created
 
 
@@ -141,14 +143,19 @@ def _route(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext
                           score=o.previous_score if o.previous_score is not None else "—",
                           points=points_text(ctx.points[indicator.id].points), disputed=o.disputed,
                           evidence=o.evidence or "（未写明）", objection_id=o.id, office_email=settings.office_email,
-                          attachments=[a["filename"] for a in o.attachments])
+                          attachments=_evidence_names(o))
         queue(session, settings, key=f"objection-routed:{o.id}:{lead}", kind="objection_routed", to=recipients,
               cc=[settings.office_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
               cycle_code=cycle.code)
 
 
-def _receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, created: list[Objection], *,
-             to: list[str]) -> None:
+def _evidence_names(o: Objection) -> list[str]:
+    """The evidence files sent with an objection (the returned objection form itself is not evidence)."""
+    return [a["filename"] for a in o.attachments if not a.get("form")]
+
+
+def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, created: list[Objection], *,
+             to: list[str], form_no: str = "") -> None:
     if not to or not created:
         return
     first = created[0]
@@ -156,7 +163,7 @@ def _receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleConte
                       period=cycle_label(cycle), received=local_time(first.received_at, settings.tz),
                       items=[{"id": o.id, "what": _what(o)} for o in created],
                       unclassified=any(o.indicator_number is None for o in created),
-                      attachments=len(first.attachments))
+                      attachments=len(_evidence_names(first)), form_no=form_no)
     queue(session, settings, key=f"objection-receipt:{first.id}", kind="objection_received", to=to,
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
 
@@ -202,11 +209,15 @@ def _keep_message(session: Session, settings: Settings, message: IncomingMessage
 
 def take_reply(session: Session, settings: Settings, message: IncomingMessage) -> ReplyOutcome | None:
     """An email that reached the office mailbox: ``None`` if it is not a reply to a provisional
-    反馈函 (another handler's); otherwise recorded, held (a stranger) or refused (after the window)."""
+    反馈函 (another handler's), or carries kaoping forms (the objection form is
+    ``objection_intake.take_message``'s, other forms the intake's); otherwise recorded, held (a
+    stranger) or refused (after the window)."""
     letter = _letter_of(session, message)
     if letter is None:
         return None
-    _, cycle_code, unit_code = letter.idempotency_key.split(":", 2)
+    if any(objection_form.kind_of(a.content) for a in message.attachments):
+        return None  # kaoping forms attached (an objection form with another form): the intake takes each file
+    _, cycle_code, unit_code = letter.idempotency_key.split(":")[:3]  # objection-letter:<cycle>:<unit>[:<round>]
     cycle = get_cycle(session, cycle_code)
     ctx = CycleContext(session, cycle)
     unit_id = next(u for u, cu in ctx.units.items() if cu.code == unit_code)
@@ -217,7 +228,7 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         return ReplyOutcome(True, cycle_code, unit, list(done), reason="此前已登记")
     details = {"cycle": cycle_code, "unit": unit_code, "replied_to": letter.message_id}
     sender = (message.sender or "").strip().lower()
-    if sender not in _unit_addresses(session, unit_id):
+    if sender not in unit_addresses(session, unit_id):
         reason = (f"发件人 {sender or '（无）'} 不是{unit}在考评对象名录中登记的邮箱：异议已暂存，待专班核实"
                   f"（如属实，由专班以 `kaoping objections add` 登记）。")
         kept = _keep_message(session, settings, message, status="held", reason=reason, details=details)
@@ -225,7 +236,7 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
                      cycle_code=cycle_code, after={"sender": sender, "message_id": message.message_id}, reason=reason)
         return ReplyOutcome(False, cycle_code, unit, held=True, reason=reason, received_file_ids=[k.id for k in kept])
     try:
-        _check_window(session, cycle, message.received_at, settings.tz)
+        check_window(session, cycle, message.received_at, settings.tz)
     except Conflict as exc:
         kept = _keep_message(session, settings, message, status="refused", reason=str(exc), details=details)
         rendered = render("objection_refused", settings, greeting=unit, period=cycle_label(cycle), reason=str(exc),
@@ -254,8 +265,15 @@ def _record_reply(session: Session, settings: Settings, cycle: Cycle, ctx: Cycle
                           evidence=part.evidence, source=ObjectionSource.reply, sender=sender, received_at=message.received_at,
                           actor=f"mail:{sender}"[:64], message_id=message.message_id, attachments=attachments, strict=False,
                           receipt=False)
-    _receipt(session, settings, cycle, ctx, created, to=[sender])  # one receipt for the whole reply
+    send_receipt(session, settings, cycle, ctx, created, to=[sender])  # one receipt for the whole reply
     return ReplyOutcome(True, cycle.code, unit, [o.id for o in created], received_file_ids=[k.id for k in kept])
+
+
+def recorded_from(session: Session, message_id: str) -> list[Objection]:
+    """The objections already recorded from the email ``message_id`` (none for an empty id)."""
+    if not message_id:
+        return []
+    return list(session.exec(select(Objection).where(Objection.message_id == message_id).order_by(Objection.id)))
 
 
 def held_replies(session: Session) -> list[ReceivedFile]:
@@ -279,7 +297,7 @@ def release_held(session: Session, settings: Settings, file_id: int, *, actor: s
     received_at = datetime.fromisoformat(details.get("received_at") or record.received_at.isoformat())
     message = IncomingMessage(message_id=details.get("message_id", ""), sender=record.sender,
                               subject=subject.partition("\n")[0].removeprefix("主题："), text=text, received_at=received_at)
-    _check_window(session, cycle, received_at, settings.tz)
+    check_window(session, cycle, received_at, settings.tz)
     parts = [record] + [r for r in session.exec(select(ReceivedFile).where(ReceivedFile.purpose == PURPOSE,
                                                                           ReceivedFile.status == "held"))
                         if (r.details or {}).get("message_id") == message.message_id and r.id != record.id]
@@ -335,6 +353,10 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
                                          reason=f"采纳{ctx.name(objection.unit_id)}第 {objection.id} 号异议：{reason}",
                                          actor=actor, objection_id=objection.id)
         objection.verification_id, objection.new_score = adjusted.id, score
+        window = window_of(session, cycle)
+        if window is not None:  # the unit is told of the change: not a reason for another round of letters
+            window.results_digest = results_digest(session, cycle)
+            session.add(window)
     elif score is not None:
         raise InvalidInput("不予采纳时不调整得分：请去掉 --score。")
     objection.status = ObjectionStatus.upheld if uphold else ObjectionStatus.rejected

@@ -17,7 +17,8 @@ from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.scoring import fmt, points_text
 from kaoping.domain.errors import Conflict
 from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
-from kaoping.services import audit
+from kaoping.models.types import utcnow
+from kaoping.services import audit, objection_form
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label
 from kaoping.services.messages import render
@@ -27,9 +28,11 @@ from kaoping.services.objection_window import (
     current_ranks,
     letter_key,
     objection_policy,
+    results_digest,
+    signed_again,
     window_of,
 )
-from kaoping.services.outbox import Attachment, queue
+from kaoping.services.outbox import Attachment, queue, refuse_development_secret
 from kaoping.services.reports import _contact, _render_text, environment, indicator_titles
 from kaoping.services.results import compute_cycle, result_rows
 from kaoping.services.workdays import WorkCalendar
@@ -97,25 +100,34 @@ class Opened:
     letters: int
     queued: int
     skipped: bool
+    round: int = 1
 
 
 def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR) -> Opened:
     """Build every unit's provisional 反馈函 and queue its email, in the caller's transaction (so
     the window, the letters' record and the emails exist together or not at all)."""
     existing = window_of(session, cycle)
-    if existing is not None:
-        return Opened(existing.closes_on, existing.letters, 0, True)
+    if existing is not None and not signed_again(session, cycle, existing):
+        return Opened(existing.closes_on, existing.letters, 0, True, existing.round)
+    round_ = existing.round + 1 if existing is not None else 1
     policy = objection_policy(session, cycle)
     if not policy.enabled:
         raise Conflict(f"{cycle.code} 的计分规则未设异议期（objections.enabled: false）。")
     if cycle.status != CycleStatus.verified:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：专班核实签字后才能发送征求意见稿、开始异议期。")
+    # The objection form is signed: never with the built-in development secret unless explicitly in development mode.
+    refuse_development_secret(settings, objection_form.LABEL)
     calendar = WorkCalendar.load(session)
     closes_on = closing_day(calendar, today, policy.workdays)
     out_dir = settings.var_dir / "objections" / cycle.code
+    if round_ > 1:  # the earlier round's letters and forms stay as they were sent
+        out_dir = out_dir / f"第{round_}轮"
     letters = build_provisional_letters(session, settings, cycle, out_dir, signed=today, closes_on=closes_on)
-    window = ObjectionWindow(cycle_id=cycle.id, opened_on=today, closes_on=closes_on, workdays=policy.workdays,
-                             letters=len(letters), opened_by=actor)
+    window = existing or ObjectionWindow(cycle_id=cycle.id, opened_on=today, closes_on=closes_on,
+                                         workdays=policy.workdays)
+    window.opened_on, window.closes_on, window.workdays, window.letters = today, closes_on, policy.workdays, len(letters)
+    window.opened_at, window.opened_by, window.round = utcnow(), actor, round_
+    window.results_digest = results_digest(session, cycle)
     session.add(window)
     session.flush()
     queued = 0
@@ -124,14 +136,19 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         if not recipients or unit.code not in letters:
             continue
         rendered = render("objection_letter", settings, greeting=unit.short_name, period=cycle_label(cycle),
-                          closes=chinese_date(closes_on), workdays=policy.workdays)
+                          closes=chinese_date(closes_on), workdays=policy.workdays, again=round_ > 1)
         path = letters[unit.code]
-        _, created = queue(session, settings, key=letter_key(cycle, unit.code), kind="objection_letter", to=recipients,
+        form = out_dir / objection_form.file_name(unit)
+        form.write_bytes(objection_form.build(settings, cycle, unit, closes_on=closes_on, version=round_))
+        _, created = queue(session, settings, key=letter_key(cycle, unit.code, round_), kind="objection_letter", to=recipients,
                            subject=rendered.subject, text=rendered.text, html=rendered.html,
-                           attachments=[Attachment(path.name, path.read_bytes())], cycle_code=cycle.code)
+                           attachments=[Attachment(path.name, path.read_bytes()), Attachment(form.name, form.read_bytes())],
+                           cycle_code=cycle.code)
         queued += created
     audit.append(session, actor=actor, action="objections.window.open", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"opened_on": today, "closes_on": closes_on, "workdays": policy.workdays, "letters": len(letters),
-                        "out": str(out_dir), "ranks": current_ranks(session, cycle)},
-                 reason=f"发送初步结果反馈函（征求意见稿），异议期 {policy.workdays} 个工作日")
-    return Opened(closes_on, len(letters), queued, False)
+                        "out": str(out_dir), "ranks": current_ranks(session, cycle), "round": round_},
+                 reason=(f"发送初步结果反馈函（征求意见稿），异议期 {policy.workdays} 个工作日" if round_ == 1 else
+                         f"退回修改后结果有变化，重新发送初步结果反馈函（征求意见稿，第 {round_} 轮），"
+                         f"异议期 {policy.workdays} 个工作日"))
+    return Opened(closes_on, len(letters), queued, False, round_)

@@ -31,3 +31,32 @@ def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_pat
     assert held.exit_code == 0 and "共 0 份" in held.output
     missing = cli("objections", "release", "7")
     assert missing.exit_code != 0 and "没有编号为 7 的暂存异议回复" in missing.output
+
+
+def test_a_held_objection_form_is_released_where_objections_are(initialized, settings, tmp_path):
+    """Issue 17 item 2: a held objection form (or reply) is listed and released by `kaoping objections`,
+    and `kaoping intake held|release` say so instead of failing on it."""
+    from tests.services.test_objection_forms import filled_form
+
+    cli = initialized
+    scored_cycle(settings, tmp_path)
+    sign_off(settings)
+    assert cli("objections", "open", "--cycle", "2022H1").exit_code == 0
+    path = tmp_path / "青山区异议表.docx"
+    path.write_bytes(filled_form(settings, [("57", "应得满分", "验收报告")]))
+    held = cli("intake", path, "--sender", "someone@example.org")
+    assert held.exit_code != 0 and "已暂存" in held.output and "kaoping objections release" in held.output, held.output
+    file_id = held.output.split("暂存编号 ")[1].split("）")[0]
+    listed = cli("intake", "held")
+    assert listed.exit_code == 0 and "另有暂存的异议回复或异议表 1 份" in listed.output, listed.output
+    refused = cli("intake", "release", file_id)
+    assert refused.exit_code != 0 and f"kaoping objections release {file_id}" in refused.output, refused.output
+    shown = cli("objections", "held")
+    assert shown.exit_code == 0 and "异议表" in shown.output and "共 1 份" in shown.output, shown.output
+    released = cli("objections", "release", file_id)
+    assert released.exit_code == 0 and "已受理：青山区 异议 第 1 号" in released.output, released.output
+    assert "共 0 份" in cli("objections", "held").output
+    listed = cli("objections", "list", "--cycle", "2022H1")
+    assert "异议表" in listed.output and "尚未回复" in listed.output, listed.output
+    again = cli("intake", path, "--sender", "liaison@150204.baotou.example")  # from the unit itself: the same file
+    assert again.exit_code == 0 and "完全相同" in again.output, again.output

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from kaoping.domain.objection_text import own_text, parse_objections
+from decimal import Decimal
+
+import pytest
+
+from kaoping.domain.objection_text import own_text, parse_objections, read_opinion
 
 
 def test_labelled_paragraphs_each_with_their_indicators():
@@ -26,3 +30,20 @@ def test_quoted_history_is_left_out():
     assert own_text("同意\n> 指标序号：3\n在 2022年7月13日 专班 写道：\n指标序号：4") == "同意"
     assert own_text("ok\nOn Wed, Jul 13, 2022 kaoping wrote:\n> x") == "ok"
     assert parse_objections("") == [] and parse_objections("> 全是引用") == []
+
+
+@pytest.mark.parametrize(("text", "stance", "score"), [
+    ("维持原分\n理由：上线时间晚于时间节点。", "maintain", None),
+    ("同意更正为 ４ 分\n经核实，验收报告属实。", "correct", Decimal("4")),
+    ("不同意更正，评分无误。", "maintain", None),
+    ("同意调整。应调整为3.5分，理由见附件。", "correct", Decimal("3.5")),
+    ("同意更正", "correct", None),
+    ("我们再研究一下。", "unclear", None),
+    ("维持原分还是同意更正，请专班定。", "unclear", None),
+    ("收到\n\n-----原始邮件-----\n请回复“维持原分”或“同意更正为 X 分”", "unclear", None),
+    ("> 维持原分\n同意更正为2分", "correct", Decimal("2")),
+])
+def test_the_lead_assessors_opinion_is_read_from_its_own_words(text, stance, score):
+    read = read_opinion(text)
+    assert (read.stance, read.score) == (stance, score)
+    assert "原始邮件" not in read.text

@@ -169,7 +169,7 @@ def _objection_stage(settings) -> None:
     """Issue 17: the provisional 反馈函 out on Monday 07-04 (window to Thursday 07-07); 东河区 objects by
     reply on 07-05 (upheld) and 青山区 with no indicator (rejected); a reply on 07-09 is refused."""
     from kaoping.domain.incoming import IncomingMessage
-    from kaoping.services import objections
+    from kaoping.services import objection_opinions, objections
     from tests.factories import decide_objection, open_objection_window
 
     open_objection_window(settings, today=date(2022, 7, 4))
@@ -186,6 +186,12 @@ def _objection_stage(settings) -> None:
     upheld = reply("150202", "liaison@150202.baotou.example",
                    "指标序号：19\n异议内容：政务服务事项已全部上线，应得满分。\n依据：见市政务服务平台上线通知。", at, 1)
     vague = reply("150204", "liaison@150204.baotou.example", "我区对初步得分有疑问，请核实。", at, 2)
+    with db.session_scope(settings) as session:  # the lead assessor answers the routing email
+        routed = session.exec(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.like(f"objection-routed:{upheld.objection_ids[0]}:%"))).first()
+        answer = IncomingMessage(message_id="<golden-lead@example>", sender=routed.to[0], subject=f"回复：{routed.subject}",
+                                 text="同意更正为 0.5 分\n经核实，上线通知属实。", received_at=at, in_reply_to=routed.message_id)
+        assert objection_opinions.take_reply(session, settings, answer).recorded
     decide_objection(settings, upheld.objection_ids[0], uphold=True, score="0.5", reason="经牵头考核单位核实，上线通知属实")
     decide_objection(settings, vague.objection_ids[0], uphold=False, reason="未指明具体指标，经逐项核对评分无误")
     assert not reply("150202", "liaison@150202.baotou.example", "指标序号：20\n异议内容：偏低", INSTANT, 3).accepted
@@ -236,6 +242,7 @@ def test_golden_samples(golden_cycle):
         "doc-fankui-district.txt": out / "反馈函" / "150202-东河区-反馈函.docx",
         "doc-fankui-department.txt": next((out / "反馈函").glob("*-市卫健委-反馈函.docx")),
         "doc-fankui-draft-district.txt": out.parent.parent / "objections" / "2022H1" / "150202-东河区-反馈函（征求意见稿）.docx",
+        "form-objection.txt": out.parent.parent / "objections" / "2022H1" / "150202-东河区-异议表.docx",
     }
     documents.update({f"form-{kind.value}.txt": path for kind, path in forms.items()})
     samples.update({name: _document_text(path) for name, path in documents.items()})

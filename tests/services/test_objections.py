@@ -19,7 +19,7 @@ from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.incoming import Attachment, IncomingMessage
 from kaoping.models import Objection, ObjectionStatus, OutboxMessage, ReceivedFile
 from kaoping.models.types import fixed_clock
-from kaoping.services import objections
+from kaoping.services import intake, objections
 from kaoping.services.cycles import get_cycle
 from kaoping.services.objection_report import objections_markdown, summary_lines
 from kaoping.services.objection_window import approval_blockers, closing_day, office_today, window_state
@@ -255,6 +255,10 @@ def test_a_held_reply_is_released_by_the_team_as_of_the_day_it_arrived(initializ
     with db.session_scope(settings) as session:
         [reply] = objections.held_replies(session)
         assert reply.sender == "director.private@example.com"
+        assert intake.held_files(session) == [] and intake.held_objections(session) == 1  # the text part, not the PDF
+    with pytest.raises(Conflict, match=f"kaoping objections release {reply.id}"):  # released in one place only
+        intake.release_held(settings, reply.id, actor="test:专班")
+    with db.session_scope(settings) as session:
         assert not session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_received")).all()
     # Released after the window closed: still taken, as it arrived within it.
     with db.session_scope(settings) as session:

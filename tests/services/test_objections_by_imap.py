@@ -43,3 +43,56 @@ def test_a_reply_to_the_provisional_letter_is_an_objection_with_its_evidence(ima
         assert objection.indicator_number == 43 and objection.sender == LIAISON and "偏低" in objection.disputed
         assert objection.attachments, "the evidence is kept with the objection"
     assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 1
+
+
+def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_server, tmp_path):
+    """The filled objection form (异议表) attached to a reply — and to a fresh email from the unit —
+    is taken as objections, never as a self-assessment; a blank one is refused with what to fix."""
+    from kaoping.models import ObjectionOpinion, ObjectionSource, Submission
+    from tests.services.test_objection_forms import filled_form
+
+    settings = imap_settings
+    if "postgresql" in settings.database_url:
+        pytest.skip("the objection service runs on both backends in test_objection_forms; here the mail path (SQLite)")
+    scored_cycle(settings, tmp_path)
+    sign_off(settings)
+    open_objection_window(settings, today=office_today())
+    with db.session_scope(settings) as session:
+        letter = session.exec(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key == "objection-letter:2022H1:150204")).one()
+        subject, message_id = letter.subject, letter.message_id
+    form = filled_form(settings, [("57", "数据共享已全部完成，应得满分。", "验收报告（附件）")])
+    deliver(imap_server, settings, reply(LIAISON, f"回复：{subject}", [("异议表.docx", form), ("验收报告.docx", b"PK\x03\x04 proof")],
+                                         text="异议表和佐证材料见附件。", headers={"In-Reply-To": message_id, "References": message_id}))
+    later = filled_form(settings, [("43", "事项已全部上线。", "")])
+    deliver(imap_server, settings, reply(LIAISON, "青山区异议表", [("青山区异议表.docx", later)], text="请查收。"))
+    blank = filled_form(settings, [])
+    deliver(imap_server, settings, reply(LIAISON, "异议表", [("空白异议表.docx", blank)], text="无"))
+    report = fetch_mail(settings)
+
+    assert [m.outcome for m in report.messages] == ["reply", "reply", "reply"], [m.summary for m in report.messages]
+    assert "已登记异议 1 条" in report.messages[0].summary and "已登记异议 1 条" in report.messages[1].summary
+    assert "没有填写任何异议" in report.messages[2].summary
+    with db.session_scope(settings) as session:
+        made = session.exec(select(Objection).order_by(Objection.id)).all()
+        assert [(o.indicator_number, o.source) for o in made] == [(57, ObjectionSource.form), (43, ObjectionSource.form)]
+        assert [a["filename"] for a in made[0].attachments] == ["异议表.docx", "验收报告.docx"]
+        first_id = made[0].id
+        assert session.exec(select(Submission)).all() == []
+        refused = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_refused")).one()
+        assert refused.to == [LIAISON] and "没有填写任何异议" in refused.text_body
+        assert not session.exec(select(OutboxMessage).where(OutboxMessage.kind.in_(("return_refused", "mail_no_form")))).all()
+    assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 3
+
+    # The lead assessor answers the email that routed the objection to it: recorded as its opinion.
+    with db.session_scope(settings) as session:
+        routed = session.exec(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.like(f"objection-routed:{first_id}:%"))).first()
+        lead, routed_subject, routed_id = routed.to[0], routed.subject, routed.message_id
+    deliver(imap_server, settings, reply(lead, f"回复：{routed_subject}", text="维持原分\n理由：验收晚于时间节点。",
+                                         headers={"In-Reply-To": routed_id, "References": routed_id}))
+    [answered] = fetch_mail(settings).messages
+    assert answered.outcome == "reply" and "维持原分" in answered.summary, answered.summary
+    with db.session_scope(settings) as session:
+        [opinion] = session.exec(select(ObjectionOpinion)).all()
+        assert (opinion.objection_id, opinion.stance, opinion.sender) == (first_id, "maintain", lead)
