@@ -113,3 +113,25 @@ def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") 
         return (f"签字已生效，但 Prefect 中等待签字的运行 {flow_run_id} 未能自动继续（{exc.__class__.__name__}）："
                 "请在 Prefect 界面中点击 Resume（任意填写）或取消该运行。")
     return f"Prefect 中等待签字的运行 {flow_run_id} 已继续。"
+
+
+def release_if_waiting_for(flow_run_id: str, stage: str, *, how: str) -> str:
+    """``release_paused_run``, only while the run still waits for this stage's signature (its pause
+    key is ``signoff-<stage>-N``, see ``flows.signing``): a run that has moved on and now waits for
+    the next stage is not answered with an empty form. Returns what was done ("" for nothing)."""
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    if not flow_run_id:
+        return ""
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+    except ObjectNotFound:
+        return ""
+    if state is None or not state.is_paused() or not (state.state_details.pause_key or "").startswith(f"signoff-{stage}-"):
+        return ""
+    return release_paused_run(flow_run_id, how=how)
+

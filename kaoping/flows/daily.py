@@ -21,6 +21,7 @@ from kaoping.flows.tasks import (
     fetch_mailbox,
     queue_reminders,
     receive_one,
+    release_signed_runs,
     remind_signers,
     send_outbox,
 )
@@ -64,7 +65,7 @@ def reminders(
 ) -> dict:
     settings = get_settings()
     day = today or datetime.now(settings.tz).date().isoformat()
-    run = {**queue_reminders(day), **remind_signers(day)}
+    run = {**queue_reminders(day), **remind_signers(day), "runs_released": release_signed_runs()}
     sent = send_mail()
     started = advance(today, "每日推进")
     lines = [f"# 催报 {day}", ""]
@@ -73,7 +74,8 @@ def reminders(
     else:
         for label, key in (("提醒", "reminders"), ("逾期通知", "overdue"), ("督办", "escalations")):
             lines.append(f"- {label}：{len(run[key])} 个单位" + (f"（{'、'.join(run[key])}）" if run[key] else ""))
-    for label, key in (("签字提醒", "signers_reminded"), ("重新发送验证码", "codes_renewed")):
+    for label, key in (("签字提醒", "signers_reminded"), ("重新发送验证码", "codes_renewed"),
+                       ("继续已签字的运行", "runs_released")):
         if run[key]:
             lines.append(f"- {label}：{'、'.join(run[key])}")
     lines.append(f"- 邮件：已发送 {sent['sent']}，失败 {sent['failed']}，暂未送达 {sent['deferred']}")

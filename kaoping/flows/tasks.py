@@ -9,7 +9,7 @@ they never answer from a cache, because the database, not a cached result, says 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from prefect import task
@@ -18,11 +18,12 @@ from prefect.cache_policies import NO_CACHE
 
 from kaoping import db
 from kaoping.adapters.mail.smtp import send_pending
-from kaoping.adapters.prefect_runs import artifact_link, release_paused_run, run_link
+from kaoping.adapters.prefect_runs import artifact_link, release_if_waiting_for, release_paused_run, run_link
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import KaopingError
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
+from kaoping.models.types import utcnow
 from kaoping.services import audit, signoff, stages
 from kaoping.services.cycles import get_cycle
 from kaoping.services.intake import receive_path
@@ -260,6 +261,21 @@ def remind_signers(today: str) -> dict:
                                       calendar=WorkCalendar.load(session),
                                       link_of=lambda request: run_link(request.flow_run_id))
     return {"signers_reminded": done.reminded, "codes_renewed": done.renewed}
+
+
+@task(name="继续已签字的运行", task_run_name="继续已签字的运行", cache_policy=NO_CACHE)
+def release_signed_runs() -> list[str]:
+    """A run still paused for a signature already given (by reply or `kaoping signoff give`, the
+    process stopped before releasing it): let it go on. Looks back 14 days; one line per run released."""
+    settings = get_settings()
+    with db.session_scope(settings) as session:
+        decided = signoff.decided_since(session, utcnow() - timedelta(days=14))
+    released = []
+    for run_id, stage, code in decided:
+        said = release_if_waiting_for(run_id, stage, how="签字已生效，由每日推进继续")
+        if said:
+            released.append(f"{code} {signoff.STAGES[stage]}：{said}")
+    return released
 
 
 @task(name="推进考评周期", task_run_name="推进考评周期")

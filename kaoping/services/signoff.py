@@ -147,6 +147,18 @@ class SignoffOutcome:
     decision: str = ""
 
 
+def decided_since(session: Session, since: datetime) -> list[tuple[str, str, str]]:
+    """(flow run id, stage, cycle code) of each sign-off decided since ``since`` by a run that
+    waited for it: a run may still wait if the process that recorded a signature by reply (or
+    `kaoping signoff give`) stopped before it could let the run go on."""
+    rows = session.exec(select(SignoffRequest.flow_run_id, SignoffRequest.stage, Cycle.code)
+                        .join(Cycle, Cycle.id == SignoffRequest.cycle_id)
+                        .where(SignoffRequest.decision != "", SignoffRequest.flow_run_id != "",
+                               SignoffRequest.decided_at >= since)
+                        .order_by(SignoffRequest.decided_at)).all()
+    return list(dict.fromkeys((run, stage, code) for run, stage, code in rows))
+
+
 def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffRequest | None:
     return session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
                                                      SignoffRequest.status == "pending")

@@ -136,3 +136,25 @@ def test_a_rejection_by_reply_stops_the_waiting_run_without_a_new_code(waiting, 
     assert execute(again) == "等待签字"
     with db.session_scope(settings) as session:
         assert len(session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")).all()) == 2
+
+
+def test_a_run_left_waiting_after_a_signature_by_reply_goes_on_with_the_daily_step(waiting, settings):
+    """The process that recorded the signature stopped before releasing the run (the next fetch sees
+    the message as handled): the daily reminders' step lets it go on — and leaves alone a run that
+    waits for the next stage, which an empty answer would count as a wrong code."""
+    from kaoping.flows.tasks import release_signed_runs
+
+    server, deployment = waiting
+    run_id = start(deployment)
+    assert execute(run_id) == "等待签字"
+    code, request_id = code_mailed_to(server, settings.verifier_email)
+    assert answer_by_mail(settings, text=f"同意\n{code}", to=request_id).accepted  # …and no release: a crash
+
+    assert release_signed_runs.fn() == [f"{CODE} 专班核实：Prefect 中等待签字的运行 {run_id} 已继续。"]
+    assert execute(run_id) == "等待签字"  # on to the approval, with a code for the approver
+    approver_code = code_mailed_to(server, settings.approver_email)[0]
+    assert release_signed_runs.fn() == []  # the verification's run now waits for the approval: not touched
+    with db.session_scope(settings) as session:
+        approval = session.exec(select(SignoffRequest).where(SignoffRequest.stage == "approval")).one()
+        assert approval.status == "pending" and approval.answers == 0 and approval.wrong_attempts == 0
+    assert approver_code
