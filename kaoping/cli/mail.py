@@ -24,7 +24,7 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
-from kaoping.domain.errors import KaopingError
+from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.models import MessageStatus
 from kaoping.services import outbox
 from kaoping.services.mailbox import fetch_mail, recorded_messages
@@ -52,6 +52,9 @@ def mail_fetch(limit: Annotated[int | None, typer.Option(help="最多收取多�
         raise KaopingError("没有设置专用邮箱：请设置 KAOPING_IMAP_HOST、KAOPING_IMAP_USER、KAOPING_IMAP_PASSWORD"
                            "（及 KAOPING_IMAP_PORT、KAOPING_IMAP_SECURITY），见 README 的“配置”。 / KAOPING_IMAP_HOST is not set.")
     report = fetch_mail(s, limit=limit)
+    if report.busy:
+        raise Conflict("另一次收取正在处理专用邮箱（可能是每 10 分钟运行的回收流程）：本次未收取任何邮件，请稍后再试。"
+                       " / Another fetch is taking mail from this mailbox; try again later.")
     for m in report.messages:
         if m.release_run:  # a signature by reply: the Prefect run that waited for it goes on
             m.summary += "；" + (release_paused_run(m.release_run, how="已通过邮件回复签字") or "没有等待签字的运行")

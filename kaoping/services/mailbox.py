@@ -18,7 +18,10 @@ For each message waiting in the intake folder (``fetch_mail``):
    refused or held, no form, automatic mail), then note the move.
 
 A crash before step 1 leaves the message unread in the folder (fetched with BODY.PEEK); after
-step 1 the record says how far it got. Nothing is lost and nothing is done twice.
+step 1 the record says how far it got. Nothing is lost and nothing is done twice — also when two
+fetches start at once (the intake flow and an operator's `kaoping mail fetch`): one run at a time
+holds the mailbox (``adapters.locks.exclusive``, released also when a process dies); the other
+takes nothing and says so (``FetchReport.busy``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from sqlmodel import Session, select
 
 from kaoping import db
 from kaoping.adapters.archives import is_zip, unpack_zip
+from kaoping.adapters.locks import exclusive
 from kaoping.adapters.mail.imap import ImapMailbox
 from kaoping.adapters.mail.parse import ParsedMessage, parse_message
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
@@ -81,6 +85,7 @@ class MessageOutcome:
 class FetchReport:
     messages: list[MessageOutcome] = field(default_factory=list)
     waiting: int = 0  # still in the folder after this run (over the batch size)
+    busy: bool = False  # another run was fetching from this mailbox: this one took nothing
 
     @property
     def accepted_files(self) -> int:
@@ -347,7 +352,16 @@ def fetch_mail(settings: Settings, *, mailbox: Callable[[Settings], AbstractCont
                limit: int | None = None, checkpoint: Checkpoint | None = None) -> FetchReport:
     """Take in what waits in the office mailbox (at most ``limit`` or ``KAOPING_IMAP_BATCH`` messages)."""
     report = FetchReport()
-    batch = limit or settings.imap_batch
+    name = f"mailbox:{settings.imap_host}:{settings.imap_port}:{settings.imap_user}:{settings.imap_folder}"
+    with exclusive(settings, name) as mine:
+        if not mine:
+            log.info("另一次收取正在处理专用邮箱：本次不收取")
+            report.busy = True
+            return report
+        return _fetch(settings, report, mailbox, limit or settings.imap_batch, checkpoint)
+
+
+def _fetch(settings: Settings, report: FetchReport, mailbox, batch: int, checkpoint: Checkpoint | None) -> FetchReport:
     with mailbox(settings) as box:
         uids = box.waiting()
         report.waiting = max(0, len(uids) - batch)

@@ -67,3 +67,20 @@ def test_fetch_takes_in_a_return_and_list_shows_it(mailbox_env, settings, imap_s
     listed = mailbox_env("mail", "list")
     assert listed.exit_code == 0 and "liaison@150202.baotou.example" in listed.output and "接收 1 份" in listed.output
     assert "共收取 0 封邮件" in mailbox_env("mail", "fetch").output
+
+
+def test_fetch_while_another_fetch_holds_the_mailbox_is_refused_and_takes_nothing(mailbox_env, settings, imap_server, tmp_path):
+    from kaoping.adapters.locks import exclusive
+
+    path = filled_self_assessment(settings, tmp_path, "150202")
+    with IMAPClient("127.0.0.1", port=imap_server.port, ssl=False) as client:
+        client.login(mailbox_env.env["KAOPING_IMAP_USER"], imap_server.password)
+        client.append("INBOX", reply("liaison@150202.baotou.example", "东河区自评表", [("东河区自评表.docx", path.read_bytes())]))
+    env = mailbox_env.env
+    port = int(env.get("KAOPING_IMAP_PORT") or 143)
+    with exclusive(settings, f"mailbox:{env['KAOPING_IMAP_HOST']}:{port}:{env['KAOPING_IMAP_USER']}:INBOX") as held:
+        assert held  # the intake flow, fetching right now
+        result = mailbox_env("mail", "fetch")
+        assert refused(result, "另一次收取正在处理专用邮箱", "请稍后再试")
+    result = mailbox_env("mail", "fetch")
+    assert result.exit_code == 0 and "共收取 1 封邮件，录入表格 1 份" in result.output, result.output

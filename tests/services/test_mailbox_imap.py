@@ -246,3 +246,20 @@ def test_an_unanswerable_sender_does_not_stop_the_messages_after_it(office, imap
     first, second = fetch_mail(office).messages
     assert first.outcome == "automatic" and "发件人地址无效" in first.summary and first.folder == office.imap_refused_folder
     assert second.outcome == "accepted" and counts(office)["Submission"] == 1
+
+
+def test_a_second_fetch_at_the_same_time_takes_nothing(office, imap_server, tmp_path):
+    """The intake flow and an operator's `kaoping mail fetch` at once: the one holding the mailbox
+    takes the message; the other takes nothing (busy), so nothing is handled twice."""
+    from kaoping.adapters.locks import exclusive
+
+    raw = reply(DONGHE, "自评表", [("自评表.docx", form(office, tmp_path))])
+    deliver(imap_server, office, raw)
+    name = f"mailbox:{office.imap_host}:{office.imap_port}:{office.imap_user}:{office.imap_folder}"
+    with exclusive(office, name) as first:  # the other fetch, in the middle of its run
+        assert first
+        report = fetch_mail(office)
+        assert report.busy and report.messages == [] and records(office) == []
+        assert folder(imap_server, office, "INBOX") == [raw]
+    [message] = fetch_mail(office).messages
+    assert message.outcome == "accepted" and counts(office)["Submission"] == 1 and len(mail_to(office, DONGHE)) == 1
