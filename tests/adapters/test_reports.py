@@ -140,14 +140,22 @@ def test_feedback_letters_and_workbook(reports):
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
 
 
+@pytest.fixture(scope="module")
+def rendered(reports, tmp_path_factory):
+    """The 通报 and the 报告 rendered to PDF by LibreOffice, once for the module (~5 s a start of soffice)."""
+    folder, _ = reports
+    out = tmp_path_factory.mktemp("pdf")
+    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out / 'lo-profile'}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(out), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    return out
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed; "
                     "install libreoffice-writer-nogui to render the 通报 to PDF")
-def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, tmp_path):
-    folder, rows = reports
-    source = folder / "2022年上半年数字政府建设考评结果通报.docx"
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(source)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = tmp_path / "pdf" / (source.stem + ".pdf")
+def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, rendered):
+    _, rows = reports
+    pdf = rendered / "2022年上半年数字政府建设考评结果通报.pdf"
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
@@ -195,17 +203,13 @@ RANKING_HEADERS = ("日常监测", "实地调研", "民意调查", "第三方评
 @pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
                     reason="LibreOffice (soffice) or pdftotext is not installed: apt-get install libreoffice-writer-nogui "
                     "fonts-noto-cjk poppler-utils (.ci/run does)")
-def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(reports, tmp_path):
+def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(rendered):
     """The 通报's and 报告's ranking tables rendered by LibreOffice: every header on one line; and the
     发文机关标志 of both (下行文 and 上行文) where GB/T 9704-2012 §7.2.4 puts it."""
-    folder, _ = reports
-    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    sources = [rendered / "2022年上半年数字政府建设考评结果通报.pdf", rendered / "2022年上半年数字政府建设考评情况报告.pdf"]
     for source in sources:
-        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
-                              capture_output=True, text=True).stdout
-        assert abs(issuer_mark_top_mm(tmp_path / "pdf" / (source.stem + ".pdf")) - MARK_TOP_MM) <= MARK_TOLERANCE_MM, \
+        text = subprocess.run(["pdftotext", "-layout", str(source), "-"], check=True, capture_output=True, text=True).stdout
+        assert abs(issuer_mark_top_mm(source) - MARK_TOP_MM) <= MARK_TOLERANCE_MM, \
             f"{source.name}: the 发文机关标志 is not 35 mm below the type area"
         header_lines = [line for line in text.splitlines() if line.split()[:2] == ["排名", "单位"]]
         assert len(header_lines) >= 2, f"{source.name}: no ranking table header found"
