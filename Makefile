@@ -26,7 +26,7 @@ demo-ui: $(STAMP)
 # Two workers (the machine has two cores): each starts its own Prefect test server.
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --maxschedchunk 2
 
 # The browser test (Chromium at /usr/bin/chromium driven by Playwright); screenshots in var/ui-screenshots/.
 test-ui: $(STAMP)

@@ -1,5 +1,9 @@
 """Shared fixtures: a fresh database per test on SQLite, and on PostgreSQL when
-``KAOPING_TEST_DATABASE_URL`` is set (CI sets it; each test gets its own schema)."""
+``KAOPING_TEST_DATABASE_URL`` is set (CI sets it; each test gets its own schema).
+
+`kaoping init` runs once per worker and backend; a test that wants an initialized database gets
+a copy of it: on SQLite the file, on PostgreSQL the writes of that one run replayed into its
+schema (``pg_initialized_script``)."""
 
 from __future__ import annotations
 
@@ -27,6 +31,45 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 def _pg_schema_url(schema: str) -> str:
     sep = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+# The longest tests start first (`make test`: `-n 2 --maxschedchunk 2`: each worker takes two tests at a
+# time, the first worker tests 1-2, the second 3-4, then whoever is free the next two). Two of them
+# take minutes each: one on each worker (places 1 and 3), so the suite does not end waiting for one.
+SLOW_FIRST = (
+    "tests/e2e/test_demo.py::test_demo_runs_a_cycle_from_forms_to_reports[sqlite]",
+    "tests/e2e/test_cycle_flow.py::test_an_approver_who_never_answers",
+    "tests/e2e/test_cycle_flow.py::test_a_whole_cycle_from_the_ui_to_the_reports",
+    "tests/e2e/test_cycle_flow.py::test_a_run_killed_while_issuing_forms",
+)
+SLOW_FILES = ("tests/adapters/test_documents_register.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
+              "tests/services/test_signoff_status.py", "tests/services/test_rules_service.py",
+              "tests/adapters/test_reports.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    def rank(item) -> tuple[int, int]:
+        for place, prefix in enumerate(SLOW_FIRST):
+            if item.nodeid.startswith(prefix):
+                return 0, place
+        if item.nodeid.startswith(SLOW_FILES):
+            return 1, 0
+        return 2, 0
+
+    items.sort(key=rank)  # stable: otherwise in collection order
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc):
+    """SQLite only — no PostgreSQL variant is set up just to be skipped — for a test marked ``layout_only``
+    (what it checks does not depend on the database: documents, their rendering, reading a file) and, in a
+    module that names the tests needing both backends in ``BOTH_BACKENDS``, for the others. (A mark, not
+    ``metafunc.parametrize``: the mark is what tells pytest not to use the fixture's own params.)"""
+    both = getattr(metafunc.module, "BOTH_BACKENDS", None)
+    one = metafunc.definition.get_closest_marker("layout_only") or (both is not None and
+                                                                    metafunc.function.__name__ not in both)
+    if one and "database_url" in metafunc.fixturenames:
+        metafunc.definition.add_marker(pytest.mark.parametrize("database_url", ["sqlite"], indirect=True))
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,14 +129,18 @@ class Cli:
 def cli(settings, monkeypatch, tmp_path) -> Cli:
     """Run ``kaoping ...`` in-process against this test's database."""
     monkeypatch.chdir(tmp_path)  # no stray .env from the developer's checkout
-    env = {
+    return Cli(CliRunner(), cli_env(settings))
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment of ``kaoping ...`` run by the `cli` fixture against ``settings``' database."""
+    return {
         "KAOPING_DATABASE_URL": settings.database_url,
         "KAOPING_VAR_DIR": str(settings.var_dir),
         "KAOPING_ACTOR": "test:专班",
         "KAOPING_ENVIRONMENT": "development",
         "COLUMNS": "200",
     }
-    return Cli(CliRunner(), env)
 
 
 @pytest.fixture(scope="session")
@@ -113,6 +160,106 @@ def sqlite_initialized_template(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_initialized_script(tmp_path_factory) -> str:
+    """`kaoping init` once per worker on PostgreSQL, in a schema of its own, with every statement it
+    sends recorded: the writes (DDL of the migrations, inserts and updates of the registry and the
+    catalog), rendered with their values into one script. Replaying it into an empty schema takes
+    one round trip (~0.3 s) instead of running the migrations and the imports (~1–2.5 s a test).
+    Checked once here: the replayed copy equals the original, table by table."""
+    from sqlalchemy import event
+
+    from tests.factories import initialize
+
+    writes: list[tuple[str, object, bool]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads (and xact locks) change nothing
+            writes.append((statement, parameters, executemany))
+
+    schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            for schema in schemas:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        original = Settings(database_url=_pg_schema_url(schemas[0]), var_dir=tmp_path_factory.mktemp("pg-init") / "var",
+                            environment="development", _env_file=None)
+        engine = db.get_engine(original)
+        event.listen(engine, "before_cursor_execute", record)
+        initialize(original)
+        event.remove(engine, "before_cursor_execute", record)
+        db.dispose_engine(original.database_url)
+        script = _render_script(writes)
+        copy = _pg_schema_url(schemas[1])
+        _replay(copy, script)
+        db.dispose_engine(copy)
+        with admin.connect() as conn:
+            assert _pg_fingerprint(conn, schemas[1]) == _pg_fingerprint(conn, schemas[0]), \
+                "replaying the recorded `kaoping init` did not give the same database"
+    finally:
+        with admin.connect() as conn:
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+    return script
+
+
+def _render_script(writes) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+        cursor = psycopg.ClientCursor(conn)  # renders the values as the server would read them
+        parts = []
+        for statement, parameters, many in writes:
+            if many and not isinstance(parameters, dict):
+                parts += [cursor.mogrify(statement, row) for row in parameters]
+            else:
+                parts.append(cursor.mogrify(statement, parameters) if parameters else statement)
+    return ";\n".join(parts)
+
+
+def _replay(url: str, script: str) -> None:
+    import psycopg
+
+    connection = db.engine_for(url).raw_connection()
+    try:
+        psycopg.ClientCursor(connection.driver_connection).execute(script)  # no parameters: sent as it is
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def _pg_schema_is_empty(url: str) -> bool:
+    with db.engine_for(url).connect() as conn:
+        return not conn.execute(text("select count(*) from information_schema.tables "
+                                     "where table_schema = current_schema()")).scalar()
+
+
+def _pg_fingerprint(conn, schema: str) -> dict[str, object]:
+    """Each table of ``schema`` with its columns and an md5 of its rows; its sequences' last values."""
+    tables = conn.execute(text("select table_name from information_schema.tables where table_schema = :s"),
+                          {"s": schema}).scalars().all()
+    found: dict[str, object] = {}
+    for table in tables:
+        columns = conn.execute(text("select column_name, data_type, is_nullable, column_default from "
+                                    "information_schema.columns where table_schema = :s and table_name = :t "
+                                    "order by ordinal_position"), {"s": schema, "t": table}).all()
+        rows = conn.execute(text(f'select md5(coalesce(string_agg(x::text, \'|\' order by x::text), \'\')) '
+                                 f'from "{schema}"."{table}" x')).scalar()
+        found[table] = ([tuple(c[:3]) + (str(c[3]).replace(schema, "<schema>"),) for c in columns], rows)
+    for sequence in conn.execute(text("select sequencename, last_value from pg_sequences where schemaname = :s"),
+                                 {"s": schema}).all():
+        found["sequence " + sequence[0]] = sequence[1]
+    constraints = conn.execute(text("select conrelid::regclass::text, conname, pg_get_constraintdef(oid) from "
+                                    "pg_constraint where connamespace = cast(:s as regnamespace)"), {"s": schema}).all()
+    found["constraints"] = sorted((r[0].replace(schema, "<schema>"), r[1], r[2].replace(schema, "<schema>"))
+                                  for r in constraints)
+    found["indexes"] = sorted(conn.execute(text("select indexname, replace(indexdef, :s, '<schema>') from pg_indexes "
+                                                "where schemaname = :s"), {"s": schema}).all())
+    return found
+
+
 @pytest.fixture
 def initialized_db(settings, request) -> Settings:
     """A database with the shipped Baotou registry and 2022 catalog (what `kaoping init` makes);
@@ -123,6 +270,10 @@ def initialized_db(settings, request) -> Settings:
         template = request.getfixturevalue("sqlite_initialized_template")
         shutil.copyfile(template, settings.database_url.removeprefix("sqlite:///"))
         return settings
+    if PG_URL and settings.database_url.startswith(PG_URL) and _pg_schema_is_empty(settings.database_url):
+        _replay(settings.database_url, request.getfixturevalue("pg_initialized_script"))
+        return settings
+    # Not empty (the test also asked for `migrated`): `kaoping init` on what is there, as before.
     from tests.factories import initialize
 
     initialize(settings)

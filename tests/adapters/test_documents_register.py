@@ -50,6 +50,8 @@ def _approve(settings, code: str) -> None:
         session.add(cycle)
 
 
+# Marked layout_only (SQLite only, tests/conftest.py): what the documents look like. On both backends: the
+# number register (given once, never twice), the previous period's comparison and the annual documents.
 @pytest.fixture
 def scored(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
@@ -96,6 +98,7 @@ def test_previews_carry_no_number_and_publishing_never_gives_a_number_twice(scor
     assert refused(cli("report", "--cycle", "2022H2", "--out", tmp_path / "x", "--number", "9"), "须同时加 --publish")
 
 
+@pytest.mark.layout_only
 def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_issuer_and_addressees(scored, settings,
                                                                                                     tmp_path):
     cli = scored
@@ -130,6 +133,7 @@ def qn_east_asia():
     return qn("w:eastAsia")
 
 
+@pytest.mark.layout_only  # settings only: no database is read
 def test_copy_list_never_names_the_issuer_or_an_addressee(settings):
     s = settings.model_copy(update={"tongbao_copy": ["市委办公室", "市政府办公室", "包头市人民政府办公室", "市纪委监委",
                                                      "市委办公室", "稀土高新区管委会"]})
@@ -145,6 +149,7 @@ def test_short_titles_come_from_the_indicator_text():
     assert short_title("完善“前台综合受理、后台分类办理、统一窗口出件”模式,不断优化") == "完善“前台综合受理、后台分类办理、统…”"
 
 
+@pytest.mark.layout_only
 def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
     cli = scored
     _approve(settings, "2022H1")
@@ -192,6 +197,7 @@ def test_comparisons_appear_only_when_a_previous_period_exists(scored, settings,
     assert "与2022年上半年比较" in report and "名次上升较多" in report
 
 
+@pytest.mark.layout_only
 def test_problems_are_drawn_from_the_data(scored, tmp_path):
     cli = scored
     assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15").exit_code == 0
@@ -222,6 +228,7 @@ def test_annual_documents(scored, settings, tmp_path):
     assert (out / "2022年度数字政府建设考评结果（实绩考核）.xlsx").exists()
 
 
+@pytest.mark.layout_only
 def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_path):
     from kaoping.models import Component, ComponentScore, Unit
 
@@ -242,8 +249,6 @@ def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_pa
 @pytest.mark.layout_only
 def test_report_letter_and_annual_tongbao_render_with_number_signer_and_signature_on_a_page_with_text(
         scored, settings, tmp_path):
-    if "postgresql" in settings.database_url:
-        pytest.skip("rendering does not depend on the database (run on SQLite)")
     cli = scored
     _approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)

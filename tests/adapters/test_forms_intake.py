@@ -222,6 +222,7 @@ def _mutate_rows(path: Path, out: Path, how: str) -> Path:
     return out
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 @pytest.mark.parametrize("how, expected", [
     ("added", "行被增加了"), ("removed", "行被删除了"), ("reordered", "第 3 行：行的顺序被调整了（这一行原在第 4 行）"),
     ("edited", "第 5 行“指标内容”列被改动"),
@@ -232,6 +233,7 @@ def test_refused_when_rows_change(cycle_cli, settings, tmp_path, how, expected):
     assert expected in out, out
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 def test_refused_bad_progress_value(cycle_cli, settings, tmp_path):
     [path] = build(settings, FormKind.self_assessment, tmp_path, "wjw")
     filled = fill(path, tmp_path / "f.docx", {(1, 5): "基本完成"})
@@ -239,6 +241,7 @@ def test_refused_bad_progress_value(cycle_cli, settings, tmp_path):
     assert "第 2 行（指标 20）“完成进度”列：“基本完成”不是可选项" in out
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 @pytest.mark.parametrize("value, expected", [("八十", "“得分”列：“八十”不是数字"), ("1.5", "超出范围，应在 0 到 0.5 分之间")])
 def test_refused_bad_scores(cycle_cli, settings, tmp_path, value, expected):
     [path] = build(settings, FormKind.lead_scoring, tmp_path, "wjw")  # item 20 (0.5 points), 10 districts + itself
@@ -250,6 +253,7 @@ def test_refused_bad_scores(cycle_cli, settings, tmp_path, value, expected):
     assert "第 4 行" in out and "青山区" in out and "得分" in out and expected in out  # the header is row 1
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 def test_refused_allocation_that_does_not_add_up(cycle_cli, settings, tmp_path):
     [path] = build(settings, FormKind.lead_scoring, tmp_path, "wxb")  # 市委网信办: area 六, items 78–85 (5 points)
     document = docx.Document(path)
@@ -276,6 +280,7 @@ def _zip_bytes(entries: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 @pytest.mark.parametrize("name, make, expected", [
     ("renamed.docx", lambda: bytes.fromhex("d0cf11e0a1b11ae1") + b"\0" * 4096, "旧版 Office 97-2003 格式"),
     ("macro.docm", lambda: _zip_bytes({"word/document.xml": b"<w/>", "word/vbaProject.bin": b"x" * 100}), "含有宏"),
@@ -292,6 +297,7 @@ def test_refused_files_that_are_not_valid_word(cycle_cli, settings, tmp_path, na
     assert counts(settings) == before
 
 
+@pytest.mark.layout_only  # reading the file: the database does not matter (SQLite only)
 def test_refused_file_over_the_size_limit(cycle_cli, tmp_path):
     path = tmp_path / "huge.docx"
     with path.open("wb") as handle:

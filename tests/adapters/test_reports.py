@@ -13,7 +13,11 @@ import pytest
 from docx.enum.text import WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
+from typer.testing import CliRunner
 
+from kaoping import db
+from kaoping.settings import Settings
+from tests.conftest import Cli, cli_env
 from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
 
@@ -21,7 +25,6 @@ def approve(settings, code: str = "2022H1") -> None:
     """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
     from sqlmodel import select
 
-    from kaoping import db
     from kaoping.models import Cycle, CycleStatus
 
     with db.session_scope(settings) as session:
@@ -30,26 +33,35 @@ def approve(settings, code: str = "2022H1") -> None:
         session.add(cycle)
 
 
-@pytest.fixture
-def reports(initialized, settings, tmp_path, request):
-    if "postgresql" in settings.database_url and request.node.get_closest_marker("layout_only"):
-        pytest.skip("layout and rendering do not depend on the database (run on SQLite)")
-    cli = initialized
-    scored_cycle(settings, tmp_path)
-    adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
-    add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
-    approve(settings)
-    result = cli("report", "--cycle", "2022H1", "--out", tmp_path / "reports", "--date", "2022-07-15", "--publish", "--number", "5")
-    assert result.exit_code == 0, result.output
-    rows = result_rows(settings)
-    return tmp_path / "reports", rows
+@pytest.fixture(scope="module")
+def reports(sqlite_initialized_template, tmp_path_factory):
+    """The published documents of a scored 2022H1, built once for the module: the tests only read them
+    (and render copies in folders of their own). On SQLite only: the documents are written from results
+    read through the same code on either backend; the results themselves are computed and checked on
+    both in tests/services/test_rules_service.py."""
+    folder = tmp_path_factory.mktemp("reports")
+    shutil.copyfile(sqlite_initialized_template, folder / "kaoping.sqlite3")  # what `initialized_db` does
+    settings = Settings(database_url=f"sqlite:///{folder / 'kaoping.sqlite3'}", var_dir=folder / "var",
+                        environment="development", _env_file=None)
+    cli = Cli(CliRunner(), cli_env(settings))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)  # no stray .env from the developer's checkout (as the `cli` fixture)
+        scored_cycle(settings, folder)
+        adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
+        add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
+        approve(settings)
+        result = cli("report", "--cycle", "2022H1", "--out", folder / "reports", "--date", "2022-07-15", "--publish",
+                     "--number", "5")
+        assert result.exit_code == 0, result.output
+        rows = result_rows(settings)
+    yield folder / "reports", rows
+    db.dispose_engine(settings.database_url)
 
 
 def _texts(document) -> list[str]:
     return [p.text for p in document.paragraphs]
 
 
-@pytest.mark.layout_only
 def test_tongbao_layout_follows_gbt_9704(reports):
     folder, _ = reports
     document = docx.Document(folder / "2022年上半年数字政府建设考评结果通报.docx")
@@ -133,15 +145,22 @@ def test_feedback_letters_and_workbook(reports):
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
 
 
+@pytest.fixture(scope="module")
+def rendered(reports, tmp_path_factory):
+    """The 通报 and the 报告 rendered to PDF by LibreOffice, once for the module (~5 s a start of soffice)."""
+    folder, _ = reports
+    out = tmp_path_factory.mktemp("pdf")
+    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out / 'lo-profile'}", "--headless", "--convert-to", "pdf",
+                    "--outdir", str(out), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    return out
+
+
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed; "
                     "install libreoffice-writer-nogui to render the 通报 to PDF")
-@pytest.mark.layout_only
-def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, tmp_path):
-    folder, rows = reports
-    source = folder / "2022年上半年数字政府建设考评结果通报.docx"
-    subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path / "pdf"), str(source)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = tmp_path / "pdf" / (source.stem + ".pdf")
+def test_tongbao_renders_to_pdf_with_every_unit_and_total(reports, rendered):
+    _, rows = reports
+    pdf = rendered / "2022年上半年数字政府建设考评结果通报.pdf"
     if shutil.which("pdftotext") is None:
         pytest.skip("pdftotext (poppler-utils) is not installed")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
@@ -189,18 +208,13 @@ RANKING_HEADERS = ("日常监测", "实地调研", "民意调查", "第三方评
 @pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
                     reason="LibreOffice (soffice) or pdftotext is not installed: apt-get install libreoffice-writer-nogui "
                     "fonts-noto-cjk poppler-utils (.ci/run does)")
-@pytest.mark.layout_only
-def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(reports, tmp_path):
+def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(rendered):
     """The 通报's and 报告's ranking tables rendered by LibreOffice: every header on one line; and the
     发文机关标志 of both (下行文 and 上行文) where GB/T 9704-2012 §7.2.4 puts it."""
-    folder, _ = reports
-    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path / "pdf"), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    sources = [rendered / "2022年上半年数字政府建设考评结果通报.pdf", rendered / "2022年上半年数字政府建设考评情况报告.pdf"]
     for source in sources:
-        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
-                              capture_output=True, text=True).stdout
-        assert abs(issuer_mark_top_mm(tmp_path / "pdf" / (source.stem + ".pdf")) - MARK_TOP_MM) <= MARK_TOLERANCE_MM, \
+        text = subprocess.run(["pdftotext", "-layout", str(source), "-"], check=True, capture_output=True, text=True).stdout
+        assert abs(issuer_mark_top_mm(source) - MARK_TOP_MM) <= MARK_TOLERANCE_MM, \
             f"{source.name}: the 发文机关标志 is not 35 mm below the type area"
         header_lines = [line for line in text.splitlines() if line.split()[:2] == ["排名", "单位"]]
         assert len(header_lines) >= 2, f"{source.name}: no ranking table header found"

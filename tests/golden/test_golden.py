@@ -114,9 +114,8 @@ def _compare(samples: dict[str, str]) -> list[str]:
 
 @pytest.fixture
 def golden_cycle(initialized, settings, tmp_path):
-    """2022H1 run from opening to publishing with the seeded scores and people, at INSTANT."""
-    if "postgresql" in settings.database_url:
-        pytest.skip("the samples do not depend on the database (run on SQLite)")
+    """2022H1 run from opening to publishing with the seeded scores and people, at INSTANT (SQLite only:
+    the samples do not depend on the database; see layout_only in tests/conftest.py)."""
     cli = initialized
     with fixed_clock(INSTANT):
         scored_cycle(settings, tmp_path)
@@ -211,6 +210,7 @@ def _sign_by_reply(settings, code: str) -> None:
             assert outcome.fate == ("refused" if n == 0 else "accepted"), outcome
 
 
+@pytest.mark.layout_only
 def test_golden_samples(golden_cycle):
     out, messages, forms, status, closed = golden_cycle
     chosen: dict[str, OutboxMessage] = {}

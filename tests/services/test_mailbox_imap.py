@@ -39,15 +39,13 @@ def crash_at(point: str):
 
 
 #: What depends on the database (recording, idempotency, crashes, sender rules) runs on both backends;
-#: the parsing tests run on SQLite only.
+#: the parsing tests run on SQLite only (tests/conftest.py, pytest_generate_tests).
 BOTH_BACKENDS = {"test_reply_with_a_form_is_recorded_taken_in_receipted_and_moved", "test_crash_between_fetch_and_record_loses_nothing",
                  "test_crash_after_record_resumes_once", "test_a_strangers_return_is_held_without_reply"}
 
 
 @pytest.fixture
-def office(imap_settings, request):
-    if "postgresql" in imap_settings.database_url and request.node.originalname not in BOTH_BACKENDS:
-        pytest.skip("parsing and replies: the database does not matter (run on SQLite)")
+def office(imap_settings):
     factories.open_cycle(imap_settings)
     return imap_settings
 
