@@ -1,8 +1,13 @@
 """The demo's objection stage (异议期, issue 17): one unit replies to its provisional 反馈函, another
 returns the objection form (异议表) that came with it; the lead assessor of the first item answers the
-routing email ("同意更正"); the team upholds the first (a rank changes) and rejects the second. The
-emails are handed to the services the IMAP intake hands them to (``mailbox.route_text_reply``), as
-the office mailbox would."""
+routing email ("同意更正"); the team upholds the first (a rank changes) and rejects the second.
+
+Each of the three is a real email (``kaoping.demo.mailbox.reply_email``: from the sender's registered
+address, In-Reply-To/References the email it answers, the form attached as .docx). With the demo's
+office mailbox (dovecot) it is appended there at the simulated time and the intake flow fetches it over
+IMAP, as the units' returns; what the demo prints is what that mailbox run recorded for it. Without
+dovecot the same message, parsed as the intake parses it, goes straight to the service the intake hands
+it to (``mailbox.route_text_reply``)."""
 
 from __future__ import annotations
 
@@ -15,13 +20,14 @@ import docx
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.domain.incoming import Attachment, IncomingMessage
+from kaoping.adapters.mail.parse import parse_message
+from kaoping.demo.mailbox import deliver, reply_email
 from kaoping.domain.scoring import fmt_exact
-from kaoping.models import OutboxMessage
+from kaoping.models import MailboxMessage, OutboxMessage
 from kaoping.services import objections
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import get_cycle
-from kaoping.services.mailbox import route_text_reply
+from kaoping.services.mailbox import message_key, route_text_reply
 from kaoping.services.objection_report import summary_lines
 from kaoping.services.objection_window import letter_key
 from kaoping.services.results import compute_cycle, result_rows
@@ -50,19 +56,17 @@ def _candidates(settings: Settings):
     return lower, item, upper, other
 
 
-def _reply(settings: Settings, unit_code: str, text: str, at: datetime, n: int, attachments=()):
+def _letter_reply(settings: Settings, unit_code: str, text: str, at: datetime, attachments=()) -> bytes:
+    """The unit's reply to its provisional 反馈函, from its registered address."""
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         letter = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == letter_key(cycle, unit_code))).one()
         unit_id = next(u for u in cycle_unit_ids(session, cycle) if u[1] == unit_code)[0]
         sender = unit_contacts(session, unit_id)[0]
-        message = IncomingMessage(message_id=f"<demo-objection-{n}@{sender.rpartition('@')[2]}>", sender=sender,
-                                  subject="回复：【征求意见】2022年上半年数字政府建设考评初步结果反馈函", text=text,
-                                  received_at=at, in_reply_to=letter.message_id, attachments=tuple(attachments))
-        return route_text_reply(session, settings, message)
+        return reply_email(sender, (letter.subject, letter.message_id), at, text=text, attachments=list(attachments))
 
 
-def _filled_form(settings: Settings, unit_code: str, number: int, disputed: str, evidence: str) -> Attachment:
+def _filled_form(settings: Settings, unit_code: str, number: int, disputed: str, evidence: str) -> tuple[str, bytes]:
     """The unit's objection form (sent with its letter) with one row typed in, as Word would save it."""
     path = next((settings.var_dir / "objections" / "2022H1").glob(f"{unit_code}-*-异议表.docx"))
     document = docx.Document(path)
@@ -71,18 +75,45 @@ def _filled_form(settings: Settings, unit_code: str, number: int, disputed: str,
         cell.text = value
     buffer = io.BytesIO()
     document.save(buffer)
-    return Attachment(path.name, buffer.getvalue())
+    return path.name, buffer.getvalue()
 
 
-def _lead_answers(settings: Settings, objection_id: int, text: str, at: datetime) -> str:
+def _lead_answer(settings: Settings, objection_id: int, text: str, at: datetime) -> bytes:
     """The lead assessor replies to the email that routed the objection to it."""
     with db.session_scope(settings) as session:
         routed = session.exec(select(OutboxMessage).where(
             OutboxMessage.idempotency_key.like(f"objection-routed:{objection_id}:%"))).first()
-        message = IncomingMessage(message_id=f"<demo-opinion-{objection_id}@lead.example>", sender=routed.to[0],
-                                  subject=f"回复：{routed.subject}", text=text, received_at=at,
-                                  in_reply_to=routed.message_id)
-        return route_text_reply(session, settings, message).summary
+        return reply_email(routed.to[0], (routed.subject, routed.message_id), at, text=text)
+
+
+def take_in(settings: Settings, emails: list[bytes], at: datetime, imap=None) -> list[str]:
+    """The emails arrive at ``at``; what the intake did with each (one line each). With the office
+    mailbox: appended there, fetched by the intake flow, the lines read from its record of each message
+    (it must have been taken as an answer and moved to the processed folder). Without: each handed to
+    ``route_text_reply`` as the intake would."""
+    if imap is None:
+        lines = []
+        for raw in emails:
+            with db.session_scope(settings) as session:
+                routed = route_text_reply(session, settings, parse_message(raw, internal_date=at).message)
+            if routed is None:
+                raise SystemExit(f"演示中止：回复未被识别为异议或意见：{parse_message(raw).message.subject}")
+            lines.append(routed.summary)
+        return lines
+    from kaoping.flows.daily import intake
+
+    deliver(imap, [(raw, at) for raw in emails])  # the mail server stores them, arrival time = the simulated time
+    intake()
+    lines = []
+    with db.session_scope(settings) as session:
+        for raw in emails:
+            message_id = parse_message(raw).message.message_id
+            row = session.exec(select(MailboxMessage).where(MailboxMessage.message_key == message_key(message_id))).first()
+            if row is None or row.status != "moved" or row.outcome != "reply":
+                state = f"{row.status}/{row.outcome}：{row.summary}" if row else "未收取"
+                raise SystemExit(f"演示中止：专用邮箱中的邮件 {message_id} 未按异议或意见处理（{state}）")
+            lines.append(f"{row.summary}（移入 {row.folder}）")
+    return lines
 
 
 def cycle_unit_ids(session, cycle) -> list[tuple[int, str]]:
@@ -91,21 +122,27 @@ def cycle_unit_ids(session, cycle) -> list[tuple[int, str]]:
     return [(u.unit_id, u.code) for u in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id))]
 
 
-def object_and_decide(settings: Settings, say: Callable[[str], None], *, at: datetime) -> list[str]:
-    """Two objections (by reply, by form), one upheld and one rejected; returns the summary lines."""
+def object_and_decide(settings: Settings, say: Callable[[str], None], *, at: datetime, imap=None) -> list[str]:
+    """Two objections (by reply, by form), one upheld and one rejected; returns the summary lines.
+    ``imap``: the demo's office mailbox (None: no dovecot, the emails go to the intake's service directly)."""
     lower, item, upper, other = _candidates(settings)
-    _reply(settings, lower.unit.code, f"您好：\n指标序号：{item.number}\n异议内容：该项工作已按时全部完成，"
-           f"初步得分偏低，应得满分。\n依据：已于6月底通过验收，验收意见附后。\n\n此致", at, 1)
+    first = _letter_reply(settings, lower.unit.code, f"您好：\n指标序号：{item.number}\n异议内容：该项工作已按时全部完成，"
+                          f"初步得分偏低，应得满分。\n依据：已于6月底通过验收，验收意见附后。\n\n此致", at)
     form = _filled_form(settings, other.unit.code, max(other.items, key=lambda i: i.points - i.value).number,
                         "认为扣分过多。", "工作已在推进中。")
-    _reply(settings, other.unit.code, "异议表见附件。", at, 2, attachments=[form])
+    second = _letter_reply(settings, other.unit.code, "异议表见附件。", at, attachments=[form])
+    how = "回收流程从专用邮箱（IMAP）收取" if imap is not None else "未启用专用邮箱，邮件直接交回收服务处理"
+    say(f"  {lower.unit.short_name}回复征求意见稿邮件、{other.unit.short_name}回复邮件附上异议表（{how}）：")
+    for line in take_in(settings, [first, second], at, imap):
+        say(f"    {line}")
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         by_unit = {o.unit_id: o.id for o in objections.listing(session, cycle)}
         upheld, rejected = by_unit[lower.unit.unit_id], by_unit[other.unit.unit_id]
-    say(f"  {lower.unit.short_name}回复征求意见稿、{other.unit.short_name}交回异议表，提出异议 → 登记、回执，并转牵头考核单位")
-    opinion = _lead_answers(settings, upheld, "同意更正为满分\n经核对验收意见，该项工作已按时完成。", at)
-    say(f"  牵头考核单位回复意见：{opinion}")
+    say("  → 已登记、发出回执，并转牵头考核单位")
+    answer = _lead_answer(settings, upheld, "同意更正为满分\n经核对验收意见，该项工作已按时完成。", at)
+    for line in take_in(settings, [answer], at, imap):
+        say(f"  牵头考核单位回复转办邮件：{line}")
     with db.session_scope(settings) as session:
         cycle = get_cycle(session, "2022H1")
         objections.decide(session, settings, cycle, upheld, uphold=True, actor=ACTOR,

@@ -229,7 +229,8 @@ class Demo:
 
         self.step("6a. 异议期：周期流程已向各单位发送初步结果反馈函（征求意见稿），3 个工作日内可回复提出异议")
         self.status("2022-07-13")
-        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-14T15:00").replace(tzinfo=self.settings.tz))
+        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-14T15:00").replace(tzinfo=self.settings.tz),
+                          imap=self.imap)
         result = reminders(today="2022-07-19")
         self.say(f"  2022-07-19：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
         return self.wait_newest(("PAUSED",))

@@ -41,11 +41,23 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
             outcomes = dict(connection.execute("select outcome, count(*) from mailbox_message where status = 'moved' "
                                                "group by outcome").fetchall())
             signed_by_reply = connection.execute("select stage, fate from signoff_reply").fetchall()
-        assert outcomes == {"accepted": 36 + 26 + 36 + 2, "refused": 1, "reply": 1}  # the reply: the approver's signature
+            # the objection stage's three emails: taken in from the mailbox, recorded from those messages
+            objected = connection.execute("select o.source, o.sender = m.sender, m.folder from objection o "
+                                          "join mailbox_message m on m.message_id = o.message_id").fetchall()
+            opinions = connection.execute("select p.stance, m.folder from objection_opinion p "
+                                          "join mailbox_message m on m.message_id = p.message_id").fetchall()
+            unmatched = connection.execute("select count(*) from objection where message_id not in "
+                                           "(select message_id from mailbox_message)").fetchone()[0]
+        # the replies: the approver's signature, two objections (one by reply, one by form), the lead's opinion
+        assert outcomes == {"accepted": 36 + 26 + 36 + 2, "refused": 1, "reply": 1 + 3}
         assert signed_by_reply == [("approval", "accepted")]
+        assert sorted(objected) == [("form", 1, "考评已录入"), ("reply", 1, "考评已录入")] and unmatched == 0
+        assert opinions == [("correct", "考评已录入")]
         assert "专用邮箱（IMAP）" in out and "考评已录入" in out
+        assert "回收流程从专用邮箱（IMAP）收取" in out and "征求意见稿的回复：已登记异议 1 条（移入 考评已录入）" in out
+        assert "异议表：已登记异议 1 条（移入 考评已录入）" in out and "号异议的意见：" in out
     else:  # without dovecot the demo says so and uses the inbox folder
-        assert "改用收件文件夹" in out
+        assert "改用收件文件夹" in out and "未启用专用邮箱，邮件直接交回收服务处理" in out
         assert len(list((folder / "inbox" / "accepted").glob("*.docx"))) == 36 + 26 + 36 + 2
         assert len(list((folder / "inbox" / "refused").glob("*.docx"))) == 1
     mails = list((folder / "mail").glob("*.eml"))
