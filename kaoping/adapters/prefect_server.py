@@ -23,7 +23,7 @@ TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
 
 
 class LocalPrefect:
-    def __init__(self, api_url: str, home: Path, env: dict[str, str]):
+    def __init__(self, api_url: str, home: Path, env: dict[str, str], *, query_seconds: int = 1):
         self.api_url = api_url
         self.home = Path(home)
         self.env = {
@@ -31,7 +31,7 @@ class LocalPrefect:
             "PREFECT_API_URL": api_url,
             "PREFECT_HOME": str(self.home),
             "PREFECT_LOCAL_STORAGE_PATH": str(self.home / "storage"),
-            "PREFECT_WORKER_QUERY_SECONDS": "1",
+            "PREFECT_WORKER_QUERY_SECONDS": str(query_seconds),
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             "PREFECT_CLI_PROMPT": "false",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

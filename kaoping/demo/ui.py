@@ -57,7 +57,9 @@ class UiDemo(Demo):
         with ServerProcess(home, port=self.port) as server, prefect.settings.temporary_settings(
                 updates={prefect.settings.PREFECT_API_URL: server.api_url}):
             self.server = server
-            local = LocalPrefect(server.api_url, home, self.env)
+            # The worker asks for work every 5 s, not every second: fewer writes to the server's SQLite
+            # database while a person answers in the UI (a write at the same moment can fail a resume).
+            local = LocalPrefect(server.api_url, home, self.env, query_seconds=5)
             local.deploy()
             local.start_worker()
             self.say(f"  界面：{server.url}（服务器日志 {server.log}，worker 日志 {local.log}）")

@@ -235,8 +235,7 @@ def open_resume_dialog(page, server, run_id):
 
 def submit_resume(page, dialog, run) -> object:
     state_id = str(run.state.id)
-    dialog.get_by_role("button", name="Submit").click()
-    dialog.wait_for(state="hidden")
+    forms.submit_answer(page, dialog)
     return wait_paused_again(run.id, state_id)
 
 
