@@ -167,10 +167,10 @@ def _tell_repeated(session: Session, settings: Settings, form: ReturnedObjection
     repeated = [o for o in repeated if o is not None]
     if not repeated or not sender or sender not in objections.unit_addresses(session, form.unit_id):
         return
-    rendered = render("objection_duplicate", settings, greeting=form.unit_name, period=cycle_label(form.cycle),
-                      received=local_time(received_at, settings.tz), form_no=form.form_no,
-                      items=[{"id": o.id, "what": objections.what(o)} for o in repeated])
-    queue(session, settings, key=f"objection-duplicate:{key}"[:200], kind="objection_duplicate", to=[sender],
+    rendered = render("objection_received", settings, greeting=form.unit_name, unit=form.unit_name,
+                      period=cycle_label(form.cycle), received=local_time(received_at, settings.tz), form_no=form.form_no,
+                      items=[], repeated=[o.id for o in repeated], unclassified=False, attachments=0)
+    queue(session, settings, key=f"objection-duplicate:{key}"[:200], kind="objection_received", to=[sender],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=form.cycle.code)
 
 

@@ -170,12 +170,14 @@ def test_indicator_numbers_rows_and_sizes_a_unit_may_send(initialized_db, tmp_pa
     assert "未重复登记" in again.summary and _count(settings, Objection) == 6, again.summary
     resaved = _route(settings, _mail(_resaved(once), n=3))
     assert "未重复登记" in resaved.summary and _count(settings, Objection) == 6, resaved.summary
-    told = _outbox(settings, "objection_duplicate", LIAISON)
-    assert len(told) == 2 and all("未重复登记" in m.text_body and "第 " in m.text_body for m in told)
+    told = [m for m in _outbox(settings, "objection_received", LIAISON) if "未重复登记" in m.text_body]
+    assert len(told) == 2 and all("已收到" in m.subject and "此前已经收到并登记（第 " in m.text_body for m in told), told
     # One new row among the old: only the new one is recorded.
     grown = filled_form(settings, [("43", "事项已全部上线。", "清单"), ("57", "共享已完成。", "")])
     more = _route(settings, _mail(grown, n=4))
     assert "已登记异议 1 条" in more.summary and _count(settings, Objection) == 7, more.summary
+    receipt = _outbox(settings, "objection_received", LIAISON)[-1]
+    assert "共 1 项" in receipt.text_body and "另有 1 项与此前收到的异议相同" in receipt.text_body, receipt.text_body
 
 
 # --------------------------------------------------------------------------- whose form, which cycle, when
