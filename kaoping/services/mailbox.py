@@ -128,7 +128,8 @@ def route_text_reply(session: Session, settings: Settings, message: IncomingMess
 
 def _objected(outcome) -> str:
     what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if outcome.held and not outcome.accepted else
-            f"已登记异议 {len(outcome.objection_ids)} 条" if outcome.accepted else "未登记")
+            f"已登记异议 {len(outcome.objection_ids)} 条" if outcome.accepted and outcome.objection_ids else
+            "此前已登记，未重复登记" if outcome.accepted else "未登记")
     return what + (f"：{outcome.reason}" if outcome.reason else "")
 
 

@@ -51,8 +51,9 @@ class FormOutcome:
     cycle_code: str = ""
     unit: str = ""
     form_no: str = ""
-    objection_ids: list[int] = field(default_factory=list)
+    objection_ids: list[int] = field(default_factory=list)  # recorded from this form now
     received_file_id: int | None = None
+    repeated_ids: list[int] = field(default_factory=list)  # recorded before from the same rows (a form sent again)
 
 
 def is_objection_form(upload: Upload) -> bool:
@@ -105,13 +106,14 @@ def take_form(session: Session, settings: Settings, upload: Upload, *, sender: s
     if same is not None:
         keep_received(session, settings, upload, purpose=PURPOSE, status="unchanged", sender=sender,
                       details={**details, "same_as": same.id})
-        when = local_time(same.received_at, settings.tz)
+        first = (same.details or {}).get("received_at")
+        when = local_time(datetime.fromisoformat(first) if first else same.received_at, settings.tz)
         ids = list((same.details or {}).get("objections", []))
         _tell_repeated(session, settings, form, [session.get(Objection, i) for i in ids], sender=sender,
                        received_at=received_at, key=f"{same.id}:{key_part(message_id) or upload.sha256[:16]}")
         return FormOutcome(True, summary=f"与 {when} 收到的异议表完全相同，未重复登记",
                            cycle_code=form.cycle.code, unit=form.unit_name, form_no=form.form_no,
-                           objection_ids=ids, received_file_id=same.id)
+                           repeated_ids=ids, received_file_id=same.id)
     trusted = channel == "cli" and not sender
     if not trusted and sender not in objections.unit_addresses(session, form.unit_id) | {settings.office_email.lower()}:
         reason = (f"{upload.name}（{form.form_no}，{form.unit_name}的{objection_form.LABEL}）的发件人 {sender or '（无）'} "
@@ -137,7 +139,7 @@ def take_form(session: Session, settings: Settings, upload: Upload, *, sender: s
                        key=f"{kept.id}:{key_part(message_id) or upload.sha256[:16]}")
         return FormOutcome(True, summary=f"所填 {len(repeated)} 项异议此前已登记（第 {'、'.join(str(o.id) for o in repeated)} 号），"
                                          "未重复登记", cycle_code=form.cycle.code, unit=form.unit_name, form_no=form.form_no,
-                           objection_ids=[o.id for o in repeated], received_file_id=kept.id)
+                           repeated_ids=[o.id for o in repeated], received_file_id=kept.id)
     kept = keep_received(session, settings, upload, purpose=PURPOSE, status="accepted", sender=sender, details=details)
     return _record(session, settings, form, fresh, kept, sender=sender, received_at=received_at, actor=actor,
                    message_id=message_id, evidence=evidence or [], repeated=repeated)

@@ -31,7 +31,16 @@ from kaoping.services import intake
 from kaoping.services.mailbox import fetch_mail, route_text_reply
 from kaoping.services.objection_window import office_today
 from tests.abuse.helpers import zip_bytes
-from tests.factories import build, give_signoff, open_objection_window, request_signoff, scored_cycle, sign_off
+from tests.factories import (
+    adjust_score,
+    build,
+    decide_objection,
+    give_signoff,
+    open_objection_window,
+    request_signoff,
+    scored_cycle,
+    sign_off,
+)
 from tests.imap_mail import reply
 from tests.services.test_mailbox_imap import deliver, folder
 from tests.services.test_objection_forms import _form_bytes, filled_form
@@ -115,10 +124,32 @@ def _resaved(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _fill(data: bytes, rows: list[tuple[str, str, str]]) -> bytes:
+    document = docx.Document(io.BytesIO(data))
+    for row, values in zip(document.tables[0].rows[1:], rows, strict=False):
+        for cell, value in zip(row.cells[1:], values, strict=True):
+            cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def _ids(settings) -> list[int]:
+    with db.session_scope(settings) as session:
+        return list(session.exec(select(Objection.id).order_by(Objection.id)))
+
+
+def _signoff_code(settings) -> str:
+    with db.session_scope(settings) as session:
+        text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
+                            .order_by(OutboxMessage.id.desc())).first()
+    return re.search(r"验证码：(\d{6})", text).group(1)
+
+
 # --------------------------------------------------------------------------- what a unit writes in the form
 
 
-def test_indicator_numbers_rows_and_sizes_a_unit_may_send(initialized_db, tmp_path):
+def test_indicator_numbers_rows_and_sizes_a_unit_may_send(initialized_db, tmp_path, cli):
     settings = initialized_db
     _sqlite_only(settings)
     scored_cycle(settings, tmp_path)
@@ -147,13 +178,18 @@ def test_indicator_numbers_rows_and_sizes_a_unit_may_send(initialized_db, tmp_pa
     assert _count(settings, Objection) == 5
     [answer] = _outbox(settings, "objection_refused", LIAISON)
     assert "未能受理" in answer.subject and "-57" in answer.text_body
+    # The same through `kaoping intake` (a form handed in on a USB stick): refused, non-zero, no traceback.
+    (tmp_path / "青山区异议表.docx").write_bytes(filled_form(settings, bad[:3]))
+    result = cli("intake", tmp_path / "青山区异议表.docx")
+    assert result.exit_code != 0 and "3 处需要更正" in result.output and "Traceback" not in result.output, result.output
+    assert _count(settings, Objection) == 5
 
     # 10,000 rows (a spreadsheet pasted in), or one row of 1 MB: refused at once with what to do, nothing recorded.
     started = time.monotonic()
     many = receive(_with_rows(_form_bytes(settings), 10_000, ("57", "偏低", "")), name="异议表（一万行）.docx")
     assert not many.accepted and "行" in many.reason and "超过" in many.reason, many.reason[:300]
     rng = random.Random(17)
-    essay = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(1_000_000))  # a pasted report, not one repeated character
+    essay = "".join(rng.choices([chr(c) for c in range(0x4E00, 0x9FA5)], k=1_000_000))  # a pasted report, not one character
     huge = receive(filled_form(settings, [("57", essay, "")]), name="异议表（长文）.docx")
     assert not huge.accepted and "超过" in huge.reason and "附件" in huge.reason, huge.reason[:300]
     assert time.monotonic() - started < 30 and _count(settings, Objection) == 5
@@ -167,7 +203,8 @@ def test_indicator_numbers_rows_and_sizes_a_unit_may_send(initialized_db, tmp_pa
     first = _route(settings, _mail(once, n=1))
     assert "已登记异议 1 条" in first.summary and _count(settings, Objection) == 6
     again = _route(settings, _mail(once, n=2))
-    assert "未重复登记" in again.summary and _count(settings, Objection) == 6, again.summary
+    assert "此前已登记，未重复登记" in again.summary and _count(settings, Objection) == 6, again.summary
+    assert "已登记异议" not in again.summary and not again.refused
     resaved = _route(settings, _mail(_resaved(once), n=3))
     assert "未重复登记" in resaved.summary and _count(settings, Objection) == 6, resaved.summary
     told = [m for m in _outbox(settings, "objection_received", LIAISON) if "未重复登记" in m.text_body]
@@ -214,14 +251,28 @@ def test_a_form_out_of_its_place_cycle_or_time(initialized_db, tmp_path):
     other = _route(settings, _mail(old, n=3, at=within))
     assert "2019H1" in other.summary and "不在本系统中" in other.summary and other.refused
 
+    # Sent back and changed: a second round (window 21-25 July). Its form after that window is refused with the
+    # second round's date; the first round's form within the second window is an objection all the same.
+    request_signoff(settings, "approval")
+    assert give_signoff(settings, "approval", code=_signoff_code(settings), approve=False, comments="青山区指标57请复核").ok
+    adjust_score(settings, unit="青山区", indicator=57, score="4", reason="退回后复核，按验收报告调整")
+    sign_off(settings)
+    second = open_objection_window(settings, today=date(2022, 7, 20))
+    assert (second.round, second.closes_on) == (2, date(2022, 7, 25))
+    round_two = _fill((settings.var_dir / "objections" / "2022H1" / "第2轮" / "150204-青山区-异议表.docx").read_bytes(),
+                      [("43", "第二轮：偏低", "")])
+    late_two = _route(settings, _mail(round_two, n=5, at=datetime(2022, 7, 26, 9, tzinfo=settings.tz)))
+    assert "2022年7月25日" in late_two.summary and late_two.refused and _count(settings, Objection) == 0, late_two.summary
+    old_round = _route(settings, _mail(form, n=6, at=datetime(2022, 7, 21, 9, tzinfo=settings.tz)))
+    assert "已登记异议 1 条" in old_round.summary and not old_round.refused, old_round.summary
+    [(oid,)] = [(o,) for o in _ids(settings)]
+    decide_objection(settings, oid, uphold=False, reason="复核后得分无误")
+
     # After the approval (the cycle closed): refused, the unit told why.
     request_signoff(settings, "approval")
-    with db.session_scope(settings) as session:
-        text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
-                            .order_by(OutboxMessage.id.desc())).first()
-    assert give_signoff(settings, "approval", code=re.search(r"验证码：(\d{6})", text).group(1), approve=True).ok
-    after = _route(settings, _mail(form, n=4))
-    assert "已不在异议期" in after.summary and after.refused and _count(settings, Objection) == 0
+    assert give_signoff(settings, "approval", code=_signoff_code(settings), approve=True).ok
+    after = _route(settings, _mail(filled_form(settings, [("43", "审定后才发现偏低", "")]), n=4))
+    assert "已不在异议期" in after.summary and after.refused and _count(settings, Objection) == 1
     assert "已不在异议期" in _outbox(settings, "objection_refused", LIAISON)[-1].text_body
 
 
