@@ -21,9 +21,9 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.clock import chinese_date, local_date, local_time
-from kaoping.domain.errors import Conflict, InvalidInput, NotFound
+from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.domain.objection_text import parse_objections
+from kaoping.domain.objection_text import own_text, parse_objections
 from kaoping.domain.scoring import fmt_exact, points_text
 from kaoping.models import (
     Contact,
@@ -252,7 +252,8 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         return ReplyOutcome(False, cycle_code, unit, held=True, reason=reason, received_file_ids=[k.id for k in kept])
     try:
         check_window(session, cycle, message.received_at, settings.tz)
-    except Conflict as exc:
+        check_reply_size(message.text)
+    except KaopingError as exc:
         kept = _keep_message(session, settings, message, status="refused", reason=str(exc), details=details)
         rendered = render("objection_refused", settings, greeting=unit, period=cycle_label(cycle), reason=str(exc),
                           received=local_time(message.received_at, settings.tz), office_email=settings.office_email)
@@ -263,6 +264,24 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         return ReplyOutcome(False, cycle_code, unit, reason=str(exc), received_file_ids=[k.id for k in kept], refused=True)
     kept = _keep_message(session, settings, message, status="accepted", reason="", details=details)
     return _record_reply(session, settings, cycle, ctx, unit, message, sender, kept)
+
+
+#: A reply is read into objections paragraph by paragraph: more than this is no list of disputed
+#: items (a unit undertakes a few dozen) but a pasted document, which goes attached.
+MAX_REPLY_OBJECTIONS = objection_form.MAX_ROWS
+MAX_REPLY_CHARS = 20_000
+
+
+def check_reply_size(text: str) -> None:
+    """``InvalidInput`` for a reply too long to be read as objections (what to do instead)."""
+    own = own_text(text)
+    if len(own) > MAX_REPLY_CHARS:
+        raise InvalidInput(f"回复正文有 {len(own)} 字，超过 {MAX_REPLY_CHARS} 字，未登记任何异议：请在正文中逐项简要写明"
+                           f"指标序号、异议内容和依据（或填写随征求意见稿发出的{objection_form.LABEL}），详细材料作为附件发送。")
+    parts = parse_objections(text) or []
+    if len(parts) > MAX_REPLY_OBJECTIONS:
+        raise InvalidInput(f"回复中写了 {len(parts)} 项异议，超过 {MAX_REPLY_OBJECTIONS} 项，未登记任何异议：请只列出确有异议的"
+                           f"指标（每项写明指标序号、异议内容和依据）后重新回复。")
 
 
 def _record_reply(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, unit: str,

@@ -288,6 +288,17 @@ def test_a_message_id_longer_than_the_column(initialized_db, tmp_path):
     again = _route(settings, _mail(filled_form(settings, [("57", "偏低", "")]), n=0, message_id=long_id))
     assert "此前已登记" in again.summary and _count(settings, Objection) == 1
 
+    # Replies by text, as a hostile unit writes them: 10,000 objections in one reply, or 1 MB of text.
+    with db.session_scope(settings) as session:
+        letter = session.exec(select(OutboxMessage.message_id).where(
+            OutboxMessage.idempotency_key == "objection-letter:2022H1:150204")).one()
+    for n, text in enumerate(("\n\n".join(f"指标序号：57\n异议内容：偏低 {i}" for i in range(10_000)), "偏低" * 500_000)):
+        got = _route(settings, IncomingMessage(message_id=f"<text-{n}@unit.example>", sender=LIAISON, subject="回复：征求意见稿",
+                                               text=text, received_at=datetime.now(UTC), in_reply_to=letter))
+        assert "未登记" in got.summary and "超过" in got.summary and got.refused, got.summary[:300]
+    assert _count(settings, Objection) == 1
+    assert len([m for m in _outbox(settings, "objection_refused", LIAISON) if "超过" in m.text_body]) == 2
+
 
 # --------------------------------------------------------------------------- through the real mailbox
 
