@@ -33,7 +33,7 @@ from datetime import datetime
 from imaplib import IMAP4
 
 from email_validator import EmailNotValidError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from kaoping import db
@@ -275,6 +275,8 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     try:
         with db.session_scope(settings) as session:
             routed = route_text_reply(session, settings, message)
+    except (OperationalError, InterfaceError, OSError):
+        raise  # the database or the disk went away: the message stays in the folder, taken again next run
     except Exception as exc:  # noqa: BLE001 - one message must not stop the mailbox: kept (step 1), filed for the team
         log.exception("处理邮件 %s 的回复或异议表时出错：已存档，移入未录入文件夹待专班核查", message.message_id)
         return MessageOutcome(**base, outcome="refused", folder=settings.imap_refused_folder,
