@@ -246,7 +246,7 @@ def test_a_form_out_of_its_place_cycle_or_time(initialized_db, tmp_path):
     with db.session_scope(settings) as session:
         cycle = session.exec(select(Cycle)).one()
         unit = session.exec(select(CycleUnit).where(CycleUnit.code == "150204")).first()
-        foreign = Cycle(**{**cycle.model_dump(), "id": None, "code": "2019H1"})
+        foreign = cycle.model_copy(update={"id": None, "code": "2019H1"})  # a cycle this system never had
         old = objection_form.build(settings, foreign, unit, closes_on=date(2019, 7, 10))
     other = _route(settings, _mail(old, n=3, at=within))
     assert "2019H1" in other.summary and "不在本系统中" in other.summary and other.refused
