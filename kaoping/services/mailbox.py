@@ -15,7 +15,8 @@ For each message waiting in the intake folder (``fetch_mail``):
    automatic reply, a bounce, a mailer-daemon or our own address (no mail loops), and at most
    once a day per address.
 3. **Move** it to the processed folder (everything recorded) or the refused one (anything
-   refused or held, no form, automatic mail), then note the move.
+   refused or held — forms, objection forms and objections by reply alike —, no form, automatic
+   mail, or a failure nobody foresaw), then note the move.
 
 A crash before step 1 leaves the message unread in the folder (fetched with BODY.PEEK); after
 step 1 the record says how far it got. Nothing is lost and nothing is done twice — also when two
@@ -35,7 +36,7 @@ from datetime import datetime
 from imaplib import IMAP4
 
 from email_validator import EmailNotValidError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlmodel import Session, select
 
 from kaoping import db
@@ -99,6 +100,7 @@ class Routed:
 
     summary: str
     release_run: str = ""
+    refused: bool = False  # held or refused (a stranger's, late, unreadable): filed with the refused mail
 
 
 def route_text_reply(session: Session, settings: Settings, message: IncomingMessage) -> Routed | None:
@@ -117,10 +119,12 @@ def route_text_reply(session: Session, settings: Settings, message: IncomingMess
                       signed.flow_run_id)
     by_form = objection_intake.take_message(session, settings, message)
     if by_form is not None:
-        return Routed(f"{by_form.unit or '（未能识别的单位）'}{by_form.cycle_code}异议表：{_objected(by_form)}")
+        return Routed(f"{by_form.unit or '（未能识别的单位）'}{by_form.cycle_code}异议表：{_objected(by_form)}",
+                      refused=by_form.held or by_form.refused)
     objected = objections.take_reply(session, settings, message)
     if objected is not None:
-        return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{_objected(objected)}")
+        return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{_objected(objected)}",
+                      refused=objected.held or objected.refused)
     opinion = objection_opinions.take_reply(session, settings, message)
     if opinion is not None:
         return Routed(f"{opinion.lead}对第 {opinion.objection_id} 号异议的意见：{opinion.summary}")
@@ -128,8 +132,9 @@ def route_text_reply(session: Session, settings: Settings, message: IncomingMess
 
 
 def _objected(outcome) -> str:
-    what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if outcome.held else
-            f"已登记异议 {len(outcome.objection_ids)} 条" if outcome.accepted else "未登记")
+    what = ("已暂存待核实（发件人不是该单位登记的邮箱）" if outcome.held and not outcome.accepted else
+            f"已登记异议 {len(outcome.objection_ids)} 条" if outcome.accepted and outcome.objection_ids else
+            "此前已登记，未重复登记" if outcome.accepted else "未登记")
     return what + (f"：{outcome.reason}" if outcome.reason else "")
 
 
@@ -272,11 +277,18 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     except EmailNotValidError as exc:  # nobody to answer: the team looks at it in the refused folder
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
-    with db.session_scope(settings) as session:
-        routed = route_text_reply(session, settings, message)
+    try:
+        with db.session_scope(settings) as session:
+            routed = route_text_reply(session, settings, message)
+    except (OperationalError, InterfaceError, OSError):
+        raise  # the database or the disk went away: the message stays in the folder, taken again next run
+    except Exception as exc:  # noqa: BLE001 - one message must not stop the mailbox: kept (step 1), filed for the team
+        log.exception("处理邮件 %s 的回复或异议表时出错：已存档，移入未录入文件夹待专班核查", message.message_id)
+        return MessageOutcome(**base, outcome="refused", folder=settings.imap_refused_folder,
+                              summary=f"系统处理这封邮件时出错（{exc.__class__.__name__}），未录入任何内容：邮件已存档，待专班核查")
     if routed is not None:
-        return MessageOutcome(**base, outcome="reply", folder=settings.imap_processed_folder, summary=routed.summary,
-                              release_run=routed.release_run)
+        return MessageOutcome(**base, outcome="reply", summary=routed.summary, release_run=routed.release_run,
+                              folder=settings.imap_refused_folder if routed.refused else settings.imap_processed_folder)
     if not forms:
         with db.session_scope(settings) as session:
             others = [a.filename for a in message.attachments]

@@ -35,6 +35,13 @@ CODE = "YY"  # the letters of the visible form number: 2022H1-YY007
 LABEL = "异议表"
 HEADER = ("序号", "指标序号", "异议内容", "依据（事实、理由和佐证材料）")
 BLANK_ROWS = 8
+#: Bounds on what a unit may write: a unit undertakes a few dozen indicators; a form with more filled
+#: rows is a spreadsheet pasted in, and a cell longer than a few pages is evidence, which goes attached.
+MAX_ROWS = 100
+MAX_CELL_CHARS = 5000
+#: A number that cannot be one indicator's: negative, a decimal, a range (55-60 means six items, not two).
+_AMBIGUOUS = re.compile(r"[-−－]\s*\d|\d\s*[.．。]\s*\d|\d\s*[-~～—–至到]\s*\d")
+_NUMBER = re.compile(r"\d+")
 
 
 def form_no(cycle: Cycle, unit: CycleUnit) -> str:
@@ -153,16 +160,28 @@ def read_rows(session: Session, form: ReturnedObjectionForm, upload: Upload) -> 
     undertaken = sorted(n for n, ind in ctx.indicator_by_number.items() if (form.unit_id, ind.id) in ctx.pairs)
     problems: list[str] = []
     rows: list[FormRow] = []
-    for index, cells in enumerate(table.rows[1:], start=2):
-        cells = [*cells, "", "", "", ""][:4]
-        written, disputed, evidence = fold(cells[1]).strip(), cells[2].strip(), cells[3].strip()
-        if not (written or disputed or evidence):
+    filled = [(index, [*cells, "", "", "", ""][:4]) for index, cells in enumerate(table.rows[1:], start=2)
+              if any(c.strip() for c in cells[1:4])]
+    if len(filled) > MAX_ROWS:
+        raise InvalidInput(f"{where}填写了 {len(filled)} 行，超过 {MAX_ROWS} 行，未登记任何异议：请每项有异议的指标填写一行"
+                           f"（同一指标的内容写在一行），不要把其他表格粘贴进来，然后重新发送。")
+    for index, cells in filled:
+        long = [HEADER[i] for i in (1, 2, 3) if len(cells[i]) > MAX_CELL_CHARS]
+        if long:
+            problems.append(f"第 {index} 行“{'”“'.join(long)}”列的文字超过 {MAX_CELL_CHARS} 字：请简要写明，"
+                            "详细的说明和佐证材料作为附件随邮件发送。")
             continue
-        numbers = tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", written)))
+        written, disputed, evidence = fold(cells[1]).strip(), cells[2].strip(), cells[3].strip()
+        shown = cells[1].strip()[:20] + ("…" if len(cells[1].strip()) > 20 else "")
+        found = _NUMBER.findall(written)
+        numbers = tuple(dict.fromkeys(int(n) for n in found if len(n) <= 4))
         if not written:
             problems.append(f"第 {index} 行“指标序号”列未填写：请填写有异议的指标序号（见征求意见稿，如 19）。")
+        elif _AMBIGUOUS.search(written) or any(len(n) > 4 for n in found):
+            problems.append(f"第 {index} 行“指标序号”列“{shown}”不是指标序号：请填写征求意见稿中的序号（正整数，如 19）；"
+                            "几项都有异议的，逐项写出并用顿号分开（如 19、20），或每项填写一行。")
         elif not numbers:
-            problems.append(f"第 {index} 行“指标序号”列“{cells[1].strip()[:20]}”不是指标序号：请填写数字，如 19。")
+            problems.append(f"第 {index} 行“指标序号”列“{shown}”不是指标序号：请填写数字，如 19。")
         else:
             foreign = [n for n in numbers if n not in undertaken]
             if foreign:

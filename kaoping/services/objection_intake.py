@@ -24,14 +24,14 @@ from kaoping.adapters.uploads import Upload
 from kaoping.domain.clock import local_date, local_time
 from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.models import Cycle, ObjectionSource, ReceivedFile
+from kaoping.models import Cycle, Objection, ObjectionSource, ReceivedFile
 from kaoping.models.types import utcnow
 from kaoping.services import audit, objection_form, objections
 from kaoping.services.contacts import unit_contacts
 from kaoping.services.cycles import cycle_label
 from kaoping.services.messages import render
 from kaoping.services.objection_form import ReturnedObjectionForm
-from kaoping.services.objections import PURPOSE, ReplyOutcome
+from kaoping.services.objections import PURPOSE, ReplyOutcome, key_part
 from kaoping.services.outbox import queue
 from kaoping.services.received import keep_received
 from kaoping.services.score_entry import CycleContext
@@ -51,8 +51,9 @@ class FormOutcome:
     cycle_code: str = ""
     unit: str = ""
     form_no: str = ""
-    objection_ids: list[int] = field(default_factory=list)
+    objection_ids: list[int] = field(default_factory=list)  # recorded from this form now
     received_file_id: int | None = None
+    repeated_ids: list[int] = field(default_factory=list)  # recorded before from the same rows (a form sent again)
 
 
 def is_objection_form(upload: Upload) -> bool:
@@ -67,7 +68,7 @@ def _refuse(session: Session, settings: Settings, upload: Upload, *, sender: str
         rendered = render("objection_refused", settings, greeting=form.unit_name if form else "您好",
                           period=cycle_label(form.cycle) if form else "", reason=reason,
                           received=local_time(received_at, settings.tz), office_email=settings.office_email)
-        queue(session, settings, key=f"objection-refused:{details.get('message_id') or kept.sha256}:{kept.sha256[:12]}",
+        queue(session, settings, key=f"objection-refused:{objections.key_part(details.get('message_id', '')) or kept.sha256}:{kept.sha256[:12]}",
               kind="objection_refused", to=[sender], subject=rendered.subject, text=rendered.text, html=rendered.html,
               cycle_code=form.cycle.code if form else None)
     audit.append(session, actor=ACTOR, action="objections.form_refused",
@@ -105,10 +106,14 @@ def take_form(session: Session, settings: Settings, upload: Upload, *, sender: s
     if same is not None:
         keep_received(session, settings, upload, purpose=PURPOSE, status="unchanged", sender=sender,
                       details={**details, "same_as": same.id})
-        when = local_time(same.received_at, settings.tz)
+        first = (same.details or {}).get("received_at")
+        when = local_time(datetime.fromisoformat(first) if first else same.received_at, settings.tz)
+        ids = list((same.details or {}).get("objections", []))
+        _tell_repeated(session, settings, form, [session.get(Objection, i) for i in ids], sender=sender,
+                       received_at=received_at, key=f"{same.id}:{key_part(message_id) or upload.sha256[:16]}")
         return FormOutcome(True, summary=f"与 {when} 收到的异议表完全相同，未重复登记",
                            cycle_code=form.cycle.code, unit=form.unit_name, form_no=form.form_no,
-                           objection_ids=list((same.details or {}).get("objections", [])), received_file_id=same.id)
+                           repeated_ids=ids, received_file_id=same.id)
     trusted = channel == "cli" and not sender
     if not trusted and sender not in objections.unit_addresses(session, form.unit_id) | {settings.office_email.lower()}:
         reason = (f"{upload.name}（{form.form_no}，{form.unit_name}的{objection_form.LABEL}）的发件人 {sender or '（无）'} "
@@ -126,9 +131,49 @@ def take_form(session: Session, settings: Settings, upload: Upload, *, sender: s
     except KaopingError as exc:
         return _refuse(session, settings, upload, sender=sender, received_at=received_at, reason=str(exc), details=details,
                        form=form)
+    fresh, repeated = _split_repeated(session, form, rows)
+    if not fresh:  # the same rows again (saved anew by Word, or sent twice): nothing recorded twice, the unit told
+        kept = keep_received(session, settings, upload, purpose=PURPOSE, status="unchanged", sender=sender,
+                             details={**details, "same_rows_as": [o.id for o in repeated]})
+        _tell_repeated(session, settings, form, repeated, sender=sender, received_at=received_at,
+                       key=f"{kept.id}:{key_part(message_id) or upload.sha256[:16]}")
+        return FormOutcome(True, summary=f"所填 {len(repeated)} 项异议此前已登记（第 {'、'.join(str(o.id) for o in repeated)} 号），"
+                                         "未重复登记", cycle_code=form.cycle.code, unit=form.unit_name, form_no=form.form_no,
+                           repeated_ids=[o.id for o in repeated], received_file_id=kept.id)
     kept = keep_received(session, settings, upload, purpose=PURPOSE, status="accepted", sender=sender, details=details)
-    return _record(session, settings, form, rows, kept, sender=sender, received_at=received_at, actor=actor,
-                   message_id=message_id, evidence=evidence or [])
+    return _record(session, settings, form, fresh, kept, sender=sender, received_at=received_at, actor=actor,
+                   message_id=message_id, evidence=evidence or [], repeated=repeated)
+
+
+def _split_repeated(session: Session, form: ReturnedObjectionForm, rows) -> tuple[list, list[Objection]]:
+    """The rows not recorded before from this unit's forms, and the objections the others repeat
+    (same indicators, same text): a form sent twice, or sent again with a row added, records each row once."""
+    known: dict[tuple, list[Objection]] = {}
+    for o in session.exec(select(Objection).where(Objection.cycle_id == form.cycle.id, Objection.unit_id == form.unit_id,
+                                                  Objection.source == ObjectionSource.form).order_by(Objection.id)):
+        known.setdefault((o.disputed, o.evidence), []).append(o)
+    fresh, repeated = [], []
+    for row in rows:
+        same = [o for o in known.get((row.disputed.strip(), row.evidence.strip()), [])
+                if o.indicator_number in row.numbers or (not row.numbers and o.indicator_number is None)]
+        if same and {o.indicator_number for o in same} >= set(row.numbers):
+            repeated += [o for o in same if o not in repeated]
+        else:
+            fresh.append(row)
+    return fresh, repeated
+
+
+def _tell_repeated(session: Session, settings: Settings, form: ReturnedObjectionForm, repeated: list, *, sender: str,
+                   received_at: datetime, key: str) -> None:
+    """The unit is told its form was taken before (only at its registered address: a stranger learns nothing)."""
+    repeated = [o for o in repeated if o is not None]
+    if not repeated or not sender or sender not in objections.unit_addresses(session, form.unit_id):
+        return
+    rendered = render("objection_received", settings, greeting=form.unit_name, unit=form.unit_name,
+                      period=cycle_label(form.cycle), received=local_time(received_at, settings.tz), form_no=form.form_no,
+                      items=[], repeated=[o.id for o in repeated], unclassified=False, attachments=0)
+    queue(session, settings, key=f"objection-duplicate:{key}"[:200], kind="objection_received", to=[sender],
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=form.cycle.code)
 
 
 def _check(session: Session, settings: Settings, form: ReturnedObjectionForm, upload: Upload, received_at: datetime):
@@ -137,7 +182,8 @@ def _check(session: Session, settings: Settings, form: ReturnedObjectionForm, up
 
 
 def _record(session: Session, settings: Settings, form: ReturnedObjectionForm, rows, kept: ReceivedFile, *, sender: str,
-            received_at: datetime, actor: str, message_id: str, evidence: list[dict]) -> FormOutcome:
+            received_at: datetime, actor: str, message_id: str, evidence: list[dict],
+            repeated: list[Objection] = ()) -> FormOutcome:
     """Each filled row one objection (source: form), one receipt for the whole form."""
     objector = "" if sender == settings.office_email.lower() else sender
     attachments = [{"received_file_id": kept.id, "filename": kept.filename, "sha256": kept.sha256, "form": True}, *evidence]
@@ -149,12 +195,14 @@ def _record(session: Session, settings: Settings, form: ReturnedObjectionForm, r
                                      message_id=message_id, attachments=attachments, receipt=False)
     ctx = CycleContext(session, form.cycle)
     objections.send_receipt(session, settings, form.cycle, ctx, created,
-                            to=[objector] if objector else unit_contacts(session, form.unit_id), form_no=form.form_no)
+                            to=[objector] if objector else unit_contacts(session, form.unit_id), form_no=form.form_no,
+                            repeated=[o.id for o in repeated])
     ids = [o.id for o in created]
     kept.details = {**(kept.details or {}), "objections": ids}
     session.add(kept)
+    again = f"；另有 {len(repeated)} 项此前已登记，未重复登记" if repeated else ""
     return FormOutcome(True, summary=f"{objection_form.LABEL}已收到：登记异议 {len(ids)} 项（第 {'、'.join(map(str, ids))} 号），"
-                                     "已转牵头考核单位核实", cycle_code=form.cycle.code, unit=form.unit_name,
+                                     f"已转牵头考核单位核实{again}", cycle_code=form.cycle.code, unit=form.unit_name,
                        form_no=form.form_no, objection_ids=ids, received_file_id=kept.id)
 
 
@@ -191,8 +239,10 @@ def take_message(session: Session, settings: Settings, message: IncomingMessage)
     first = outcomes[0]
     return ReplyOutcome(any(o.accepted for o in outcomes), first.cycle_code, first.unit,
                         [i for o in outcomes for i in o.objection_ids], held=any(o.held for o in outcomes),
-                        reason="；".join(o.reason or o.summary for o in outcomes if o.reason or not o.accepted),
-                        received_file_ids=[o.received_file_id for o in outcomes if o.received_file_id])
+                        reason="；".join(o.reason or o.summary for o in outcomes if o.reason or not o.accepted or o.summary
+                                        and "未重复登记" in o.summary),
+                        received_file_ids=[o.received_file_id for o in outcomes if o.received_file_id],
+                        refused=any(not o.accepted and not o.held for o in outcomes))
 
 
 # --------------------------------------------------------------------------- held for the team

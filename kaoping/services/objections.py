@@ -11,6 +11,8 @@ a reason, and the objector is told the outcome and why.
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -19,9 +21,9 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.clock import chinese_date, local_date, local_time
-from kaoping.domain.errors import Conflict, InvalidInput, NotFound
+from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.domain.objection_text import parse_objections
+from kaoping.domain.objection_text import own_text, parse_objections
 from kaoping.domain.scoring import fmt_exact, points_text
 from kaoping.models import (
     Contact,
@@ -58,9 +60,21 @@ def _item_score(session: Session, cycle: Cycle, unit_id: int, number: int) -> De
     return Decimal(fmt_exact(item.value, 4)) if item is not None else None
 
 
-def _what(o: Objection) -> str:
+def what(o: Objection) -> str:
     head = f"指标{o.indicator_number}" if o.indicator_number else "未写明指标（待专班归类）"
     return f"{head}：{o.disputed[:60]}{'…' if len(o.disputed) > 60 else ''}"
+
+
+def stored_message_id(message_id: str) -> str:
+    """A Message-ID as the objection keeps it: its column holds 300 characters, a mailer may write more."""
+    return (message_id or "")[:300]
+
+
+def key_part(message_id: str) -> str:
+    """A Message-ID inside an outbox key (200 characters in all): a long one by its digest."""
+    if len(message_id or "") <= 120:
+        return message_id or ""
+    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "surrogateescape")).hexdigest()[:40]
 
 
 def unit_addresses(session: Session, unit_id: int) -> set[str]:
@@ -112,7 +126,7 @@ def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, num
     for number in known or [None]:
         objection = Objection(cycle_id=cycle.id, unit_id=unit_id, indicator_number=number, disputed=disputed.strip(),
                               evidence=evidence.strip(), attachments=attachments or [], received_at=received_at,
-                              source=source, sender=sender, message_id=message_id, recorded_by=actor)
+                              source=source, sender=sender, message_id=stored_message_id(message_id), recorded_by=actor)
         if number is not None:
             objection.previous_score = _item_score(session, cycle, unit_id, number)
         session.add(objection)
@@ -155,15 +169,15 @@ def _evidence_names(o: Objection) -> list[str]:
 
 
 def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, created: list[Objection], *,
-             to: list[str], form_no: str = "") -> None:
+             to: list[str], form_no: str = "", repeated: list[int] | tuple[int, ...] = ()) -> None:
     if not to or not created:
         return
     first = created[0]
     rendered = render("objection_received", settings, greeting=ctx.name(first.unit_id), unit=ctx.name(first.unit_id),
                       period=cycle_label(cycle), received=local_time(first.received_at, settings.tz),
-                      items=[{"id": o.id, "what": _what(o)} for o in created],
+                      items=[{"id": o.id, "what": what(o)} for o in created],
                       unclassified=any(o.indicator_number is None for o in created),
-                      attachments=len(_evidence_names(first)), form_no=form_no)
+                      attachments=len(_evidence_names(first)), form_no=form_no, repeated=list(repeated))
     queue(session, settings, key=f"objection-receipt:{first.id}", kind="objection_received", to=to,
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
 
@@ -182,6 +196,7 @@ class ReplyOutcome:
     held: bool = False
     reason: str = ""
     received_file_ids: list[int] = field(default_factory=list)
+    refused: bool = False  # something in it was refused (filed with the refused mail, the sender told)
 
 
 def _letter_of(session: Session, message: IncomingMessage) -> OutboxMessage | None:
@@ -222,7 +237,7 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
     ctx = CycleContext(session, cycle)
     unit_id = next(u for u, cu in ctx.units.items() if cu.code == unit_code)
     unit = ctx.name(unit_id)
-    done = session.exec(select(Objection.id).where(Objection.message_id == message.message_id,
+    done = session.exec(select(Objection.id).where(Objection.message_id == stored_message_id(message.message_id),
                                                    Objection.cycle_id == cycle.id)).all()
     if done and message.message_id:
         return ReplyOutcome(True, cycle_code, unit, list(done), reason="此前已登记")
@@ -237,17 +252,36 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         return ReplyOutcome(False, cycle_code, unit, held=True, reason=reason, received_file_ids=[k.id for k in kept])
     try:
         check_window(session, cycle, message.received_at, settings.tz)
-    except Conflict as exc:
+        check_reply_size(message.text)
+    except KaopingError as exc:
         kept = _keep_message(session, settings, message, status="refused", reason=str(exc), details=details)
         rendered = render("objection_refused", settings, greeting=unit, period=cycle_label(cycle), reason=str(exc),
                           received=local_time(message.received_at, settings.tz), office_email=settings.office_email)
-        queue(session, settings, key=f"objection-refused:{message.message_id or kept[0].sha256}", kind="objection_refused",
+        queue(session, settings, key=f"objection-refused:{key_part(message.message_id) or kept[0].sha256}", kind="objection_refused",
               to=[sender], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle_code)
         audit.append(session, actor="mail:objections", action="objections.refused", entity=f"cycle:{cycle_code}/unit:{unit_code}",
                      cycle_code=cycle_code, after={"sender": sender, "message_id": message.message_id}, reason=str(exc))
-        return ReplyOutcome(False, cycle_code, unit, reason=str(exc), received_file_ids=[k.id for k in kept])
+        return ReplyOutcome(False, cycle_code, unit, reason=str(exc), received_file_ids=[k.id for k in kept], refused=True)
     kept = _keep_message(session, settings, message, status="accepted", reason="", details=details)
     return _record_reply(session, settings, cycle, ctx, unit, message, sender, kept)
+
+
+#: A reply is read into objections paragraph by paragraph: more than this is no list of disputed
+#: items (a unit undertakes a few dozen) but a pasted document, which goes attached.
+MAX_REPLY_OBJECTIONS = objection_form.MAX_ROWS
+MAX_REPLY_CHARS = 20_000
+
+
+def check_reply_size(text: str) -> None:
+    """``InvalidInput`` for a reply too long to be read as objections (what to do instead)."""
+    own = own_text(text)
+    if len(own) > MAX_REPLY_CHARS:
+        raise InvalidInput(f"回复正文有 {len(own)} 字，超过 {MAX_REPLY_CHARS} 字，未登记任何异议：请在正文中逐项简要写明"
+                           f"指标序号、异议内容和依据（或填写随征求意见稿发出的{objection_form.LABEL}），详细材料作为附件发送。")
+    parts = parse_objections(text) or []
+    if len(parts) > MAX_REPLY_OBJECTIONS:
+        raise InvalidInput(f"回复中写了 {len(parts)} 项异议，超过 {MAX_REPLY_OBJECTIONS} 项，未登记任何异议：请只列出确有异议的"
+                           f"指标（每项写明指标序号、异议内容和依据）后重新回复。")
 
 
 def _record_reply(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, unit: str,
@@ -273,7 +307,8 @@ def recorded_from(session: Session, message_id: str) -> list[Objection]:
     """The objections already recorded from the email ``message_id`` (none for an empty id)."""
     if not message_id:
         return []
-    return list(session.exec(select(Objection).where(Objection.message_id == message_id).order_by(Objection.id)))
+    return list(session.exec(select(Objection).where(Objection.message_id == stored_message_id(message_id))
+                             .order_by(Objection.id)))
 
 
 def held_replies(session: Session) -> list[ReceivedFile]:

@@ -82,7 +82,8 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
         refused = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_refused")).one()
         assert refused.to == [LIAISON] and "没有填写任何异议" in refused.text_body
         assert not session.exec(select(OutboxMessage).where(OutboxMessage.kind.in_(("return_refused", "mail_no_form")))).all()
-    assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 3
+    assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 2  # the blank form: with the refused mail
+    assert len(folder(imap_server, settings, settings.imap_refused_folder)) == 1
 
     # The lead assessor answers the email that routed the objection to it: recorded as its opinion.
     with db.session_scope(settings) as session:
