@@ -98,16 +98,8 @@ class CycleStart(BaseModel):
 # --------------------------------------------------------------------------- sign-offs (Resume dialog)
 
 
-def _decision_required(schema: dict) -> None:
-    """意见 is always answered (同意 preselected): required in the form, so the UI does not call it
-    optional; its default still fills the choice in."""
-    schema["required"] = [*schema.get("required", []), "decision"]
-
-
 class SignoffInput(RunInput):
     """签字：填写邮件中的验证码，选择同意或退回修改。"""
-
-    model_config = ConfigDict(json_schema_extra=_decision_required)
 
     # No default: the UI marks the field required; no pattern: a mistyped code is answered in the run.
     code: str = Field(title="验证码", description="签字人邮箱收到的 6 位一次性验证码（只发给签字人本人）")

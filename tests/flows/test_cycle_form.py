@@ -64,7 +64,7 @@ def test_the_signoff_forms_require_the_code_and_offer_two_choices():
     for form in (SignoffInput, VerificationInput):
         schema = create_v2_schema(form.__name__, model_base=form)  # what RunInput.save stores for the UI
         fields = schema["properties"]
-        assert schema["required"] == ["code", "decision"]  # no "(Optional)" on the code and the choice
+        assert schema["required"] == ["code"]  # no "(Optional)" on the code
         assert fields["code"]["title"] == "验证码" and "pattern" not in fields["code"]
         assert fields["decision"]["enum"] == ["同意", "退回修改"] and fields["decision"]["title"] == "意见"
         assert fields["comments"]["title"] == "意见说明"
