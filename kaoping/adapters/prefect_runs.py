@@ -93,6 +93,13 @@ def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *,
     return started
 
 
+def release_answer(how: str) -> dict:
+    """The answer a run is released with: never read (the run starts again from the top and finds the
+    stage decided), but the server checks it against the sign-off form's schema — so it must fill
+    every required field (tests/flows/test_cycle_form.py keeps the two in step)."""
+    return {"code": "", "comments": f"（{how}）"}
+
+
 def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") -> str:
     """After a sign-off given outside the UI (`kaoping signoff give`, a reply by email), let the
     run that was waiting for it go on: it is resumed with an empty answer, starts again from the
@@ -106,7 +113,7 @@ def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") 
     if not flow_run_id:
         return ""
     try:
-        resume_flow_run(UUID(flow_run_id), run_input={"code": "", "comments": f"（{how}）"})
+        resume_flow_run(UUID(flow_run_id), run_input=release_answer(how))
     except NotPausedError:
         return ""
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway
