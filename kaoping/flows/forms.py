@@ -33,10 +33,18 @@ def optional_date(title: str, description: str):
     return Field(None, title=title, description=description, json_schema_extra=_no_null_default)
 
 
+def _in_order(schema: dict) -> None:
+    """Each field's ``position``, which the UI orders a form's fields by: a Prefect server on
+    PostgreSQL keeps the schema as JSONB, which does not keep the order of keys (seen in Chromium:
+    半年 before 年度, the dates shuffled)."""
+    for place, field in enumerate(schema.get("properties", {}).values()):
+        field["position"] = place
+
+
 class CycleStart(BaseModel):
     """开启半年考评：年度、半年、各项期限、调研组、承担关系。"""
 
-    model_config = ConfigDict(title="开启考评")
+    model_config = ConfigDict(title="开启考评", json_schema_extra=_in_order)
 
     year: int = Field(title="年度", description="考评所属年度，例如 2022（下半年考评在次年年初进行时，仍填所属年度）")
     half: Literal["上半年", "下半年"] = Field(title="半年", description="考评上半年还是下半年")
@@ -100,6 +108,8 @@ class CycleStart(BaseModel):
 
 class SignoffInput(RunInput):
     """签字：填写邮件中的验证码，选择同意或退回修改。"""
+
+    model_config = ConfigDict(json_schema_extra=_in_order)
 
     # No default: the UI marks the field required; no pattern: a mistyped code is answered in the run.
     code: str = Field(title="验证码", description="签字人邮箱收到的 6 位一次性验证码（只发给签字人本人）")

@@ -45,8 +45,9 @@ def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
         "年度", "半年", "自评表截止日期", "自评表期限（工作日）", "评分表期限（工作日）", "实地调研开始日期",
         "实地调研结束日期", "第三方评估和民意调查期限（工作日）", "调研组", "承担关系说明", "按哪一天推进"]
     assert form["required"] == ["year", "half"]
+    assert [f["position"] for f in fields.values()] == list(range(len(fields)))  # the order survives JSONB
     assert fields["half"]["enum"] == ["上半年", "下半年"]
-    assert fields["visit_start"] == {"type": "string", "format": "date", "title": "实地调研开始日期",
+    assert fields["visit_start"] == {"type": "string", "format": "date", "title": "实地调研开始日期", "position": 5,
                                      "description": fields["visit_start"]["description"]}
     assert fields["self_assessment_workdays"]["default"] == 10
     for name, field in _walk(schema):
@@ -71,6 +72,7 @@ def test_the_signoff_forms_require_the_code_and_offer_two_choices():
         assert fields["code"]["title"] == "验证码" and "pattern" not in fields["code"]
         assert fields["decision"]["enum"] == ["同意", "退回修改"] and fields["decision"]["title"] == "意见"
         assert fields["comments"]["title"] == "意见说明"
+        assert sorted(fields, key=lambda name: fields[name]["position"])[:3] == ["code", "decision", "comments"]
         # The answer a run is released with after a signature by reply or CLI passes the server's check
         # (a required field added to the form without it made every release fail).
         jsonschema.validate(release_answer("已通过邮件回复签字"), schema)
