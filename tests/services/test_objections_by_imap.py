@@ -18,17 +18,22 @@ from tests.services.test_mailbox_imap import deliver, folder
 LIAISON = "liaison@150204.baotou.example"  # 青山区
 
 
-def test_a_reply_to_the_provisional_letter_is_an_objection_with_its_evidence(imap_settings, imap_server, tmp_path):
-    settings = imap_settings
-    if "postgresql" in settings.database_url:
-        pytest.skip("the objection service runs on both backends in test_objections; here the mail path (SQLite)")
+def letter_sent(settings, tmp_path) -> tuple[str, str]:
+    """A verified 2022H1 with the objection window open: the subject and Message-ID of 青山区's letter."""
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     open_objection_window(settings, today=office_today())
     with db.session_scope(settings) as session:
         letter = session.exec(select(OutboxMessage).where(
             OutboxMessage.idempotency_key == "objection-letter:2022H1:150204")).one()
-        subject, message_id = letter.subject, letter.message_id
+        return letter.subject, letter.message_id
+
+
+def test_a_reply_to_the_provisional_letter_is_an_objection_with_its_evidence(imap_settings, imap_server, tmp_path):
+    settings = imap_settings
+    if "postgresql" in settings.database_url:
+        pytest.skip("the objection service runs on both backends in test_objections; here the mail path (SQLite)")
+    subject, message_id = letter_sent(settings, tmp_path)
 
     raw = reply(LIAISON, f"回复：{subject}", [("指标43佐证材料.docx", b"PK\x03\x04 evidence")],
                 text="指标序号：43\n异议内容：我区政务服务事项已全部上线，得分偏低。\n依据：见附件。",
@@ -54,13 +59,7 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
     settings = imap_settings
     if "postgresql" in settings.database_url:
         pytest.skip("the objection service runs on both backends in test_objection_forms; here the mail path (SQLite)")
-    scored_cycle(settings, tmp_path)
-    sign_off(settings)
-    open_objection_window(settings, today=office_today())
-    with db.session_scope(settings) as session:
-        letter = session.exec(select(OutboxMessage).where(
-            OutboxMessage.idempotency_key == "objection-letter:2022H1:150204")).one()
-        subject, message_id = letter.subject, letter.message_id
+    subject, message_id = letter_sent(settings, tmp_path)
     form = filled_form(settings, [("57", "数据共享已全部完成，应得满分。", "验收报告（附件）")])
     deliver(imap_server, settings, reply(LIAISON, f"回复：{subject}", [("异议表.docx", form), ("验收报告.docx", b"PK\x03\x04 proof")],
                                          text="异议表和佐证材料见附件。", headers={"In-Reply-To": message_id, "References": message_id}))
