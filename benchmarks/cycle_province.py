@@ -34,7 +34,7 @@ def teams_file(path: Path, unit_names: list[str]) -> Path:
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="kaoping-cycle-bench-"))
     url = ""
-    from kaoping.adapters.mail.sink import MailSink
+    from kaoping.notifications.mail.sink import MailSink
 
     with MailSink(workdir / "mail") as sink:
         os.environ.update({"KAOPING_VAR_DIR": str(workdir / "var"), "KAOPING_DATABASE_URL": url,
@@ -45,6 +45,10 @@ def main() -> None:
 
 
 def run(workdir: Path, sink, backend: str) -> None:
+    from kaoping.flows.cycle import half_year_cycle
+    from kaoping.flows.daily import intake
+    from kaoping.flows.forms import CycleStart
+    from kaoping.models import FormKind, Unit
     from prefect.testing.utilities import prefect_test_harness
     from sqlmodel import select
 
@@ -56,13 +60,9 @@ def run(workdir: Path, sink, backend: str) -> None:
         mailbox,
         signoff_code,
     )
-    from kaoping.flows.cycle import half_year_cycle
-    from kaoping.flows.forms import CycleStart
-    from kaoping.flows.daily import intake
-    from kaoping.models import FormKind, Unit
-    from kaoping.services.cycles import get_cycle
-    from kaoping.services.points import accept_default_points
-    from kaoping.services.signoff import give_signoff
+    from kaoping.services.cycles.cycle import get_cycle
+    from kaoping.services.cycles.points import accept_default_points
+    from kaoping.services.signoff.signatures import give_signoff
     from kaoping.settings import get_settings
 
     logging.getLogger("kaoping.calendar").setLevel(logging.ERROR)
@@ -85,7 +85,7 @@ def run(workdir: Path, sink, backend: str) -> None:
     with db.session_scope(settings) as session:
         names = [u.name for u in session.exec(select(Unit).order_by(Unit.code))]
     teams = teams_file(workdir / "teams.yaml", names)
-    from kaoping.services.visits import import_teams
+    from kaoping.services.visits.schedule import import_teams
 
     with db.session_scope(settings) as session:
         import_teams(session, teams.read_bytes(), source_name=teams.name, actor="bench")

@@ -19,8 +19,9 @@ from pathlib import Path
 
 def fill_progress(data: bytes) -> bytes:
     """Type 完成 into every 完成进度 cell — what a unit does before returning its form."""
-    from kaoping.demo.people import fill_docx_table
     from kaoping.models import FormKind
+
+    from kaoping.demo.people import fill_docx_table
     from kaoping.services.forms import FORM_LAYOUTS
 
     return fill_docx_table(data, FORM_LAYOUTS[FormKind.self_assessment]["main"].header, lambda cells: {5: "完成"})
@@ -48,19 +49,20 @@ def docxtpl_template(path: Path) -> None:
 
 
 def run(workdir: Path) -> dict:
+    from kaoping.models import Component, FormKind
+
     from benchmarks.rules_province import setup_province
     from kaoping import db
     from kaoping.adapters.uploads import Upload, read_upload
     from kaoping.demo.people import component_rows, monitoring_rows, write_csv
     from kaoping.domain.policy import load_policy
-    from kaoping.models import Component, FormKind
-    from kaoping.services.cycles import get_cycle, open_cycle
+    from kaoping.services.cycles.cycle import get_cycle, open_cycle
     from kaoping.services.forms import build_forms
-    from kaoping.services.intake import intake
-    from kaoping.services.reports import build_reports
-    from kaoping.services.results import compute_cycle, result_rows
-    from kaoping.services.score_entry import import_score_file
-    from kaoping.services.verification import confirm_all_self_scored
+    from kaoping.services.reports.documents import build_reports
+    from kaoping.services.returns.intake import intake
+    from kaoping.services.scoring.entry import import_score_file
+    from kaoping.services.scoring.results import compute_cycle, result_rows
+    from kaoping.services.scoring.verification import confirm_all_self_scored
     from kaoping.settings import Settings
 
     s = Settings(database_url=f"sqlite:///{workdir / 'bench.sqlite3'}", var_dir=workdir / "var", environment="development", _env_file=None)
@@ -111,7 +113,11 @@ def run(workdir: Path) -> dict:
     from docxtpl import DocxTemplate
 
     from kaoping.domain.scoring import fmt
-    from kaoping.services.reports import _letter, environment, indicator_titles
+    from kaoping.services.reports.documents import (
+        _letter,
+        environment,
+        indicator_titles,
+    )
 
     with db.session_scope(s) as session:
         inputs, results = compute_cycle(session, get_cycle(session, "2022H1"), detailed=True)

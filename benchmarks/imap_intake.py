@@ -1,6 +1,6 @@
 """600 returned forms fetched and recorded over IMAP (issue 15): time and peak memory.
 
-A private dovecot on loopback (``kaoping.adapters.mail.imap_server``) holds 600 replies, each with
+A private dovecot on loopback (``kaoping.notifications.mail.imap_server``) holds 600 replies, each with
 a filled self-assessment form attached (Baotou's 36 units, each returning ~17 versions, every one
 filled differently: each is a full intake that supersedes the one before), delivered with IMAP
 APPEND by a preparing process. Then this process — nothing else loaded before — runs
@@ -45,14 +45,14 @@ def prepare(workdir: Path, port: int, user: str, password: str) -> None:
     from email.utils import make_msgid
 
     from imapclient import IMAPClient
+    from kaoping.models import FormKind
 
     from kaoping import db
     from kaoping.demo.people import People, issued_forms
-    from kaoping.models import FormKind
     from kaoping.domain.policy import load_policy
-    from kaoping.services.cycles import get_cycle, open_cycle
+    from kaoping.services.cycles.cycle import get_cycle, open_cycle
     from kaoping.services.forms import build_forms
-    from kaoping.services.setup import initialize
+    from kaoping.services.reference.setup import initialize
 
     settings = _settings(workdir, port, user, password)
     initialize(settings)
@@ -84,9 +84,10 @@ def prepare(workdir: Path, port: int, user: str, password: str) -> None:
 
 def measure(workdir: Path, port: int, user: str, password: str) -> dict:
     base = _peak_mb()
-    from kaoping import db
     from kaoping.models import MailboxMessage, OutboxMessage, Submission
-    from kaoping.services.mailbox import fetch_mail
+    from kaoping.notifications.mailbox import fetch_mail
+
+    from kaoping import db
 
     settings = _settings(workdir, port, user, password)
     imported = _peak_mb()
@@ -115,7 +116,11 @@ def main() -> None:
         else:
             print("RESULT " + json.dumps(measure(workdir, port, user, password), ensure_ascii=False))
         return
-    from kaoping.adapters.mail.imap_server import ImapServerUnavailable, LocalImapServer, dovecot_path
+    from kaoping.notifications.mail.imap_server import (
+        ImapServerUnavailable,
+        LocalImapServer,
+        dovecot_path,
+    )
 
     if dovecot_path() is None:
         print("SKIPPED: dovecot is not installed (apt-get install dovecot-imapd)")

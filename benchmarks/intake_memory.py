@@ -74,7 +74,7 @@ def case(path: Path, workdir: Path) -> dict:
     from kaoping.adapters.uploads import check_office_zip, read_upload
     from kaoping.adapters.word.package import read_tables
     from kaoping.domain.errors import InvalidInput
-    from kaoping.services.intake import receive
+    from kaoping.services.returns.intake import receive
     from kaoping.settings import Settings
 
     name = path.stem

@@ -47,13 +47,14 @@ def free_port() -> int:
 
 
 def run(workdir: Path, n: int = 1000) -> dict:
+    from kaoping.notifications.mail import smtp as _m
+
     from kaoping import db
-    from kaoping.adapters.mail import smtp as _m
     from kaoping.settings import Settings
     send_pending = _m.send_pending
     import multiprocessing
 
-    from kaoping.services.outbox import Attachment, queue
+    from kaoping.notifications.outbox import Attachment, queue
 
     port = free_port()
     context = multiprocessing.get_context("spawn")

@@ -45,9 +45,8 @@ def province_registry(path: Path, rng: random.Random) -> None:
 
 
 def province_responsibilities(session, path: Path, rng: random.Random) -> int:
-    from sqlmodel import select
-
     from kaoping.models import Indicator, IndicatorLead, Unit
+    from sqlmodel import select
 
     units = session.exec(select(Unit)).all()
     led = {}
@@ -68,9 +67,9 @@ def setup_province(settings, workdir: Path) -> int:
     """init, then the synthetic province's registry and responsibilities; returns the pair count."""
     from kaoping import db
     from kaoping.adapters.uploads import read_upload
-    from kaoping.services.registry import import_registry
-    from kaoping.services.responsibilities import import_responsibilities
-    from kaoping.services.setup import initialize
+    from kaoping.services.reference.registry import import_registry
+    from kaoping.services.reference.responsibilities import import_responsibilities
+    from kaoping.services.reference.setup import initialize
 
     rng = random.Random(7)
     initialize(settings)
@@ -85,15 +84,16 @@ def setup_province(settings, workdir: Path) -> int:
 
 
 def run_one(url: str, workdir: Path) -> dict:
+    from kaoping.models import Component
+
     from kaoping import db
     from kaoping.adapters.uploads import read_upload
     from kaoping.demo.people import component_rows, monitoring_rows, write_csv
     from kaoping.domain.policy import load_policy
-    from kaoping.models import Component
-    from kaoping.services.cycles import get_cycle, open_cycle
-    from kaoping.services.results import compute_cycle, result_rows
-    from kaoping.services.score_entry import import_score_file
-    from kaoping.services.verification import confirm_all_self_scored
+    from kaoping.services.cycles.cycle import get_cycle, open_cycle
+    from kaoping.services.scoring.entry import import_score_file
+    from kaoping.services.scoring.results import compute_cycle, result_rows
+    from kaoping.services.scoring.verification import confirm_all_self_scored
     from kaoping.settings import Settings
 
     s = Settings(database_url=url, var_dir=workdir / "var", environment="development", _env_file=None)

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 def main() -> None:
     from kaoping.domain.scheduling import Member, Problem, Team, schedule
-    from kaoping.services.workdays import WorkCalendar
+    from kaoping.services.reference.workdays import WorkCalendar
 
     calendar = WorkCalendar()
     days, day = [], date(2026, 2, 2)

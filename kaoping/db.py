@@ -17,10 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
 from sqlmodel import Session, create_engine
 
-from kaoping.settings import PROJECT_ROOT, Settings
+from kaoping.settings import MIGRATIONS_DIR, Settings
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
-# Where a session carries the key that seals its audit entries (kaoping.services.audit).
+# Where a session carries the key that seals its audit entries (kaoping.records.audit).
 AUDIT_KEY = "kaoping.audit_key"
 
 

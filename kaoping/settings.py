@@ -16,8 +16,10 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-#: The repository root: shipped data (catalogs, registry, policy) lives under it.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: The installed package: shipped data (catalogs, registry, policies) and the migrations travel with it.
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
 
 #: The secret a fresh checkout runs with. Fine for the demo and the tests, never for
 #: production: forms signed with it could be forged by anyone who read this file.
@@ -57,7 +59,7 @@ class Settings(BaseSettings):
         description="where kaoping keeps its own files: the SQLite database, received files",
     )
     data_dir: Path = Field(
-        PROJECT_ROOT / "data",
+        DATA_DIR,
         description="shipped reference data: catalogs, the unit registry, scoring policies",
     )
     inbox_dir: Path | None = Field(

@@ -17,13 +17,13 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from kaoping import db
-from kaoping.settings import PROJECT_ROOT, Settings, get_settings
+from kaoping.settings import DATA_DIR, Settings, get_settings
 
 PG_URL = os.environ.get("KAOPING_TEST_DATABASE_URL", "")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the test server's telemetry only adds noise
-SEED = PROJECT_ROOT / "data" / "seed" / "kaoping-measures-2022.txt"
-REGISTRY = PROJECT_ROOT / "data" / "registry" / "baotou.yaml"
-CATALOG_2022 = PROJECT_ROOT / "data" / "catalogs" / "2022.json"
+SEED = DATA_DIR / "seed" / "kaoping-measures-2022.txt"
+REGISTRY = DATA_DIR / "registry" / "baotou.yaml"
+CATALOG_2022 = DATA_DIR / "catalogs" / "2022.json"
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -114,9 +114,8 @@ class Cli:
     env: dict[str, str]
 
     def __call__(self, *args: str):
-        from kaoping.cli import app
-
         from kaoping.adapters.console import err, out
+        from kaoping.cli import app
 
         get_settings.cache_clear()
         out.width = err.width = 200  # as wide as COLUMNS says, whatever the worker's terminal was at import
@@ -308,7 +307,7 @@ def prefect_server():
 def imap_server():
     """A private dovecot on a free loopback port for the session (its own config and folder,
     never the system's service). Each test logs in as a user of its own: a mailbox of its own."""
-    from kaoping.adapters.mail.imap_server import LocalImapServer, dovecot_path
+    from kaoping.notifications.mail.imap_server import LocalImapServer, dovecot_path
 
     if dovecot_path() is None:
         pytest.skip("dovecot is not installed: apt-get install dovecot-imapd (.ci/run does)")

@@ -11,25 +11,23 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from kaoping.models import AdjustmentKind, Component
+
 from kaoping import db
 from kaoping.adapters.uploads import read_upload
 from kaoping.demo.people import component_rows, monitoring_rows, write_csv
 from kaoping.domain.policy import load_policy
-from kaoping.models import AdjustmentKind, Component
-from kaoping.services import (
-    audit,
-    cycles,
-    points,
-    registry,
-    results,
-    score_entry,
-    verification,
-)
-from kaoping.services.cycles import get_cycle
+from kaoping.records import audit
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.cycles import points
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.reference import registry
 
 # The one import of the shared set-up for the whole suite (`kaoping init`); when it moves to
-# kaoping.services.setup, this is the only line to change.
-from kaoping.services.setup import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
+# kaoping.services.reference.setup, this is the only line to change.
+from kaoping.services.reference.setup import initialize  # noqa: F401  (re-exported: conftest and tests use factories.initialize)
+from kaoping.services.scoring import entry as score_entry
+from kaoping.services.scoring import results, verification
 from kaoping.settings import Settings
 
 ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_ACTOR)
@@ -37,7 +35,7 @@ ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_A
 
 def copy_catalog(settings: Settings, *, from_year: int, to_year: int, folder: Path) -> None:
     """``kaoping catalog export`` of one year, imported as another year's catalog (``kaoping catalog import``)."""
-    from kaoping.services import catalog
+    from kaoping.services.reference import catalog
 
     with db.session_scope(settings) as session:
         text = catalog.dump_export(catalog.export_catalog(session, from_year), "json")
@@ -64,7 +62,7 @@ def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None 
 
 def import_teams(settings: Settings, path: Path | None = None) -> list[str]:
     """The field-visit teams (default: the demo's data/demo/teams.yaml), as `kaoping visits teams import` stores them."""
-    from kaoping.services.visits import import_teams as store
+    from kaoping.services.visits.schedule import import_teams as store
 
     path = path or settings.data_dir / "demo" / "teams.yaml"
     with db.session_scope(settings) as session:
@@ -89,8 +87,10 @@ def import_outside_results(settings: Settings, path: Path, *, component: str, so
                            columns: dict[str, str] | None = None, rating_scale=None):
     """``kaoping opinion import`` / ``kaoping thirdparty import``: an outside platform's results, the file
     kept as the command keeps it (accepted, unchanged or refused)."""
-    from kaoping.services.opinion import import_outside_results as import_results
-    from kaoping.services.received import import_file
+    from kaoping.records.received import import_file
+    from kaoping.services.surveys.opinion import (
+        import_outside_results as import_results,
+    )
 
     def service(session, upload):
         return import_results(session, get_cycle(session, cycle), Component(component), upload, source=source,
@@ -156,7 +156,7 @@ def audit_chain_ok(settings: Settings) -> bool:
 
 def request_signoff(settings: Settings, stage: str, cycle: str = "2022H1") -> None:
     """``kaoping signoff request --stage STAGE``: email the signer a one-time code."""
-    from kaoping.services.signoff import request_signoff as request
+    from kaoping.services.signoff.signatures import request_signoff as request
 
     with db.session_scope(settings) as session:
         request(session, settings, get_cycle(session, cycle), stage, actor=ACTOR)
@@ -165,7 +165,7 @@ def request_signoff(settings: Settings, stage: str, cycle: str = "2022H1") -> No
 def give_signoff(settings: Settings, stage: str, *, code: str, approve: bool = True, comments: str = "",
                  cycle: str = "2022H1"):
     """``kaoping signoff give``: the signer's decision with the emailed code; returns the service's outcome."""
-    from kaoping.services.signoff import give_signoff as give
+    from kaoping.services.signoff.signatures import give_signoff as give
 
     with db.session_scope(settings) as session:
         return give(session, settings, get_cycle(session, cycle), stage, code=code, approve=approve, comments=comments,
@@ -257,7 +257,7 @@ def write_text(path: Path, text: str) -> Path:
 def open_objection_window(settings: Settings, *, today: date, cycle: str = "2022H1"):
     """What the cycle flow does after the verification sign-off: the provisional 反馈函 to every
     unit, the window open for the policy's working days from ``today``."""
-    from kaoping.services.provisional import open_window
+    from kaoping.services.reports.provisional import open_window
 
     with db.session_scope(settings) as session:
         return open_window(session, settings, get_cycle(session, cycle), today=today, actor=ACTOR)
@@ -271,7 +271,7 @@ def pass_objection_window(settings: Settings, cycle: str = "2022H1") -> None:
 def record_objection(settings: Settings, *, unit: str, numbers: list[int], text: str, evidence: str = "",
                      received_at=None, cycle: str = "2022H1") -> list[int]:
     """``kaoping objections add``: an objection received by phone or on paper, recorded by the team."""
-    from kaoping.services import objections
+    from kaoping.services.objections import record as objections
 
     with db.session_scope(settings) as session:
         return [o.id for o in objections.record(session, settings, get_cycle(session, cycle), unit=unit, numbers=numbers,
@@ -281,7 +281,7 @@ def record_objection(settings: Settings, *, unit: str, numbers: list[int], text:
 def decide_objection(settings: Settings, objection_id: int, *, uphold: bool, reason: str, score: str | None = None,
                      indicator: int | None = None, cycle: str = "2022H1"):
     """``kaoping objections decide ID --uphold|--reject --reason … [--score …]``."""
-    from kaoping.services import objections
+    from kaoping.services.objections import record as objections
 
     with db.session_scope(settings) as session:
         decided = objections.decide(session, settings, get_cycle(session, cycle), objection_id, uphold=uphold,
@@ -296,10 +296,11 @@ def returned_cycle(settings: Settings, folder: Path, code: str = "2022H1") -> No
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from kaoping.demo.people import People, issued_forms
     from kaoping.models import FormKind
-    from kaoping.services import stages
-    from kaoping.services.intake import receive_path
+
+    from kaoping.demo.people import People, issued_forms
+    from kaoping.services.returns.intake import receive_path
+    from kaoping.services.stages import steps as stages
 
     day = date(2022, 6, 20)
     choice = stages.PlanChoice(self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 6, 20),

@@ -14,7 +14,12 @@ import io
 import zipfile
 from pathlib import PurePosixPath
 
-from kaoping.adapters.uploads import MAX_COMPRESSION_RATIO, MAX_UNZIPPED_BYTES, MAX_UPLOAD_BYTES, Upload
+from kaoping.adapters.uploads import (
+    MAX_COMPRESSION_RATIO,
+    MAX_UNZIPPED_BYTES,
+    MAX_UPLOAD_BYTES,
+    Upload,
+)
 from kaoping.domain.errors import InvalidInput
 
 MAX_MEMBERS = 200  # a batch of returns; the province's largest district has fewer departments

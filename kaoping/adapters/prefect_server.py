@@ -7,6 +7,7 @@ settings in their environment.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -16,11 +17,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from kaoping.settings import PROJECT_ROOT
+
+def deployment_home() -> Path:
+    """The folder prefect.yaml's entrypoints (``flows/cycle.py:…``) resolve from: the one that
+    holds ``flows/`` — the checkout, or the installed ``kaoping`` package (a wheel carries its
+    prefect.yaml there). Found without importing the flows."""
+    spec = importlib.util.find_spec("kaoping.flows")
+    return Path(spec.origin).resolve().parent.parent
+
+DEPLOYMENT_HOME = deployment_home()
 
 POOL = "kaoping"
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
-
 
 class LocalPrefect:
     def __init__(self, api_url: str, home: Path, env: dict[str, str], *, query_seconds: int = 1):
@@ -35,13 +43,13 @@ class LocalPrefect:
             "PREFECT_WORKER_PREFETCH_SECONDS": "1",
             "PREFECT_CLI_PROMPT": "false",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "KAOPING_HOME": str(PROJECT_ROOT),
+            "KAOPING_HOME": str(DEPLOYMENT_HOME),
         }
         self.worker: subprocess.Popen | None = None
         self.log = self.home / "worker.log"
 
     def _prefect(self, *args: str) -> None:
-        result = subprocess.run([sys.executable, "-m", "prefect", *args], cwd=PROJECT_ROOT, env=self.env,
+        result = subprocess.run([sys.executable, "-m", "prefect", *args], cwd=DEPLOYMENT_HOME, env=self.env,
                                 capture_output=True, text=True, timeout=300)
         if result.returncode != 0:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -58,7 +66,7 @@ class LocalPrefect:
         self.home.mkdir(parents=True, exist_ok=True)
         log = self.log.open("ab")
         self.worker = subprocess.Popen([sys.executable, "-m", "prefect", "worker", "start", "--pool", POOL, "--type", "process"],
-                                       cwd=PROJECT_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                       cwd=DEPLOYMENT_HOME, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
 
     def stop_worker(self) -> None:
@@ -69,7 +77,6 @@ class LocalPrefect:
             except subprocess.TimeoutExpired:
                 self.worker.kill()
             self.worker = None
-
 
 def wait_for_state(flow_run_id, states: tuple[str, ...], *, timeout: float = 120, poll: float = 0.5):
     """Poll a flow run until its state type is one of ``states``; returns the run."""
@@ -88,7 +95,6 @@ def wait_for_state(flow_run_id, states: tuple[str, ...], *, timeout: float = 120
                 raise TimeoutError(f"flow run {flow_run_id} still {run.state.type.value if run.state else None} "
                                    f"after {timeout:.0f} s (wanted {states})")
             time.sleep(poll)
-
 
 @contextmanager
 def ephemeral_server(home: Path, *, server_log_level: str = "WARNING") -> Iterator[str]:
@@ -120,7 +126,6 @@ def ephemeral_server(home: Path, *, server_log_level: str = "WARNING") -> Iterat
         finally:
             server.stop()
 
-
 def _drain_workers() -> None:
     """Deliver this process's pending logs and events while the server still listens (else
     Prefect's background workers would keep retrying a server that is gone)."""
@@ -142,7 +147,6 @@ def _drain_workers() -> None:
             await result
 
     run_coro_as_sync(drain())
-
 
 class ServerProcess:
     """``prefect server start`` in a subprocess, with the UI, its SQLite database under ``home``

@@ -2,7 +2,7 @@
 
 ``read_upload`` refuses what is not what it claims to be (empty, too large, a renamed
 .doc, a macro-enabled .docm, a zip bomb) with a reason a sender can act on. Keeping every
-file received is the service ``kaoping.services.received``.
+file received is the service ``kaoping.records.received``.
 """
 
 from __future__ import annotations

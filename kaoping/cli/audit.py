@@ -9,7 +9,7 @@ from rich.table import Table
 
 from kaoping.cli.common import err, out, refusals_exit, schema_session
 from kaoping.domain.clock import local_time
-from kaoping.services import audit
+from kaoping.records import audit
 
 audit_app = typer.Typer(help="审计日志 / audit log", no_args_is_help=True)
 

@@ -11,8 +11,8 @@ import typer
 from kaoping import db
 from kaoping.adapters.console import print_summary
 from kaoping.cli.common import actor_of, err, out, ready, refusals_exit, schema_session
-from kaoping.services import catalog as catalog_service
-from kaoping.services.received import import_file
+from kaoping.records.received import import_file
+from kaoping.services.reference import catalog as catalog_service
 
 catalog_app = typer.Typer(help="考评指标 / indicator catalog", no_args_is_help=True)
 

@@ -30,7 +30,8 @@ from kaoping.adapters.console import err, out
 from kaoping.adapters.spreadsheets import parse_score
 from kaoping.domain.errors import KaopingError
 from kaoping.models import Cycle, FormKind
-from kaoping.services import audit, cycles
+from kaoping.records import audit
+from kaoping.services.cycles import cycle as cycles
 from kaoping.settings import Settings, describe_settings_error, get_settings
 
 __all__ = [

@@ -22,8 +22,9 @@ from kaoping.domain.errors import KaopingError
 from kaoping.domain.policy import load_policy
 from kaoping.domain.scoring import fmt_exact, ranges
 from kaoping.models import CycleStatus
-from kaoping.services import cycles, score_entry
-from kaoping.services import points as points_service
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.cycles import points as points_service
+from kaoping.services.scoring import entry as score_entry
 
 cycle_app = typer.Typer(help="考评周期 / assessment cycles", no_args_is_help=True)
 points_app = typer.Typer(help="明确指标分值（办法三(四)） / item points allocation", no_args_is_help=True)

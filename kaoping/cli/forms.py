@@ -21,10 +21,15 @@ from kaoping.cli.common import (
     refusals_exit,
 )
 from kaoping.domain.errors import InvalidInput
-from kaoping.services import issuing
-from kaoping.services.forms import build_forms
-from kaoping.services.intake import held_files, held_objections, receive_path, reject_held, release_held
-from kaoping.services.reports import build_annual_reports, build_reports
+from kaoping.services.forms import build_forms, issuing
+from kaoping.services.reports.documents import build_annual_reports, build_reports
+from kaoping.services.returns.intake import (
+    held_files,
+    held_objections,
+    receive_path,
+    reject_held,
+    release_held,
+)
 
 forms_app = typer.Typer(help="Word 表单 / forms to fill in", no_args_is_help=True)
 

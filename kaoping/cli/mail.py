@@ -11,8 +11,6 @@ import typer
 from rich import box
 from rich.table import Table
 
-from kaoping.adapters.mail.sink import MailSink
-from kaoping.adapters.mail.smtp import retry_failed, send_pending
 from kaoping.adapters.prefect_runs import release_paused_run
 from kaoping.cli.common import (
     actor_of,
@@ -26,10 +24,12 @@ from kaoping.cli.common import (
 )
 from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.models import MessageStatus
-from kaoping.services import outbox
-from kaoping.services.mailbox import fetch_mail, recorded_messages
-from kaoping.services.reminders import run_reminders
-from kaoping.services.workdays import check_year, set_override
+from kaoping.notifications import outbox
+from kaoping.notifications.delivery import retry_failed, send_pending
+from kaoping.notifications.mail.sink import MailSink
+from kaoping.notifications.mailbox import fetch_mail, recorded_messages
+from kaoping.notifications.reminders import run_reminders
+from kaoping.services.reference.workdays import check_year, set_override
 
 mail_app = typer.Typer(help="专用邮箱（IMAP）收件 / the office mailbox", no_args_is_help=True)
 outbox_app = typer.Typer(help="发件箱 / outgoing email", no_args_is_help=True)

@@ -23,10 +23,11 @@ from kaoping.cli.common import (
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, KaopingError
 from kaoping.models import ObjectionStatus
-from kaoping.services import objection_intake, objections
-from kaoping.services.objection_report import opinion_lines, summary_lines
-from kaoping.services.provisional import open_window
-from kaoping.services.score_entry import cycle_unit_names
+from kaoping.services.objections import by_form as objection_intake
+from kaoping.services.objections import record as objections
+from kaoping.services.objections.summary import opinion_lines, summary_lines
+from kaoping.services.reports.provisional import open_window
+from kaoping.services.scoring.entry import cycle_unit_names
 
 objections_app = typer.Typer(help="异议（征求意见稿与异议处理）/ objections to the provisional results", no_args_is_help=True)
 

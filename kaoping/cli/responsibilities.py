@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from kaoping.cli.common import actor_of, out, ready, refusals_exit, schema_session
-from kaoping.services import registry, responsibilities
-from kaoping.services.received import import_file
+from kaoping.records.received import import_file
+from kaoping.services.reference import registry, responsibilities
 
 resp_app = typer.Typer(help="承担关系 / who undertakes which indicator", no_args_is_help=True)
 

@@ -17,9 +17,10 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
-from kaoping.services import cycles, results
-from kaoping.services.milestones import overdue_milestones
-from kaoping.services.points import default_points_problems
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.cycles.milestones import overdue_milestones
+from kaoping.services.cycles.points import default_points_problems
+from kaoping.services.scoring import results
 
 FormatOpt = Annotated[str, typer.Option("--format", help="table | json | csv | xlsx")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="输出文件（xlsx 必填）")]

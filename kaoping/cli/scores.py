@@ -10,8 +10,9 @@ import typer
 from kaoping.cli.common import CycleOpt, actor_of, out, ready, refusals_exit
 from kaoping.domain.errors import KaopingError
 from kaoping.models import Component
-from kaoping.services import cycles, score_entry
-from kaoping.services.received import import_file
+from kaoping.records.received import import_file
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.scoring import entry as score_entry
 
 scores_app = typer.Typer(help="录入分数 / score entry", no_args_is_help=True)
 

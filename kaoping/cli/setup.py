@@ -8,7 +8,7 @@ import typer
 
 from kaoping import db
 from kaoping.cli.common import out, refusals_exit, settings
-from kaoping.services.setup import database_label, initialize
+from kaoping.services.reference.setup import database_label, initialize
 
 db_app = typer.Typer(help="数据库 / database schema", no_args_is_help=True)
 

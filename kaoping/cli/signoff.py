@@ -19,9 +19,14 @@ from kaoping.cli.common import (
     refusals_exit,
 )
 from kaoping.domain.clock import local_time
-from kaoping.services.signoff import STAGES, give_signoff, request_signoff, waiting_run
-from kaoping.services.signoff_reply import count_outside_answer, replies
-from kaoping.services.status import cycle_status
+from kaoping.services.signoff.reply import count_outside_answer, replies
+from kaoping.services.signoff.signatures import (
+    STAGES,
+    give_signoff,
+    request_signoff,
+    waiting_run,
+)
+from kaoping.services.stages.status import cycle_status
 
 signoff_app = typer.Typer(help="签字确认 / sign-offs with emailed one-time codes", no_args_is_help=True)
 

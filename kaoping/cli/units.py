@@ -11,8 +11,8 @@ from rich.table import Table
 from kaoping.cli.common import actor_of, out, ready, refusals_exit, schema_session
 from kaoping.domain.errors import KaopingError
 from kaoping.models import UnitGroup
-from kaoping.services import registry
-from kaoping.services.received import import_file
+from kaoping.records.received import import_file
+from kaoping.services.reference import registry
 
 units_app = typer.Typer(help="考评对象名录 / unit registry", no_args_is_help=True)
 

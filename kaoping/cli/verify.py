@@ -19,7 +19,8 @@ from kaoping.cli.common import (
 )
 from kaoping.domain.errors import KaopingError
 from kaoping.models import AdjustmentKind
-from kaoping.services import cycles, verification
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.scoring import verification
 
 verify_app = typer.Typer(help="专班核实 / verification by the specialist team", no_args_is_help=True)
 

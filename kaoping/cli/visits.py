@@ -10,6 +10,7 @@ import typer
 from rich import box
 from rich.table import Table
 
+from kaoping.adapters.spreadsheets_columns import parse_column_names
 from kaoping.cli.common import (
     CycleOpt,
     actor_of,
@@ -20,12 +21,12 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
-from kaoping.adapters.spreadsheets_columns import parse_column_names
 from kaoping.cli.forms import forms_send
 from kaoping.models import Component
-from kaoping.services import cycles, visits
-from kaoping.services.opinion import import_outside_results, parse_scale
-from kaoping.services.received import import_file
+from kaoping.records.received import import_file
+from kaoping.services.cycles import cycle as cycles
+from kaoping.services.surveys.opinion import import_outside_results, parse_scale
+from kaoping.services.visits import schedule as visits
 
 visits_app = typer.Typer(help="实地调研 / field visits", no_args_is_help=True)
 opinion_app = typer.Typer(help="民意调查 / public opinion", no_args_is_help=True)

@@ -19,8 +19,11 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from kaoping.adapters.mail.imap_server import ImapServerUnavailable, LocalImapServer
 from kaoping.models import OutboxMessage
+from kaoping.notifications.mail.imap_server import (
+    ImapServerUnavailable,
+    LocalImapServer,
+)
 
 OFFICE_MAILBOX = "zhuanban-shoujian@baotou.example"  # the dedicated mailbox the units reply to
 DOCX = "vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -79,6 +82,6 @@ def sign_by_reply(server: LocalImapServer, signer: str, request: tuple[str, str]
                   decision: str = "同意", comments: str = "") -> None:
     """A signer answers the sign-off email (``request``: its subject and Message-ID) by replying
     "同意。验证码：…" from their own address; the intake takes the reply as the signature
-    (``kaoping.services.mailbox.route_text_reply``) and releases the waiting run."""
+    (``kaoping.notifications.mailbox.route_text_reply``) and releases the waiting run."""
     body = f"{decision}。验证码：{code}" + (f"\n意见：{comments}" if comments else "")
     deliver(server, [(reply_email(signer, request, when, text=body), when)])

@@ -20,17 +20,17 @@ import docx
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail.parse import parse_message
 from kaoping.demo.mailbox import deliver, reply_email
 from kaoping.domain.scoring import fmt_exact
 from kaoping.models import MailboxMessage, OutboxMessage
-from kaoping.services import objections
-from kaoping.services.contacts import unit_contacts
-from kaoping.services.cycles import get_cycle
-from kaoping.services.mailbox import message_key, route_text_reply
-from kaoping.services.objection_report import summary_lines
-from kaoping.services.objection_window import letter_key
-from kaoping.services.results import compute_cycle, result_rows
+from kaoping.notifications.mail.parse import parse_message
+from kaoping.notifications.mailbox import message_key, route_text_reply
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.objections import record as objections
+from kaoping.services.objections.summary import summary_lines
+from kaoping.services.objections.window import letter_key
+from kaoping.services.reference.contacts import unit_contacts
+from kaoping.services.scoring.results import compute_cycle, result_rows
 from kaoping.settings import Settings
 
 ACTOR = "demo:专班"

@@ -24,7 +24,7 @@ from kaoping.models import (
     IndicatorLead,
     Unit,
 )
-from kaoping.services.points import points_in_force
+from kaoping.services.cycles.points import points_in_force
 
 
 def _quantize_down(value: Fraction, places: int = 2) -> Decimal:

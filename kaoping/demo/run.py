@@ -27,14 +27,19 @@ from pathlib import Path
 from rich.console import Console
 
 from kaoping import db
-from kaoping.adapters.mail.sink import MailSink
 from kaoping.adapters.prefect_server import (
     TERMINAL,
     LocalPrefect,
     ephemeral_server,
     wait_for_state,
 )
-from kaoping.demo.mailbox import deliver, form_email, office_mailbox, reply_email, sign_by_reply
+from kaoping.demo.mailbox import (
+    deliver,
+    form_email,
+    office_mailbox,
+    reply_email,
+    sign_by_reply,
+)
 from kaoping.demo.people import (
     People,
     drop_in_inbox,
@@ -44,11 +49,12 @@ from kaoping.demo.people import (
 )
 from kaoping.domain.scoring import ranges
 from kaoping.models import FormKind
-from kaoping.services.catalog import summarize
-from kaoping.services.cycles import get_cycle
-from kaoping.services.points import accept_default_points
-from kaoping.services.setup import initialize
-from kaoping.services.visits import import_teams
+from kaoping.notifications.mail.sink import MailSink
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.cycles.points import accept_default_points
+from kaoping.services.reference.catalog import summarize
+from kaoping.services.reference.setup import initialize
+from kaoping.services.visits.schedule import import_teams
 from kaoping.settings import Settings, get_settings
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
@@ -313,7 +319,7 @@ class Demo:
     def status(self, today: str) -> None:
         from datetime import date
 
-        from kaoping.services.status import cycle_status
+        from kaoping.services.stages.status import cycle_status
 
         with db.session_scope(self.settings) as session:
             report = cycle_status(session, get_cycle(session, "2022H1"), today=date.fromisoformat(today), tz=self.settings.tz)
@@ -324,7 +330,11 @@ class Demo:
 
     def finish(self) -> None:
         from kaoping.adapters.console import print_result_table
-        from kaoping.services.results import compute_cycle, result_rows, rounding_note_of
+        from kaoping.services.scoring.results import (
+            compute_cycle,
+            result_rows,
+            rounding_note_of,
+        )
 
         self.step("7. 考评结果")
         with db.session_scope(self.settings) as session:

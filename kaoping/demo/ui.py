@@ -23,7 +23,7 @@ from kaoping import db
 from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProcess
 from kaoping.demo.run import Demo, quiet_console
 from kaoping.demo.run import run as run_demo
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
 
 PORT = 4200
 
@@ -102,7 +102,7 @@ class UiDemo(Demo):
 
     def next_request(self):
         """The sign-off request the run now waits for (its code sent), or None once approved."""
-        from kaoping.services.signoff import pending_request
+        from kaoping.services.signoff.signatures import pending_request
 
         while True:
             with db.session_scope(self.settings) as session:
@@ -117,7 +117,7 @@ class UiDemo(Demo):
             time.sleep(1)
 
     def explain(self, url: str, request) -> None:
-        from kaoping.services.signoff import STAGES
+        from kaoping.services.signoff.signatures import STAGES
 
         address = request.signer_email
         self.say(f"\n  [bold]{STAGES[request.stage]}签字：{request.signer_name}[/bold]")

@@ -29,9 +29,7 @@ from kaoping.domain.text import (  # noqa: F401
     parse_chinese_numeral,
     points_str,
 )
-from kaoping.models import (
-    MilestoneKind,
-)
+from kaoping.domain.vocabulary import MilestoneKind
 
 NUM = r"\d+(?:\.\d+)?"
 AREA_RE = re.compile(rf"^([{CHINESE_NUMERALS}]+)、(.+?)\(\s*({NUM})\s*分\s*\)$")

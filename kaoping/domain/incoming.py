@@ -1,6 +1,6 @@
 """An email that reached the office mailbox, as kaoping's services see it.
 
-The IMAP adapter (``kaoping.adapters.mail``) parses a raw message into this shape: the
+The IMAP adapter (``kaoping.notifications.mail``) parses a raw message into this shape: the
 sender's address, the subject and text decoded (GB18030/GBK included; an HTML-only body as
 its text), the reply headers, and every attachment (a .zip's members are listed as
 attachments of their own by the intake, not here). Services that take a plain reply — a

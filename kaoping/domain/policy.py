@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import decode_text
-from kaoping.models import Component
+from kaoping.domain.vocabulary import Component
 
 
 class GradeBand(BaseModel):

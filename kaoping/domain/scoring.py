@@ -52,7 +52,7 @@ from kaoping.domain.numbers import (  # noqa: E402,F401
     within_points,
 )
 from kaoping.domain.policy import ScoringPolicy
-from kaoping.models import Component
+from kaoping.domain.vocabulary import Component
 
 # --------------------------------------------------------------------------- inputs
 

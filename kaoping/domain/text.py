@@ -79,3 +79,23 @@ def points_str(value: Decimal | None) -> str | None:
         return None
     normal = value.normalize()
     return format(normal, "f")
+
+
+PREAMBLES = ("按照", "根据", "依据", "对标", "对照", "在", "通过", "本着", "围绕", "依托")
+
+
+def short_title(text: str, limit: int = 20) -> str:
+    """An indicator's short title: its first clause that says what is to be done (a leading
+    "按照…" / "对标…" / "在…基础上" is skipped), trimmed to ``limit`` characters, never inside quotes."""
+    clauses = [c.strip() for c in re.split(r"[，。；：,;:（(\n]", text.strip()) if c.strip()]
+    if not clauses:
+        return ""
+    first = clauses[0]
+    if len(clauses) > 1 and first.startswith(PREAMBLES) and len(clauses[1]) >= 4:
+        first = clauses[1]
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1]
+    if cut.count("“") > cut.count("”"):  # close the quotation the cut leaves open
+        return first[: limit - 2] + "…”"
+    return cut + "…"

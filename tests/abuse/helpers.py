@@ -9,10 +9,6 @@ from datetime import date
 from pathlib import Path
 
 import docx
-from sqlmodel import func, select
-
-from kaoping import db
-from kaoping.adapters.word.layout import fill_cell
 from kaoping.models import (
     ComponentScore,
     FormKind,
@@ -22,6 +18,10 @@ from kaoping.models import (
     ReceivedFile,
     Submission,
 )
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.adapters.word.layout import fill_cell
 from tests import factories
 from tests.factories import main_table  # noqa: F401  (re-exported for the abuse tests)
 

@@ -10,19 +10,24 @@ from datetime import date
 
 import pytest
 from docx import Document
+from kaoping.models import AuditEntry, OutboxMessage
+from kaoping.notifications import delivery
+from kaoping.notifications.outbox import queue
 from sqlalchemy import text
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail import smtp as mailer
 from kaoping.domain.errors import Conflict
-from kaoping.models import AuditEntry, OutboxMessage
-from kaoping.services import audit
-from kaoping.services.cycles import get_cycle
-from kaoping.services.outbox import queue
-from kaoping.services.stages import publish
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.stages.steps import publish
 from kaoping.settings import DEFAULT_SECRET_KEY, Settings
-from tests.factories import give_signoff, pass_objection_window, request_signoff, scored_cycle
+from tests.factories import (
+    give_signoff,
+    pass_objection_window,
+    request_signoff,
+    scored_cycle,
+)
 from tests.smtp_server import SmtpServer
 
 
@@ -108,7 +113,7 @@ def test_emails_and_documents_carry_the_anchor(verified):
     server = SmtpServer().start()
     try:
         sending = Settings(**{**s.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": server.port}, _env_file=None)
-        mailer.send_pending(sending)
+        delivery.send_pending(sending)
         headers = {r.message["X-Kaoping-Kind"]: str(r.message["X-Kaoping-Audit-Anchor"] or "").strip()
                    for r in server.received}
     finally:
@@ -123,13 +128,14 @@ def test_development_secret_is_refused_for_mail_unless_declared(migrated, tmp_pa
     with db.session_scope(undeclared) as session, pytest.raises(Conflict, match="内置开发密钥"):
         queue(session, undeclared, key="k", kind="reminder", to=["a@150202.baotou.example"], subject="s", text="t")
     with pytest.raises(Conflict, match="KAOPING_SECRET_KEY"):
-        mailer.send_pending(undeclared)
+        delivery.send_pending(undeclared)
 
 
 def test_development_secret_is_refused_for_forms_unless_declared(initialized_db, tmp_path):
     """Forms carry an identity signed with the secret: with the built-in one anyone could forge a return."""
     from kaoping.models import FormKind
-    from kaoping.services.cycles import get_cycle
+
+    from kaoping.services.cycles.cycle import get_cycle
     from kaoping.services.forms import build_forms
     from tests.factories import open_cycle
 
@@ -152,10 +158,10 @@ def test_development_mode_is_announced_once_per_command(initialized):
 def test_a_prefect_artifact_records_the_anchor(verified, initialized, monkeypatch, prefect_server):
     import asyncio
 
+    from kaoping.flows.tasks import anchor_artifact
     from prefect import flow
     from prefect.client.orchestration import get_client
 
-    from kaoping.flows.tasks import anchor_artifact
     from kaoping.settings import get_settings
 
     for key, value in initialized.env.items():

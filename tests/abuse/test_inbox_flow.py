@@ -9,12 +9,12 @@ from datetime import date
 
 import docx
 import pytest
+from kaoping.models import FormKind, IssuedForm, ReceivedFile, Submission
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.models import FormKind, IssuedForm, ReceivedFile, Submission
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer

@@ -12,6 +12,7 @@ import threading
 
 import openpyxl
 import pytest
+from kaoping.models import ReceivedFile, Submission
 from sqlmodel import select
 
 from kaoping import db
@@ -23,8 +24,7 @@ from kaoping.adapters.uploads import (
     read_upload,
 )
 from kaoping.domain.errors import InvalidInput
-from kaoping.models import ReceivedFile, Submission
-from kaoping.services.intake import receive, receive_path
+from kaoping.services.returns.intake import receive, receive_path
 from tests.abuse.helpers import (
     filled_self_assessment,
     last_received,

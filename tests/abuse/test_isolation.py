@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import docx
 import pytest
+from kaoping.models import FormKind
 
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.models import FormKind
 from tests.abuse.helpers import (
     build,
     counts,

@@ -4,10 +4,10 @@ held for the team (no refusal to the unit), and released once the old key is lis
 
 from __future__ import annotations
 
+from kaoping.models import FormKind
 from pydantic import SecretStr
 
-from kaoping.models import FormKind
-from kaoping.services.intake import receive_path, release_held
+from kaoping.services.returns.intake import receive_path, release_held
 from tests.factories import build, fill_all_progress
 
 OLD = "the-key-the-forms-were-signed-with-0001"

@@ -21,15 +21,21 @@ from email.utils import formatdate
 
 import docx
 import pytest
+from kaoping.models import (
+    FormKind,
+    MailboxMessage,
+    Objection,
+    OutboxMessage,
+    ReceivedFile,
+)
+from kaoping.notifications.mailbox import fetch_mail, route_text_reply
 from sqlmodel import func, select
 
 from kaoping import db
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.incoming import Attachment, IncomingMessage
-from kaoping.models import FormKind, MailboxMessage, Objection, OutboxMessage, ReceivedFile
-from kaoping.services import intake
-from kaoping.services.mailbox import fetch_mail, route_text_reply
-from kaoping.services.objection_window import office_today
+from kaoping.services.objections.window import office_today
+from kaoping.services.returns import intake
 from tests.abuse.helpers import zip_bytes
 from tests.factories import (
     adjust_score,
@@ -241,7 +247,8 @@ def test_a_form_out_of_its_place_cycle_or_time(initialized_db, tmp_path):
 
     # A form of a cycle this system does not have (a unit keeping last year's copy): refused, named.
     from kaoping.models import Cycle, CycleUnit
-    from kaoping.services import objection_form
+
+    from kaoping.services.objections import form as objection_form
 
     with db.session_scope(settings) as session:
         cycle = session.exec(select(Cycle)).one()

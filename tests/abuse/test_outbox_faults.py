@@ -5,13 +5,13 @@ after the end of the data (once, twice); attachments shared by workers with diff
 from __future__ import annotations
 
 import pytest
+from kaoping.models import MessageStatus, OutboxBlob, OutboxMessage
+from kaoping.notifications import delivery
+from kaoping.notifications.outbox import Attachment, queue
 from sqlalchemy import delete
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail import smtp as mailer
-from kaoping.models import MessageStatus, OutboxBlob, OutboxMessage
-from kaoping.services.outbox import Attachment, queue
 from kaoping.settings import Settings
 from tests.smtp_server import Handler, Received, SmtpServer, self_signed_cert
 
@@ -48,12 +48,12 @@ def test_missing_attachment_fails_that_message_and_the_rest_are_sent(migrated, s
     put(s, ["a", "b", "c"], attachment={"b": b"PK\x03\x04 letter b"})
     with db.session_scope(s) as session:  # the attachment's bytes are gone (storage lost, row deleted)
         session.execute(delete(OutboxBlob))
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert len(report.sent) == 2 and len(report.failed) == 1
     got = rows(s)
     assert got["b"].status == MessageStatus.failed and "附件缺失" in got["b"].last_error
     assert got["a"].status == got["c"].status == MessageStatus.sent
-    assert mailer.send_pending(s).sent == []  # the next run does not stop on it either
+    assert delivery.send_pending(s).sent == []  # the next run does not stop on it either
     cli = initialized
     cli.env.update({"KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port)})
     listed = cli("outbox", "list", "--failed")
@@ -65,7 +65,7 @@ def test_attachments_are_shared_by_workers_with_their_own_var_dir(migrated, smtp
     worker_b = mail_settings(migrated, smtp.port, var_dir=tmp_path / "worker-b")
     put(worker_a, ["letter"], attachment={"letter": b"PK\x03\x04 the letter"})
     assert not (tmp_path / "worker-a" / "outbox").exists()  # nothing on the local disk
-    report = mailer.send_pending(worker_b)
+    report = delivery.send_pending(worker_b)
     assert report.sent and not report.failed
     parts = [p for p in smtp.received[0].message.iter_attachments()]
     assert parts[0].get_content() == b"PK\x03\x04 the letter"
@@ -74,7 +74,7 @@ def test_attachments_are_shared_by_workers_with_their_own_var_dir(migrated, smtp
 def test_starttls_required_but_not_offered_lands_in_failed(migrated, smtp):
     s = mail_settings(migrated, smtp.port, smtp_security="starttls", smtp_attempts=5)
     put(s, ["a", "b"])
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert report.stopped and "STARTTLS" in report.stopped
     got = rows(s)
     assert got["a"].status == MessageStatus.failed and "STARTTLS" in got["a"].last_error
@@ -129,7 +129,7 @@ def test_drop_after_end_of_data_is_uncertain_and_retried_once_with_the_same_mess
     try:
         s = mail_settings(migrated, server.port, smtp_attempts=5)
         put(s, ["a", "b"])
-        report = mailer.send_pending(s)
+        report = delivery.send_pending(s)
         assert len(report.sent) == 2
         ids = [r.message["Message-ID"] for r in server.received]
         assert len(ids) == 3 and len(set(ids)) == 2  # one duplicate, with the same Message-ID, not five
@@ -146,10 +146,10 @@ def test_two_drops_after_end_of_data_mark_it_failed_not_retried_forever(migrated
     try:
         s = mail_settings(migrated, server.port, smtp_attempts=5)
         put(s, ["a"])
-        report = mailer.send_pending(s)
+        report = delivery.send_pending(s)
         assert report.failed and not report.sent
         row = rows(s)["a"]
         assert row.status == MessageStatus.failed and "可能已送达" in row.last_error
-        assert mailer.send_pending(s).sent == [] and len(server.received) == 2
+        assert delivery.send_pending(s).sent == [] and len(server.received) == 2
     finally:
         server.stop()

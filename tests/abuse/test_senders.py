@@ -9,12 +9,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from kaoping.models import AuditEntry, FormKind, ReceivedFile, Submission
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.uploads import read_upload
-from kaoping.models import AuditEntry, FormKind, ReceivedFile, Submission
-from kaoping.services.intake import receive
+from kaoping.services.returns.intake import receive
 from tests.abuse.helpers import (
     build,
     counts,

@@ -8,14 +8,14 @@ import re
 import threading
 
 import pytest
+from kaoping.models import AuditEntry, OutboxMessage, SignoffRequest
+from kaoping.notifications import delivery
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail import smtp as mailer
 from kaoping.domain.errors import Conflict
-from kaoping.models import AuditEntry, OutboxMessage, SignoffRequest
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import MAX_WRONG, give_signoff
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.signoff.signatures import MAX_WRONG, give_signoff
 from kaoping.settings import Settings
 from tests.factories import give_signoff as give_with_code
 from tests.factories import request_signoff, scored_cycle
@@ -52,7 +52,7 @@ def test_code_is_not_readable_at_rest_once_handed_to_smtp(ready_for_signoff):
     server = SmtpServer().start()
     try:
         sending = Settings(**{**s.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": server.port}, _env_file=None)
-        assert mailer.send_pending(sending).sent
+        assert delivery.send_pending(sending).sent
         assert code in server.received[0].message.get_body(("plain",)).get_content()  # the signer got it
     finally:
         server.stop()

@@ -10,13 +10,14 @@ from datetime import date
 
 import docx
 import pytest
+from kaoping.models import Cycle, CycleStatus
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.domain.clock import chinese_date
-from kaoping.models import Cycle, CycleStatus
-from kaoping.services.reports import copy_list, short_title
-from kaoping.services.workdays import WorkCalendar
+from kaoping.domain.text import short_title
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.reports.documents import copy_list
 from tests.cli.conftest import refused
 from tests.factories import scored_cycle
 

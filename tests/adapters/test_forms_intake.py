@@ -12,10 +12,6 @@ from pathlib import Path
 import docx
 import pytest
 from docxcompose.properties import CustomProperties
-from sqlmodel import func, select
-
-from kaoping import db
-from kaoping.adapters.word.layout import fill_cell
 from kaoping.models import (
     ComponentScore,
     Cycle,
@@ -26,6 +22,10 @@ from kaoping.models import (
     ReceivedFile,
     Submission,
 )
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.adapters.word.layout import fill_cell
 from tests.conftest import write
 from tests.factories import build, fill_all_progress, main_table
 

@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
-
-from kaoping.adapters.mail.invites import visit_invitation
+from kaoping.notifications.invites import visit_invitation
 
 
 def test_visit_invitation_ics():

@@ -8,12 +8,13 @@ import hashlib
 import logging
 
 import pytest
+from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.notifications import delivery
+from kaoping.notifications.mail import smtp as mailer
+from kaoping.notifications.outbox import Attachment, queue
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail import smtp as mailer
-from kaoping.models import MessageStatus, OutboxMessage
-from kaoping.services.outbox import Attachment, queue
 from kaoping.settings import Settings
 from tests.smtp_server import SmtpServer, free_port, self_signed_cert
 
@@ -50,7 +51,7 @@ def test_what_the_server_receives(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     payload = bytes(range(256)) * 400
     put(s, attachment=payload)
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert report.sent and not report.failed
     [got] = smtp.received
     assert sorted(got.rcpt_tos) == ["liaison@150202.baotou.example", "zhuanban@baotou.example"]
@@ -80,9 +81,9 @@ def test_queue_is_idempotent_and_validates_addresses(migrated):
 def test_one_connection_for_a_batch(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     put(s, 5)
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert len(report.sent) == 5 and report.connections == 1 and smtp.handler.sessions == 1
-    assert mailer.send_pending(s).sent == []  # nothing pending: nothing sent again
+    assert delivery.send_pending(s).sent == []  # nothing pending: nothing sent again
 
 
 def test_starttls_and_auth(migrated, tmp_path):
@@ -92,12 +93,12 @@ def test_starttls_and_auth(migrated, tmp_path):
         s = mail_settings(migrated, server.port, smtp_security="starttls", smtp_user="kaoping", smtp_password="s3cret-pw",
                           smtp_ca_file=cert)
         put(s)
-        assert mailer.send_pending(s).sent
+        assert delivery.send_pending(s).sent
         assert len(server.received) == 1
         wrong = mail_settings(migrated, server.port, smtp_security="starttls", smtp_user="kaoping", smtp_password="wrong",
                               smtp_ca_file=cert)
         put(wrong, key="again")
-        report = mailer.send_pending(wrong)
+        report = delivery.send_pending(wrong)
         assert report.failed and "535" in report.failed[0][1]  # authentication failed: the server's words
     finally:
         server.stop()
@@ -108,13 +109,13 @@ def test_refused_connection_then_recovery(migrated, caplog):
     s = mail_settings(migrated, port)
     put(s, 3)
     with caplog.at_level(logging.WARNING, logger="kaoping.mail"):
-        report = mailer.send_pending(s)
+        report = delivery.send_pending(s)
     assert len(report.deferred) == 3 and not report.sent and not report.failed
     assert "重试" in caplog.text  # every retry is logged
     assert set(statuses(s).values()) == {MessageStatus.pending}  # nothing lost
     server = SmtpServer(port=port).start()
     try:
-        assert len(mailer.send_pending(s).sent) == 3
+        assert len(delivery.send_pending(s).sent) == 3
         assert len(server.received) == 3
     finally:
         server.stop()
@@ -124,7 +125,7 @@ def test_421_and_451_then_success(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     smtp.handler.data_replies = ["421 4.7.0 Try again later", "451 4.3.0 Temporary failure"]
     put(s)
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert report.sent and len(smtp.received) == 1
 
 
@@ -135,7 +136,7 @@ def test_550_for_one_recipient_does_not_stop_the_batch(migrated, smtp):
         for code in ("150202", "150203", "150204"):
             queue(session, s, key=f"k-{code}", kind="reminder", to=[f"liaison@{code}.baotou.example"], subject="提醒",
                   text="请按时报送。")
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert len(report.sent) == 2 and len(report.failed) == 1
     assert "550 5.1.1" in report.failed[0][1] and "User unknown" in report.failed[0][1]
     assert statuses(s) == {"k-150202": "sent", "k-150203": "failed", "k-150204": "sent"}
@@ -148,7 +149,7 @@ def test_connection_dropped_in_the_middle_of_data(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     smtp.handler.drop_next_data = 1
     put(s, 2)
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert len(report.sent) == 2
     ids = [r.message["Message-ID"] for r in smtp.received]
     assert len(ids) == 2 and len(set(ids)) == 2  # each delivered exactly once
@@ -161,7 +162,7 @@ class Killed(BaseException):
 def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
     s = mail_settings(migrated, smtp.port)
     put(s, 3)
-    real_record = mailer._record
+    real_record = delivery._record
     calls = {"n": 0}
 
     def dies_on_second(*args, **kwargs):
@@ -172,10 +173,10 @@ def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
 
     monkeypatch.setattr(mailer, "_record", dies_on_second)
     with pytest.raises(Killed):
-        mailer.send_pending(s)
+        delivery.send_pending(s)
     monkeypatch.setattr(mailer, "_record", real_record)
     assert statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "pending"}
-    report = mailer.send_pending(s)
+    report = delivery.send_pending(s)
     assert sorted(report.sent) == [2, 3]
     ids = [r.message["Message-ID"] for r in smtp.received]
     # The message caught in the window went out twice, with the same Message-ID; no other did.
@@ -189,7 +190,7 @@ def test_outbox_cli_list_failed_and_retry(cli, migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     smtp.handler.refuse = {"liaison@150202.baotou.example"}
     put(s)
-    mailer.send_pending(s)
+    delivery.send_pending(s)
     env = {"KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port), "KAOPING_SMTP_RETRY_INITIAL": "0.01"}
     cli.env.update(env)
     listed = cli("outbox", "list", "--failed")
@@ -202,7 +203,7 @@ def test_outbox_cli_list_failed_and_retry(cli, migrated, smtp):
 
 
 def test_every_message_type_has_a_template(settings):
-    from kaoping.services.messages import KINDS, render
+    from kaoping.notifications.render import KINDS, render
 
     context = dict(greeting="东河区", period="2022年上半年", form_label="自评表", form_no="2022H1-ZP001",
                    form_kind="self_assessment", deadline="2022年7月8日", units=36, file_name="自评表.docx",
@@ -227,7 +228,7 @@ def test_forms_send_queues_one_message_per_recipient_once(initialized, settings,
     again = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
                 "--unit", "东河区", "--unit", "市卫健委")
     assert "新邮件 0 封" in again.output
-    report = mailer.send_pending(mail_settings(settings, smtp.port))
+    report = delivery.send_pending(mail_settings(settings, smtp.port))
     assert len(report.sent) == 2
     subjects = sorted(r.message["Subject"] for r in smtp.received)
     assert all("自评表" in subject and "2022年7月8日" in subject for subject in subjects)
@@ -254,6 +255,6 @@ def test_implicit_tls(migrated, tmp_path):
     try:
         s = mail_settings(migrated, server.port, smtp_security="ssl", smtp_ca_file=cert)
         put(s)
-        assert mailer.send_pending(s).sent and len(server.received) == 1
+        assert delivery.send_pending(s).sent and len(server.received) == 1
     finally:
         server.stop()

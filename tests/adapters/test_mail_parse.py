@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from kaoping.notifications.mail.parse import decode_bytes, html_to_text, parse_message
+
 from kaoping.adapters.archives import unpack_zip
-from kaoping.adapters.mail.parse import decode_bytes, html_to_text, parse_message
 from kaoping.adapters.uploads import Upload
 from tests.imap_mail import forward_of, gbk_zip, reply
 

@@ -23,9 +23,8 @@ from tests.factories import add_line, adjust_score, result_rows, scored_cycle
 
 def approve(settings, code: str = "2022H1") -> None:
     """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
-    from sqlmodel import select
-
     from kaoping.models import Cycle, CycleStatus
+    from sqlmodel import select
 
     with db.session_scope(settings) as session:
         cycle = session.exec(select(Cycle).where(Cycle.code == code)).one()

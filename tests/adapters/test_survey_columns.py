@@ -9,7 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from kaoping.adapters.spreadsheets_columns import guess_role, parse_column_names, read_survey, recognise, stated_scale
+from kaoping.adapters.spreadsheets_columns import (
+    guess_role,
+    parse_column_names,
+    read_survey,
+    recognise,
+    stated_scale,
+)
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.errors import InvalidInput
 from tests import survey_exports as exports

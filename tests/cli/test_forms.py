@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from kaoping.models import OutboxMessage
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import OutboxMessage
 from tests.cli.conftest import refused
 from tests.conftest import write
 

@@ -3,10 +3,10 @@ sees, --columns and --scale, refusals that exit non-zero, change nothing and kee
 
 from __future__ import annotations
 
+from kaoping.models import ComponentScore, ReceivedFile
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import ComponentScore, ReceivedFile
 from tests import survey_exports as exports
 from tests.cli.conftest import refused
 

@@ -28,8 +28,9 @@ def test_bad_dates_and_a_missing_file_are_refused(opened, tmp_path):
 
 
 def test_teams_are_imported_listed_and_used_by_the_plan(opened, settings, tmp_path):
-    from kaoping import db
     from kaoping.models import ReceivedFile, VisitTeamList
+
+    from kaoping import db
 
     assert refused(opened("visits", "teams", "list"), "尚未导入调研组名单")
     demo = settings.data_dir / "demo" / "teams.yaml"

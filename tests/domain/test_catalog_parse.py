@@ -4,12 +4,12 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from kaoping.models import MilestoneKind
 
 from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word.paragraphs import paragraphs_of
 from kaoping.domain.catalog import MilestoneInfo, open_item_defaults, parse_attachment
 from kaoping.domain.errors import InvalidInput
-from kaoping.models import MilestoneKind
 from tests.conftest import SEED
 
 

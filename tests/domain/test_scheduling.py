@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scheduling import Member, Problem, Team, schedule
-from kaoping.services.workdays import WorkCalendar
+from kaoping.services.reference.workdays import WorkCalendar
 
 CAL = WorkCalendar()
 

@@ -18,6 +18,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kaoping.models import Component
 
 from kaoping.domain.policy import ScoringPolicy, load_policy
 from kaoping.domain.scoring import (
@@ -36,10 +37,9 @@ from kaoping.domain.scoring import (
     fmt,
     round_half_up,
 )
-from kaoping.models import Component
-from kaoping.settings import PROJECT_ROOT
+from kaoping.settings import DATA_DIR
 
-POLICY = load_policy(PROJECT_ROOT / "data" / "policies" / "default.yaml")
+POLICY = load_policy(DATA_DIR / "policies" / "default.yaml")
 EXACT = POLICY.model_copy(update={"rounding": POLICY.rounding.model_copy(update={"basis": "exact"})})
 L1, L2, U1, U2, D = 101, 102, 1, 2, 3
 

@@ -15,11 +15,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import func, select
-
-from kaoping import db
-from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, wait_for_state
-from kaoping.demo.people import People, drop_in_inbox, issued_forms, signoff_code
 from kaoping.models import (
     AuditEntry,
     CycleStatus,
@@ -29,7 +24,12 @@ from kaoping.models import (
     OutboxMessage,
     SignoffRequest,
 )
-from kaoping.services.cycles import get_cycle
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, wait_for_state
+from kaoping.demo.people import People, drop_in_inbox, issued_forms, signoff_code
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
 
@@ -172,9 +172,9 @@ def flow_run(run_id):
 
 def dialog_description(run_id) -> str:
     """What the Resume dialog shows above the form (the description saved with the question)."""
-    from prefect.input import read_flow_run_input
-
     import time
+
+    from prefect.input import read_flow_run_input
 
     keyset = flow_run(run_id).state.state_details.run_input_keyset
     for _ in range(100):  # the run saves the form just after it enters the paused state
@@ -205,9 +205,8 @@ def cycle_status(settings) -> str:
 def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     """Started once by a person; moved on by intake and reminders; two sign-offs with emailed
     codes (a wrong code, an invalid form and a rejection on the way); reports distributed."""
-    from prefect.client.orchestration import get_client
-
     from kaoping.flows.daily import reminders
+    from prefect.client.orchestration import get_client
 
     earlier = {r.id for r in cycle_runs()}  # other tests' runs on the session's server
     first = start(**START)
@@ -366,11 +365,12 @@ def test_an_approver_who_never_answers_gets_reminders_and_nothing_fails(world, s
     """A cycle whose scores were imported by operators (not through the forms) is started from the UI at the
     approval: the run waits, the daily reminders remind the approver, the run stays paused."""
     from kaoping.flows.daily import reminders
+
     from tests.factories import scored_cycle
 
     scored_cycle(settings, tmp_path, "2022H1")
     assert initialized("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
-    from kaoping.adapters.mail.smtp import send_pending
+    from kaoping.notifications.delivery import send_pending
 
     send_pending(get_settings())
     code = world.code_for(settings.verifier_email)

@@ -32,7 +32,7 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
     reports = folder / "reports" / "2022H1"
     assert len(list((reports / "反馈函").glob("*.docx"))) == 36
     assert (reports / "2022年上半年数字政府建设考评结果通报.docx").exists()
-    from kaoping.adapters.mail.imap_server import dovecot_path
+    from kaoping.notifications.mail.imap_server import dovecot_path
 
     if dovecot_path() is not None:  # the units replied by email; the intake fetched them over IMAP
         import sqlite3

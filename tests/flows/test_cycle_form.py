@@ -10,10 +10,10 @@ import re
 from datetime import date
 
 import pytest
+from kaoping.models import Cycle, CyclePlan
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.models import Cycle, CyclePlan
 from kaoping.settings import get_settings
 from tests.factories import accept_default_points, import_teams, scored_cycle
 
@@ -29,9 +29,8 @@ def _walk(schema: dict):
 
 
 def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
-    from prefect.utilities.callables import parameter_schema
-
     from kaoping.flows.cycle import half_year_cycle
+    from prefect.utilities.callables import parameter_schema
 
     schema = parameter_schema(half_year_cycle).model_dump()
     assert list(schema["properties"]) == ["start"] and schema["required"] == ["start"]
@@ -58,12 +57,11 @@ def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
 
 
 def test_the_signoff_forms_require_the_code_and_offer_two_choices():
+    import jsonschema
+    from kaoping.flows.forms import SignoffInput, VerificationInput
     from prefect._internal.pydantic.v2_schema import create_v2_schema
 
-    import jsonschema
-
     from kaoping.adapters.prefect_runs import release_answer
-    from kaoping.flows.forms import SignoffInput, VerificationInput
 
     for form in (SignoffInput, VerificationInput):
         schema = create_v2_schema(form.__name__, model_base=form)  # what RunInput.save stores for the UI
@@ -123,7 +121,8 @@ def test_a_form_the_run_cannot_use_is_refused_in_chinese_and_nothing_is_stored(f
     # The same form with a working day and known teams opens the cycle with those teams (the
     # run's first step, as its task does it), and the 进展 artifact shows the plan's dates.
     from kaoping.flows.tasks import prepare_cycle, publish_artifacts
-    from kaoping.services.visits import split_names
+
+    from kaoping.services.visits.schedule import split_names
 
     prepared = prepare_cycle.fn("2022H1", {"self_assessment_deadline": date(2022, 7, 8), "visit_start": date(2022, 7, 11),
                                            "visit_end": date(2022, 7, 22), "teams": split_names("调研一组，调研三组"),

@@ -7,12 +7,12 @@ from datetime import date
 
 import docx
 import pytest
+from kaoping.models import FormKind, Submission
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.models import FormKind, Submission
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
@@ -84,9 +84,9 @@ def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initializ
     import asyncio
 
     import openpyxl
+    from kaoping.flows.annual import annual
     from prefect.client.orchestration import get_client
 
-    from kaoping.flows.annual import annual
     from tests.factories import scored_cycle
 
     for key, value in initialized.env.items():

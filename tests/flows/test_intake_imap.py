@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import docx
 import pytest
 from imapclient import IMAPClient
+from kaoping.models import FormKind, IssuedForm, MailboxMessage, Submission
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.models import FormKind, IssuedForm, MailboxMessage, Submission
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
 from tests.imap_mail import reply

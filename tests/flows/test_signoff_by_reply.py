@@ -14,17 +14,17 @@ import re
 from datetime import UTC, date, datetime
 
 import pytest
+from kaoping.flows.cycle import verification_and_approval
+from kaoping.models import CycleStatus, OutboxMessage, SignoffRequest
 from prefect import flow
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.prefect_runs import release_paused_run
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.flows.cycle import verification_and_approval
-from kaoping.models import CycleStatus, OutboxMessage, SignoffRequest
-from kaoping.services import stages
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff_reply import take_reply
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.signoff.reply import take_reply
+from kaoping.services.stages import steps as stages
 from kaoping.settings import get_settings
 from tests.factories import import_teams, policy_without_objections, scored_cycle
 from tests.smtp_server import SmtpServer

@@ -17,19 +17,19 @@ from pathlib import Path
 
 import docx
 import pytest
+from kaoping.models import FormKind, IssuedForm, OutboxMessage
+from kaoping.models.types import fixed_clock
+from kaoping.notifications.mailbox import queue_no_form_reply
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.demo.people import People
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.models import FormKind, IssuedForm, OutboxMessage
-from kaoping.models.types import fixed_clock
-from kaoping.services.cycles import get_cycle
-from kaoping.services.mailbox import queue_no_form_reply
-from kaoping.services.signoff import remind_signers
-from kaoping.services.stages import publish
-from kaoping.services.status import cycle_status
-from kaoping.services.workdays import WorkCalendar
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.signoff.signatures import remind_signers
+from kaoping.services.stages.status import cycle_status
+from kaoping.services.stages.steps import publish
 from tests.conftest import write
 from tests.factories import scored_cycle
 
@@ -168,7 +168,8 @@ def _objection_stage(settings) -> None:
     """Issue 17: the provisional 反馈函 out on Monday 07-04 (window to Thursday 07-07); 东河区 objects by
     reply on 07-05 (upheld) and 青山区 with no indicator (rejected); a reply on 07-09 is refused."""
     from kaoping.domain.incoming import IncomingMessage
-    from kaoping.services import objection_opinions, objections
+    from kaoping.services.objections import opinions as objection_opinions
+    from kaoping.services.objections import record as objections
     from tests.factories import decide_objection, open_objection_window
 
     open_objection_window(settings, today=date(2022, 7, 4))
@@ -198,7 +199,7 @@ def _objection_stage(settings) -> None:
 
 def _sign_by_reply(settings, code: str) -> None:
     from kaoping.domain.incoming import IncomingMessage
-    from kaoping.services.signoff_reply import take_reply
+    from kaoping.services.signoff.reply import take_reply
 
     with db.session_scope(settings) as session:
         request = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from kaoping.models import FormKind, OutboxMessage
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import FormKind, OutboxMessage
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.forms import build_forms
-from kaoping.services.workdays import WorkCalendar
+from kaoping.services.reference.workdays import WorkCalendar
 from tests import factories
 
 

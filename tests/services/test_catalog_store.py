@@ -6,9 +6,6 @@ import json
 
 import docx
 import pytest
-from sqlmodel import func, select
-
-from kaoping import db
 from kaoping.models import (
     AuditEntry,
     Catalog,
@@ -18,6 +15,9 @@ from kaoping.models import (
     ReceivedFile,
     Unit,
 )
+from sqlmodel import func, select
+
+from kaoping import db
 from tests import factories
 from tests.conftest import CATALOG_2022, SEED, write
 

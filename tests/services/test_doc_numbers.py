@@ -1,4 +1,4 @@
-"""The 发文字号 register (services/doc_numbers.py)."""
+"""The 发文字号 register (services/reports/doc_numbers.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from kaoping import db
 from kaoping.domain.errors import Conflict, InvalidInput
-from kaoping.services import doc_numbers
+from kaoping.services.reports import doc_numbers
 
 
 def test_numbers_are_given_once_per_prefix_and_year(migrated):

@@ -10,12 +10,6 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
-
-from kaoping import db
-from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word import layout
-from kaoping.domain.errors import InvalidInput
 from kaoping.models import (
     Cycle,
     CyclePlan,
@@ -24,6 +18,13 @@ from kaoping.models import (
     OutboxMessage,
     ReceivedFile,
 )
+from kaoping.templates import EMAIL
+from sqlmodel import Session, select
+
+from kaoping import db
+from kaoping.adapters.uploads import Upload
+from kaoping.adapters.word import layout
+from kaoping.domain.errors import InvalidInput
 from kaoping.services import forms
 from kaoping.services.forms import (
     FORM_LAYOUTS,
@@ -33,7 +34,7 @@ from kaoping.services.forms import (
     ReturnedForm,
     TableLayout,
 )
-from kaoping.settings import PROJECT_ROOT, Settings
+from kaoping.settings import Settings
 
 INTERFACE = sorted(FormKindSpec.__abstractmethods__)
 
@@ -55,7 +56,7 @@ def test_every_form_kind_has_one_registered_module_implementing_the_interface():
         assert spec.label == kind.label and spec.code == kind.code
         codes.add(spec.code)
         for suffix in (".txt.j2", ".html.j2"):
-            assert (PROJECT_ROOT / "templates" / "email" / f"{spec.email_template}{suffix}").is_file()
+            assert (EMAIL / f"{spec.email_template}{suffix}").is_file()
     assert len(codes) == len(KINDS)  # form numbers never collide
 
 
@@ -114,9 +115,8 @@ def toy(monkeypatch) -> ToyKind:
 
 def test_a_new_kind_goes_out_and_comes_back_through_the_generic_engine_and_intake(initialized, settings, toy, tmp_path):
     from kaoping.demo.people import fill_docx_table
-    from kaoping.services import stages
-    from kaoping.services.intake import intake
-
+    from kaoping.services.returns.intake import intake
+    from kaoping.services.stages import steps as stages
     from tests.factories import import_teams
 
     import_teams(settings)

@@ -7,11 +7,6 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from pydantic import ValidationError
-from sqlalchemy import text
-from sqlmodel import func, select
-
-from kaoping import db
 from kaoping.models import (
     AuditEntry,
     Catalog,
@@ -22,7 +17,12 @@ from kaoping.models import (
     UnitAlias,
     metadata,
 )
-from kaoping.services import audit
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.records import audit
 from kaoping.settings import DEFAULT_SECRET_KEY, Settings
 
 

@@ -72,13 +72,13 @@ def test_scoring_sheet_prints_points_as_written_and_takes_full_marks_back(initia
     from datetime import date
 
     import docx
+    from kaoping.models import FormKind, LeadScore
     from sqlmodel import select
 
     from kaoping import db
     from kaoping.adapters.word.layout import fill_cell
     from kaoping.adapters.word.tables import table_rows  # noqa: F401  (the reader the intake uses)
-    from kaoping.models import FormKind, LeadScore
-    from kaoping.services.cycles import get_cycle
+    from kaoping.services.cycles.cycle import get_cycle
     from kaoping.services.forms import build_forms
     from tests.factories import main_table
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from kaoping.models import MailboxMessage, ReceivedFile, Submission
+from kaoping.notifications.mailbox import fetch_mail
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import MailboxMessage, ReceivedFile, Submission
-from kaoping.services.mailbox import fetch_mail
 from tests import factories
 from tests.abuse.helpers import counts, filled_self_assessment, mail_to
 from tests.imap_mail import forward_of, gbk_zip, reply
@@ -161,7 +161,7 @@ def test_gbk_names_and_body_from_a_chinese_client(office, imap_server, tmp_path)
     [message] = fetch_mail(office).messages
     assert message.outcome == "accepted", message
     assert message.subject == "东河区自评表（朱镕基路）" and message.files[0]["file"] == "东河区自评表镕.docx"
-    from kaoping.adapters.mail.parse import parse_message
+    from kaoping.notifications.mail.parse import parse_message
 
     assert "朱镕基路 张三" in parse_message(raw).message.text
 
@@ -175,7 +175,7 @@ def test_html_only_message_without_a_form_gets_one_polite_reply_a_day(office, im
     assert all(m.folder == office.imap_refused_folder for m in messages)
     [answer] = mail_to(office, DONGHE)  # once a day per address
     assert answer.kind == "mail_no_form" and "没有考评表格" in answer.text_body and "咨询" in answer.subject
-    from kaoping.adapters.mail.parse import parse_message
+    from kaoping.notifications.mail.parse import parse_message
 
     text = parse_message(folder(imap_server, office, office.imap_refused_folder)[0]).message.text
     assert "请问自评表何时截止？" in text and "color" not in text

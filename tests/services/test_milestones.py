@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+from kaoping.models import FormKind, Unit
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.domain.milestones import MilestoneItem, due, missed_milestones
 from kaoping.domain.policy import MilestonePolicy
-from kaoping.models import FormKind, Unit
-from kaoping.services.cycles import get_cycle
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.cycles.milestones import overdue_milestones
 from kaoping.services.forms import build_forms
-from kaoping.services.milestones import overdue_milestones
 
 POLICY = MilestonePolicy()
 MAY_DONE = MilestoneItem(6, "5月底完成", 5, "complete")

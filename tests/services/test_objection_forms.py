@@ -15,15 +15,6 @@ from decimal import Decimal
 
 import docx
 import pytest
-from sqlmodel import func, select
-
-from kaoping import db
-from kaoping.adapters.mail.smtp import send_pending
-from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word.identity import identity_from_properties
-from kaoping.adapters.word.package import read_custom_properties
-from kaoping.domain.errors import Conflict, InvalidInput
-from kaoping.domain.incoming import Attachment, IncomingMessage
 from kaoping.models import (
     FormKind,
     Objection,
@@ -33,13 +24,29 @@ from kaoping.models import (
     ReceivedFile,
     Submission,
 )
-from kaoping.services import intake, objection_intake
-from kaoping.services.cycles import get_cycle
-from kaoping.services.mailbox import route_text_reply
-from kaoping.services.objection_report import objections_markdown, opinion_lines
-from kaoping.services.objection_window import office_today
+from kaoping.notifications.delivery import send_pending
+from kaoping.notifications.mailbox import route_text_reply
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.adapters.uploads import Upload
+from kaoping.adapters.word.identity import identity_from_properties
+from kaoping.adapters.word.package import read_custom_properties
+from kaoping.domain.errors import Conflict, InvalidInput
+from kaoping.domain.incoming import Attachment, IncomingMessage
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.objections import by_form as objection_intake
+from kaoping.services.objections.summary import objections_markdown, opinion_lines
+from kaoping.services.objections.window import office_today
+from kaoping.services.returns import intake
 from kaoping.settings import Settings
-from tests.factories import build, decide_objection, open_objection_window, scored_cycle, sign_off
+from tests.factories import (
+    build,
+    decide_objection,
+    open_objection_window,
+    scored_cycle,
+    sign_off,
+)
 from tests.smtp_server import SmtpServer
 
 LIAISON = "liaison@150204.baotou.example"  # 青山区

@@ -11,6 +11,7 @@ from datetime import date, datetime
 
 import docx
 import pytest
+from kaoping.models import Objection, OutboxMessage
 from sqlmodel import select
 
 from kaoping import db
@@ -18,10 +19,9 @@ from kaoping.adapters.word.identity import identity_from_properties
 from kaoping.adapters.word.package import read_custom_properties
 from kaoping.domain.errors import Conflict
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.models import Objection, OutboxMessage
-from kaoping.services import objections
-from kaoping.services.cycles import get_cycle
-from kaoping.services.objection_window import approval_blockers, window_state
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.objections import record as objections
+from kaoping.services.objections.window import approval_blockers, window_state
 from tests.factories import (
     adjust_score,
     decide_objection,

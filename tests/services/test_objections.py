@@ -11,21 +11,27 @@ from decimal import Decimal
 
 import docx
 import pytest
+from kaoping.models import Objection, OutboxMessage, ReceivedFile
+from kaoping.models.types import fixed_clock
+from kaoping.notifications.delivery import send_pending
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.adapters.mail.smtp import send_pending
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.incoming import Attachment, IncomingMessage
-from kaoping.models import Objection, ObjectionStatus, OutboxMessage, ReceivedFile
-from kaoping.models.types import fixed_clock
-from kaoping.services import intake, objections
-from kaoping.services.cycles import get_cycle
-from kaoping.services.objection_report import objections_markdown, summary_lines
-from kaoping.services.objection_window import approval_blockers, closing_day, office_today, window_state
-from kaoping.services.results import explain
-from kaoping.services.signoff_view import signoff_view
-from kaoping.services.workdays import WorkCalendar
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.objections import record as objections
+from kaoping.services.objections.summary import objections_markdown, summary_lines
+from kaoping.services.objections.window import (
+    approval_blockers,
+    closing_day,
+    office_today,
+    window_state,
+)
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.returns import intake
+from kaoping.services.scoring.results import explain
+from kaoping.services.stages.signoff_view import signoff_view
 from kaoping.settings import Settings
 from tests.factories import (
     decide_objection,

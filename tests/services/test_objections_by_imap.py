@@ -5,12 +5,12 @@ evidence attached; the IMAP intake (a real dovecot on loopback) takes the reply 
 from __future__ import annotations
 
 import pytest
+from kaoping.models import Objection, OutboxMessage
+from kaoping.notifications.mailbox import fetch_mail
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import Objection, OutboxMessage
-from kaoping.services.mailbox import fetch_mail
-from kaoping.services.objection_window import office_today
+from kaoping.services.objections.window import office_today
 from tests.factories import open_objection_window, scored_cycle, sign_off
 from tests.imap_mail import reply
 from tests.services.test_mailbox_imap import deliver, folder
@@ -54,6 +54,7 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
     """The filled objection form (异议表) attached to a reply — and to a fresh email from the unit —
     is taken as objections, never as a self-assessment; a blank one is refused with what to fix."""
     from kaoping.models import ObjectionOpinion, ObjectionSource, Submission
+
     from tests.services.test_objection_forms import filled_form
 
     settings = imap_settings

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from kaoping.models import ComponentScore
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import ComponentScore
 from tests import factories
 from tests.conftest import write
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from kaoping.models import AuditEntry, Contact, Unit, UnitAlias
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.models import AuditEntry, Contact, Unit, UnitAlias
-from kaoping.services.registry import UnitDirectory
+from kaoping.services.reference.registry import UnitDirectory
 from tests.conftest import write
 
 CSV_HEADER = "代码,全称,简称,类别,别名,联络员,联络员邮箱,负责人,负责人邮箱\n"

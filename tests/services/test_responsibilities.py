@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
+from kaoping.models import Responsibility, ResponsibilitySet
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.models import Responsibility, ResponsibilitySet
-from kaoping.services.registry import UnitDirectory
-from kaoping.services.responsibilities import responsibilities_for
+from kaoping.services.reference.registry import UnitDirectory
+from kaoping.services.reference.responsibilities import responsibilities_for
 from tests.conftest import CATALOG_2022, write
 
 

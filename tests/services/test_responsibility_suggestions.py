@@ -7,7 +7,10 @@ import io
 
 from kaoping import db
 from kaoping.domain.responsibilities import ItemText, UnitNames, suggest
-from kaoping.services.responsibilities import suggest_responsibilities, suggestions_csv
+from kaoping.services.reference.responsibilities import (
+    suggest_responsibilities,
+    suggestions_csv,
+)
 
 UNITS = [
     UnitNames(1, "东河区", "district", ("东河区",)),
@@ -47,9 +50,8 @@ def test_suggestions_for_the_2022_catalog_read_back_as_an_import_file(initialize
 
 
 def test_a_cycle_opens_on_the_default_rule_only_when_the_team_accepts_it(initialized, settings, tmp_path):
-    from sqlmodel import select
-
     from kaoping.models import CycleAcceptance
+    from sqlmodel import select
 
     refused = initialized("cycle", "open", "2022H1")
     assert refused.exit_code != 0 and "尚未导入承担关系" in refused.output and "--accept-default-responsibilities" in refused.output

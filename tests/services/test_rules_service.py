@@ -14,10 +14,6 @@ from fractions import Fraction
 
 import openpyxl
 import pytest
-from sqlmodel import func, select
-
-from kaoping import db
-from kaoping.domain.errors import InvalidInput
 from kaoping.models import (
     AuditEntry,
     ComponentScore,
@@ -25,10 +21,14 @@ from kaoping.models import (
     CycleUnit,
     LeadScore,
 )
-from kaoping.services.cycles import get_cycle
-from kaoping.services.points import allocation_problems, points_in_force
-from kaoping.services.registry import UnitDirectory
-from kaoping.services.score_entry import allocate_points
+from sqlmodel import func, select
+
+from kaoping import db
+from kaoping.domain.errors import InvalidInput
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.cycles.points import allocation_problems, points_in_force
+from kaoping.services.reference.registry import UnitDirectory
+from kaoping.services.scoring.entry import allocate_points
 from tests.conftest import write
 from tests.factories import (
     add_line,

@@ -7,13 +7,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffRequest
+from kaoping.models.types import utcnow
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffRequest
-from kaoping.models.types import utcnow
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import (
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.signoff.signatures import (
     SignoffAnswer,
     ask_signer,
     record_answer,

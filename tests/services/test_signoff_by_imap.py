@@ -4,12 +4,12 @@ release; a reply with a wrong code is refused by a reply email and the stage sta
 
 from __future__ import annotations
 
+from kaoping.models import CycleStatus, OutboxMessage
+from kaoping.notifications.mailbox import fetch_mail
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import CycleStatus, OutboxMessage
-from kaoping.services.cycles import get_cycle
-from kaoping.services.mailbox import fetch_mail
+from kaoping.services.cycles.cycle import get_cycle
 from tests.factories import scored_cycle
 from tests.imap_mail import reply
 from tests.services.test_mailbox_imap import deliver, folder

@@ -7,18 +7,23 @@ from __future__ import annotations
 import email
 import re
 from datetime import UTC, datetime, timedelta
-
-from sqlmodel import select
-
 from email import policy
 
+from kaoping.models import (
+    AuditEntry,
+    CycleStatus,
+    OutboxMessage,
+    SignoffReply,
+    SignoffRequest,
+)
+from kaoping.notifications.delivery import build_email
+from sqlmodel import select
+
 from kaoping import db
-from kaoping.adapters.mail.smtp import build_email
 from kaoping.domain.incoming import IncomingMessage
-from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffReply, SignoffRequest
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import ask_signer, signoff_state
-from kaoping.services.signoff_reply import ANSWERS_PER_DAY, take_reply
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.signoff.reply import ANSWERS_PER_DAY, take_reply
+from kaoping.services.signoff.signatures import ask_signer, signoff_state
 from tests.factories import scored_cycle
 
 CODE = "2022H1"

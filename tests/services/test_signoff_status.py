@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
+from kaoping.models.types import utcnow
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
-from kaoping.models.types import utcnow
-from kaoping.services.cycles import get_cycle
-from kaoping.services.signoff import give_signoff
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.signoff.signatures import give_signoff
 from tests.factories import (
     accept_default_points,
     audit_chain_ok,
@@ -123,8 +123,8 @@ def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initializ
 def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized_db, settings, tmp_path):
     from datetime import date
 
-    from kaoping.services.signoff import remind_signers
-    from kaoping.services.workdays import WorkCalendar
+    from kaoping.services.reference.workdays import WorkCalendar
+    from kaoping.services.signoff.signatures import remind_signers
 
     scored_cycle(settings, tmp_path)
     request_signoff(settings, "verification")

@@ -7,11 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from kaoping.models import ComponentScore, ReceivedFile, Unit
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.domain.errors import InvalidInput
-from kaoping.models import ComponentScore, ReceivedFile, Unit
 from tests import factories
 from tests import survey_exports as exports
 

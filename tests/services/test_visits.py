@@ -9,12 +9,12 @@ from datetime import date, timedelta
 import pytest
 import yaml
 from icalendar import Calendar
+from kaoping.models import OutboxMessage, Visit
+from kaoping.notifications.outbox import load_attachment
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.models import OutboxMessage, Visit
-from kaoping.services.outbox import load_attachment
-from kaoping.services.workdays import WorkCalendar
+from kaoping.services.reference.workdays import WorkCalendar
 from tests import factories
 from tests.conftest import write
 
@@ -67,7 +67,7 @@ def test_feasible_baotou_plan_across_spring_festival(cycle_2026, settings, tmp_p
     assert date(2026, 2, 14) in days  # the make-up Saturday is a working day: used
     by_unit = {v.unit_id: v for v in visits}
     with db.session_scope(settings) as session:
-        from kaoping.services.registry import UnitDirectory
+        from kaoping.services.reference.registry import UnitDirectory
 
         d = UnitDirectory.load(session)
         donghe, gxj, spfw = d.resolve("东河区").id, d.resolve("市工信局").id, d.resolve("市审批服务局").id
@@ -124,7 +124,7 @@ def test_moving_one_visit_updates_the_same_calendar_entry(cycle_2026, settings, 
     cli = cycle_2026
     assert cli("visits", "confirm", *plan_args(tmp_path)).exit_code == 0
     with db.session_scope(settings) as session:
-        from kaoping.services.registry import UnitDirectory
+        from kaoping.services.reference.registry import UnitDirectory
 
         donghe = UnitDirectory.load(session).resolve("东河区").id
         before = session.exec(select(Visit).where(Visit.unit_id == donghe)).one()

@@ -14,18 +14,23 @@ import re
 import shutil
 import time
 import uuid
-from datetime import date, timedelta
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from kaoping.models import CycleStatus
 
 from kaoping import db
-from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProcess, wait_for_state
+from kaoping.adapters.prefect_server import (
+    TERMINAL,
+    LocalPrefect,
+    ServerProcess,
+    wait_for_state,
+)
 from kaoping.demo.people import signoff_code
-from kaoping.models import CycleStatus
-from kaoping.services.cycles import get_cycle
-from kaoping.settings import PROJECT_ROOT, get_settings
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.settings import get_settings
 from tests.conftest import PG_URL
 from tests.smtp_server import SmtpServer, free_port
 from tests.ui import forms
@@ -33,7 +38,7 @@ from tests.ui import forms
 pytestmark = [pytest.mark.ui, pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)]
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = PROJECT_ROOT / "var" / "ui-screenshots"
+SHOTS = Path(__file__).resolve().parents[2] / "var" / "ui-screenshots"
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 
 
@@ -75,7 +80,8 @@ def server(tmp_path_factory, prefect_database):
 @pytest.fixture
 def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     """2022H1 with every return in; the cycle deployment served; codes go to ``smtp``."""
-    from kaoping.adapters.mail.smtp import send_pending
+    from kaoping.notifications.delivery import send_pending
+
     from tests.factories import import_teams, returned_cycle
 
     settings = initialized_db
@@ -145,7 +151,7 @@ class Shots:
 
 
 def window_closes_on(settings) -> date:
-    from kaoping.services.objection_window import window_of
+    from kaoping.services.objections.window import window_of
 
     with db.session_scope(settings) as session:
         window = window_of(session, get_cycle(session, "2022H1"))

@@ -24,11 +24,11 @@ from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
 from kaoping.models import Cycle, FormKind, IssuedForm
 from kaoping.models.types import utcnow
-from kaoping.services import audit
-from kaoping.services.cycles import cycle_label
+from kaoping.notifications.outbox import refuse_development_secret
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import cycle_label
 from kaoping.services.forms.kind import FormSpec, kind_spec
 from kaoping.services.forms.view import CycleView
-from kaoping.services.outbox import refuse_development_secret
 from kaoping.settings import Settings
 
 

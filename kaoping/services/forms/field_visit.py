@@ -19,7 +19,7 @@ from kaoping.services.forms.kind import (
     register,
 )
 from kaoping.services.forms.view import CycleView
-from kaoping.services.score_entry import (
+from kaoping.services.scoring.entry import (
     ComponentScoreEntry,
     CycleContext,
     record_component_scores,

@@ -15,8 +15,7 @@ from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import points_text
 from kaoping.domain.text import fold
 from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Unit
-from kaoping.services.contacts import unit_contacts
-from kaoping.services.cycles import require_open
+from kaoping.services.cycles.cycle import require_open
 from kaoping.services.forms.kind import (
     FormKindSpec,
     FormSpec,
@@ -26,7 +25,9 @@ from kaoping.services.forms.kind import (
     register,
 )
 from kaoping.services.forms.view import CycleView
-from kaoping.services.score_entry import (
+from kaoping.services.reference.contacts import unit_contacts
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.scoring.entry import (
     CycleContext,
     LeadScoreEntry,
     allocate_points,
@@ -34,7 +35,6 @@ from kaoping.services.score_entry import (
     record_lead_scores,
     validate_lead_entries,
 )
-from kaoping.services.workdays import WorkCalendar
 from kaoping.settings import Settings
 
 

@@ -20,7 +20,7 @@ from kaoping.services.forms.kind import (
     form_unit_codes,
 )
 from kaoping.services.forms.view import CycleView
-from kaoping.services.score_entry import (
+from kaoping.services.scoring.entry import (
     ComponentScoreEntry,
     CycleContext,
     record_component_scores,

@@ -11,9 +11,8 @@ from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import ranges
 from kaoping.domain.text import fold
 from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Submission
-from kaoping.services import audit
-from kaoping.services.contacts import unit_contacts
-from kaoping.services.cycles import require_open
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import require_open
 from kaoping.services.forms.kind import (
     FormKindSpec,
     FormSpec,
@@ -22,6 +21,7 @@ from kaoping.services.forms.kind import (
     register,
 )
 from kaoping.services.forms.view import CycleView
+from kaoping.services.reference.contacts import unit_contacts
 from kaoping.settings import Settings
 
 PROGRESS_CHOICES = ["完成", "取得明显成效", "取得阶段性成效", "推进中", "未启动"]

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from kaoping.domain.scoring import points_text
 from kaoping.models import Area, Cycle, IndicatorGroup, Submission
-from kaoping.services.score_entry import CycleContext
+from kaoping.services.scoring.entry import CycleContext
 
 
 class CycleView(CycleContext):

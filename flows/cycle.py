@@ -1,0 +1,185 @@
+"""The half-year cycle (半年考评) as one Prefect flow, started from the Prefect UI.
+
+It runs every stage of DESIGN §4 that needs no person: it opens the cycle and fixes its
+dates, issues the self-assessment forms, the third-party and opinion requests, plans the
+field visits and sends the invitations, issues the lead scoring sheets once the
+self-assessments are in (or their deadline has passed), asks for the two sign-offs, and
+publishes and distributes the reports. Everything it knows comes from the database, so it
+can be run again at any time: a retried, resumed or restarted run skips what is done.
+
+Waiting never holds a worker:
+- while returns are outstanding the run ends (state Completed, the artifacts say what it
+  waits for); the intake flow (every 10 minutes) and the reminders flow (daily) start a
+  new run of this deployment as soon as the cycle can move on;
+- at a sign-off the run suspends (``suspend_flow_run``) until the signer resumes it in the
+  UI with the one-time code kaoping emailed to them. A wrong code, an expired one or an
+  invalid form asks again under a new key; nothing fails. On resume the run starts again
+  from the top and reaches the same question, where Prefect hands it the answer.
+
+The flow only orchestrates: its tasks (``tasks.py``) each call one service, and what a
+sign-off answer means (which question this is, whether the stage is signed) is decided by
+``kaoping.services.signoff.signatures``, which runs without Prefect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kaoping.flows.forms import CycleStart
+from kaoping.flows.signing import sign
+from kaoping.flows.tasks import (
+    anchor_artifact,
+    arrange_visits,
+    cycle_progress,
+    issue_forms,
+    open_objection_window,
+    prepare_cycle,
+    publish_artifacts,
+    publish_refusal,
+    publish_reports,
+    send_outbox,
+)
+from kaoping.models import FormKind
+from prefect import flow, get_run_logger
+from prefect.context import FlowRunContext
+from prefect.states import Completed
+from pydantic import Field
+
+from kaoping.services.visits.schedule import split_names
+from kaoping.settings import get_settings
+
+
+def run_name() -> str:
+    """"2022年上半年考评 · 开启"; a run started by the intake or reminders flow keeps the name it was
+    given ("2022年上半年考评 · 收到交回的表格"), also when it resumes after a sign-off."""
+    context = FlowRunContext.get()
+    given = (context.parameters or {}).get("start") if context else None
+    try:
+        start = given if isinstance(given, CycleStart) else CycleStart.model_validate(given or {})
+    except ValueError:
+        return "半年考评"
+    current = context.flow_run.name if context and context.flow_run else ""
+    return current if current.startswith(f"{start.label} · ") else f"{start.label} · 开启"
+
+
+# --------------------------------------------------------------------------- the flow: the stages of DESIGN §4
+
+
+#: The state name of a run whose start form was refused (nothing opened or changed).
+REFUSED = "未开启"
+
+
+@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
+      description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
+                  "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
+def half_year_cycle(
+    start: CycleStart = Field(..., json_schema_extra={"title": "开启半年考评", "description": "填写年度和半年即可开启；"
+                              "其余各项留空或保留默认值时按工作日自动计算。每项说明见各栏下方。"}),
+):
+    code = start.code
+    day = (start.today or datetime.now(get_settings().tz).date()).isoformat()
+    refusal = "；".join(start.problems())
+    if not refusal:
+        prepared = prepare(code, day, {
+            "self_assessment_deadline": start.self_assessment_deadline,
+            "self_assessment_workdays": start.self_assessment_workdays, "scoring_workdays": start.scoring_workdays,
+            "results_workdays": start.results_workdays, "visit_start": start.visit_start, "visit_end": start.visit_end,
+            "teams": split_names(start.teams), "default_responsibilities_reason": start.accept_default_responsibilities})
+        refusal = prepared.get("refused", "")
+    if refusal:
+        # A refusal is the answer, not a crash: said in the log, on the 进展 artifact and as the run's state,
+        # named 未开启. Not a Failed state: a worker's engine logs any failed run with a Python traceback
+        # ("Engine execution exited with unexpected exception"), seen in the run's log in Chromium.
+        get_run_logger().error("未能开启%s：%s", start.label, refusal)
+        publish_refusal(code, start.label, refusal)
+        return Completed(name=REFUSED, message=f"未能开启{start.label}：{refusal}")
+    progress = cycle_progress(code, day)
+    if progress["next_step"] == "issue":
+        progress = issue_forms_and_arrange_visits(code, day)
+    if progress["next_step"] == "lead_sheets":
+        progress = issue_lead_scoring_sheets(code, day)
+    # Returns still outstanding: the run ends here; the intake and reminders flows start the next.
+    if progress["next_step"] in ("verification", "approval"):
+        progress = verification_and_approval(code, day, progress)
+    # The objection stage (异议期, issue 17): after the verification sign-off the units get their provisional
+    # 反馈函; the run ends while the window is open, and the daily reminders start the next when it has closed.
+    if progress["next_step"] == "objections":
+        progress = send_provisional_letters(code, day)
+    if progress["next_step"] == "publish":
+        progress = publish_and_distribute(code, day)
+    return show_where_it_stands(code, day)
+
+
+# --------------------------------------------------------------------------- the stages
+
+
+def prepare(code: str, day: str, choice: dict) -> dict:
+    """Open the cycle (开启周期) and fix its dates, or say why not."""
+    logger = get_run_logger()
+    prepared = prepare_cycle(code, choice, day)
+    for note in prepared["notes"]:
+        logger.info(note)
+    return prepared
+
+
+def issue_forms_and_arrange_visits(code: str, day: str) -> dict:
+    """The self-assessment forms, the third-party and opinion requests; the field visits, their
+    invitations and visit records (实地调研)."""
+    logger = get_run_logger()
+    for kind in (FormKind.self_assessment, FormKind.third_party, FormKind.opinion):
+        logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, kind.value, day))
+    send_outbox()
+    logger.info("实地调研：%(visits)s 次，邀请 %(queued)s 封", arrange_visits(code))
+    logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, FormKind.field_visit.value, day))
+    send_outbox()
+    return cycle_progress(code, day)
+
+
+def issue_lead_scoring_sheets(code: str, day: str) -> dict:
+    """The lead assessors' scoring sheets (牵头考核单位评分表), once the self-assessments are in
+    or their deadline has passed."""
+    logger = get_run_logger()
+    logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, FormKind.lead_scoring.value, day))
+    send_outbox()
+    return cycle_progress(code, day)
+
+
+def verification_and_approval(code: str, day: str, progress: dict) -> dict:
+    """The specialist team's verification (专班核实), then the approver's (分管领导审定); an
+    approval sent back returns to the verification."""
+    logger = get_run_logger()
+    while progress["next_step"] in ("verification", "approval"):
+        stage = progress["next_step"]
+        decision = sign(code, stage)
+        if decision is None:
+            break
+        progress = cycle_progress(code, day)
+        if decision == "reject" and stage == "verification":
+            logger.warning("专班未通过核实：修改后重新运行本流程（或等待回收、催报流程自动推进）。")
+            break
+    return progress
+
+
+def send_provisional_letters(code: str, day: str) -> dict:
+    """The provisional 反馈函 (征求意见稿) to every unit: the objection window (异议期) opens (issue 17)."""
+    opened = open_objection_window(code, day)
+    get_run_logger().info("征求意见稿 %(letters)s 份，邮件 %(queued)s 封；异议期至 %(closes_on)s（含）", opened)
+    send_outbox()
+    return cycle_progress(code, day)
+
+
+def publish_and_distribute(code: str, day: str) -> dict:
+    """The 通报, the report to the leadership, the feedback letters and the spreadsheet, emailed."""
+    logger = get_run_logger()
+    published = publish_reports(code, day)
+    logger.info("已印发 %(number)s，分发邮件 %(queued)s 封（%(out_dir)s）", published)
+    anchor_artifact(code, f"印发 {published['number']}")
+    send_outbox()
+    return cycle_progress(code, day)
+
+
+def show_where_it_stands(code: str, day: str) -> str:
+    """The cycle's artifacts (stages, returns, late units, results) and what it waits for."""
+    waiting_for = publish_artifacts(code, day)
+    get_run_logger().info("%s：%s", code, waiting_for)
+    return waiting_for

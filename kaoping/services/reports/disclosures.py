@@ -1,0 +1,92 @@
+"""What the documents must state about how the results came about (考评说明): which rules are
+the measures' and which the 实施细则's, which items rest on default points and who accepted
+that, whether 承担 was imported or the default rule accepted, exactly what the specialist team
+verified and how, the rounding rule, and the milestones missed. The 通报, 报告 and 反馈函 read
+these facts; nothing here decides a score."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlmodel import Session, select
+
+from kaoping.domain.milestones import MissedMilestone
+from kaoping.domain.numbers import rounding_note
+from kaoping.domain.scoring import ScoringInputs, UnitResult, ranges
+from kaoping.models import Cycle, CycleSnapshot
+from kaoping.services.cycles.cycle import DEFAULT_RESPONSIBILITIES, acceptance
+from kaoping.services.cycles.milestones import overdue_milestones
+from kaoping.services.cycles.points import DEFAULT_POINTS
+from kaoping.services.scoring.verification import CONFIRMED_AT_SIGNATURE
+
+
+@dataclass
+class Disclosures:
+    rules_citation: str  # 《…实施细则》（文件） — cited wherever 等次, 加减分 or 否决 appear
+    rounding_note: str  # 逐级 or 尾差
+    default_points: str  # "" or a sentence on the items resting on the equal split
+    responsibilities: str  # where 承担 came from
+    verification: str  # what the specialist team verified, how and by whom
+    milestones: dict[int, list[MissedMilestone]] = field(default_factory=dict)  # unit id → missed
+
+    @property
+    def milestone_summary(self) -> str:
+        if not self.milestones:
+            return ""
+        counts = Counter(m.number for missed in self.milestones.values() for m in missed)
+        common = "、".join(f"指标{n}（{c}个单位）" for n, c in counts.most_common(3))
+        total = sum(len(v) for v in self.milestones.values())
+        return (f"对照各指标时间节点，{len(self.milestones)}个单位共{total}项指标自报完成进度未达到节点要求，"
+                f"较集中的是{common}。")
+
+
+def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: list[UnitResult]) -> Disclosures:
+    policy = inputs.policy
+    # Default points (rule 三(四) not applied by the leads).
+    defaults = sorted({i.number for i in inputs.items.values() if i.points_basis == "default"})
+    default_points = ""
+    if defaults:
+        accepted = acceptance(session, cycle, DEFAULT_POINTS)
+        default_points = (f"指标{ranges(defaults)}（共{len(defaults)}项）未由牵头考核单位明确分值，按所在分组或大项分值平均分配计算"
+                          + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")
+    # Responsibilities: imported, or the default rule accepted.
+    snapshot = session.exec(select(CycleSnapshot).where(CycleSnapshot.cycle_id == cycle.id,
+                                                        CycleSnapshot.kind == "responsibilities")).first()
+    source = (snapshot.content or {}).get("source", "") if snapshot else ""
+    accepted = acceptance(session, cycle, DEFAULT_RESPONSIBILITIES)
+    if accepted is not None or source == "default":
+        responsibilities = ("各单位承担的指标按默认规则确定（旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标）"
+                            + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")
+    else:
+        responsibilities = "各单位承担的指标按专班确定的承担清单执行。"
+    # Verification of the lead assessors' own items.
+    self_scored = [(r.unit.unit_id, i) for r in results for i in r.items if i.self_scored]
+    individually = at_signature = adjusted = 0
+    by: set[str] = set()
+    for _unit, item in self_scored:
+        v = item.verification
+        if v is None:
+            continue
+        by.add(v.by)
+        if v.kind == "adjust":
+            adjusted += 1
+        elif v.reason == CONFIRMED_AT_SIGNATURE:
+            at_signature += 1
+        else:
+            individually += 1
+    parts = []
+    if individually:
+        parts.append(f"专班逐项核实{individually}项")
+    if adjusted:
+        parts.append(f"核实调整{adjusted}项")
+    if at_signature:
+        parts.append(f"{at_signature}项由核实签字人在签字时一并确认")
+    verification = (f"牵头考核单位对本单位承担指标的评分共{len(self_scored)}项，" + "，".join(parts) + "。"
+                    if self_scored else "本期没有牵头考核单位对本单位承担指标的评分。")
+    rounding = rounding_note(policy.rounding.basis)
+    return Disclosures(
+        rules_citation=policy.rules.citation, rounding_note=rounding, default_points=default_points,
+        responsibilities=responsibilities, verification=verification,
+        milestones=overdue_milestones(session, cycle),
+    )

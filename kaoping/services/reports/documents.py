@@ -1,0 +1,556 @@
+"""Reports in 公文 format (GB/T 9704-2012): the 通报 to every unit, the 报告 to 市委、市政府、
+市纪委监委, a 反馈函 per unit, and the results workbook for the 实绩考核 system.
+
+The words come from Jinja2 templates in ``templates/reports/`` (the office edits wording
+without touching code); this module supplies the figures and lays the text out.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlmodel import Session, select
+
+from kaoping.adapters.word import layout
+from kaoping.domain.clock import chinese_date, local_date
+from kaoping.domain.errors import Conflict, KaopingError
+from kaoping.domain.scoring import fmt, points_text
+from kaoping.domain.text import chinese_numeral, short_title
+from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
+from kaoping.models.types import utcnow
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import cycle_label, get_cycle
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.reports import doc_numbers
+from kaoping.services.reports.disclosures import disclosures
+from kaoping.services.scoring.results import (
+    GROUP_LABELS,
+    compute_cycle,
+    result_rows,
+    rounding_note_of,
+    write_xlsx,
+)
+from kaoping.settings import Settings
+from kaoping.templates import REPORTS as TEMPLATES
+
+
+def environment() -> Environment:
+    # Each non-empty line is a paragraph, so block tags keep their newlines (no trim_blocks)
+    # and the empty lines they leave are skipped when laying out.
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, lstrip_blocks=True)
+
+
+@dataclass
+class ReportSet:
+    tongbao: Path
+    baogao: Path
+    letters: list[Path]
+    workbook: Path
+    number: str  # the 通报's 发文字号 ("" for a preview)
+    report_number: str = ""
+    letter_numbers: dict[str, str] | None = None  # unit code → 发文字号 of its 反馈函
+    published: bool = False
+
+
+def copy_list(settings: Settings, copy: list[str], to: list[str]) -> list[str]:
+    """抄送 without the issuer (under any of its names) and without anyone already in 主送."""
+    own = {settings.issuer_name, *settings.issuer_aliases}
+    seen: list[str] = []
+    for name in copy:
+        if name and name not in own and name not in to and name not in seen:
+            seen.append(name)
+    return seen
+
+
+
+
+
+
+def indicator_titles(session: Session, inputs) -> dict[int, str]:
+    ids = [i.indicator_id for i in inputs.items.values()]
+    texts = dict(session.exec(select(Indicator.id, Indicator.text).where(Indicator.id.in_(ids))).all())
+    return {i.number: short_title(texts.get(i.indicator_id, "")) for i in inputs.items.values()}
+
+
+def previous_results(session: Session, cycle: Cycle):
+    """The published results of the half-year before (or, failing that, the same half last year):
+    (label, results) or None. Only a cycle that was approved or closed counts."""
+    candidates = [f"{cycle.year}H1"] if cycle.half == 2 else [f"{cycle.year - 1}H2"]
+    candidates.append(f"{cycle.year - 1}H{cycle.half}")
+    for code in candidates:
+        try:
+            earlier = get_cycle(session, code)
+        except KaopingError:
+            continue
+        if earlier.status not in (CycleStatus.approved, CycleStatus.closed):
+            continue
+        _, results = compute_cycle(session, earlier)
+        return cycle_label(earlier), results
+    return None
+
+
+def _change(now, before, places: int) -> tuple[str, str]:
+    """Score change ("+1.25" / "-0.40") and rank change ("↑3" / "↓2" / "—") against the previous period."""
+    if before is None:
+        return "", ""
+    delta = round(now.total, places) - round(before.total, places)
+    score = ("+" if delta > 0 else "") + fmt(delta, places) if delta else fmt(Fraction(0), places)
+    moved = before.rank - now.rank
+    rank = f"↑{moved}" if moved > 0 else f"↓{-moved}" if moved < 0 else "—"
+    return score, rank
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, str]) -> dict:
+    places = inputs.policy.rounding.places
+    rows = result_rows(inputs, results)
+    grade_order = [g.name for g in inputs.policy.grades]
+    groups = {}
+    for key, label in GROUP_LABELS.items():
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        totals = [r.total for r in members]
+        by_grade = [(g, [r.unit.short_name for r in members if r.grade == g]) for g in grade_order]
+        groups[key] = {
+            "label": label, "count": len(members),
+            "average": fmt(sum(totals, Fraction(0)) / len(totals), places) if totals else "",
+            "top": [r.unit.short_name for r in members[:3]],
+            "bottom": [r.unit.short_name for r in members[-3:]][::-1],
+            "by_grade": [(g, names) for g, names in by_grade if names],
+        }
+    all_totals = [r.total for r in results]
+    counts = Counter(r.grade for r in results)
+    # Weakest areas and items: average score rate over the units that undertake them.
+    area_rates: dict[str, list[Fraction]] = defaultdict(list)
+    item_rates: dict[int, list[Fraction]] = defaultdict(list)
+    for r in results:
+        for code, a in r.areas.items():
+            area_rates[code].append(a.score / Fraction(a.weight))
+        for item in r.items:
+            if item.points:
+                item_rates[item.number].append(item.value / item.points)
+    weak_areas = sorted(area_rates, key=lambda c: sum(area_rates[c]) / len(area_rates[c]))[:2]
+    area_of_item = {i.number: i.area_code for i in inputs.items.values()}
+    weak_items = sorted(item_rates, key=lambda n: (sum(item_rates[n]) / len(item_rates[n]), n))[:5]
+    lagging = [r.unit.short_name for r in results if r.grade == inputs.policy.lowest_grade and not r.veto]
+    # Each weak item with its lead assessors: the problems are drawn from the scores, not from a list of names.
+    leads_of = {i.number: "、".join(inputs.unit_names.get(u, str(u)) for u in i.leads) for i in inputs.items.values()}
+    return {
+        "period": cycle_label(cycle), "office": settings.office_name, "units_total": len(results),
+        "indicators": len(inputs.items), "average": fmt(sum(all_totals, Fraction(0)) / len(all_totals), places),
+        "grade_counts": [(g, counts[g]) for g in grade_order if counts[g]], "groups": groups,
+        "weak_areas": [{"name": inputs.areas[c].name,
+                        "rate": fmt(100 * sum(area_rates[c]) / len(area_rates[c]), 1)} for c in weak_areas],
+        "weak_items": [{"number": n, "area": f"{chinese_numeral(int(area_of_item[n]))}、{inputs.areas[area_of_item[n]].name}",
+                        "rate": fmt(100 * sum(item_rates[n]) / len(item_rates[n]), 1), "units": len(item_rates[n]),
+                        "title": titles.get(n, ""), "leads": leads_of.get(n, "")}
+                       for n in weak_items],
+        "lagging": lagging, "vetoes": [r.unit.short_name for r in results if r.veto],
+        "lowest_grade": inputs.policy.lowest_grade, "rows": rows,
+    }
+
+
+# --------------------------------------------------------------------------- layout of template text
+
+
+def _render_text(document, text: str, blocks: dict) -> dict:
+    """Lay template lines out; returns the @-directives (title, to, attachment, copy)."""
+    meta: dict[str, str] = {}
+    lines = [line.strip() for line in text.splitlines()]
+    for line in lines:
+        if line.startswith("@title "):
+            layout.title(document, line.removeprefix("@title "))
+            meta["title"] = line.removeprefix("@title ")
+        elif line.startswith("@to "):
+            layout.addressee(document, line.removeprefix("@to "))
+        elif line.startswith("@attachment ") or line.startswith("@copy "):
+            key, _, value = line.partition(" ")
+            meta[key[1:]] = value
+        elif line.startswith("### "):
+            layout.heading(document, line[4:], 3)
+        elif line.startswith("## "):
+            layout.heading(document, line[3:], 2)
+        elif line.startswith("# "):
+            layout.heading(document, line[2:], 1)
+        elif line.startswith("[[") and line.endswith("]]"):
+            blocks[line[2:-2]](document)
+        elif line:
+            layout.body(document, line)
+    return meta
+
+
+def _charts(results, places: int) -> list[bytes]:
+    """One bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC): two
+    pictures rather than one tall one, so the first fits under the 总体情况 on its page."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(fname=str(cjk_font()))
+    charts = []
+    for key, label in GROUP_LABELS.items():
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        if not members:
+            continue
+        fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
+        names = [r.unit.short_name for r in members][::-1]
+        values = [float(round(r.total, places)) for r in members][::-1]
+        bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
+        ax.set_xlim(0, 105)
+        ax.set_title(f"{label}考评得分", fontproperties=font, fontsize=11)
+        for tick in ax.get_yticklabels():
+            tick.set_fontproperties(font)
+            tick.set_fontsize(8 if len(members) > 15 else 9)
+        for bar, value in zip(bars, values, strict=True):
+            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center", fontsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=150)
+        plt.close(fig)
+        charts.append(buffer.getvalue())
+    return charts
+
+
+def cjk_font() -> Path:
+    """A font with the Chinese glyphs the chart needs (shipped with the mplfonts package)."""
+    import mplfonts
+
+    return Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+
+
+def _ranking_table(document, rows: list[dict], group: str) -> None:
+    members = [r for r in rows if r["group"] == group]
+    header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
+    compare = any("score_change" in r for r in rows)
+    if compare:  # the change goes under the rank and the total (two more columns would squeeze the names)
+        header[0], header[7] = "排名\n升降", "总分\n较上期"
+    body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
+             r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
+             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
+    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
+
+
+def _attachment(document, title: str, rows: list[dict], table=_ranking_table) -> None:
+    document.add_page_break()
+    layout.heading(document, "附件", 1)
+    layout.title(document, title)
+    for group, label in GROUP_LABELS.items():
+        if any(r["group"] == group for r in rows):
+            layout.heading(document, label, 2)
+            table(document, rows, group)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def _contact(settings: Settings) -> str:
+    return f"联系人：{settings.contact_office}{settings.contact_name}，联系电话：{settings.contact_phone}"
+
+
+def _official(settings: Settings, number: str, facts: dict, template: str, blocks: dict, signed: date, *,
+              signer: str | None = None):
+    """A 下行文 (通报) or, with ``signer``, a 上行文 (报告); ``number`` "" is a preview (征求意见稿)."""
+    document = layout.official_document()
+    if not number:
+        layout.draft_mark(document)
+    layout.issuer_mark(document, settings.issuer_mark)
+    if signer is not None:
+        layout.number_and_signer(document, number, signer)
+    else:
+        layout.document_number(document, number or "　")
+    text = environment().get_template(template).render(**facts)
+    meta = _render_text(document, text, blocks)
+    # The signature page carries body text (GB/T 9704 §7.3.5): the last paragraph goes with the signature.
+    document.paragraphs[-1].paragraph_format.keep_with_next = True
+    if meta.get("attachment"):
+        layout.attachment_note(document, [meta["attachment"]])
+        for paragraph in document.paragraphs[-2:]:
+            paragraph.paragraph_format.keep_with_next = True
+    layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
+    layout.note(document, _contact(settings))
+    return document, meta
+
+
+def _publishable(cycle: Cycle) -> None:
+    """Numbers are given only to documents whose results the 分管领导 has approved (审定)."""
+    if cycle.status not in (CycleStatus.approved, CycleStatus.closed):
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发并编发文字号；"
+                       "审定前请生成征求意见稿（不加 --publish）。")
+
+
+def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
+    """What the field-visit teams wrote (the notes kept with the 实地调研 scores), one line per unit."""
+    notes = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
+        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current,
+        ComponentScore.note != "")).all()
+    by_unit: dict[int, list[str]] = defaultdict(list)
+    for unit_id, note in notes:
+        if note.strip() and note.strip() not in by_unit[unit_id]:
+            by_unit[unit_id].append(note.strip().rstrip("。"))
+    order = {u.unit_id: u.position for u in inputs.units}
+    return [f"{inputs.unit_names.get(u, u)}：{'；'.join(n)}。" for u, n in sorted(by_unit.items(), key=lambda kv: order.get(kv[0], 0))]
+
+
+def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
+                  number: int | None = None, report_number: int | None = None, signed: date | None = None,
+                  actor: str, final_dir: Path | None = None) -> ReportSet:
+    """The 通报, 报告, 反馈函 and workbook of ``cycle``. Without ``publish``: previews marked 征求意见稿,
+    with no number. With ``publish``: each document takes its number from the register (``number`` /
+    ``report_number``: the serials the office gives, refused if already used)."""
+    inputs, results = compute_cycle(session, cycle, detailed=True)
+    places = inputs.policy.rounding.places
+    titles = indicator_titles(session, inputs)
+    facts = _facts(inputs, results, settings, cycle, titles)
+    disclosed = disclosures(session, cycle, inputs, results)
+    facts.update(rules_citation=disclosed.rules_citation, rounding_note=disclosed.rounding_note,
+                 default_points=disclosed.default_points, responsibilities=disclosed.responsibilities,
+                 verification=disclosed.verification, milestone_summary=disclosed.milestone_summary,
+                 tongbao_to="，".join(settings.tongbao_to), report_to="、".join(settings.report_to))
+    signed = signed or local_date(utcnow(), settings.tz)
+    period = facts["period"]
+    rows = facts["rows"]
+    previous = previous_results(session, cycle)
+    facts["comparison"] = None
+    if previous is not None:
+        label, earlier = previous
+        before = {r.unit.code: r for r in earlier}
+        now = {r.unit.code: r for r in results}
+        for row in rows:
+            row["score_change"], row["rank_change"] = _change(now[row["unit_code"]], before.get(row["unit_code"]), places)
+        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before]
+        risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
+        fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
+        avg_before = sum((r.total for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
+        facts["comparison"] = {
+            "label": label, "average_before": fmt(avg_before, places), "compared": len(moves),
+            "risers": [f"{r.unit.short_name}（↑{b.rank - r.rank}）" for r, b in risers[:5]],
+            "fallers": [f"{r.unit.short_name}（↓{r.rank - b.rank}）" for r, b in fallers[:5]],
+        }
+    if publish:
+        _publishable(cycle)
+        tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                      document=f"tongbao:{cycle.code}", title=f"关于{period}数字政府建设考评结果的通报",
+                                      cycle_code=cycle.code, serial=number, actor=actor).text
+        baogao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                     document=f"baogao:{cycle.code}", title=f"关于{period}数字政府建设考评情况的报告",
+                                     cycle_code=cycle.code, serial=report_number, actor=actor).text
+    else:
+        tongbao_no = baogao_no = ""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "反馈函").mkdir(exist_ok=True)
+
+    charts = _charts(results, places)
+
+    def add_chart(document):
+        for chart in charts:
+            layout.picture(document, chart)
+
+    tongbao, meta = _official(settings, tongbao_no, facts, "tongbao.txt.j2", {"chart": add_chart}, signed)
+    _attachment(tongbao, meta["attachment"], rows)
+    layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
+                    chinese_date(signed))
+    tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
+    tongbao.save(tongbao_path)
+
+    from kaoping.services.objections.summary import (
+        summary_lines,  # the objection stage (issue 17)
+    )
+
+    report_facts = {**facts, **_verification_facts(session, cycle, inputs),
+                    "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle)}
+    baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
+                             signer=settings.report_signer)
+    _attachment(baogao, meta["attachment"], rows)
+    layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
+                    chinese_date(signed))
+    baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
+    baogao.save(baogao_path)
+
+    letters, letter_numbers = [], {}
+    group_counts = Counter(r.unit.group for r in results)
+    by_unit = {row["unit_code"]: row for row in rows}
+    template = environment().get_template("fankui.txt.j2")
+    due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
+    for r in sorted(results, key=lambda r: r.unit.position):
+        letter_no = ""
+        if publish:
+            letter_no = doc_numbers.take(session, prefix=settings.letter_number_prefix, year=signed.year,
+                                         document=f"fankui:{cycle.code}:{r.unit.code}",
+                                         title=f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）",
+                                         cycle_code=cycle.code, actor=actor).text
+            letter_numbers[r.unit.code] = letter_no
+        letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
+                               {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                                "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
+                                "due": chinese_date(due), "contact": _contact(settings),
+                                "report_to": settings.contact_office},
+                               number=letter_no, titles=titles))
+
+    workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
+    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
+    audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
+                 entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
+                 after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
+                        "out": str(final_dir or out_dir)},
+                 reason="印发考评通报、报告、反馈函和结果表" if publish else "生成考评通报、报告、反馈函（征求意见稿）和结果表")
+    return ReportSet(tongbao_path, baogao_path, letters, workbook, tongbao_no, baogao_no, letter_numbers, publish)
+
+
+def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
+    names = inputs.unit_names
+    numbers = {i.indicator_id: i.number for i in inputs.items.values()}
+    adjustments = [
+        f"{names.get(u, u)}指标{numbers[i]}：专班核实调整为{v.value}分，原因：{v.reason}（{v.by}）。"
+        for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), numbers[kv[0][1]]))
+        if v.kind == "adjust"
+    ]
+    lines, vetoes = [], []
+    for unit_id, items in inputs.adjustments.items():
+        for line in items:
+            if line.kind == "veto":
+                vetoes.append(f"{names.get(unit_id, unit_id)}：一票否决，原因：{line.reason}。")
+            else:
+                label = "加分" if line.kind == "bonus" else "扣分"
+                evidence = f"（佐证：{line.evidence}）" if line.evidence else ""
+                lines.append(f"{names.get(unit_id, unit_id)}：{label}{line.points}分，原因：{line.reason}{evidence}。")
+    return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
+
+
+def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
+            number: str, titles: dict[int, str]) -> Path:
+    places = inputs.policy.rounding.places
+    improve = []
+    for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
+        if item.points and item.value / item.points < Fraction(9, 10):
+            notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
+            improve.append({"number": item.number, "title": titles.get(item.number, ""), "score": fmt(item.value, places),
+                            "points": points_text(item.points), "notes": notes})
+    facts = {
+        "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
+        "group_label": GROUP_LABELS[result.unit.group], "group_count": group_counts[result.unit.group],
+        "monitoring": row["monitoring"], "field": row["field"], "opinion": row["opinion"], "third_party": row["third_party"],
+        "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10], **disclosed,
+    }
+    document = layout.official_document()
+    if not number:
+        layout.draft_mark(document, "草稿")
+    layout.letter_head(document, settings.issuer_name, number)
+
+    def areas(doc):
+        # Area score = W(a) × Σs / Σp over the items the unit undertakes: the reader sees the
+        # points the unit could score in the area (Σp) next to what it scored (Σs), then the weighting.
+        header = ["方面", "大项分值", "承担指标分值", "指标得分", "大项得分"]
+        body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places),
+                 fmt(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
+                for code, a in result.areas.items()]
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(0,)))
+
+    def items(doc):
+        body = []
+        for item in result.items:
+            notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
+            if item.verification is not None and item.verification.kind == "adjust":
+                notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
+            body.append([str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+                         notes])
+        header = ["指标", "内容", "分值", "得分", "扣分说明"]
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4)))
+
+    _render_text(document, template.render(**facts), {"areas": areas, "items": items})
+    document.paragraphs[-1].paragraph_format.keep_with_next = True
+    layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
+    layout.note(document, disclosed["contact"])
+    path = out_dir / "反馈函" / f"{result.unit.code}-{result.unit.short_name}-反馈函.docx"
+    document.save(path)
+    return path
+
+
+# --------------------------------------------------------------------------- annual documents
+
+
+def _annual_table(document, rows: list[dict], group: str) -> None:
+    header = ["排名", "单位", "上半年", "下半年", "年度得分", "等次"]
+    body = [[str(r["rank"]), r["unit_name"], r["first_half"] or "—", r["second_half"] or "—", r["total"], r["grade"]]
+            for r in rows if r["group"] == group]
+    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))
+
+
+def build_annual_reports(session: Session, settings: Settings, year: int, out_dir: Path, *, publish: bool = False,
+                         number: int | None = None, report_number: int | None = None, signed: date | None = None,
+                         actor: str) -> ReportSet:
+    """The annual 通报 and 报告 (年度分值 = 上下半年平均, ranks and grades, the two halves side by side)
+    and the 实绩考核 workbook. Numbers as in :func:`build_reports` (documents ``tongbao:<year>``…)."""
+    from kaoping.services.scoring.results import annual, annual_rows
+
+    results, places = annual(session, year)
+    rows = annual_rows(results, places)
+    first = get_cycle(session, f"{year}H1")
+    inputs, _ = compute_cycle(session, first)
+    grade_order = [g.name for g in inputs.policy.grades]
+    signed = signed or local_date(utcnow(), settings.tz)
+    counts = Counter(r.grade for r in results)
+    groups = {}
+    for key, label in GROUP_LABELS.items():
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        groups[key] = {
+            "label": label, "count": len(members),
+            "average": fmt(sum((r.total for r in members), Fraction(0)) / len(members), places) if members else "",
+            "top": [r.unit.short_name for r in members[:3]],
+            "by_grade": [(g, names) for g in grade_order
+                         if (names := [r.unit.short_name for r in members if r.grade == g])],
+        }
+    halves = [r for r in results if r.first is not None and r.second is not None]
+    improved = sorted((r for r in halves if r.second > r.first), key=lambda r: r.first - r.second)[:5]
+    facts = {
+        "year": year, "units_total": len(results), "office": settings.office_name,
+        "average": fmt(sum((r.total for r in results), Fraction(0)) / len(results), places) if results else "",
+        "first_average": fmt(sum((r.first for r in halves), Fraction(0)) / len(halves), places) if halves else "",
+        "second_average": fmt(sum((r.second for r in halves), Fraction(0)) / len(halves), places) if halves else "",
+        "grade_counts": [(g, counts[g]) for g in grade_order if counts[g]], "groups": groups,
+        "improved": [f"{r.unit.short_name}（+{fmt(r.second - r.first, places)}分）" for r in improved],
+        "flagged": [f"{r.unit.short_name}：{'；'.join(r.flags)}" for r in results if r.flags],
+        "vetoes": [r.unit.short_name for r in results if r.veto], "lowest_grade": inputs.policy.lowest_grade,
+        "tongbao_to": "，".join(settings.tongbao_to), "report_to": "、".join(settings.report_to),
+    }
+    if publish:
+        _publishable(first)
+        _publishable(get_cycle(session, f"{year}H2"))
+        tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                      document=f"tongbao:{year}", title=f"关于{year}年度数字政府建设考评结果的通报",
+                                      cycle_code=f"{year}", serial=number, actor=actor).text
+        baogao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                     document=f"baogao:{year}", title=f"关于{year}年度数字政府建设考评情况的报告",
+                                     cycle_code=f"{year}", serial=report_number, actor=actor).text
+    else:
+        tongbao_no = baogao_no = ""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tongbao, meta = _official(settings, tongbao_no, facts, "annual_tongbao.txt.j2", {}, signed)
+    _attachment(tongbao, meta["attachment"], rows, table=_annual_table)
+    layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
+                    chinese_date(signed))
+    tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
+    tongbao.save(tongbao_path)
+    baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=settings.report_signer)
+    _attachment(baogao, meta["attachment"], rows, table=_annual_table)
+    layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
+                    chinese_date(signed))
+    baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"
+    baogao.save(baogao_path)
+    workbook = out_dir / f"{year}年度数字政府建设考评结果（实绩考核）.xlsx"
+    write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果",
+               note=rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True))
+    audit.append(session, actor=actor, action="reports.annual.publish" if publish else "reports.annual.build",
+                 entity=f"year:{year}", after={"number": tongbao_no, "report_number": baogao_no, "out": str(out_dir)},
+                 reason=f"{'印发' if publish else '生成'}{year}年度考评通报、报告和实绩考核结果表")
+    return ReportSet(tongbao_path, baogao_path, [], workbook, tongbao_no, baogao_no, {}, publish)

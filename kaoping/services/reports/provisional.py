@@ -1,0 +1,160 @@
+"""The provisional 反馈函 (征求意见稿): what each unit receives when the objection window opens
+(异议期), before the approval — every item's score, its lead assessor, the reason for each
+deduction, and how to object. No 文号: the published 反馈函 takes its number at publication."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import Session, select
+
+from kaoping.adapters.word import layout
+from kaoping.domain.clock import chinese_date
+from kaoping.domain.errors import Conflict
+from kaoping.domain.labels import GROUP_LABELS
+from kaoping.domain.scoring import fmt, points_text
+from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
+from kaoping.models.types import utcnow
+from kaoping.notifications.outbox import Attachment, queue, refuse_development_secret
+from kaoping.notifications.render import render
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import cycle_label
+from kaoping.services.objections import form as objection_form
+from kaoping.services.objections.window import (
+    ACTOR,
+    closing_day,
+    current_ranks,
+    letter_key,
+    objection_policy,
+    results_digest,
+    signed_again,
+    window_of,
+)
+from kaoping.services.reference.contacts import unit_contacts
+from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.reports.documents import (
+    _contact,
+    _render_text,
+    environment,
+    indicator_titles,
+)
+from kaoping.services.scoring.results import compute_cycle, result_rows
+from kaoping.settings import Settings
+
+DRAFT_MARK = "征求意见稿"
+
+
+def deduction_reason(item, names: dict) -> str:
+    """Why an item scored below its points: the lead assessors' notes and the team's adjustment."""
+    if not item.points or item.value >= item.points:
+        return ""
+    notes = [f"{names.get(lead, lead)}：{v.note}" if len(item.lead_scores) > 1 else v.note
+             for lead, v in item.lead_scores.items() if v.note]
+    if item.verification is not None and item.verification.kind == "adjust":
+        notes.append(f"专班核实调整：{item.verification.reason}")
+    return "；".join(notes) or "牵头考核单位未说明扣分原因"
+
+
+def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, signed: date,
+                              closes_on: date) -> dict[str, Path]:
+    """One 征求意见稿 反馈函 per unit, by unit code."""
+    inputs, results = compute_cycle(session, cycle, detailed=True)
+    places = inputs.policy.rounding.places
+    titles = indicator_titles(session, inputs)
+    rows = {r["unit_code"]: r for r in result_rows(inputs, results)}
+    counts = Counter(r.unit.group for r in results)
+    leads = {spec.number: spec.leads for spec in inputs.items.values()}
+    names = inputs.unit_names
+    template = environment().get_template("fankui_draft.txt.j2")
+    period = cycle_label(cycle)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    letters = {}
+    for result in sorted(results, key=lambda r: r.unit.position):
+        row = rows[result.unit.code]
+        facts = {"period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"],
+                 "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
+                 "group_count": counts[result.unit.group], "monitoring": row["monitoring"], "field": row["field"],
+                 "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
+                 "flags": row["flags"], "closes": chinese_date(closes_on)}
+        document = layout.official_document()
+        layout.draft_mark(document, DRAFT_MARK)
+        layout.letter_head(document, settings.issuer_name, "")
+
+        def items(doc, result=result):
+            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+                     "、".join(names.get(lead, str(lead)) for lead in leads.get(item.number, ())),
+                     deduction_reason(item, names)]
+                    for item in result.items]
+            header = ["指标序号", "内容", "分值", "得分", "牵头考核单位", "扣分原因"]
+            layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 5)))
+
+        _render_text(document, template.render(**facts), {"items": items})
+        layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
+        layout.note(document, _contact(settings))
+        path = out_dir / f"{result.unit.code}-{result.unit.short_name}-反馈函（征求意见稿）.docx"
+        document.save(path)
+        letters[result.unit.code] = path
+    return letters
+
+
+@dataclass
+class Opened:
+    closes_on: date
+    letters: int
+    queued: int
+    skipped: bool
+    round: int = 1
+
+
+def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR) -> Opened:
+    """Build every unit's provisional 反馈函 and queue its email, in the caller's transaction (so
+    the window, the letters' record and the emails exist together or not at all)."""
+    existing = window_of(session, cycle)
+    if existing is not None and not signed_again(session, cycle, existing):
+        return Opened(existing.closes_on, existing.letters, 0, True, existing.round)
+    round_ = existing.round + 1 if existing is not None else 1
+    policy = objection_policy(session, cycle)
+    if not policy.enabled:
+        raise Conflict(f"{cycle.code} 的计分规则未设异议期（objections.enabled: false）。")
+    if cycle.status != CycleStatus.verified:
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：专班核实签字后才能发送征求意见稿、开始异议期。")
+    # The objection form is signed: never with the built-in development secret unless explicitly in development mode.
+    refuse_development_secret(settings, objection_form.LABEL)
+    calendar = WorkCalendar.load(session)
+    closes_on = closing_day(calendar, today, policy.workdays)
+    out_dir = settings.var_dir / "objections" / cycle.code
+    if round_ > 1:  # the earlier round's letters and forms stay as they were sent
+        out_dir = out_dir / f"第{round_}轮"
+    letters = build_provisional_letters(session, settings, cycle, out_dir, signed=today, closes_on=closes_on)
+    window = existing or ObjectionWindow(cycle_id=cycle.id, opened_on=today, closes_on=closes_on,
+                                         workdays=policy.workdays)
+    window.opened_on, window.closes_on, window.workdays, window.letters = today, closes_on, policy.workdays, len(letters)
+    window.opened_at, window.opened_by, window.round = utcnow(), actor, round_
+    window.results_digest = results_digest(session, cycle)
+    session.add(window)
+    session.flush()
+    queued = 0
+    for unit in session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id).order_by(CycleUnit.position)):
+        recipients = unit_contacts(session, unit.unit_id)
+        if not recipients or unit.code not in letters:
+            continue
+        rendered = render("objection_letter", settings, greeting=unit.short_name, period=cycle_label(cycle),
+                          closes=chinese_date(closes_on), workdays=policy.workdays, again=round_ > 1)
+        path = letters[unit.code]
+        form = out_dir / objection_form.file_name(unit)
+        form.write_bytes(objection_form.build(settings, cycle, unit, closes_on=closes_on, version=round_))
+        _, created = queue(session, settings, key=letter_key(cycle, unit.code, round_), kind="objection_letter", to=recipients,
+                           subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           attachments=[Attachment(path.name, path.read_bytes()), Attachment(form.name, form.read_bytes())],
+                           cycle_code=cycle.code)
+        queued += created
+    audit.append(session, actor=actor, action="objections.window.open", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"opened_on": today, "closes_on": closes_on, "workdays": policy.workdays, "letters": len(letters),
+                        "out": str(out_dir), "ranks": current_ranks(session, cycle), "round": round_},
+                 reason=(f"发送初步结果反馈函（征求意见稿），异议期 {policy.workdays} 个工作日" if round_ == 1 else
+                         f"退回修改后结果有变化，重新发送初步结果反馈函（征求意见稿，第 {round_} 轮），"
+                         f"异议期 {policy.workdays} 个工作日"))
+    return Opened(closes_on, len(letters), queued, False, round_)

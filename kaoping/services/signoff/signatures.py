@@ -1,0 +1,387 @@
+"""Sign-offs with proof of who signs (签字确认).
+
+Open-source Prefect has no users, so kaoping proves identity itself: a sign-off is requested
+by emailing a one-time code only to the designated signer (the specialist team's head for
+verification, the 分管领导 for approval); the sign-off carries that code. Codes are stored
+as an HMAC under the deployment's secret, expire, are used once, and lock after five wrong
+tries. Every request, wrong code and decision is written to the audit log. A rejection with
+comments sends the cycle back to verification.
+
+The Prefect sign-off (a RunInput in the UI) and the CLI (`kaoping signoff give`) both call
+``give_signoff``; a wrong code is an answer, not an exception, so a flow can ask again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, update
+from sqlmodel import Session, func, select
+
+from kaoping.domain.clock import chinese_time, local_date
+from kaoping.domain.errors import Conflict, InvalidInput
+from kaoping.models import Cycle, CycleStatus, SignoffRequest
+from kaoping.models.types import utcnow
+from kaoping.notifications.outbox import queue
+from kaoping.notifications.render import render
+from kaoping.records import audit
+from kaoping.services.cycles.cycle import cycle_label, get_cycle, set_status
+from kaoping.settings import Settings
+
+STAGES = {"verification": "专班核实", "approval": "分管领导审定"}
+MAX_WRONG = 5
+
+
+def _digest(settings: Settings, request_id: int, code: str) -> str:
+    key = settings.secret_key.get_secret_value().encode("utf-8")
+    return hmac.new(key, f"{request_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def normalize_code(text: str) -> str:
+    """What the signer typed, as ASCII digits: full-width digits (２３５７２８, what a Chinese input
+    method gives), spaces, full-width spaces and dashes are folded or dropped."""
+    folded = unicodedata.normalize("NFKC", str(text or ""))
+    return re.sub(r"[\s\-_.·—–]", "", folded)
+
+
+def _signer(settings: Settings, stage: str) -> tuple[str, str]:
+    if stage == "verification":
+        return settings.verifier_name, settings.verifier_email
+    return settings.approver_name, settings.approver_email
+
+
+def blocking_problems(session: Session, cycle: Cycle, *, self_scored_ok: bool = False) -> list[str]:
+    """What stops the verification sign-off. Unconfirmed self-scored items (牵头考核单位自评项)
+    may be left to the signer, who confirms them with the signature (``self_scored_ok``)."""
+    from kaoping.services.cycles.points import default_points_problems
+    from kaoping.services.scoring.results import problems_of
+
+    return (default_points_problems(session, cycle)
+            + problems_of(session, cycle, ignore=frozenset({"unverified_self_score"} if self_scored_ok else ())))
+
+
+def pending_self_scored(session: Session, cycle: Cycle) -> int:
+    from kaoping.domain.scoring import check
+    from kaoping.services.scoring.results import gather_inputs
+
+    return sum(1 for p in check(gather_inputs(session, cycle)) if p.kind == "unverified_self_score")
+
+
+def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
+    if stage not in STAGES:
+        raise InvalidInput(f"环节“{stage}”无效：应为 verification（专班核实）或 approval（分管领导审定）。")
+    if stage == "verification":
+        if cycle.status != CycleStatus.open:
+            raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”，不在核实环节。")
+        problems = blocking_problems(session, cycle, self_scored_ok=True)
+        if problems:
+            raise InvalidInput(f"{cycle.code} 还有 {len(problems)} 个问题未解决，不能提请核实签字：", problems)
+    elif cycle.status != CycleStatus.verified:
+        raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须先完成专班核实签字，才能提请审定。")
+    else:  # the objection stage (异议期, issue 17): the window closed and every objection decided
+        from kaoping.services.objections.window import approval_blockers
+
+        blockers = approval_blockers(session, cycle)
+        if blockers:
+            raise Conflict(f"{cycle.code} 暂不能提请分管领导审定：{blockers[0]}", blockers[1:])
+
+
+def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,
+                    summary: str = "") -> tuple[SignoffRequest, str]:
+    """Email a fresh one-time code to the designated signer; returns the request and the code
+    (the code is returned for the demo and tests only — it is stored as an HMAC)."""
+    _check_stage(session, cycle, stage)
+    now = utcnow()
+    recent = session.exec(select(SignoffRequest.created_at).where(
+        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+        SignoffRequest.created_at > now - timedelta(hours=24)).order_by(SignoffRequest.created_at)).all()
+    if len(recent) >= settings.signoff_requests_per_day:
+        again = chinese_time(recent[0] + timedelta(hours=24), settings.tz)
+        raise Conflict(f"{cycle.code} 的“{STAGES[stage]}”24 小时内已提请 {len(recent)} 次（上限 "
+                       f"{settings.signoff_requests_per_day} 次）：请使用已发出的最新验证码，或于 {again} 后再提请。"
+                       f" / Too many sign-off requests for this stage today.")
+    carried = 0
+    for old in session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                         SignoffRequest.status == "pending")):
+        carried = max(carried, old.wrong_attempts)  # a new code does not give new tries
+        old.status = "superseded"
+        session.add(old)
+    if carried >= MAX_WRONG:
+        carried = MAX_WRONG - 1
+    name, email = _signer(settings, stage)
+    request = SignoffRequest(cycle_id=cycle.id, stage=stage, signer_name=name, signer_email=email, code_hmac="",
+                             expires_at=now + timedelta(hours=settings.signoff_code_hours), wrong_attempts=carried)
+    session.add(request)
+    session.flush()
+    code = f"{secrets.randbelow(10**6):06d}"
+    request.code_hmac = _digest(settings, request.id, code)
+    session.add(request)
+    rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
+                      valid_until=chinese_time(request.expires_at, settings.tz),
+                      summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
+    audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
+                 reason=f"提请{STAGES[stage]}")
+    # Queued after the entry, so the email anchors the audit head including this request.
+    queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
+    return request, code
+
+
+def is_code_of(settings: Settings, request: SignoffRequest, code: str) -> bool:
+    """Whether ``code`` is the one emailed for ``request``, whatever its status: a code that was
+    replaced by a newer one (or already used) is told apart from a wrong one, and costs no try."""
+    return hmac.compare_digest(_digest(settings, request.id, normalize_code(code)), request.code_hmac)
+
+
+@dataclass
+class SignoffOutcome:
+    ok: bool
+    message: str
+    decision: str = ""
+
+
+def decided_since(session: Session, since: datetime) -> list[tuple[str, str, str]]:
+    """(flow run id, stage, cycle code) of each sign-off decided since ``since`` by a run that
+    waited for it: a run may still wait if the process that recorded a signature by reply (or
+    `kaoping signoff give`) stopped before it could let the run go on."""
+    rows = session.exec(select(SignoffRequest.flow_run_id, SignoffRequest.stage, Cycle.code)
+                        .join(Cycle, Cycle.id == SignoffRequest.cycle_id)
+                        .where(SignoffRequest.decision != "", SignoffRequest.flow_run_id != "",
+                               SignoffRequest.decided_at >= since)
+                        .order_by(SignoffRequest.decided_at)).all()
+    return list(dict.fromkeys((run, stage, code) for run, stage, code in rows))
+
+
+def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffRequest | None:
+    return session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                     SignoffRequest.status == "pending")
+                        .order_by(SignoffRequest.id.desc())).first()
+
+
+def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
+                 comments: str = "", actor: str, now: datetime | None = None,
+                 confirm_self_scored: bool = False, evidence: dict | None = None) -> SignoffOutcome:
+    """Check the code and record the decision. Wrong input is reported, never raised, so the
+    caller can ask again; the caller commits either way (wrong tries are counted).
+    ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
+    the signature (each confirmation audited under the signer's name). ``evidence``: how the
+    answer came, added to the audit entries (a reply by email: its Message-ID and sender)."""
+    evidence = evidence or {}
+    now = now or utcnow()
+    request = pending_request(session, cycle, stage)
+    if request is None:
+        return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
+    if now > request.expires_at:
+        return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
+    code = normalize_code(code)
+    if not code:
+        return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
+    if not re.fullmatch(r"[0-9]{6}", code):  # a typing slip, not a guess: no try is used
+        return SignoffOutcome(False, f"验证码应为 6 位数字（收到“{code[:12]}”）：请核对邮件中的验证码后重新填写，本次不计入错误次数。")
+    # Take a try atomically before checking: one UPDATE … RETURNING holds the row (PostgreSQL) or
+    # the write lock (SQLite) until the commit, so parallel answers are counted one after another.
+    table = SignoffRequest.__table__
+    taken = session.execute(
+        update(table).where(table.c.id == request.id, table.c.status == "pending", table.c.wrong_attempts < MAX_WRONG)
+        .values(wrong_attempts=table.c.wrong_attempts + 1,
+                status=case((table.c.wrong_attempts + 1 >= MAX_WRONG, "locked"), else_=table.c.status))
+        .returning(table.c.wrong_attempts)).first()
+    if taken is None:
+        session.expire(request)
+        return SignoffOutcome(False, f"验证码已连续 {MAX_WRONG} 次不正确（或已被使用），本次签字请求已作废：请重新提请签字。")
+    tries = taken[0]
+    if not hmac.compare_digest(_digest(settings, request.id, code), request.code_hmac):
+        session.expire(request)
+        audit.append(session, actor=actor, action=f"signoff.wrong_code.{stage}", entity=f"cycle:{cycle.code}",
+                     cycle_code=cycle.code, after={"request": request.id, "wrong_attempts": tries, **evidence},
+                     reason="验证码不正确")
+        if tries >= MAX_WRONG:
+            return SignoffOutcome(False, f"验证码连续 {MAX_WRONG} 次不正确，本次签字请求已作废：请重新提请签字。")
+        return SignoffOutcome(False, f"验证码不正确（还可再试 {MAX_WRONG - tries} 次）：请核对邮件中的 6 位数字。")
+    # The right code: give the try back (and the lock, if this was the fifth) — the row is ours until commit.
+    session.execute(update(table).where(table.c.id == request.id)
+                    .values(wrong_attempts=table.c.wrong_attempts - 1, status="pending"))
+    session.expire(request)
+    request = session.get(SignoffRequest, request.id)
+    if not approve and not comments.strip():
+        return SignoffOutcome(False, "退回修改须写明意见（comments），以便专班据此修改。")
+    if approve and stage == "verification":
+        problems = blocking_problems(session, cycle, self_scored_ok=confirm_self_scored)
+        if problems:
+            return SignoffOutcome(False, f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}")
+    request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
+    session.add(request)
+    signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
+    if approve and stage == "verification" and confirm_self_scored:
+        from kaoping.services.scoring.verification import (
+            CONFIRMED_AT_SIGNATURE,
+            confirm_all_self_scored,
+        )
+
+        confirm_all_self_scored(session, cycle, actor=signer, reason=CONFIRMED_AT_SIGNATURE)
+    audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
+                 entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor,
+                        **evidence},
+                 reason=comments or f"{STAGES[stage]}通过")
+    if approve:
+        target = CycleStatus.verified if stage == "verification" else CycleStatus.approved
+        set_status(session, cycle, target, actor=signer, reason=f"{STAGES[stage]}签字", action=f"cycle.{target.value}")
+        audit.record_anchor(session, settings, f"signoff.approve.{stage}:{cycle.code}")
+        return SignoffOutcome(True, f"{request.signer_name}已完成{STAGES[stage]}签字。", "approve")
+    if cycle.status != CycleStatus.open:
+        set_status(session, cycle, CycleStatus.open, actor=signer, reason=f"退回修改：{comments}", action="cycle.rejected")
+    audit.record_anchor(session, settings, f"signoff.reject.{stage}:{cycle.code}")
+    return SignoffOutcome(True, f"{request.signer_name}已退回，周期回到核实环节。意见：{comments}", "reject")
+
+
+# --------------------------------------------------------------------------- answers given in the Prefect UI
+# The cycle flow asks the signer with a resume form (suspend_flow_run) and starts again from
+# the top when answered; these functions are what it asks the database on each pass.
+
+_SIGNED = {"verification": (CycleStatus.verified, CycleStatus.approved, CycleStatus.closed),
+           "approval": (CycleStatus.approved, CycleStatus.closed)}
+
+
+@dataclass(frozen=True)
+class SignoffState:
+    """Where a stage's sign-off stands before the flow asks (again)."""
+
+    done: bool  # the cycle is past this stage: nothing to ask
+    usable: bool  # a code is out, pending and not expired: ask without sending a new one
+    answers: int  # answers to this stage so far, over all its requests: the key of the next question
+    blocking: list[str]  # what must be resolved before the verification can be signed
+    # The cycle's latest sign-off decision, when it was on this stage and the stage is not done
+    # (a rejection), and the run that was waiting for it: a decision taken outside the dialog (a
+    # reply by email, `kaoping signoff give`) stops that run as a rejection in the dialog does.
+    decision: str = ""
+    decision_run: str = ""
+
+
+def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetime | None = None) -> SignoffState:
+    cycle = get_cycle(session, cycle_code)
+    done = CycleStatus(cycle.status) in _SIGNED.get(stage, _SIGNED["approval"])
+    request = pending_request(session, cycle, stage)
+    answers = session.exec(select(func.coalesce(func.sum(SignoffRequest.answers), 0)).where(
+        SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)).one()
+    blocking = [] if done or stage != "verification" else blocking_problems(session, cycle, self_scored_ok=True)
+    # ---- sign-off by reply (issue 15): a rejection given while a run waited
+    last = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision != "")
+                        .order_by(SignoffRequest.decided_at.desc(), SignoffRequest.id.desc())).first()
+    sent_back = not done and last is not None and last.stage == stage and last.decision == "reject"
+    # ---- end
+    return SignoffState(done=done, usable=request is not None and request.expires_at > (now or utcnow()),
+                        answers=int(answers), blocking=blocking, decision=last.decision if sent_back else "",
+                        decision_run=waiting_run(session, cycle, stage, upto=last.id) or "" if sent_back else "")
+
+
+def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
+               actor: str) -> SignoffRequest:
+    """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
+    summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
+               if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+    request, _ = request_signoff(session, settings, get_cycle(session, cycle_code), stage, actor=actor, summary=summary)
+    request.flow_run_id = flow_run_id
+    session.add(request)
+    return request
+
+
+@dataclass(frozen=True)
+class SignoffAnswer:
+    """What the signer filled in on the resume form."""
+
+    code: str = ""
+    approve: bool = False
+    comments: str = ""
+    confirm_self_scored: bool = False
+
+    @classmethod
+    def from_form(cls, values: dict) -> "SignoffAnswer":
+        """From the form's fields (``decision`` is 同意 or 退回修改)."""
+        return cls(code=values.get("code", ""), approve=values.get("decision") == "同意",
+                   comments=values.get("comments", ""), confirm_self_scored=bool(values.get("confirm_self_scored")))
+
+
+def record_answer(session: Session, settings: Settings, *, cycle_code: str, stage: str, answer: SignoffAnswer | None,
+                  problem: str = "", actor: str, now: datetime | None = None) -> SignoffOutcome:
+    """Check one answer (``None``: the form was invalid, ``problem`` says why) and count it on
+    the stage's latest request, with what it was told: the next question gets a new key."""
+    cycle = get_cycle(session, cycle_code)
+    if answer is None:
+        outcome = SignoffOutcome(False, f"提交的内容无效，请重新填写：{problem}")
+    else:
+        outcome = give_signoff(session, settings, cycle, stage, code=answer.code, approve=answer.approve,
+                               comments=answer.comments, confirm_self_scored=answer.confirm_self_scored,
+                               actor=actor, now=now)
+    latest = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
+                          .order_by(SignoffRequest.id.desc())).first()
+    if latest is not None:
+        latest.answers += 1
+        latest.last_message = "" if outcome.ok else outcome.message
+        session.add(latest)
+    return outcome
+
+
+@dataclass
+class SignerReminders:
+    reminded: list[str]
+    renewed: list[str]
+
+
+def remind_signers(session: Session, settings: Settings, *, today, calendar, link_of=None) -> SignerReminders:
+    """A signer who has not answered gets a reminder on each working day after the request
+    (one per request and day); a code that has expired is replaced by a fresh one."""
+    from kaoping.services.cycles.cycle import cycle_label
+
+    done = SignerReminders([], [])
+    if not calendar.is_workday(today):
+        return done
+    now = utcnow()
+    pending = session.exec(select(SignoffRequest).where(SignoffRequest.status == "pending").order_by(SignoffRequest.id)).all()
+    for request in pending:
+        cycle = session.get(Cycle, request.cycle_id)
+        requested = local_date(request.created_at, settings.tz)
+        if requested == today:
+            continue  # the code went out today
+        who = f"{request.signer_name}（{cycle.code} {STAGES[request.stage]}）"
+        if request.expires_at <= now:
+            try:
+                fresh, _ = request_signoff(session, settings, cycle, request.stage, actor="flow:reminders",
+                                           summary=f"原验证码已过期，这是新的验证码。{link_of(request) if link_of else ''}")
+            except (Conflict, InvalidInput):
+                continue  # the cycle moved on or has problems again: the cycle flow will ask
+            fresh.flow_run_id = request.flow_run_id
+            session.add(fresh)
+            done.renewed.append(who)
+            continue
+        link = link_of(request) if link_of else ""
+        rendered = render("signoff_reminder", settings, greeting=request.signer_name, period=cycle_label(cycle),
+                          stage=STAGES[request.stage],
+                          days=calendar.workdays_between(requested, today) if requested < today else 0,
+                          requested=chinese_time(request.created_at, settings.tz),
+                          valid_until=chinese_time(request.expires_at, settings.tz),
+                          where=f"也可以在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
+                          else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+        _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
+                           to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
+                           cycle_code=cycle.code)
+        if created:
+            done.reminded.append(who)
+    return done
+
+
+def waiting_run(session: Session, cycle: Cycle, stage: str, *, upto: int | None = None) -> str | None:
+    """The flow run that asked for this sign-off most recently (up to request ``upto``), if a run
+    asked for it: a code sent with `kaoping signoff request` while a run waited names no run."""
+    query = select(SignoffRequest.flow_run_id).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage,
+                                                     SignoffRequest.flow_run_id != "")
+    if upto is not None:
+        query = query.where(SignoffRequest.id <= upto)
+    return session.exec(query.order_by(SignoffRequest.id.desc())).first()

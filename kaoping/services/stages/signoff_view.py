@@ -1,0 +1,188 @@
+"""What a signer reads in the Prefect UI's Resume dialog before signing (签字说明), as markdown.
+
+It opens with what happened to the previous answer when one did not take effect, then what
+signing means, then the few things that need the signer's decision in words a leader reads
+(never a command line), the counts, and the ranking in a compact form that fits the dialog
+(名次, 单位, 总分, 等次, with the flags as numbered notes below). Before the verification the
+ranking is provisional: the lead assessors' self-scored items are counted as reported and the
+units concerned are marked 待核实; the full list of those items is an artifact linked here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+
+from sqlmodel import Session, select
+
+from kaoping.domain.clock import local_time
+from kaoping.domain.errors import KaopingError
+from kaoping.domain.labels import GROUP_LABELS
+from kaoping.models import Adjustment, Cycle, SignoffRequest
+from kaoping.services.cycles.cycle import cycle_label
+
+MEANING = {
+    "verification": "专班负责人签字，即确认本期各单位的得分已经核实无误。签字后分数冻结（此后如需修改，须重新开启并记入审计日志），"
+                    "结果提交分管领导审定。",
+    "approval": "分管领导签字，即审定本期考评结果。签字后系统印发通报、向市委、市政府、市纪委监委报送报告，"
+                "向各单位发送反馈函。退回修改则回到专班核实。",
+}
+
+
+def for_readers(text: str) -> str:
+    """A problem as a signer reads it: the operators' command lines taken out."""
+    text = re.sub(r"[（(]\s*`?kaoping [^）)]*[）)]", "", text)
+    text = re.sub(r"`kaoping [^`]*`", "", text)
+    text = re.sub(r"[：:]\s*kaoping [^。]*。", "。", text)
+    text = re.sub(r"kaoping [a-z][^。，；]*", "", text)
+    return text.strip()
+
+
+@dataclass
+class SignoffView:
+    markdown: str
+    again: bool  # the previous answer did not take effect (said at the top)
+    pending: list[dict] = field(default_factory=list)  # self-scored items awaiting confirmation (the 待核实清单)
+
+
+#: What a kind of flag means, said once under the tables when units differ only in the details.
+FLAG_NOTES = {
+    "待核实": "本单位牵头的指标由本单位自评，暂按报送的分数计算，须经专班核实（逐项见待核实清单）",
+    "默认分值": "相关指标的分值未经牵头考核单位明确，按平均分配计算（报告中予以说明）",
+}
+
+
+def _ranking_tables(rows: list[dict]) -> list[str]:
+    """Compact tables per group (名次, 单位, 总分, 等次, 注): each kind of flag is a numbered note
+    under the tables, said once — in full where all units share it, else by what it means and,
+    for the few that differ otherwise (a veto, a capped bonus), unit by unit."""
+    kinds: dict[str, dict[str, str]] = {}  # kind → unit → flag
+    for r in rows:
+        for flag in r["flags"]:
+            kinds.setdefault(flag.split("：", 1)[0], {})[r["unit_name"]] = flag
+    number = {kind: i for i, kind in enumerate(kinds, 1)}
+    out: list[str] = []
+    for group, label in GROUP_LABELS.items():
+        members = [r for r in rows if r["group"] == group]
+        if not members:
+            continue
+        out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 等次 | 注 |", "|--:|---|--:|---|---|"]
+        for r in members:
+            marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
+            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(map(str, marks))} |")
+    if kinds:
+        out += ["", "注："]
+        for kind, flags in kinds.items():
+            texts = set(flags.values())
+            if len(texts) == 1:
+                text = texts.pop()
+            elif kind in FLAG_NOTES:
+                text = f"{kind}：{FLAG_NOTES[kind]}"
+            else:
+                text = "；".join(f"{unit}——{flag}" for unit, flag in flags.items())
+            out.append(f"{number[kind]}. {text}（{len(flags)} 个单位）")
+    return out
+
+
+def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, today: date,
+                 links: dict[str, str] | None = None) -> SignoffView:
+    """The Resume dialog's description for ``stage`` (``links``: artifact key suffix → URL)."""
+    from kaoping.services.cycles.points import (
+        default_point_items,
+        default_points_acceptance,
+    )
+    from kaoping.services.scoring.results import (
+        compute_cycle,
+        provisional_results,
+        result_rows,
+    )
+    from kaoping.services.signoff.signatures import (
+        STAGES,
+        blocking_problems,
+        pending_request,
+    )
+    from kaoping.services.stages.status import cycle_status
+
+    links = links or {}
+    lines: list[str] = []
+    request = pending_request(session, cycle, stage)
+    again = bool(request is not None and request.last_message)
+    if again:
+        lines += [f"> **上次提交未生效**：{for_readers(request.last_message)}", "> 请重新填写后再提交。", ""]
+    lines += [f"### {cycle_label(cycle)}考评 · {STAGES[stage]}签字", "", f"**签字的含义**：{MEANING[stage]}", ""]
+    if request is not None:
+        lines.append(f"签字人：**{request.signer_name}**。一次性验证码已发至 {request.signer_email}，"
+                     f"{local_time(request.expires_at, tz)} 前有效。")
+    lines += ["", "*以下内容较长，请在本框内向下滚动读完（直到排名表和说明），再在下方填写验证码。*"]
+
+    pending_rows: list[dict] = []
+    if stage == "verification":
+        try:
+            inputs, results, pending = provisional_results(session, cycle)
+        except KaopingError as exc:
+            inputs, results, pending, problems = None, [], {}, exc.problems or [exc.message]
+        else:
+            problems = blocking_problems(session, cycle, self_scored_ok=True)
+        if inputs is not None:
+            for unit in inputs.units:
+                for number in pending.get(unit.unit_id, []):
+                    pending_rows.append({"单位": unit.short_name, "指标": number, "状态": "待核实（本单位牵头自评）"})
+    else:
+        try:
+            inputs, results = compute_cycle(session, cycle)
+            problems, pending = [], {}
+        except KaopingError as exc:
+            inputs, results, pending, problems = None, [], {}, exc.problems or [exc.message]
+    rows = result_rows(inputs, results) if inputs is not None else []
+
+    decisions: list[str] = []
+    if pending_rows:
+        where = f"（[待核实清单]({links['daihexiao']})）" if links.get("daihexiao") else "（见“待核实清单”）"
+        decisions.append(f"**牵头考核单位自评项 {len(pending_rows)} 项待核实**，涉及 {len(pending)} 个单位{where}："
+                         "这些指标由被考评单位自己牵头评分，下表暂按其报送的分数计算并标注“待核实”。"
+                         "勾选“同时确认牵头考核单位自评项”即一并确认；有疑问的，选择“退回修改”并写明。")
+    adjustments = session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id, Adjustment.withdrawn_at.is_(None))).all()
+    if adjustments:
+        kinds = Counter({"bonus": "加分", "deduction": "扣分", "veto": "一票否决"}.get(a.kind, a.kind) for a in adjustments)
+        decisions.append("专班核实中记录了" + "、".join(f"{k} {n} 项" for k, n in kinds.items()) + "（理由见下表注）。")
+    defaults = default_point_items(session, cycle)
+    accepted = default_points_acceptance(session, cycle)
+    if defaults and accepted is not None:
+        decisions.append(f"{len(defaults)} 项指标的分值未经牵头考核单位明确，按平均分配计算（专班已确认，理由：{accepted.reason}）。")
+    rejected = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision == "reject")
+                            .order_by(SignoffRequest.id.desc())).first()
+    if rejected is not None:
+        decisions.append(f"此前退回意见（{STAGES[rejected.stage]}，{rejected.signer_name}）：{rejected.comments}")
+    if stage == "approval":  # the objection stage (issue 17): how many, upheld, rejected, rank changes
+        from kaoping.services.objections.summary import summary_lines
+
+        objections = summary_lines(session, cycle)
+        if objections:
+            decisions.append("征求意见与异议处理：" + "".join(objections))
+    if problems:
+        decisions.append(f"尚有 {len(problems)} 个问题须先处理，暂不能签字：" + "；".join(for_readers(p) for p in problems[:5])
+                         + ("等。" if len(problems) > 5 else ""))
+    if decisions:
+        lines += ["", "#### 需要您决定或知悉的事项", ""] + [f"{i}. {d}" for i, d in enumerate(decisions, 1)]
+
+    report = cycle_status(session, cycle, today=today, tz=tz)
+    expected = sum(k.expected for k in report.kinds)
+    received = sum(k.received for k in report.kinds)
+    late = report.late_units()
+    groups = Counter(r["group"] for r in rows)
+    counts = [f"考评对象 {len(rows)} 个（" + "，".join(f"{GROUP_LABELS[g]} {n} 个" for g, n in groups.items()) + "）"] if rows else []
+    counts.append(f"表格应收 {expected} 份、已收 {received} 份" + (f"，逾期报送 {len(late)} 个单位" if late else ""))
+    lines += ["", "#### 概况", "", "；".join(counts) + "。"]
+    if rows:
+        title = "暂定排名（待核实项按报送分数暂计）" if stage == "verification" and pending_rows else "排名"
+        lines += ["", f"#### {title}"] + _ranking_tables(rows)
+    more = [f"[{label}]({links[key]})" for key, label in (("jinzhan", "进展"), ("results", "完整结果表"),
+                                                           ("daihexiao", "待核实清单")) if links.get(key)]
+    if more:
+        lines += ["", "完整内容：" + "、".join(more) + "。"]
+    lines += ["", "---", "填写邮件中的 6 位**验证码**，选择“同意”或“退回修改”（退回须写明意见），然后提交。"
+              "提交后请稍候刷新本页：未生效的提交会在此处最上方说明原因。"]
+    return SignoffView("\n".join(lines), again, pending_rows)
+

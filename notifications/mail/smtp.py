@@ -1,0 +1,161 @@
+"""The SMTP wire: one connection reused for a batch, STARTTLS/SSL and login as configured, and
+the words of a server's refusal. What happens to a stored message (its states, retries per
+message) is ``notifications.delivery``.
+
+Transient trouble before the end of the data (connection refused, dropped before or during
+DATA, timeouts, 4xx replies) is retryable (``is_transient``); a 5xx reply is permanent;
+STARTTLS required but not offered, a TLS or login failure stop a batch
+(``ConnectionRefusedForGood``); a drop after the end of the data is ``UncertainDelivery``.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+from email.policy import compat32
+
+from kaoping.settings import Settings, SmtpSecurity
+
+log = logging.getLogger("kaoping.mail")
+
+#: Lines end in CRLF on the wire (smtplib does not convert bytes).
+WIRE = compat32.clone(linesep="\r\n")
+
+
+class PermanentFailure(Exception):
+    """The server refused this message for good (5xx); its words are the message."""
+
+
+class UncertainDelivery(Exception):
+    """The connection dropped after the end of the data, before the server's reply."""
+
+
+class ConnectionRefusedForGood(Exception):
+    """The connection itself cannot work as configured (STARTTLS not offered, TLS or login refused):
+    every message would fail the same way."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, (ssl.SSLError, UncertainDelivery, ConnectionRefusedForGood, smtplib.SMTPNotSupportedError)):
+        return False  # a certificate or TLS setting problem, or a drop after the data: retrying now will not help
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 400 <= exc.smtp_code < 500
+    return isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError, socket.timeout,
+                            TimeoutError, OSError))
+
+
+def server_words(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "；".join(f"{rcpt}: {code} {msg.decode('utf-8', 'replace') if isinstance(msg, bytes) else msg}"
+                        for rcpt, (code, msg) in exc.recipients.items())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {error}"
+    if isinstance(exc, (UncertainDelivery, ConnectionRefusedForGood)):
+        return str(exc)
+    return f"{exc.__class__.__name__}: {exc}"
+
+
+class SmtpTransport:
+    """One SMTP connection, opened lazily and reopened after trouble."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.connection: smtplib.SMTP | None = None
+        self.connects = 0
+
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.settings.smtp_ca_file) if self.settings.smtp_ca_file else None)
+        if not self.settings.smtp_verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+    def open(self) -> smtplib.SMTP:
+        if self.connection is not None:
+            return self.connection
+        s = self.settings
+        if s.smtp_security is SmtpSecurity.ssl:
+            connection = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, context=self._tls_context())
+        else:
+            connection = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+            if s.smtp_security is SmtpSecurity.starttls:
+                try:
+                    connection.starttls(context=self._tls_context())
+                except smtplib.SMTPNotSupportedError:
+                    connection.close()
+                    raise ConnectionRefusedForGood(
+                        f"SMTP 服务器 {s.smtp_host}:{s.smtp_port} 不提供 STARTTLS，而 KAOPING_SMTP_SECURITY=starttls 要求加密："
+                        "邮件未以明文发出。请确认服务器地址和端口（如 587），或改用 ssl（465）。"
+                        " / STARTTLS required but not offered.") from None
+        if s.smtp_user:
+            try:
+                connection.login(s.smtp_user, s.smtp_password.get_secret_value())
+            except smtplib.SMTPAuthenticationError as exc:
+                connection.close()
+                raise ConnectionRefusedForGood(
+                    f"SMTP 登录被拒绝（{server_words(exc)}）：请检查 KAOPING_SMTP_USER 和 KAOPING_SMTP_PASSWORD。"
+                    " / SMTP authentication failed.") from None
+            except smtplib.SMTPNotSupportedError:
+                connection.close()
+                raise ConnectionRefusedForGood(
+                    "SMTP 服务器不支持登录（AUTH），而设置了 KAOPING_SMTP_USER：请确认是否需要加密（KAOPING_SMTP_SECURITY）"
+                    "或清空 KAOPING_SMTP_USER。 / The server offers no AUTH.") from None
+        self.connection = connection
+        self.connects += 1
+        return connection
+
+    def drop(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except Exception:  # already broken: closing is all we can do
+                try:
+                    self.connection.close()
+                except Exception:
+                    pass
+            self.connection = None
+
+    def send(self, message: bytes, sender: str, recipients: list[str]) -> dict:
+        """``sendmail``, step by step, so that a drop after the end of the data (the server may
+        have stored the message) is told apart from one before it (nothing stored: retry)."""
+        connection = self.open()
+        connection.ehlo_or_helo_if_needed()
+        options = [f"size={len(message)}"] if connection.does_esmtp and connection.has_extn("size") else []
+        code, words = connection.mail(sender, options)
+        if code != 250:
+            connection.rset() if code != 421 else connection.close()
+            raise smtplib.SMTPSenderRefused(code, words, sender)
+        refused = {}
+        for recipient in recipients:
+            code, words = connection.rcpt(recipient)
+            if code not in (250, 251):
+                refused[recipient] = (code, words)
+            if code == 421:
+                connection.close()
+                raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            connection.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        connection.putcmd("data")
+        code, words = connection.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, words)
+        data = smtplib._quote_periods(message)
+        if data[-2:] != smtplib.bCRLF:
+            data += smtplib.bCRLF
+        connection.send(data + b"." + smtplib.bCRLF)
+        try:
+            code, words = connection.getreply()
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.connection = None
+            raise UncertainDelivery(
+                f"数据发送完毕后连接断开，未收到服务器答复（{exc.__class__.__name__}）：服务器可能已收下这封邮件。"
+                " / The connection dropped after the end of the data.") from None
+        if code != 250:
+            raise smtplib.SMTPDataError(code, words)
+        return refused

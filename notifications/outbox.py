@@ -1,0 +1,113 @@
+"""Queue messages in the same transaction as the change that causes them (transactional outbox).
+
+``queue`` renders nothing and sends nothing: it stores a message value (recipients, subject,
+bodies, attachments by content hash, a stable Message-ID) under an idempotency key. Queuing
+the same key again returns the stored message, so a re-run step never queues twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from email_validator import EmailNotValidError
+from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.notifications.attachments import (
+    attachment_path,
+    load_attachment,
+    store_attachment,
+)
+from sqlmodel import Session, select
+
+from kaoping.domain.errors import Conflict, InvalidInput
+from kaoping.domain.text import normalize_email
+from kaoping.records import audit
+from kaoping.settings import Settings
+
+#: The emails that carry the audit head (X-Kaoping-Audit-Anchor): sign-off requests and the distribution.
+ANCHORED_KINDS = frozenset({"signoff_request", "report_distribution"})
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    content_type: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @classmethod
+    def from_path(cls, path: Path, filename: str | None = None) -> "Attachment":
+        return cls(filename or path.name, Path(path).read_bytes())
+
+
+__all__ = ["Attachment", "attachment_path", "load_attachment", "queue", "recent", "refuse_development_secret"]
+
+
+def refuse_development_secret(settings: Settings, what: str) -> None:
+    """Nothing that leaves the machine is signed with the built-in development secret unless
+    ``KAOPING_ENVIRONMENT=development`` was set explicitly."""
+    if settings.development_secret_refused:
+        raise Conflict(
+            f"{what}不能发出：当前使用的是内置开发密钥，任何人都能用它伪造表单和签名。请设置 KAOPING_SECRET_KEY"
+            "（例如 `python -c 'import secrets; print(secrets.token_urlsafe(48))'` 的输出）；仅在本机试用时可设置"
+            " KAOPING_ENVIRONMENT=development。 / Refusing to send with the built-in development secret:"
+            " set KAOPING_SECRET_KEY (or KAOPING_ENVIRONMENT=development for a local trial)."
+        )
+
+
+def _addresses(addresses: list[str], label: str) -> list[str]:
+    out = []
+    for address in addresses:
+        try:
+            out.append(normalize_email(address))
+        except EmailNotValidError as exc:
+            raise InvalidInput(f"{label}邮箱地址“{address}”无效（{exc}）：请在名录中更正。") from exc
+    return list(dict.fromkeys(out))
+
+
+def queue(
+    session: Session, settings: Settings, *, key: str, kind: str, to: list[str], subject: str, text: str,
+    html: str = "", cc: list[str] | None = None, attachments: list[Attachment] | None = None,
+    cycle_code: str | None = None, in_reply_to: str = "", references: tuple[str, ...] = (),
+) -> tuple[OutboxMessage, bool]:
+    """Store a message to send (or return the one already stored under ``key``).
+    ``in_reply_to``/``references``: the message this one answers (a reply kaoping sends to an
+    email it received), so it is threaded with it. Returns (message, created)."""
+    existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
+    if existing is not None:
+        return existing, False
+    refuse_development_secret(settings, f"邮件“{subject}”")
+    recipients = _addresses(to, "收件人")
+    if not recipients:
+        raise InvalidInput(f"邮件“{subject}”没有收件人：请在名录中为该单位填写联络员邮箱。")
+    copies = [a for a in _addresses(cc or [], "抄送") if a not in recipients]
+    stored = []
+    for attachment in attachments or []:
+        store_attachment(session, attachment.sha256, attachment.data)
+        content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
+        stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
+                       "content_type": content_type})
+    domain = settings.mail_from.rpartition("@")[2] or "kaoping.local"
+    message_id = f"<kaoping.{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+    message = OutboxMessage(
+        idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
+        subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+        audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
+        in_reply_to=in_reply_to, reference_ids=" ".join(dict.fromkeys([*references, in_reply_to][-20:]) if in_reply_to else ()),
+    )
+    session.add(message)
+    session.flush()
+    return message, True
+
+
+def recent(session: Session, *, failed: bool = False, limit: int = 50) -> list[OutboxMessage]:
+    """The newest ``limit`` messages (only failed ones with ``failed``), oldest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if failed:
+        query = query.where(OutboxMessage.status == MessageStatus.failed)
+    return list(reversed(session.exec(query).all()))

@@ -1,0 +1,44 @@
+"""Messages rendered from Jinja2 templates in ``templates/email/`` (text and HTML, Chinese).
+
+Rendering is apart from sending: ``render`` returns a message value; the outbox stores it;
+the mailer only sends. The first line of each text template is ``主题：…`` (the subject) and the
+second the greeting: keep that line free of block tags (``{% if %}`` at its end would, with
+``trim_blocks``, join the greeting onto the subject) — use an inline ``{{ x if y else "" }}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from kaoping.models.types import utcnow
+from kaoping.templates import EMAIL as TEMPLATES
+
+from kaoping.domain.clock import chinese_date, local_date
+from kaoping.settings import Settings
+
+KINDS = ["form_issued", "return_received", "return_refused", "reminder", "overdue", "escalation", "visit_invitation",
+         "third_party_request", "signoff_request", "report_distribution"]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def _environment(autoescape: bool) -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
+                       lstrip_blocks=True, autoescape=select_autoescape(["html"]) if autoescape else False)
+
+
+def render(kind: str, settings: Settings, **context) -> Rendered:
+    context = {"office": settings.office_name, "today": chinese_date(local_date(utcnow(), settings.tz)), **context}
+    text = _environment(False).get_template(f"{kind}.txt.j2").render(**context)
+    first, _, body = text.partition("\n")
+    if not first.startswith("主题："):
+        raise ValueError(f"template {kind}.txt.j2 must start with 主题：")
+    subject = first.removeprefix("主题：").strip()
+    html = _environment(True).get_template(f"{kind}.html.j2").render(subject=subject, **context)
+    return Rendered(subject, body.lstrip("\n"), html)
