@@ -2,7 +2,7 @@
 
 Below the services (the services use them):
 - ``render``     — message kinds rendered from ``templates/email`` to a subject, text and HTML
-- ``outbox``     — messages stored before they are sent; delivered once each (``deliver_pending``)
+- ``outbox``     — messages stored before they are sent; ``delivery.send_pending`` delivers each once
 - ``invites``    — calendar invitations (.ics) for field visits
 - ``mail``       — the wire: SMTP sending, IMAP fetching, parsing a raw message, the demo's servers
 

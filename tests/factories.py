@@ -61,7 +61,7 @@ def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None 
 
 
 def import_teams(settings: Settings, path: Path | None = None) -> list[str]:
-    """The field-visit teams (default: the demo's data/demo/teams.yaml), as `kaoping visits teams import` stores them."""
+    """The field-visit teams (default: the demo's kaoping/data/demo/teams.yaml), as `kaoping visits teams import` stores them."""
     from kaoping.services.visits.schedule import import_teams as store
 
     path = path or settings.data_dir / "demo" / "teams.yaml"

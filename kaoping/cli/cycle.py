@@ -34,7 +34,7 @@ points_app = typer.Typer(help="明确指标分值（办法三(四)） / item poi
 @refusals_exit
 def cycle_open(
     code: Annotated[str, typer.Argument(help="考评周期，例如 2022H1")],
-    policy: Annotated[Path | None, typer.Option(help="计分规则文件（默认 data/policies/default.yaml）")] = None,
+    policy: Annotated[Path | None, typer.Option(help="计分规则文件（默认 kaoping/data/policies/default.yaml）")] = None,
     accept_default_responsibilities: Annotated[str, typer.Option(
         help="尚未导入承担清单时：接受默认承担规则（旗县区承担全部指标、市直部门承担其牵头指标）的理由")] = "",
 ) -> None:

@@ -50,7 +50,7 @@ def _visit_plan(session, c, first, last, teams: Path | None, length: str | None,
 
 @teams_app.command("import")
 @refusals_exit
-def teams_import(file: Annotated[Path, typer.Argument(help="调研组名单（YAML，格式见 data/demo/teams.yaml）")]) -> None:
+def teams_import(file: Annotated[Path, typer.Argument(help="调研组名单（YAML，格式见 kaoping/data/demo/teams.yaml）")]) -> None:
     """导入实地调研组名单（替换此前导入的名单；已开启的周期仍用其开启时的名单）。"""
     s = ready()
     actor = actor_of(s)

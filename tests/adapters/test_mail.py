@@ -10,7 +10,6 @@ import logging
 import pytest
 from kaoping.models import MessageStatus, OutboxMessage
 from kaoping.notifications import delivery
-from kaoping.notifications.mail import smtp as mailer
 from kaoping.notifications.outbox import Attachment, queue
 from sqlmodel import select
 
@@ -171,10 +170,10 @@ def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
             raise Killed()
         return real_record(*args, **kwargs)
 
-    monkeypatch.setattr(mailer, "_record", dies_on_second)
+    monkeypatch.setattr(delivery, "_record", dies_on_second)
     with pytest.raises(Killed):
         delivery.send_pending(s)
-    monkeypatch.setattr(mailer, "_record", real_record)
+    monkeypatch.setattr(delivery, "_record", real_record)
     assert statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "pending"}
     report = delivery.send_pending(s)
     assert sorted(report.sent) == [2, 3]

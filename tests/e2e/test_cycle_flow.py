@@ -101,7 +101,7 @@ def world(initialized, settings, monkeypatch, deployed, tmp_path):
     get_settings.cache_clear()
     from tests.factories import import_teams
 
-    import_teams(settings)  # kaoping visits teams import data/demo/teams.yaml
+    import_teams(settings)  # kaoping visits teams import kaoping/data/demo/teams.yaml
     worker = LocalPrefect(deployed.api_url, deployed.home, env)
     worker.start_worker()
     yield World(settings, smtp, worker, inbox, People(2022))

@@ -44,7 +44,7 @@ def seed_with(*replacements: tuple[str, str]) -> str:
 
 
 def test_shipped_catalog_is_what_the_importer_makes_of_the_seed(initialized, tmp_path):
-    """data/catalogs/2022.json must never drift from the seed text."""
+    """kaoping/data/catalogs/2022.json must never drift from the seed text."""
     cli = initialized
     exported = cli("catalog", "export", "--year", "2022", "--format", "json")
     assert exported.exit_code == 0

@@ -114,7 +114,7 @@ class TeamsImport:
 
 
 def import_teams(session: Session, data: bytes, *, source_name: str, actor: str) -> TeamsImport:
-    """Store a teams file (YAML, as data/demo/teams.yaml) as the list in force; the same list again changes nothing."""
+    """Store a teams file (YAML, as kaoping/data/demo/teams.yaml) as the list in force; the same list again changes nothing."""
     document = _plain(parse_teams(data, source_name))
     check_teams(session, document)
     digest = hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
@@ -138,7 +138,7 @@ def current_teams(session: Session) -> VisitTeamList | None:
 
 
 NO_TEAMS = ("尚未导入调研组名单：请系统管理员先导入本期的实地调研组（kaoping visits teams import 调研组.yaml，"
-            "格式见 data/demo/teams.yaml），然后重新运行。")
+            "格式见 kaoping/data/demo/teams.yaml），然后重新运行。")
 
 
 def teams_for_cycle(session: Session, chosen: list[str]) -> dict:
