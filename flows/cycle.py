@@ -1,6 +1,6 @@
 """The half-year cycle (半年考评) as one Prefect flow, started from the Prefect UI.
 
-It runs every stage of DESIGN §4 that needs no person: it opens the cycle and fixes its
+It runs every stage of the cycle (docs/cycle.md) that needs no person: it opens the cycle and fixes its
 dates, issues the self-assessment forms, the third-party and opinion requests, plans the
 field visits and sends the invitations, issues the lead scoring sheets once the
 self-assessments are in (or their deadline has passed), asks for the two sign-offs, and
@@ -62,7 +62,7 @@ def run_name() -> str:
     return current if current.startswith(f"{start.label} · ") else f"{start.label} · 开启"
 
 
-# --------------------------------------------------------------------------- the flow: the stages of DESIGN §4
+# --------------------------------------------------------------------------- the flow: the stages of the cycle (docs/cycle.md)
 
 
 #: The state name of a run whose start form was refused (nothing opened or changed).

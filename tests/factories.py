@@ -1,4 +1,4 @@
-"""Plain factory functions for tests (STYLE item 11): state built through the services, on
+"""Plain factory functions for tests (docs/architecture.md: factories are plain functions): state built through the services, on
 a session, the way the CLI and the flows build it — without going through the CLI.
 
 Each function opens its own transaction (``db.session_scope``) and commits, like one CLI

@@ -1,6 +1,6 @@
 """The arithmetic of the measures (rules 三(一)–(四)), as pure functions on plain values.
 
-Read as DESIGN.md §3 describes it:
+Read as docs/scoring.md describes it:
 
 * item score ``s(u,i)`` ∈ [0, p(i)]: the mean of its lead assessors' scores, unless the
   specialist team adjusted it;

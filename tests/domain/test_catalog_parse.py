@@ -71,7 +71,7 @@ def test_milestones(text, month, kind, continuing):
 
 def test_default_split_of_open_items(draft):
     defaults = open_item_defaults(draft)
-    # DESIGN.md §2: items 1–2 get 1.5 each, 54–58 get 4 each, 78–85 get 0.625 each.
+    # docs/domain.md: items 1–2 get 1.5 each, 54–58 get 4 each, 78–85 get 0.625 each.
     assert defaults[1] == ("1.1", Fraction(3, 2)) and defaults[2] == ("1.1", Fraction(3, 2))
     assert all(defaults[n] == ("3", Fraction(4)) for n in range(54, 59))
     assert all(defaults[n] == ("6", Fraction(5, 8)) for n in range(78, 86))

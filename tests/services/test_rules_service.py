@@ -114,7 +114,7 @@ def test_points_allocation_rule_3_4(initialized, settings):
     shown = cli("points", "show", "--cycle", "2022H1").output
     assert "牵头考核单位明确" in shown
     # Group (四) 线上进一网 (2 points): items 6, 7 (审批) and 8 (住建、审批): the items have different
-    # leads, so neither lead allocates alone — the specialist team does (rule 三(四), DESIGN §2).
+    # leads, so neither lead allocates alone — the specialist team does (rule 三(四); docs/domain.md).
     zjj = cli("points", "set", "--cycle", "2022H1", "--lead", "市住建局", "6=1", "7=0.5", "8=0.5")
     assert zjj.exit_code != 0 and "分值由专班明确" in zjj.output and "8 号由 市住建局、市审批服务局 牵头" in zjj.output
     with db.session_scope(settings) as session:

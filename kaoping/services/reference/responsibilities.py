@@ -1,7 +1,7 @@
 """Who undertakes which indicator (承担), per year.
 
 Imported from a CSV (单位, 指标); until one is imported for a year the default rule of
-DESIGN.md §2 applies: every district undertakes every indicator, and a department
+The default rule (docs/domain.md, "Responsibilities") applies: every district undertakes every indicator, and a department
 undertakes the indicators it leads.
 """
 

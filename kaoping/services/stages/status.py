@@ -214,7 +214,7 @@ def _returns(k: KindStatus | None, deadline: date | None, today: date) -> tuple[
 
 
 def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: date, tz: tzinfo) -> None:
-    """The stages of DESIGN §4 and the step the cycle flow takes next, all read from the database."""
+    """The stages of the cycle (docs/cycle.md) and the step the cycle flow takes next, all read from the database."""
     from kaoping.services.signoff.signatures import STAGES, pending_request
 
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()

@@ -1,4 +1,4 @@
-"""The stages of a half-year cycle (DESIGN §4) as services the cycle flow calls, one per task.
+"""The stages of a half-year cycle (docs/cycle.md) as services the cycle flow calls, one per task.
 
 Each stage is idempotent and decides from the database whether it has work to do, so a
 retried, resumed or crashed-and-restarted run repeats nothing: a kind of form is issued
