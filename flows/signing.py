@@ -29,8 +29,9 @@ WAITING = "等待签字"
 WAITING_AGAIN = "等待签字（上次未生效）"
 
 
-def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -> SignoffInput:
-    """``suspend_flow_run(wait_for_input=form, key=key)`` with a state named ``state_name``."""
+def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -> SignoffInput | None:
+    """``suspend_flow_run(wait_for_input=form, key=key)`` with a state named ``state_name``; the
+    answer is deleted from the server once read (``read_once``)."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import Abort, Pause
     from prefect.input import keyset_from_base_key
@@ -49,8 +50,8 @@ def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -
             state = propose_state_sync(client=client, state=proposed, flow_run_id=context.flow_run.id)
         except Abort as exc:  # e.g. not started from a deployment
             raise RuntimeError(f"Flow run cannot be suspended: {exc}") from exc
-        if state.is_running():  # this question was asked before and answered: the answer
-            return form.load(keyset)
+        if state.is_running():  # this question was asked before and answered: the answer, read once
+            return read_once(form, keyset, context.flow_run.id)
         if not state.is_paused():
             raise RuntimeError(f"Flow run cannot be suspended. Received unexpected state from API: {state}")
         form.save(keyset)
@@ -61,6 +62,25 @@ def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -
     except ImportError:
         pass
     raise Pause(state=state)
+
+
+#: An answer that was read (and deleted) but whose run stopped before it was recorded.
+LOST = "上次提交的答复已读取，但运行随即中断、未能核对：请重新填写。"
+
+
+def read_once(form: type[SignoffInput], keyset: dict, flow_run_id) -> SignoffInput | None:
+    """The answer to a question, deleted from the Prefect server as it is read: an answer carries the
+    signer's code, and nothing the API serves may show it afterwards (not even to whoever holds the
+    API's credentials). ``None`` when it is gone already (read by a run that stopped before recording it)."""
+    from prefect.exceptions import ObjectNotFound
+    from prefect.input import delete_flow_run_input, read_flow_run_input
+
+    value = read_flow_run_input(keyset["response"], flow_run_id=flow_run_id)
+    try:
+        delete_flow_run_input(keyset["response"], flow_run_id=flow_run_id)
+    except ObjectNotFound:
+        pass
+    return None if value is None else form(**value)
 
 
 def sign(code: str, stage: str) -> str | None:
@@ -95,7 +115,8 @@ def sign(code: str, stage: str) -> str | None:
             given = suspend_for_answer(form.with_initial_data(description=description["markdown"]),
                                        key=f"signoff-{stage}-{state['answers']}",
                                        state_name=WAITING_AGAIN if description["again"] else WAITING)
-            answer = given.model_dump(include=set(form.model_fields))
+            answer = None if given is None else given.model_dump(include=set(form.model_fields))
+            problem = LOST if given is None else ""
         except pydantic.ValidationError as exc:
             answer, problem = None, "; ".join(e["msg"] for e in exc.errors())
         except RuntimeError as exc:  # not started from a deployment: it cannot be suspended

@@ -36,6 +36,9 @@ def make_engine(url: str) -> Engine:
             # only a power cut can lose the newest commits, never corrupt the file.
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
+            # Deleted or overwritten content is zeroed, not left in free pages (a blanked secret, an
+            # answered code): what kaoping removes does not stay readable in the file.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine

@@ -31,7 +31,7 @@ from kaoping.models.objections import (
     ObjectionWindow,
     OpinionStance,
 )
-from kaoping.models.outbox import SECRET_KINDS, MessageStatus, OutboxBlob, OutboxMessage
+from kaoping.models.outbox import SECRET_KINDS, SECRET_MASK, MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.models.points import PointsAllocation
 from kaoping.models.received import ReceivedFile
 from kaoping.models.registry import Contact, ContactRole, Unit, UnitAlias, UnitGroup
@@ -69,6 +69,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxBlob",
     "SECRET_KINDS",
+    "SECRET_MASK",
     "FormKind",
     "IssuedForm",
     "Submission",

@@ -26,9 +26,12 @@ class MessageStatus(StrEnum):
                 "uncertain": "不确定是否送达"}[self.value]
 
 
-#: Kinds whose body carries a one-time secret (the sign-off code): the body holds it only until it
-#: is handed to the SMTP server, then the code is blanked in the database.
+#: Kinds whose body carries a one-time secret (the sign-off code): the database never holds it in
+#: the clear — the body shows ●●●●●● and the code waits sealed (``sealed_secret``) until it is handed
+#: to the SMTP server; then the seal is dropped, sent or failed.
 SECRET_KINDS = frozenset({"signoff_request"})
+#: How a one-time secret shows in a stored body (and in every copy of it kaoping keeps).
+SECRET_MASK = "●●●●●●"
 
 
 class OutboxBlob(SQLModel, table=True):
@@ -69,3 +72,6 @@ class OutboxMessage(SQLModel, table=True):
     # clients thread it and an answer to it is matched to what it answers.
     in_reply_to: str = Field(default="", sa_type=String(998))
     reference_ids: str = Field(default="", sa_type=Text)  # References: space-separated Message-IDs, oldest first
+    # A one-time secret the body shows as ●●●●●● (the sign-off code), sealed with KAOPING_SECRET_KEY
+    # (kaoping.adapters.sealing) until the message is handed over; emptied after the attempt, sent or failed.
+    sealed_secret: str = Field(default="", sa_type=Text)

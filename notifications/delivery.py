@@ -35,7 +35,7 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 
 from email_validator import EmailNotValidError
-from kaoping.models import SECRET_KINDS, MessageStatus, OutboxMessage
+from kaoping.models import SECRET_KINDS, SECRET_MASK, MessageStatus, OutboxMessage
 from kaoping.models.types import utcnow
 from kaoping.notifications.attachments import AttachmentMissing, load_attachment
 from kaoping.notifications.mail.smtp import (
@@ -56,6 +56,7 @@ from tenacity import (
 )
 
 from kaoping import db
+from kaoping.adapters.sealing import SealBroken, unseal
 from kaoping.domain.errors import Conflict
 from kaoping.domain.text import normalize_email
 from kaoping.settings import Settings
@@ -82,10 +83,11 @@ def build_email(settings: Settings, row: OutboxMessage, session=None) -> bytes:
         message["References"] = row.reference_ids or row.in_reply_to
     if row.audit_anchor:  # the audit head when it was queued: the signer's and units' copies anchor the log
         message["X-Kaoping-Audit-Anchor"] = row.audit_anchor
+    text, html = _opened(settings, row)
     bodies = MIMEMultipart("alternative")
-    bodies.attach(MIMEText(row.text_body, "plain", "utf-8"))
-    if row.html_body:
-        bodies.attach(MIMEText(row.html_body, "html", "utf-8"))
+    bodies.attach(MIMEText(text, "plain", "utf-8"))
+    if html:
+        bodies.attach(MIMEText(html, "html", "utf-8"))
     message.attach(bodies)
     for item in row.attachments:
         if session is None:
@@ -100,6 +102,14 @@ def build_email(settings: Settings, row: OutboxMessage, session=None) -> bytes:
         part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", item["filename"]))
         message.attach(part)
     return message.as_bytes(policy=WIRE)
+
+
+def _opened(settings: Settings, row: OutboxMessage) -> tuple[str, str]:
+    """The bodies as sent: a sealed one-time secret put back in place of ●●●●●● (in memory only)."""
+    if not row.sealed_secret:
+        return row.text_body, row.html_body
+    secret = unseal(settings.form_keys, row.sealed_secret, bound_to=row.idempotency_key)
+    return row.text_body.replace(SECRET_MASK, secret), row.html_body.replace(SECRET_MASK, secret)
 
 
 @dataclass
@@ -158,6 +168,12 @@ def send_pending(settings: Settings, *, limit: int | None = None, transport: Smt
                     row.status, row.last_error = MessageStatus.failed, f"地址无效：{exc}"
                     report.failed.append((message_id, row.last_error))
                     continue
+                except SealBroken:
+                    row.status, row.sealed_secret = MessageStatus.failed, ""
+                    row.last_error = ("验证码无法解密，未发送（KAOPING_SECRET_KEY 在提请签字后被更换，或记录被改动）："
+                                      "请重新提请签字（kaoping signoff request），新的验证码会另发一封邮件。")
+                    report.failed.append((message_id, row.last_error))
+                    continue
                 except AttachmentMissing as exc:
                     row.status = MessageStatus.failed
                     row.last_error = f"附件缺失，未发送：{exc}。请重新生成该文件后用 kaoping outbox retry 重发。"
@@ -212,21 +228,24 @@ def _deliver(settings, transport, message_id, email, recipients) -> tuple[str, s
         return "failed", f"SMTP 用户名或密码含非 ASCII 字符，smtplib 无法登录：{exc}"
 
 
-#: The one-time code in a sign-off email (text and HTML), blanked once the message is handed over.
+#: A one-time code left in the clear by a release before the codes were sealed (issue 24), blanked too.
 _CODE = re.compile(r"(验证码：(?:<strong[^>]*>)?)[0-9]{6}")
 
 
 def _blank_secrets(row: OutboxMessage) -> None:
+    """After an attempt that ends the message's life (sent, refused for good, or the batch stopped on
+    it): no copy of its one-time code is kept, sealed or not — a failed one is asked for anew."""
+    row.sealed_secret = ""
     if row.kind in SECRET_KINDS:
-        row.text_body = _CODE.sub(r"\1●●●●●●", row.text_body)
-        row.html_body = _CODE.sub(r"\1●●●●●●", row.html_body)
+        row.text_body = _CODE.sub(r"\1" + SECRET_MASK, row.text_body)
+        row.html_body = _CODE.sub(r"\1" + SECRET_MASK, row.html_body)
 
 
 def _record(settings, message_id, outcome, words, report) -> None:
     with db.session_scope(settings) as session:
         row = session.get(OutboxMessage, message_id)
-        if outcome in ("sent", "partial", "failed"):
-            _blank_secrets(row)  # handed over (or refused for good): the code is not kept readable
+        if outcome in ("sent", "partial", "failed", "stop"):
+            _blank_secrets(row)  # handed over, or refused for good: the code is not kept, not even sealed
         if outcome == "sent":
             row.status, row.sent_at, row.last_error = MessageStatus.sent, utcnow(), words
             report.sent.append(message_id)
@@ -247,16 +266,19 @@ def _record(settings, message_id, outcome, words, report) -> None:
         else:
             row.status, row.last_error = MessageStatus.pending, f"暂时无法送达，下次再试：{words}"
             report.deferred.append((message_id, words))
+        if row.kind in SECRET_KINDS and row.status == MessageStatus.failed and outcome != "partial":
+            row.last_error += " 其中的验证码已作废，重发也无效：请重新提请签字（kaoping signoff request），新的验证码另发一封邮件。"
         session.add(row)
 
 
 def retry_failed(settings: Settings, ids: list[int] | None = None) -> int:
-    """Put failed messages back in the queue (``kaoping outbox retry``)."""
+    """Put failed messages back in the queue (``kaoping outbox retry``) — not a sign-off email whose code
+    was dropped after the failed attempt (it would carry no code): a new request sends a new one."""
     with db.session_scope(settings) as session:
         query = select(OutboxMessage).where(OutboxMessage.status == MessageStatus.failed)
         if ids:
             query = query.where(OutboxMessage.id.in_(ids))
-        rows = session.exec(query).all()
+        rows = [r for r in session.exec(query).all() if r.kind not in SECRET_KINDS or r.sealed_secret]
         for row in rows:
             row.status = MessageStatus.pending
             session.add(row)

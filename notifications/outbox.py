@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from email_validator import EmailNotValidError
-from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.models import SECRET_MASK, MessageStatus, OutboxMessage
 from kaoping.notifications.attachments import (
     attachment_path,
     load_attachment,
@@ -21,6 +23,7 @@ from kaoping.notifications.attachments import (
 )
 from sqlmodel import Session, select
 
+from kaoping.adapters.sealing import seal
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.text import normalize_email
 from kaoping.records import audit
@@ -45,7 +48,25 @@ class Attachment:
         return cls(filename or path.name, Path(path).read_bytes())
 
 
-__all__ = ["Attachment", "attachment_path", "load_attachment", "queue", "recent", "refuse_development_secret"]
+__all__ = ["Attachment", "attachment_path", "load_attachment", "queue", "recent", "refuse_development_secret", "MASK",
+           "message_id_for"]
+MASK = SECRET_MASK
+
+
+def message_id_for(settings: Settings) -> str:
+    """A Message-ID no one can compute: 128 random bits, kept in the outbox row. A reply is matched by
+    the Message-ID it names (In-Reply-To/References), so naming one must prove the email was seen."""
+    domain = settings.mail_from.rpartition("@")[2] or "kaoping.local"
+    return f"<kaoping.{secrets.token_hex(16)}@{domain}>"
+
+
+def _sealed_bodies(settings: Settings, key: str, secret: str, text: str, html: str) -> tuple[str, str, str]:
+    """The bodies with ``secret`` shown as ●●●●●●, and the secret sealed for the moment of sending."""
+    pattern = re.compile(r"(?<![0-9])" + re.escape(secret) + r"(?![0-9])")
+    if not pattern.search(text):
+        raise ValueError("the secret must appear in the text body")
+    return pattern.sub(MASK, text), pattern.sub(MASK, html), seal(
+        settings.secret_key.get_secret_value().encode("utf-8"), secret, bound_to=key)
 
 
 def refuse_development_secret(settings: Settings, what: str) -> None:
@@ -73,11 +94,13 @@ def _addresses(addresses: list[str], label: str) -> list[str]:
 def queue(
     session: Session, settings: Settings, *, key: str, kind: str, to: list[str], subject: str, text: str,
     html: str = "", cc: list[str] | None = None, attachments: list[Attachment] | None = None,
-    cycle_code: str | None = None, in_reply_to: str = "", references: tuple[str, ...] = (),
+    cycle_code: str | None = None, in_reply_to: str = "", references: tuple[str, ...] = (), secret: str = "",
 ) -> tuple[OutboxMessage, bool]:
     """Store a message to send (or return the one already stored under ``key``).
     ``in_reply_to``/``references``: the message this one answers (a reply kaoping sends to an
-    email it received), so it is threaded with it. Returns (message, created)."""
+    email it received), so it is threaded with it. ``secret``: a one-time code in the bodies,
+    stored only sealed (the bodies show ●●●●●●) and put back at the moment of sending.
+    Returns (message, created)."""
     existing = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).first()
     if existing is not None:
         return existing, False
@@ -92,11 +115,13 @@ def queue(
         content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
         stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
                        "content_type": content_type})
-    domain = settings.mail_from.rpartition("@")[2] or "kaoping.local"
-    message_id = f"<kaoping.{hashlib.sha256(key.encode('utf-8')).hexdigest()[:32]}@{domain}>"
+    sealed = ""
+    if secret:
+        text, html, sealed = _sealed_bodies(settings, key, secret, text, html)
     message = OutboxMessage(
-        idempotency_key=key, message_id=message_id, kind=kind, cycle_code=cycle_code, to=recipients, cc=copies,
-        subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+        idempotency_key=key, message_id=message_id_for(settings), kind=kind, cycle_code=cycle_code, to=recipients,
+        cc=copies, subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
+        sealed_secret=sealed,
         audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
         in_reply_to=in_reply_to, reference_ids=" ".join(dict.fromkeys([*references, in_reply_to][-20:]) if in_reply_to else ()),
     )

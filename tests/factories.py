@@ -162,6 +162,25 @@ def request_signoff(settings: Settings, stage: str, cycle: str = "2022H1") -> No
         request(session, settings, get_cycle(session, cycle), stage, actor=ACTOR)
 
 
+def emailed_code(settings: Settings, *, to: str | None = None) -> str:
+    """The code of the newest sign-off email waiting in the outbox (to ``to``), read as the signer reads
+    it: from the email as it is sent (the outbox keeps the code only sealed)."""
+    import email
+    import re
+    from email import policy
+
+    from kaoping.models import OutboxMessage
+    from kaoping.notifications.delivery import build_email
+    from sqlmodel import select
+
+    with db.session_scope(settings) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
+                            .order_by(OutboxMessage.id.desc())).all()
+        row = next(r for r in rows if to is None or to in r.to)
+        sent = email.message_from_bytes(build_email(settings, row, session), policy=policy.default)
+    return re.search(r"验证码：(\d{6})", sent.get_body(("plain",)).get_content()).group(1)
+
+
 def give_signoff(settings: Settings, stage: str, *, code: str, approve: bool = True, comments: str = "",
                  cycle: str = "2022H1"):
     """``kaoping signoff give``: the signer's decision with the emailed code; returns the service's outcome."""

@@ -58,10 +58,14 @@ def signoff_give(
         outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
                                confirm_self_scored=confirm_self_scored)
         waiting = waiting_run(session, c, stage)
-        if outcome.ok and waiting:
+        if (outcome.ok or outcome.spent) and waiting:
             count_outside_answer(session, c, stage)
     if not outcome.ok:
         err.print(f"[bold red]未签字[/bold red]：{outcome.message}", markup=True)
+        if outcome.spent:  # the code is void: the waiting run sends a new one, else the operator asks for one
+            note = release_paused_run(waiting, how="验证码已作废，重新发送") if waiting else ""
+            err.print(note or f"请重新提请签字：kaoping signoff request --cycle {c.code} --stage {stage}"
+                      "（新的验证码只发给签字人本人）。")
         raise typer.Exit(2)
     out.print(outcome.message)
     if waiting:

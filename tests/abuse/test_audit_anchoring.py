@@ -32,10 +32,9 @@ from tests.smtp_server import SmtpServer
 
 
 def code_of(settings) -> str:
-    with db.session_scope(settings) as session:
-        body = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
-                            .order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"验证码：(\d{6})", body).group(1)
+    from tests.factories import emailed_code
+
+    return emailed_code(settings)
 
 
 def sign(settings, stage: str) -> None:

@@ -146,10 +146,9 @@ def _ids(settings) -> list[int]:
 
 
 def _signoff_code(settings) -> str:
-    with db.session_scope(settings) as session:
-        text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
-                            .order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"验证码：(\d{6})", text).group(1)
+    from tests.factories import emailed_code
+
+    return emailed_code(settings)
 
 
 # --------------------------------------------------------------------------- what a unit writes in the form

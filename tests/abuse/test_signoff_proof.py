@@ -23,10 +23,9 @@ from tests.smtp_server import SmtpServer
 
 
 def emailed_code(settings) -> str:
-    with db.session_scope(settings) as session:
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
-                               .order_by(OutboxMessage.id.desc())).first()
-    return re.search(r"验证码：(\d{6})", message.text_body).group(1)
+    from tests.factories import emailed_code as read_code
+
+    return read_code(settings)
 
 
 def wrong(code: str) -> str:

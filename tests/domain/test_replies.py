@@ -46,7 +46,8 @@ def test_a_rejection_keeps_its_comments_without_the_code():
                               "发自我的iPhone\n\n" + CLIENTS["qq"])
     assert read.decision == "reject" and read.code == "123456"
     assert read.comments == "请再核实市卫健委的实地调研得分\n第二条：东河区加分依据不足。"
-    assert read_signoff_reply("不同意，分数有误 123456").decision == "reject"
+    # Only "退回修改" sends back (issue 24): "不同意" is refused as unclear and the signer told what to write.
+    assert read_signoff_reply("不同意，分数有误 123456").decision == "ambiguous"
     assert read_signoff_reply("退回修改 123456").comments == ""
 
 

@@ -38,10 +38,9 @@ LIAISON = "liaison@150204.baotou.example"  # 青山区
 
 def _send_back(settings, comments: str) -> None:
     request_signoff(settings, "approval")
-    with db.session_scope(settings) as session:
-        text = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_request")
-                            .order_by(OutboxMessage.id.desc())).first()
-    code = re.search(r"验证码：(\d{6})", text).group(1)
+    from tests.factories import emailed_code
+
+    code = emailed_code(settings)
     assert give_signoff(settings, "approval", code=code, approve=False, comments=comments).ok
 
 

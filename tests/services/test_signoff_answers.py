@@ -35,7 +35,9 @@ def ask(settings, stage: str, *, link: str = "") -> str:
         message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
                                .order_by(OutboxMessage.id.desc())).first()
     assert message.to == [signer]
-    return re.search(r"验证码：(\d{6})", message.text_body).group(1)
+    from tests.factories import emailed_code
+
+    return emailed_code(settings)
 
 
 def state(settings, stage: str, **kwargs):
@@ -127,14 +129,17 @@ def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized, settin
 
     silent = answer(settings, "approval", SignoffAnswer.from_form({"code": code, "decision": "退回修改", "comments": " "}))
     assert not silent.ok and "须写明意见" in silent.message
-    assert status_of(settings) == CycleStatus.verified and state(settings, "approval").usable
+    # The right code with an answer that could not be taken is spent (issue 24): the run asks with a new one.
+    assert silent.spent and "已作废" in silent.message
+    assert status_of(settings) == CycleStatus.verified and not state(settings, "approval").usable
+    code = ask(settings, "approval")
 
     rejected = answer(settings, "approval", SignoffAnswer(code=code, approve=False, comments="请再核实市卫健委得分"))
     assert rejected.ok and rejected.decision == "reject" and "请再核实市卫健委得分" in rejected.message
     assert status_of(settings) == CycleStatus.open
     request = latest(settings, "approval")
     assert (request.status, request.decision, request.comments, request.answers) == ("used", "reject",
-                                                                                        "请再核实市卫健委得分", 2)
+                                                                                        "请再核实市卫健委得分", 1)
     assert not state(settings, "approval").done and not state(settings, "approval").usable
     # Back at the verification: its count goes on from the first request, so the new question's
     # key (signoff-verification-1) is not the one already answered (signoff-verification-0).
@@ -157,7 +162,9 @@ def test_self_scored_items_are_left_to_the_signer(initialized, settings, tmp_pat
     assert state(settings, "verification").blocking == []  # unconfirmed self-scored items do not block the question
     code = ask(settings, "verification")
     plain = answer(settings, "verification", SignoffAnswer(code=code, approve=True))
-    assert not plain.ok and "问题" in plain.message and status_of(settings) == CycleStatus.open
+    assert not plain.ok and "自评项未核实" in plain.message and status_of(settings) == CycleStatus.open
+    assert plain.spent and not state(settings, "verification").usable  # the run asks again with a new code
+    code = ask(settings, "verification")
     confirmed = answer(settings, "verification", SignoffAnswer(code=code, approve=True, confirm_self_scored=True))
     assert confirmed.ok and status_of(settings) == CycleStatus.verified
-    assert latest(settings, "verification").answers == 2
+    assert latest(settings, "verification").answers == 1

@@ -24,7 +24,7 @@ from kaoping.domain.incoming import IncomingMessage
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.signoff.reply import ANSWERS_PER_DAY, take_reply
 from kaoping.services.signoff.signatures import ask_signer, signoff_state
-from tests.factories import scored_cycle
+from tests.factories import emailed_code, scored_cycle
 
 CODE = "2022H1"
 RUN = "6a1f0c2e-0000-4000-8000-000000000002"
@@ -38,7 +38,8 @@ def ask(settings, stage: str = "verification") -> tuple[str, str, str]:
     with db.session_scope(settings) as session:
         message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
                                .order_by(OutboxMessage.id.desc())).first()
-        return re.search(r"验证码：(\d{6})", message.text_body).group(1), message.message_id, message.subject
+        message_id, subject = message.message_id, message.subject
+    return emailed_code(settings), message_id, subject
 
 
 def reply(settings, text: str, *, to: str = "", sender: str | None = None, subject: str = "", message_id: str = "",
@@ -110,9 +111,12 @@ def test_a_rejection_by_reply_sends_the_cycle_back_and_stops_the_waiting_run(ini
 def test_the_quoted_code_counts_only_in_a_direct_reply(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, subject = ask(settings)
-    # Matched by its subject only (the client dropped In-Reply-To): the quoted code does not count.
+    # Matched by its subject only (the client dropped In-Reply-To): the quoted code does not count —
+    # and, shown in a reply that did not sign, it is spent; the waiting run sends a new one (issue 24).
     refused = reply(settings, "同意" + quoted_request(code), subject="回复：" + subject)
     assert refused.fate == "refused" and "没有找到验证码" in refused.reason and status(settings) == CycleStatus.open
+    assert refused.flow_run_id == RUN and latest(settings).status == "spent"
+    code, request_id, subject = ask(settings)
     # A direct reply (References name the request) from the signer: the quoted code signs.
     taken = reply(settings, "同意" + quoted_request(code), references=("<other@x>", request_id))
     assert taken.accepted and status(settings) == CycleStatus.verified
@@ -124,25 +128,32 @@ def test_the_quoted_code_counts_only_in_a_direct_reply(initialized, settings, tm
 def test_another_address_no_code_and_ambiguous_replies_are_refused_with_a_reply(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
+    # Another address, showing the code: refused, and the code it showed is spent (a new one is sent).
     stranger = reply(settings, f"同意 {code}", to=request_id, sender="mishu@baotou.example")
     assert stranger.fate == "refused" and "不是“专班核实”指定签字人的邮箱" in stranger.reason and stranger.answered
+    assert stranger.flow_run_id == RUN and latest(settings).status == "spent"
+    code, request_id, _ = ask(settings)
     no_code = reply(settings, "同意", to=request_id)
     assert no_code.fate == "refused" and "没有找到验证码" in no_code.reason
-    both = reply(settings, f"同意退回 {code}", to=request_id)
+    both = reply(settings, "同意退回", to=request_id)
     assert both.fate == "refused" and "同时有“同意”和“退回”" in both.reason
-    nothing = reply(settings, f"收到 {code}" + quoted_request(code), to=request_id)  # the quoted 同意 is not a decision
-    assert nothing.fate == "refused" and "没有在回复正文" in nothing.reason
-    bare_reject = reply(settings, f"退回修改 {code}", to=request_id)
+    bare_reject = reply(settings, "退回修改", to=request_id)
     assert bare_reject.fate == "refused" and "须写明意见" in bare_reject.reason
+    assert latest(settings).status == "pending"  # none of them showed the code: it still signs
+    nothing = reply(settings, "收到" + quoted_request(code), to=request_id)  # the quoted 同意 is not a decision
+    assert nothing.fate == "refused" and "第一行是“收到”" in nothing.reason and latest(settings).status == "spent"
     answers = answers_to(settings, "")
     assert [m.to for m in answers][0] == ["mishu@baotou.example"]
     assert all(m.kind == "signoff_reply_refused" and "未签字" in m.subject and code not in m.text_body for m in answers)
     assert "不是“专班核实”指定签字人的邮箱" in answers[0].text_body and "请勿代为签字" in answers[0].text_body
-    # None of them used a try, the code still signs, and each refusal is in the audit log.
+    assert all("引用的原邮件上方" in m.text_body for m in answers[1:])  # where to write, with each refusal
+    # None of them used a try, and each refusal is in the audit log.
     assert latest(settings).wrong_attempts == 0 and status(settings) == CycleStatus.open
     with db.session_scope(settings) as session:
         refused = session.exec(select(AuditEntry).where(AuditEntry.action == "signoff.reply_refused.verification")).all()
-    assert len(refused) == 5 and refused[0].after["reply_from"] == "mishu@baotou.example"
+        spent = session.exec(select(AuditEntry).where(AuditEntry.action == "signoff.code_spent.verification")).all()
+    assert len(refused) == 5 and refused[0].after["reply_from"] == "mishu@baotou.example" and len(spent) == 2
+    code, request_id, _ = ask(settings)
     assert reply(settings, f"同意 {code}", to=request_id).accepted
 
 
@@ -195,9 +206,10 @@ def test_refusals_are_answered_a_few_times_a_day_and_auto_replies_never(initiali
 def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, _, subject = ask(settings)
-    assert reply(settings, f"同意 {code}", to="<kaoping.unknown@baotou.example>") is None
-    assert reply(settings, f"同意 {code}", subject="自评表已报送", sender=settings.verifier_email) is None
-    assert reply(settings, f"同意 {code}", subject="回复：" + subject, sender="liaison@150202.baotou.example") is None
+    other = "000000" if code != "000000" else "111111"
+    assert reply(settings, f"同意 {other}", to="<kaoping.unknown@baotou.example>") is None
+    assert reply(settings, f"同意 {other}", subject="自评表已报送", sender=settings.verifier_email) is None
+    assert reply(settings, f"同意 {other}", subject="回复：" + subject, sender="liaison@150202.baotou.example") is None
     # A signer's new email naming the cycle and the stage, with the code typed: taken.
     assert reply(settings, f"同意，验证码 {code}", subject="2022H1 专班核实 同意").accepted
     with db.session_scope(settings) as session:
@@ -212,10 +224,13 @@ def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized, s
     accept_default_points(settings)
     code, request_id, _ = ask(settings)
     plain = reply(settings, f"同意 {code}", to=request_id)
-    assert plain.fate == "refused" and "问题" in plain.reason and latest(settings).wrong_attempts == 0
+    assert plain.fate == "refused" and "自评项未核实" in plain.reason and latest(settings).wrong_attempts == 0
+    # The right code with an answer that could not be taken is spent (issue 24): the run sends a new one.
+    assert latest(settings).status == "spent" and plain.flow_run_id == RUN and "已作废" in plain.reason
     with db.session_scope(settings) as session:
         told = session.exec(select(OutboxMessage.text_body).where(OutboxMessage.kind == "signoff_reply_refused")).one()
     assert "同意，并确认自评项" in told
+    code, request_id, _ = ask(settings)
     confirmed = reply(settings, f"同意，并确认自评项。{code}", to=request_id)
     assert confirmed.accepted and status(settings) == CycleStatus.verified
 
@@ -242,6 +257,6 @@ def test_five_wrong_codes_by_reply_lock_the_request_and_release_the_run_for_a_ne
     outcomes = [reply(settings, f"同意 {wrong}", to=request_id) for _ in range(5)]
     assert "还可再试 1 次" in outcomes[3].reason and outcomes[3].flow_run_id == ""
     assert "本次签字请求已作废" in outcomes[4].reason and outcomes[4].flow_run_id == RUN  # the run asks anew
-    assert latest(settings).status == "locked" and "系统将重新发送验证码" in answers_to(settings, "")[-1].text_body
+    assert latest(settings).status == "locked" and "新的验证码" in answers_to(settings, "")[-1].text_body
     late = reply(settings, f"同意 {code}", to=request_id)  # the right code, too late
     assert late.fate == "refused" and "没有待签的验证码" in late.reason and status(settings) == CycleStatus.open

@@ -95,7 +95,8 @@ def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
 def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,
                     summary: str = "") -> tuple[SignoffRequest, str]:
     """Email a fresh one-time code to the designated signer; returns the request and the code
-    (the code is returned for the demo and tests only — it is stored as an HMAC)."""
+    (the code is returned for the demo and tests only — it is stored as an HMAC, and the email
+    waits in the outbox with the code sealed)."""
     _check_stage(session, cycle, stage)
     now = utcnow()
     recent = session.exec(select(SignoffRequest.created_at).where(
@@ -130,7 +131,7 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
                  reason=f"提请{STAGES[stage]}")
     # Queued after the entry, so the email anchors the audit head including this request.
     queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
-          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code)
     return request, code
 
 
@@ -145,6 +146,12 @@ class SignoffOutcome:
     ok: bool
     message: str
     decision: str = ""
+    spent: bool = False  # the right code came with an answer that could not be taken: the code is void now
+
+
+#: What a signer is told when the right code came with an answer that could not be taken.
+SPENT = ("验证码正确，但这次签字没有生效，该验证码已作废（提交过的验证码不能再用）：新的验证码将发到签字人邮箱，"
+         "请用新的验证码重新签字。")
 
 
 def decided_since(session: Session, since: datetime) -> list[tuple[str, str, str]]:
@@ -165,28 +172,37 @@ def pending_request(session: Session, cycle: Cycle, stage: str) -> SignoffReques
                         .order_by(SignoffRequest.id.desc())).first()
 
 
-def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
-                 comments: str = "", actor: str, now: datetime | None = None,
-                 confirm_self_scored: bool = False, evidence: dict | None = None) -> SignoffOutcome:
-    """Check the code and record the decision. Wrong input is reported, never raised, so the
-    caller can ask again; the caller commits either way (wrong tries are counted).
-    ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
-    the signature (each confirmation audited under the signer's name). ``evidence``: how the
-    answer came, added to the audit entries (a reply by email: its Message-ID and sender)."""
-    evidence = evidence or {}
-    now = now or utcnow()
-    request = pending_request(session, cycle, stage)
-    if request is None:
-        return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
-    if now > request.expires_at:
-        return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
-    code = normalize_code(code)
-    if not code:
-        return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
-    if not re.fullmatch(r"[0-9]{6}", code):  # a typing slip, not a guess: no try is used
-        return SignoffOutcome(False, f"验证码应为 6 位数字（收到“{code[:12]}”）：请核对邮件中的验证码后重新填写，本次不计入错误次数。")
-    # Take a try atomically before checking: one UPDATE … RETURNING holds the row (PostgreSQL) or
-    # the write lock (SQLite) until the commit, so parallel answers are counted one after another.
+def spend(session: Session, request: SignoffRequest, *, actor: str, reason: str, evidence: dict | None = None) -> None:
+    """Void a pending code that was seen but did not sign (status ``spent``), audited: a code that has
+    been submitted, quoted in a refused reply or exposed anywhere is never valid again."""
+    table = SignoffRequest.__table__
+    session.execute(update(table).where(table.c.id == request.id, table.c.status == "pending").values(status="spent"))
+    session.expire(request)
+    cycle = session.get(Cycle, request.cycle_id)
+    audit.append(session, actor=actor[:64], action=f"signoff.code_spent.{request.stage}", entity=f"cycle:{cycle.code}",
+                 cycle_code=cycle.code, after={"request": request.id, **(evidence or {})}, reason=reason)
+
+
+def spend_exposed(session: Session, settings: Settings, text: str, *, actor: str, reason: str,
+                  evidence: dict | None = None) -> list[SignoffRequest]:
+    """Every pending code that appears in ``text`` (any 6-digit number in it, full-width digits folded),
+    spent: a code read anywhere but in the signature it was sent for must not stay valid."""
+    numbers = set(re.findall(r"(?<![0-9])[0-9]{3}[ \-]?[0-9]{3}(?![0-9])", unicodedata.normalize("NFKC", text or "")))
+    if not numbers:
+        return []
+    spent = []
+    for request in session.exec(select(SignoffRequest).where(SignoffRequest.status == "pending")).all():
+        if any(is_code_of(settings, request, number) for number in numbers):
+            spend(session, request, actor=actor, reason=reason, evidence=evidence)
+            spent.append(request)
+    return spent
+
+
+def _take_try(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest, code: str, *,
+              actor: str, evidence: dict) -> SignoffOutcome | None:
+    """Check the code, counting the try atomically: one UPDATE … RETURNING holds the row (PostgreSQL) or
+    the write lock (SQLite) until the commit, so parallel answers are counted one after another. ``None``
+    for the right code (its try given back, and the lock if this was the fifth), else the refusal."""
     table = SignoffRequest.__table__
     taken = session.execute(
         update(table).where(table.c.id == request.id, table.c.status == "pending", table.c.wrong_attempts < MAX_WRONG)
@@ -205,17 +221,64 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
         if tries >= MAX_WRONG:
             return SignoffOutcome(False, f"验证码连续 {MAX_WRONG} 次不正确，本次签字请求已作废：请重新提请签字。")
         return SignoffOutcome(False, f"验证码不正确（还可再试 {MAX_WRONG - tries} 次）：请核对邮件中的 6 位数字。")
-    # The right code: give the try back (and the lock, if this was the fifth) — the row is ours until commit.
     session.execute(update(table).where(table.c.id == request.id)
                     .values(wrong_attempts=table.c.wrong_attempts - 1, status="pending"))
     session.expire(request)
-    request = session.get(SignoffRequest, request.id)
+    return None
+
+
+def _lacking(session: Session, cycle: Cycle, stage: str, *, approve: bool, comments: str,
+             confirm_self_scored: bool) -> str:
+    """What the answer lacks for the decision it gives ("" when it can be recorded)."""
     if not approve and not comments.strip():
-        return SignoffOutcome(False, "退回修改须写明意见（comments），以便专班据此修改。")
+        return "退回修改须写明意见说明，以便专班据此修改"
     if approve and stage == "verification":
         problems = blocking_problems(session, cycle, self_scored_ok=confirm_self_scored)
+        if problems and not confirm_self_scored and not blocking_problems(session, cycle, self_scored_ok=True):
+            return (f"还有 {len(problems)} 项牵头考核单位自评项未核实：签字时须同时确认自评项（在签字对话框中打开"
+                    "“同时确认牵头考核单位自评项”，或回复“同意，并确认自评项”）")
         if problems:
-            return SignoffOutcome(False, f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}")
+            return f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}"
+    return ""
+
+
+def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
+                 comments: str = "", actor: str, now: datetime | None = None,
+                 confirm_self_scored: bool = False, evidence: dict | None = None) -> SignoffOutcome:
+    """Check the code and record the decision. Wrong input is reported, never raised, so the
+    caller can ask again; the caller commits either way (wrong tries are counted, a code spent).
+    The right code with an answer that cannot be taken (退回修改 without 意见, the verification
+    while items still need confirming) is spent all the same: no one can submit it again.
+    ``confirm_self_scored``: the verifier confirms the lead assessors' self-scored items with
+    the signature (each confirmation audited under the signer's name). ``evidence``: how the
+    answer came, added to the audit entries (a reply by email: its Message-ID and sender)."""
+    evidence = evidence or {}
+    now = now or utcnow()
+    request = pending_request(session, cycle, stage)
+    if request is None:
+        return SignoffOutcome(False, f"{cycle.code} 没有待签的“{STAGES.get(stage, stage)}”：请先提请签字（kaoping signoff request）。")
+    if now > request.expires_at:
+        return SignoffOutcome(False, "验证码已过期：请重新提请签字，系统会发送新的验证码。")
+    code = normalize_code(code)
+    if not code:
+        return SignoffOutcome(False, "未填写验证码：请填写签字人邮件中的 6 位验证码。")
+    if not re.fullmatch(r"[0-9]{6}", code):  # a typing slip, not a guess: no try is used (and what was typed is not echoed)
+        return SignoffOutcome(False, f"验证码应为 6 位数字（填写的有 {len(code)} 个字符）：请核对邮件中的验证码后重新填写，本次不计入错误次数。")
+    refused = _take_try(session, settings, cycle, stage, request, code, actor=actor, evidence=evidence)
+    if refused is not None:
+        return refused
+    request = session.get(SignoffRequest, request.id)
+    lacking = _lacking(session, cycle, stage, approve=approve, comments=comments, confirm_self_scored=confirm_self_scored)
+    if lacking:
+        spend(session, request, actor=actor, reason=f"签字未生效：{lacking}", evidence=evidence)
+        return SignoffOutcome(False, f"{lacking}。{SPENT}", spent=True)
+    return _record_decision(session, settings, cycle, stage, request, approve=approve, comments=comments, actor=actor,
+                            now=now, confirm_self_scored=confirm_self_scored, evidence=evidence)
+
+
+def _record_decision(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest, *,
+                     approve: bool, comments: str, actor: str, now: datetime, confirm_self_scored: bool,
+                     evidence: dict) -> SignoffOutcome:
     request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
     session.add(request)
     signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters

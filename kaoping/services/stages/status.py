@@ -181,7 +181,8 @@ def cycle_status(session: Session, cycle: Cycle, *, today: date, tz: tzinfo | No
     for r in session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id).order_by(SignoffRequest.id)):
         stage = {"verification": "专班核实", "approval": "分管领导审定"}.get(r.stage, r.stage)
         state = {"pending": "待签字", "used": {"approve": "已签字同意", "reject": "已退回"}.get(r.decision, "已签"),
-                 "superseded": "已作废（重新提请）", "locked": "验证码错误次数过多，已作废"}[r.status]
+                 "superseded": "已作废（重新提请）", "locked": "验证码错误次数过多，已作废",
+                 "spent": "验证码已提交但签字未生效，已作废"}.get(r.status, r.status)
         signoffs.append(f"签字：{stage}（{r.signer_name}）{state}" + (f"，意见：{r.comments}" if r.comments else ""))
     report = CycleStatusReport(cycle, kinds, outbox, signoffs, numbers=issued_numbers(session, cycle.code))
     _stages(session, cycle, report, today, tz or ZoneInfo(OFFICE_TIMEZONE))
