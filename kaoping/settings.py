@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     imap_verify_tls: bool = Field(True, description="verify the IMAP server certificate (STARTTLS/SSL)")
     imap_ca_file: Path | None = Field(None, description="CA bundle for an IMAP server with a private certificate")
     imap_batch: int = Field(200, description="messages taken per run at most (the rest wait for the next run)")
+    mail_authserv_id: str = Field(
+        "", description="the authserv-id the office's receiving mail server writes in Authentication-Results (usually its "
+                        "host name): set, a message it does not vouch for (SPF/DKIM/DMARC) is held for the team")
     verifier_name: str = Field("专班负责人", description="who signs the verification for the specialist team")
     verifier_email: str = Field("zhuanban-fzr@baotou.example", description="where the verification code is sent")
     approver_name: str = Field("分管领导", description="who approves the results (分管领导)")

@@ -80,6 +80,7 @@ class MessageOutcome:
     moved: bool = False
     received_at: datetime | None = None
     release_run: str = ""  # a Prefect run that waited for this answer (a signature by reply): the caller releases it
+    unproven: str = ""  # held: the office's mail server does not vouch for the sender (why)
 
 
 @dataclass
@@ -265,7 +266,23 @@ def queue_no_form_reply(session: Session, settings: Settings, message: IncomingM
     return created
 
 
-def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> MessageOutcome:
+def _hold_unproven(settings: Settings, parsed: ParsedMessage) -> MessageOutcome:
+    """A message whose sender the office's mail server does not vouch for: nothing in it is taken in
+    anyone's name, nobody is answered (the From may be forged); a sign-off code it shows is spent. The
+    team looks at it (`kaoping mail list`) and releases it (`kaoping mail release ID`) if it is genuine."""
+    from kaoping.services.signoff.signatures import spend_exposed
+
+    message = parsed.message
+    with db.session_scope(settings) as session:
+        spend_exposed(session, settings, f"{message.subject}\n{message.text}", actor="mail:intake",
+                      reason=f"验证码出现在一封发件人未通过认证的邮件中：已作废（{parsed.unproven}）",
+                      evidence={"message_id": message.message_id[:300], "from": message.sender[:254]})
+    return MessageOutcome(message.message_id, message.sender, message.subject, outcome="held",
+                          folder=settings.imap_refused_folder, unproven=parsed.unproven,
+                          summary=f"已暂存待专班核实：{parsed.unproven}。未录入、未回复（核实后 kaoping mail release 放行）")
+
+
+def _handle(settings: Settings, parsed: ParsedMessage, record_id: int, *, trusted: bool = False) -> MessageOutcome:
     message = parsed.message
     with db.session_scope(settings) as session:
         done = dict(((session.get(MailboxMessage, record_id).details or {}).get("files") or {}))
@@ -275,6 +292,8 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     if automatic:
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"{parsed.automatic}：未处理，未回复")
+    if parsed.unproven and not trusted:  # the office's mail server does not vouch for the sender
+        return _hold_unproven(settings, parsed)
     try:
         normalize_email(message.sender)
     except EmailNotValidError as exc:  # nobody to answer: the team looks at it in the refused folder
@@ -313,6 +332,7 @@ def _mark(settings: Settings, record_id: int, outcome: MessageOutcome) -> None:
     with db.session_scope(settings) as session:
         row = session.get(MailboxMessage, record_id)
         row.status, row.outcome, row.folder, row.summary = "handled", outcome.outcome, outcome.folder, outcome.summary
+        row.details = {**(row.details or {}), "unproven": outcome.unproven}
         row.handled_at = utcnow()
         session.add(row)
 
@@ -339,7 +359,7 @@ def take_message(settings: Settings, box: ImapMailbox, uid: int, *, checkpoint: 
     if checkpoint:
         checkpoint("fetched")
     parsed = parse_message(fetched.raw, internal_date=fetched.internal_date,
-                           own_addresses={settings.mail_from, settings.imap_user})
+                           own_addresses={settings.mail_from, settings.imap_user}, authserv_id=settings.mail_authserv_id)
     record_id, status, created = _record(settings, parsed, fetched.raw)
     if checkpoint:
         checkpoint("recorded")
@@ -392,6 +412,32 @@ def _fetch(settings: Settings, report: FetchReport, mailbox, batch: int, checkpo
             if outcome is not None:
                 report.messages.append(outcome)
     return report
+
+
+def release_unproven(settings: Settings, record_id: int, *, actor: str) -> MessageOutcome:
+    """A message held because the office's mail server did not vouch for its sender, taken in as if it
+    had (the team checked with the sender, e.g. by phone), audited. It stays in the folder it was moved to."""
+    from kaoping.domain.errors import NotFound
+    from kaoping.models import ReceivedFile
+    from kaoping.records import audit
+
+    with db.session_scope(settings) as session:
+        row = session.get(MailboxMessage, record_id)
+        unproven = (row.details or {}).get("unproven", "") if row is not None else ""
+        if row is None or row.outcome != "held" or not unproven:
+            raise NotFound(f"没有编号为 {record_id} 的、因发件人未通过认证而暂存的邮件：请用 kaoping mail list 查看编号。")
+        raw_file = session.get(ReceivedFile, row.raw_file_id)
+        raw = (settings.received_dir / raw_file.sha256[:2] / raw_file.sha256).read_bytes()
+        audit.append(session, actor=actor, action="mail.release", entity=f"mail:{record_id}",
+                     before={"outcome": "held", "unproven": unproven}, after={"sender": row.sender},
+                     reason="专班核实发件人后放行")
+    parsed = parse_message(raw, internal_date=row.received_at, own_addresses={settings.mail_from, settings.imap_user})
+    outcome = _handle(settings, parsed, record_id, trusted=True)
+    outcome.folder = row.folder
+    _mark(settings, record_id, outcome)
+    with db.session_scope(settings) as session:
+        session.get(MailboxMessage, record_id).status = "moved"
+    return outcome
 
 
 def recorded_messages(session: Session, *, limit: int = 50) -> list[MailboxMessage]:

@@ -27,7 +27,7 @@ from kaoping.models import MessageStatus
 from kaoping.notifications import outbox
 from kaoping.notifications.delivery import retry_failed, send_pending
 from kaoping.notifications.mail.sink import MailSink
-from kaoping.notifications.mailbox import fetch_mail, recorded_messages
+from kaoping.notifications.mailbox import fetch_mail, recorded_messages, release_unproven
 from kaoping.notifications.reminders import run_reminders
 from kaoping.services.reference.workdays import check_year, set_override
 
@@ -80,6 +80,19 @@ def mail_list(limit: Annotated[int, typer.Option(help="最多列出多少封")] 
             table.add_row(str(m.id), m.received_at.astimezone(s.tz).strftime("%Y-%m-%d %H:%M"), m.sender, m.subject[:40],
                           m.summary or m.status, m.folder if m.status == "moved" else f"{m.folder}（待移动）")
     out.print(table)
+
+
+@mail_app.command("release")
+@refusals_exit
+def mail_release(record: Annotated[int, typer.Argument(help="kaoping mail list 中的编号")]) -> None:
+    """放行一封因发件人未通过专用邮箱服务器认证（SPF/DKIM/DMARC）而暂存的邮件：专班向发件人核实后，
+    按其发件人录入（记入审计日志）。"""
+    s = ready()
+    m = release_unproven(s, record, actor=actor_of(s))
+    if m.release_run:
+        m.summary += "；" + (release_paused_run(m.release_run, how="已通过邮件回复签字") or "没有等待签字的运行")
+    out.print(f"已放行：{OUTCOMES.get(m.outcome, m.outcome)} {m.sender}《{m.subject or '无主题'}》：{m.summary}",
+              markup=True, highlight=False)
 
 
 @outbox_app.command("send")

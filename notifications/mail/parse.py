@@ -7,6 +7,13 @@ the GB family is decoded as GB18030 (a superset of both); undeclared 8-bit text 
 UTF-8, then GB18030. An HTML-only body is turned into its text; a forwarded message
 (``message/rfc822``) gives its text and its attachments too.
 
+**The sender** is the one address of the raw ``From:`` header, parsed before anything is decoded
+(RFC 5322 with the standard library's modern parser): an RFC 2047-encoded display name — even
+one that decodes to "liaison@150203…," — is only ever a display name, never an address. A
+``From:`` with no address, several, or one the parser flags as malformed gives no sender. With
+``KAOPING_MAIL_AUTHSERV_ID`` set, the office server's Authentication-Results must vouch for it
+(``kaoping.domain.authentication``); ``unproven`` says why it does not.
+
 ``automatic`` says why a message must never be answered: an automatic reply or bounce
 (``Auto-Submitted``, ``Precedence``, ``X-Autoreply``, a delivery report, the mailer-daemon) —
 kaoping answers people, never machines, so no two robots mail each other in a loop.
@@ -22,8 +29,10 @@ from datetime import UTC, datetime
 from email.header import Header, decode_header
 from email.message import Message
 from email.policy import compat32
-from email.utils import getaddresses, parsedate_to_datetime
+from email.policy import default as modern
+from email.utils import parsedate_to_datetime
 
+from kaoping.domain.authentication import check_sender
 from kaoping.domain.incoming import Attachment, IncomingMessage, machine_sender
 
 #: Charset labels of the GB family, all read as GB18030 (their superset).
@@ -38,6 +47,7 @@ class ParsedMessage:
     message: IncomingMessage
     automatic: str  # why this message must not be answered ("" = a person wrote it)
     raw_sha256: str
+    unproven: str = ""  # why the office's mail server does not vouch for the sender ("" = it does, or it is not asked)
 
 
 def _codec(charset: str | None) -> str:
@@ -164,6 +174,9 @@ def _walk(part: Message, found: _Walk, level: int = 0) -> None:
 
 
 def _automatic(message: Message, sender: str, own: set[str]) -> str:
+    froms = [header_text(value) for value in message.get_all("From") or []]
+    if not sender and any(f.strip() for f in froms):
+        return f"发件人地址无效或不止一个（From: {'；'.join(froms)[:120]}），无法确认是谁发来的"
     auto = header_text(message.get("Auto-Submitted")).lower()
     if auto and auto != "no":
         return f"自动发送的邮件（Auto-Submitted: {auto}）"
@@ -184,6 +197,25 @@ def _automatic(message: Message, sender: str, own: set[str]) -> str:
     return ""
 
 
+def sender_address(value) -> str:
+    """The one address of a raw ``From:`` header, lower-cased; "" when it has none, several, or is
+    malformed. Display names never count (RFC 2047 words are decoded only as display names)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if any("\udc80" <= ch <= "\udcff" for ch in text):  # raw 8-bit bytes: recovered as text, encoded words untouched
+        text = decode_bytes(text.encode("ascii", "surrogateescape"), None)
+    try:
+        header = modern.header_factory("From", text.replace("\r", "").replace("\n", " "))
+        addresses = [a.addr_spec for a in header.addresses]
+        broken = any(type(d).__name__ == "InvalidHeaderDefect" for d in header.defects)
+    except Exception:  # noqa: BLE001 - a header the parser cannot take is no proof of anyone
+        return ""
+    if broken or len(addresses) != 1 or "@" not in addresses[0] or addresses[0].startswith("<"):
+        return ""
+    return addresses[0].strip().lower()
+
+
 def message_ids(value: str) -> list[str]:
     return _MSGID.findall(value or "")
 
@@ -193,11 +225,13 @@ def digest_message_id(raw: bytes) -> str:
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@kaoping.digest>"
 
 
-def parse_message(raw: bytes, *, internal_date: datetime | None = None, own_addresses: set[str] = frozenset()) -> ParsedMessage:
-    """The message as an ``IncomingMessage`` and whether a machine sent it."""
+def parse_message(raw: bytes, *, internal_date: datetime | None = None, own_addresses: set[str] = frozenset(),
+                  authserv_id: str = "") -> ParsedMessage:
+    """The message as an ``IncomingMessage``, whether a machine sent it, and (``authserv_id`` given)
+    whether the office's mail server vouches for its sender."""
     message = email.message_from_bytes(raw, policy=compat32)
-    senders = [address.strip().lower() for _, address in getaddresses([header_text(message.get("From"))]) if address]
-    sender = senders[0] if senders else ""
+    froms = message.get_all("From") or []
+    sender = sender_address(froms[0]) if len(froms) == 1 else ""
     found = _Walk([{"heading": "", "plain": [], "html": []}], [])
     _walk(message, found)
     text = found.text()
@@ -223,4 +257,9 @@ def parse_message(raw: bytes, *, internal_date: datetime | None = None, own_addr
         attachments=tuple(found.attachments),
     )
     own = {a.strip().lower() for a in own_addresses if a}
-    return ParsedMessage(incoming, _automatic(message, sender, own), hashlib.sha256(raw).hexdigest())
+    unproven = ""
+    if authserv_id.strip():
+        results = [str(h) for h in message.get_all("Authentication-Results") or []]
+        check = check_sender(results, authserv_id, sender)
+        unproven = "" if check.vouched else check.reason
+    return ParsedMessage(incoming, _automatic(message, sender, own), hashlib.sha256(raw).hexdigest(), unproven)

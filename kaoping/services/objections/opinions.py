@@ -31,7 +31,7 @@ from kaoping.notifications.render import render
 from kaoping.records import audit
 from kaoping.records.received import keep_received
 from kaoping.services.cycles.cycle import cycle_label
-from kaoping.services.objections.record import unit_addresses
+from kaoping.services.objections.record import recipients, unit_addresses
 from kaoping.services.objections.summary import stance_text
 from kaoping.services.scoring.entry import CycleContext
 from kaoping.settings import Settings
@@ -78,9 +78,10 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
                   f"主题：{message.subject}\n发件人：{message.sender}\n\n{message.text}".encode())
     details = {"cycle": cycle.code, "objection": objection.id, "lead": lead_unit_id, "message_id": message.message_id,
                "received_at": message.received_at.isoformat()}
-    if sender not in unit_addresses(session, lead_unit_id):
-        reason = (f"发件人 {sender or '（无）'} 不是{lead}在考评对象名录中登记的邮箱：未作为牵头考核单位意见记录，已保存备查"
-                  f"（专班可向{lead}核实）。")
+    if sender not in unit_addresses(session, lead_unit_id) or sender not in recipients(routed):
+        reason = (f"发件人 {sender or '（无）'} 不是{lead}在考评对象名录中登记的邮箱" if sender not in unit_addresses(session, lead_unit_id)
+                  else f"发件人 {sender} 没有收到所回复的异议转办邮件（它发给了 {'、'.join(sorted(recipients(routed)))}）")
+        reason += f"：未作为牵头考核单位意见记录，已保存备查（专班可向{lead}核实）。"
         keep_received(session, settings, body, purpose=PURPOSE, status="refused", reason=reason, sender=sender,
                       details=details)
         audit.append(session, actor=ACTOR, action="objections.opinion_refused", entity=f"cycle:{cycle.code}/objection:{objection.id}",

@@ -199,6 +199,12 @@ class ReplyOutcome:
     refused: bool = False  # something in it was refused (filed with the refused mail, the sender told)
 
 
+def recipients(email: OutboxMessage) -> set[str]:
+    """The addresses kaoping sent ``email`` to: a reply naming its Message-ID counts as a direct reply
+    only from one of them (issue 24: the Message-ID proves the email was seen, by them)."""
+    return {a.strip().lower() for a in [*(email.to or []), *(email.cc or [])]}
+
+
 def _letter_of(session: Session, message: IncomingMessage) -> OutboxMessage | None:
     ids = [i for i in message.replied_to if i]
     if not ids:
@@ -243,9 +249,10 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
         return ReplyOutcome(True, cycle_code, unit, list(done), reason="此前已登记")
     details = {"cycle": cycle_code, "unit": unit_code, "replied_to": letter.message_id}
     sender = (message.sender or "").strip().lower()
-    if sender not in unit_addresses(session, unit_id):
-        reason = (f"发件人 {sender or '（无）'} 不是{unit}在考评对象名录中登记的邮箱：异议已暂存，待专班核实"
-                  f"（如属实，由专班以 `kaoping objections add` 登记）。")
+    if sender not in unit_addresses(session, unit_id) or sender not in recipients(letter):
+        reason = (f"发件人 {sender or '（无）'} 不是{unit}在考评对象名录中登记的邮箱" if sender not in unit_addresses(session, unit_id)
+                  else f"发件人 {sender} 没有收到所回复的征求意见稿（它发给了 {'、'.join(sorted(recipients(letter)))}）")
+        reason += "：异议已暂存，待专班核实（如属实，由专班以 `kaoping objections add` 登记）。"
         kept = _keep_message(session, settings, message, status="held", reason=reason, details=details)
         audit.append(session, actor="mail:objections", action="objections.held", entity=f"cycle:{cycle_code}/unit:{unit_code}",
                      cycle_code=cycle_code, after={"sender": sender, "message_id": message.message_id}, reason=reason)
