@@ -78,6 +78,8 @@ def reminders(
                        ("继续已签字的运行", "runs_released")):
         if run[key]:
             lines.append(f"- {label}：{'、'.join(run[key])}")
+    if run.get("anchor_mailed"):
+        lines.append("- 审计锚点：已发往专班邮箱（日志之外的一份副本）")
     lines.append(f"- 邮件：已发送 {sent['sent']}，失败 {sent['failed']}，暂未送达 {sent['deferred']}")
     if started:
         lines.append(f"- 已启动周期流程：{'、'.join(started)}")

@@ -257,7 +257,7 @@ def queue_reminders(today: str) -> dict:
     with db.session_scope(settings) as session:
         run = run_reminders(session, settings, today=date.fromisoformat(today))
     return {"workday": run.workday, "reminders": run.reminders, "overdue": run.overdue,
-            "escalations": run.escalations, "queued": run.queued}
+            "escalations": run.escalations, "queued": run.queued, "anchor_mailed": bool(run.anchor)}
 
 
 @task(name="签字提醒", task_run_name="签字提醒")

@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     third_party_email: str = Field("pinggu@evaluator.example", description="the third-party evaluator")
     opinion_email: str = Field("minyi@survey.example", description="who runs the public-opinion survey")
     office_email: str = Field("zhuanban@baotou.example", description="the specialist team, copied on escalations")
+    audit_anchor_copy: Path | None = Field(
+        None, description="a second place every audit anchor is appended to, off this machine (a folder or file on a "
+                          "share or another server): a log cut or re-sealed here still differs from it")
     actor: str = Field(
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",

@@ -29,8 +29,14 @@ from kaoping.domain.text import normalize_email
 from kaoping.records import audit
 from kaoping.settings import Settings
 
-#: The emails that carry the audit head (X-Kaoping-Audit-Anchor): sign-off requests and the distribution.
-ANCHORED_KINDS = frozenset({"signoff_request", "report_distribution"})
+#: The emails that carry the audit head (X-Kaoping-Audit-Anchor), one for every stage of a cycle: the
+#: forms issued, returns received, field visits, the objections (letters, receipts, routing, opinions,
+#: decisions), the sign-offs, the distribution, and the daily anchor mail to the 专班. Queuing one
+#: records an anchor (the anchor file) too: a cut or re-sealed audit log differs from the copies.
+ANCHORED_KINDS = frozenset({"form_issued", "third_party_request", "return_received", "visit_invitation",
+                            "objection_letter", "objection_received", "objection_routed", "objection_opinion_received",
+                            "objection_decided", "signoff_request", "signoff_reply_accepted", "report_distribution",
+                            "audit_anchor"})
 
 
 @dataclass(frozen=True)

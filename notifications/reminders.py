@@ -6,6 +6,10 @@ escalation to its 负责人 with the specialist team in copy. Nothing goes to a 
 returned the form; at most one reminder per unit per day (several open forms make one
 digest), which the idempotency key ``reminder:<unit>:<day>`` enforces even if the job
 runs twice. On days that are not working days nothing is sent.
+
+Every day (working day or not) the latest audit anchor is mailed to the 专班 mailbox
+(``mail_audit_anchor``): a copy of the log's head that has left the machine, so a cut or a
+re-sealed log is bounded by a day. Nothing is sent on a day the log did not grow.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from kaoping.notifications.outbox import queue
 from kaoping.notifications.render import render
 from sqlmodel import Session, select
 
-from kaoping.domain.clock import chinese_date
+from kaoping.domain.clock import chinese_date, chinese_time
+from kaoping.models.types import utcnow
+from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label
 from kaoping.services.forms import kind_spec
 from kaoping.services.reference.contacts import unit_contacts
@@ -42,6 +48,7 @@ class ReminderRun:
     overdue: list[str] = field(default_factory=list)
     escalations: list[str] = field(default_factory=list)
     queued: int = 0
+    anchor: str = ""  # the audit anchor mailed to the 专班 today ("" when the log did not grow)
 
 
 def _returned_form_numbers(session: Session) -> set[str]:
@@ -50,9 +57,28 @@ def _returned_form_numbers(session: Session) -> set[str]:
     return {d.get("form_no") for d in rows if d}
 
 
+def mail_audit_anchor(session: Session, settings: Settings, *, today: date) -> str:
+    """Mail the audit head (an anchor) to the 专班 mailbox, once a day and only when the log grew since
+    the last such mail; the message carries it in X-Kaoping-Audit-Anchor and its body. Returns the anchor."""
+    from kaoping.models import OutboxMessage
+
+    seq, seal = audit.head(session)
+    last = session.exec(select(OutboxMessage.audit_anchor).where(OutboxMessage.kind == "audit_anchor")
+                        .order_by(OutboxMessage.id.desc())).first()
+    if seq == 0 or (last or "").startswith(f"{seq}:"):
+        return ""
+    rendered = render("audit_anchor", settings, greeting="数字政府专班", seq=seq, seal=seal,
+                      when=chinese_time(utcnow(), settings.tz))
+    message, _ = queue(session, settings, key=f"audit-anchor:{today.isoformat()}", kind="audit_anchor",
+                       to=[settings.office_email], subject=rendered.subject, text=rendered.text, html=rendered.html)
+    return message.audit_anchor
+
+
 def run_reminders(session: Session, settings: Settings, *, today: date) -> ReminderRun:
     calendar = WorkCalendar.load(session)
     run = ReminderRun(today, calendar.is_workday(today))
+    run.anchor = mail_audit_anchor(session, settings, today=today)
+    run.queued += bool(run.anchor)
     if not run.workday:
         return run
     returned = _returned_form_numbers(session)

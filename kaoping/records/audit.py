@@ -7,12 +7,17 @@ an entry edited, inserted or deleted directly in the database breaks the chain e
 there, and someone without the secret cannot re-seal the rest. ``verify_chain`` finds
 the first broken link.
 
-A chain alone cannot show that its newest entries were cut off, nor that it was re-sealed by
-someone who holds the key. So every sign-off and publication records the head (``seq:seal``)
-outside the audit table's reach — an anchor: in a file under the var dir
-(``audit-anchors.jsonl``, written after the commit), in the X-Kaoping-Audit-Anchor header of the
-sign-off and distribution emails, in the published documents' properties and in a Prefect
-artifact — and ``verify_chain`` checks the chain against every anchor it can read.
+A chain alone cannot show that its newest entries were cut off, nor that it was re-sealed (by
+someone who holds the key, or wholesale under a key of their own). So every stage of a cycle —
+opening, each kind of form issued, returns, the objections and their decisions, the sign-offs,
+publication — and a daily mail record the head (``seq:seal``) outside the audit table's reach —
+an anchor: in a file under the var dir (``audit-anchors.jsonl``, written after the commit) and
+its copy off the machine (``KAOPING_AUDIT_ANCHOR_COPY``), in the X-Kaoping-Audit-Anchor header of
+the emails those stages send (the recipients' copies; a daily one goes to the 专班 mailbox), in
+the published documents' properties and in a Prefect artifact. ``verify_chain`` checks the table
+against every anchor it can read whatever key verifies the chain, and calls a log that no key of
+kaoping verifies re-sealed (tampering). A cut after the newest anchor cannot be seen: it is
+bounded by the time since that anchor, which ``kaoping audit verify`` states.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import getpass
 import hashlib
 import hmac
 import json
+import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from enum import Enum
@@ -128,13 +134,15 @@ def append(
 ANCHOR_FILE = "audit-anchors.jsonl"
 ANCHOR_RE = re.compile(r"\b(\d+):([0-9a-f]{64})\b")
 _PENDING = "kaoping.audit_anchors"
+log = logging.getLogger("kaoping.audit")
 
 
 @dataclass(frozen=True)
 class Anchor:
     seq: int
     seal: str
-    source: str  # where it was read: the anchor file, outbox message #n, a document …
+    source: str  # where it was read: the anchor file, its copy, outbox message #n, given by hand …
+    at: datetime | None = None  # when it was taken, where known
 
     @property
     def label(self) -> str:
@@ -152,14 +160,25 @@ def anchor_file(settings) -> Path:
     return settings.var_dir / ANCHOR_FILE
 
 
+def anchor_files(settings) -> list[Path]:
+    """Where anchors are written: the var dir's file, and the second location of the settings
+    (``KAOPING_AUDIT_ANCHOR_COPY``, a folder or file off this machine: a share, another server)."""
+    paths = [anchor_file(settings)]
+    copy = getattr(settings, "audit_anchor_copy", None)
+    if copy:
+        copy = Path(copy)
+        paths.append(copy / ANCHOR_FILE if copy.is_dir() or not copy.suffix else copy)
+    return paths
+
+
 def _write_pending(session: Session) -> None:
     for path, line in session.info.pop(_PENDING, []):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
-        except OSError:  # the other anchors (emails, documents, artifacts) still hold it
-            pass
+        except OSError as exc:  # the other anchors (emails, documents, artifacts) still hold it
+            log.warning("审计锚点未能写入 %s（%s）：请检查该位置是否可写", path, exc)
 
 
 def _drop_pending(session: Session, *_args) -> None:
@@ -167,8 +186,8 @@ def _drop_pending(session: Session, *_args) -> None:
 
 
 def record_anchor(session: Session, settings, why: str) -> str:
-    """The audit head now, as ``seq:seal``; appended to the anchor file once this transaction
-    commits (never for a transaction rolled back, whose entries do not exist)."""
+    """The audit head now, as ``seq:seal``; appended to the anchor file (and its copy) once this
+    transaction commits (never for a transaction rolled back, whose entries do not exist)."""
     seq, seal = head(session)
     label = f"{seq}:{seal}"
     pending = session.info.get(_PENDING)
@@ -178,28 +197,47 @@ def record_anchor(session: Session, settings, why: str) -> str:
         event.listen(session, "after_rollback", _drop_pending, once=True)
     line = json.dumps({"seq": seq, "seal": seal, "why": why, "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)
     if not pending or json.loads(pending[-1][1])["seq"] != seq:
-        pending.append((anchor_file(settings), line))
+        pending.extend((path, line) for path in anchor_files(settings))
     return label
 
 
+def _read_file(path: Path, label: str) -> list[Anchor]:
+    anchors = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return anchors
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+            at = datetime.fromisoformat(record["at"]) if record.get("at") else None
+            anchors.append(Anchor(int(record["seq"]), str(record["seal"]), f"{label} 第 {number} 行", at))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return anchors
+
+
+def parse_anchor(text: str, source: str = "手工提供") -> Anchor:
+    """An anchor as people copy it from an email, an artifact or a document: ``seq:seal``."""
+    match = ANCHOR_RE.search(text or "")
+    if match is None:
+        raise ValueError(f"“{text}”不是锚点：应为“序号:64 位签名”，如邮件头 X-Kaoping-Audit-Anchor 或锚点邮件中所写。")
+    return Anchor(int(match.group(1)), match.group(2), source)
+
+
 def read_anchors(session: Session, settings) -> list[Anchor]:
-    """Every anchor kaoping can read: the anchor file and the emails it queued."""
+    """Every anchor kaoping can read: the anchor file, its copy, and the emails it queued."""
     from kaoping.models import OutboxMessage
 
     anchors = []
-    path = anchor_file(settings)
-    if path.exists():
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                record = json.loads(line)
-                anchors.append(Anchor(int(record["seq"]), str(record["seal"]), f"{path.name} 第 {number} 行"))
-            except (ValueError, KeyError, TypeError):
-                continue
-    for message_id, label in session.exec(select(OutboxMessage.id, OutboxMessage.audit_anchor)
-                                          .where(OutboxMessage.audit_anchor != "")):
+    for i, path in enumerate(anchor_files(settings)):
+        anchors += _read_file(path, path.name if i == 0 else f"锚点副本 {path}")
+    for message_id, label, created in session.exec(select(OutboxMessage.id, OutboxMessage.audit_anchor,
+                                                          OutboxMessage.created_at)
+                                                   .where(OutboxMessage.audit_anchor != "")):
         match = ANCHOR_RE.search(label or "")
         if match:
-            anchors.append(Anchor(int(match.group(1)), match.group(2), f"发件箱邮件 #{message_id}"))
+            anchors.append(Anchor(int(match.group(1)), match.group(2), f"发件箱邮件 #{message_id}", created))
     return anchors
 
 
@@ -211,56 +249,79 @@ class ChainReport:
     head_hash: str
     first_bad_seq: int | None = None
     problem: str = ""
-    key_mismatch: bool = False  # no entry verifies under this key: a different secret, not tampering
+    foreign_key: bool = False  # no entry verifies under any key kaoping knows: sealed by another key
     anchors: int = 0  # anchors checked
+    last_anchor: Anchor | None = None  # the newest anchor (highest sequence)
+    unanchored: int = 0  # entries after the newest anchor: a cut of them would not be seen
+
+    @property
+    def key_mismatch(self) -> bool:  # the name of before issue 24
+        return self.foreign_key
 
 
-def _key_mismatch(session: Session, key: bytes) -> bool:
-    """True when not a single entry verifies under ``key`` (a changed secret), as opposed to one
-    entry edited (the others still verify)."""
+def _keys(keys) -> list[bytes]:
+    return [keys] if isinstance(keys, bytes | bytearray) else list(keys)
+
+
+def _sealed_by_none(session: Session, keys: list[bytes]) -> bool:
+    """True when not a single entry verifies under any of ``keys``: the log was sealed by another key."""
     for entry in session.exec(select(AuditEntry).order_by(AuditEntry.seq)):
-        if hmac.compare_digest(_seal(key, entry), entry.hash):
+        if any(hmac.compare_digest(_seal(key, entry), entry.hash) for key in keys):
             return False
     return True
 
 
-def verify_chain(session: Session, key: bytes, *, tz: tzinfo = UTC, anchors: list[Anchor] | None = None) -> ChainReport:
-    """Walk the log in order and name the first entry that is not what kaoping wrote; then check
-    it against the anchors (the newest cut off, or the log re-sealed)."""
-    report = _walk(session, key, tz=tz)
-    if not report.ok or not anchors:
-        return report
+def _against_anchors(session: Session, anchors: list[Anchor]) -> tuple[int | None, str]:
+    """(first sequence that differs, why) when the table is not what the anchors recorded, whatever
+    key seals it: entries cut after an anchor, an anchored entry gone, or its seal changed."""
+    if not anchors:
+        return None, ""
+    top = session.exec(select(func.max(AuditEntry.seq))).one() or 0
+    latest = max(anchors, key=lambda a: a.seq)
+    if latest.seq > top:
+        return top + 1, (f"最新的锚点（{latest.source}）记录了第 {latest.seq} 条，但日志只到第 {top} 条："
+                         f"第 {top + 1} 至 {latest.seq} 条记录被删除。"
+                         f" / The newest entries {top + 1}–{latest.seq} were cut off (anchor: {latest.source}).")
     by_seq: dict[int, list[Anchor]] = {}
     for a in anchors:
         by_seq.setdefault(a.seq, []).append(a)
-    latest = max(anchors, key=lambda a: a.seq)
-    if latest.seq > report.head_seq:
-        return ChainReport(
-            False, report.entries, report.head_seq, report.head_hash, report.head_seq + 1,
-            f"最新的锚点（{latest.source}）记录了第 {latest.seq} 条，但日志只到第 {report.head_seq} 条："
-            f"第 {report.head_seq + 1} 至 {latest.seq} 条记录被删除。"
-            f" / The newest entries {report.head_seq + 1}–{latest.seq} were cut off (anchor: {latest.source}).",
-            anchors=len(anchors))
-    wanted = set(by_seq)
-    for entry in session.exec(select(AuditEntry).where(AuditEntry.seq.in_(wanted)).order_by(AuditEntry.seq)):
-        for a in by_seq[entry.seq]:
-            if a.seal != entry.hash:
-                return ChainReport(
-                    False, report.entries, report.head_seq, report.head_hash, entry.seq,
-                    f"第 {entry.seq} 条记录的签名与锚点（{a.source}）不符：日志在锚定之后被改写并重新签名。"
-                    f" / Entry {entry.seq} does not match its anchor ({a.source}): the log was re-sealed.",
-                    anchors=len(anchors))
-    return ChainReport(True, report.entries, report.head_seq, report.head_hash, anchors=len(anchors))
+    stored = dict(session.exec(select(AuditEntry.seq, AuditEntry.hash).where(AuditEntry.seq.in_(set(by_seq)))).all())
+    for seq in sorted(by_seq):
+        for a in by_seq[seq]:
+            if seq == 0:
+                continue
+            if seq not in stored:
+                return seq, (f"锚点（{a.source}）记录的第 {seq} 条记录已不在日志中：记录被删除。"
+                             f" / Anchored entry {seq} is gone ({a.source}).")
+            if stored[seq] != a.seal:
+                return seq, (f"第 {seq} 条记录的签名与锚点（{a.source}）不符：日志在锚定之后被改写并重新签名。"
+                             f" / Entry {seq} does not match its anchor ({a.source}): the log was re-sealed.")
+    return None, ""
 
 
-def _walk(session: Session, key: bytes, *, tz: tzinfo = UTC) -> ChainReport:
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    count = 0
-    last_hash = GENESIS_HASH
-    last_seq = 0
-    rows = session.exec(select(AuditEntry).order_by(AuditEntry.seq))
-    for entry in rows:
+def verify_chain(session: Session, keys, *, tz: tzinfo = UTC, anchors: list[Anchor] | None = None) -> ChainReport:
+    """Walk the log in order and name the first entry that is not what kaoping wrote under one of
+    ``keys`` (the current secret first, then those of before a rotation); then check it against every
+    anchor, whatever key verifies the chain — a log re-sealed under any key, or cut, differs from them."""
+    report = _walk(session, _keys(keys), tz=tz)
+    anchors = anchors or []
+    bad_seq, why = _against_anchors(session, anchors)
+    latest = max(anchors, key=lambda a: (a.seq, a.at or datetime.min.replace(tzinfo=UTC))) if anchors else None
+    extra = {"anchors": len(anchors), "last_anchor": latest,
+             "unanchored": max(report.head_seq - latest.seq, 0) if latest and report.ok else 0}
+    if not report.ok:
+        problem = report.problem + (f"\n另外，{why}" if why else "")
+        return replace(report, problem=problem, **extra)
+    if why:
+        return ChainReport(False, report.entries, report.head_seq, report.head_hash, bad_seq, why, **extra)
+    return replace(report, **extra)
+
+
+def _walk(session: Session, keys: list[bytes], *, tz: tzinfo = UTC) -> ChainReport:
+    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+    last_hash, last_seq = GENESIS_HASH, 0
+    current_seen = False  # an entry sealed by the current key: every later one must be too (keys only move on)
+    for entry in session.exec(select(AuditEntry).order_by(AuditEntry.seq)):
         count += 1
         if entry.seq != expected_seq:
             kind = "被删除" if entry.seq > expected_seq else "被插入或编号被改动"
@@ -275,21 +336,30 @@ def _walk(session: Session, key: bytes, *, tz: tzinfo = UTC) -> ChainReport:
                 f"第 {entry.seq} 条记录与前一条的链接断开：它之前的记录被删除、替换或插入。"
                 f" / entry {entry.seq} does not follow the entry before it (deleted, replaced or inserted).",
             )
-        if not hmac.compare_digest(_seal(key, entry), entry.hash):
-            if _key_mismatch(session, key):
+        sealed_by = next((i for i, key in enumerate(keys) if hmac.compare_digest(_seal(key, entry), entry.hash)), None)
+        if sealed_by is None:
+            if _sealed_by_none(session, keys):
                 return ChainReport(
                     False, count, last_seq, last_hash, entry.seq,
-                    "密钥不符：没有一条记录能用当前的 KAOPING_SECRET_KEY 验证——日志是用另一个密钥签名的（密钥被更换或设置错误），"
-                    "这不表示记录被篡改。请设置写入这些记录时的密钥后再校验；更换密钥的方法见 README“更换密钥”。"
-                    " / Secret mismatch: no entry verifies under the current KAOPING_SECRET_KEY (not tampering).",
-                    key_mismatch=True)
+                    "日志不是用本系统的密钥签名的：没有一条记录能用 KAOPING_SECRET_KEY（及 KAOPING_PREVIOUS_SECRET_KEYS）验证——"
+                    "日志被人用另一个密钥整体重新签名，这就是篡改。（只有一种例外：本机设置的密钥不是写入日志时的密钥，例如更换密钥后"
+                    "没有把旧密钥列入 KAOPING_PREVIOUS_SECRET_KEYS；请运维人员先核对密钥，再用日志之外的锚点核对。）"
+                    " / No entry verifies under any key kaoping knows: the log was re-sealed with another key (tampering),"
+                    " unless this machine's KAOPING_SECRET_KEY is not the one the log was written with.",
+                    foreign_key=True)
             return ChainReport(
                 False, count, last_seq, last_hash, entry.seq,
                 f"第 {entry.seq} 条记录（{entry.action}，{local_time(entry.at, tz, seconds=True)} {tz}）的内容在写入后被改动。"
                 f" / entry {entry.seq} was edited after it was written.",
             )
-        expected_prev = entry.hash
-        expected_seq += 1
+        if sealed_by > 0 and current_seen:
+            return ChainReport(
+                False, count, last_seq, last_hash, entry.seq,
+                f"第 {entry.seq} 条记录是用旧密钥签名的，但它之前已有用当前密钥签名的记录：日志在更换密钥之后被人用旧密钥改写。"
+                f" / entry {entry.seq} is sealed with a previous key after entries sealed with the current one.",
+            )
+        current_seen = current_seen or sealed_by == 0
+        expected_prev, expected_seq = entry.hash, expected_seq + 1
         last_hash, last_seq = entry.hash, entry.seq
     return ChainReport(True, count, last_seq, last_hash)
 

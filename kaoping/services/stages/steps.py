@@ -124,6 +124,7 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
                         "visit_window": [visit_start, visit_end], "scoring_workdays": choice.scoring_workdays,
                         "teams": team_names},
                  reason="确定考评周期日程")
+    audit.record_anchor(session, settings, f"cycle.plan:{cycle.code}")
     notes.append(f"日程：自评表 {sa_deadline} 截止；实地调研 {visit_start}—{visit_end}；"
                  f"第三方评估、民意调查结果和调研记录 {results_deadline} 截止；评分表下发后 {choice.scoring_workdays} 个工作日截止；调研组：{'、'.join(team_names)}。")
     return Prepared(cycle, plan, True, notes)
