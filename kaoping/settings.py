@@ -159,6 +159,14 @@ class Settings(BaseSettings):
         previous = [k.strip() for k in self.previous_secret_keys.get_secret_value().replace("，", ",").split(",")]
         return [self.secret_key.get_secret_value().encode("utf-8"), *(k.encode("utf-8") for k in previous if k)]
 
+    @property
+    def audit_keys(self) -> list[bytes]:
+        """The keys an audit entry may be sealed with: the current one, then those of before a rotation —
+        never the public development key unless it is the current one (anyone could re-seal with it)."""
+        public = DEFAULT_SECRET_KEY.encode("utf-8")
+        current, *previous = self.form_keys
+        return [current, *(k for k in previous if k != public)]
+
     @field_validator("remind_before", "leadership_emails", mode="before")
     @classmethod
     def _comma_separated(cls, value):

@@ -29,7 +29,7 @@ def audit_verify(
         raise KaopingError(str(exc)) from exc
     with schema_session() as (s, session):
         anchors = audit.read_anchors(session, s) + given
-        report = audit.verify_chain(session, s.form_keys, tz=s.tz, anchors=anchors)
+        report = audit.verify_chain(session, s.audit_keys, tz=s.tz, anchors=anchors)
     if report.ok:
         out.print(f"审计日志完整：共 {report.entries} 条，末条 #{report.head_seq}，末条签名 {report.head_hash[:16]}…；"
                   f"与 {report.anchors} 个锚点（记录在日志之外）一致。")
