@@ -48,12 +48,13 @@ def write_annual_documents(year: int, out_dir: str, publish: bool) -> list[str]:
 @flow(name="annual", description="年度考评：年度分值 =（上半年 + 下半年）/ 2，组内排名与等次，写出结果表。")
 def annual(
     year: int = Field(..., description="年度，例如 2022（上、下半年考评都须已完成计算）"),
-    out_dir: str | None = Field(None, description="结果表输出目录（默认 KAOPING_VAR_DIR/reports）"),
     publish: bool = Field(False, description="印发：年度通报和报告从发文登记取发文字号（否则为征求意见稿）"),
 ) -> str:
+    """The annual results, written under ``KAOPING_VAR_DIR/reports`` (a folder of the settings: a run's
+    parameters never name a path on the worker)."""
     settings = get_settings()
     rows = compute_annual_rows(year)
-    folder = out_dir or str(settings.var_dir / "reports")
+    folder = str(settings.var_dir / "reports")
     path = write_annual_workbook(year, rows, folder)
     tongbao, baogao, number, report_number = write_annual_documents(year, folder, publish)
     create_table_artifact(

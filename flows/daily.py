@@ -90,14 +90,15 @@ def reminders(
 @flow(name="intake", description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
                          "回复回执或退回原因，处理过的邮件移入“已录入”或“未录入”文件夹。")
 def intake(
-    inbox: str | None = Field(None, description="收件文件夹（填写则扫描该文件夹；默认：设置了专用邮箱时收取邮箱，否则 KAOPING_INBOX_DIR）"),
     received_at: datetime | None = Field(None, description="收件时间（仅收件文件夹：补录时填邮件实际到达的时间；默认当前时间）"),
 ) -> list[dict]:
-    """Each returned file once, as a list of outcomes (one per file)."""
+    """Each returned file once, as a list of outcomes (one per file). Where from is the settings'
+    alone (the mailbox, else ``KAOPING_INBOX_DIR``): a run's parameters never name a folder, so no
+    one who can start a run can make the worker move files that are not kaoping's."""
     settings = get_settings()
-    if inbox is None and settings.imap_enabled:
+    if settings.imap_enabled:
         return _intake_mailbox()
-    return _intake_folder(Path(inbox) if inbox else settings.effective_inbox_dir, received_at)
+    return _intake_folder(settings.effective_inbox_dir, received_at)
 
 
 def _intake_mailbox() -> list[dict]:

@@ -3,6 +3,15 @@ server (the ephemeral one Prefect ships, its database under ``home``), this repo
 deployments registered with ``prefect deploy --all`` exactly as in production, and a
 process worker on the ``kaoping`` pool running them in subprocesses with kaoping's
 settings in their environment.
+
+**Closed, as in production.** Anyone who reaches an open Prefect API can read a run's inputs and
+change what a worker runs. So a server started here can require Prefect's own authentication
+(``auth_string``: ``PREFECT_SERVER_API_AUTH_STRING`` on the server, ``PREFECT_API_AUTH_STRING`` on
+every client and worker; the UI asks for it on its login page), and the ``kaoping`` work pool is
+created from ``kaoping/data/prefect/kaoping-work-pool.json`` (``WORK_POOL_TEMPLATE``): a process
+pool whose job has no variables at all — no deployment or run can set the command, the
+environment or the working directory of the process a worker starts (the server refuses such job
+variables).
 """
 
 from __future__ import annotations
@@ -29,9 +38,20 @@ DEPLOYMENT_HOME = deployment_home()
 
 POOL = "kaoping"
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+#: The work pool's base job template: nothing a deployment or a run may override (see the docstring).
+WORK_POOL_TEMPLATE = Path(__file__).resolve().parent.parent / "data" / "prefect" / "kaoping-work-pool.json"
+
+
+def new_auth_string(user: str = "kaoping") -> str:
+    """A Prefect API credential, ``user:password`` with 32 random bytes of password."""
+    import secrets
+
+    return f"{user}:{secrets.token_urlsafe(32)}"
+
 
 class LocalPrefect:
-    def __init__(self, api_url: str, home: Path, env: dict[str, str], *, query_seconds: int = 1):
+    def __init__(self, api_url: str, home: Path, env: dict[str, str], *, query_seconds: int = 1,
+                 auth_string: str | None = None):
         self.api_url = api_url
         self.home = Path(home)
         self.env = {
@@ -45,6 +65,9 @@ class LocalPrefect:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "KAOPING_HOME": str(DEPLOYMENT_HOME),
         }
+        auth_string = auth_string or _current_auth_string()
+        if auth_string:
+            self.env["PREFECT_API_AUTH_STRING"] = auth_string
         self.worker: subprocess.Popen | None = None
         self.log = self.home / "worker.log"
 
@@ -58,7 +81,8 @@ class LocalPrefect:
         """The pool and every deployment of prefect.yaml (`prefect deploy --all`), or only the
         ``names`` given (e.g. ``half-year-cycle``)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        self._prefect("work-pool", "create", POOL, "--type", "process", "--overwrite")
+        self._prefect("work-pool", "create", POOL, "--type", "process", "--base-job-template", str(WORK_POOL_TEMPLATE),
+                      "--overwrite")
         chosen = [arg for name in names for arg in ("--name", name)] or ["--all"]
         self._prefect("--no-prompt", "deploy", *chosen)
 
@@ -96,20 +120,31 @@ def wait_for_state(flow_run_id, states: tuple[str, ...], *, timeout: float = 120
                                    f"after {timeout:.0f} s (wanted {states})")
             time.sleep(poll)
 
+def _current_auth_string() -> str | None:
+    from prefect.settings import PREFECT_API_AUTH_STRING
+
+    value = PREFECT_API_AUTH_STRING.value()
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else value
+
+
 @contextmanager
-def ephemeral_server(home: Path, *, server_log_level: str = "WARNING") -> Iterator[str]:
+def ephemeral_server(home: Path, *, server_log_level: str = "WARNING", auth_string: str | None = None) -> Iterator[str]:
     """Prefect's own ephemeral server with its database under ``home``; yields the API URL.
     On SQLite the server now and then retries a write that met a lock (and logs it as an
-    error with a traceback): ``server_log_level="CRITICAL"`` keeps that out of a demo's console."""
+    error with a traceback): ``server_log_level="CRITICAL"`` keeps that out of a demo's console.
+    ``auth_string``: the server requires it (and this process's clients send it)."""
     import prefect.settings
     from prefect.server.api.server import SubprocessASGIServer
 
     home.mkdir(parents=True, exist_ok=True)
     database = f"sqlite+aiosqlite:///{home / 'prefect.db'}"
+    auth = {prefect.settings.PREFECT_SERVER_API_AUTH_STRING: auth_string,
+            prefect.settings.PREFECT_API_AUTH_STRING: auth_string} if auth_string else {}
     with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_SERVER_DATABASE_CONNECTION_URL: database,
                                                       prefect.settings.PREFECT_HOME: home,
                                                       prefect.settings.PREFECT_SERVER_ANALYTICS_ENABLED: False,
-                                                      prefect.settings.PREFECT_LOGGING_SERVER_LEVEL: server_log_level}):
+                                                      prefect.settings.PREFECT_LOGGING_SERVER_LEVEL: server_log_level,
+                                                      **auth}):
         # A port of its own: Prefect keeps one server object per port, and the default one
         # may belong to someone else (prefect_test_harness registers itself there).
         with socket.socket() as probe:
@@ -151,7 +186,7 @@ def _drain_workers() -> None:
 class ServerProcess:
     """``prefect server start`` in a subprocess, with the UI, its SQLite database under ``home``
     or ``database_url`` (``postgresql+asyncpg://…``) (for `make demo-ui` at http://127.0.0.1:4200
-    and the browser test on a free port). On a busy machine SQLite makes the server answer 503 now
+    and the browser test on a free port), closed with ``auth_string`` as production is. On a busy machine SQLite makes the server answer 503 now
     and then (a write waited for a lock); Prefect's client retries those, the UI does not — so the
     statement timeouts are longer than Prefect's defaults.
 
@@ -159,7 +194,7 @@ class ServerProcess:
     server (and the services it started) by its process group."""
 
     def __init__(self, home: Path, *, port: int = 4200, host: str = "127.0.0.1", log_level: str = "WARNING",
-                 database_url: str | None = None):
+                 database_url: str | None = None, auth_string: str | None = None):
         self.home, self.port, self.host = Path(home), port, host
         self.url = f"http://{host}:{port}"
         self.api_url = f"{self.url}/api"
@@ -177,6 +212,10 @@ class ServerProcess:
             "PREFECT_LOGGING_SERVER_LEVEL": log_level,
             "PREFECT_API_URL": self.api_url,
         }
+        self.auth_string = auth_string
+        if auth_string:  # the API (and so the UI, which asks for it on its login page) requires it
+            self.env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
+            self.env["PREFECT_API_AUTH_STRING"] = auth_string
 
     def start(self, timeout: float = 120) -> "ServerProcess":
         return self.launch().wait_ready(timeout)

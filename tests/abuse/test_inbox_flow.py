@@ -51,7 +51,7 @@ def _filled(settings, unit: str, target, *, short: bool = False):
     return target
 
 
-def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path):
+def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path, monkeypatch):
     from kaoping.flows.daily import intake
 
     inbox = tmp_path / "inbox"
@@ -67,7 +67,9 @@ def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path):
     _filled(settings, "150203", inbox / "f-昆都仑区-陌生人.docx")
     (inbox / "f-昆都仑区-陌生人.docx.sender").write_text("evil@attacker.example", encoding="utf-8")
 
-    outcomes = {o["file"]: o for o in intake(inbox=str(inbox))}
+    monkeypatch.setenv("KAOPING_INBOX_DIR", str(inbox))  # the folder is the settings', never a run's parameter
+    get_settings.cache_clear()
+    outcomes = {o["file"]: o for o in intake()}
     assert {name: (o["accepted"], o["held"]) for name, o in outcomes.items()} == {
         "a-东河区-缺单元格.docx": (False, False), "b-空文件.docx": (False, False), "c-链接.docx": (False, False),
         "d-昆都仑区-无发件人.docx": (False, True), "e-卫健委.docx": (True, False), "f-昆都仑区-陌生人.docx": (False, True),
@@ -84,4 +86,4 @@ def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path):
     assert statuses == ["accepted", "held", "held", "refused", "refused", "refused"]
     recipients = sorted(r.rcpt_tos[0] for r in flow_env.received)
     assert recipients == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]  # the reason, the receipt
-    assert intake(inbox=str(inbox)) == []
+    assert intake() == []

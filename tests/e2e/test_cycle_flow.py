@@ -87,7 +87,7 @@ class World:
     def intake(self, at: str) -> list[dict]:
         from kaoping.flows.daily import intake
 
-        return intake(inbox=str(self.inbox), received_at=datetime.fromisoformat(at).replace(tzinfo=TZ))
+        return intake(received_at=datetime.fromisoformat(at).replace(tzinfo=TZ))  # KAOPING_INBOX_DIR is self.inbox
 
 
 @pytest.fixture

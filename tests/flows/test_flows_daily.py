@@ -39,19 +39,24 @@ def test_reminders_flow_sends_on_working_days_only(flow_env, settings):
     from kaoping.flows.daily import reminders
 
     weekend = reminders(today="2022-07-02")
-    assert weekend["workday"] is False and weekend["sent"] == 0
+    # No reminder on a Saturday; only the daily audit anchor goes to the 专班 mailbox (issue 24).
+    assert weekend["workday"] is False and weekend["sent"] == 1 and weekend["anchor_mailed"]
+    assert [r.rcpt_tos for r in flow_env.received] == [[settings.office_email]]
     result = reminders(today="2022-07-05")  # 1 working day before 07-06
-    assert sorted(result["reminders"]) == ["东河区", "市卫健委"] and result["sent"] == 2
-    assert sorted(r.rcpt_tos[0] for r in flow_env.received) == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]
+    assert sorted(result["reminders"]) == ["东河区", "市卫健委"] and result["sent"] == 2  # the log did not grow: no anchor
+    units = [r.rcpt_tos[0] for r in flow_env.received if r.rcpt_tos != [settings.office_email]]
+    assert sorted(units) == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]
     again = reminders(today="2022-07-05")  # a re-run sends nothing twice
-    assert again["queued"] == 0 and again["sent"] == 0 and len(flow_env.received) == 2
+    assert again["queued"] == 0 and again["sent"] == 0 and len(flow_env.received) == 3
 
 
-def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
+def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path, monkeypatch):
     from kaoping.flows.daily import intake
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
+    monkeypatch.setenv("KAOPING_INBOX_DIR", str(inbox))  # the folder is the settings', never a run's parameter
+    get_settings.cache_clear()
     with db.session_scope(settings) as session:
         from kaoping.models import IssuedForm
 
@@ -62,7 +67,7 @@ def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
     document.save(inbox / "卫健委自评表.docx")
     (inbox / "卫健委自评表.docx.sender").write_text("liaison@wjw.baotou.example", encoding="utf-8")
     (inbox / "坏文件.docx").write_bytes(b"")
-    outcomes = intake(inbox=str(inbox))
+    outcomes = intake()
     assert {o["file"]: o["accepted"] for o in outcomes} == {"卫健委自评表.docx": True, "坏文件.docx": False}
     assert (inbox / "accepted" / "卫健委自评表.docx").exists() and (inbox / "refused" / "坏文件.docx").exists()
     assert not any(p.is_file() for p in inbox.iterdir())
@@ -70,14 +75,15 @@ def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path):
         assert session.exec(select(Submission)).one().unit_id
     [receipt] = flow_env.received
     assert receipt.rcpt_tos == ["liaison@wjw.baotou.example"] and "回执" in receipt.message["Subject"]
-    assert intake(inbox=str(inbox)) == []  # nothing left: a re-run does nothing
+    assert intake() == []  # nothing left: a re-run does nothing
 
 
 def test_flow_parameters_are_described_in_chinese_for_the_ui():
     from kaoping.flows.daily import intake, reminders
 
     assert "默认今天" in reminders.parameters.properties["today"]["description"]
-    assert "收件文件夹" in intake.parameters.properties["inbox"]["description"]
+    assert "收件时间" in intake.parameters.properties["received_at"]["description"]
+    assert "inbox" not in intake.parameters.properties  # the folder is the settings' (issue 24)
 
 
 def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initialized, settings, monkeypatch, prefect_server, tmp_path):
@@ -94,11 +100,12 @@ def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initializ
     get_settings.cache_clear()
     scored_cycle(settings, tmp_path, "2022H1", seed=1)
     scored_cycle(settings, tmp_path, "2022H2", seed=2)
-    path = annual(year=2022, out_dir=str(tmp_path / "out"))
+    path = annual(year=2022)  # written under KAOPING_VAR_DIR/reports: no run names a path on the worker
+    out = settings.var_dir / "reports"
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
-    assert (tmp_path / "out" / "2022年度数字政府建设考评结果通报.docx").exists()  # a preview: no number taken
-    assert (tmp_path / "out" / "2022年度数字政府建设考评情况报告.docx").exists()
+    assert (out / "2022年度数字政府建设考评结果通报.docx").exists()  # a preview: no number taken
+    assert (out / "2022年度数字政府建设考评情况报告.docx").exists()
 
     async def latest():
         async with get_client() as client:
