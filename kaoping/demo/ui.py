@@ -91,6 +91,8 @@ class UiDemo(Demo):
         while (request := self.next_request()) is not None:
             self.explain(f"{self.server.url}/runs/flow-run/{request.flow_run_id or run_id}", request)
             decision = self.follow(request.id)
+            if not decision:  # the code was voided by the answer: the run sent a new one, asked for next
+                continue
             self.wait(request.flow_run_id or run_id, TERMINAL)
             if request.stage == "verification" and decision == "approve" and not objections_done:
                 self.objection_stage()  # ends with the run that asks the approver waiting
@@ -138,9 +140,13 @@ class UiDemo(Demo):
             with db.session_scope(self.settings) as session:
                 request = session.get(SignoffRequest, request_id)
                 seen, message, decision = request.answers, request.last_message, request.decision
+                void = request.status in ("spent", "locked", "superseded")
             if decision:
                 self.say(f"  [green]签字已生效[/green]：{'同意' if decision == 'approve' else '退回修改'}")
                 return decision
+            if void:
+                self.say(f"  [red]签字未生效[/red]：{message}（验证码已作废，流程正在发送新的验证码）")
+                return ""
             if seen > answers:
                 answers = seen
                 self.say(f"  [red]签字未生效[/red]：{message}（流程重新等待；请再次点击 Resume 填写）")

@@ -350,8 +350,14 @@ def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: 
     """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
     summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
                if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
-    request, _ = request_signoff(session, settings, get_cycle(session, cycle_code), stage, actor=actor, summary=summary)
+    cycle = get_cycle(session, cycle_code)
+    previous = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
+                            .order_by(SignoffRequest.id.desc())).first()
+    request, _ = request_signoff(session, settings, cycle, stage, actor=actor, summary=summary)
     request.flow_run_id = flow_run_id
+    if previous is not None and previous.status in ("spent", "locked") and previous.last_message:
+        # The dialog asks again because the last answer voided its code: it says why, above the new question.
+        request.last_message = previous.last_message
     session.add(request)
     return request
 
