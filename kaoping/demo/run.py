@@ -31,6 +31,7 @@ from kaoping.adapters.prefect_server import (
     TERMINAL,
     LocalPrefect,
     ephemeral_server,
+    new_auth_string,
     wait_for_state,
 )
 from kaoping.demo.mailbox import (
@@ -129,11 +130,13 @@ class Demo:
         quiet_console()
         self.step("0. 启动 Prefect：本机服务器、prefect deploy --all 注册部署、进程 worker")
         home = self.output / "prefect"
-        with ephemeral_server(home, server_log_level="CRITICAL") as api_url:
+        # Closed as production is: the API requires the credentials (the worker and this process send them).
+        with ephemeral_server(home, server_log_level="CRITICAL", auth_string=new_auth_string()) as api_url:
             local = LocalPrefect(api_url, home, self.env)
             local.deploy()
             local.start_worker()
-            self.say(f"  Prefect API {api_url}；部署：half-year-cycle、reminders-daily、intake-every-10-minutes、annual")
+            self.say(f"  Prefect API {api_url}（需登录凭据，与生产环境相同）；部署：half-year-cycle、reminders-daily、"
+                     "intake-every-10-minutes、annual")
             try:
                 self.cycle()
             finally:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from kaoping import db
-from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProcess
+from kaoping.adapters.prefect_server import TERMINAL, LocalPrefect, ServerProcess, new_auth_string
 from kaoping.demo.run import Demo, quiet_console
 from kaoping.demo.run import run as run_demo
 from kaoping.services.cycles.cycle import get_cycle
@@ -43,6 +43,13 @@ def run(output: Path, console, port: int = PORT) -> None:
         signal.signal(signal.SIGTERM, previous)
 
 
+def login_instructions(url: str, auth: str) -> str:
+    """How to log in to the demo's Prefect UI (printed once, at the start)."""
+    return (f"  [bold]登录[/bold]：界面需要登录（与生产环境相同）。在浏览器中打开 {url}，在登录页（Login）的输入框中填写\n"
+            f"      [bold]{auth}[/bold]\n"
+            "    （整串，含冒号；本次演示专用，每次启动都不同），点击 Login。同一浏览器此后不再询问。")
+
+
 class UiDemo(Demo):
     port = PORT
 
@@ -54,15 +61,18 @@ class UiDemo(Demo):
         quiet_console()
         home = self.output / "prefect"
         self.step(f"0. 启动 Prefect 服务器（界面 http://127.0.0.1:{self.port}）、注册部署、启动进程 worker")
-        with ServerProcess(home, port=self.port) as server, prefect.settings.temporary_settings(
-                updates={prefect.settings.PREFECT_API_URL: server.api_url}):
+        # Closed as in production (README, “生产部署”): the API and the UI require this credential.
+        auth = new_auth_string("kaoping")
+        with ServerProcess(home, port=self.port, auth_string=auth) as server, prefect.settings.temporary_settings(
+                updates={prefect.settings.PREFECT_API_URL: server.api_url, prefect.settings.PREFECT_API_AUTH_STRING: auth}):
             self.server = server
             # The worker asks for work every 5 s, not every second: fewer writes to the server's SQLite
             # database while a person answers in the UI (a write at the same moment can fail a resume).
-            local = LocalPrefect(server.api_url, home, self.env, query_seconds=5)
+            local = LocalPrefect(server.api_url, home, self.env, query_seconds=5, auth_string=auth)
             local.deploy()
             local.start_worker()
             self.say(f"  界面：{server.url}（服务器日志 {server.log}，worker 日志 {local.log}）")
+            self.say(login_instructions(server.url, auth))
             try:
                 run_id = self.until_signoff()
                 self.person_signs(run_id)

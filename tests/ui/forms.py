@@ -22,6 +22,17 @@ ENGLISH = re.compile(r"^(year|half|self_assessment_deadline|self_assessment_work
 OPTIONAL = " (Optional)"
 
 
+def log_in(page: Page, url: str, auth: str) -> None:
+    """The Prefect UI's login page (the server requires its credential, as production does): the
+    credential in its one field, then Login; the browser keeps it for the rest of the test."""
+    page.goto(url)
+    box = page.locator("input[type=password]")
+    box.wait_for()
+    box.fill(auth)
+    page.get_by_role("button", name="Login").click()
+    box.wait_for(state="detached")
+
+
 def field(scope: Page | Locator, title: str) -> Locator:
     """The schema-form property whose own title is ``title`` (with or without " (Optional)")."""
     return scope.locator(

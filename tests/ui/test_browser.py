@@ -26,6 +26,7 @@ from kaoping.adapters.prefect_server import (
     TERMINAL,
     LocalPrefect,
     ServerProcess,
+    new_auth_string,
     wait_for_state,
 )
 from kaoping.demo.people import signoff_code
@@ -67,10 +68,11 @@ def prefect_database():
 def server(tmp_path_factory, prefect_database):
     import prefect.settings
 
-    server = ServerProcess(tmp_path_factory.mktemp("prefect-ui"), port=free_port(),
-                           database_url=prefect_database).launch()  # ready: see cycle_ready
+    server = ServerProcess(tmp_path_factory.mktemp("prefect-ui"), port=free_port(), database_url=prefect_database,
+                           auth_string=new_auth_string()).launch()  # closed as in production; ready: see cycle_ready
     try:
-        with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url}):
+        with prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url,
+                                                          prefect.settings.PREFECT_API_AUTH_STRING: server.auth_string}):
             yield server
     finally:
         server.stop()
@@ -92,7 +94,7 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    local = LocalPrefect(server.api_url, server.home, env)
+    local = LocalPrefect(server.api_url, server.home, env, auth_string=server.auth_string)
     with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
         served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
         import_teams(settings)  # `kaoping visits teams import`: the teams the start form names
@@ -248,6 +250,7 @@ def submit_resume(page, dialog, run) -> object:
 def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_page):
     settings, smtp = cycle_ready
     page, shot = browser_page
+    forms.log_in(page, server.url, server.auth_string)  # the server asks for its credential, as in production
 
     # The specialist team: Deployments → half-year-cycle → Run → Custom run, the form in Chinese.
     # First a year mistyped (1999): the run refuses it in Chinese and ends in the state 未开启, without a

@@ -74,6 +74,8 @@ def test_the_ui_demo_waits_for_a_person_who_signs_in_the_browser(tmp_path):
             page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
             page.set_default_timeout(60_000)
             try:
+                auth = printed.next(r"\n\s+(kaoping:[A-Za-z0-9_-]+)\n").group(1)  # the demo says how to log in
+                forms.log_in(page, f"http://127.0.0.1:{port}", auth)
                 for stage, signer in (("verification", "专班核实签字"), ("approval", "分管领导审定签字")):
                     printed.next(signer)
                     url = printed.next(r"在浏览器中打开 (http://127\.0\.0\.1:\d+/runs/flow-run/[0-9a-f-]+)").group(1)
