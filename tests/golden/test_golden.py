@@ -72,6 +72,8 @@ def _document_text(path: Path) -> str:
 def _email_text(message: OutboxMessage) -> str:
     text = re.sub(r"验证码：\d{6}", "验证码：●●●●●●", message.text_body)
     html = re.sub(r">\d{6}<", ">●●●●●●<", message.html_body)
+    # An audit anchor's seal depends on every entry before it (times, random Message-IDs): shown as its shape.
+    text, html = (re.sub(r"\b\d+:[0-9a-f]{64}\b", "<序号>:<64 位签名>", body) for body in (text, html))
     return (f"收件人：{', '.join(message.to)}\n" + (f"抄送：{', '.join(message.cc)}\n" if message.cc else "")
             + f"主题：{message.subject}\n附件：{', '.join(a['filename'] for a in message.attachments) or '无'}\n"
             + f"--- 正文 ---\n{text.rstrip()}\n--- HTML ---\n{html.rstrip()}\n")
@@ -206,7 +208,8 @@ def _sign_by_reply(settings, code: str) -> None:
         for n, sender in enumerate(("mishu@baotou.example", settings.verifier_email)):
             outcome = take_reply(session, settings, IncomingMessage(
                 message_id=f"<golden-{n}@mail.baotou.example>", sender=sender, subject=f"回复：{request.subject}",
-                text=f"同意\n验证码：{code}", received_at=INSTANT, in_reply_to=request.message_id))
+                # (the stranger's shows no code: a code shown in a reply that does not sign is spent)
+                text="同意" if n == 0 else f"同意\n验证码：{code}", received_at=INSTANT, in_reply_to=request.message_id))
             assert outcome.fate == ("refused" if n == 0 else "accepted"), outcome
 
 
