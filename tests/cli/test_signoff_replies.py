@@ -9,7 +9,7 @@ from tests.services.test_signoff_reply import CODE, ask, reply
 def test_the_replies_are_listed_with_their_fate(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
-    reply(settings, f"同意 {code}", to=request_id, sender="mishu@baotou.example")
+    reply(settings, "同意", to=request_id, sender="mishu@baotou.example")  # (a code it showed would be spent)
     reply(settings, f"同意 {code}", to=request_id)
     result = initialized("signoff", "replies", "--cycle", CODE)
     assert result.exit_code == 0, result.output
