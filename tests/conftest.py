@@ -44,7 +44,8 @@ SLOW_FIRST = (
 )
 SLOW_FILES = ("tests/adapters/test_documents_register.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
               "tests/services/test_signoff_status.py", "tests/services/test_rules_service.py",
-              "tests/adapters/test_reports.py")
+              "tests/adapters/test_reports.py", "tests/abuse/test_signature_dialog.py", "tests/abuse/test_prefect_api.py",
+              "tests/abuse/test_audit_reseal.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -37,9 +37,11 @@ def probe() -> None:
     """A flow to deploy on the pool (the test never runs it)."""
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def closed(tmp_path_factory):
-    """A Prefect server requiring credentials, with the kaoping pool and one deployment on it."""
+    """A Prefect server requiring credentials, with the kaoping pool and one deployment on it. (One
+    test uses it: while it runs, this process's Prefect settings point at it, which no other test of a
+    pytest-xdist worker may meet — so it is not shared across tests.)"""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
 
@@ -54,7 +56,7 @@ def closed(tmp_path_factory):
         yield api_url, auth, deployment, run.id
 
 
-def test_the_api_refuses_every_request_without_the_credentials(closed):
+def test_the_api_refuses_strangers_and_not_even_the_office_sets_what_a_worker_runs(closed):
     api_url, auth, deployment, run_id = closed
     requests = [("POST", f"{api_url}/flow_runs/filter", {}),
                 ("POST", f"{api_url}/flow_runs/{run_id}/input/filter", {"prefix": "suspended"}),  # the signer's answer
@@ -70,14 +72,16 @@ def test_the_api_refuses_every_request_without_the_credentials(closed):
     assert httpx.get(f"{api_url}/health", timeout=30).status_code == 200  # a load balancer's probe still works
     user, password = auth.split(":", 1)
     assert httpx.post(f"{api_url}/flow_runs/filter", json={}, auth=(user, password), timeout=30).status_code == 200
+    office_cannot_set_what_a_worker_runs(deployment)
 
 
-def test_not_even_the_offices_credentials_set_the_command_or_environment_a_worker_runs(closed):
+def office_cannot_set_what_a_worker_runs(deployment) -> None:
+    """With the office's own credentials: no job variable that would choose the worker's command,
+    environment or working directory is taken."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentUpdate
     from prefect.exceptions import PrefectHTTPStatusError
 
-    _, _, deployment, _ = closed
     attacks = ({"command": "id > /tmp/pwned"}, {"env": {"LD_PRELOAD": "/tmp/evil.so"}}, {"working_dir": "/etc"})
     with get_client(sync_client=True) as client:
         for variables in attacks:  # a run asking for them is refused
@@ -92,7 +96,8 @@ def test_not_even_the_offices_credentials_set_the_command_or_environment_a_worke
         client.update_deployment(deployment, DeploymentUpdate(job_variables={}))
 
 
-def test_the_worker_starts_no_command_of_anyones_even_if_the_server_were_bypassed():
+def test_the_worker_starts_no_command_of_anyones_even_if_the_server_were_bypassed(prefect_server):
+    # (prefect_server: the configuration is built with a client, as a worker builds it)
     import asyncio
 
     from prefect.workers.process import ProcessJobConfiguration
