@@ -10,7 +10,6 @@ import copy
 import io
 import os
 import random
-import re
 import time
 import zipfile
 from datetime import UTC, date, datetime

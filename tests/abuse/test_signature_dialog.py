@@ -26,7 +26,7 @@ from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.stages import steps as stages
 from kaoping.settings import get_settings
 from tests.factories import accept_default_points, import_teams, policy_without_objections, scored_cycle
-from tests.flows.test_signoff_by_reply import CODE, DAY, code_mailed_to, execute, signing, start
+from tests.flows.test_signoff_by_reply import CODE, DAY, execute, signing, start
 from tests.smtp_server import SmtpServer
 
 

@@ -4,7 +4,6 @@ requests are rate-limited per stage without new tries, full-width digits and spa
 
 from __future__ import annotations
 
-import re
 import threading
 
 import pytest

@@ -6,7 +6,6 @@ a new window, and the approval waits for it (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import io
-import re
 from datetime import date, datetime
 
 import docx

@@ -4,7 +4,6 @@ form (``record_answer``), counted so that the next question gets a new key."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from kaoping.models import AuditEntry, CycleStatus, OutboxMessage, SignoffRequest

@@ -5,7 +5,6 @@ why; the same message is never counted twice; the waiting run is named for relea
 from __future__ import annotations
 
 import email
-import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 
