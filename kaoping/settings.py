@@ -169,6 +169,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_kaoping_can_use(cls, value: str) -> str:
+        """A URL kaoping can open: SQLite, or PostgreSQL through psycopg (version 3, installed with
+        kaoping). Each other shape is refused naming what to write instead (never with the password)."""
+        return check_database_url(value)
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
         if (
@@ -258,6 +265,38 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+def _without_password(url: str) -> str:
+    """``user:***@host``: the password of a URL (or of something meant as one) is never printed."""
+    return re.sub(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*://)?[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def check_database_url(value: str) -> str:
+    """``KAOPING_DATABASE_URL`` as given, if kaoping can use it; else a ``ValueError`` in one line
+    naming the shape that is wrong and the one to write (see ``database_url``)."""
+    url = value.strip()
+    if not url:
+        return ""
+    shown = _without_password(url)
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://", url)
+    if match is None:
+        raise ValueError(f"KAOPING_DATABASE_URL=“{shown}”不是数据库地址：应写成 postgresql+psycopg://用户名:密码@主机:5432/数据库名"
+                         "（或留空，使用 var/ 下的 SQLite 文件）。")
+    scheme = match.group(1).lower()
+    dialect, _, driver = scheme.partition("+")
+    rest = url[match.end():]
+    if dialect == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    if dialect in ("postgresql", "postgres", "pgsql") and driver != "psycopg":
+        fixed = _without_password(f"postgresql+psycopg://{rest}")
+        why = (f"驱动 {driver} 没有随 kaoping 安装" if driver else "没有写明驱动") if dialect != "postgres" else "“postgres://”不是 SQLAlchemy 的写法"
+        raise ValueError(f"KAOPING_DATABASE_URL 以“{scheme}://”开头：{why}；kaoping 通过 psycopg（第 3 版）连接 PostgreSQL，"
+                         f"请写成 {fixed}")
+    if dialect == "postgresql":
+        return url
+    raise ValueError(f"KAOPING_DATABASE_URL 指向 {dialect} 数据库（{shown}）：kaoping 只支持 PostgreSQL（及兼容的 KingbaseES、"
+                     "openGauss）和 SQLite。请写成 postgresql+psycopg://用户名:密码@主机:5432/数据库名。")
+
+
 #: How a setting is written, for the refusal that names a variable set wrongly.
 EXPECTED = {
     "environment": "development 或 production",
@@ -301,6 +340,9 @@ def describe_settings_error(exc: Exception) -> str:
                 parts.append(message)
                 continue
             name = loc[0]
+            if message.startswith(f"KAOPING_{str(name).upper()}"):  # the rule's own message names it (and hides secrets)
+                parts.append(message)
+                continue
             shown = error.get("input")
             hint = EXPECTED.get(name, "")
             parts.append(f"环境变量 KAOPING_{name.upper()}" + (f"（第 {int(loc[1]) + 1} 项）" if len(loc) > 1 and loc[1].isdigit() else "")
