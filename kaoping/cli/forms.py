@@ -25,6 +25,7 @@ from kaoping.cli.common import (
 from kaoping.domain.errors import InvalidInput
 from kaoping.services.forms import build_forms, issuing
 from kaoping.services.reports.documents import build_annual_reports, build_reports
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.returns.intake import (
     held_files,
     held_objections,
@@ -192,6 +193,8 @@ def report_command(
         out.print(f"  报告：{built.baogao}")
         out.print(f"  实绩考核结果表：{built.workbook}")
         return
+    if publish:
+        refuse_placeholders(s, "印发通报、报告和反馈函")
     with staged_folder(out_dir) as staging:
         with cycle_session(cycle, s) as (_, session, c):
             built = build_reports(session, s, c, staging, publish=publish, number=number, report_number=report_number,

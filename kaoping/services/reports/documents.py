@@ -30,6 +30,7 @@ from kaoping.services.cycles.cycle import cycle_label, get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.reports import doc_numbers
 from kaoping.services.reports.disclosures import disclosures
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.scoring.results import (
     GROUP_LABELS,
     compute_cycle,
@@ -526,6 +527,7 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     if publish:
         _publishable(first)
         _publishable(get_cycle(session, f"{year}H2"))
+        refuse_placeholders(settings, f"印发{year}年度通报和报告")
         tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
                                       document=f"tongbao:{year}", title=f"关于{year}年度数字政府建设考评结果的通报",
                                       cycle_code=f"{year}", serial=number, actor=actor).text

@@ -35,6 +35,7 @@ from kaoping.services.objections.window import (
 )
 from kaoping.services.reference.contacts import unit_contacts
 from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.reports.documents import (
     _contact,
     _render_text,
@@ -109,6 +110,10 @@ class Opened:
     round: int = 1
 
 
+#: what a provisional 反馈函 prints (its 附注 and signature)
+LETTER_SETTINGS = ("office_name", "issuer_name", "contact_office", "contact_name", "contact_phone")
+
+
 def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR) -> Opened:
     """Build every unit's provisional 反馈函 and queue its email, in the caller's transaction (so
     the window, the letters' record and the emails exist together or not at all)."""
@@ -123,6 +128,7 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：专班核实签字后才能发送征求意见稿、开始异议期。")
     # The objection form is signed: never with the built-in development secret unless explicitly in development mode.
     refuse_development_secret(settings, objection_form.LABEL)
+    refuse_placeholders(settings, "发出初步结果反馈函（征求意见稿）", LETTER_SETTINGS)
     calendar = WorkCalendar.load(session)
     closes_on = closing_day(calendar, today, policy.workdays)
     out_dir = settings.var_dir / "objections" / cycle.code

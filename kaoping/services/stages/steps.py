@@ -217,6 +217,7 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     either all of it or none (files written before a crash are rewritten by the next run)."""
     from kaoping.services.reports.distribution import queue_report_distribution
     from kaoping.services.reports.documents import build_reports
+    from kaoping.services.reports.placeholders import refuse_placeholders
 
     out_dir = settings.var_dir / "reports" / cycle.code
     previous = session.exec(select(AuditEntry).where(AuditEntry.action == "reports.publish",
@@ -226,6 +227,7 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
         return Published(after.get("number", ""), after.get("out", str(out_dir)), 0, True)
     if cycle.status != CycleStatus.approved:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发报告。")
+    refuse_placeholders(settings, "印发通报、报告和反馈函")
     # Written in a staging folder and moved into place at the end of the transaction: a crash before
     # leaves no unrecorded letters where the published ones go (the staging folder is kept aside).
     staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
