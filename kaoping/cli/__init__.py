@@ -17,6 +17,7 @@ from kaoping.cli import (
     catalog,
     cycle,
     demo,
+    doctor,
     forms,
     mail,
     objections,
@@ -50,6 +51,7 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="出错时显�
 
 
 app.command()(setup.init)
+app.command()(doctor.doctor)
 app.command()(results.check)
 app.command("results")(results.results_command)
 app.command("annual")(results.annual_command)
