@@ -14,6 +14,7 @@ import typer
 
 from kaoping.cli import (
     audit,
+    backup,
     catalog,
     cycle,
     demo,
@@ -52,6 +53,9 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="出错时显�
 
 app.command()(setup.init)
 app.command()(doctor.doctor)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
+app.command("archive")(backup.archive_command)
 app.command()(results.check)
 app.command("results")(results.results_command)
 app.command("annual")(results.annual_command)

@@ -111,8 +111,9 @@ def keep_unreadable(session: Session, settings: Settings, path: Path, *, purpose
 
 
 def import_file(settings: Settings, path: Path, purpose: str,
-                service: Callable[[Session, Upload], object]) -> tuple[Upload, object]:
-    """Run an import service on a file in one transaction and keep the file either way."""
+                service: Callable[[Session, Upload], object], *, details: dict | None = None) -> tuple[Upload, object]:
+    """Run an import service on a file in one transaction and keep the file either way
+    (``details``: e.g. the cycle it was for, so that the cycle's archive finds it)."""
     upload = read_upload(path)
     try:
         with db.session_scope(settings) as session:
@@ -120,9 +121,10 @@ def import_file(settings: Settings, path: Path, purpose: str,
             changed = getattr(result, "created", None)
             if changed is None:
                 changed = getattr(result, "changed", True)
-            keep_received(session, settings, upload, purpose=purpose, status="accepted" if changed else "unchanged")
+            keep_received(session, settings, upload, purpose=purpose, status="accepted" if changed else "unchanged",
+                          details=details)
         return upload, result
     except KaopingError as exc:
         with db.session_scope(settings) as session:
-            keep_received(session, settings, upload, purpose=purpose, status="refused", reason=str(exc))
+            keep_received(session, settings, upload, purpose=purpose, status="refused", reason=str(exc), details=details)
         raise
