@@ -303,7 +303,7 @@ def check_database_url(value: str) -> str:
 #: Domains reserved for examples and tests (RFC 2606, RFC 6761): no mailbox a person reads is on them.
 EXAMPLE_DOMAINS = ("example", "example.com", "example.net", "example.org", "test", "invalid", "localhost")
 #: What a setting still at a shipped placeholder looks like: ×××, a phone of zeros.
-_PLACEHOLDER_TEXT = re.compile(r"×{2,}|X{3,}|x{3,}|某某|0{7}")
+_PLACEHOLDER_TEXT = re.compile(r"×{2,}|X{3,}|x{3,}|某某|0{7}|<[^<>]+>")  # … and the <…> of deploy/env/*.example
 #: What the 公文 themselves print (通报, 报告, 反馈函), and where the 报告 goes: publishing refuses
 #: placeholders among these (``placeholders(settings, DOCUMENT_SETTINGS)``).
 DOCUMENT_SETTINGS = ("office_name", "issuer_mark", "issuer_name", "doc_number_prefix", "letter_number_prefix",

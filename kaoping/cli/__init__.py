@@ -65,6 +65,7 @@ app.command("report")(forms.report_command)
 app.command("status")(signoff.status_command)
 app.command("mailsink")(mail.mailsink_command)
 app.command()(demo.demo)
+app.command()(demo.serve)
 
 app.add_typer(setup.db_app, name="db")
 app.add_typer(catalog.catalog_app, name="catalog")

@@ -56,7 +56,9 @@ def settings_checks(settings: Settings, env_files: list[Path]) -> list[Check]:
     """The environment, the secret (and who can read it), every group of settings people read, the time zone."""
     checks = [_environment(settings), _secret(settings, env_files)]
     found = {p.name: p for p in placeholders(settings)}
-    for title, names in GROUPS:
+    grouped = {n for _, names in GROUPS for n in names} | {"secret_key"}
+    others = tuple(n for n in found if n not in grouped)
+    for title, names in (*GROUPS, *((("其他设置", others),) if others else ())):
         bad = [found[n] for n in names if n in found]
         if bad:
             checks.append(Check.fail(SETTINGS, title, f"{len(bad)} 项仍是占位符或示例地址",
