@@ -204,3 +204,58 @@ def test_a_full_disk_while_receiving_a_file_is_one_line_and_leaves_nothing_half_
     again = initialized("intake", str(form), "--sender", liaison("150202"))
     assert again.exit_code == 0, again.output
     assert counts(settings)["Submission"] == 1
+
+
+def test_the_mailbox_going_away_mid_fetch_loses_nothing_and_answers_once(initialized_db, tmp_path):
+    """The 政务邮箱 server restarts while kaoping moves a message it has just taken in: the run stops
+    there; the next run (the server back) moves that message without taking it in again and takes
+    the rest — every unit gets one receipt, nothing is left behind or refused."""
+    import os
+    import signal
+    import tempfile
+
+    from kaoping.notifications.mail.imap_server import LocalImapServer, dovecot_path
+
+    if dovecot_path() is None:
+        pytest.skip("dovecot is not installed: apt-get install dovecot-imapd (.ci/run does)")
+    mail_dir = Path(tempfile.mkdtemp(prefix="kaoping-imapmail-"))  # outlives the first server
+    os.chmod(mail_dir, 0o755)
+    first = LocalImapServer(mail_dir=mail_dir).start()
+    second = None
+    try:
+        settings = initialized_db.model_copy(update={"imap_host": "127.0.0.1", "imap_port": first.port,
+                                                     "imap_security": SmtpSecurity.none, "imap_user": first.user,
+                                                     "imap_password": SecretStr(first.password)})
+        factories.open_cycle(settings)
+        units = UNITS[:3]
+        for code in units:
+            form = filled_self_assessment(settings, tmp_path, code, name=f"{code}.docx").read_bytes()
+            first.append(reply(liaison(code), f"回复：{code}自评表", [(f"{code}自评表.docx", form)]))
+        handled = []
+
+        def outage(point: str) -> None:
+            if point == "handled":
+                handled.append(1)
+                if len(handled) == 2:  # the second message is taken in; moving it meets a server that is gone
+                    os.killpg(first.process.pid, signal.SIGKILL)  # the server and its IMAP sessions, at once
+                    first.process.wait()
+
+        report = fetch_mail(settings, checkpoint=outage)
+        assert report.interrupted and "连接中断" in report.interrupted
+        assert counts(settings)["Submission"] == 2
+
+        second = LocalImapServer(mail_dir=mail_dir).start()
+        again = fetch_mail(settings.model_copy(update={"imap_port": second.port}))
+        assert not again.interrupted and [m.outcome for m in again.messages] == ["already", "accepted"]
+        assert second.messages("INBOX") == [] and len(second.messages(settings.imap_processed_folder)) == 3
+        assert counts(settings)["Submission"] == 3
+        for code in units:
+            [receipt] = mail_to(settings, liaison(code))
+            assert receipt.kind == "return_received"
+    finally:
+        first.stop()
+        if second is not None:
+            second.stop()
+        import shutil
+
+        shutil.rmtree(mail_dir, ignore_errors=True)
