@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from kaoping.adapters.console import out
+from kaoping.cli.common import refusals_exit
 from kaoping.domain.clock import local_date
 from kaoping.domain.readiness import Check, Status, blocking
 from kaoping.models.types import utcnow
@@ -57,6 +58,7 @@ def print_checklist(checks: list[Check]) -> None:
             out.print(f"    → {check.fix}", highlight=False, markup=False)
 
 
+@refusals_exit
 def doctor(
     env_file: Annotated[list[Path], typer.Option("--env-file", help="还要检查其权限的环境文件（默认 .env 和 /etc/kaoping/kaoping.env）")] = [],  # noqa: B006
     offline: Annotated[bool, typer.Option("--offline", help="不连接邮件服务器和 Prefect（只查设置、数据库和磁盘）")] = False,
