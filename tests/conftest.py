@@ -43,6 +43,7 @@ SLOW_FIRST = (
     "tests/e2e/test_cycle_flow.py::test_a_run_killed_while_issuing_forms",
 )
 SLOW_FILES = ("tests/adapters/test_documents_register.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
+              "tests/cli/test_doctor.py", "tests/deploy/test_serve.py",
               "tests/services/test_signoff_status.py", "tests/services/test_rules_service.py",
               "tests/adapters/test_reports.py", "tests/abuse/test_signature_dialog.py", "tests/abuse/test_prefect_api.py",
               "tests/abuse/test_audit_reseal.py")
