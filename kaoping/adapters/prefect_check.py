@@ -87,13 +87,27 @@ def prefect_checks(cycle_deployment: str) -> list[Check]:
     return checks
 
 
+def locked_pool(template: dict | None) -> bool:
+    """Whether a pool's base job template lets no deployment or run choose what its worker starts:
+    no variables, and no command, environment or working directory in the job (issue 24)."""
+    template = template or {}
+    job, variables = template.get("job_configuration") or {}, template.get("variables") or {}
+    return (not variables.get("properties") and variables.get("additionalProperties") is False
+            and not any(key in job for key in ("command", "env", "working_dir")))
+
+
 def _pool_and_deployments(client, pool, cycle_deployment: str) -> list[Check]:
     from prefect.exceptions import ObjectNotFound
 
+    create = (f"prefect work-pool create {POOL} --type process --base-job-template "
+              "kaoping/data/prefect/kaoping-work-pool.json --overwrite")
     if pool is None:
-        return [Check.fail(AREA, f"工作池 {POOL}", "不存在", fix=f"prefect work-pool create {POOL} --type process")]
+        return [Check.fail(AREA, f"工作池 {POOL}", "不存在", fix=create)]
     status = str(getattr(pool.status, "value", pool.status) or "")
-    checks = [Check.ok(AREA, f"工作池 {POOL}", f"类型 {pool.type}，有 worker 在线") if status == "READY" else
+    checks = [] if locked_pool(pool.base_job_template) else [Check.fail(
+        AREA, f"工作池 {POOL} 的作业模板", "部署或运行可以指定 worker 执行的命令、环境变量或目录（能登录 Prefect 的人可借此在 worker 上运行命令）",
+        fix=create)]
+    checks += [Check.ok(AREA, f"工作池 {POOL}", f"类型 {pool.type}，有 worker 在线") if status == "READY" else
               Check.fail(AREA, f"工作池 {POOL}", f"类型 {pool.type}，没有在线的 worker（{status or '未知'}）：流程不会运行",
                          fix="启动 worker：systemctl start kaoping-worker@1 kaoping-worker@2（见 deploy/systemd/）")]
     registered = {d.name: d for d in client.read_deployments()}

@@ -142,3 +142,12 @@ def test_an_intake_run_cannot_be_pointed_at_another_folder(tmp_path):
         intake.validate_parameters({"inbox": str(elsewhere)})
     assert [p.name for p in elsewhere.iterdir()] == ["合同.docx"]
     assert not Path(elsewhere / "refused").exists()
+
+
+def test_doctor_flags_a_pool_whose_job_a_deployment_could_choose():
+    from prefect.workers.process import ProcessWorker
+
+    from kaoping.adapters.prefect_check import locked_pool
+
+    assert locked_pool(json.loads(WORK_POOL_TEMPLATE.read_text()))
+    assert not locked_pool(ProcessWorker.get_default_base_job_template())  # `prefect work-pool create --type process`

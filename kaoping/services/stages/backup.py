@@ -66,8 +66,7 @@ def restore(settings: Settings, path: Path) -> RestoreReport:
         anchors = audit.read_anchors(session, settings)
         if head["seq"]:
             anchors.append(audit.Anchor(int(head["seq"]), str(head["seal"]), f"备份清单（{checked.path.name}）"))
-        chain = audit.verify_chain(session, settings.secret_key.get_secret_value().encode("utf-8"), tz=settings.tz,
-                                   anchors=anchors)
+        chain = audit.verify_chain(session, settings.audit_keys, tz=settings.tz, anchors=anchors)
         now = results_digests(session)
     if chain.ok:
         words = f"审计日志完整：第 1–{chain.head_seq} 条，核对锚点 {chain.anchors} 个（含备份时的最新一条）"
