@@ -151,3 +151,28 @@ def test_verify_says_how_long_since_the_newest_anchor_and_what_came_after_it(off
     with db.session_scope(office) as session:
         assert run_reminders(session, office, today=date(2022, 7, 11) + timedelta(days=1)).anchor == ""
     assert "此后没有新记录" in cli("audit", "verify").output
+
+
+def test_a_rotation_between_real_keys_verifies_and_the_old_key_cannot_rewrite_what_came_after(office):
+    old = office.secret_key.get_secret_value()
+    new = secrets.token_urlsafe(48)
+    cli = cli_of(office)
+    cli.env["KAOPING_SECRET_KEY"] = new
+    assert cli("audit", "verify").exit_code == 5  # the old key not listed: no key verifies
+    cli.env["KAOPING_PREVIOUS_SECRET_KEYS"] = old  # the rotation, as the README says
+    assert cli("audit", "verify").exit_code == 0
+    rotated = Settings(**{**office.model_dump(), "secret_key": new, "previous_secret_keys": old}, _env_file=None)
+    with db.session_scope(rotated) as session:
+        audit.append(session, actor="test:专班", action="note", reason="更换密钥之后的第一条")
+        audit.append(session, actor="test:专班", action="note", reason="更换密钥之后的第二条")
+        top = audit.head(session)[0]
+    assert cli("audit", "verify").exit_code == 0
+    # Whoever kept the old key re-seals the newest entry with it: after an entry sealed with the new key, refused.
+    with db.session_scope(rotated) as session:
+        entry = session.exec(select(AuditEntry).where(AuditEntry.seq == top)).one()
+        session.expunge(entry)
+        entry.reason = "用旧密钥改过"
+        session.execute(text("UPDATE audit_entry SET reason = :r, hash = :h WHERE seq = :s"),
+                        {"r": entry.reason, "h": audit._seal(old.encode(), entry), "s": top})
+    result = cli("audit", "verify")
+    assert result.exit_code == 5 and "旧密钥" in result.output

@@ -77,11 +77,10 @@ def test_a_refused_reply_quoting_the_code_spends_it_so_its_kept_copy_signs_nothi
     assert request_status(settings) == "spent"  # … and the code in it is void
     from typer.testing import CliRunner
 
-    from kaoping.cli import app
-    from tests.conftest import cli_env
+    from tests.conftest import Cli, cli_env
 
-    result = CliRunner().invoke(app, ["signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code", code,
-                                      "--approve"], env=cli_env(settings))
+    result = Cli(CliRunner(), cli_env(settings))("signoff", "give", "--cycle", "2022H1", "--stage", "verification",
+                                                 "--code", code, "--approve")
     assert result.exit_code != 0 and "没有待签" in result.output
 
 

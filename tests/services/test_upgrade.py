@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import sqlalchemy
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
@@ -50,8 +51,9 @@ def as_previous_release(source: Settings, target: Settings, revision: str, folde
             for line in lines[1:]:
                 values = dict(zip(header, json.loads(line), strict=True))
                 rows.append({c: backup_files._load(table.columns[c], v) for c, v in values.items() if c in present[name]})
-            if rows:
-                connection.execute(table.insert(), rows)
+            if rows:  # into the columns that revision has (a newer column's Python default would name itself)
+                columns = [sqlalchemy.column(c, table.columns[c].type) for c in header if c in present[name]]
+                connection.execute(sqlalchemy.table(name, *columns).insert(), rows)
             written[name] = len(rows)
         if connection.dialect.name == "postgresql":
             for name in written:
