@@ -94,7 +94,7 @@ def run(workdir: Path, sink, backend: str) -> None:
 
     def returns(kind: FormKind) -> int:
         with db.session_scope(settings) as session:
-            forms = issued_forms(session, get_cycle(session, "2022H1"), kind)
+            forms = issued_forms(session, get_cycle(session, "2022H1"), kind, settings)
         for form, name, sender in forms:
             drop_in_inbox(settings.effective_inbox_dir, f"{form.form_no}.docx",
                           crowd.fill(kind, Path(form.path).read_bytes()), sender)
