@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from kaoping.models import MessageStatus, OutboxMessage
+from kaoping.models.types import fixed_clock
 from kaoping.notifications import delivery
 from kaoping.notifications.outbox import Attachment, queue
 from sqlmodel import select
@@ -78,11 +80,24 @@ def test_queue_is_idempotent_and_validates_addresses(migrated):
 
 
 def test_one_connection_for_a_batch(migrated, smtp):
-    s = mail_settings(migrated, smtp.port)
+    s = mail_settings(migrated, smtp.port, smtp_connections=1)
     put(s, 5)
     report = delivery.send_pending(s)
     assert len(report.sent) == 5 and report.connections == 1 and smtp.handler.sessions == 1
     assert delivery.send_pending(s).sent == []  # nothing pending: nothing sent again
+
+
+def test_a_pool_of_connections_sends_each_message_once(migrated, smtp):
+    s = mail_settings(migrated, smtp.port, smtp_connections=3)
+    put(s, 45)
+    report = delivery.send_pending(s)
+    assert sorted(report.sent) == list(range(1, 46)) and not report.failed
+    assert report.connections == 3 and smtp.handler.sessions == 3  # the pool is bounded: three, each kept open
+    ids = [r.message["Message-ID"] for r in smtp.received]
+    assert len(ids) == 45 and len(set(ids)) == 45
+    with db.session_scope(s) as session:
+        rows = session.exec(select(OutboxMessage)).all()
+    assert {(m.status, m.claimed_by, m.claimed_until) for m in rows} == {(MessageStatus.sent, "", None)}
 
 
 def test_starttls_and_auth(migrated, tmp_path):
@@ -159,7 +174,7 @@ class Killed(BaseException):
 
 
 def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
-    s = mail_settings(migrated, smtp.port)
+    s = mail_settings(migrated, smtp.port, smtp_connections=1)
     put(s, 3)
     real_record = delivery._record
     calls = {"n": 0}
@@ -174,8 +189,11 @@ def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
     with pytest.raises(Killed):
         delivery.send_pending(s)
     monkeypatch.setattr(delivery, "_record", real_record)
-    assert statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "pending"}
-    report = delivery.send_pending(s)
+    # The dead sender had claimed the three: m-1 was handed over, not recorded; m-2 not yet tried.
+    assert statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "sending"}
+    assert delivery.send_pending(s).sent == []  # its lease still holds: no other sender takes them yet
+    with fixed_clock(datetime.now(UTC) + timedelta(seconds=s.smtp_claim_seconds + 1)):
+        report = delivery.send_pending(s)  # the lease ran out: the next sender delivers what it held
     assert sorted(report.sent) == [2, 3]
     ids = [r.message["Message-ID"] for r in smtp.received]
     # The message caught in the window went out twice, with the same Message-ID; no other did.
