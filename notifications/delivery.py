@@ -120,7 +120,10 @@ def build_email(settings: Settings, row: OutboxMessage, session=None, attachment
     attachment's part holds a marker that the encoded bytes replace once the rest is written:
     the same bytes as ``MIMEApplication(data)`` gives, without the generator walking every line."""
     attachments = attachments or EncodedAttachments()
-    message = MIMEMultipart("mixed")
+    # Boundaries of our own: the generator's own (``_make_boundary``) compiles a regular expression per
+    # part to check it against the text (~3 ms a message); "-" never occurs in the base64 bodies.
+    token = uuid.uuid4().hex
+    message = MIMEMultipart("mixed", boundary=f"===kaoping-mixed-{token}==")
     message["Subject"] = Header(row.subject, "utf-8")
     message["From"] = formataddr((str(Header(settings.office_name, "utf-8")), settings.mail_from))
     message["To"] = ", ".join(row.to)
@@ -134,7 +137,7 @@ def build_email(settings: Settings, row: OutboxMessage, session=None, attachment
         message["References"] = row.reference_ids or row.in_reply_to
     if row.audit_anchor:  # the audit head when it was queued: the signer's and units' copies anchor the log
         message["X-Kaoping-Audit-Anchor"] = row.audit_anchor
-    bodies = MIMEMultipart("alternative")
+    bodies = MIMEMultipart("alternative", boundary=f"===kaoping-alternative-{token}==")
     bodies.attach(MIMEText(row.text_body, "plain", "utf-8"))
     if row.html_body:
         bodies.attach(MIMEText(row.html_body, "html", "utf-8"))
