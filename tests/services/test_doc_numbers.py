@@ -30,3 +30,22 @@ def test_numbers_are_given_once_per_prefix_and_year(migrated):
         entries = doc_numbers.register(session, year=2022)
         texts = [e.text for e in entries]
         assert len(texts) == len(set(texts)) == 5
+
+
+def test_many_numbers_at_once_keep_the_given_ones_and_follow_on(migrated):
+    """The 反馈函 of a publication take their numbers together (one read, one insert): a letter numbered by
+    an earlier run keeps its number, the others follow the highest serial in the units' order."""
+    with db.session_scope(migrated) as session:
+        first = doc_numbers.take(session, prefix="包政办函", year=2022, document="fankui:2022H1:150203", actor="t")
+        doc_numbers.take(session, prefix="包政办函", year=2022, document="other", serial=7, actor="t")
+        taken = doc_numbers.take_many(session, prefix="包政办函", year=2022, cycle_code="2022H1", actor="t",
+                                      documents=[(f"fankui:2022H1:{code}", f"反馈函（{code}）")
+                                                 for code in ("150202", "150203", "150204")])
+        assert {k: v.text for k, v in taken.items()} == {
+            "fankui:2022H1:150202": "包政办函〔2022〕8号", "fankui:2022H1:150203": first.text,
+            "fankui:2022H1:150204": "包政办函〔2022〕9号"}
+        again = doc_numbers.take_many(session, prefix="包政办函", year=2022, actor="t",
+                                      documents=[("fankui:2022H1:150204", ""), ("fankui:2022H1:150202", "")])
+        assert {k: v.text for k, v in again.items()} == {"fankui:2022H1:150204": "包政办函〔2022〕9号",
+                                                         "fankui:2022H1:150202": "包政办函〔2022〕8号"}
+        assert len(doc_numbers.register(session, year=2022)) == 4  # nothing numbered twice
