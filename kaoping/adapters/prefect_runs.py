@@ -154,11 +154,14 @@ _limit_checked: set[str] = set()
 
 def _ensure_limit(name: str, slots: int) -> None:
     """Create the limit with ``slots`` if the server has none (an office may have set its own: kept)."""
-    if name in _limit_checked:
-        return
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    checked = f"{PREFECT_API_URL.value()}|{name}"  # once per server this process talks to
+    if checked in _limit_checked:
+        return
 
     with get_client(sync_client=True) as client:
         try:
@@ -168,7 +171,7 @@ def _ensure_limit(name: str, slots: int) -> None:
                 client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
             except ObjectAlreadyExists:  # another worker made it first
                 pass
-    _limit_checked.add(name)
+    _limit_checked.add(checked)
 
 
 def smtp_slot(slots: int):
