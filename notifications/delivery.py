@@ -38,6 +38,7 @@ clients and many servers fold such duplicates):
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import os
 import re
@@ -195,18 +196,21 @@ CLAIM_CHUNK = 10
 
 
 class Claim:
-    """One sender's name and lease; what it has claimed and not yet recorded is its own to send."""
+    """One sender's name and lease; what it has claimed and not yet recorded is its own to send.
+    ``writes``: held around each of its transactions (one lock for the connections of a sender on SQLite,
+    which takes one writer at a time: they queue on it instead of in SQLite's sleeping busy handler)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, writes=None):
         self.settings = settings
         self.by = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.lease = timedelta(seconds=settings.smtp_claim_seconds)
+        self.writes = writes or contextlib.nullcontext()
 
     def take(self, after_id: int, n: int) -> list[OutboxMessage]:
         """Claim up to ``n`` waiting messages no one holds (ids above ``after_id``: a message this
         sender gave back is left for the next run) and mark them ``sending``; returns them by id."""
-        now = utcnow()
-        with db.session_scope(self.settings) as session:
+        with self.writes, db.session_scope(self.settings) as session:
+            now = utcnow()
             free = (select(OutboxMessage.id)
                     .where(OutboxMessage.status.in_(WAITING), OutboxMessage.id > after_id,
                            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
@@ -238,7 +242,7 @@ class Claim:
 
     def release(self) -> None:
         """Let go of what this sender still holds (the batch stopped, or it reached its limit)."""
-        with db.session_scope(self.settings) as session:
+        with self.writes, db.session_scope(self.settings) as session:
             session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == self.by)
                             .values(claimed_by="", claimed_until=None,
                                     status=case((OutboxMessage.status == MessageStatus.sending, MessageStatus.pending),
@@ -253,6 +257,7 @@ class _Batch:
     def __init__(self, settings: Settings, limit: int | None):
         self.settings = settings
         self.claims: list[Claim] = []
+        self.writes = threading.Lock() if settings.effective_database_url.startswith("sqlite") else None
         self.report = SendReport()
         self.attachments = EncodedAttachments()
         self.stop = threading.Event()
@@ -324,7 +329,7 @@ def send_pending(settings: Settings, *, limit: int | None = None, transport: Smt
 
 def _connection_loop(batch: _Batch, transport: SmtpTransport, reuse_connection: bool) -> None:
     """One connection's share of the batch: claim a few messages, deliver them, record each."""
-    claim = Claim(batch.settings)
+    claim = Claim(batch.settings, batch.writes)
     batch.claims.append(claim)
     last_id = 0
     while not batch.stop.is_set():
@@ -423,7 +428,7 @@ def _record(batch: _Batch, claim: Claim, row: OutboxMessage, outcome: str, words
     else:
         words_kept = f"暂时无法送达，下次再试：{words}"
         values, listed = {"status": MessageStatus.pending, "last_error": words_kept}, report.deferred
-    with db.session_scope(batch.settings) as session:
+    with claim.writes, db.session_scope(batch.settings) as session:
         if keep_claim:  # the one retry after an uncertain drop follows at once: the claim stays
             session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
                             .values(**values).execution_options(synchronize_session=False))
