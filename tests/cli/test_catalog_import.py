@@ -21,6 +21,15 @@ from kaoping import db
 from tests import factories
 from tests.conftest import CATALOG_2022, SEED, write
 
+#: What these commands leave in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_bad_catalog_is_refused_and_changes_nothing", "test_catalog_import_needs_a_migrated_database",
+                 "test_catalog_of_another_year_from_an_export_file",
+                 "test_changed_catalog_makes_a_new_version_unless_an_open_cycle_uses_the_year",
+                 "test_docx_of_the_attachment_gives_the_identical_catalog", "test_export_roundtrips_through_yaml",
+                 "test_export_shape",
+                 "test_missing_file_is_refused", "test_shipped_catalog_is_what_the_importer_makes_of_the_seed",
+                 "test_unknown_lead_names_the_closest_known_units", "test_unreadable_files_are_refused"}
+
 ATTACHMENT_LINES = [
     line for line in SEED.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")
 ]
@@ -178,3 +187,12 @@ def test_catalog_of_another_year_from_an_export_file(initialized, tmp_path):
     wrong = write(tmp_path / "2023.json", json.dumps(data, ensure_ascii=False))
     result = initialized("catalog", "import", wrong, "--year", "2023")
     assert result.exit_code != 0 and "2022 年" in result.output
+
+
+def test_export_roundtrips_through_yaml(initialized, tmp_path):
+    path = tmp_path / "c.yaml"
+    assert initialized("catalog", "export", "--year", "2022", "--format", "yaml", "--out", path).exit_code == 0
+    result = initialized("catalog", "import", path, "--year", "2022")
+    assert result.exit_code == 0 and "完全相同" in result.output
+    data = json.loads(initialized("catalog", "export", "--year", "2022").stdout)
+    assert len(data["indicators"]) == 90

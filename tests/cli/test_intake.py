@@ -18,6 +18,7 @@ from kaoping.models import (
     CycleStatus,
     FormKind,
     LeadScore,
+    OutboxMessage,
     PointsAllocation,
     ReceivedFile,
     Submission,
@@ -29,11 +30,14 @@ from kaoping.adapters.word.layout import fill_cell
 from tests.conftest import write
 from tests.factories import build, fill_all_progress, main_table
 
-
-@pytest.fixture
-def cycle_cli(initialized):
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    return initialized
+#: What these commands leave in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_later_return_supersedes_and_on_time_is_not_late",
+                 "test_lead_scoring_sheet_round_trip_with_allocation_and_full_width_digits",
+                 "test_refused_for_another_cycle_and_after_the_stage_closed", "test_refused_old_version",
+                 "test_refused_when_another_unit_sends_it", "test_refused_with_forged_identity",
+                 "test_refused_without_identity", "test_results_sheets_and_field_visit_round_trip",
+                 "test_intake_replies_to_the_sender", "test_self_assessment_round_trip",
+                 "test_several_files_at_once_report_each"}
 
 
 def fill(path: Path, out: Path, edits: dict[tuple[int, int], str], *, first_header: str = "指标编号", table_index: int | None = None) -> Path:
@@ -317,36 +321,14 @@ def test_several_files_at_once_report_each(cycle_cli, settings, tmp_path):
         assert session.exec(select(func.count()).select_from(Submission)).one() == 1
 
 
-def test_fast_table_reader_reads_what_python_docx_reads():
-    """The intake walks the table XML itself (fast); it must read every cell exactly as python-docx
-    does — line breaks, tabs, hyperlinks, several paragraphs — and defer to it for merged cells."""
-    import copy
-
-    import docx
-    from docx.oxml import OxmlElement
-
-    from kaoping.adapters.word.tables import cell_text, table_rows
-
-    document = docx.Document()
-    table = document.add_table(rows=3, cols=3)
-    table.cell(0, 0).text = "序号"
-    cell = table.cell(1, 1)
-    cell.paragraphs[0].add_run("第一段")
-    run = cell.paragraphs[0].add_run("甲")
-    run.add_tab()
-    run.add_break()
-    run.add_text("乙")
-    cell.add_paragraph("  第二段  ")
-    link = OxmlElement("w:hyperlink")
-    link.append(copy.deepcopy(cell.paragraphs[0].runs[0]._r))
-    cell.paragraphs[1]._p.append(link)
-    table.cell(2, 2).text = "\u3000全角空格 "
-
-    def slow(t):
-        return [[cell_text(c) for c in row.cells] for row in t.rows]
-
-    assert table_rows(table) == slow(table)
-    assert table_rows(table)[1][1] == "第一段甲\t\n乙\n  第二段  第一段"
-    table.cell(2, 0).merge(table.cell(2, 1))  # merged cells: python-docx's reading, repeated per column
-    assert table._tbl.xpath(".//w:gridSpan")
-    assert table_rows(table) == slow(table) and len(table_rows(table)[2]) == 3
+def test_intake_replies_to_the_sender(initialized, settings, tmp_path):
+    cli = initialized
+    cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
+    bad = tmp_path / "empty.docx"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    result = cli("intake", bad, "--sender", "liaison@150202.baotou.example")
+    assert result.exit_code != 0
+    with db.session_scope(settings) as session:
+        [reply] = session.exec(select(OutboxMessage)).all()
+    assert reply.kind == "return_refused" and reply.to == ["liaison@150202.baotou.example"]
+    assert "empty.docx" in reply.subject and "已损坏" in reply.text_body and "请按上述说明更正" in reply.text_body

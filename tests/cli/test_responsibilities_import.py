@@ -1,37 +1,18 @@
-"""承担关系: the default rule, an imported list, refusals."""
+"""`kaoping responsibilities import|show`: an imported 承担 list replacing the default rule, refusals by row
+(the default rule as the services read it: tests/services/reference/test_responsibilities.py)."""
 
 from __future__ import annotations
-
-import json
 
 from kaoping.models import Responsibility, ResponsibilitySet
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.services.reference.registry import UnitDirectory
 from kaoping.services.reference.responsibilities import responsibilities_for
-from tests.conftest import CATALOG_2022, write
+from tests.conftest import write
 
-
-def test_default_rule(initialized, settings):
-    with db.session_scope(settings) as session:
-        view = responsibilities_for(session, 2022)
-        directory = UnitDirectory.load(session)
-        donghe = directory.resolve("东河区").id
-        gxj = directory.resolve("市工信局").id
-        wjw = directory.resolve("市卫健委").id
-        zfb = directory.resolve("市政府办公室").id
-    assert view.is_default
-    assert {n for u, n in view.pairs if u == donghe} == set(range(1, 91))
-    assert {n for u, n in view.pairs if u == wjw} == {20}
-    assert {n for u, n in view.pairs if u == zfb} == {3, 4, 5, 86, 90}
-    assert len({n for u, n in view.pairs if u == gxj}) == 28
-    # 10 districts × 90, plus one pair per (department, indicator it leads): the catalog
-    # names 101 such pairs (市工信局 28, 市审批服务局 19, 市委网信办 8, 市市场监管局 8, …).
-    catalog = json.loads(CATALOG_2022.read_text(encoding="utf-8"))
-    led = sum(len(i["lead_assessors"]) for i in catalog["indicators"])
-    assert led == 101
-    assert len(view.pairs) == 10 * 90 + led
+#: What these commands leave in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_bad_header_and_missing_catalog", "test_bad_rows_are_refused_by_row",
+                 "test_import_replaces_the_default"}
 
 
 def test_import_replaces_the_default(initialized, settings, tmp_path):

@@ -1,8 +1,9 @@
-"""The rules on the 2022 catalog, on SQLite and PostgreSQL: opening a cycle, allocating open
-points, importing scores, verifying, checking, computing, explaining.
+"""The rules on the 2022 catalog through the commands, on SQLite and PostgreSQL: `kaoping cycle open`,
+`points set|show|accept-defaults`, `scores import`, `verify …`, `check`, `results`, `explain`, `annual`.
 
-State is built through the services (tests/factories.py); the CLI is called where what it
-prints or its exit code is what the test checks (refusals, tables, explanations)."""
+State is built through the services (tests/factories.py); the CLI is called where what it prints or its exit
+code is what the test checks (refusals, tables, explanations), with what it leaves in the database. The pure
+arithmetic: tests/domain/test_scoring_rules.py; points in force: tests/services/cycles/test_points.py."""
 
 from __future__ import annotations
 
@@ -26,8 +27,7 @@ from sqlmodel import func, select
 from kaoping import db
 from kaoping.domain.errors import InvalidInput
 from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.cycles.points import allocation_problems, points_in_force
-from kaoping.services.reference.registry import UnitDirectory
+from kaoping.services.cycles.points import points_in_force
 from kaoping.services.scoring.entry import allocate_points
 from tests.conftest import write
 from tests.factories import (
@@ -44,6 +44,20 @@ from tests.factories import (
     sign_off,
     verify_self_scored,
 )
+
+#: What these commands leave in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_annual_mean_of_two_halves", "test_bad_cycle_code", "test_bad_policy_file_is_refused",
+                 "test_bad_score_rows_are_refused_by_row_and_column",
+                 "test_check_catches_an_allocation_that_does_not_add_up",
+                 "test_check_lists_every_kind_of_problem_at_once",
+                 "test_english_headers_xlsx_full_width_digits_and_title_row",
+                 "test_import_replace_keeps_history_and_reimport_is_a_no_op",
+                 "test_lead_scores_full_marks_by_number_or_word_and_a_clear_refusal_otherwise",
+                 "test_open_cycle_freezes_units_responsibilities_and_policy", "test_points_allocation_rule_3_4",
+                 "test_results_formats_and_explain", "test_signoff_refused_while_problems_remain",
+                 "test_verification_confirm_adjust_lines_and_freeze",
+                 "test_worked_example_on_the_2022_catalog_several_leads_and_default_points"}
+
 
 MONITORING_HEADER = "单位,指标,牵头考核单位,得分,说明\n"
 
@@ -144,26 +158,6 @@ def test_points_allocation_rule_3_4(initialized, settings):
                         points={54: Decimal(6), 55: Decimal(5), 56: Decimal(3), 57: Decimal(3), 58: Decimal(3)})
         entry = session.exec(select(AuditEntry).where(AuditEntry.action == "points.allocate").order_by(AuditEntry.id.desc())).first()
         assert "评分后更改，原因：牵头单位更正笔误" in entry.reason
-
-
-def test_co_leads_allocate_together(initialized, settings):
-    """Group (二) items 3 and 4 are co-led by 市政府办公室 and 市公安局: the points are in force
-    once both gave the same allocation; until then the default split applies, and check says why."""
-    cli = initialized
-    cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
-    with db.session_scope(settings) as session:
-        cycle = get_cycle(session, "2022H1")
-        allocate_points(session, cycle, lead_written="市政府办公室", actor="test", points={3: Decimal("0.8"), 4: Decimal("1.2")})
-        basis = {p.number: p.basis for p in points_in_force(session, cycle).values()}
-        assert basis[3] == basis[4] == "default"
-        assert any("尚待 市公安局 明确分值" in p for p in allocation_problems(session, cycle, {i: u.short_name for i, u in UnitDirectory.load(session).units.items()}))
-        allocate_points(session, cycle, lead_written="市公安局", actor="test", points={3: Decimal(1), 4: Decimal(1)})
-        assert any("分值明确不一致" in p for p in allocation_problems(session, cycle))
-        assert {p.number: p.basis for p in points_in_force(session, cycle).values()}[3] == "default"
-        allocate_points(session, cycle, lead_written="市公安局", actor="test", points={3: Decimal("0.8"), 4: Decimal("1.2")})
-        assert allocation_problems(session, cycle) == []
-        in_force = {p.number: (p.points, p.basis) for p in points_in_force(session, cycle).values() if p.number in (3, 4)}
-        assert in_force == {3: (Fraction(4, 5), "allocated"), 4: (Fraction(6, 5), "allocated")}
 
 
 # --------------------------------------------------------------------------- score import
@@ -434,3 +428,23 @@ def test_check_catches_an_allocation_that_does_not_add_up(initialized, settings)
         session.add(PointsAllocation(cycle_id=cycle.id, indicator_id=item.id, container="3", points=Decimal(10), lead_unit_id=lead.id))
     result = cli("check", "--cycle", "2022H1")
     assert result.exit_code != 0 and "分值明确不完整或合计不符" in result.output and "54、55、56、57、58" in result.output
+
+
+def test_lead_scores_full_marks_by_number_or_word_and_a_clear_refusal_otherwise(initialized, settings, tmp_path):
+    cli = initialized
+    scored_cycle(settings, tmp_path, verify=False)
+    refused = write(tmp_path / "bad.csv", MONITORING_HEADER + "东河区,7,市审批服务局,0.67,\n")
+    result = cli("scores", "import", refused, "--cycle", "2022H1", "--component", "monitoring")
+    assert result.exit_code != 0
+    assert "0.67 超出范围" in result.output and "满分填 0.6667 或“满分”" in result.output
+    good = write(tmp_path / "full.csv", MONITORING_HEADER + "东河区,6,市审批服务局,满分,\n东河区,7,市审批服务局,0.6667,\n")
+    result = cli("scores", "import", good, "--cycle", "2022H1", "--component", "monitoring")
+    assert result.exit_code == 0, result.output
+    assert cli("verify", "confirm", "--cycle", "2022H1", "--all-self-scored").exit_code == 0
+    explained = cli("explain", "--cycle", "2022H1", "--unit", "东河区").output
+    # 0.6667 and 满分 both count as the exact 2/3: the item's value is shown as 0.666667… (2/3), not 0.6667.
+    line6 = next(line for line in explained.splitlines() if line.strip().startswith("6 号"))
+    line7 = next(line for line in explained.splitlines() if line.strip().startswith("7 号"))
+    assert "得 0.6667…" in line6 and "得 0.6667…" in line7, (line6, line7)
+    rows = json.loads(cli("results", "--cycle", "2022H1", "--format", "json").stdout)
+    assert any(r["unit_name"] == "东河区" for r in rows)

@@ -1,11 +1,12 @@
-"""Sign-offs proven by a one-time code emailed only to the signer; the cycle status report."""
+"""`kaoping signoff request|give` and `kaoping status`: sign-offs proven by a one-time code emailed only to the
+signer, refused out of turn, with a wrong, used or expired code; the cycle status report. (Asking and answering
+as the flow does: tests/services/signoff/; reminders: tests/services/signoff/test_signoff_reminders.py.)"""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
-from kaoping.models import AuditEntry, Cycle, CycleStatus, OutboxMessage, SignoffRequest
+from kaoping.models import AuditEntry, Cycle, CycleStatus, SignoffRequest
 from kaoping.models.types import utcnow
 from sqlmodel import select
 
@@ -15,20 +16,18 @@ from kaoping.services.signoff.signatures import give_signoff
 from tests.factories import (
     accept_default_points,
     audit_chain_ok,
+    emailed_code,
     open_cycle,
     pass_objection_window,
     request_signoff,
     scored_cycle,
 )
-from tests.factories import give_signoff as give_signoff_with_code
 
-
-def emailed_code(settings, stage: str) -> str:
-    with db.session_scope(settings) as session:
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
-                               .order_by(OutboxMessage.id.desc())).first()
-    assert message.to == [settings.verifier_email if stage == "verification" else settings.approver_email]
-    return re.search(r"验证码：(\d{6})", message.text_body).group(1)
+#: What these commands leave in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_codes_expire_and_lock_after_five_wrong_tries",
+                 "test_status_counts_returns_and_late_units",
+                 "test_the_verifier_may_confirm_self_scored_items_with_the_signature",
+                 "test_wrong_code_then_right_code_then_rejection_then_approval"}
 
 
 def status_of(settings) -> str:
@@ -118,37 +117,3 @@ def test_the_verifier_may_confirm_self_scored_items_with_the_signature(initializ
     with db.session_scope(settings) as session:
         confirmations = session.exec(select(AuditEntry).where(AuditEntry.action.like("verify.confirm%"))).all()
     assert confirmations and all("zhuanban-fzr@baotou.example" in e.actor for e in confirmations)
-
-
-def test_signers_are_reminded_on_working_days_and_expired_codes_renewed(initialized_db, settings, tmp_path):
-    from datetime import date
-
-    from kaoping.services.reference.workdays import WorkCalendar
-    from kaoping.services.signoff.signatures import remind_signers
-
-    scored_cycle(settings, tmp_path)
-    request_signoff(settings, "verification")
-
-    def remind(day):
-        with db.session_scope(settings) as session:
-            return remind_signers(session, settings, today=day, calendar=WorkCalendar.load(session))
-
-    def reminders_sent():
-        with db.session_scope(settings) as session:
-            return session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_reminder")).all()
-
-    assert remind(date(2022, 7, 16)).reminded == []  # a Saturday
-    assert remind(date(2022, 7, 18)).reminded == ["专班负责人（2022H1 专班核实）"]
-    assert remind(date(2022, 7, 18)).reminded == []  # once a day, however often the job runs
-    [sent] = reminders_sent()
-    assert sent.to == [settings.verifier_email] and "尚未签字" in sent.subject
-    with db.session_scope(settings) as session:  # three days later the code has expired
-        request = session.exec(select(SignoffRequest)).one()
-        request.expires_at = utcnow() - timedelta(minutes=1)
-        session.add(request)
-    assert remind(date(2022, 7, 19)).renewed == ["专班负责人（2022H1 专班核实）"]
-    with db.session_scope(settings) as session:
-        statuses = [r.status for r in session.exec(select(SignoffRequest).order_by(SignoffRequest.id))]
-    assert statuses == ["superseded", "pending"]
-    new_code = emailed_code(settings, "verification")
-    assert give_signoff_with_code(settings, "verification", code=new_code).ok  # the renewed code signs

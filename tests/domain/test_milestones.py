@@ -1,18 +1,10 @@
-"""时间节点 vs 完成进度: which due milestones a unit's reported progress falls short of."""
+"""时间节点 vs 完成进度: which due milestones a unit's reported progress falls short of (pure rules; from
+returned self-assessments: tests/services/cycles/test_milestones.py)."""
 
 from __future__ import annotations
 
-from datetime import date
-
-from kaoping.models import FormKind, Unit
-from sqlmodel import select
-
-from kaoping import db
 from kaoping.domain.milestones import MilestoneItem, due, missed_milestones
 from kaoping.domain.policy import MilestonePolicy
-from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.cycles.milestones import overdue_milestones
-from kaoping.services.forms import build_forms
 
 POLICY = MilestonePolicy()
 MAY_DONE = MilestoneItem(6, "5月底完成", 5, "complete")
@@ -38,24 +30,3 @@ def test_reported_progress_below_the_milestone_is_missed():
     assert missed[1].text == "指标 8（持续优化）应达到“推进中”，未报告完成进度"
     second = missed_milestones(items, reported, 2, POLICY)
     assert [m.number for m in second] == [1, 6, 8]
-
-
-def test_overdue_milestones_from_returned_self_assessments(initialized, settings, tmp_path):
-    from tests.factories import fill_all_progress
-
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    with db.session_scope(settings) as session:
-        cycle = get_cycle(session, "2022H1")
-        [built] = build_forms(session, settings, cycle, FormKind.self_assessment, out_dir=tmp_path / "out",
-                              deadline=date(2022, 7, 10), units=["150202"], actor="test")
-    filled = fill_all_progress(built.path, tmp_path / "dh.docx", progress="取得阶段性成效")
-    assert initialized("intake", filled).exit_code == 0
-    with db.session_scope(settings) as session:
-        cycle = get_cycle(session, "2022H1")
-        overdue = overdue_milestones(session, cycle)
-        donghe = session.exec(select(Unit).where(Unit.code == "150202")).one()
-    assert list(overdue) == [donghe.id]
-    numbers = {m.number for m in overdue[donghe.id]}
-    # Item 6 is due 5月底完成: 取得阶段性成效 falls short; item 7 (6月底取得阶段性成效) is met.
-    assert 6 in numbers and 7 not in numbers
-    assert all(m.reported == "取得阶段性成效" and m.required in ("完成", "取得明显成效") for m in overdue[donghe.id])

@@ -10,46 +10,18 @@ import logging
 import pytest
 from kaoping.models import MessageStatus, OutboxMessage
 from kaoping.notifications import delivery
-from kaoping.notifications.outbox import Attachment, queue
+from kaoping.notifications.outbox import queue
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.settings import Settings
-from tests.smtp_server import SmtpServer, free_port, self_signed_cert
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-def mail_settings(settings: Settings, port: int, **extra) -> Settings:
-    """The test's settings pointed at a loopback SMTP server (validated like any settings)."""
-    values = {**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_retry_initial": 0.01,
-              "smtp_retry_max": 0.05, "smtp_attempts": 4, "smtp_timeout": 5, **extra}
-    return Settings(**values, _env_file=None)
-
-
-def put(settings, n: int = 1, *, to: str = "liaison@150202.baotou.example", attachment: bytes | None = None, key="m"):
-    with db.session_scope(settings) as session:
-        for i in range(n):
-            files = [Attachment("2022H1-ZP001-东河区-自评表.docx", attachment)] if attachment else []
-            queue(session, settings, key=f"{key}-{i}", kind="form_issued", to=[to], cc=["zhuanban@baotou.example"],
-                  subject=f"【考评】请填报2022年上半年数字政府建设考评自评表（{i}）", text=f"您好，第 {i} 封。",
-                  html=f"<p>您好，第 {i} 封。</p>", attachments=files, cycle_code="2022H1")
-
-
-def statuses(settings) -> dict[str, str]:
-    with db.session_scope(settings) as session:
-        return {m.idempotency_key: m.status for m in session.exec(select(OutboxMessage))}
+from tests.factories import outbox_statuses, queue_mail
+from tests.smtp_server import SmtpServer, free_port, mail_settings, self_signed_cert
 
 
 def test_what_the_server_receives(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     payload = bytes(range(256)) * 400
-    put(s, attachment=payload)
+    queue_mail(s, attachment=payload)
     report = delivery.send_pending(s)
     assert report.sent and not report.failed
     [got] = smtp.received
@@ -64,22 +36,22 @@ def test_what_the_server_receives(migrated, smtp):
     assert hashlib.sha256(attachment.get_content()).hexdigest() == hashlib.sha256(payload).hexdigest()
     assert message.get_body(("plain",)).get_content().strip() == "您好，第 0 封。"
     assert "<p>您好" in message.get_body(("html",)).get_content()
-    assert statuses(s) == {"m-0": MessageStatus.sent}
+    assert outbox_statuses(s) == {"m-0": MessageStatus.sent}
 
 
 def test_queue_is_idempotent_and_validates_addresses(migrated):
-    put(migrated)
-    put(migrated)
-    assert len(statuses(migrated)) == 1
+    queue_mail(migrated)
+    queue_mail(migrated)
+    assert len(outbox_statuses(migrated)) == 1
     from kaoping.domain.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="无效"):
-        put(migrated, to="not-an-address", key="bad")
+        queue_mail(migrated, to="not-an-address", key="bad")
 
 
 def test_one_connection_for_a_batch(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
-    put(s, 5)
+    queue_mail(s, 5)
     report = delivery.send_pending(s)
     assert len(report.sent) == 5 and report.connections == 1 and smtp.handler.sessions == 1
     assert delivery.send_pending(s).sent == []  # nothing pending: nothing sent again
@@ -91,12 +63,12 @@ def test_starttls_and_auth(migrated, tmp_path):
     try:
         s = mail_settings(migrated, server.port, smtp_security="starttls", smtp_user="kaoping", smtp_password="s3cret-pw",
                           smtp_ca_file=cert)
-        put(s)
+        queue_mail(s)
         assert delivery.send_pending(s).sent
         assert len(server.received) == 1
         wrong = mail_settings(migrated, server.port, smtp_security="starttls", smtp_user="kaoping", smtp_password="wrong",
                               smtp_ca_file=cert)
-        put(wrong, key="again")
+        queue_mail(wrong, key="again")
         report = delivery.send_pending(wrong)
         assert report.failed and "535" in report.failed[0][1]  # authentication failed: the server's words
     finally:
@@ -106,12 +78,12 @@ def test_starttls_and_auth(migrated, tmp_path):
 def test_refused_connection_then_recovery(migrated, caplog):
     port = free_port()
     s = mail_settings(migrated, port)
-    put(s, 3)
+    queue_mail(s, 3)
     with caplog.at_level(logging.WARNING, logger="kaoping.mail"):
         report = delivery.send_pending(s)
     assert len(report.deferred) == 3 and not report.sent and not report.failed
     assert "重试" in caplog.text  # every retry is logged
-    assert set(statuses(s).values()) == {MessageStatus.pending}  # nothing lost
+    assert set(outbox_statuses(s).values()) == {MessageStatus.pending}  # nothing lost
     server = SmtpServer(port=port).start()
     try:
         assert len(delivery.send_pending(s).sent) == 3
@@ -123,7 +95,7 @@ def test_refused_connection_then_recovery(migrated, caplog):
 def test_421_and_451_then_success(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     smtp.handler.data_replies = ["421 4.7.0 Try again later", "451 4.3.0 Temporary failure"]
-    put(s)
+    queue_mail(s)
     report = delivery.send_pending(s)
     assert report.sent and len(smtp.received) == 1
 
@@ -138,7 +110,7 @@ def test_550_for_one_recipient_does_not_stop_the_batch(migrated, smtp):
     report = delivery.send_pending(s)
     assert len(report.sent) == 2 and len(report.failed) == 1
     assert "550 5.1.1" in report.failed[0][1] and "User unknown" in report.failed[0][1]
-    assert statuses(s) == {"k-150202": "sent", "k-150203": "failed", "k-150204": "sent"}
+    assert outbox_statuses(s) == {"k-150202": "sent", "k-150203": "failed", "k-150204": "sent"}
     with db.session_scope(s) as session:
         failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).one()
         assert "User unknown" in failed.last_error
@@ -147,7 +119,7 @@ def test_550_for_one_recipient_does_not_stop_the_batch(migrated, smtp):
 def test_connection_dropped_in_the_middle_of_data(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     smtp.handler.drop_next_data = 1
-    put(s, 2)
+    queue_mail(s, 2)
     report = delivery.send_pending(s)
     assert len(report.sent) == 2
     ids = [r.message["Message-ID"] for r in smtp.received]
@@ -160,7 +132,7 @@ class Killed(BaseException):
 
 def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
     s = mail_settings(migrated, smtp.port)
-    put(s, 3)
+    queue_mail(s, 3)
     real_record = delivery._record
     calls = {"n": 0}
 
@@ -174,7 +146,7 @@ def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
     with pytest.raises(Killed):
         delivery.send_pending(s)
     monkeypatch.setattr(delivery, "_record", real_record)
-    assert statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "pending"}
+    assert outbox_statuses(s) == {"m-0": "sent", "m-1": "sending", "m-2": "pending"}
     report = delivery.send_pending(s)
     assert sorted(report.sent) == [2, 3]
     ids = [r.message["Message-ID"] for r in smtp.received]
@@ -183,22 +155,6 @@ def test_process_killed_between_send_and_mark(migrated, smtp, monkeypatch):
     with db.session_scope(s) as session:
         second = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == "m-1")).one()
     assert ids.count(second.message_id) == 2
-
-
-def test_outbox_cli_list_failed_and_retry(cli, migrated, smtp):
-    s = mail_settings(migrated, smtp.port)
-    smtp.handler.refuse = {"liaison@150202.baotou.example"}
-    put(s)
-    delivery.send_pending(s)
-    env = {"KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port), "KAOPING_SMTP_RETRY_INITIAL": "0.01"}
-    cli.env.update(env)
-    listed = cli("outbox", "list", "--failed")
-    assert listed.exit_code == 0 and "发送失败" in listed.output and "550" in listed.output
-    smtp.handler.refuse = set()
-    assert cli("outbox", "retry").exit_code == 0
-    sent = cli("outbox", "send")
-    assert sent.exit_code == 0 and "已发送 1 封" in sent.output
-    assert statuses(s) == {"m-0": "sent"}
 
 
 def test_every_message_type_has_a_template(settings):
@@ -218,42 +174,12 @@ def test_every_message_type_has_a_template(settings):
         assert rendered.html.startswith("<!DOCTYPE html>") and "东河区" in rendered.html or kind == "report_distribution"
 
 
-def test_forms_send_queues_one_message_per_recipient_once(initialized, settings, smtp):
-    cli = initialized
-    assert cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    first = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
-                "--unit", "东河区", "--unit", "市卫健委")
-    assert first.exit_code == 0 and "新邮件 2 封" in first.output
-    again = cli("forms", "send", "--cycle", "2022H1", "--kind", "self_assessment", "--deadline", "2022-07-08",
-                "--unit", "东河区", "--unit", "市卫健委")
-    assert "新邮件 0 封" in again.output
-    report = delivery.send_pending(mail_settings(settings, smtp.port))
-    assert len(report.sent) == 2
-    subjects = sorted(r.message["Subject"] for r in smtp.received)
-    assert all("自评表" in subject and "2022年7月8日" in subject for subject in subjects)
-    attachments = [a.get_filename() for r in smtp.received for a in r.message.iter_attachments()]
-    assert sorted(attachments) == ["2022H1-ZP001-东河区-自评表.docx", "2022H1-ZP002-市卫健委-自评表.docx"]
-
-
-def test_intake_replies_to_the_sender(initialized, settings, tmp_path):
-    cli = initialized
-    cli("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
-    bad = tmp_path / "empty.docx"
-    bad.write_bytes(b"PK\x03\x04 not really")
-    result = cli("intake", bad, "--sender", "liaison@150202.baotou.example")
-    assert result.exit_code != 0
-    with db.session_scope(settings) as session:
-        [reply] = session.exec(select(OutboxMessage)).all()
-    assert reply.kind == "return_refused" and reply.to == ["liaison@150202.baotou.example"]
-    assert "empty.docx" in reply.subject and "已损坏" in reply.text_body and "请按上述说明更正" in reply.text_body
-
-
 def test_implicit_tls(migrated, tmp_path):
     cert, key = self_signed_cert(tmp_path)
     server = SmtpServer(tls=(cert, key), implicit_tls=True).start()
     try:
         s = mail_settings(migrated, server.port, smtp_security="ssl", smtp_ca_file=cert)
-        put(s)
+        queue_mail(s)
         assert delivery.send_pending(s).sent and len(server.received) == 1
     finally:
         server.stop()

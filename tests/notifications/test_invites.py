@@ -1,5 +1,4 @@
-"""Calendar invitations (.ics) for field visits: the mail adapter's rendering
-(moved from tests/services/test_calendar_reminders.py)."""
+"""Calendar invitations (.ics) for field visits: notifications/invites.py's rendering."""
 
 from __future__ import annotations
 

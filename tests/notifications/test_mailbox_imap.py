@@ -19,7 +19,7 @@ from sqlmodel import select
 from kaoping import db
 from tests import factories
 from tests.abuse.helpers import counts, filled_self_assessment, mail_to
-from tests.imap_mail import forward_of, gbk_zip, reply
+from tests.imap_mail import deliver, folder, forward_of, gbk_zip, reply
 
 TZ = ZoneInfo("Asia/Shanghai")
 DONGHE = "liaison@150202.baotou.example"
@@ -52,26 +52,6 @@ def office(imap_settings):
 
 def form(settings, tmp_path: Path, unit: str = "150202", name: str | None = None) -> bytes:
     return filled_self_assessment(settings, tmp_path, unit, name=name or f"{unit}.docx").read_bytes()
-
-
-def deliver(server, settings, raw: bytes, when: datetime | None = None) -> None:
-    from imapclient import IMAPClient
-
-    with IMAPClient("127.0.0.1", port=server.port, ssl=False) as client:
-        client.login(settings.imap_user, server.password)
-        client.append("INBOX", raw, msg_time=when)
-
-
-def folder(server, settings, name: str) -> list[bytes]:
-    from imapclient import IMAPClient
-
-    with IMAPClient("127.0.0.1", port=server.port, ssl=False) as client:
-        client.login(settings.imap_user, server.password)
-        if not client.folder_exists(name):
-            return []
-        client.select_folder(name, readonly=True)
-        uids = client.search(["NOT", "DELETED"])
-        return [d[b"BODY[]"] for _, d in sorted(client.fetch(uids, [b"BODY.PEEK[]"]).items())] if uids else []
 
 
 def records(settings) -> list[MailboxMessage]:

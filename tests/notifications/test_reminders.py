@@ -1,5 +1,6 @@
-"""Working days across Spring Festival 2026 and for a year without data; the reminder
-policy day by day; calendar invitations."""
+"""Reminders, overdue notices and escalation (notifications/reminders.py), day by day around a deadline on
+Chinese working days, on SQLite and PostgreSQL: one message per unit per day, none once its form is back.
+(`kaoping reminders run`: tests/cli/test_mail.py; the reminders flow: tests/flows/test_flows_daily.py.)"""
 
 from __future__ import annotations
 
@@ -7,48 +8,17 @@ from datetime import date
 
 import pytest
 from kaoping.models import FormKind, OutboxMessage
+from kaoping.notifications.reminders import ReminderRun, run_reminders
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.forms import build_forms
-from kaoping.services.reference.workdays import WorkCalendar
 from tests import factories
 
 
-def test_spring_festival_2026_and_the_make_up_saturday():
-    cal = WorkCalendar()
-    assert cal.is_workday(date(2026, 2, 13))  # Friday before the holiday
-    assert cal.is_workday(date(2026, 2, 14))  # Saturday: make-up working day (调休)
-    assert not cal.is_workday(date(2026, 2, 16)) and not cal.is_workday(date(2026, 2, 23))  # 春节 holiday
-    assert cal.is_workday(date(2026, 2, 24))
-    # Three working days after Friday 2026-02-13: 02-14 (Sat, make-up), 02-24, 02-25.
-    assert cal.add_workdays(date(2026, 2, 13), 3) == date(2026, 2, 25)
-    assert cal.workdays_between(date(2026, 2, 13), date(2026, 2, 24)) == 2
-    assert cal.workdays_between(date(2026, 2, 24), date(2026, 2, 13)) == -2
-
-
-def test_a_year_without_published_data_uses_overrides_then_weekends(caplog):
-    cal = WorkCalendar({date(2027, 2, 8): False, date(2027, 2, 20): True})
-    with caplog.at_level("WARNING", logger="kaoping.calendar"):
-        assert cal.is_workday(date(2027, 3, 1))  # a Monday: weekend rule
-    assert "2027" in caplog.text and "周末规则" in caplog.text
-    assert not cal.is_workday(date(2027, 3, 6))  # Saturday
-    assert not cal.is_workday(date(2027, 2, 8)) and cal.is_workday(date(2027, 2, 20))  # the office's overrides
-
-
-def test_calendar_cli(initialized):
-    ok = initialized("calendar", "check", "2026")
-    assert ok.exit_code == 0 and "02-14" in ok.output and "chinese-calendar" in ok.output
-    missing = initialized("calendar", "check", "2027")
-    assert missing.exit_code != 0 and "尚无 2027 年" in missing.output
-    assert initialized("calendar", "set", "2027-02-06", "--workday", "--note", "春节调休").exit_code == 0
-    again = initialized("calendar", "check", "2027")
-    assert "覆盖表（1 条）" in again.output and "02-06" in again.output
-
-
 @pytest.fixture
-def deadline_forms(initialized, settings):
+def deadline_forms(initialized_db, settings):
     """Self-assessment forms for 东河区 and 青山区, due Wednesday 2022-07-06 (working days around it)."""
     factories.open_cycle(settings)
     with db.session_scope(settings) as session:
@@ -56,13 +26,18 @@ def deadline_forms(initialized, settings):
                     units=["150202", "150204"], actor="test")
         build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.lead_scoring, deadline=date(2022, 7, 6),
                     units=["wjw"], actor="test")
-    return initialized
+    return settings
 
 
-def reminders_on(cli, day: str):
-    result = cli("reminders", "run", "--today", day)
-    assert result.exit_code == 0, result.output
-    return result.output
+def reminders_on(settings, day: str) -> ReminderRun:
+    """`kaoping reminders run --today DAY` (the reminders flow every working day): what that day's run queued."""
+    with db.session_scope(settings) as session:
+        return run_reminders(session, settings, today=date.fromisoformat(day))
+
+
+def named(run: ReminderRun) -> list[str]:
+    """Every unit the run wrote to, as `kaoping reminders run` lists them."""
+    return run.reminders + run.overdue + run.escalations
 
 
 def queued(settings) -> list[OutboxMessage]:
@@ -71,14 +46,14 @@ def queued(settings) -> list[OutboxMessage]:
 
 
 def test_reminder_policy_day_by_day(deadline_forms, settings, tmp_path):
-    cli = deadline_forms
     # 2022-07-06 is a Wednesday: 3 working days before = Friday 07-01; 1 before = Tuesday 07-05.
-    assert "提醒 0 个单位" in reminders_on(cli, "2022-06-30")
-    out = reminders_on(cli, "2022-07-01")
-    assert "提醒 3 个单位" in out  # 东河区, 青山区 and 市卫健委 (its scoring sheet)
-    assert "不是工作日" in reminders_on(cli, "2022-07-02")  # Saturday
-    assert "提醒 0 个单位" in reminders_on(cli, "2022-07-04")  # 2 working days before: no reminder
-    reminders_on(cli, "2022-07-05")
+    early = reminders_on(settings, "2022-06-30")
+    assert early.workday and early.reminders == []
+    assert len(reminders_on(settings, "2022-07-01").reminders) == 3  # 东河区, 青山区 and 市卫健委 (its scoring sheet)
+    assert not reminders_on(settings, "2022-07-02").workday  # Saturday
+    two_before = reminders_on(settings, "2022-07-04")  # 2 working days before: no reminder
+    assert two_before.workday and two_before.reminders == []
+    reminders_on(settings, "2022-07-05")
     # 青山区 returns its form before the deadline: no more messages to it.
     import docx
 
@@ -93,17 +68,17 @@ def test_reminder_policy_day_by_day(deadline_forms, settings, tmp_path):
     for row in table.rows[1:]:
         fill_cell(row.cells[5], "推进中")
     document.save(tmp_path / "qs.docx")
-    assert cli("intake", tmp_path / "qs.docx").exit_code == 0
-    on_the_day = reminders_on(cli, "2022-07-06")
+    assert factories.take_in(settings, tmp_path / "qs.docx").accepted
+    on_the_day = named(reminders_on(settings, "2022-07-06"))
     assert "青山区" not in on_the_day and "东河区" in on_the_day
     # After the deadline: overdue + escalation on working days 1, 3, 5 … after it.
-    first_over = reminders_on(cli, "2022-07-07")
-    assert "逾期通知 2 个" in first_over and "督办 2 个" in first_over
-    assert "逾期通知 0 个" in reminders_on(cli, "2022-07-08")
-    assert "逾期通知 2 个" in reminders_on(cli, "2022-07-11")  # Monday: 3rd working day after
+    first_over = reminders_on(settings, "2022-07-07")
+    assert len(first_over.overdue) == 2 and len(first_over.escalations) == 2
+    assert reminders_on(settings, "2022-07-08").overdue == []
+    assert len(reminders_on(settings, "2022-07-11").overdue) == 2  # Monday: 3rd working day after
     # Running the same day twice queues nothing new (one message per unit per day).
-    again = reminders_on(cli, "2022-07-11")
-    assert "新放入发件箱 0 封" in again
+    again = reminders_on(settings, "2022-07-11")
+    assert again.queued == 0
     messages = queued(settings)
     donghe = [m for m in messages if m.to == ["liaison@150202.baotou.example"]]
     assert [m.kind for m in donghe] == ["reminder", "reminder", "reminder", "overdue", "overdue"]

@@ -113,7 +113,7 @@ def toy(monkeypatch) -> ToyKind:
     return kind
 
 
-def test_a_new_kind_goes_out_and_comes_back_through_the_generic_engine_and_intake(initialized, settings, toy, tmp_path):
+def test_a_new_kind_goes_out_and_comes_back_through_the_generic_engine_and_intake(initialized_db, settings, toy, tmp_path):
     from kaoping.demo.people import fill_docx_table
     from kaoping.services.returns.intake import intake
     from kaoping.services.stages import steps as stages

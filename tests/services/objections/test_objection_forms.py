@@ -39,30 +39,19 @@ from kaoping.services.objections import by_form as objection_intake
 from kaoping.services.objections.summary import objections_markdown, opinion_lines
 from kaoping.services.objections.window import office_today
 from kaoping.services.returns import intake
-from kaoping.settings import Settings
 from tests.factories import (
     build,
     decide_objection,
+    filled_objection_form,
+    objection_form,
     open_objection_window,
     scored_cycle,
     sign_off,
 )
-from tests.smtp_server import SmtpServer
+from tests.smtp_server import mail_settings
 
 LIAISON = "liaison@150204.baotou.example"  # 青山区
 STRANGER = "someone@example.org"
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-def _mail_settings(settings: Settings, port: int) -> Settings:
-    return Settings(**{**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_retry_initial": 0.01,
-                       "smtp_retry_max": 0.05, "smtp_attempts": 2}, _env_file=None)
 
 
 def _letter(settings, unit_code: str = "150204") -> OutboxMessage:
@@ -71,24 +60,6 @@ def _letter(settings, unit_code: str = "150204") -> OutboxMessage:
             OutboxMessage.idempotency_key == f"objection-letter:2022H1:{unit_code}")).one()
         session.expunge(letter)
         return letter
-
-
-def _form_bytes(settings, unit_code: str = "150204") -> bytes:
-    [path] = (settings.var_dir / "objections" / "2022H1").glob(f"{unit_code}-*-异议表.docx")
-    return path.read_bytes()
-
-
-def filled_form(settings, rows: list[tuple[str, str, str]], unit_code: str = "150204") -> bytes:
-    """The unit's objection form with ``rows`` (指标序号, 异议内容, 依据) typed in, as Word saves it."""
-    document = docx.Document(io.BytesIO(_form_bytes(settings, unit_code)))
-    table = document.tables[0]
-    assert [c.text for c in table.rows[0].cells][:3] == ["序号", "指标序号", "异议内容"]
-    for row, values in zip(table.rows[1:], rows, strict=False):
-        for cell, value in zip(row.cells[1:], values, strict=True):
-            cell.text = value
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
 
 
 def _mail(settings, data: bytes, *, sender: str = LIAISON, at: datetime | None = None, n: int = 1, reply_to: str = "",
@@ -117,7 +88,7 @@ def _outbox(settings, kind: str) -> list[OutboxMessage]:
 
 
 def test_a_filled_form_by_email_is_recorded_routed_and_answered_by_the_lead_assessor(initialized_db, tmp_path, smtp):
-    settings = _mail_settings(initialized_db, smtp.port)
+    settings = mail_settings(initialized_db, smtp.port, smtp_attempts=2)
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     open_objection_window(settings, today=office_today())
@@ -125,7 +96,7 @@ def test_a_filled_form_by_email_is_recorded_routed_and_answered_by_the_lead_asse
     # The letter carries the form: the unit and the cycle printed and signed into it.
     letter = _letter(settings)
     assert [a["filename"] for a in letter.attachments] == ["150204-青山区-反馈函（征求意见稿）.docx", "150204-青山区-异议表.docx"]
-    blank = _form_bytes(settings)
+    blank = objection_form(settings)
     identity, _ = identity_from_properties(read_custom_properties(blank))
     assert (identity.kind, identity.cycle, identity.subject) == ("objection", "2022H1", "150204")
     text = "\n".join(p.text for p in docx.Document(io.BytesIO(blank)).paragraphs)
@@ -133,7 +104,7 @@ def test_a_filled_form_by_email_is_recorded_routed_and_answered_by_the_lead_asse
     assert "2022年上半年" in text and identity.form_no in text
 
     # 青山区 returns it filled, replying to its letter, with a proof attached.
-    data = filled_form(settings, [("５７", "政务数据共享已全部完成，应得满分。", "市大数据局验收报告（附件）"),
+    data = filled_objection_form(settings, [("５７", "政务数据共享已全部完成，应得满分。", "市大数据局验收报告（附件）"),
                                   ("43", "事项已全部上线，得分偏低。", "")])
     proof = Attachment("验收报告.pdf", b"%PDF-1.4 proof", "application/pdf")
     routed = _route(settings, _mail(settings, data, reply_to=letter.message_id, extra=(proof,)))
@@ -202,10 +173,10 @@ def test_the_form_through_the_inbox_folder_and_its_refusals(initialized_db, tmp_
         return intake.receive(settings, Upload(name, data), sender=sender, received_at=at, channel="inbox")
 
     # A blank form: refused with what to do, kept; not a self-assessment either.
-    blank = receive(_form_bytes(settings))
+    blank = receive(objection_form(settings))
     assert not blank.accepted and not blank.held and "没有填写任何异议" in blank.reason
     # Rows to correct: every one named, nothing recorded.
-    wrong = receive(filled_form(settings, [("999", "偏低", ""), ("57", "", "验收报告"), ("第五项", "偏低", "")]))
+    wrong = receive(filled_objection_form(settings, [("999", "偏低", ""), ("57", "", "验收报告"), ("第五项", "偏低", "")]))
     assert not wrong.accepted and "3 处需要更正" in wrong.reason
     assert "第 2 行：指标 999 不是青山区在本期承担的指标" in wrong.reason
     assert "第 3 行“异议内容”列未填写" in wrong.reason and "第 4 行“指标序号”列“第五项”不是指标序号" in wrong.reason
@@ -213,7 +184,7 @@ def test_the_form_through_the_inbox_folder_and_its_refusals(initialized_db, tmp_
     refusals = _outbox(settings, "objection_refused")
     assert [m.to for m in refusals] == [[LIAISON], [LIAISON]] and "999" in refusals[1].text_body
 
-    data = filled_form(settings, [("57", "应得满分。", "验收报告")])
+    data = filled_objection_form(settings, [("57", "应得满分。", "验收报告")])
     got = receive(data)
     assert got.accepted and got.held_in == "objections" and "登记异议 1 项" in got.result.summary, got
     again = receive(data, name="异议表（再次发送）.docx")
@@ -222,7 +193,7 @@ def test_the_form_through_the_inbox_folder_and_its_refusals(initialized_db, tmp_
     assert told.to == [LIAISON] and "本次未重复登记" in told.text_body
 
     # A stranger's form: held where objections are released, not among the held forms.
-    other = filled_form(settings, [("43", "偏低", "")])
+    other = filled_objection_form(settings, [("43", "偏低", "")])
     held = receive(other, sender=STRANGER)
     assert held.held and held.held_in == "objections" and "objections release" in held.reason
     with db.session_scope(settings) as session:
@@ -244,11 +215,11 @@ def test_the_form_through_the_inbox_folder_and_its_refusals(initialized_db, tmp_
     assert len(receipts) == 2 and receipts[1].to == [STRANGER]  # the team vouched for the address it came from
 
     # After the window: refused with the reason.
-    late = receive(filled_form(settings, [("43", "偏低，请复核。", "")]), at=datetime(2022, 7, 15, 9, tzinfo=settings.tz))
+    late = receive(filled_objection_form(settings, [("43", "偏低，请复核。", "")]), at=datetime(2022, 7, 15, 9, tzinfo=settings.tz))
     assert not late.accepted and "异议期已于" in late.reason and _count(settings, Objection) == 2
 
     # A stranger's form rejected by the team: kept, audited, nothing recorded.
-    held = receive(filled_form(settings, [("43", "冒名", "")]), sender=STRANGER)
+    held = receive(filled_objection_form(settings, [("43", "冒名", "")]), sender=STRANGER)
     with db.session_scope(settings) as session:
         with pytest.raises(InvalidInput, match="--reason"):
             objection_intake.reject(session, held.received_file_id, reason=" ", actor="test:专班")
@@ -263,7 +234,7 @@ def test_a_forged_or_foreign_form_is_refused(initialized_db, tmp_path):
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     open_objection_window(settings, today=office_today())
-    data = filled_form(settings, [("57", "偏低", "")])
+    data = filled_objection_form(settings, [("57", "偏低", "")])
     document = docx.Document(io.BytesIO(data))
     from docxcompose.properties import CustomProperties
 

@@ -32,7 +32,6 @@ from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.returns import intake
 from kaoping.services.scoring.results import explain
 from kaoping.services.stages.signoff_view import signoff_view
-from kaoping.settings import Settings
 from tests.factories import (
     decide_objection,
     open_objection_window,
@@ -41,7 +40,7 @@ from tests.factories import (
     scored_cycle,
     sign_off,
 )
-from tests.smtp_server import SmtpServer
+from tests.smtp_server import mail_settings
 
 LIAISON = "liaison@150204.baotou.example"  # 青山区
 
@@ -71,20 +70,8 @@ def _take(settings, message):
         return objections.take_reply(session, settings, message)
 
 
-def _mail_settings(settings: Settings, port: int) -> Settings:
-    return Settings(**{**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_retry_initial": 0.01,
-                       "smtp_retry_max": 0.05, "smtp_attempts": 2}, _env_file=None)
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
 def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
-    settings = _mail_settings(initialized_db, smtp.port)
+    settings = mail_settings(initialized_db, smtp.port, smtp_attempts=2)
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     today = office_today()

@@ -11,9 +11,8 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.services.objections.window import office_today
-from tests.factories import open_objection_window, scored_cycle, sign_off
-from tests.imap_mail import reply
-from tests.services.test_mailbox_imap import deliver, folder
+from tests.factories import filled_objection_form, open_objection_window, scored_cycle, sign_off
+from tests.imap_mail import deliver, folder, reply
 
 LIAISON = "liaison@150204.baotou.example"  # 青山区
 
@@ -55,18 +54,16 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
     is taken as objections, never as a self-assessment; a blank one is refused with what to fix."""
     from kaoping.models import ObjectionOpinion, ObjectionSource, Submission
 
-    from tests.services.test_objection_forms import filled_form
-
     settings = imap_settings
     if "postgresql" in settings.database_url:
         pytest.skip("the objection service runs on both backends in test_objection_forms; here the mail path (SQLite)")
     subject, message_id = letter_sent(settings, tmp_path)
-    form = filled_form(settings, [("57", "数据共享已全部完成，应得满分。", "验收报告（附件）")])
+    form = filled_objection_form(settings, [("57", "数据共享已全部完成，应得满分。", "验收报告（附件）")])
     deliver(imap_server, settings, reply(LIAISON, f"回复：{subject}", [("异议表.docx", form), ("验收报告.docx", b"PK\x03\x04 proof")],
                                          text="异议表和佐证材料见附件。", headers={"In-Reply-To": message_id, "References": message_id}))
-    later = filled_form(settings, [("43", "事项已全部上线。", "")])
+    later = filled_objection_form(settings, [("43", "事项已全部上线。", "")])
     deliver(imap_server, settings, reply(LIAISON, "青山区异议表", [("青山区异议表.docx", later)], text="请查收。"))
-    blank = filled_form(settings, [])
+    blank = filled_objection_form(settings, [])
     deliver(imap_server, settings, reply(LIAISON, "异议表", [("空白异议表.docx", blank)], text="无"))
     report = fetch_mail(settings)
 

@@ -10,16 +10,17 @@ from datetime import date
 
 import docx
 import pytest
-from kaoping.models import Cycle, CycleStatus
 from sqlmodel import select
 
 from kaoping import db
 from kaoping.domain.clock import chinese_date
+from kaoping.domain.errors import Conflict
 from kaoping.domain.text import short_title
+from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.reports.documents import copy_list
-from tests.cli.conftest import refused
-from tests.factories import scored_cycle
+from kaoping.services.stages.status import cycle_status
+from tests.factories import approve, scored_cycle, write_reports
 
 TONGBAO = "2022年上半年数字政府建设考评结果通报.docx"
 BAOGAO = "2022年上半年数字政府建设考评情况报告.docx"
@@ -43,68 +44,60 @@ def _all_numbers(folder) -> list[str]:
     return found
 
 
-def _approve(settings, code: str) -> None:
-    """Mark a cycle's results as approved (审定) — the sign-off flow itself is tested elsewhere."""
+def status(settings, code: str = "2022H1") -> str:
+    """What `kaoping status --cycle CODE` prints."""
     with db.session_scope(settings) as session:
-        cycle = session.exec(select(Cycle).where(Cycle.code == code)).one()
-        cycle.status = CycleStatus.approved
-        session.add(cycle)
+        return "\n".join(cycle_status(session, get_cycle(session, code), today=date(2022, 7, 20), tz=settings.tz).lines())
 
 
 # Marked layout_only (SQLite only, tests/conftest.py): what the documents look like. On both backends: the
 # number register (given once, never twice), the previous period's comparison and the annual documents.
 @pytest.fixture
-def scored(initialized, settings, tmp_path):
+def scored(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
-    return initialized
+    return settings
 
 
 def test_previews_carry_no_number_and_publishing_never_gives_a_number_twice(scored, settings, tmp_path):
-    cli = scored
     preview = tmp_path / "preview"
-    assert cli("report", "--cycle", "2022H1", "--out", preview, "--date", "2022-07-15").exit_code == 0
-    assert cli("report", "--cycle", "2022H1", "--out", preview, "--date", "2022-07-15").exit_code == 0
+    write_reports(settings, preview, cycle="2022H1", signed=date(2022, 7, 15))
+    write_reports(settings, preview, cycle="2022H1", signed=date(2022, 7, 15))
     text = _text(preview / TONGBAO)
     assert "征求意见稿" in text and not NUMBER.search(text)
     assert "草稿" in _text(next((preview / "反馈函").glob("*.docx"))) and _all_numbers(preview) == []
-    assert "发文字号：尚未印发" in cli("status", "--cycle", "2022H1").output
+    assert "发文字号：尚未印发" in status(settings)
 
-    assert refused(cli("report", "--cycle", "2022H1", "--out", tmp_path / "p", "--publish"), "须分管领导审定后才能印发")
-    _approve(settings, "2022H1")
+    with pytest.raises(Conflict, match="须分管领导审定后才能印发"):
+        write_reports(settings, tmp_path / "p", cycle="2022H1", signed=date(2022, 7, 15), publish=True)
+    approve(settings, "2022H1")
     published = tmp_path / "published"
-    result = cli("report", "--cycle", "2022H1", "--out", published, "--date", "2022-07-15", "--publish")
-    assert result.exit_code == 0, result.output
+    write_reports(settings, published, cycle="2022H1", signed=date(2022, 7, 15), publish=True)
     first = _all_numbers(published)
     assert len(first) == 38 and len(set(first)) == 38  # 通报, 报告, 36 反馈函
     assert first[:2] == ["包政办〔2022〕1号", "包政办〔2022〕2号"] and first[2] == "包政办函〔2022〕1号"
     assert "征求意见稿" not in _text(published / TONGBAO)
     # Publishing the same documents again keeps their numbers; another cycle's documents get new ones.
     again = tmp_path / "again"
-    assert cli("report", "--cycle", "2022H1", "--out", again, "--date", "2022-07-16", "--publish").exit_code == 0
+    write_reports(settings, again, cycle="2022H1", signed=date(2022, 7, 16), publish=True)
     assert _all_numbers(again) == first
-    status = cli("status", "--cycle", "2022H1").output
-    assert "通报 包政办〔2022〕1号" in status and "报告 包政办〔2022〕2号" in status and "反馈函 36 份" in status
+    shown = status(settings)
+    assert "通报 包政办〔2022〕1号" in shown and "报告 包政办〔2022〕2号" in shown and "反馈函 36 份" in shown
 
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
-    _approve(settings, "2022H2")
-    taken = cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2docs", "--date", "2022-12-30", "--publish",
-                "--number", "2")
-    assert refused(taken, "包政办〔2022〕2号已用于", "不能重复使用")
-    given = cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2docs", "--date", "2022-12-30", "--publish",
-                "--number", "7")
-    assert given.exit_code == 0, given.output
+    approve(settings, "2022H2")
+    with pytest.raises(Conflict, match="包政办〔2022〕2号已用于.*不能重复使用"):
+        write_reports(settings, tmp_path / "h2docs", cycle="2022H2", signed=date(2022, 12, 30), publish=True, number=2)
+    write_reports(settings, tmp_path / "h2docs", cycle="2022H2", signed=date(2022, 12, 30), publish=True, number=7)
     second = _all_numbers(tmp_path / "h2docs")
     assert second[:2] == ["包政办〔2022〕7号", "包政办〔2022〕8号"]
     assert not set(first) & set(second)
-    assert refused(cli("report", "--cycle", "2022H2", "--out", tmp_path / "x", "--number", "9"), "须同时加 --publish")
 
 
 @pytest.mark.layout_only
 def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_issuer_and_addressees(scored, settings,
                                                                                                     tmp_path):
-    cli = scored
-    _approve(settings, "2022H1")
-    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15", "--publish").exit_code == 0
+    approve(settings, "2022H1")
+    write_reports(settings, tmp_path / "r", cycle="2022H1", signed=date(2022, 7, 15), publish=True)
     baogao = docx.Document(tmp_path / "r" / BAOGAO)
     line = next(p for p in baogao.paragraphs if "签发人：" in p.text)
     number, _, signer = line.text.partition("\t")
@@ -152,9 +145,8 @@ def test_short_titles_come_from_the_indicator_text():
 
 @pytest.mark.layout_only
 def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
-    cli = scored
-    _approve(settings, "2022H1")
-    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15", "--publish").exit_code == 0
+    approve(settings, "2022H1")
+    write_reports(settings, tmp_path / "r", cycle="2022H1", signed=date(2022, 7, 15), publish=True)
     letter = docx.Document(tmp_path / "r" / "反馈函" / "150202-东河区-反馈函.docx")
     texts = [p.text for p in letter.paragraphs]
     text = "\n".join(texts)
@@ -175,16 +167,15 @@ def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
 
 
 def test_comparisons_appear_only_when_a_previous_period_exists(scored, settings, tmp_path):
-    cli = scored
-    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "h1", "--date", "2022-07-15").exit_code == 0
+    write_reports(settings, tmp_path / "h1", cycle="2022H1", signed=date(2022, 7, 15))
     h1 = docx.Document(tmp_path / "h1" / TONGBAO)
     assert "较上期" not in "\n".join(c.text for t in h1.tables for c in t.rows[0].cells)
     assert not any("↑" in c.text or "↓" in c.text for t in h1.tables for r in t.rows for c in r.cells)
     assert "与" not in "".join(p.text for p in h1.paragraphs if p.text.startswith("（三）"))
 
-    _approve(settings, "2022H1")
+    approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
-    assert cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2docs", "--date", "2022-12-30").exit_code == 0
+    write_reports(settings, tmp_path / "h2docs", cycle="2022H2", signed=date(2022, 12, 30))
     tongbao = docx.Document(tmp_path / "h2docs" / "2022年下半年数字政府建设考评结果通报.docx")
     table = next(t for t in tongbao.tables if t.rows[0].cells[0].text.startswith("排名"))
     header = [c.text for c in table.rows[0].cells]
@@ -199,9 +190,8 @@ def test_comparisons_appear_only_when_a_previous_period_exists(scored, settings,
 
 
 @pytest.mark.layout_only
-def test_problems_are_drawn_from_the_data(scored, tmp_path):
-    cli = scored
-    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15").exit_code == 0
+def test_problems_are_drawn_from_the_data(scored, settings, tmp_path):
+    write_reports(settings, tmp_path / "r", cycle="2022H1", signed=date(2022, 7, 15))
     tongbao = _text(tmp_path / "r" / TONGBAO)
     assert "重点任务推进不够有力" not in tongbao and "等单位得分相对靠后" not in tongbao
     problems = tongbao.split("三、存在的问题")[1].split("四、工作要求")[0]
@@ -209,13 +199,11 @@ def test_problems_are_drawn_from_the_data(scored, tmp_path):
 
 
 def test_annual_documents(scored, settings, tmp_path):
-    cli = scored
-    _approve(settings, "2022H1")
+    approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
-    _approve(settings, "2022H2")
+    approve(settings, "2022H2")
     out = tmp_path / "annual"
-    result = cli("report", "--annual", "2022", "--out", out, "--date", "2023-01-10", "--publish")
-    assert result.exit_code == 0, result.output
+    write_reports(settings, out, annual=2022, signed=date(2023, 1, 10), publish=True)
     tongbao = docx.Document(out / "2022年度数字政府建设考评结果通报.docx")
     text = "\n".join(p.text for p in tongbao.paragraphs)
     assert "关于2022年度数字政府建设考评结果的通报" in text and "包政办〔2023〕1号" in text
@@ -239,8 +227,7 @@ def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_pa
                                                         ComponentScore.component == Component.field)).first()
         row.note = "政务大厅自助终端半数停用"
         session.add(row)
-    cli = scored
-    assert cli("report", "--cycle", "2022H1", "--out", tmp_path / "r", "--date", "2022-07-15").exit_code == 0
+    write_reports(settings, tmp_path / "r", cycle="2022H1", signed=date(2022, 7, 15))
     report = _text(tmp_path / "r" / BAOGAO)
     assert "实地调研发现的问题" in report and "东河区：政务大厅自助终端半数停用。" in report
 
@@ -250,12 +237,11 @@ def test_the_report_summarises_the_field_visit_findings(scored, settings, tmp_pa
 @pytest.mark.layout_only
 def test_report_letter_and_annual_tongbao_render_with_number_signer_and_signature_on_a_page_with_text(
         scored, settings, tmp_path):
-    cli = scored
-    _approve(settings, "2022H1")
+    approve(settings, "2022H1")
     scored_cycle(settings, tmp_path / "h2", "2022H2", seed=2)
-    _approve(settings, "2022H2")
-    assert cli("report", "--cycle", "2022H2", "--out", tmp_path / "h2", "--date", "2022-12-30", "--publish").exit_code == 0
-    assert cli("report", "--annual", "2022", "--out", tmp_path / "y", "--date", "2023-01-10", "--publish").exit_code == 0
+    approve(settings, "2022H2")
+    write_reports(settings, tmp_path / "h2", cycle="2022H2", signed=date(2022, 12, 30), publish=True)
+    write_reports(settings, tmp_path / "y", annual=2022, signed=date(2023, 1, 10), publish=True)
     sources = [tmp_path / "h2" / "2022年下半年数字政府建设考评情况报告.docx", tmp_path / "h2" / "反馈函" / "150202-东河区-反馈函.docx",
                tmp_path / "y" / "2022年度数字政府建设考评结果通报.docx"]
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",

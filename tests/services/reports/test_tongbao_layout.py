@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import date
 
 import docx
 import openpyxl
@@ -13,23 +14,10 @@ import pytest
 from docx.enum.text import WD_LINE_SPACING
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
-from typer.testing import CliRunner
 
 from kaoping import db
 from kaoping.settings import Settings
-from tests.conftest import Cli, cli_env
-from tests.factories import add_line, adjust_score, result_rows, scored_cycle
-
-
-def approve(settings, code: str = "2022H1") -> None:
-    """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
-    from kaoping.models import Cycle, CycleStatus
-    from sqlmodel import select
-
-    with db.session_scope(settings) as session:
-        cycle = session.exec(select(Cycle).where(Cycle.code == code)).one()
-        cycle.status = CycleStatus.approved
-        session.add(cycle)
+from tests.factories import add_line, adjust_score, approve, result_rows, scored_cycle, write_reports
 
 
 @pytest.fixture(scope="module")
@@ -37,22 +25,17 @@ def reports(sqlite_initialized_template, tmp_path_factory):
     """The published documents of a scored 2022H1, built once for the module: the tests only read them
     (and render copies in folders of their own). On SQLite only: the documents are written from results
     read through the same code on either backend; the results themselves are computed and checked on
-    both in tests/services/test_rules_service.py."""
+    both in tests/cli/test_rules.py."""
     folder = tmp_path_factory.mktemp("reports")
     shutil.copyfile(sqlite_initialized_template, folder / "kaoping.sqlite3")  # what `initialized_db` does
     settings = Settings(database_url=f"sqlite:///{folder / 'kaoping.sqlite3'}", var_dir=folder / "var",
                         environment="development", _env_file=None)
-    cli = Cli(CliRunner(), cli_env(settings))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(folder)  # no stray .env from the developer's checkout (as the `cli` fixture)
-        scored_cycle(settings, folder)
-        adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
-        add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
-        approve(settings)
-        result = cli("report", "--cycle", "2022H1", "--out", folder / "reports", "--date", "2022-07-15", "--publish",
-                     "--number", "5")
-        assert result.exit_code == 0, result.output
-        rows = result_rows(settings)
+    scored_cycle(settings, folder)
+    adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
+    add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
+    approve(settings)
+    write_reports(settings, folder / "reports", cycle="2022H1", signed=date(2022, 7, 15), publish=True, number=5)
+    rows = result_rows(settings)
     yield folder / "reports", rows
     db.dispose_engine(settings.database_url)
 

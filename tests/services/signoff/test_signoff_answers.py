@@ -19,7 +19,7 @@ from kaoping.services.signoff.signatures import (
     record_answer,
     signoff_state,
 )
-from tests.factories import accept_default_points, pass_objection_window, scored_cycle
+from tests.factories import accept_default_points, open_cycle, pass_objection_window, scored_cycle
 
 CODE = "2022H1"
 RUN = "6a1f0c2e-0000-4000-8000-000000000001"
@@ -64,7 +64,7 @@ def wrong(code: str) -> str:
     return "000000" if code != "000000" else "111111"
 
 
-def test_each_answer_is_counted_and_only_the_right_code_signs(initialized, settings, tmp_path):
+def test_each_answer_is_counted_and_only_the_right_code_signs(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     before = state(settings, "verification")
     assert (before.done, before.usable, before.answers, before.blocking) == (False, False, 0, [])
@@ -108,7 +108,7 @@ def test_each_answer_is_counted_and_only_the_right_code_signs(initialized, setti
     assert via.after["via"] == f"Prefect 运行 {RUN}"
 
 
-def test_an_expired_code_is_not_usable_and_is_refused(initialized, settings, tmp_path):
+def test_an_expired_code_is_not_usable_and_is_refused(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code = ask(settings, "verification")
     later = utcnow() + timedelta(hours=settings.signoff_code_hours, minutes=1)
@@ -119,7 +119,7 @@ def test_an_expired_code_is_not_usable_and_is_refused(initialized, settings, tmp
     assert latest(settings, "verification").answers == 1 and status_of(settings) == CycleStatus.open
 
 
-def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized, settings, tmp_path):
+def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     assert answer(settings, "verification", SignoffAnswer(code=ask(settings, "verification"), approve=True)).ok
     pass_objection_window(settings)  # the objection stage between the two sign-offs (issue 17)
@@ -144,14 +144,14 @@ def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized, settin
     assert state(settings, "verification").answers == 1 and state(settings, "verification").usable
 
 
-def test_what_blocks_the_verification_and_what_the_signer_may_confirm(initialized, settings, tmp_path):
-    assert initialized("cycle", "open", CODE, "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
+def test_what_blocks_the_verification_and_what_the_signer_may_confirm(initialized_db, settings, tmp_path):
+    open_cycle(settings, CODE)
     blocked = state(settings, "verification")
     assert not blocked.done and blocked.blocking  # nothing scored yet
     assert state(settings, "approval").blocking == []  # the approval is never blocked: it waits for the verification
 
 
-def test_self_scored_items_are_left_to_the_signer(initialized, settings, tmp_path):
+def test_self_scored_items_are_left_to_the_signer(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path, verify=False)
     accept_default_points(settings)
     assert state(settings, "verification").blocking == []  # unconfirmed self-scored items do not block the question

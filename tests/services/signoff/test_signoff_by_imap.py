@@ -10,10 +10,8 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.services.cycles.cycle import get_cycle
-from tests.factories import scored_cycle
-from tests.imap_mail import reply
-from tests.services.test_mailbox_imap import deliver, folder
-from tests.services.test_signoff_reply import CODE, RUN, ask
+from tests.factories import WAITING_RUN, ask_signer, scored_cycle
+from tests.imap_mail import deliver, folder, reply
 
 
 def _reply_to(request_id: str, subject: str, sender: str, text: str) -> bytes:
@@ -27,7 +25,7 @@ def test_a_signers_reply_over_imap_signs_and_a_wrong_code_is_refused(imap_settin
 
         pytest.skip("the sign-off service runs on both backends in test_signoff_reply; here the mail path (SQLite)")
     scored_cycle(settings, tmp_path)
-    code, message_id, subject = ask(settings)
+    code, message_id, subject = ask_signer(settings)
     wrong = "000000" if code != "000000" else "111111"
 
     deliver(imap_server, settings, _reply_to(message_id, subject, settings.verifier_email, f"同意。验证码 {wrong}"))
@@ -35,16 +33,16 @@ def test_a_signers_reply_over_imap_signs_and_a_wrong_code_is_refused(imap_settin
     assert [m.outcome for m in first.messages] == ["reply"]
     assert "签字未生效" in first.messages[0].summary and first.messages[0].release_run == ""
     with db.session_scope(settings) as session:
-        assert get_cycle(session, CODE).status == CycleStatus.open
+        assert get_cycle(session, "2022H1").status == CycleStatus.open
         answers = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_reply_refused")).all()
         assert len(answers) == 1 and settings.verifier_email in answers[0].to and "验证码不正确" in answers[0].text_body
 
     deliver(imap_server, settings, _reply_to(message_id, subject, settings.verifier_email, f"同意\n验证码：{code}"))
     second = fetch_mail(settings)
     assert [m.outcome for m in second.messages] == ["reply"]
-    assert "签字已生效" in second.messages[0].summary and second.messages[0].release_run == RUN
+    assert "签字已生效" in second.messages[0].summary and second.messages[0].release_run == WAITING_RUN
     with db.session_scope(settings) as session:
-        assert get_cycle(session, CODE).status == CycleStatus.verified
+        assert get_cycle(session, "2022H1").status == CycleStatus.verified
     # Both replies are kept in the processed folder; nothing waits in the inbox.
     assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 2
     assert folder(imap_server, settings, "INBOX") == []

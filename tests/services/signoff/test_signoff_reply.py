@@ -5,7 +5,6 @@ why; the same message is never counted twice; the waiting run is named for relea
 from __future__ import annotations
 
 import email
-import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 
@@ -23,31 +22,12 @@ from kaoping import db
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.signoff.reply import ANSWERS_PER_DAY, take_reply
-from kaoping.services.signoff.signatures import ask_signer, signoff_state
-from tests.factories import scored_cycle
+from kaoping.services.signoff.signatures import signoff_state
+from tests.factories import WAITING_RUN as RUN
+from tests.factories import ask_signer, scored_cycle, signoff_reply
 
 CODE = "2022H1"
-RUN = "6a1f0c2e-0000-4000-8000-000000000002"
-_n = iter(range(1, 10_000))
-
-
-def ask(settings, stage: str = "verification") -> tuple[str, str, str]:
-    """The flow asks the signer; returns (code, the email's Message-ID, its subject)."""
-    with db.session_scope(settings) as session:
-        ask_signer(session, settings, cycle_code=CODE, stage=stage, flow_run_id=RUN, link="", actor="flow:test")
-    with db.session_scope(settings) as session:
-        message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
-                               .order_by(OutboxMessage.id.desc())).first()
-        return re.search(r"验证码：(\d{6})", message.text_body).group(1), message.message_id, message.subject
-
-
-def reply(settings, text: str, *, to: str = "", sender: str | None = None, subject: str = "", message_id: str = "",
-          references: tuple[str, ...] = ()):
-    message = IncomingMessage(message_id=message_id or f"<reply-{next(_n)}@mail.baotou.example>",
-                              sender=sender or settings.verifier_email, subject=subject or "回复：签字", text=text,
-                              received_at=datetime(2022, 7, 9, 2, 0, tzinfo=UTC), in_reply_to=to, references=references)
-    with db.session_scope(settings) as session:
-        return take_reply(session, settings, message)
+ask, reply = ask_signer, signoff_reply  # (tests/factories.py) the flow asks the signer; the signer's reply is taken in
 
 
 def quoted_request(code: str) -> str:
@@ -72,7 +52,7 @@ def latest(settings) -> SignoffRequest:
         return session.exec(select(SignoffRequest).order_by(SignoffRequest.id.desc())).first()
 
 
-def test_the_signers_reply_with_the_code_signs_and_names_the_waiting_run(initialized, settings, tmp_path):
+def test_the_signers_reply_with_the_code_signs_and_names_the_waiting_run(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, subject = ask(settings)
     outcome = reply(settings, f"同意。\n验证码：{code[:3]} {code[3:]}\n发自我的iPhone" + quoted_request(code), to=request_id,
@@ -95,7 +75,7 @@ def test_the_signers_reply_with_the_code_signs_and_names_the_waiting_run(initial
     assert state.done and state.answers == 1  # the released run's question key is used up
 
 
-def test_a_rejection_by_reply_sends_the_cycle_back_and_stops_the_waiting_run(initialized, settings, tmp_path):
+def test_a_rejection_by_reply_sends_the_cycle_back_and_stops_the_waiting_run(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
     outcome = reply(settings, f"退回修改：请再核实市卫健委的实地调研得分。{code}" + quoted_request(code), to=request_id)
@@ -107,7 +87,7 @@ def test_a_rejection_by_reply_sends_the_cycle_back_and_stops_the_waiting_run(ini
     assert (state.done, state.usable, state.decision, state.decision_run) == (False, False, "reject", RUN)
 
 
-def test_the_quoted_code_counts_only_in_a_direct_reply(initialized, settings, tmp_path):
+def test_the_quoted_code_counts_only_in_a_direct_reply(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, subject = ask(settings)
     # Matched by its subject only (the client dropped In-Reply-To): the quoted code does not count.
@@ -121,7 +101,7 @@ def test_the_quoted_code_counts_only_in_a_direct_reply(initialized, settings, tm
     assert entry.after["code_from"] == "quoted"
 
 
-def test_another_address_no_code_and_ambiguous_replies_are_refused_with_a_reply(initialized, settings, tmp_path):
+def test_another_address_no_code_and_ambiguous_replies_are_refused_with_a_reply(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
     stranger = reply(settings, f"同意 {code}", to=request_id, sender="mishu@baotou.example")
@@ -146,7 +126,7 @@ def test_another_address_no_code_and_ambiguous_replies_are_refused_with_a_reply(
     assert reply(settings, f"同意 {code}", to=request_id).accepted
 
 
-def test_a_wrong_code_is_counted_and_refused_and_a_replayed_reply_is_not_counted_twice(initialized, settings, tmp_path):
+def test_a_wrong_code_is_counted_and_refused_and_a_replayed_reply_is_not_counted_twice(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
     wrong = "000000" if code != "000000" else "111111"
@@ -166,7 +146,7 @@ def test_a_wrong_code_is_counted_and_refused_and_a_replayed_reply_is_not_counted
         assert len(session.exec(select(AuditEntry).where(AuditEntry.action == "signoff.approve.verification")).all()) == 1
 
 
-def test_a_replaced_code_costs_no_try_and_an_expired_one_releases_the_run(initialized, settings, tmp_path):
+def test_a_replaced_code_costs_no_try_and_an_expired_one_releases_the_run(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     old_code, old_id, _ = ask(settings)
     with db.session_scope(settings) as session:  # the code was sent again (a reminder renewed it, or the run asked again)
@@ -181,7 +161,7 @@ def test_a_replaced_code_costs_no_try_and_an_expired_one_releases_the_run(initia
     assert expired.fate == "refused" and "已过期" in expired.reason and expired.flow_run_id == RUN
 
 
-def test_refusals_are_answered_a_few_times_a_day_and_auto_replies_never(initialized, settings, tmp_path):
+def test_refusals_are_answered_a_few_times_a_day_and_auto_replies_never(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     _, request_id, _ = ask(settings)
     outcomes = [reply(settings, "自动回复：我正在休假", to=request_id, sender="robot@other.example") for _ in range(7)]
@@ -192,7 +172,7 @@ def test_refusals_are_answered_a_few_times_a_day_and_auto_replies_never(initiali
     assert len(answers_to(settings, "")) == ANSWERS_PER_DAY
 
 
-def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized, settings, tmp_path):
+def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, _, subject = ask(settings)
     assert reply(settings, f"同意 {code}", to="<kaoping.unknown@baotou.example>") is None
@@ -205,7 +185,7 @@ def test_a_message_that_answers_no_signoff_email_is_not_taken(initialized, setti
 
 
 
-def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized, settings, tmp_path):
+def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized_db, settings, tmp_path):
     from tests.factories import accept_default_points
 
     scored_cycle(settings, tmp_path, verify=False)
@@ -220,7 +200,7 @@ def test_the_verifier_confirms_the_self_scored_items_by_saying_so(initialized, s
     assert confirmed.accepted and status(settings) == CycleStatus.verified
 
 
-def test_a_message_without_message_id_is_still_taken_once(initialized, settings, tmp_path):
+def test_a_message_without_message_id_is_still_taken_once(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
     wrong = "000000" if code != "000000" else "111111"
@@ -235,7 +215,7 @@ def test_a_message_without_message_id_is_still_taken_once(initialized, settings,
     assert not reply(settings, f"同意 {code}", to=request_id, message_id=" ").replayed
 
 
-def test_five_wrong_codes_by_reply_lock_the_request_and_release_the_run_for_a_new_code(initialized, settings, tmp_path):
+def test_five_wrong_codes_by_reply_lock_the_request_and_release_the_run_for_a_new_code(initialized_db, settings, tmp_path):
     scored_cycle(settings, tmp_path)
     code, request_id, _ = ask(settings)
     wrong = "000000" if code != "000000" else "111111"
