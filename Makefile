@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo demo-ui test test-ui bench install clean golden lint
+.PHONY: demo demo-ui serve test test-ui bench install clean golden lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: $(STAMP)
 # The demo with the Prefect UI at http://127.0.0.1:4200: you sign in the browser; Ctrl-C stops it.
 demo-ui: $(STAMP)
 	$(BIN)/kaoping demo --ui
+
+# The production topology on one machine: Prefect server on PostgreSQL with its credential, two process
+# workers, kaoping on PostgreSQL (the local server, postgres@127.0.0.1:5432); Ctrl-C stops it.
+serve: $(STAMP)
+	$(BIN)/kaoping serve
 
 # Two workers (the machine has two cores): each starts its own Prefect test server.
 test: lint

@@ -43,6 +43,7 @@ SLOW_FIRST = (
     "tests/e2e/test_cycle_flow.py::test_a_run_killed_while_issuing_forms",
 )
 SLOW_FILES = ("tests/services/reports/test_documents.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
+              "tests/cli/test_doctor.py", "tests/deploy/test_serve.py",
               "tests/cli/test_signoff_codes.py", "tests/cli/test_rules.py", "tests/services/reports/test_tongbao_layout.py")
 # The CLI's tests are about the commands (arguments, output, exit codes): SQLite only, unless their module names in
 # BOTH_BACKENDS the tests that also check what a command leaves in the database (those run on PostgreSQL too).
