@@ -31,9 +31,8 @@ from kaoping.services.returns.intake import receive
 from kaoping.settings import Settings, SmtpSecurity
 from tests import factories
 from tests.abuse.helpers import counts, filled_self_assessment, mail_to
-from tests.imap_mail import reply
+from tests.imap_mail import deliver, folder, reply
 from tests.private_postgres import PrivatePostgres, available
-from tests.services.test_mailbox_imap import deliver, folder
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: on both backends (the others: SQLite only — the restart test has a PostgreSQL server of its own)
