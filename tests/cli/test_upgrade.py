@@ -19,8 +19,11 @@ from kaoping import db
 from kaoping.records import backup as backup_files
 from kaoping.settings import Settings
 from tests import factories
-from tests.services.test_backup import empty_target, published  # noqa: F401  (the fixture: an empty database)
+from tests.cli.conftest import published
 from tests.conftest import cli_env
+
+#: The upgraded database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_a_database_of_the_previous_release_upgrades_and_keeps_every_result"}
 
 
 def previous_revision(settings: Settings) -> tuple[str, str]:
@@ -61,7 +64,7 @@ def as_previous_release(source: Settings, target: Settings, revision: str, folde
     return written
 
 
-def test_a_database_of_the_previous_release_upgrades_and_keeps_every_result(initialized_db, empty_target, tmp_path, cli):  # noqa: F811
+def test_a_database_of_the_previous_release_upgrades_and_keeps_every_result(initialized_db, empty_target, tmp_path, cli):
     source = initialized_db
     published(source, tmp_path, cli)
     before = factories.result_rows(source)
