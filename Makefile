@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The demo needs kaoping alone: not the test tools (Playwright's 40 MB wheel, hypothesis, import-linter …).
 BASE   := $(VENV)/.installed-base
 
-.PHONY: demo demo-ui test test-ui bench install clean golden lint
+.PHONY: demo demo-ui serve test test-ui bench install clean golden lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ demo: $(BASE)
 # The demo with the Prefect UI at http://127.0.0.1:4200: you sign in the browser; Ctrl-C stops it.
 demo-ui: $(BASE)
 	$(BIN)/kaoping demo --ui
+
+# The production topology on one machine: Prefect server on PostgreSQL with its credential, two process
+# workers, kaoping on PostgreSQL (the local server, postgres@127.0.0.1:5432); Ctrl-C stops it.
+serve: $(STAMP)
+	$(BIN)/kaoping serve
 
 # Two workers (the machine has two cores): each starts its own Prefect test server.
 test: lint

@@ -120,6 +120,9 @@ def _intake_mailbox() -> list[dict]:
     more = f"；邮箱中还有 {run['waiting']} 封，下次运行继续收取" if run["waiting"] else ""
     if run.get("busy"):
         more = "；另一次收取正在处理专用邮箱，本次未收取（下次运行再收）"
+    if run.get("interrupted"):
+        logger.warning("%s", run["interrupted"])
+        more += f"；本次收取中断：{run['interrupted']}"
     create_markdown_artifact(key="kaoping-intake", description="最近一次回收（专用邮箱）",
                              markdown=f"# 最近一次回收：专用邮箱 {len(run['messages'])} 封邮件，{len(outcomes)} 个文件，"
                                       f"回复邮件 {sent['sent']} 封{more}\n\n" + "\n".join(rows))

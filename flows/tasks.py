@@ -317,7 +317,7 @@ def fetch_mailbox() -> dict:
     for m in report.messages:
         if m.release_run:  # a signature by reply: the run that waited for it goes on
             m.summary += "；" + (release_paused_run(m.release_run, how="已通过邮件回复签字") or "没有等待签字的运行")
-    return {"waiting": report.waiting, "busy": report.busy,
+    return {"waiting": report.waiting, "busy": report.busy, "interrupted": report.interrupted,
             "messages": [{"sender": m.sender, "subject": m.subject, "outcome": m.outcome, "summary": m.summary,
                           "folder": m.folder, "files": m.files,
                           "received_at": m.received_at.isoformat() if m.received_at else None} for m in report.messages]}

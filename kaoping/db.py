@@ -15,8 +15,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Session, create_engine
 
+from kaoping.domain.errors import Unavailable
 from kaoping.settings import MIGRATIONS_DIR, Settings
 
 # Where a session carries the key that seals its audit entries (kaoping.records.audit).
@@ -75,6 +77,26 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """The database could not be used (down, restarting, the connection dropped, locked, out of
+    space) — a condition of the moment, not of the data: an ``Unavailable`` saying so in one line,
+    or None for any other error. On PostgreSQL every ``OperationalError`` is such a condition
+    (connection loss, administrator shutdown, deadlock, serialization failure, disk full); on
+    SQLite too (database locked, disk I/O error, unable to open the file)."""
+    if isinstance(exc, Unavailable):
+        return exc
+    if isinstance(exc, sa_exc.DBAPIError) and (exc.connection_invalidated or
+                                               isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)):
+        words = str(getattr(exc, "orig", exc)).strip().splitlines()
+        cause = words[0][:160] if words else exc.__class__.__name__
+    elif isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        cause = exc.__class__.__name__
+    else:
+        return None
+    return Unavailable(f"数据库暂时无法使用（{cause}）：本次未作任何处理，也未通知任何人；请确认数据库服务正常后重试"
+                       "（定时流程下次运行会自动重试）。 / The database is unavailable; nothing was done.")
 
 
 def alembic_config(url: str) -> Config:

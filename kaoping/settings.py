@@ -7,6 +7,7 @@ Everything that reads configuration receives a :class:`Settings`; nothing else r
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -175,6 +176,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in text.replace("，", ",").split(",") if part.strip()]
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_kaoping_can_use(cls, value: str) -> str:
+        """A URL kaoping can open: SQLite, or PostgreSQL through psycopg (version 3, installed with
+        kaoping). Each other shape is refused naming what to write instead (never with the password)."""
+        return check_database_url(value)
+
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> "Settings":
         if (
@@ -264,6 +272,110 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
 
+def _without_password(url: str) -> str:
+    """``user:***@host``: the password of a URL (or of something meant as one) is never printed."""
+    return re.sub(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*://)?[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def check_database_url(value: str) -> str:
+    """``KAOPING_DATABASE_URL`` as given, if kaoping can use it; else a ``ValueError`` in one line
+    naming the shape that is wrong and the one to write (see ``database_url``)."""
+    url = value.strip()
+    if not url:
+        return ""
+    shown = _without_password(url)
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*)://", url)
+    if match is None:
+        raise ValueError(f"KAOPING_DATABASE_URL=“{shown}”不是数据库地址：应写成 postgresql+psycopg://用户名:密码@主机:5432/数据库名"
+                         "（或留空，使用 var/ 下的 SQLite 文件）。")
+    scheme = match.group(1).lower()
+    dialect, _, driver = scheme.partition("+")
+    rest = url[match.end():]
+    if dialect == "sqlite" and driver in ("", "pysqlite"):
+        return url
+    if dialect in ("postgresql", "postgres", "pgsql") and driver != "psycopg":
+        fixed = _without_password(f"postgresql+psycopg://{rest}")
+        why = (f"驱动 {driver} 没有随 kaoping 安装" if driver else "没有写明驱动") if dialect != "postgres" else "“postgres://”不是 SQLAlchemy 的写法"
+        raise ValueError(f"KAOPING_DATABASE_URL 以“{scheme}://”开头：{why}；kaoping 通过 psycopg（第 3 版）连接 PostgreSQL，"
+                         f"请写成 {fixed}")
+    if dialect == "postgresql":
+        return url
+    raise ValueError(f"KAOPING_DATABASE_URL 指向 {dialect} 数据库（{shown}）：kaoping 只支持 PostgreSQL（及兼容的 KingbaseES、"
+                     "openGauss）和 SQLite。请写成 postgresql+psycopg://用户名:密码@主机:5432/数据库名。")
+
+
+# --------------------------------------------------------------------------- placeholders
+
+#: Domains reserved for examples and tests (RFC 2606, RFC 6761): no mailbox a person reads is on them.
+EXAMPLE_DOMAINS = ("example", "example.com", "example.net", "example.org", "test", "invalid", "localhost")
+#: What a setting still at a shipped placeholder looks like: ×××, a phone of zeros.
+_PLACEHOLDER_TEXT = re.compile(r"×{2,}|X{3,}|x{3,}|某某|0{7}|<[^<>]+>")  # … and the <…> of deploy/env/*.example
+#: What the 公文 themselves print (通报, 报告, 反馈函), and where the 报告 goes: publishing refuses
+#: placeholders among these (``placeholders(settings, DOCUMENT_SETTINGS)``).
+DOCUMENT_SETTINGS = ("office_name", "issuer_mark", "issuer_name", "doc_number_prefix", "letter_number_prefix",
+                     "report_signer", "contact_office", "contact_name", "contact_phone", "tongbao_to", "tongbao_copy",
+                     "report_to", "report_copy", "leadership_emails")
+#: What each setting is, as people call it (for the refusal and `kaoping doctor`).
+SETTING_LABELS = {
+    "secret_key": "密钥", "report_signer": "报告的签发人", "contact_name": "公文附注的联系人", "contact_phone": "公文附注的联系电话",
+    "contact_office": "公文附注的联系处室", "office_name": "专班名称", "issuer_name": "发文机关署名", "issuer_mark": "发文机关标志",
+    "mail_from": "发件地址，即专用邮箱", "office_email": "专班邮箱", "verifier_email": "专班负责人（核实签字人）的邮箱",
+    "approver_email": "分管领导（审定签字人）的邮箱", "leadership_emails": "市委、市政府、市纪委监委的收件邮箱",
+    "third_party_email": "第三方评估机构的邮箱", "opinion_email": "民意调查机构的邮箱", "verifier_name": "专班负责人",
+    "approver_name": "分管领导", "imap_user": "专用邮箱的登录名",
+}
+
+
+def is_example_address(address: str) -> bool:
+    """An address on a domain reserved for examples (baotou.example, evaluator.example, x.test …)."""
+    domain = address.strip().lower().rpartition("@")[2].rstrip(".")
+    return any(domain == d or domain.endswith("." + d) for d in EXAMPLE_DOMAINS)
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    """A setting still at a placeholder or example value: which variable, what it holds, what it is."""
+
+    name: str  # the field, e.g. report_signer
+    value: str  # what it holds, shown (never a secret)
+    why: str  # 仍是占位符 / 示例地址 / 内置开发密钥
+
+    @property
+    def variable(self) -> str:
+        return f"KAOPING_{self.name.upper()}"
+
+    @property
+    def label(self) -> str:
+        return SETTING_LABELS.get(self.name, self.name)
+
+    def __str__(self) -> str:
+        return f"{self.variable}（{self.label}）{self.why}：{self.value}"
+
+
+def placeholders(settings: "Settings", names: tuple[str, ...] | None = None) -> list[Placeholder]:
+    """Every setting (or every one of ``names``) still at a placeholder or example value — ×××,
+    0472-0000000, an address on baotou.example or another reserved domain, the built-in development
+    secret. What `kaoping doctor` lists and what production's publishing refuses."""
+    found: list[Placeholder] = []
+    chosen = names or tuple(type(settings).model_fields)
+    if "secret_key" in chosen and settings.uses_development_secret:
+        found.append(Placeholder("secret_key", "（内置开发密钥，公开在源代码中）", "仍是内置开发密钥"))
+    for name in chosen:
+        value = getattr(settings, name, None)
+        if name == "secret_key" or "password" in name or "secret" in name:
+            continue
+        values = value if isinstance(value, list) else [value]
+        texts = [v for v in values if isinstance(v, str)]
+        if not texts:
+            continue
+        examples = [t for t in texts if "@" in t and is_example_address(t)]
+        if examples:
+            found.append(Placeholder(name, "、".join(examples), "仍是示例地址"))
+        elif any(_PLACEHOLDER_TEXT.search(t) for t in texts):
+            found.append(Placeholder(name, "、".join(texts), "仍是占位符"))
+    return found
+
+
 #: How a setting is written, for the refusal that names a variable set wrongly.
 EXPECTED = {
     "environment": "development 或 production",
@@ -310,6 +422,9 @@ def describe_settings_error(exc: Exception) -> str:
                 parts.append(message)
                 continue
             name = loc[0]
+            if message.startswith(f"KAOPING_{str(name).upper()}"):  # the rule's own message names it (and hides secrets)
+                parts.append(message)
+                continue
             shown = error.get("input")
             hint = EXPECTED.get(name, "")
             parts.append(f"环境变量 KAOPING_{name.upper()}" + (f"（第 {int(loc[1]) + 1} 项）" if len(loc) > 1 and loc[1].isdigit() else "")

@@ -19,7 +19,10 @@ For each message waiting in the intake folder (``fetch_mail``):
    mail, or a failure nobody foresaw), then note the move.
 
 A crash before step 1 leaves the message unread in the folder (fetched with BODY.PEEK); after
-step 1 the record says how far it got. Nothing is lost and nothing is done twice — also when two
+step 1 the record says how far it got. The database or the disk going away mid-run (a restart, a
+full disk) is no fault of the message: it is not refused, its sender is told nothing, it stays in
+the folder, and the run stops there (``FetchReport.interrupted``) — the next run takes it and the
+rest. The mailbox going away does the same. Nothing is lost and nothing is done twice — also when two
 fetches start at once (the intake flow and an operator's `kaoping mail fetch`): one run at a time
 holds the mailbox (``adapters.locks.exclusive``, released also when a process dies); the other
 takes nothing and says so (``FetchReport.busy``).
@@ -31,7 +34,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from imaplib import IMAP4
 
@@ -40,19 +43,20 @@ from kaoping.models import MailboxMessage
 from kaoping.models.types import utcnow
 from kaoping.notifications.mail.imap import ImapMailbox
 from kaoping.notifications.mail.parse import ParsedMessage, parse_message
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kaoping import db
 from kaoping.adapters.archives import is_zip, unpack_zip
 from kaoping.adapters.locks import exclusive
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
+from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.text import normalize_email
 from kaoping.records.received import keep_received
-from kaoping.services.returns.intake import receive
+from kaoping.services.returns.intake import receive, unavailable
 from kaoping.settings import Settings
 
 log = logging.getLogger("kaoping.mail")
@@ -87,6 +91,7 @@ class FetchReport:
     messages: list[MessageOutcome] = field(default_factory=list)
     waiting: int = 0  # still in the folder after this run (over the batch size)
     busy: bool = False  # another run was fetching from this mailbox: this one took nothing
+    interrupted: str = ""  # why this run stopped early (the database, the disk or the mailbox went away): the rest waits
 
     @property
     def accepted_files(self) -> int:
@@ -103,13 +108,15 @@ class Routed:
     refused: bool = False  # held or refused (a stranger's, late, unreadable): filed with the refused mail
 
 
-def route_text_reply(session: Session, settings: Settings, message: IncomingMessage) -> Routed | None:
+def route_text_reply(session: Session, settings: Settings, message: IncomingMessage,
+                     files: tuple[ReturnedFile, ...] | None = None) -> Routed | None:
     """Is the message an answer kaoping waits for — a signature by reply (签字), an objection form
     (异议表) attached to any email, an objection to a provisional 反馈函 (异议) or a lead assessor's
     opinion on an objection routed to it (牵头考核单位意见)? Each handler answers ``None`` for a
     message that is not its own (the replies match ``message.replied_to`` against the Message-IDs of
     what kaoping sent; the form is recognised by its signed identity). Asked before the attachments
-    are looked at: an objection may carry evidence files."""
+    are looked at: an objection may carry evidence files. ``files``: the attachments as the mailbox
+    read them, once (``recognise_attachments``)."""
     from kaoping.services.objections import by_form as objection_intake
     from kaoping.services.objections import opinions as objection_opinions
     from kaoping.services.objections import record as objections
@@ -120,11 +127,12 @@ def route_text_reply(session: Session, settings: Settings, message: IncomingMess
         fate = {"accepted": "签字已生效", "refused": "签字未生效", "ignored": "签字回复，未处理"}.get(signed.fate, signed.fate)
         return Routed(f"签字回复（{signed.cycle_code}）：{fate}" + (f"：{signed.reason}" if signed.reason else ""),
                       signed.flow_run_id)
-    by_form = objection_intake.take_message(session, settings, message)
+    files = files if files is not None else recognise_attachments(message)
+    by_form = objection_intake.take_message(session, settings, message, files)
     if by_form is not None:
         return Routed(f"{by_form.unit or '（未能识别的单位）'}{by_form.cycle_code}异议表：{_objected(by_form)}",
                       refused=by_form.held or by_form.refused)
-    objected = objections.take_reply(session, settings, message)
+    objected = objections.take_reply(session, settings, message, files)
     if objected is not None:
         return Routed(f"{objected.unit}对{objected.cycle_code}征求意见稿的回复：{_objected(objected)}",
                       refused=objected.held or objected.refused)
@@ -189,18 +197,20 @@ def _kept_already(session: Session, sha256: str) -> bool:
     return session.exec(select(ReceivedFile.id).where(ReceivedFile.sha256 == sha256, ReceivedFile.purpose == "mail")).first() is not None
 
 
-def _uploads(message: IncomingMessage) -> list[tuple[str, Upload | None, str]]:
-    """(position, upload, refusal) for every form attached: a .zip gives its members (positions
-    ``i.j``); an attachment that cannot be read gives its refusal instead of an upload."""
+def _uploads(message: IncomingMessage, files: tuple[ReturnedFile, ...]) -> list[tuple[str, Upload | ReturnedFile, str]]:
+    """(position, file, refusal) for every form attached — as recognised already (``files``, one per
+    attachment): a .zip gives its members (positions ``i.j``); an attachment that cannot be read
+    gives its refusal."""
     found = []
-    for i, attachment in enumerate(a for a in message.attachments if _is_form(a)):
+    forms = [(a, f) for a, f in zip(message.attachments, files, strict=True) if _is_form(a)]
+    for i, (attachment, returned) in enumerate(forms):
         upload = Upload(attachment.filename, attachment.content)
         if len(upload.data) > MAX_UPLOAD_BYTES:
             found.append((str(i), upload, f"附件 {upload.name} 太大（{len(upload.data) / 1048576:.1f} MB，上限 "
                                           f"{MAX_UPLOAD_BYTES / 1048576:.0f} MB）：请压缩图片或删去不必要的内容后重新发送。"))
             continue
         if not is_zip(upload):
-            found.append((str(i), upload, ""))
+            found.append((str(i), replace(returned, upload=upload), ""))
             continue
         try:
             members = unpack_zip(upload)
@@ -231,18 +241,19 @@ def _save_progress(settings: Settings, record_id: int, position: str, outcome: d
         session.add(row)
 
 
-def _take_forms(settings: Settings, message: IncomingMessage, record_id: int, done: dict) -> list[dict]:
+def _take_forms(settings: Settings, message: IncomingMessage, record_id: int, done: dict,
+                files: tuple[ReturnedFile, ...]) -> list[dict]:
     outcomes = []
-    for position, upload, refusal in _uploads(message):
+    for position, file, refusal in _uploads(message, files):
         if position in done:  # taken in before a crash
             outcomes.append(done[position])
             continue
         if refusal:
-            outcome = _refuse_unreadable(settings, upload, message.sender, refusal, message.received_at)
+            outcome = _refuse_unreadable(settings, file, message.sender, refusal, message.received_at)
         else:
-            result = receive(settings, upload, sender=message.sender, received_at=message.received_at,
+            result = receive(settings, file, sender=message.sender, received_at=message.received_at,
                              actor="mail:intake", channel="mail")
-            outcome = {"file": upload.name, "accepted": result.accepted, "held": result.held, "reason": result.reason}
+            outcome = {"file": file.name, "accepted": result.accepted, "held": result.held, "reason": result.reason}
             if result.accepted:
                 outcome.update(form_no=result.result.form_no, summary=result.result.summary, late=result.result.late)
         _save_progress(settings, record_id, position, outcome)
@@ -280,12 +291,16 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
     except EmailNotValidError as exc:  # nobody to answer: the team looks at it in the refused folder
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
+    files = recognise_attachments(message)  # each attachment read once, for every handler below
     try:
         with db.session_scope(settings) as session:
-            routed = route_text_reply(session, settings, message)
-    except (OperationalError, InterfaceError, OSError):
-        raise  # the database or the disk went away: the message stays in the folder, taken again next run
+            routed = route_text_reply(session, settings, message, files)
     except Exception as exc:  # noqa: BLE001 - one message must not stop the mailbox: kept (step 1), filed for the team
+        outage = unavailable(exc)
+        if outage is not None:  # the database or the disk went away: the message stays in the folder, taken again next run
+            raise outage from exc
+        if isinstance(exc, OSError):
+            raise  # a kept file could not be read: not the message's fault, it stays in the folder
         log.exception("处理邮件 %s 的回复或异议表时出错：已存档，移入未录入文件夹待专班核查", message.message_id)
         return MessageOutcome(**base, outcome="refused", folder=settings.imap_refused_folder,
                               summary=f"系统处理这封邮件时出错（{exc.__class__.__name__}），未录入任何内容：邮件已存档，待专班核查")
@@ -299,7 +314,7 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int) -> Messag
         note = "已回复发件人" if replied else "今天已提醒过该发件人，未再回复" if not parsed.automatic else "自动转发的邮件，未回复"
         return MessageOutcome(**base, outcome="no_form", folder=settings.imap_refused_folder,
                               summary=f"邮件中没有考评表格（{note}）" + (f"；附件：{'、'.join(others)}" if others else ""))
-    files = _take_forms(settings, message, record_id, done)
+    files = _take_forms(settings, message, record_id, done, files)
     accepted = sum(1 for f in files if f["accepted"])
     held = sum(1 for f in files if f.get("held"))
     refused = len(files) - accepted - held
@@ -383,10 +398,17 @@ def _fetch(settings: Settings, report: FetchReport, mailbox, batch: int, checkpo
         for uid in uids[:batch]:
             try:
                 outcome = take_message(settings, box, uid, checkpoint=checkpoint)
-            except (OSError, EOFError, IMAP4.abort) as exc:  # the connection broke: the rest waits for the next run
-                log.warning("收取邮件时连接中断（%s），其余邮件下次运行再收取", exc.__class__.__name__)
-                break
-            except Exception:  # noqa: BLE001 - one message must never stop the others; it stays in the folder
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the others; it stays in the folder
+                outage = unavailable(exc)
+                if outage is not None:  # the database or the disk: nothing more this run, nobody told anything
+                    log.warning("%s 本封及其余邮件留在邮箱中，下次运行再收取", outage.message)
+                    report.interrupted = outage.message
+                    break
+                if isinstance(exc, OSError | EOFError | IMAP4.abort):  # the connection broke: the rest waits
+                    log.warning("收取邮件时连接中断（%s），其余邮件下次运行再收取", exc.__class__.__name__)
+                    report.interrupted = (f"与邮箱服务器的连接中断（{exc.__class__.__name__}）：未处理完的邮件留在邮箱中，"
+                                          "下次运行再收取。 / The IMAP connection broke; the rest waits for the next run.")
+                    break
                 log.exception("处理邮件（UID %s）时出错：邮件留在邮箱中，下次运行再试", uid)
                 continue
             if outcome is not None:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.text import normalize_email
 from kaoping.records import audit
-from kaoping.settings import Settings
+from kaoping.settings import Environment, Settings, is_example_address
 
 #: The emails that carry the audit head (X-Kaoping-Audit-Anchor): sign-off requests and the distribution.
 ANCHORED_KINDS = frozenset({"signoff_request", "report_distribution"})
@@ -60,6 +60,19 @@ def refuse_development_secret(settings: Settings, what: str) -> None:
         )
 
 
+def refuse_example_addresses(settings: Settings, addresses: list[str], subject: str) -> None:
+    """Production sends nothing to an address on a domain reserved for examples (baotou.example,
+    *.test …): such an address is a placeholder nobody reads — the settings or the unit registry
+    were never filled in (`kaoping doctor` lists both)."""
+    if settings.environment is not Environment.production:
+        return
+    examples = [a for a in addresses if is_example_address(a)]
+    if examples:
+        raise Conflict(f"邮件“{subject}”不能发出：收件人 {'、'.join(examples)} 是示例地址（保留域名，没有人收得到）。"
+                       "请在设置（KAOPING_…_EMAIL）或考评对象名录（kaoping units import）中填写真实邮箱后重试；"
+                       "`kaoping doctor` 列出所有仍为示例的地址。 / Refusing to send to a placeholder address.")
+
+
 def _addresses(addresses: list[str], label: str) -> list[str]:
     out = []
     for address in addresses:
@@ -82,6 +95,7 @@ def queue(
     if existing is not None:
         return existing, False
     refuse_development_secret(settings, f"邮件“{subject}”")
+    refuse_example_addresses(settings, [*to, *(cc or [])], subject)
     recipients = _addresses(to, "收件人")
     if not recipients:
         raise InvalidInput(f"邮件“{subject}”没有收件人：请在名录中为该单位填写联络员邮箱。")

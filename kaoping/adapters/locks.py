@@ -4,7 +4,9 @@
 On PostgreSQL the lock is a session-level advisory lock on a connection held for the block (works
 across hosts that share the database); on SQLite, whose users share one machine, an ``flock`` on a
 file under ``var_dir/locks``. Either is released when the block ends and also when the process
-dies (the connection closes, the file is closed), so a crash never leaves it taken.
+dies (the connection closes, the file is closed), so a crash never leaves it taken. On PostgreSQL a
+database restart ends it too: the holder notices the outage (the mailbox stops its run) and the
+lock is not released twice.
 """
 
 from __future__ import annotations
@@ -33,7 +35,13 @@ def exclusive(settings: Settings, name: str) -> Iterator[bool]:
                 yield held
             finally:
                 if held:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    try:
+                        connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    except Exception as exc:  # noqa: BLE001 - the lock ended with its connection
+                        if db.unavailable(exc) is None:
+                            raise
+                        # The database restarted (or the connection dropped) during the block: the lock
+                        # went with the connection; the block already stopped for the outage.
         return
     folder = settings.var_dir / "locks"
     folder.mkdir(parents=True, exist_ok=True)

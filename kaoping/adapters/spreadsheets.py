@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import zipfile
 from dataclasses import dataclass
@@ -159,11 +160,13 @@ def _has_formulas(upload: Upload) -> bool:
 def _cell_text(value, number_format: str = "General") -> str:
     if value is None:
         return ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or ""):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or "") and math.isfinite(value):
         # A cell formatted as a percentage shows 95% and stores 0.95: read what people see.
         percent = (Decimal(repr(float(value))) * 100).normalize()
         return f"{percent:f}%"
     if isinstance(value, float):
+        if not math.isfinite(value):  # <v>1e400</v>: beyond any number a person types; read as text, refused as a score
+            return "（超出范围的数值）"
         # Excel stores 85.5 as a binary float; its shortest repr is what the person typed.
         return repr(value).removesuffix(".0") if value == int(value) else repr(value)
     return str(value)

@@ -14,9 +14,11 @@ import typer
 
 from kaoping.cli import (
     audit,
+    backup,
     catalog,
     cycle,
     demo,
+    doctor,
     forms,
     mail,
     objections,
@@ -50,6 +52,10 @@ def _options(debug: Annotated[bool, typer.Option("--debug", help="出错时显�
 
 
 app.command()(setup.init)
+app.command()(doctor.doctor)
+app.command("backup")(backup.backup_command)
+app.command("restore")(backup.restore_command)
+app.command("archive")(backup.archive_command)
 app.command()(results.check)
 app.command("results")(results.results_command)
 app.command("annual")(results.annual_command)
@@ -59,6 +65,7 @@ app.command("report")(forms.report_command)
 app.command("status")(signoff.status_command)
 app.command("mailsink")(mail.mailsink_command)
 app.command()(demo.demo)
+app.command()(demo.serve)
 
 app.add_typer(setup.db_app, name="db")
 app.add_typer(catalog.catalog_app, name="catalog")

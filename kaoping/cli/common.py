@@ -22,13 +22,14 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from kaoping import db
 from kaoping.adapters.console import err, out
+from kaoping.adapters.files import disk_problem, is_disk_problem
 from kaoping.adapters.spreadsheets import parse_score
-from kaoping.domain.errors import KaopingError
+from kaoping.domain.errors import KaopingError, Unavailable
 from kaoping.models import Cycle, FormKind
 from kaoping.records import audit
 from kaoping.services.cycles import cycle as cycles
@@ -53,6 +54,12 @@ def _database_hint(exc: DBAPIError) -> str:
             " / The database cannot be reached; check KAOPING_DATABASE_URL.")
 
 
+def _constraint_hint(exc: DBAPIError) -> str:
+    words = str(getattr(exc, "orig", exc)).strip().splitlines()
+    return (f"数据库拒绝了这次写入（{words[0][:160] if words else exc.__class__.__name__}），未作任何改动："
+            "输入中可能有重复或过长的内容，请检查后重试（加 --debug 可查看详细信息）。 / The database refused the change.")
+
+
 def refusals_exit(func: Callable) -> Callable:
     """Print a refusal for people and exit non-zero (the data is as it was). Foreseeable
     trouble — a bad setting, the database unreachable — is a refusal too, never a traceback
@@ -72,11 +79,29 @@ def refusals_exit(func: Callable) -> Callable:
                 raise
             err.print(f"[bold red]配置错误[/bold red]：{describe_settings_error(exc)}", markup=True, highlight=False)
             raise typer.Exit(2) from None
-        except (OperationalError, DBAPIError) as exc:
-            if DEBUG["on"] or not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+        except Unavailable as exc:
+            if DEBUG["on"]:
                 raise
-            err.print(f"[bold red]数据库错误[/bold red]：{_database_hint(exc)}", markup=True, highlight=False)
-            raise typer.Exit(3) from None
+            err.print(f"[bold red]暂时无法完成[/bold red]：{exc.message}", markup=True, highlight=False)
+            raise typer.Exit(exc.exit_code) from None
+        except (OperationalError, DBAPIError) as exc:
+            if DEBUG["on"]:
+                raise
+            if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                err.print(f"[bold red]数据库错误[/bold red]：{_database_hint(exc)}", markup=True, highlight=False)
+                raise typer.Exit(3) from None
+            if isinstance(exc, IntegrityError | DataError):  # a rule of the database the command did not foresee
+                err.print(f"[bold red]错误[/bold red]：{_constraint_hint(exc)}", markup=True, highlight=False)
+                raise typer.Exit(2) from None
+            raise
+        except OSError as exc:
+            if DEBUG["on"] or not is_disk_problem(exc) and not isinstance(exc, PermissionError):
+                raise
+            message = disk_problem(exc) if is_disk_problem(exc) else (
+                f"没有权限读写 {exc.filename or '文件'}（{exc.strerror}）：请以运行 kaoping 的用户执行，或检查该文件夹的权限。"
+                " / Permission denied.")
+            err.print(f"[bold red]错误[/bold red]：{message}", markup=True, highlight=False)
+            raise typer.Exit(5) from None
 
     return wrapper
 

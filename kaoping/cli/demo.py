@@ -30,3 +30,24 @@ def demo(
     from kaoping.demo import run as demo_run
 
     demo_run.run(output or Path("demo-output"), out)
+
+
+@refusals_exit
+def serve(
+    home: Annotated[Path, typer.Option("--home", help="Prefect 服务器、worker 日志、kaoping 文件和邮件的目录")] = Path("var/serve"),
+    port: Annotated[int, typer.Option("--port", help="Prefect 服务器和界面的端口（127.0.0.1）")] = 4200,
+    workers: Annotated[int, typer.Option("--workers", help="进程 worker 的数量")] = 2,
+    database_url: Annotated[str, typer.Option("--database-url", help="kaoping 的 PostgreSQL 数据库（不存在则创建）")] =
+        "postgresql+psycopg://postgres@127.0.0.1:5432/kaoping_serve",
+    prefect_database_url: Annotated[str, typer.Option("--prefect-database-url", help="Prefect 服务器的 PostgreSQL 数据库（不存在则创建）")] =
+        "postgresql+psycopg://postgres@127.0.0.1:5432/prefect_serve",
+    ready_file: Annotated[Path | None, typer.Option("--ready-file", help="就绪后写入地址和凭据（JSON，供自动化测试读取）")] = None,
+) -> None:
+    """在本机按生产拓扑运行：PostgreSQL 上的 Prefect 服务器（需登录）、两个进程 worker、PostgreSQL 上的 kaoping；Ctrl-C 结束。"""
+    from kaoping.demo.serve import serve as run_serve
+    from kaoping.settings import check_database_url
+
+    for url in (database_url, prefect_database_url):
+        check_database_url(url)
+    run_serve(out, home=home, port=port, workers=workers, database_url=database_url,
+              prefect_database_url=prefect_database_url, ready_file=ready_file)

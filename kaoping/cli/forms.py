@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from kaoping import db
+from kaoping.adapters.files import staged_folder
 from kaoping.cli.common import (
     CycleOpt,
     actor_of,
@@ -23,6 +25,7 @@ from kaoping.cli.common import (
 from kaoping.domain.errors import InvalidInput
 from kaoping.services.forms import build_forms, issuing
 from kaoping.services.reports.documents import build_annual_reports, build_reports
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.returns.intake import (
     held_files,
     held_objections,
@@ -176,23 +179,41 @@ def report_command(
     if (cycle is None) == (annual is None):
         err.print("请指定 --cycle（半年考评）或 --annual（年度考评）之一。")
         raise typer.Exit(2)
+    # Built in a staging folder and moved into --out once the transaction is committed: a full disk
+    # or any refusal leaves --out as it was (no half-written document, no number taken).
     if annual is not None:
-        with db.session_scope(s) as session:
-            built = build_annual_reports(session, s, annual, out_dir, publish=publish, number=number,
-                                         report_number=report_number, signed=when or local_today(s), actor=actor_of(s))
+        with staged_folder(out_dir) as staging:
+            with db.session_scope(s) as session:
+                built = build_annual_reports(session, s, annual, staging, publish=publish, number=number,
+                                             report_number=report_number, signed=when or local_today(s),
+                                             actor=actor_of(s), final_dir=out_dir)
+        built = _moved(built, staging, out_dir)
         out.print(f"已生成{annual}年度考评文件（{_numbers(built)}）：")
         out.print(f"  通报：{built.tongbao}")
         out.print(f"  报告：{built.baogao}")
         out.print(f"  实绩考核结果表：{built.workbook}")
         return
-    with cycle_session(cycle, s) as (_, session, c):
-        built = build_reports(session, s, c, out_dir, publish=publish, number=number, report_number=report_number,
-                              signed=when or local_today(s), actor=actor_of(s))
+    if publish:
+        refuse_placeholders(s, "印发通报、报告和反馈函")
+    with staged_folder(out_dir) as staging:
+        with cycle_session(cycle, s) as (_, session, c):
+            built = build_reports(session, s, c, staging, publish=publish, number=number, report_number=report_number,
+                                  signed=when or local_today(s), actor=actor_of(s), final_dir=out_dir)
+    built = _moved(built, staging, out_dir)
     out.print(f"已生成（{_numbers(built)}）：")
     out.print(f"  通报：{built.tongbao}")
     out.print(f"  报告：{built.baogao}")
     out.print(f"  反馈函：{len(built.letters)} 份，在 {built.letters[0].parent}/")
     out.print(f"  实绩考核结果表：{built.workbook}")
+
+
+def _moved(built, staging: Path, out_dir: Path):
+    """The report set's paths where the files now are (``out_dir``), not where they were built."""
+    def moved(path: Path) -> Path:
+        return out_dir / Path(path).relative_to(staging)
+
+    return replace(built, tongbao=moved(built.tongbao), baogao=moved(built.baogao),
+                   letters=[moved(p) for p in built.letters], workbook=moved(built.workbook))
 
 
 def _numbers(built) -> str:

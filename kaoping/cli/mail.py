@@ -22,7 +22,7 @@ from kaoping.cli.common import (
     refusals_exit,
     schema_session,
 )
-from kaoping.domain.errors import Conflict, KaopingError
+from kaoping.domain.errors import Conflict, KaopingError, Unavailable
 from kaoping.models import MessageStatus
 from kaoping.notifications import outbox
 from kaoping.notifications.delivery import retry_failed, send_pending
@@ -65,6 +65,8 @@ def mail_fetch(limit: Annotated[int | None, typer.Option(help="最多收取多�
                 out.print(f"    {f['file']}：{f['reason'].splitlines()[0]}", highlight=False)
     out.print(f"共收取 {len(report.messages)} 封邮件，录入表格 {report.accepted_files} 份。"
               + (f"邮箱中还有 {report.waiting} 封，下次运行继续收取。" if report.waiting else ""))
+    if report.interrupted:  # what was done is printed above; the rest stays in the mailbox
+        raise Unavailable(f"收取中断：{report.interrupted}")
 
 
 @mail_app.command("list")

@@ -37,7 +37,7 @@ def scores_import(
         c = cycles.get_cycle(session, cycle)
         return score_entry.import_score_file(session, c, chosen, upload, actor=actor, source=source)
 
-    upload, outcome = import_file(s, file, f"scores.{chosen.value}", service)
+    upload, outcome = import_file(s, file, f"scores.{chosen.value}", service, details={"cycle": cycle})
     summary = outcome.summary
     if not summary.changed:
         out.print(f"{upload.name}：{outcome.rows} 行分数与已录入的完全相同，未作改动。")

@@ -154,7 +154,7 @@ def _outside_import(cycle: str, file: Path, component_name: str, source: str, co
         return import_outside_results(session, c, component, upload, source=source, actor=actor, columns=named,
                                       rating_scale=rating_scale)
 
-    upload, outcome = import_file(s, file, f"{component.value}.import", service)
+    upload, outcome = import_file(s, file, f"{component.value}.import", service, details={"cycle": cycle})
     shape = "逐条答卷，已按计分规则汇总" if outcome.shape == "per_respondent" else "汇总表"
     out.print(outcome.mapping)
     if outcome.shape == "per_respondent":

@@ -39,3 +39,16 @@ class Conflict(KaopingError):
     """The request contradicts the stored state (e.g. a cycle in progress uses it)."""
 
     exit_code = 4
+
+
+class Unavailable(Exception):
+    """Not a refusal: the database, the disk or a server kaoping needs cannot be used right now
+    (restarting, unreachable, full). Nothing was decided about what was being handled and nobody
+    is told anything about it: it stays where it was (a message in the mailbox, a file in the
+    inbox) and the next run takes it again. ``message`` is one line saying what to check."""
+
+    exit_code = 3
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

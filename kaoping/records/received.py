@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from kaoping import db
+from kaoping.adapters.files import is_disk_problem, write_bytes_atomically
 from kaoping.adapters.uploads import Upload, read_upload
 from kaoping.domain.errors import KaopingError
 from kaoping.models import ReceivedFile
@@ -37,11 +38,9 @@ def keep_received(
     """Store the bytes under ``received/<sha256>`` and record that we got them."""
     digest = upload.sha256
     target = settings.received_dir / digest[:2] / digest
-    if not target.exists():
+    if not target.exists():  # written under a temporary name and renamed: a full disk leaves no half file
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(".part")
-        tmp.write_bytes(upload.data)
-        tmp.replace(target)
+        write_bytes_atomically(target, upload.data)
     record = ReceivedFile(
         sha256=digest,
         filename=upload.name[:255],
@@ -98,6 +97,8 @@ def keep_unreadable(session: Session, settings: Settings, path: Path, *, purpose
             final.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(final)
         except OSError as exc:
+            if is_disk_problem(exc):
+                raise  # our disk, not the file: the caller leaves the file where it is for the next run
             details["not_stored"] = f"无法读取（{exc.strerror}）"
             digest, size = empty, 0
         finally:
@@ -110,8 +111,9 @@ def keep_unreadable(session: Session, settings: Settings, path: Path, *, purpose
 
 
 def import_file(settings: Settings, path: Path, purpose: str,
-                service: Callable[[Session, Upload], object]) -> tuple[Upload, object]:
-    """Run an import service on a file in one transaction and keep the file either way."""
+                service: Callable[[Session, Upload], object], *, details: dict | None = None) -> tuple[Upload, object]:
+    """Run an import service on a file in one transaction and keep the file either way
+    (``details``: e.g. the cycle it was for, so that the cycle's archive finds it)."""
     upload = read_upload(path)
     try:
         with db.session_scope(settings) as session:
@@ -119,9 +121,10 @@ def import_file(settings: Settings, path: Path, purpose: str,
             changed = getattr(result, "created", None)
             if changed is None:
                 changed = getattr(result, "changed", True)
-            keep_received(session, settings, upload, purpose=purpose, status="accepted" if changed else "unchanged")
+            keep_received(session, settings, upload, purpose=purpose, status="accepted" if changed else "unchanged",
+                          details=details)
         return upload, result
     except KaopingError as exc:
         with db.session_scope(settings) as session:
-            keep_received(session, settings, upload, purpose=purpose, status="refused", reason=str(exc))
+            keep_received(session, settings, upload, purpose=purpose, status="refused", reason=str(exc), details=details)
         raise

@@ -25,6 +25,7 @@ from imapclient import DELETED, IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
 
 from kaoping.domain.errors import KaopingError
+from kaoping.domain.readiness import Check
 from kaoping.settings import Settings, SmtpSecurity
 
 log = logging.getLogger("kaoping.mail")
@@ -159,3 +160,30 @@ class ImapMailbox:
 def _words(exc: BaseException) -> str:
     first = exc.args[0] if exc.args else exc
     return first.decode("utf-8", "replace") if isinstance(first, bytes) else str(first)
+
+
+def imap_check(settings: Settings) -> Check:
+    """`kaoping doctor`: log in to the office mailbox exactly as the intake does (STARTTLS or SSL,
+    the three folders), and count what waits; nothing is fetched or moved. Without a mailbox the
+    intake reads the inbox folder: worth a look, not a fault."""
+    if not settings.imap_enabled:
+        return Check.warn("邮件", "收件（专用邮箱 IMAP）", "未设置 KAOPING_IMAP_HOST：交回的表格从收件文件夹读取，"
+                          f"{settings.effective_inbox_dir}",
+                          fix="如有专用邮箱（推荐），设置 KAOPING_IMAP_HOST、KAOPING_IMAP_USER、KAOPING_IMAP_PASSWORD，"
+                              "并把 KAOPING_MAIL_FROM 设为该邮箱")
+    s = settings.model_copy(update={"imap_timeout": min(settings.imap_timeout, 10.0)})
+    try:
+        with ImapMailbox(s) as box:
+            waiting = len(box.waiting())
+    except MailboxUnavailable as exc:
+        return Check.fail("邮件", "收件（专用邮箱 IMAP）", exc.message)
+    how = {SmtpSecurity.none: "未加密", SmtpSecurity.starttls: "STARTTLS 加密", SmtpSecurity.ssl: "SSL 加密"}[s.imap_security]
+    summary = (f"{_where(s)} 以 {s.imap_user} 登录成功（{how}）；{s.imap_folder} 中有 {waiting} 封待收，"
+               f"文件夹 {s.imap_processed_folder}、{s.imap_refused_folder} 已就绪")
+    if s.imap_security is SmtpSecurity.none and not s.imap_host.startswith("127.") and s.imap_host != "localhost":
+        return Check.fail("邮件", "收件（专用邮箱 IMAP）", summary + "，但密码以明文发送",
+                          fix="设置 KAOPING_IMAP_SECURITY=starttls（143）或 ssl（993）；none 只可用于本机的测试服务器")
+    if s.mail_from.strip().lower() != s.imap_user.strip().lower() and "@" in s.imap_user:
+        return Check.warn("邮件", "收件（专用邮箱 IMAP）", summary,
+                          fix=f"KAOPING_MAIL_FROM（{s.mail_from}）不是该邮箱：各单位回复表格邮件时会回到别处")
+    return Check.ok("邮件", "收件（专用邮箱 IMAP）", summary)

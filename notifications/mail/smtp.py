@@ -16,6 +16,7 @@ import socket
 import ssl
 from email.policy import compat32
 
+from kaoping.domain.readiness import Check
 from kaoping.settings import Settings, SmtpSecurity
 
 log = logging.getLogger("kaoping.mail")
@@ -159,3 +160,34 @@ class SmtpTransport:
         if code != 250:
             raise smtplib.SMTPDataError(code, words)
         return refused
+
+
+def _loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def smtp_check(settings: Settings) -> Check:
+    """`kaoping doctor`: connect, STARTTLS or SSL and log in exactly as a batch of email would (no
+    message is sent). ✘ when that fails; ! when mail would leave the machine unencrypted."""
+    s = settings.model_copy(update={"smtp_timeout": min(settings.smtp_timeout, 10.0)})
+    where = f"{s.smtp_host}:{s.smtp_port}"
+    transport = SmtpTransport(s)
+    try:
+        transport.open().noop()
+    except ConnectionRefusedForGood as exc:
+        return Check.fail("邮件", "发件（SMTP）", str(exc))
+    except ssl.SSLError as exc:
+        return Check.fail("邮件", "发件（SMTP）", f"与 {where} 的 TLS 握手失败（{exc}）",
+                          fix="检查 KAOPING_SMTP_SECURITY 和端口（starttls 用 587，ssl 用 465）；服务器用私有证书时设置 KAOPING_SMTP_CA_FILE")
+    except (OSError, smtplib.SMTPException) as exc:
+        return Check.fail("邮件", "发件（SMTP）", f"无法连接 {where}（{server_words(exc)}）",
+                          fix="确认 KAOPING_SMTP_HOST、KAOPING_SMTP_PORT 正确，本机能访问该服务器（防火墙）")
+    finally:
+        transport.drop()
+    how = {SmtpSecurity.none: "未加密", SmtpSecurity.starttls: "STARTTLS 加密", SmtpSecurity.ssl: "SSL 加密"}[s.smtp_security]
+    login = f"，以 {s.smtp_user} 登录成功" if s.smtp_user else "，未登录（KAOPING_SMTP_USER 为空）"
+    summary = f"{where} 连接成功（{how}）{login}；发件地址 {s.mail_from}"
+    if s.smtp_security is SmtpSecurity.none and not _loopback(s.smtp_host):
+        return Check.warn("邮件", "发件（SMTP）", summary,
+                          fix="邮件（含签字验证码）将以明文经过网络：如服务器支持，设置 KAOPING_SMTP_SECURITY=starttls（587）或 ssl（465）")
+    return Check.ok("邮件", "发件（SMTP）", summary)

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from kaoping.adapters.files import write_atomically, write_bytes_atomically
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
 from kaoping.domain.clock import local_date
@@ -119,14 +120,14 @@ def build_forms(
         data = render(spec, view, identity, key, deadline=deadline, office=settings.office_name)
         stored = settings.forms_dir / cycle.code / f"{form.form_no}-v{form.version}.docx"
         stored.parent.mkdir(parents=True, exist_ok=True)
-        stored.write_bytes(data)
+        write_bytes_atomically(stored, data)
         form.path, form.sha256 = str(stored), hashlib.sha256(data).hexdigest()
         session.add(form)
         target = stored
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"{form.form_no}-{spec.subject_label}-{spec_of_kind.label}.docx"
-            shutil.copyfile(stored, target)
+            write_atomically(target, lambda tmp: shutil.copyfile(stored, tmp))
         built.append(BuiltForm(form, target, created, spec.subject_label))
     session.flush()
     new = [b for b in built if b.created]

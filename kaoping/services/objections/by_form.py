@@ -15,12 +15,13 @@ reject``), not by the form intake's ``kaoping intake held``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
+from kaoping.adapters.word.returned import ReturnedFile, recognise, recognise_attachments
 from kaoping.domain.clock import local_date, local_time
 from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
@@ -58,10 +59,6 @@ class FormOutcome:
     repeated_ids: list[int] = field(default_factory=list)  # recorded before from the same rows (a form sent again)
 
 
-def is_objection_form(upload: Upload) -> bool:
-    return objection_form.is_objection_form(upload.data)
-
-
 def _refuse(session: Session, settings: Settings, upload: Upload, *, sender: str, received_at: datetime, reason: str,
             details: dict, form: ReturnedObjectionForm | None) -> FormOutcome:
     kept = keep_received(session, settings, upload, purpose=PURPOSE, status="refused", reason=reason, sender=sender,
@@ -88,17 +85,21 @@ def _already(session: Session, upload: Upload) -> ReceivedFile | None:
                  if (r.details or {}).get("part") == "form"), None)
 
 
-def take_form(session: Session, settings: Settings, upload: Upload, *, sender: str = "", received_at: datetime | None = None,
-              channel: str = "mail", actor: str = ACTOR, message_id: str = "", evidence: list[dict] | None = None) -> FormOutcome:
+def take_form(session: Session, settings: Settings, file: Upload | ReturnedFile, *, sender: str = "",
+              received_at: datetime | None = None, channel: str = "mail", actor: str = ACTOR, message_id: str = "",
+              evidence: list[dict] | None = None) -> FormOutcome:
     """One returned objection form, in the caller's transaction: recorded, held or refused (see the
     module's docstring). ``channel`` "cli" without a sender is the team entering a form handed in on
     paper or by hand (trusted, the receipt goes to the unit's contacts); "inbox"/"mail" without a
-    sender is held. ``evidence``: the files that came with it, kept already."""
+    sender is held. ``evidence``: the files that came with it, kept already. ``file``: the form as
+    the intake recognised it (read once), or its bytes."""
+    returned = file if isinstance(file, ReturnedFile) else recognise(file)
+    upload = returned.upload
     received_at = received_at or utcnow()
     sender = (sender or "").strip().lower()
     details = {"part": "form", "message_id": message_id, "received_at": received_at.isoformat(), "channel": channel}
     try:
-        form = objection_form.recognise(session, settings, upload)
+        form = objection_form.recognise(session, settings, returned)
     except KaopingError as exc:
         return _refuse(session, settings, upload, sender=sender, received_at=received_at, reason=str(exc), details=details,
                        form=None)
@@ -211,12 +212,15 @@ def _record(session: Session, settings: Settings, form: ReturnedObjectionForm, r
 # --------------------------------------------------------------------------- an email carrying the form
 
 
-def take_message(session: Session, settings: Settings, message: IncomingMessage) -> ReplyOutcome | None:
+def take_message(session: Session, settings: Settings, message: IncomingMessage,
+                 files: tuple[ReturnedFile, ...] | None = None) -> ReplyOutcome | None:
     """An email that carries one or more objection forms (a reply to the provisional 反馈函 or not):
     each form taken as above, the other attachments kept as the evidence and the text kept with
     them. ``None`` when it carries none — or when it also carries another kind of kaoping form,
-    which the form intake then takes, each file on its own (objection forms included)."""
-    kinds = [objection_form.kind_of(a.content) for a in message.attachments]
+    which the form intake then takes, each file on its own (objection forms included). ``files``:
+    the attachments as the mailbox recognised them (``recognise_attachments``)."""
+    files = files if files is not None else recognise_attachments(message)
+    kinds = [f.kind for f in files]
     if objection_form.KIND not in kinds or any(k not in (None, objection_form.KIND) for k in kinds):
         return None
     done = objections.recorded_from(session, message.message_id)
@@ -235,9 +239,10 @@ def take_message(session: Session, settings: Settings, message: IncomingMessage)
             kept = keep_received(session, settings, Upload(attachment.filename or "附件", attachment.content), purpose=PURPOSE,
                                  status="kept", sender=sender, details={**common, "part": "attachment"})
             evidence.append({"received_file_id": kept.id, "filename": kept.filename, "sha256": kept.sha256})
-    outcomes = [take_form(session, settings, Upload(a.filename or f"{objection_form.LABEL}.docx", a.content), sender=sender,
-                          received_at=message.received_at, channel="mail", message_id=message.message_id, evidence=evidence)
-                for a, kind in zip(message.attachments, kinds, strict=True) if kind == objection_form.KIND]
+    outcomes = [take_form(session, settings, replace(f, upload=Upload(a.filename or f"{objection_form.LABEL}.docx", a.content)),
+                          sender=sender, received_at=message.received_at, channel="mail", message_id=message.message_id,
+                          evidence=evidence)
+                for a, f in zip(message.attachments, files, strict=True) if f.kind == objection_form.KIND]
     first = outcomes[0]
     return ReplyOutcome(any(o.accepted for o in outcomes), first.cycle_code, first.unit,
                         [i for o in outcomes for i in o.objection_ids], held=any(o.held for o in outcomes),
@@ -272,7 +277,7 @@ def release(session: Session, settings: Settings, file_id: int, *, actor: str) -
         return objections.release_held(session, settings, file_id, actor=actor)
     upload = Upload(record.filename, (settings.received_dir / record.sha256[:2] / record.sha256).read_bytes())
     received_at = datetime.fromisoformat(details.get("received_at") or record.received_at.isoformat())
-    form = objection_form.recognise(session, settings, upload)
+    form = objection_form.recognise(session, settings, recognise(upload))
     rows = _check(session, settings, form, upload, received_at)  # a refusal leaves it held, nothing written
     evidence = [{"received_file_id": r.id, "filename": r.filename, "sha256": r.sha256}
                 for r in (session.get(ReceivedFile, i) for i in details.get("evidence", [])) if r is not None]

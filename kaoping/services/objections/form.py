@@ -17,16 +17,16 @@ from datetime import date
 
 from sqlmodel import Session
 
-from kaoping.adapters.uploads import Upload, check_office_zip
+from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import (
     FormIdentity,
-    identity_from_properties,
     rows_digest,
     verify,
     write_identity,
 )
-from kaoping.adapters.word.package import read_custom_properties, read_tables
+from kaoping.adapters.word.package import read_tables
+from kaoping.adapters.word.returned import ReturnedFile
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import InvalidInput, KaopingError
 from kaoping.domain.scoring import ranges
@@ -95,21 +95,6 @@ def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date,
 # --------------------------------------------------------------------------- reading it back
 
 
-def kind_of(data: bytes) -> str | None:
-    """The kaoping form kind a Word file claims (``objection`` for this form), unverified; None for
-    anything else (not a Word file, no identity). Never raises: the intake refuses what it cannot read."""
-    try:
-        check_office_zip(Upload("form.docx", data), kind="docx")
-        identity, _ = identity_from_properties(read_custom_properties(data))
-    except Exception:  # noqa: BLE001 - anything unreadable is simply not recognised here
-        return None
-    return identity.kind if identity is not None else None
-
-
-def is_objection_form(data: bytes) -> bool:
-    return kind_of(data) == KIND
-
-
 @dataclass(frozen=True)
 class FormRow:
     row: int  # the table row (the header is row 1)
@@ -128,9 +113,12 @@ class ReturnedObjectionForm:
     version: int
 
 
-def recognise(session: Session, settings: Settings, upload: Upload) -> ReturnedObjectionForm:
-    """Whose form it is (checked signature): ``InvalidInput`` saying what to do otherwise."""
-    identity, signature = identity_from_properties(read_custom_properties(upload.data))
+def recognise(session: Session, settings: Settings, returned: ReturnedFile) -> ReturnedObjectionForm:
+    """Whose form it is (checked signature): ``InvalidInput`` saying what to do otherwise. The file
+    was read once by ``adapters.word.returned.recognise``; only its signature is checked here."""
+    upload, identity, signature = returned.upload, returned.identity, returned.signature
+    if returned.unreadable:
+        raise InvalidInput(returned.unreadable)
     if identity is None or identity.kind != KIND:
         raise InvalidInput(f"文件 {upload.name} 不是考评系统发出的{LABEL}：请在随征求意见稿发出的原{LABEL}上填写后发送。")
     if not any(verify(identity, signature, key) for key in settings.form_keys):

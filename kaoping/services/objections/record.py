@@ -19,6 +19,7 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
+from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
 from kaoping.domain.clock import chinese_date, local_date, local_time
 from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
@@ -222,7 +223,8 @@ def _keep_message(session: Session, settings: Settings, message: IncomingMessage
     return kept
 
 
-def take_reply(session: Session, settings: Settings, message: IncomingMessage) -> ReplyOutcome | None:
+def take_reply(session: Session, settings: Settings, message: IncomingMessage,
+               files: tuple[ReturnedFile, ...] | None = None) -> ReplyOutcome | None:
     """An email that reached the office mailbox: ``None`` if it is not a reply to a provisional
     反馈函 (another handler's), or carries kaoping forms (the objection form is
     ``objection_intake.take_message``'s, other forms the intake's); otherwise recorded, held (a
@@ -230,7 +232,8 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
     letter = _letter_of(session, message)
     if letter is None:
         return None
-    if any(objection_form.kind_of(a.content) for a in message.attachments):
+    files = files if files is not None else recognise_attachments(message)
+    if any(f.kind for f in files):
         return None  # kaoping forms attached (an objection form with another form): the intake takes each file
     _, cycle_code, unit_code = letter.idempotency_key.split(":")[:3]  # objection-letter:<cycle>:<unit>[:<round>]
     cycle = get_cycle(session, cycle_code)

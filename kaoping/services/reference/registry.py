@@ -223,6 +223,7 @@ def parse_registry(upload: Upload) -> list[UnitDraft]:
             contacts.append(ContactDraft(role, fold(str(c.get("name") or "")), email, fold(str(c.get("phone") or ""))))
         drafts.append(UnitDraft(code, name, short, group, _split_aliases(row.get("aliases")), contacts, label))
 
+    problems += _duplicates_and_lengths(drafts)
     # Every name must point at one unit only.
     owner: dict[str, str] = {}
     for d in drafts:
@@ -234,6 +235,34 @@ def parse_registry(upload: Upload) -> list[UnitDraft]:
     if problems:
         raise InvalidInput(f"单位名录 {upload.name} 有 {len(problems)} 处问题，未导入任何内容：", problems)
     return drafts
+
+
+#: the longest value each field of the registry may hold (the database's column sizes)
+LIMITS = {"单位代码": 32, "全称": 128, "简称": 64, "别名": 128, "联系人姓名": 64, "电话": 32}
+
+
+def _duplicates_and_lengths(drafts: list[UnitDraft]) -> list[str]:
+    """A code on two rows (which of them is the unit?), one contact listed twice, a value longer than
+    the registry can hold: each named with its row, so nothing is half-imported."""
+    problems: list[str] = []
+    first: dict[str, str] = {}
+    for d in drafts:
+        if d.code in first:
+            problems.append(f"{d.where}：单位代码“{d.code}”与{first[d.code]}重复。每个单位在名录中只能有一行：请删去重复的一行，"
+                            "或把其中一个改为正确的代码。")
+        first.setdefault(d.code, d.where)
+        values = [("单位代码", d.code), ("全称", d.name), ("简称", d.short_name), *(("别名", a) for a in d.aliases),
+                  *(("联系人姓名", c.name) for c in d.contacts), *(("电话", c.phone) for c in d.contacts)]
+        for field_name, value in values:
+            if len(value) > LIMITS[field_name]:
+                problems.append(f"{d.where}：{field_name}“{value[:20]}…”有 {len(value)} 个字，超过 {LIMITS[field_name]} 个字的上限："
+                                "请检查是否把几列内容写进了一格。")
+        seen: set[tuple] = set()
+        for c in d.contacts:
+            if (c.role, c.email) in seen:
+                problems.append(f"{d.where}：{c.role.label}邮箱 {c.email} 写了两次：请删去重复的一项。")
+            seen.add((c.role, c.email))
+    return problems
 
 
 def _record_of(session: Session, unit: Unit) -> dict:

@@ -30,6 +30,7 @@ from kaoping.services.cycles.cycle import cycle_label, get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.reports import doc_numbers
 from kaoping.services.reports.disclosures import disclosures
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.scoring.results import (
     GROUP_LABELS,
     compute_cycle,
@@ -502,7 +503,7 @@ def _annual_table(document, rows: list[dict], group: str) -> None:
 
 def build_annual_reports(session: Session, settings: Settings, year: int, out_dir: Path, *, publish: bool = False,
                          number: int | None = None, report_number: int | None = None, signed: date | None = None,
-                         actor: str) -> ReportSet:
+                         actor: str, final_dir: Path | None = None) -> ReportSet:
     """The annual 通报 and 报告 (年度分值 = 上下半年平均, ranks and grades, the two halves side by side)
     and the 实绩考核 workbook. Numbers as in :func:`build_reports` (documents ``tongbao:<year>``…)."""
     from kaoping.services.scoring.results import annual, annual_rows
@@ -540,6 +541,7 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     if publish:
         _publishable(first)
         _publishable(get_cycle(session, f"{year}H2"))
+        refuse_placeholders(settings, f"印发{year}年度通报和报告")
         tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
                                       document=f"tongbao:{year}", title=f"关于{year}年度数字政府建设考评结果的通报",
                                       cycle_code=f"{year}", serial=number, actor=actor).text
@@ -565,6 +567,7 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果",
                note=rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True))
     audit.append(session, actor=actor, action="reports.annual.publish" if publish else "reports.annual.build",
-                 entity=f"year:{year}", after={"number": tongbao_no, "report_number": baogao_no, "out": str(out_dir)},
+                 entity=f"year:{year}", after={"number": tongbao_no, "report_number": baogao_no,
+                                               "out": str(final_dir or out_dir)},
                  reason=f"{'印发' if publish else '生成'}{year}年度考评通报、报告和实绩考核结果表")
     return ReportSet(tongbao_path, baogao_path, [], workbook, tongbao_no, baogao_no, {}, publish)

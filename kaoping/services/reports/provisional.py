@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from kaoping.adapters.files import write_atomically, write_bytes_atomically
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict
@@ -35,6 +36,7 @@ from kaoping.services.objections.window import (
 )
 from kaoping.services.reference.contacts import unit_contacts
 from kaoping.services.reference.workdays import WorkCalendar
+from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.reports.documents import (
     _contact,
     _render_text,
@@ -95,7 +97,7 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
         layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
         layout.note(document, _contact(settings))
         path = out_dir / f"{result.unit.code}-{result.unit.short_name}-反馈函（征求意见稿）.docx"
-        document.save(path)
+        write_atomically(path, document.save)  # whole or not at all (a full disk)
         letters[result.unit.code] = path
     return letters
 
@@ -107,6 +109,10 @@ class Opened:
     queued: int
     skipped: bool
     round: int = 1
+
+
+#: what a provisional 反馈函 prints (its 附注 and signature)
+LETTER_SETTINGS = ("office_name", "issuer_name", "contact_office", "contact_name", "contact_phone")
 
 
 def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR) -> Opened:
@@ -123,6 +129,7 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：专班核实签字后才能发送征求意见稿、开始异议期。")
     # The objection form is signed: never with the built-in development secret unless explicitly in development mode.
     refuse_development_secret(settings, objection_form.LABEL)
+    refuse_placeholders(settings, "发出初步结果反馈函（征求意见稿）", LETTER_SETTINGS)
     calendar = WorkCalendar.load(session)
     closes_on = closing_day(calendar, today, policy.workdays)
     out_dir = settings.var_dir / "objections" / cycle.code
@@ -145,7 +152,7 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
                           closes=chinese_date(closes_on), workdays=policy.workdays, again=round_ > 1)
         path = letters[unit.code]
         form = out_dir / objection_form.file_name(unit)
-        form.write_bytes(objection_form.build(settings, cycle, unit, closes_on=closes_on, version=round_))
+        write_bytes_atomically(form, objection_form.build(settings, cycle, unit, closes_on=closes_on, version=round_))
         _, created = queue(session, settings, key=letter_key(cycle, unit.code, round_), kind="objection_letter", to=recipients,
                            subject=rendered.subject, text=rendered.text, html=rendered.html,
                            attachments=[Attachment(path.name, path.read_bytes()), Attachment(form.name, form.read_bytes())],

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from kaoping.adapters.files import write_atomically, write_bytes_atomically
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.domain.labels import GROUP_LABELS
@@ -271,7 +272,7 @@ def render(rows: list[dict], fmt_name: str, output: Path | None, *, title: str, 
     else:
         raise InvalidInput(f"不支持的格式 {fmt_name!r}：请用 table、json、csv 或 xlsx。")
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_bytes_atomically(output, text.encode("utf-8"))
         return None
     return text
 
@@ -313,7 +314,7 @@ def write_xlsx(rows: list[dict], path: Path, *, title: str, note: str = "") -> N
             sheet.append([])
             sheet.append([f"注：{note}"])
         sheet.column_dimensions["B"].width = 22
-    workbook.save(path)
+    write_atomically(path, workbook.save)  # whole or not at all (a full disk)
 
 
 # --------------------------------------------------------------------------- explain

@@ -9,6 +9,7 @@ closes the cycle. The outbox sends each message once.
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -202,6 +203,7 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     either all of it or none (files written before a crash are rewritten by the next run)."""
     from kaoping.services.reports.distribution import queue_report_distribution
     from kaoping.services.reports.documents import build_reports
+    from kaoping.services.reports.placeholders import refuse_placeholders
     from kaoping.services.scoring.results import compute_cycle
 
     out_dir = settings.var_dir / "reports" / cycle.code
@@ -212,14 +214,19 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
         return Published(after.get("number", ""), after.get("out", str(out_dir)), 0, True)
     if cycle.status != CycleStatus.approved:
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”：须分管领导审定后才能印发报告。")
+    refuse_placeholders(settings, "印发通报、报告和反馈函")
     # Written in a staging folder and moved into place at the end of the transaction: a crash before
     # leaves no unrecorded letters where the published ones go (the staging folder is kept aside).
     staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
-    # One computation of the cycle for everything the publication says; the audit head goes into each
-    # document's properties as it is saved (not by opening 600 files again afterwards).
-    reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor, final_dir=out_dir,
-                            computed=compute_cycle(session, cycle, detailed=True),
-                            anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
+    try:
+        # One computation of the cycle for everything the publication says; the audit head goes into each
+        # document's properties as it is saved (not by opening 600 files again afterwards).
+        reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor,
+                                final_dir=out_dir, computed=compute_cycle(session, cycle, detailed=True),
+                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
+    except BaseException:  # a full disk, a refusal: nothing half-written stays behind (the transaction rolls back)
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     queued = queue_report_distribution(session, settings, cycle, reports)
     set_status(session, cycle, CycleStatus.closed, actor=actor, reason=f"印发 {reports.number}，分发 {queued} 封邮件",
                action="cycle.closed")
