@@ -33,12 +33,16 @@ from sqlalchemy import create_engine, text
 PG_URL = os.environ.get("KAOPING_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
-def province_registry(path: Path, rng: random.Random) -> None:
+def province_registry(path: Path, rng: random.Random, units_total: int = 600) -> None:
+    """Baotou's 36 units (from kaoping's registry) and ``units_total - 36`` more, districts and
+    departments in the province's proportion (110 : 454 at 600)."""
+    extra = units_total - 36
+    districts = round(extra * 110 / 564)
     units = []
-    for n in range(110):
+    for n in range(districts):
         units.append({"code": f"P{n:04d}", "name": f"第{n}旗县区人民政府", "short_name": f"第{n}旗县区", "group": "district",
                       "contacts": [{"role": "liaison", "name": "联络员", "email": f"liaison@p{n:04d}.province.example"}]})
-    for n in range(454):
+    for n in range(extra - districts):
         units.append({"code": f"B{n:04d}", "name": f"某市第{n}局", "short_name": f"第{n}局", "group": "department",
                       "contacts": [{"role": "liaison", "name": "联络员", "email": f"liaison@b{n:04d}.province.example"}]})
     path.write_text(yaml.safe_dump({"units": units}, allow_unicode=True), encoding="utf-8")
@@ -63,7 +67,7 @@ def province_responsibilities(session, path: Path, rng: random.Random) -> int:
     return len(lines) - 1
 
 
-def setup_province(settings, workdir: Path) -> int:
+def setup_province(settings, workdir: Path, units: int = 600) -> int:
     """init, then the synthetic province's registry and responsibilities; returns the pair count."""
     from kaoping import db
     from kaoping.adapters.uploads import read_upload
@@ -73,7 +77,7 @@ def setup_province(settings, workdir: Path) -> int:
 
     rng = random.Random(7)
     initialize(settings)
-    province_registry(workdir / "province.yaml", rng)
+    province_registry(workdir / "province.yaml", rng, units)
     with db.session_scope(settings) as session:
         import_registry(session, read_upload(workdir / "province.yaml"), actor="bench")
     with db.session_scope(settings) as session:

@@ -28,6 +28,7 @@ from kaoping.adapters.prefect_runs import (
     release_if_waiting_for,
     release_paused_run,
     run_link,
+    smtp_slot,
 )
 from kaoping.domain.clock import local_time
 from kaoping.domain.errors import KaopingError
@@ -79,8 +80,11 @@ def cycle_links(code: str) -> dict[str, str]:
 
 @stage_task("发送邮件")
 def send_outbox() -> dict:
-    """Send what the outbox holds (the cycle after each stage, the scheduled flows after theirs)."""
-    report = send_pending(get_settings())
+    """Send what the outbox holds (the cycle after each stage, the scheduled flows after theirs), holding a
+    slot of the global concurrency limit ``kaoping-smtp``: the office mailbox sees a bounded number of senders."""
+    settings = get_settings()
+    with smtp_slot(settings.smtp_senders):
+        report = send_pending(settings)
     return {"sent": len(report.sent), "failed": len(report.failed), "deferred": len(report.deferred)}
 
 

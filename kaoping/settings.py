@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     smtp_attempts: int = Field(5, description="tries per message before it waits for the next run")
     smtp_retry_initial: float = Field(1.0, description="first backoff in seconds (doubles, with jitter)")
     smtp_retry_max: float = Field(60.0, description="longest backoff in seconds")
+    smtp_connections: int = Field(2, ge=1, le=16, description="SMTP connections one sender keeps open at once "
+                                  "(a bounded pool; the Prefect concurrency limit kaoping-smtp bounds the senders)")
+    smtp_senders: int = Field(1, ge=1, le=16, description="senders at once across every worker and flow: the slots "
+                              "of the Prefect global concurrency limit kaoping-smtp, made with this many if missing")
+    smtp_claim_seconds: int = Field(900, ge=30, description="how long a sender's claim on the messages it delivers "
+                                    "holds without news (a sender that died lets go after it)")
     mail_from: str = Field("kaoping@baotou.example", description="From address of every message")
     # The office mailbox (IMAP): when imap_host is set, the intake fetches returns from it instead of the folder.
     imap_host: str = Field("", description="IMAP server of the office mailbox (empty: the inbox folder is used)")
@@ -392,6 +398,9 @@ EXPECTED = {
     "smtp_timeout": "秒数，例如 KAOPING_SMTP_TIMEOUT=30",
     "smtp_verify_tls": "true 或 false",
     "smtp_attempts": "整数，例如 5",
+    "smtp_connections": "1 到 16 的整数，例如 2",
+    "smtp_claim_seconds": "不少于 30 的秒数，例如 900",
+    "smtp_senders": "1 到 16 的整数，例如 1",
     "imap_port": "端口号（整数），例如 KAOPING_IMAP_PORT=993",
     "imap_security": "none、starttls 或 ssl",
     "imap_timeout": "秒数，例如 KAOPING_IMAP_TIMEOUT=30",

@@ -13,7 +13,7 @@ from sqlmodel import Field, SQLModel
 
 class MessageStatus(StrEnum):
     pending = "pending"  # stored with the change that caused it, not yet tried
-    sending = "sending"  # handed to the SMTP server; not yet confirmed (the crash window)
+    sending = "sending"  # claimed by a sender and being handed to the SMTP server; not yet confirmed (the crash window)
     sent = "sent"
     failed = "failed"  # refused for good (5xx, a missing attachment, STARTTLS not offered …): listed, retried by an operator
     # The connection dropped after the end of the data, before the server's reply: the server may
@@ -72,6 +72,10 @@ class OutboxMessage(SQLModel, table=True):
     # clients thread it and an answer to it is matched to what it answers.
     in_reply_to: str = Field(default="", sa_type=String(998))
     reference_ids: str = Field(default="", sa_type=Text)  # References: space-separated Message-IDs, oldest first
+    # The claim (``notifications.delivery``): the sender delivering this message and until when its lease
+    # holds. Another sender skips a claimed message; a sender that died lets go when its lease runs out.
+    claimed_by: str = Field(default="", sa_type=String(100))
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A one-time secret the body shows as ●●●●●● (the sign-off code), sealed with KAOPING_SECRET_KEY
     # (kaoping.adapters.sealing) until the message is handed over; emptied after the attempt, sent or failed.
     sealed_secret: str = Field(default="", sa_type=Text)

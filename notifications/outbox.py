@@ -130,8 +130,11 @@ def queue(
         raise InvalidInput(f"邮件“{subject}”没有收件人：请在名录中为该单位填写联络员邮箱。")
     copies = [a for a in _addresses(cc or [], "抄送") if a not in recipients]
     stored = []
+    kept = session.info.setdefault("kaoping.outbox_blobs", set())  # stored in this transaction already
     for attachment in attachments or []:
-        store_attachment(session, attachment.sha256, attachment.data)
+        if attachment.sha256 not in kept:  # the 通报 to 600 units: its bytes go to the database once
+            store_attachment(session, attachment.sha256, attachment.data)
+            kept.add(attachment.sha256)
         content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
         stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
                        "content_type": content_type})

@@ -42,11 +42,13 @@ SLOW_FIRST = (
     "tests/e2e/test_cycle_flow.py::test_a_whole_cycle_from_the_ui_to_the_reports",
     "tests/e2e/test_cycle_flow.py::test_a_run_killed_while_issuing_forms",
 )
-SLOW_FILES = ("tests/adapters/test_documents_register.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
+SLOW_FILES = ("tests/services/reports/test_documents.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
               "tests/cli/test_doctor.py", "tests/deploy/test_serve.py",
-              "tests/services/test_signoff_status.py", "tests/services/test_rules_service.py",
-              "tests/adapters/test_reports.py", "tests/abuse/test_signature_dialog.py", "tests/abuse/test_prefect_api.py",
-              "tests/abuse/test_audit_reseal.py")
+              "tests/cli/test_signoff_codes.py", "tests/cli/test_rules.py", "tests/services/reports/test_tongbao_layout.py",
+              "tests/abuse/test_signature_dialog.py", "tests/abuse/test_prefect_api.py", "tests/abuse/test_audit_reseal.py")
+# The CLI's tests are about the commands (arguments, output, exit codes): SQLite only, unless their module names in
+# BOTH_BACKENDS the tests that also check what a command leaves in the database (those run on PostgreSQL too).
+SQLITE_ONLY_FOLDERS = ("tests/cli/",)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -65,9 +67,12 @@ def pytest_collection_modifyitems(config, items):
 def pytest_generate_tests(metafunc):
     """SQLite only — no PostgreSQL variant is set up just to be skipped — for a test marked ``layout_only``
     (what it checks does not depend on the database: documents, their rendering, reading a file) and, in a
-    module that names the tests needing both backends in ``BOTH_BACKENDS``, for the others. (A mark, not
-    ``metafunc.parametrize``: the mark is what tells pytest not to use the fixture's own params.)"""
+    module that names the tests needing both backends in ``BOTH_BACKENDS`` (or a module of
+    ``SQLITE_ONLY_FOLDERS``, where that is an empty set unless the module names some), for the others. (A mark,
+    not ``metafunc.parametrize``: the mark is what tells pytest not to use the fixture's own params.)"""
     both = getattr(metafunc.module, "BOTH_BACKENDS", None)
+    if both is None and metafunc.definition.nodeid.startswith(SQLITE_ONLY_FOLDERS):
+        both = frozenset()
     one = metafunc.definition.get_closest_marker("layout_only") or (both is not None and
                                                                     metafunc.function.__name__ not in both)
     if one and "database_url" in metafunc.fixturenames:
@@ -287,6 +292,14 @@ def initialized(initialized_db, cli) -> Cli:
     return cli
 
 
+@pytest.fixture
+def cycle_cli(initialized) -> Cli:
+    """The `initialized` CLI with 2022H1 open (`kaoping cycle open 2022H1 --accept-default-responsibilities …`)."""
+    result = initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
+    assert result.exit_code == 0, result.output
+    return initialized
+
+
 def write(path: Path, content: str | bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(content, bytes):
@@ -303,6 +316,31 @@ def prefect_server():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on loopback for this test (tests/smtp_server.py: scripted trouble through
+    ``smtp.handler``); what it received is in ``smtp.received``. Point settings at it with
+    ``tests.smtp_server.mail_settings(settings, smtp.port)``."""
+    from tests.smtp_server import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def flow_env(initialized, settings, smtp, monkeypatch, prefect_server) -> Settings:
+    """What a Prefect worker has: kaoping's settings in its environment (this test's initialized database,
+    mail to the loopback `smtp` server) and the session's Prefect server. The flows read their settings
+    from the environment, as a worker would; returns the same settings for the test's own checks."""
+    for key, value in {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port),
+                       "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield settings
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -141,6 +141,16 @@ def reopen_cycle(settings: Settings, code: str = "2022H1", *, reason: str) -> No
         cycles.reopen(session, get_cycle(session, code), actor=ACTOR, reason=reason)
 
 
+def import_responsibilities(settings: Settings, path: Path, *, year: int = 2022):
+    """``kaoping responsibilities import PATH --year YEAR``: the 承担 list (the file kept as the command keeps it)."""
+    from kaoping.records.received import import_file
+    from kaoping.services.reference import responsibilities
+
+    return import_file(settings, Path(path), "responsibilities",
+                       lambda session, upload: responsibilities.import_responsibilities(session, upload, year=year,
+                                                                                      actor=ACTOR))[1]
+
+
 def import_units(settings: Settings, path: Path) -> None:
     """``kaoping units import PATH``: add or update units of the registry."""
     upload = read_upload(Path(path))
@@ -162,25 +172,6 @@ def request_signoff(settings: Settings, stage: str, cycle: str = "2022H1") -> No
         request(session, settings, get_cycle(session, cycle), stage, actor=ACTOR)
 
 
-def emailed_code(settings: Settings, *, to: str | None = None) -> str:
-    """The code of the newest sign-off email waiting in the outbox (to ``to``), read as the signer reads
-    it: from the email as it is sent (the outbox keeps the code only sealed)."""
-    import email
-    import re
-    from email import policy
-
-    from kaoping.models import OutboxMessage
-    from kaoping.notifications.delivery import build_email
-    from sqlmodel import select
-
-    with db.session_scope(settings) as session:
-        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
-                            .order_by(OutboxMessage.id.desc())).all()
-        row = next(r for r in rows if to is None or to in r.to)
-        sent = email.message_from_bytes(build_email(settings, row, session), policy=policy.default)
-    return re.search(r"验证码：(\d{6})", sent.get_body(("plain",)).get_content()).group(1)
-
-
 def give_signoff(settings: Settings, stage: str, *, code: str, approve: bool = True, comments: str = "",
                  cycle: str = "2022H1"):
     """``kaoping signoff give``: the signer's decision with the emailed code; returns the service's outcome."""
@@ -189,6 +180,68 @@ def give_signoff(settings: Settings, stage: str, *, code: str, approve: bool = T
     with db.session_scope(settings) as session:
         return give(session, settings, get_cycle(session, cycle), stage, code=code, approve=approve, comments=comments,
                     actor=ACTOR)
+
+
+def emailed_code(settings: Settings, stage: str | None = None, *, to: str | None = None) -> str:
+    """The one-time code of the newest sign-off email waiting in the outbox (sent to the stage's signer,
+    or to ``to``), read as the signer reads it: from the email as it is sent (the outbox keeps the code
+    only sealed)."""
+    import email
+    import re
+    from email import policy
+
+    from sqlmodel import select
+
+    from kaoping.models import OutboxMessage
+    from kaoping.notifications.delivery import build_email
+
+    if stage is not None:
+        to = settings.verifier_email if stage == "verification" else settings.approver_email
+    with db.session_scope(settings) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
+                            .order_by(OutboxMessage.id.desc())).all()
+        row = rows[0] if to is None else next(r for r in rows if to in r.to)
+        if stage is not None:
+            assert row is rows[0], "the newest sign-off email went to another signer"
+        sent = email.message_from_bytes(build_email(settings, row, session), policy=policy.default)
+    return re.search(r"验证码：(\d{6})", sent.get_body(("plain",)).get_content()).group(1)
+
+
+WAITING_RUN = "6a1f0c2e-0000-4000-8000-000000000002"  # the Prefect run that waits for a signature (`ask_signer`)
+_reply_numbers = iter(range(1, 1_000_000))
+
+
+def ask_signer(settings: Settings, stage: str = "verification", cycle: str = "2022H1") -> tuple[str, str, str]:
+    """What the cycle flow does at a sign-off: email the signer a one-time code, naming the waiting run
+    (``WAITING_RUN``); returns (the code, the email's Message-ID, its subject)."""
+    from sqlmodel import select
+
+    from kaoping.models import OutboxMessage
+    from kaoping.services.signoff.signatures import ask_signer as ask
+
+    with db.session_scope(settings) as session:
+        ask(session, settings, cycle_code=cycle, stage=stage, flow_run_id=WAITING_RUN, link="", actor="flow:test")
+    with db.session_scope(settings) as session:
+        message = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
+                               .order_by(OutboxMessage.id.desc())).first()
+        message_id, subject = message.message_id, message.subject
+    return emailed_code(settings), message_id, subject
+
+
+def signoff_reply(settings: Settings, text: str, *, to: str = "", sender: str | None = None, subject: str = "",
+                  message_id: str = "", references: tuple[str, ...] = ()):
+    """An email reply (``text``, from the verifier unless ``sender``, in reply to Message-ID ``to``) taken in
+    as the mailbox takes it; returns the service's outcome."""
+    from datetime import UTC, datetime
+
+    from kaoping.domain.incoming import IncomingMessage
+    from kaoping.services.signoff.reply import take_reply
+
+    message = IncomingMessage(message_id=message_id or f"<reply-{next(_reply_numbers)}@mail.baotou.example>",
+                              sender=sender or settings.verifier_email, subject=subject or "回复：签字", text=text,
+                              received_at=datetime(2022, 7, 9, 2, 0, tzinfo=UTC), in_reply_to=to, references=references)
+    with db.session_scope(settings) as session:
+        return take_reply(session, settings, message)
 
 
 def result_rows(settings: Settings, cycle: str = "2022H1") -> list[dict]:
@@ -225,6 +278,32 @@ def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed
     return files
 
 
+# --------------------------------------------------------------------------- mail
+
+
+def queue_mail(settings: Settings, n: int = 1, *, to: str = "liaison@150202.baotou.example",
+               attachment: bytes | None = None, key: str = "m") -> None:
+    """``n`` messages in the outbox (keys ``{key}-0`` …), to ``to`` with the office in copy, a form attached if given."""
+    from kaoping.notifications.outbox import Attachment, queue
+
+    with db.session_scope(settings) as session:
+        for i in range(n):
+            files = [Attachment("2022H1-ZP001-东河区-自评表.docx", attachment)] if attachment else []
+            queue(session, settings, key=f"{key}-{i}", kind="form_issued", to=[to], cc=["zhuanban@baotou.example"],
+                  subject=f"【考评】请填报2022年上半年数字政府建设考评自评表（{i}）", text=f"您好，第 {i} 封。",
+                  html=f"<p>您好，第 {i} 封。</p>", attachments=files, cycle_code="2022H1")
+
+
+def outbox_statuses(settings: Settings) -> dict[str, str]:
+    """Each outbox message's status, by its key."""
+    from sqlmodel import select
+
+    from kaoping.models import OutboxMessage
+
+    with db.session_scope(settings) as session:
+        return {m.idempotency_key: m.status for m in session.exec(select(OutboxMessage))}
+
+
 # --------------------------------------------------------------------------- forms
 
 
@@ -236,6 +315,24 @@ def build(settings: Settings, kind, folder: Path, *units: str, deadline=date(202
         built = build_forms(session, settings, get_cycle(session, code), kind, out_dir=Path(folder) / "out",
                             deadline=deadline, units=list(units) or None, actor="test")
     return [b.path for b in built]
+
+
+def send_forms(settings: Settings, kind, *, deadline: date | None = None, units: list[str] | None = None,
+               code: str = "2022H1"):
+    """``kaoping forms send --kind KIND`` (``kaoping thirdparty request`` for the third party): the forms built
+    and one message per recipient queued; returns the service's outcome."""
+    from kaoping.services.forms import issuing
+
+    with db.session_scope(settings) as session:
+        return issuing.send_forms(session, settings, get_cycle(session, code), kind, deadline=deadline, units=units,
+                                  actor=ACTOR)
+
+
+def take_in(settings: Settings, path: Path, *, sender: str = "", cycle: str | None = None):
+    """``kaoping intake PATH [--sender ADDRESS]``: one returned file through the intake; returns its outcome."""
+    from kaoping.services.returns.intake import receive_path
+
+    return receive_path(settings, Path(path), sender=sender, expected_cycle=cycle, actor=ACTOR, channel="cli")
 
 
 def main_table(document, first_header: str):
@@ -255,6 +352,33 @@ def fill_all_progress(path: Path, out: Path, progress: str = "完成") -> Path:
         fill_cell(row.cells[5], progress)
     document.save(out)
     return out
+
+
+# --------------------------------------------------------------------------- documents
+
+
+def approve(settings: Settings, code: str = "2022H1") -> None:
+    """Mark the results approved (审定) so the documents can be published; the sign-offs are tested elsewhere."""
+    from kaoping.models import CycleStatus
+
+    with db.session_scope(settings) as session:
+        cycle = get_cycle(session, code)
+        cycle.status = CycleStatus.approved
+        session.add(cycle)
+
+
+def write_reports(settings: Settings, out: Path, *, cycle: str | None = None, annual: int | None = None, signed: date,
+           publish: bool = False, number: int | None = None, report_number: int | None = None):
+    """``kaoping report --cycle CODE|--annual YEAR --out DIR --date DAY [--publish [--number N]]``: the 通报,
+    报告, 反馈函 and workbook (a preview unless ``publish``); returns the service's ``ReportSet``."""
+    from kaoping.services.reports.documents import build_annual_reports, build_reports
+
+    with db.session_scope(settings) as session:
+        if annual is not None:
+            return build_annual_reports(session, settings, annual, Path(out), publish=publish, number=number,
+                                        report_number=report_number, signed=signed, actor=ACTOR)
+        return build_reports(session, settings, get_cycle(session, cycle), Path(out), publish=publish, number=number,
+                             report_number=report_number, signed=signed, actor=ACTOR)
 
 
 # --------------------------------------------------------------------------- objections (异议期)
@@ -285,6 +409,29 @@ def open_objection_window(settings: Settings, *, today: date, cycle: str = "2022
 def pass_objection_window(settings: Settings, cycle: str = "2022H1") -> None:
     """A window that opened and closed long ago without objections: the approval may be asked for."""
     open_objection_window(settings, today=date(2022, 7, 11), cycle=cycle)
+
+
+def objection_form(settings: Settings, unit_code: str = "150204", cycle: str = "2022H1") -> bytes:
+    """The blank 异议表 sent to a unit with its provisional 反馈函 (``open_objection_window`` wrote it)."""
+    [path] = (settings.var_dir / "objections" / cycle).glob(f"{unit_code}-*-异议表.docx")
+    return path.read_bytes()
+
+
+def filled_objection_form(settings: Settings, rows: list[tuple[str, str, str]], unit_code: str = "150204") -> bytes:
+    """The unit's 异议表 with ``rows`` (指标序号, 异议内容, 依据) typed in, as Word saves it."""
+    import io
+
+    import docx
+
+    document = docx.Document(io.BytesIO(objection_form(settings, unit_code)))
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells][:3] == ["序号", "指标序号", "异议内容"]
+    for row, values in zip(table.rows[1:], rows, strict=False):
+        for cell, value in zip(row.cells[1:], values, strict=True):
+            cell.text = value
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
 
 
 def record_objection(settings: Settings, *, unit: str, numbers: list[int], text: str, evidence: str = "",

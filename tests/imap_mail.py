@@ -1,11 +1,13 @@
 """Emails as units send them back, for the IMAP tests, the demo-like flow test and the benchmark:
-built with the standard library the way common clients (Outlook, Foxmail, 政务邮箱 webmail) do."""
+built with the standard library the way common clients (Outlook, Foxmail, 政务邮箱 webmail) do;
+and the test mailbox on the `imap_server` fixture's dovecot: `deliver` a message into it, read a `folder`."""
 
 from __future__ import annotations
 
 import base64
 import io
 import zipfile
+from datetime import datetime
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.message import MIMEMessage
@@ -71,3 +73,25 @@ def gbk_zip(entries: dict[str, bytes]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, data)
     return buffer.getvalue()
+
+
+def deliver(server, settings, raw: bytes, when: datetime | None = None) -> None:
+    """Put ``raw`` in the INBOX of ``settings``' mailbox on the test IMAP server, as if it had arrived at ``when``."""
+    from imapclient import IMAPClient
+
+    with IMAPClient("127.0.0.1", port=server.port, ssl=False) as client:
+        client.login(settings.imap_user, server.password)
+        client.append("INBOX", raw, msg_time=when)
+
+
+def folder(server, settings, name: str) -> list[bytes]:
+    """The messages (raw) in folder ``name`` of ``settings``' mailbox; none if there is no such folder."""
+    from imapclient import IMAPClient
+
+    with IMAPClient("127.0.0.1", port=server.port, ssl=False) as client:
+        client.login(settings.imap_user, server.password)
+        if not client.folder_exists(name):
+            return []
+        client.select_folder(name, readonly=True)
+        uids = client.search(["NOT", "DELETED"])
+        return [d[b"BODY[]"] for _, d in sorted(client.fetch(uids, [b"BODY.PEEK[]"]).items())] if uids else []

@@ -137,3 +137,13 @@ class SmtpServer:
     @property
     def received(self) -> list[Received]:
         return self.handler.received
+
+
+def mail_settings(settings, port: int, **extra):
+    """``settings`` pointed at a loopback SMTP server on ``port`` (validated like any settings), with short
+    retries; ``extra`` overrides any setting (``smtp_attempts=…``, ``smtp_security="starttls"`` …)."""
+    from kaoping.settings import Settings
+
+    values = {**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_retry_initial": 0.01,
+              "smtp_retry_max": 0.05, "smtp_attempts": 4, "smtp_timeout": 5, **extra}
+    return Settings(**values, _env_file=None)

@@ -142,3 +142,41 @@ def release_if_waiting_for(flow_run_id: str, stage: str, *, how: str) -> str:
         return ""
     return release_paused_run(flow_run_id, how=how)
 
+
+
+# --------------------------------------------------------------------------- the outbox's senders
+
+#: The Prefect global concurrency limit every sender of the outbox holds a slot of while it sends: however
+#: many workers and flows run, no more than its slots (× KAOPING_SMTP_CONNECTIONS) talk to the mail server.
+SMTP_LIMIT = "kaoping-smtp"
+_limit_checked: set[str] = set()
+
+
+def _ensure_limit(name: str, slots: int) -> None:
+    """Create the limit with ``slots`` if the server has none (an office may have set its own: kept)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+    from prefect.settings import PREFECT_API_URL
+
+    checked = f"{PREFECT_API_URL.value()}|{name}"  # once per server this process talks to
+    if checked in _limit_checked:
+        return
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=slots))
+            except ObjectAlreadyExists:  # another worker made it first
+                pass
+    _limit_checked.add(checked)
+
+
+def smtp_slot(slots: int):
+    """A slot of ``kaoping-smtp`` for one sender (waits while the others hold them all)."""
+    from prefect.concurrency.sync import concurrency
+
+    _ensure_limit(SMTP_LIMIT, slots)
+    return concurrency(SMTP_LIMIT, occupy=1, strict=False)

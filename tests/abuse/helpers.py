@@ -85,3 +85,12 @@ def under_limit_bomb(paragraphs: int = 12_000_000) -> bytes:
     padding = os.urandom(len(document) // 95)  # incompressible: keeps the overall ratio under 100
     return zip_bytes({"[Content_Types].xml": content_types, "word/document.xml": document, "word/media/image1.png": padding},
                      stored={"word/media/image1.png"})
+
+
+def fill(mount: Path, leave: int) -> None:
+    """Fill ``mount`` (the `full_disk` fixture, tests/abuse/conftest.py) until only about ``leave`` bytes are free."""
+    import shutil
+
+    free = shutil.disk_usage(mount).free
+    with (mount / "filler.bin").open("wb") as handle:
+        handle.write(b"\0" * max(0, free - leave))

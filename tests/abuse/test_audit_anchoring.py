@@ -160,27 +160,18 @@ def test_development_mode_is_announced_once_per_command(initialized):
     assert refused.exit_code != 0 and "开发模式" not in refused.output
 
 
-def test_a_prefect_artifact_records_the_anchor(verified, initialized, monkeypatch, prefect_server):
+def test_a_prefect_artifact_records_the_anchor(verified, flow_env):
     import asyncio
 
     from kaoping.flows.tasks import anchor_artifact
     from prefect import flow
     from prefect.client.orchestration import get_client
 
-    from kaoping.settings import get_settings
-
-    for key, value in initialized.env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-
     @flow(name="anchor-test")
     def anchored() -> str:
         return anchor_artifact("2022H1", "verification 签字：approve")
 
-    try:
-        label = anchored()
-    finally:
-        get_settings.cache_clear()
+    label = anchored()
     with db.session_scope(verified) as session:
         seq, seal = audit.head(session)
     assert label == f"{seq}:{seal}"

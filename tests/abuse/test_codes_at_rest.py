@@ -24,11 +24,9 @@ from sqlmodel import select
 from kaoping import db
 from kaoping.services.signoff.signatures import ask_signer
 from kaoping.settings import Settings
-from tests.abuse.test_outbox_faults import mail_settings
 from tests.factories import emailed_code, scored_cycle
-from tests.imap_mail import reply
-from tests.services.test_mailbox_imap import deliver
-from tests.smtp_server import SmtpServer
+from tests.imap_mail import deliver, reply
+from tests.smtp_server import SmtpServer, mail_settings
 
 ON_SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the file itself is looked at
 

@@ -14,26 +14,16 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
-from tests.smtp_server import SmtpServer
+from tests.factories import build, open_cycle
 
 
 @pytest.fixture
-def flow_env(initialized, settings, monkeypatch, prefect_server):
-    server = SmtpServer().start()
-    for key, value in {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(server.port),
-                       "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    with db.session_scope(settings) as session:
-        build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2099, 7, 6),
-                    units=["150202", "wjw", "150203"], actor="test")
-    yield server
-    server.stop()
-    get_settings.cache_clear()
+def forms_out(flow_env, tmp_path):
+    """2022H1 open, the self-assessments out to 东河区, 市卫健委 and 昆都仑区, due long after the test."""
+    open_cycle(flow_env)
+    build(flow_env, FormKind.self_assessment, tmp_path, "150202", "wjw", "150203", deadline=date(2099, 7, 6))
+    return flow_env
 
 
 def _filled(settings, unit: str, target, *, short: bool = False):
@@ -51,7 +41,7 @@ def _filled(settings, unit: str, target, *, short: bool = False):
     return target
 
 
-def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path, monkeypatch):
+def test_one_bad_file_does_not_stop_the_inbox(forms_out, settings, smtp, tmp_path, monkeypatch):
     from kaoping.flows.daily import intake
 
     inbox = tmp_path / "inbox"
@@ -84,6 +74,6 @@ def test_one_bad_file_does_not_stop_the_inbox(flow_env, settings, tmp_path, monk
         assert len(session.exec(select(Submission)).all()) == 1
         statuses = sorted(r.status for r in session.exec(select(ReceivedFile)) if r.purpose.startswith("intake"))
     assert statuses == ["accepted", "held", "held", "refused", "refused", "refused"]
-    recipients = sorted(r.rcpt_tos[0] for r in flow_env.received)
+    recipients = sorted(r.rcpt_tos[0] for r in smtp.received)
     assert recipients == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]  # the reason, the receipt
     assert intake() == []

@@ -82,13 +82,7 @@ def test_member_larger_than_declared_is_refused():
     assert "已损坏" in str(refused.value) or "异常庞大" in str(refused.value)
 
 
-@pytest.fixture
-def cycle_db(initialized):
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    return initialized
-
-
-def test_symlink_in_the_inbox_is_refused_not_followed(cycle_db, settings, tmp_path):
+def test_symlink_in_the_inbox_is_refused_not_followed(cycle_cli, settings, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("not for the intake")
     link = tmp_path / "inbox" / "form.docx"
@@ -101,7 +95,7 @@ def test_symlink_in_the_inbox_is_refused_not_followed(cycle_db, settings, tmp_pa
     assert not (settings.received_dir / kept.sha256[:2] / kept.sha256).exists()
 
 
-def test_fifo_in_the_inbox_is_refused_without_blocking(cycle_db, settings, tmp_path):
+def test_fifo_in_the_inbox_is_refused_without_blocking(cycle_cli, settings, tmp_path):
     fifo = tmp_path / "pipe.docx"
     os.mkfifo(fifo)
     outcome = receive_path(settings, fifo, channel="inbox")
@@ -109,11 +103,11 @@ def test_fifo_in_the_inbox_is_refused_without_blocking(cycle_db, settings, tmp_p
 
 
 @pytest.mark.parametrize("size, expected", [(0, "空文件"), (MAX_UPLOAD_BYTES + 1, "太大")])
-def test_empty_and_oversized_files_are_kept_with_the_refusal(cycle_db, settings, tmp_path, size, expected):
+def test_empty_and_oversized_files_are_kept_with_the_refusal(cycle_cli, settings, tmp_path, size, expected):
     path = tmp_path / "f.docx"
     with path.open("wb") as handle:
         handle.write(b"x" * size)
-    result = cycle_db("intake", path)
+    result = cycle_cli("intake", path)
     assert result.exit_code != 0 and expected in result.output and "Traceback" not in result.output
     kept = last_received(settings)
     assert kept.status == "refused" and kept.size == size and expected in kept.reason
@@ -121,7 +115,7 @@ def test_empty_and_oversized_files_are_kept_with_the_refusal(cycle_db, settings,
 
 
 @pytest.mark.parametrize("identical", [True, False], ids=["identical", "different"])
-def test_six_parallel_intakes_of_one_units_form(cycle_db, settings, tmp_path, identical):
+def test_six_parallel_intakes_of_one_units_form(cycle_cli, settings, tmp_path, identical):
     if identical:  # one file sent six times (saving again could change its timestamps)
         uploads = [read_upload(filled_self_assessment(settings, tmp_path, "150202"))] * 6
     else:

@@ -18,12 +18,6 @@ from tests.abuse.helpers import (
 )
 
 
-@pytest.fixture
-def cycle_cli(initialized):
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    return initialized
-
-
 def refused(cli, settings, path, *args) -> str:
     before = counts(settings)
     result = cli("intake", path, *args)

@@ -4,7 +4,6 @@ after the end of the data (once, twice); attachments shared by workers with diff
 
 from __future__ import annotations
 
-import pytest
 from kaoping.models import MessageStatus, OutboxBlob, OutboxMessage
 from kaoping.notifications import delivery
 from kaoping.notifications.outbox import Attachment, queue
@@ -12,21 +11,7 @@ from sqlalchemy import delete
 from sqlmodel import select
 
 from kaoping import db
-from kaoping.settings import Settings
-from tests.smtp_server import Handler, Received, SmtpServer, self_signed_cert
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
-
-
-def mail_settings(settings: Settings, port: int, **extra) -> Settings:
-    values = {**settings.model_dump(), "smtp_host": "127.0.0.1", "smtp_port": port, "smtp_retry_initial": 0.01,
-              "smtp_retry_max": 0.05, "smtp_attempts": 3, "smtp_timeout": 5, **extra}
-    return Settings(**values, _env_file=None)
+from tests.smtp_server import Handler, Received, SmtpServer, mail_settings, self_signed_cert
 
 
 def put(settings, keys: list[str], *, attachment: dict[str, bytes] | None = None) -> None:

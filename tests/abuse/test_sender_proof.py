@@ -35,9 +35,15 @@ from kaoping import db
 from kaoping.services.objections.window import office_today
 from kaoping.settings import Settings
 from tests.abuse.helpers import filled_self_assessment, mail_to
-from tests.factories import open_cycle, open_objection_window, record_objection, scored_cycle, sign_off
-from tests.imap_mail import reply
-from tests.services.test_mailbox_imap import deliver
+from tests.factories import (
+    filled_objection_form,
+    open_cycle,
+    open_objection_window,
+    record_objection,
+    scored_cycle,
+    sign_off,
+)
+from tests.imap_mail import deliver, reply
 
 KUNDULUN = "liaison@150203.baotou.example"  # 昆都仑区
 QINGSHAN = "liaison@150204.baotou.example"  # 青山区
@@ -77,13 +83,11 @@ def test_a_form_returned_under_a_disguised_name_is_held_not_taken_as_the_liaison
 
 @ON_SQLITE
 def test_a_disguised_objection_form_and_signers_reply_are_not_the_registered_persons(imap_settings, imap_server, tmp_path):
-    from tests.services.test_objection_forms import filled_form
-
     settings = imap_settings
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     open_objection_window(settings, today=office_today())
-    objection_form = filled_form(settings, [("57", "数据共享已全部完成，应得满分。", "")])
+    objection_form = filled_objection_form(settings, [("57", "数据共享已全部完成，应得满分。", "")])
     deliver(imap_server, settings, reply(DISGUISED.replace("150203", "150204"), "青山区异议表", [("异议表.docx", objection_form)]))
     signer = settings.verifier_email
     deliver(imap_server, settings, reply(f"=?utf-8?q?{signer.replace('@', '=40').replace('.', '=2E')}=2C?= <{ATTACKER}>",

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-import pytest
 from kaoping.models import AuditEntry, FormKind, ReceivedFile, Submission
 from sqlmodel import select
 
@@ -25,12 +24,6 @@ from tests.abuse.helpers import (
 
 EVIL = "evil@attacker.example"
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def cycle_cli(initialized):
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    return initialized
 
 
 def test_stranger_is_held_without_reply_then_released_with_audit(cycle_cli, settings, tmp_path):

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -30,10 +29,9 @@ from kaoping.adapters.uploads import Upload
 from kaoping.services.returns.intake import receive
 from kaoping.settings import Settings, SmtpSecurity
 from tests import factories
-from tests.abuse.helpers import counts, filled_self_assessment, mail_to
-from tests.imap_mail import reply
+from tests.abuse.helpers import counts, fill, filled_self_assessment, mail_to
+from tests.imap_mail import deliver, folder, reply
 from tests.private_postgres import PrivatePostgres, available
-from tests.services.test_mailbox_imap import deliver, folder
 
 TZ = ZoneInfo("Asia/Shanghai")
 #: on both backends (the others: SQLite only — the restart test has a PostgreSQL server of its own)
@@ -148,29 +146,6 @@ def test_the_same_form_saved_again_after_the_deadline_is_a_resend_not_a_late_ret
     third = receive(settings, Upload("东河区自评表（修改）.docx", (tmp_path / "东河区自评表（修改）.docx").read_bytes()),
                     sender=liaison("150202"), received_at=datetime(2022, 7, 12, 10, 0, tzinfo=TZ))
     assert third.accepted and third.result.late and not third.result.details.get("unchanged")
-
-
-@pytest.fixture
-def full_disk(tmp_path):
-    """A real file system of 3 MB (tmpfs), filled to the last few KB: writes fail with ENOSPC."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {result.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(mount: Path, leave: int) -> None:
-    """Fill ``mount`` until only about ``leave`` bytes are free."""
-    import shutil
-
-    free = shutil.disk_usage(mount).free
-    with (mount / "filler.bin").open("wb") as handle:
-        handle.write(b"\0" * max(0, free - leave))
 
 
 def _part_files(root: Path) -> list[Path]:

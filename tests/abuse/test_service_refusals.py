@@ -15,7 +15,7 @@ from sqlmodel import func, select
 
 from kaoping import db
 from tests import factories
-from tests.abuse.test_service_faults import fill, full_disk  # noqa: F401  (the fixture: a real, small tmpfs)
+from tests.abuse.helpers import fill
 
 
 def lines(output: str) -> list[str]:
@@ -101,7 +101,7 @@ def test_a_database_url_of_another_shape_says_what_to_write(cli, url):
     assert "s3cret" not in result.output  # the password is never printed
 
 
-def test_a_full_disk_while_building_reports_leaves_the_folder_as_it_was(initialized, settings, tmp_path, full_disk):  # noqa: F811
+def test_a_full_disk_while_building_reports_leaves_the_folder_as_it_was(initialized, settings, tmp_path, full_disk):
     factories.scored_cycle(settings, tmp_path)
     out = full_disk / "reports"
     out.mkdir()

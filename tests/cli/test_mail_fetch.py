@@ -14,10 +14,10 @@ from tests.imap_mail import reply
 
 
 @pytest.fixture
-def mailbox_env(opened, imap_server):
+def mailbox_env(cycle_cli, imap_server):
     user = "cli-office@kaoping.test"
-    opened.env.update({**imap_server.env(), "KAOPING_IMAP_USER": user})
-    return opened
+    cycle_cli.env.update({**imap_server.env(), "KAOPING_IMAP_USER": user})
+    return cycle_cli
 
 
 def _free_port() -> int:
@@ -26,8 +26,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_fetch_without_a_mailbox_says_what_to_set(opened):
-    assert refused(opened("mail", "fetch"), "没有设置专用邮箱", "KAOPING_IMAP_HOST")
+def test_fetch_without_a_mailbox_says_what_to_set(cycle_cli):
+    assert refused(cycle_cli("mail", "fetch"), "没有设置专用邮箱", "KAOPING_IMAP_HOST")
 
 
 @pytest.mark.parametrize("env,words", [
@@ -36,15 +36,15 @@ def test_fetch_without_a_mailbox_says_what_to_set(opened):
     ({"KAOPING_IMAP_HOST": "127.0.0.1", "KAOPING_IMAP_USER": "u", "KAOPING_IMAP_SECURITY": "tls"}, ("KAOPING_IMAP_SECURITY", "starttls")),
     ({"KAOPING_IMAP_HOST": "127.0.0.1", "KAOPING_IMAP_USER": "u", "KAOPING_IMAP_PROCESSED_FOLDER": "INBOX"}, ("三个不同的文件夹",)),
 ])
-def test_bad_settings_are_refused_by_name(opened, env, words):
-    opened.env.update(env)
-    assert refused(opened("mail", "fetch"), *words)
+def test_bad_settings_are_refused_by_name(cycle_cli, env, words):
+    cycle_cli.env.update(env)
+    assert refused(cycle_cli("mail", "fetch"), *words)
 
 
-def test_an_unreachable_server_is_a_message_not_a_traceback(opened):
-    opened.env.update({"KAOPING_IMAP_HOST": "127.0.0.1", "KAOPING_IMAP_PORT": str(_free_port()), "KAOPING_IMAP_USER": "u",
+def test_an_unreachable_server_is_a_message_not_a_traceback(cycle_cli):
+    cycle_cli.env.update({"KAOPING_IMAP_HOST": "127.0.0.1", "KAOPING_IMAP_PORT": str(_free_port()), "KAOPING_IMAP_USER": "u",
                        "KAOPING_IMAP_SECURITY": "none"})
-    result = opened("mail", "fetch")
+    result = cycle_cli("mail", "fetch")
     assert refused(result, "无法连接专用邮箱", "KAOPING_IMAP_PORT") and result.exit_code == 4
 
 

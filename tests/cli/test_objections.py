@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.factories import scored_cycle, sign_off
+from tests.factories import filled_objection_form, scored_cycle, sign_off
 
 
 def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_path):
@@ -36,14 +36,12 @@ def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_pat
 def test_a_held_objection_form_is_released_where_objections_are(initialized, settings, tmp_path):
     """Issue 17 item 2: a held objection form (or reply) is listed and released by `kaoping objections`,
     and `kaoping intake held|release` say so instead of failing on it."""
-    from tests.services.test_objection_forms import filled_form
-
     cli = initialized
     scored_cycle(settings, tmp_path)
     sign_off(settings)
     assert cli("objections", "open", "--cycle", "2022H1").exit_code == 0
     path = tmp_path / "青山区异议表.docx"
-    path.write_bytes(filled_form(settings, [("57", "应得满分", "验收报告")]))
+    path.write_bytes(filled_objection_form(settings, [("57", "应得满分", "验收报告")]))
     held = cli("intake", path, "--sender", "someone@example.org")
     assert held.exit_code != 0 and "已暂存" in held.output and "kaoping objections release" in held.output, held.output
     file_id = held.output.split("暂存编号 ")[1].split("）")[0]

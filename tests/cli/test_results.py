@@ -8,8 +8,8 @@ from tests.cli.conftest import refused
 from tests.factories import scored_cycle
 
 
-def test_check_lists_what_is_missing(opened):
-    result = opened("check", "--cycle", "2022H1")
+def test_check_lists_what_is_missing(cycle_cli):
+    result = cycle_cli("check", "--cycle", "2022H1")
     assert result.exit_code == 1 and "2022H1 有" in result.output and "个问题" in result.output
 
 

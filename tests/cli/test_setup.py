@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+from kaoping.models import AuditEntry, Catalog, Contact, Indicator, ReceivedFile, Unit, UnitAlias
+from sqlmodel import func, select
+
+from kaoping import db
 from tests.cli.conftest import refused
+
+#: What `kaoping init` leaves in the database is checked on PostgreSQL too (tests/conftest.py: SQLITE_ONLY_FOLDERS).
+BOTH_BACKENDS = {"test_cli_in_production_with_default_secret_exits_with_a_clear_message",
+                 "test_init_loads_the_registry_and_catalog_and_is_idempotent", "test_init_empty_runs_migrations_only"}
+
+
+def table_counts(settings):
+    with db.session_scope(settings) as session:
+        return {
+            m.__name__: session.exec(select(func.count()).select_from(m)).one()
+            for m in (Unit, UnitAlias, Contact, Catalog, Indicator, AuditEntry, ReceivedFile)
+        }
 
 
 def test_init_is_safe_to_rerun(initialized):
@@ -29,3 +45,28 @@ def test_init_empty_loads_nothing(cli):
     result = cli("init", "--empty")
     assert result.exit_code == 0 and "包头" not in result.output
     assert "还没有考评周期" in cli("cycle", "list").output
+
+
+def test_cli_in_production_with_default_secret_exits_with_a_clear_message(cli):
+    cli.env["KAOPING_ENVIRONMENT"] = "production"
+    result = cli("db", "status")
+    assert result.exit_code != 0
+    assert "KAOPING_SECRET_KEY" in result.output and "Traceback" not in result.output
+
+
+def test_init_loads_the_registry_and_catalog_and_is_idempotent(cli, settings):
+    first = cli("init")
+    assert first.exit_code == 0, first.output
+    assert "36 个单位" in first.output and "90 项" in first.output
+    after_first = table_counts(settings)
+    assert after_first["Unit"] == 36 and after_first["Indicator"] == 90
+    second = cli("init")
+    assert second.exit_code == 0 and "未改动" in second.output
+    assert table_counts(settings) == after_first
+
+
+def test_init_empty_runs_migrations_only(cli, settings):
+    assert cli("init", "--empty").exit_code == 0
+    counts = table_counts(settings)
+    assert counts["Unit"] == 0 and counts["Catalog"] == 0
+    assert cli("db", "status").exit_code == 0

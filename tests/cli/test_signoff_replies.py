@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from tests.factories import scored_cycle
-from tests.services.test_signoff_reply import CODE, ask, reply
+from tests.factories import ask_signer, scored_cycle, signoff_reply
 
 
 def test_the_replies_are_listed_with_their_fate(initialized, settings, tmp_path):
     scored_cycle(settings, tmp_path)
-    code, request_id, _ = ask(settings)
-    reply(settings, "同意", to=request_id, sender="mishu@baotou.example")  # (a code it showed would be spent)
-    reply(settings, f"同意 {code}", to=request_id)
-    result = initialized("signoff", "replies", "--cycle", CODE)
+    code, request_id, _ = ask_signer(settings)
+    signoff_reply(settings, "同意", to=request_id, sender="mishu@baotou.example")  # (a code it showed would be spent)
+    signoff_reply(settings, f"同意 {code}", to=request_id)
+    result = initialized("signoff", "replies", "--cycle", "2022H1")
     assert result.exit_code == 0, result.output
     assert "mishu@baotou.example" in result.output and "未签字" in result.output and "已签字" in result.output

@@ -1,5 +1,5 @@
 """Field visit scheduling as pure rules: properties that hold for every plan produced
-(moved from tests/services/test_visits.py; no database)."""
+(no database; the plans through `kaoping visits plan|confirm|move` are in tests/cli/test_visits_plan.py)."""
 
 from __future__ import annotations
 

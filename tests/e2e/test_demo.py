@@ -1,4 +1,4 @@
-"""`make demo` end to end (moved from tests/services/test_foundation.py)."""
+"""`make demo` end to end."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from kaoping.models import Cycle, CyclePlan
 from sqlmodel import func, select
 
 from kaoping import db
-from kaoping.settings import get_settings
 from tests.factories import accept_default_points, import_teams, scored_cycle
 
 
@@ -74,15 +73,6 @@ def test_the_signoff_forms_require_the_code_and_offer_two_choices():
         # The answer a run is released with after a signature by reply or CLI passes the server's check
         # (a required field added to the form without it made every release fail).
         jsonschema.validate(release_answer("已通过邮件回复签字"), schema)
-
-
-@pytest.fixture
-def flow_env(initialized, settings, monkeypatch, prefect_server):
-    for key, value in initialized.env.items():  # the flow reads its settings from the environment, as a worker
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    yield settings
-    get_settings.cache_clear()
 
 
 def _latest_artifact(key: str):

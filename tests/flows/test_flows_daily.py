@@ -12,45 +12,34 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
-from tests.smtp_server import SmtpServer
+from tests.factories import build, open_cycle
 
 
 @pytest.fixture
-def flow_env(initialized, settings, monkeypatch, prefect_server):
-    """The flows read settings from the environment, as a worker would."""
-    server = SmtpServer().start()
-    for key, value in {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(server.port),
-                       "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    with db.session_scope(settings) as session:
-        build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2022, 7, 6),
-                    units=["150202", "wjw"], actor="test")
-    yield server
-    server.stop()
-    get_settings.cache_clear()
+def forms_out(flow_env, tmp_path):
+    """2022H1 open, the self-assessments out to 东河区 and 市卫健委, due Wednesday 2022-07-06."""
+    open_cycle(flow_env)
+    build(flow_env, FormKind.self_assessment, tmp_path, "150202", "wjw", deadline=date(2022, 7, 6))
+    return flow_env
 
 
-def test_reminders_flow_sends_on_working_days_only(flow_env, settings):
+def test_reminders_flow_sends_on_working_days_only(forms_out, smtp):
     from kaoping.flows.daily import reminders
 
     weekend = reminders(today="2022-07-02")
     # No reminder on a Saturday; only the daily audit anchor goes to the 专班 mailbox (issue 24).
     assert weekend["workday"] is False and weekend["sent"] == 1 and weekend["anchor_mailed"]
-    assert [r.rcpt_tos for r in flow_env.received] == [[settings.office_email]]
+    assert [r.rcpt_tos for r in smtp.received] == [[forms_out.office_email]]
     result = reminders(today="2022-07-05")  # 1 working day before 07-06
     assert sorted(result["reminders"]) == ["东河区", "市卫健委"] and result["sent"] == 2  # the log did not grow: no anchor
-    units = [r.rcpt_tos[0] for r in flow_env.received if r.rcpt_tos != [settings.office_email]]
+    units = [r.rcpt_tos[0] for r in smtp.received if r.rcpt_tos != [forms_out.office_email]]
     assert sorted(units) == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]
     again = reminders(today="2022-07-05")  # a re-run sends nothing twice
-    assert again["queued"] == 0 and again["sent"] == 0 and len(flow_env.received) == 3
+    assert again["queued"] == 0 and again["sent"] == 0 and len(smtp.received) == 3
 
 
-def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path, monkeypatch):
+def test_intake_flow_moves_files_and_replies(forms_out, settings, smtp, tmp_path, monkeypatch):
     from kaoping.flows.daily import intake
 
     inbox = tmp_path / "inbox"
@@ -73,7 +62,7 @@ def test_intake_flow_moves_files_and_replies(flow_env, settings, tmp_path, monke
     assert not any(p.is_file() for p in inbox.iterdir())
     with db.session_scope(settings) as session:
         assert session.exec(select(Submission)).one().unit_id
-    [receipt] = flow_env.received
+    [receipt] = smtp.received
     assert receipt.rcpt_tos == ["liaison@wjw.baotou.example"] and "回执" in receipt.message["Subject"]
     assert intake() == []  # nothing left: a re-run does nothing
 
@@ -86,7 +75,7 @@ def test_flow_parameters_are_described_in_chinese_for_the_ui():
     assert "inbox" not in intake.parameters.properties  # the folder is the settings' (issue 24)
 
 
-def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initialized, settings, monkeypatch, prefect_server, tmp_path):
+def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(flow_env, settings, tmp_path):
     import asyncio
 
     import openpyxl
@@ -95,9 +84,6 @@ def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initializ
 
     from tests.factories import scored_cycle
 
-    for key, value in initialized.env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
     scored_cycle(settings, tmp_path, "2022H1", seed=1)
     scored_cycle(settings, tmp_path, "2022H2", seed=2)
     path = annual(year=2022)  # written under KAOPING_VAR_DIR/reports: no run names a path on the worker
@@ -113,4 +99,3 @@ def test_annual_flow_writes_the_documents_the_workbook_and_an_artifact(initializ
 
     keys = {a.key for a in asyncio.run(latest())}
     assert "kaoping-annual-2022" in keys
-    get_settings.cache_clear()

@@ -15,37 +15,30 @@ from sqlmodel import select
 
 from kaoping import db
 from kaoping.adapters.word.layout import fill_cell
-from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.forms import build_forms
 from kaoping.settings import get_settings
+from tests.factories import build, open_cycle
 from tests.imap_mail import reply
-from tests.smtp_server import SmtpServer
 
 
 @pytest.fixture
-def mailbox_flow_env(initialized, settings, monkeypatch, prefect_server, imap_server, tmp_path):
-    if "postgresql" in settings.database_url:
-        pytest.skip("the flow's wiring does not depend on the database (the service runs on both in tests/services)")
-    server = SmtpServer().start()
-    env = {**initialized.env, **imap_server.env(), "KAOPING_IMAP_USER": f"flow-{tmp_path.name}@kaoping.test",
-           "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(server.port), "KAOPING_SMTP_RETRY_INITIAL": "0.01",
-           "KAOPING_INBOX_DIR": str(tmp_path / "inbox")}
-    for key, value in env.items():
+def mailbox_flow_env(flow_env, monkeypatch, imap_server, tmp_path) -> str:
+    """`flow_env` with the office mailbox of its own on the session's dovecot, 2022H1 open and 市卫健委's
+    self-assessment out (due 2022-07-06); returns the mailbox's user."""
+    if "postgresql" in flow_env.database_url:
+        pytest.skip("the flow's wiring does not depend on the database (the service runs on both in tests/notifications)")
+    user = f"flow-{tmp_path.name}@kaoping.test"
+    for key, value in {**imap_server.env(), "KAOPING_IMAP_USER": user, "KAOPING_INBOX_DIR": str(tmp_path / "inbox")}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
-    assert initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则").exit_code == 0
-    with db.session_scope(settings) as session:
-        build_forms(session, settings, get_cycle(session, "2022H1"), FormKind.self_assessment, deadline=date(2022, 7, 6),
-                    units=["wjw"], actor="test")
-    yield server, env["KAOPING_IMAP_USER"]
-    server.stop()
-    get_settings.cache_clear()
+    open_cycle(flow_env)
+    build(flow_env, FormKind.self_assessment, tmp_path, "wjw", deadline=date(2022, 7, 6))
+    return user
 
 
-def test_intake_flow_fetches_from_the_mailbox_and_replies(mailbox_flow_env, settings, imap_server, tmp_path):
+def test_intake_flow_fetches_from_the_mailbox_and_replies(mailbox_flow_env, settings, smtp, imap_server, tmp_path):
     from kaoping.flows.daily import intake
 
-    smtp, user = mailbox_flow_env
+    user = mailbox_flow_env
     with db.session_scope(settings) as session:
         path = session.exec(select(IssuedForm.path).where(IssuedForm.subject == "wjw")).one()
     document = docx.Document(path)

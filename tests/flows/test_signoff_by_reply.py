@@ -25,9 +25,7 @@ from kaoping.domain.incoming import IncomingMessage
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.signoff.reply import take_reply
 from kaoping.services.stages import steps as stages
-from kaoping.settings import get_settings
 from tests.factories import import_teams, policy_without_objections, scored_cycle
-from tests.smtp_server import SmtpServer
 
 CODE, DAY = "2022H1", "2022-07-01"
 
@@ -38,13 +36,8 @@ def signing(code: str, day: str) -> str:
 
 
 @pytest.fixture
-def waiting(initialized, settings, monkeypatch, prefect_server, tmp_path):
+def waiting(flow_env, settings, smtp, tmp_path):
     """A cycle ready for the verification, a deployment of the probe flow, and the SMTP server."""
-    server = SmtpServer().start()
-    for key, value in {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(server.port),
-                       "KAOPING_SMTP_RETRY_INITIAL": "0.01"}.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
     # Without the objection stage (issue 17), so the verification leads straight to the approval.
     scored_cycle(settings, tmp_path, policy=policy_without_objections(settings, tmp_path))
     import_teams(settings)  # the field visits are planned from the imported teams
@@ -55,9 +48,7 @@ def waiting(initialized, settings, monkeypatch, prefect_server, tmp_path):
     with get_client(sync_client=True) as client:
         deployment = client.create_deployment(flow_id=client.create_flow(signing), name="probe",
                                               entrypoint=f"{__file__}:signing")
-    yield server, deployment
-    server.stop()
-    get_settings.cache_clear()
+    return smtp, deployment
 
 
 def execute(run_id) -> str:

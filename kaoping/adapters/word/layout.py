@@ -205,7 +205,7 @@ def _format_para(document, text: str, *, font, size, align, indent_chars, bold, 
 ISSUER_MARK_FROM_TYPE_AREA = Mm(35)
 ISSUER_MARK_SIZE, ISSUER_MARK_LINE = Pt(26), Pt(40)
 # In a line of exactly 40 pt, the top of 26 pt characters stands this far below the line's top
-# (measured on LibreOffice's PDF: tests/adapters/test_reports.py renders and checks the 35 mm).
+# (measured on LibreOffice's PDF: tests/services/reports/test_tongbao_layout.py renders and checks the 35 mm).
 ISSUER_MARK_INK_OFFSET = Mm(5.8)
 
 

@@ -18,15 +18,17 @@ from kaoping.services.objections.window import current_ranks, window_of
 from kaoping.services.scoring.entry import CycleContext, cycle_unit_names
 
 
-def rank_changes(session: Session, cycle: Cycle) -> list[str]:
-    """Units whose rank differs from the one on their provisional 反馈函 (征求意见稿)."""
+def rank_changes(session: Session, cycle: Cycle, rows: list[dict] | None = None) -> list[str]:
+    """Units whose rank differs from the one on their provisional 反馈函 (征求意见稿); ``rows``: the
+    result rows as they stand, if the caller has them (else computed here)."""
     opened = session.exec(select(AuditEntry).where(AuditEntry.action == "objections.window.open",
                                                    AuditEntry.cycle_code == cycle.code)).first()
     before = (opened.after or {}).get("ranks") if opened else None
     if not before:
         return []
     try:
-        now = current_ranks(session, cycle)
+        now = ({r["unit_code"]: [r["unit_name"], r["rank"], str(r["total"])] for r in rows} if rows is not None
+               else current_ranks(session, cycle))
     except Exception:  # noqa: BLE001 - results that cannot be computed now: no rank to compare
         return []
     changes = []
@@ -36,9 +38,10 @@ def rank_changes(session: Session, cycle: Cycle) -> list[str]:
     return changes
 
 
-def summary_lines(session: Session, cycle: Cycle) -> list[str]:
+def summary_lines(session: Session, cycle: Cycle, rows: list[dict] | None = None) -> list[str]:
     """A few sentences for the approval dialog and the 报告: how many objections, upheld,
-    rejected, open, and the ranks they changed; [] when the cycle had no objection window."""
+    rejected, open, and the ranks they changed; [] when the cycle had no objection window.
+    ``rows``: the result rows as they stand, if the caller has them (one computation per publish)."""
     window = window_of(session, cycle)
     if window is None:
         return []
@@ -56,7 +59,7 @@ def summary_lines(session: Session, cycle: Cycle) -> list[str]:
     for o in by_status[ObjectionStatus.upheld]:
         lines.append(f"采纳{names.get(o.unit_id, o.unit_id)}对指标{o.indicator_number}的异议，"
                      f"得分由{o.previous_score}分调整为{o.new_score}分（{o.decision_reason}）。")
-    changes = rank_changes(session, cycle)
+    changes = rank_changes(session, cycle, rows)
     lines.append("排名变化：" + "；".join(changes) + "。" if changes else "异议处理未改变排名。")
     return lines
 

@@ -57,3 +57,22 @@ def register(session: Session, *, cycle_code: str | None = None, year: int | Non
     if year is not None:
         query = query.where(DocNumber.year == year)
     return list(session.exec(query.order_by(DocNumber.prefix, DocNumber.year, DocNumber.serial)))
+
+
+def take_many(session: Session, *, prefix: str, year: int, documents: list[tuple[str, str]], cycle_code: str = "",
+              actor: str) -> dict[str, DocNumber]:
+    """The numbers of many documents at once (``documents``: (key, title) in the order they are numbered):
+    those already numbered keep theirs, the others take the next free serials in order — one read of
+    what is there, one insert of what is new, instead of three statements a document."""
+    keys = [key for key, _ in documents]
+    have = {n.document: n for n in session.exec(select(DocNumber).where(DocNumber.document.in_(keys)))} if keys else {}
+    new = [(key, title) for key, title in documents if key not in have]
+    if new:
+        last = session.exec(select(func.max(DocNumber.serial)).where(DocNumber.prefix == prefix,
+                                                                     DocNumber.year == year)).one() or 0
+        entries = [DocNumber(prefix=prefix, year=year, serial=last + i, document=key, title=title, cycle_code=cycle_code,
+                             issued_by=actor) for i, (key, title) in enumerate(new, start=1)]
+        session.add_all(entries)
+        session.flush()
+        have.update((e.document, e) for e in entries)
+    return have

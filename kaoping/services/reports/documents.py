@@ -283,6 +283,14 @@ def _official(settings: Settings, number: str, facts: dict, template: str, block
     return document, meta
 
 
+def stamp(document, anchor: str) -> None:
+    """The audit head (``seq:seal``) in a published document's properties (文件属性 → 备注 / comments, and
+    the keywords), where it stays with every copy sent out; written as the document is built."""
+    if anchor:
+        document.core_properties.comments = f"kaoping-audit-anchor {anchor}"
+        document.core_properties.keywords = f"kaoping-audit-anchor:{anchor}"
+
+
 def _publishable(cycle: Cycle) -> None:
     """Numbers are given only to documents whose results the 分管领导 has approved (审定)."""
     if cycle.status not in (CycleStatus.approved, CycleStatus.closed):
@@ -305,11 +313,13 @@ def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
 
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
                   number: int | None = None, report_number: int | None = None, signed: date | None = None,
-                  actor: str, final_dir: Path | None = None) -> ReportSet:
+                  actor: str, final_dir: Path | None = None, computed=None, anchor: str = "") -> ReportSet:
     """The 通报, 报告, 反馈函 and workbook of ``cycle``. Without ``publish``: previews marked 征求意见稿,
     with no number. With ``publish``: each document takes its number from the register (``number`` /
-    ``report_number``: the serials the office gives, refused if already used)."""
-    inputs, results = compute_cycle(session, cycle, detailed=True)
+    ``report_number``: the serials the office gives, refused if already used). ``computed``: the cycle's
+    ``compute_cycle(..., detailed=True)`` if the caller has it (one computation per publish); ``anchor``:
+    the audit head written into each Word document's properties as it is saved."""
+    inputs, results = computed or compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
     facts = _facts(inputs, results, settings, cycle, titles)
@@ -362,6 +372,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
                     chinese_date(signed))
     tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
+    stamp(tongbao, anchor)
     tongbao.save(tongbao_path)
 
     from kaoping.services.objections.summary import (
@@ -369,13 +380,14 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     )
 
     report_facts = {**facts, **_verification_facts(session, cycle, inputs),
-                    "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle)}
+                    "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
     baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                              signer=settings.report_signer)
     _attachment(baogao, meta["attachment"], rows)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))
     baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
+    stamp(baogao, anchor)
     baogao.save(baogao_path)
 
     letters, letter_numbers = [], {}
@@ -383,20 +395,21 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     by_unit = {row["unit_code"]: row for row in rows}
     template = environment().get_template("fankui.txt.j2")
     due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
-    for r in sorted(results, key=lambda r: r.unit.position):
-        letter_no = ""
-        if publish:
-            letter_no = doc_numbers.take(session, prefix=settings.letter_number_prefix, year=signed.year,
-                                         document=f"fankui:{cycle.code}:{r.unit.code}",
-                                         title=f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）",
-                                         cycle_code=cycle.code, actor=actor).text
-            letter_numbers[r.unit.code] = letter_no
+    ordered = sorted(results, key=lambda r: r.unit.position)
+    if publish:  # every letter's number in one go, in the units' order
+        taken = doc_numbers.take_many(session, prefix=settings.letter_number_prefix, year=signed.year, cycle_code=cycle.code,
+                                      documents=[(f"fankui:{cycle.code}:{r.unit.code}",
+                                                  f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
+                                                 for r in ordered], actor=actor)
+        letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
+    for r in ordered:
+        letter_no = letter_numbers.get(r.unit.code, "")
         letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
                                {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
                                 "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
                                 "due": chinese_date(due), "contact": _contact(settings),
                                 "report_to": settings.contact_office},
-                               number=letter_no, titles=titles))
+                               number=letter_no, titles=titles, anchor=anchor))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
     write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
@@ -429,7 +442,7 @@ def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
 
 
 def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
-            number: str, titles: dict[int, str]) -> Path:
+            number: str, titles: dict[int, str], anchor: str = "") -> Path:
     places = inputs.policy.rounding.places
     improve = []
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
@@ -473,6 +486,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
     layout.note(document, disclosed["contact"])
     path = out_dir / "反馈函" / f"{result.unit.code}-{result.unit.short_name}-反馈函.docx"
+    stamp(document, anchor)
     document.save(path)
     return path
 

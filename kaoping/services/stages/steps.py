@@ -199,26 +199,13 @@ class Published:
     skipped: bool
 
 
-def stamp_documents(paths, anchor: str) -> None:
-    """Write the audit head (``seq:seal``) into each published Word document's properties
-    (文件属性 → 备注 / comments, and the keywords), where it stays with every copy sent out."""
-    from docx import Document
-
-    for path in paths:
-        if not str(path).endswith(".docx"):
-            continue
-        document = Document(str(path))
-        document.core_properties.comments = f"kaoping-audit-anchor {anchor}"
-        document.core_properties.keywords = f"kaoping-audit-anchor:{anchor}"
-        document.save(str(path))
-
-
 def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR) -> Published:
     """Reports, their distribution and the cycle's closing, in one transaction: a crash leaves
     either all of it or none (files written before a crash are rewritten by the next run)."""
     from kaoping.services.reports.distribution import queue_report_distribution
     from kaoping.services.reports.documents import build_reports
     from kaoping.services.reports.placeholders import refuse_placeholders
+    from kaoping.services.scoring.results import compute_cycle
 
     out_dir = settings.var_dir / "reports" / cycle.code
     previous = session.exec(select(AuditEntry).where(AuditEntry.action == "reports.publish",
@@ -233,10 +220,11 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
     # leaves no unrecorded letters where the published ones go (the staging folder is kept aside).
     staging = out_dir.parent / f".{out_dir.name}.staging-{uuid.uuid4().hex[:8]}"
     try:
+        # One computation of the cycle for everything the publication says; the audit head goes into each
+        # document's properties as it is saved (not by opening 600 files again afterwards).
         reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor,
-                                final_dir=out_dir)
-        stamp_documents([reports.tongbao, reports.baogao, *reports.letters],
-                        audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
+                                final_dir=out_dir, computed=compute_cycle(session, cycle, detailed=True),
+                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
     except BaseException:  # a full disk, a refusal: nothing half-written stays behind (the transaction rolls back)
         shutil.rmtree(staging, ignore_errors=True)
         raise

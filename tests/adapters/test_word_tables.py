@@ -1,0 +1,38 @@
+"""Reading the tables of a returned Word file (kaoping/adapters/word/tables.py)."""
+
+from __future__ import annotations
+
+import copy
+
+import docx
+from docx.oxml import OxmlElement
+
+from kaoping.adapters.word.tables import cell_text, table_rows
+
+
+def test_fast_table_reader_reads_what_python_docx_reads():
+    """The intake walks the table XML itself (fast); it must read every cell exactly as python-docx
+    does — line breaks, tabs, hyperlinks, several paragraphs — and defer to it for merged cells."""
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    table.cell(0, 0).text = "序号"
+    cell = table.cell(1, 1)
+    cell.paragraphs[0].add_run("第一段")
+    run = cell.paragraphs[0].add_run("甲")
+    run.add_tab()
+    run.add_break()
+    run.add_text("乙")
+    cell.add_paragraph("  第二段  ")
+    link = OxmlElement("w:hyperlink")
+    link.append(copy.deepcopy(cell.paragraphs[0].runs[0]._r))
+    cell.paragraphs[1]._p.append(link)
+    table.cell(2, 2).text = "\u3000全角空格 "
+
+    def slow(t):
+        return [[cell_text(c) for c in row.cells] for row in t.rows]
+
+    assert table_rows(table) == slow(table)
+    assert table_rows(table)[1][1] == "第一段甲\t\n乙\n  第二段  第一段"
+    table.cell(2, 0).merge(table.cell(2, 1))  # merged cells: python-docx's reading, repeated per column
+    assert table._tbl.xpath(".//w:gridSpan")
+    assert table_rows(table) == slow(table) and len(table_rows(table)[2]) == 3
