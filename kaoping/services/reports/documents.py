@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
-from kaoping.domain.scoring import fmt, points_text
+from kaoping.domain.scoring import fmt, points_text, round_half_up, score_text
 from kaoping.domain.text import chinese_numeral, short_title
 from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
@@ -101,7 +101,7 @@ def _change(now, before, places: int) -> tuple[str, str]:
     """Score change ("+1.25" / "-0.40") and rank change ("↑3" / "↓2" / "—") against the previous period."""
     if before is None:
         return "", ""
-    delta = round(now.total, places) - round(before.total, places)
+    delta = now.published_total - before.published_total  # the two printed totals, so the reader can check it
     score = ("+" if delta > 0 else "") + fmt(delta, places) if delta else fmt(Fraction(0), places)
     moved = before.rank - now.rank
     rank = f"↑{moved}" if moved > 0 else f"↓{-moved}" if moved < 0 else "—"
@@ -118,7 +118,7 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
     groups = {}
     for key, label in GROUP_LABELS.items():
         members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
-        totals = [r.total for r in members]
+        totals = [Fraction(r.published_total) for r in members]  # averages of the printed totals
         by_grade = [(g, [r.unit.short_name for r in members if r.grade == g]) for g in grade_order]
         groups[key] = {
             "label": label, "count": len(members),
@@ -127,7 +127,7 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
             "bottom": [r.unit.short_name for r in members[-3:]][::-1],
             "by_grade": [(g, names) for g, names in by_grade if names],
         }
-    all_totals = [r.total for r in results]
+    all_totals = [Fraction(r.published_total) for r in results]
     counts = Counter(r.grade for r in results)
     # Weakest areas and items: average score rate over the units that undertake them.
     area_rates: dict[str, list[Fraction]] = defaultdict(list)
@@ -188,9 +188,15 @@ def _render_text(document, text: str, blocks: dict) -> dict:
     return meta
 
 
-def _charts(results, places: int) -> list[bytes]:
+def chart_series(rows: list[dict], group: str) -> list[tuple[str, str]]:
+    """(unit, label) of one group's bars, top first: the labels are the ranking table's own strings."""
+    return [(r["unit_name"], r["total"]) for r in rows if r["group"] == group]
+
+
+def _charts(rows: list[dict]) -> list[bytes]:
     """One bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC): two
-    pictures rather than one tall one, so the first fits under the 总体情况 on its page."""
+    pictures rather than one tall one, so the first fits under the 总体情况 on its page. Each bar's
+    label is the total as the table prints it (no float formatting)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,20 +206,21 @@ def _charts(results, places: int) -> list[bytes]:
     font = FontProperties(fname=str(cjk_font()))
     charts = []
     for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        members = chart_series(rows, key)
         if not members:
             continue
         fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
-        names = [r.unit.short_name for r in members][::-1]
-        values = [float(round(r.total, places)) for r in members][::-1]
+        names = [name for name, _ in members][::-1]
+        labels = [label for _, label in members][::-1]
+        values = [float(label) for label in labels]  # bar lengths only
         bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
         ax.set_xlim(0, 105)
         ax.set_title(f"{label}考评得分", fontproperties=font, fontsize=11)
         for tick in ax.get_yticklabels():
             tick.set_fontproperties(font)
             tick.set_fontsize(8 if len(members) > 15 else 9)
-        for bar, value in zip(bars, values, strict=True):
-            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center", fontsize=7)
+        for bar, value, text in zip(bars, values, labels, strict=True):
+            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=7)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         buffer = io.BytesIO()
@@ -342,7 +349,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before]
         risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
         fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
-        avg_before = sum((r.total for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
+        avg_before = sum((Fraction(r.published_total) for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
         facts["comparison"] = {
             "label": label, "average_before": fmt(avg_before, places), "compared": len(moves),
             "risers": [f"{r.unit.short_name}（↑{b.rank - r.rank}）" for r, b in risers[:5]],
@@ -361,7 +368,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "反馈函").mkdir(exist_ok=True)
 
-    charts = _charts(results, places)
+    charts = _charts(rows)
 
     def add_chart(document):
         for chart in charts:
@@ -441,6 +448,12 @@ def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
     return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
 
 
+def _points_figure(points: Fraction, places: int) -> str:
+    """A sum of points as the area table prints it: 2 places ("25.00"), or to 4 places where it has more
+    (an equal share: 0.6667, 0.625) — the formula under the table then gives the printed 大项得分."""
+    return fmt(points, places) if Fraction(round_half_up(points, places)) == points else points_text(points)
+
+
 def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
             number: str, titles: dict[int, str], anchor: str = "") -> Path:
     places = inputs.policy.rounding.places
@@ -448,7 +461,8 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
         if item.points and item.value / item.points < Fraction(9, 10):
             notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
-            improve.append({"number": item.number, "title": titles.get(item.number, ""), "score": fmt(item.value, places),
+            improve.append({"number": item.number, "title": titles.get(item.number, ""),
+                            "score": score_text(item.value, item.points, places),
                             "points": points_text(item.points), "notes": notes})
     facts = {
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
@@ -466,7 +480,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         # points the unit could score in the area (Σp) next to what it scored (Σs), then the weighting.
         header = ["方面", "大项分值", "承担指标分值", "指标得分", "大项得分"]
         body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places),
-                 fmt(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
+                 _points_figure(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
                 for code, a in result.areas.items()]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(0,)))
 
@@ -476,7 +490,8 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
             notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
             if item.verification is not None and item.verification.kind == "adjust":
                 notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
-            body.append([str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+            body.append([str(item.number), titles.get(item.number, ""), points_text(item.points),
+                         score_text(item.value, item.points, places),
                          notes])
         header = ["指标", "内容", "分值", "得分", "扣分说明"]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4)))
@@ -520,7 +535,8 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
         groups[key] = {
             "label": label, "count": len(members),
-            "average": fmt(sum((r.total for r in members), Fraction(0)) / len(members), places) if members else "",
+            "average": fmt(sum((Fraction(r.published_total) for r in members), Fraction(0)) / len(members), places)
+            if members else "",
             "top": [r.unit.short_name for r in members[:3]],
             "by_grade": [(g, names) for g in grade_order
                          if (names := [r.unit.short_name for r in members if r.grade == g])],
@@ -529,9 +545,11 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     improved = sorted((r for r in halves if r.second > r.first), key=lambda r: r.first - r.second)[:5]
     facts = {
         "year": year, "units_total": len(results), "office": settings.office_name,
-        "average": fmt(sum((r.total for r in results), Fraction(0)) / len(results), places) if results else "",
-        "first_average": fmt(sum((r.first for r in halves), Fraction(0)) / len(halves), places) if halves else "",
-        "second_average": fmt(sum((r.second for r in halves), Fraction(0)) / len(halves), places) if halves else "",
+        "average": fmt(sum((Fraction(r.published_total) for r in results), Fraction(0)) / len(results), places) if results else "",
+        "first_average": fmt(sum((Fraction(round_half_up(r.first, places)) for r in halves), Fraction(0)) / len(halves), places)
+        if halves else "",
+        "second_average": fmt(sum((Fraction(round_half_up(r.second, places)) for r in halves), Fraction(0)) / len(halves), places)
+        if halves else "",
         "grade_counts": [(g, counts[g]) for g in grade_order if counts[g]], "groups": groups,
         "improved": [f"{r.unit.short_name}（+{fmt(r.second - r.first, places)}分）" for r in improved],
         "flagged": [f"{r.unit.short_name}：{'；'.join(r.flags)}" for r in results if r.flags],

@@ -16,7 +16,7 @@ from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict
 from kaoping.domain.labels import GROUP_LABELS
-from kaoping.domain.scoring import fmt, points_text
+from kaoping.domain.scoring import fmt, points_text, score_text
 from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import Attachment, queue, refuse_development_secret
@@ -86,7 +86,7 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
         layout.letter_head(document, settings.issuer_name, "")
 
         def items(doc, result=result):
-            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), score_text(item.value, item.points, places),
                      "、".join(names.get(lead, str(lead)) for lead in leads.get(item.number, ())),
                      deduction_reason(item, names)]
                     for item in result.items]

@@ -403,7 +403,8 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz: tzinfo) ->
                 for lead, v in item.lead_scores.items()
             )
             mean = "（取平均）" if len(item.lead_scores) > 1 else ""
-            text = f"    {item.number:>3} 号（{fmt_exact(item.points, 4)} 分{basis}）得 {fmt_exact(item.value, 4)}{mean}：{scores or '—'}"
+            shown = fmt_exact(item.value, 4) if item.exact == item.value else f"{fmt_exact(item.exact, 4)} → {fmt(item.value, places)}"
+            text = f"    {item.number:>3} 号（{fmt_exact(item.points, 4)} 分{basis}）得 {shown}{mean}：{scores or '—'}"
             v = item.verification
             if v is not None:
                 verb = "核实调整为 " + str(v.value) if v.kind == "adjust" else "核实无误"
