@@ -437,7 +437,7 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
             defaults.append(spec.number)
     items.sort(key=lambda i: i.number)
     if defaults:
-        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
+        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值牵头考核单位未明确，按专班口径平均分配计算")
 
     areas: dict[str, AreaResult] = {}
     for code in sorted(score_sums, key=int):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
-from kaoping.domain.scoring import fmt, points_text, round_half_up, score_text
+from kaoping.domain.scoring import fmt, item_mean, points_text, round_half_up, score_text
 from kaoping.domain.text import chinese_numeral, short_title
 from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
@@ -237,7 +238,7 @@ def cjk_font() -> Path:
     return Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
 
 
-def _ranking_table(document, rows: list[dict], group: str) -> None:
+def _ranking_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     members = [r for r in rows if r["group"] == group]
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
     compare = any("score_change" in r for r in rows)
@@ -246,6 +247,8 @@ def _ranking_table(document, rows: list[dict], group: str) -> None:
     body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
              r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
              f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
+    if not grades:  # the 实施细则 is not issued: scores and ranks only
+        header, body = header[:-1], [line[:-1] for line in body]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
@@ -260,6 +263,14 @@ def _attachment(document, title: str, rows: list[dict], table=_ranking_table) ->
 
 
 # --------------------------------------------------------------------------- documents
+
+
+def _adjustments_basis(policy, grades: bool) -> str:
+    """The stated basis of the 加减分 column."""
+    caps = policy.adjustments
+    basis = f"依据{policy.rules.citation}" if grades else "按专班口径"
+    return (f"“加减分”为专班记录的加分、扣分事项合计（{basis}，每半年加分不超过{fmt(caps.bonus_cap, 0)}分、"
+            f"扣分不超过{fmt(caps.deduction_cap, 0)}分）。")
 
 
 def _contact(settings: Settings) -> str:
@@ -305,17 +316,63 @@ def _publishable(cycle: Cycle) -> None:
                        "审定前请生成征求意见稿（不加 --publish）。")
 
 
+#: themes of what the field visits found, by the words their records use (first match wins)
+FINDING_THEMES = (
+    ("网络和数据安全", ("安全", "等保", "漏洞", "密码", "防护")),
+    ("数据共享和开放", ("数据", "共享", "目录", "开放", "资源")),
+    ("政务服务", ("网办", "办事", "政务服务", "通办", "窗口", "大厅", "审批", "一网", "掌上", "自助")),
+    ("协同办公", ("协同", "办公", "公文", "视频会议")),
+    ("基础设施和平台", ("平台", "系统", "网络", "机房", "云", "终端")),
+    ("统筹管理和保障", ("资金", "机构", "人员", "制度", "统筹", "考核", "培训")),
+)
+
+
+def _finding_of(note: str) -> str:
+    """What a visit found: the 发现的问题 of a visit record (its other fields — 评分说明, 调研组成员, 调研日期 — are
+    the team's working notes), or an imported note as it is; "" when nothing was found."""
+    note = note.strip()
+    if "发现的问题：" in note:
+        note = note.split("发现的问题：", 1)[1].split("；评分说明：")[0].split("；调研组成员：")[0].split("；调研日期：")[0]
+    elif any(note.startswith(f"{key}：") for key in ("评分说明", "调研组成员", "调研日期")):
+        return ""
+    note = note.strip().rstrip("。；;")
+    return "" if note in ("", "无", "未发现问题", "无问题") else note
+
+
+def _theme_of(finding: str) -> str:
+    return next((theme for theme, words in FINDING_THEMES if any(w in finding for w in words)), "其他")
+
+
 def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
-    """What the field-visit teams wrote (the notes kept with the 实地调研 scores), one line per unit."""
-    notes = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
-        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current,
-        ComponentScore.note != "")).all()
-    by_unit: dict[int, list[str]] = defaultdict(list)
-    for unit_id, note in notes:
-        if note.strip() and note.strip() not in by_unit[unit_id]:
-            by_unit[unit_id].append(note.strip().rstrip("。"))
+    """A summary of what the field visits found (never the records pasted): how many units were visited and how
+    many had problems, the problems counted by theme, and a few examples in the teams' words."""
+    scored = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
+        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current)).all()
+    if not scored:
+        return []
     order = {u.unit_id: u.position for u in inputs.units}
-    return [f"{inputs.unit_names.get(u, u)}：{'；'.join(n)}。" for u, n in sorted(by_unit.items(), key=lambda kv: order.get(kv[0], 0))]
+    found: dict[str, list[int]] = defaultdict(list)  # finding → units
+    for unit_id, note in sorted(scored, key=lambda row: order.get(row[0], 0)):
+        finding = _finding_of(note or "")
+        if finding and unit_id not in found[finding]:
+            found[finding].append(unit_id)
+    visited = len({unit_id for unit_id, _ in scored})
+    with_problems = len({u for units in found.values() for u in units})
+    if not found:  # no findings recorded (scores imported without notes): nothing to summarise
+        return []
+    themes = Counter()
+    for finding, units in found.items():
+        themes[_theme_of(finding)] += len(units)
+    by_theme = "，".join(f"{theme}方面{n}个单位次" for theme, n in themes.most_common())
+    lines = [f"实地调研共走访{visited}个单位，{with_problems}个单位发现问题：{by_theme}。"]
+    examples = sorted(found.items(), key=lambda kv: (-len(kv[1]), order.get(kv[1][0], 0)))[:3]
+    names = inputs.unit_names
+    quoted = []
+    for finding, units in examples:
+        who = names.get(units[0], units[0]) + (f"等{len(units)}个单位" if len(units) > 1 else "")
+        quoted.append(f"{who}“{finding}”")
+    lines.append("较典型的有：" + "；".join(quoted) + "。")
+    return lines
 
 
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
@@ -334,6 +391,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     facts.update(rules_citation=disclosed.rules_citation, rounding_note=disclosed.rounding_note,
                  default_points=disclosed.default_points, responsibilities=disclosed.responsibilities,
                  verification=disclosed.verification, milestone_summary=disclosed.milestone_summary,
+                 grades=disclosed.grades, grades_note=disclosed.grades_note,
+                 adjustments_basis=_adjustments_basis(inputs.policy, disclosed.grades),
                  tongbao_to="，".join(settings.tongbao_to), report_to="、".join(settings.report_to))
     signed = signed or local_date(utcnow(), settings.tz)
     period = facts["period"]
@@ -375,7 +434,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
             layout.picture(document, chart)
 
     tongbao, meta = _official(settings, tongbao_no, facts, "tongbao.txt.j2", {"chart": add_chart}, signed)
-    _attachment(tongbao, meta["attachment"], rows)
+    ranking = partial(_ranking_table, grades=disclosed.grades)
+    _attachment(tongbao, meta["attachment"], rows, table=ranking)
     layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
                     chinese_date(signed))
     tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
@@ -390,7 +450,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                     "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
     baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                              signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows)
+    _attachment(baogao, meta["attachment"], rows, table=ranking)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))
     baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
@@ -413,13 +473,17 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         letter_no = letter_numbers.get(r.unit.code, "")
         letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
                                {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                                "grades": disclosed.grades, "grades_note": disclosed.grades_note,
                                 "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
                                 "due": chinese_date(due), "contact": _contact(settings),
                                 "report_to": settings.contact_office},
                                number=letter_no, titles=titles, anchor=anchor))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
+    # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
+    workbook_rows = rows if disclosed.grades else [{k: v for k, v in r.items() if k != "grade"} for r in rows]
+    write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
+               note=disclosed.rounding_note + disclosed.grades_note)
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -429,22 +493,26 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
 
 
 def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
+    """What the specialist team changed, in the documents' own sentences: never an operator id, and never the
+    free text typed with a verification (the reason of a 加分/扣分 line is its stated basis and is kept)."""
     names = inputs.unit_names
-    numbers = {i.indicator_id: i.number for i in inputs.items.values()}
-    adjustments = [
-        f"{names.get(u, u)}指标{numbers[i]}：专班核实调整为{v.value}分，原因：{v.reason}（{v.by}）。"
-        for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), numbers[kv[0][1]]))
-        if v.kind == "adjust"
-    ]
+    places = inputs.policy.rounding.places
+    specs = {i.indicator_id: i for i in inputs.items.values()}
+    adjustments = []
+    for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), specs[kv[0][1]].number)):
+        if v.kind != "adjust":
+            continue
+        scores = inputs.lead_scores.get((u, i), {})
+        before = (f"由牵头考核单位评定的{fmt(item_mean(scores, specs[i].points), places)}分" if scores else "")
+        adjustments.append(f"{names.get(u, u)}指标{specs[i].number}：经专班核实，得分{before}调整为{fmt(v.value, places)}分。")
     lines, vetoes = [], []
     for unit_id, items in inputs.adjustments.items():
         for line in items:
             if line.kind == "veto":
-                vetoes.append(f"{names.get(unit_id, unit_id)}：一票否决，原因：{line.reason}。")
+                vetoes.append(f"{names.get(unit_id, unit_id)}：{line.reason.rstrip('。')}。")
             else:
                 label = "加分" if line.kind == "bonus" else "扣分"
-                evidence = f"（佐证：{line.evidence}）" if line.evidence else ""
-                lines.append(f"{names.get(unit_id, unit_id)}：{label}{line.points}分，原因：{line.reason}{evidence}。")
+                lines.append(f"{names.get(unit_id, unit_id)}：{label}{fmt(line.points, places)}分，事由：{line.reason.rstrip('。')}。")
     return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
 
 
@@ -489,7 +557,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         for item in result.items:
             notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
             if item.verification is not None and item.verification.kind == "adjust":
-                notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
+                notes = (notes + "；" if notes else "") + f"经专班核实调整为{fmt(item.verification.value, places)}分"
             body.append([str(item.number), titles.get(item.number, ""), points_text(item.points),
                          score_text(item.value, item.points, places),
                          notes])
@@ -509,10 +577,12 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
 # --------------------------------------------------------------------------- annual documents
 
 
-def _annual_table(document, rows: list[dict], group: str) -> None:
+def _annual_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     header = ["排名", "单位", "上半年", "下半年", "年度得分", "等次"]
     body = [[str(r["rank"]), r["unit_name"], r["first_half"] or "—", r["second_half"] or "—", r["total"], r["grade"]]
             for r in rows if r["group"] == group]
+    if not grades:
+        header, body = header[:-1], [line[:-1] for line in body]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))
 
 
@@ -555,6 +625,9 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         "flagged": [f"{r.unit.short_name}：{'；'.join(r.flags)}" for r in results if r.flags],
         "vetoes": [r.unit.short_name for r in results if r.veto], "lowest_grade": inputs.policy.lowest_grade,
         "tongbao_to": "，".join(settings.tongbao_to), "report_to": "、".join(settings.report_to),
+        "grades": bool(inputs.policy.rules.adopted_by.strip()),
+        "grades_note": "" if inputs.policy.rules.adopted_by.strip() else
+        f"《{inputs.policy.rules.name.strip('《》')}》尚未以文件印发，本次只公布得分和排名，不确定等次。",
     }
     if publish:
         _publishable(first)
@@ -570,13 +643,14 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         tongbao_no = baogao_no = ""
     out_dir.mkdir(parents=True, exist_ok=True)
     tongbao, meta = _official(settings, tongbao_no, facts, "annual_tongbao.txt.j2", {}, signed)
-    _attachment(tongbao, meta["attachment"], rows, table=_annual_table)
+    annual_table = partial(_annual_table, grades=facts["grades"])
+    _attachment(tongbao, meta["attachment"], rows, table=annual_table)
     layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
                     chinese_date(signed))
     tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
     tongbao.save(tongbao_path)
     baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows, table=_annual_table)
+    _attachment(baogao, meta["attachment"], rows, table=annual_table)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))
     baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"

@@ -56,7 +56,7 @@ def deduction_reason(item, names: dict) -> str:
     notes = [f"{names.get(lead, lead)}：{v.note}" if len(item.lead_scores) > 1 else v.note
              for lead, v in item.lead_scores.items() if v.note]
     if item.verification is not None and item.verification.kind == "adjust":
-        notes.append(f"专班核实调整：{item.verification.reason}")
+        notes.append(f"经专班核实调整为{fmt(item.verification.value)}分")
     return "；".join(notes) or "牵头考核单位未说明扣分原因"
 
 
@@ -80,7 +80,8 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
                  "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
                  "group_count": counts[result.unit.group], "monitoring": row["monitoring"], "field": row["field"],
                  "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
-                 "flags": row["flags"], "closes": chinese_date(closes_on)}
+                 "flags": row["flags"], "closes": chinese_date(closes_on),
+                 "grades": bool(inputs.policy.rules.adopted_by.strip())}
         document = layout.official_document()
         layout.draft_mark(document, DRAFT_MARK)
         layout.letter_head(document, settings.issuer_name, "")
