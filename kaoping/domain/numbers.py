@@ -50,6 +50,14 @@ def printed_points(points: Fraction | Decimal) -> Decimal:
     return round_half_up(points, POINTS_PLACES).normalize()
 
 
+def score_text(value: Fraction | Decimal, points: Fraction | Decimal, places: int = 2) -> str:
+    """An item score as printed: ``places`` decimals, except full marks on points with more places
+    (0.625, 2/3), printed as the points are (0.625, 0.6667) — the score then reads as full marks."""
+    if to_fraction(value) == to_fraction(points) and round_half_up(points, places) != to_fraction(points):
+        return points_text(points)
+    return fmt(value, places)
+
+
 def points_terminate(points: Fraction | Decimal) -> bool:
     return to_fraction(printed_points(points)) == to_fraction(points)
 

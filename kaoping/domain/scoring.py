@@ -48,6 +48,7 @@ from kaoping.domain.numbers import (  # noqa: E402,F401
     points_text,
     printed_points,
     round_half_up,
+    score_text,
     to_fraction,
     within_points,
 )
@@ -274,10 +275,17 @@ class ItemResult(NamedTuple):
     denominator: int
     verification: VerificationValue | None
     self_scored: bool
+    exact_numerator: int | None = None  # s(u, i) before rounding (published basis), when it differs
 
     @property
     def value(self) -> Fraction:
+        """The item score the area is built from: under ``published`` the score as printed (2 places)."""
         return Fraction(self.value_numerator, self.denominator)
+
+    @property
+    def exact(self) -> Fraction:
+        """The exact item score (the mean of the leads' scores, or the adjusted value)."""
+        return Fraction(self.value_numerator if self.exact_numerator is None else self.exact_numerator, self.denominator)
 
 
 @dataclass
@@ -286,7 +294,8 @@ class AreaResult:
     weight: Decimal
     sum_scores: Fraction
     sum_points: Fraction
-    score: Fraction  # A(u, a), exact
+    score: Fraction  # A(u, a) = W × sum_scores / sum_points, exact (sum_scores: of the printed item scores under published)
+    exact: Fraction | None = None  # A(u, a) from the exact item scores
 
 
 @dataclass
@@ -370,6 +379,11 @@ class _Scale:
             for k, i in inputs.items.items() if not points_terminate(i.points)
         }
 
+    def published_numerator(self, numerator: int, places: int) -> int:
+        """An item score rounded half-up to ``places``, on the same denominator (score_den is a multiple of 10,000)."""
+        unit = self.score_den // 10**places
+        return (2 * numerator + unit) // (2 * unit) * unit if numerator >= 0 else -self.published_numerator(-numerator, places)
+
     def item_numerator(self, indicator_id: int, scores: dict[int, LeadScoreValue],
                        verification: VerificationValue | None) -> int:
         """s(u, i) × score_den: a score with ≤ 4 decimals is an integer count of 1/10,000."""
@@ -391,40 +405,52 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
     flags: list[str] = []
     items: list[ItemResult] = []
     score_sums: dict[str, int] = defaultdict(int)
+    exact_sums: dict[str, int] = defaultdict(int)
     point_sums: dict[str, int] = defaultdict(int)
     unit_id = unit.unit_id
     lead_scores = inputs.lead_scores
     verifications = inputs.verifications
     defaults = []
+    published = policy.rounding.basis == "published"
+    places = policy.rounding.places
     for indicator_id in unit.items:
         spec = inputs.items[indicator_id]
         key = (unit_id, indicator_id)
         scores = lead_scores.get(key, {})
         verification = verifications.get(key)
-        numerator = scale.item_numerator(indicator_id, scores, verification)
+        exact = scale.item_numerator(indicator_id, scores, verification)
+        # 逐级计算 from the item up: the area is built from the item scores as printed (a co-led
+        # item's mean 0.755 is printed 0.76 and counts 0.76).
+        full = scale.points_num[indicator_id] * (scale.score_den // scale.points_den)
+        numerator = exact
+        if published and exact != full:  # full marks stay the exact points (2/3, 0.625), printed as the points are
+            numerator = scale.published_numerator(exact, places)
+            if numerator >= full:  # 0.6650 on a 2/3-point item: 0.66, never full marks or above them
+                numerator = (full // (scale.score_den // 10**places)) * (scale.score_den // 10**places)
         items.append(ItemResult(spec.number, spec.area_code, spec.points, spec.points_basis, scores, numerator,
-                                scale.score_den, verification, unit_id in spec.leads))
+                                scale.score_den, verification, unit_id in spec.leads,
+                                exact if exact != numerator else None))
         score_sums[spec.area_code] += numerator
+        exact_sums[spec.area_code] += exact
         point_sums[spec.area_code] += scale.points_num[indicator_id]
         if spec.points_basis == "default":
             defaults.append(spec.number)
     items.sort(key=lambda i: i.number)
     if defaults:
-        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值未经牵头考核单位明确，按平均分配计算")
+        flags.append(f"默认分值：指标 {ranges(defaults)} 的分值牵头考核单位未明确，按专班口径平均分配计算")
 
     areas: dict[str, AreaResult] = {}
     for code in sorted(score_sums, key=int):
         weight = inputs.areas[code].weight
         sum_scores = Fraction(score_sums[code], scale.score_den)
         sum_points = Fraction(point_sums[code], scale.points_den)
-        areas[code] = AreaResult(code, weight, sum_scores, sum_points, to_fraction(weight) * sum_scores / sum_points)
+        areas[code] = AreaResult(code, weight, sum_scores, sum_points, to_fraction(weight) * sum_scores / sum_points,
+                                 to_fraction(weight) * Fraction(exact_sums[code], scale.score_den) / sum_points)
 
     components: dict[Component, ComponentResult] = {}
-    published = policy.rounding.basis == "published"
-    places = policy.rounding.places
     if areas:
         total_weight = sum((to_fraction(a.weight) for a in areas.values()), Fraction(0))
-        exact_monitoring = 100 * sum((a.score for a in areas.values()), Fraction(0)) / total_weight
+        exact_monitoring = 100 * sum((a.exact for a in areas.values()), Fraction(0)) / total_weight
         monitoring = (100 * sum((to_fraction(round_half_up(a.score, places)) for a in areas.values()), Fraction(0))
                       / total_weight) if published else exact_monitoring
     else:

@@ -390,10 +390,10 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
     Item 36 (1 point, area 一, leads 市政府金融办 and 市工信局): 0.9 and 0.8 → 0.85.
     Item 87 (group 7.2 of 3 points shared by open items 87–89 → default 1 point, area 七;
     leads 市财政局, 市发改委, 市政府金融办): 0.9, 0.6, 1 → 2.5 / 3 = 0.8333….
-    A(一) = 25 × 0.85 / 1 = 21.25;  A(七) = 5 × (5/6) / 1 = 25/6 = 4.1666… → 4.17.
-    Published figures one level below each (the default 逐级 rule):
-    M = 100 × (21.25 + 4.17) / (25 + 5) = 2542 / 30 = 84.7333… → 84.73 (exactly: 84.7222… → 84.72).
-    F = O = T = 80: H = 0.6 × 84.73 + 16 + 8 + 8 = 82.838 → 82.84.
+    Published figures one level below each (the default 逐级 rule), from the item up: item 87 is printed
+    and counted 0.83. A(一) = 25 × 0.85 / 1 = 21.25;  A(七) = 5 × 0.83 / 1 = 4.15 (exactly: 4.1666… → 4.17).
+    M = 100 × (21.25 + 4.15) / (25 + 5) = 2540 / 30 = 84.6666… → 84.67.
+    F = O = T = 80: H = 0.6 × 84.67 + 16 + 8 + 8 = 82.802 → 82.80.
     """
     cli = initialized
     scored_cycle(settings, tmp_path, verify=False)
@@ -408,10 +408,10 @@ def test_worked_example_on_the_2022_catalog_several_leads_and_default_points(ini
     verify_self_scored(settings)
     rows = {r["unit_name"]: r for r in result_rows(settings)}
     jrb = rows["市政府金融办"]
-    assert jrb["areas"] == {"1": "21.25", "7": "4.17"}
-    assert jrb["monitoring"] == "84.73"
+    assert jrb["areas"] == {"1": "21.25", "7": "4.15"}
+    assert jrb["monitoring"] == "84.67"
     assert (jrb["field"], jrb["opinion"], jrb["third_party"]) == ("80.00", "80.00", "80.00")
-    assert jrb["total"] == "82.84"
+    assert jrb["total"] == "82.80"
     assert any("默认分值：指标 87" in f for f in jrb["flags"])
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from kaoping.domain.clock import local_time
+from kaoping.domain.numbers import fmt
 from kaoping.models import (
     AuditEntry,
     Cycle,
@@ -16,6 +17,10 @@ from kaoping.models import (
 )
 from kaoping.services.objections.window import current_ranks, window_of
 from kaoping.services.scoring.entry import CycleContext, cycle_unit_names
+
+
+def _score(value) -> str:
+    return "" if value is None else fmt(value)
 
 
 def rank_changes(session: Session, cycle: Cycle, rows: list[dict] | None = None) -> list[str]:
@@ -34,7 +39,9 @@ def rank_changes(session: Session, cycle: Cycle, rows: list[dict] | None = None)
     changes = []
     for code, (name, rank, total) in now.items():
         if code in before and before[code][1] != rank:
-            changes.append(f"{name}由第{before[code][1]}名变为第{rank}名（{before[code][2]}→{total}分）")
+            moved = (f"得分由{before[code][2]}分调整为{total}分" if before[code][2] != total
+                     else "本单位得分未变，因其他单位得分调整")
+            changes.append(f"{name}由第{before[code][1]}名变为第{rank}名（{moved}）")
     return changes
 
 
@@ -58,7 +65,7 @@ def summary_lines(session: Session, cycle: Cycle, rows: list[dict] | None = None
              + (f"，待处理{len(by_status[ObjectionStatus.open])}项" if by_status[ObjectionStatus.open] else "") + "。"]
     for o in by_status[ObjectionStatus.upheld]:
         lines.append(f"采纳{names.get(o.unit_id, o.unit_id)}对指标{o.indicator_number}的异议，"
-                     f"得分由{o.previous_score}分调整为{o.new_score}分（{o.decision_reason}）。")
+                     f"该指标得分由{_score(o.previous_score)}分调整为{_score(o.new_score)}分。")
     changes = rank_changes(session, cycle, rows)
     lines.append("排名变化：" + "；".join(changes) + "。" if changes else "异议处理未改变排名。")
     return lines

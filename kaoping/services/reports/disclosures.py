@@ -29,6 +29,9 @@ class Disclosures:
     responsibilities: str  # where 承担 came from
     verification: str  # what the specialist team verified, how and by whom
     milestones: dict[int, list[MissedMilestone]] = field(default_factory=dict)  # unit id → missed
+    grades: bool = True  # 等次 are published only when the policy names the issued 实施细则 (its 文号)
+    grades_note: str = ""  # why there are no 等次, when there are none
+
 
     @property
     def milestone_summary(self) -> str:
@@ -48,16 +51,17 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
     default_points = ""
     if defaults:
         accepted = acceptance(session, cycle, DEFAULT_POINTS)
-        default_points = (f"指标{ranges(defaults)}（共{len(defaults)}项）未由牵头考核单位明确分值，按所在分组或大项分值平均分配计算"
-                          + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")
+        # The equal split is kaoping's interim rule (专班口径), not the measures': 三(四) leaves the points to the leads.
+        default_points = (f"指标{ranges(defaults)}（共{len(defaults)}项）的分值牵头考核单位未予明确，按专班口径以所在分组或大项"
+                          "分值平均分配计算" + ("，已经专班确认" if accepted else "") + "。")
     # Responsibilities: imported, or the default rule accepted.
     snapshot = session.exec(select(CycleSnapshot).where(CycleSnapshot.cycle_id == cycle.id,
                                                         CycleSnapshot.kind == "responsibilities")).first()
     source = (snapshot.content or {}).get("source", "") if snapshot else ""
     accepted = acceptance(session, cycle, DEFAULT_RESPONSIBILITIES)
     if accepted is not None or source == "default":
-        responsibilities = ("各单位承担的指标按默认规则确定（旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标）"
-                            + (f"，经专班确认（{accepted.reason}）" if accepted else "") + "。")
+        responsibilities = ("各单位承担的指标按专班口径确定（旗县区、稀土高新区承担全部指标，市直部门承担其牵头的指标）"
+                            + ("，已经专班确认" if accepted else "") + "。")
     else:
         responsibilities = "各单位承担的指标按专班确定的承担清单执行。"
     # Verification of the lead assessors' own items.
@@ -85,8 +89,10 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
     verification = (f"牵头考核单位对本单位承担指标的评分共{len(self_scored)}项，" + "，".join(parts) + "。"
                     if self_scored else "本期没有牵头考核单位对本单位承担指标的评分。")
     rounding = rounding_note(policy.rounding.basis)
+    grades = bool(policy.rules.adopted_by.strip())
+    grades_note = "" if grades else (f"《{policy.rules.name.strip('《》')}》尚未以文件印发，本次只公布得分和排名，不确定等次。")
     return Disclosures(
         rules_citation=policy.rules.citation, rounding_note=rounding, default_points=default_points,
         responsibilities=responsibilities, verification=verification,
-        milestones=overdue_milestones(session, cycle),
+        milestones=overdue_milestones(session, cycle), grades=grades, grades_note=grades_note,
     )

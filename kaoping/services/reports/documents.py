@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -21,7 +22,7 @@ from sqlmodel import Session, select
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
-from kaoping.domain.scoring import fmt, points_text
+from kaoping.domain.scoring import fmt, item_mean, points_text, round_half_up, score_text
 from kaoping.domain.text import chinese_numeral, short_title
 from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
@@ -101,7 +102,7 @@ def _change(now, before, places: int) -> tuple[str, str]:
     """Score change ("+1.25" / "-0.40") and rank change ("↑3" / "↓2" / "—") against the previous period."""
     if before is None:
         return "", ""
-    delta = round(now.total, places) - round(before.total, places)
+    delta = now.published_total - before.published_total  # the two printed totals, so the reader can check it
     score = ("+" if delta > 0 else "") + fmt(delta, places) if delta else fmt(Fraction(0), places)
     moved = before.rank - now.rank
     rank = f"↑{moved}" if moved > 0 else f"↓{-moved}" if moved < 0 else "—"
@@ -118,7 +119,7 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
     groups = {}
     for key, label in GROUP_LABELS.items():
         members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
-        totals = [r.total for r in members]
+        totals = [Fraction(r.published_total) for r in members]  # averages of the printed totals
         by_grade = [(g, [r.unit.short_name for r in members if r.grade == g]) for g in grade_order]
         groups[key] = {
             "label": label, "count": len(members),
@@ -127,7 +128,7 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
             "bottom": [r.unit.short_name for r in members[-3:]][::-1],
             "by_grade": [(g, names) for g, names in by_grade if names],
         }
-    all_totals = [r.total for r in results]
+    all_totals = [Fraction(r.published_total) for r in results]
     counts = Counter(r.grade for r in results)
     # Weakest areas and items: average score rate over the units that undertake them.
     area_rates: dict[str, list[Fraction]] = defaultdict(list)
@@ -188,9 +189,15 @@ def _render_text(document, text: str, blocks: dict) -> dict:
     return meta
 
 
-def _charts(results, places: int) -> list[bytes]:
+def chart_series(rows: list[dict], group: str) -> list[tuple[str, str]]:
+    """(unit, label) of one group's bars, top first: the labels are the ranking table's own strings."""
+    return [(r["unit_name"], r["total"]) for r in rows if r["group"] == group]
+
+
+def _charts(rows: list[dict]) -> list[bytes]:
     """One bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC): two
-    pictures rather than one tall one, so the first fits under the 总体情况 on its page."""
+    pictures rather than one tall one, so the first fits under the 总体情况 on its page. Each bar's
+    label is the total as the table prints it (no float formatting)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -200,20 +207,21 @@ def _charts(results, places: int) -> list[bytes]:
     font = FontProperties(fname=str(cjk_font()))
     charts = []
     for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        members = chart_series(rows, key)
         if not members:
             continue
         fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
-        names = [r.unit.short_name for r in members][::-1]
-        values = [float(round(r.total, places)) for r in members][::-1]
+        names = [name for name, _ in members][::-1]
+        labels = [label for _, label in members][::-1]
+        values = [float(label) for label in labels]  # bar lengths only
         bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
         ax.set_xlim(0, 105)
         ax.set_title(f"{label}考评得分", fontproperties=font, fontsize=11)
         for tick in ax.get_yticklabels():
             tick.set_fontproperties(font)
             tick.set_fontsize(8 if len(members) > 15 else 9)
-        for bar, value in zip(bars, values, strict=True):
-            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center", fontsize=7)
+        for bar, value, text in zip(bars, values, labels, strict=True):
+            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=7)
         ax.spines[["top", "right"]].set_visible(False)
         fig.tight_layout()
         buffer = io.BytesIO()
@@ -230,7 +238,7 @@ def cjk_font() -> Path:
     return Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
 
 
-def _ranking_table(document, rows: list[dict], group: str) -> None:
+def _ranking_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     members = [r for r in rows if r["group"] == group]
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
     compare = any("score_change" in r for r in rows)
@@ -239,6 +247,8 @@ def _ranking_table(document, rows: list[dict], group: str) -> None:
     body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
              r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
              f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
+    if not grades:  # the 实施细则 is not issued: scores and ranks only
+        header, body = header[:-1], [line[:-1] for line in body]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
@@ -253,6 +263,14 @@ def _attachment(document, title: str, rows: list[dict], table=_ranking_table) ->
 
 
 # --------------------------------------------------------------------------- documents
+
+
+def _adjustments_basis(policy, grades: bool) -> str:
+    """The stated basis of the 加减分 column."""
+    caps = policy.adjustments
+    basis = f"依据{policy.rules.citation}" if grades else "按专班口径"
+    return (f"“加减分”为专班记录的加分、扣分事项合计（{basis}，每半年加分不超过{fmt(caps.bonus_cap, 0)}分、"
+            f"扣分不超过{fmt(caps.deduction_cap, 0)}分）。")
 
 
 def _contact(settings: Settings) -> str:
@@ -298,17 +316,63 @@ def _publishable(cycle: Cycle) -> None:
                        "审定前请生成征求意见稿（不加 --publish）。")
 
 
+#: themes of what the field visits found, by the words their records use (first match wins)
+FINDING_THEMES = (
+    ("网络和数据安全", ("安全", "等保", "漏洞", "密码", "防护")),
+    ("数据共享和开放", ("数据", "共享", "目录", "开放", "资源")),
+    ("政务服务", ("网办", "办事", "政务服务", "通办", "窗口", "大厅", "审批", "一网", "掌上", "自助")),
+    ("协同办公", ("协同", "办公", "公文", "视频会议")),
+    ("基础设施和平台", ("平台", "系统", "网络", "机房", "云", "终端")),
+    ("统筹管理和保障", ("资金", "机构", "人员", "制度", "统筹", "考核", "培训")),
+)
+
+
+def _finding_of(note: str) -> str:
+    """What a visit found: the 发现的问题 of a visit record (its other fields — 评分说明, 调研组成员, 调研日期 — are
+    the team's working notes), or an imported note as it is; "" when nothing was found."""
+    note = note.strip()
+    if "发现的问题：" in note:
+        note = note.split("发现的问题：", 1)[1].split("；评分说明：")[0].split("；调研组成员：")[0].split("；调研日期：")[0]
+    elif any(note.startswith(f"{key}：") for key in ("评分说明", "调研组成员", "调研日期")):
+        return ""
+    note = note.strip().rstrip("。；;")
+    return "" if note in ("", "无", "未发现问题", "无问题") else note
+
+
+def _theme_of(finding: str) -> str:
+    return next((theme for theme, words in FINDING_THEMES if any(w in finding for w in words)), "其他")
+
+
 def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
-    """What the field-visit teams wrote (the notes kept with the 实地调研 scores), one line per unit."""
-    notes = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
-        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current,
-        ComponentScore.note != "")).all()
-    by_unit: dict[int, list[str]] = defaultdict(list)
-    for unit_id, note in notes:
-        if note.strip() and note.strip() not in by_unit[unit_id]:
-            by_unit[unit_id].append(note.strip().rstrip("。"))
+    """A summary of what the field visits found (never the records pasted): how many units were visited and how
+    many had problems, the problems counted by theme, and a few examples in the teams' words."""
+    scored = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
+        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current)).all()
+    if not scored:
+        return []
     order = {u.unit_id: u.position for u in inputs.units}
-    return [f"{inputs.unit_names.get(u, u)}：{'；'.join(n)}。" for u, n in sorted(by_unit.items(), key=lambda kv: order.get(kv[0], 0))]
+    found: dict[str, list[int]] = defaultdict(list)  # finding → units
+    for unit_id, note in sorted(scored, key=lambda row: order.get(row[0], 0)):
+        finding = _finding_of(note or "")
+        if finding and unit_id not in found[finding]:
+            found[finding].append(unit_id)
+    visited = len({unit_id for unit_id, _ in scored})
+    with_problems = len({u for units in found.values() for u in units})
+    if not found:  # no findings recorded (scores imported without notes): nothing to summarise
+        return []
+    themes = Counter()
+    for finding, units in found.items():
+        themes[_theme_of(finding)] += len(units)
+    by_theme = "，".join(f"{theme}方面{n}个单位次" for theme, n in themes.most_common())
+    lines = [f"实地调研共走访{visited}个单位，{with_problems}个单位发现问题：{by_theme}。"]
+    examples = sorted(found.items(), key=lambda kv: (-len(kv[1]), order.get(kv[1][0], 0)))[:3]
+    names = inputs.unit_names
+    quoted = []
+    for finding, units in examples:
+        who = names.get(units[0], units[0]) + (f"等{len(units)}个单位" if len(units) > 1 else "")
+        quoted.append(f"{who}“{finding}”")
+    lines.append("较典型的有：" + "；".join(quoted) + "。")
+    return lines
 
 
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
@@ -327,6 +391,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     facts.update(rules_citation=disclosed.rules_citation, rounding_note=disclosed.rounding_note,
                  default_points=disclosed.default_points, responsibilities=disclosed.responsibilities,
                  verification=disclosed.verification, milestone_summary=disclosed.milestone_summary,
+                 grades=disclosed.grades, grades_note=disclosed.grades_note,
+                 adjustments_basis=_adjustments_basis(inputs.policy, disclosed.grades),
                  tongbao_to="，".join(settings.tongbao_to), report_to="、".join(settings.report_to))
     signed = signed or local_date(utcnow(), settings.tz)
     period = facts["period"]
@@ -342,7 +408,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before]
         risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
         fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
-        avg_before = sum((r.total for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
+        avg_before = sum((Fraction(r.published_total) for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
         facts["comparison"] = {
             "label": label, "average_before": fmt(avg_before, places), "compared": len(moves),
             "risers": [f"{r.unit.short_name}（↑{b.rank - r.rank}）" for r, b in risers[:5]],
@@ -361,14 +427,15 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "反馈函").mkdir(exist_ok=True)
 
-    charts = _charts(results, places)
+    charts = _charts(rows)
 
     def add_chart(document):
         for chart in charts:
             layout.picture(document, chart)
 
     tongbao, meta = _official(settings, tongbao_no, facts, "tongbao.txt.j2", {"chart": add_chart}, signed)
-    _attachment(tongbao, meta["attachment"], rows)
+    ranking = partial(_ranking_table, grades=disclosed.grades)
+    _attachment(tongbao, meta["attachment"], rows, table=ranking)
     layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
                     chinese_date(signed))
     tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
@@ -383,7 +450,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                     "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
     baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                              signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows)
+    _attachment(baogao, meta["attachment"], rows, table=ranking)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))
     baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
@@ -406,13 +473,17 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         letter_no = letter_numbers.get(r.unit.code, "")
         letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
                                {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                                "grades": disclosed.grades, "grades_note": disclosed.grades_note,
                                 "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
                                 "due": chinese_date(due), "contact": _contact(settings),
                                 "report_to": settings.contact_office},
                                number=letter_no, titles=titles, anchor=anchor))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
+    # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
+    workbook_rows = rows if disclosed.grades else [{k: v for k, v in r.items() if k != "grade"} for r in rows]
+    write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
+               note=disclosed.rounding_note + disclosed.grades_note)
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -422,23 +493,33 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
 
 
 def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
+    """What the specialist team changed, in the documents' own sentences: never an operator id, and never the
+    free text typed with a verification (the reason of a 加分/扣分 line is its stated basis and is kept)."""
     names = inputs.unit_names
-    numbers = {i.indicator_id: i.number for i in inputs.items.values()}
-    adjustments = [
-        f"{names.get(u, u)}指标{numbers[i]}：专班核实调整为{v.value}分，原因：{v.reason}（{v.by}）。"
-        for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), numbers[kv[0][1]]))
-        if v.kind == "adjust"
-    ]
+    places = inputs.policy.rounding.places
+    specs = {i.indicator_id: i for i in inputs.items.values()}
+    adjustments = []
+    for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), specs[kv[0][1]].number)):
+        if v.kind != "adjust":
+            continue
+        scores = inputs.lead_scores.get((u, i), {})
+        before = (f"由牵头考核单位评定的{fmt(item_mean(scores, specs[i].points), places)}分" if scores else "")
+        adjustments.append(f"{names.get(u, u)}指标{specs[i].number}：经专班核实，得分{before}调整为{fmt(v.value, places)}分。")
     lines, vetoes = [], []
     for unit_id, items in inputs.adjustments.items():
         for line in items:
             if line.kind == "veto":
-                vetoes.append(f"{names.get(unit_id, unit_id)}：一票否决，原因：{line.reason}。")
+                vetoes.append(f"{names.get(unit_id, unit_id)}：{line.reason.rstrip('。')}。")
             else:
                 label = "加分" if line.kind == "bonus" else "扣分"
-                evidence = f"（佐证：{line.evidence}）" if line.evidence else ""
-                lines.append(f"{names.get(unit_id, unit_id)}：{label}{line.points}分，原因：{line.reason}{evidence}。")
+                lines.append(f"{names.get(unit_id, unit_id)}：{label}{fmt(line.points, places)}分，事由：{line.reason.rstrip('。')}。")
     return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
+
+
+def _points_figure(points: Fraction, places: int) -> str:
+    """A sum of points as the area table prints it: 2 places ("25.00"), or to 4 places where it has more
+    (an equal share: 0.6667, 0.625) — the formula under the table then gives the printed 大项得分."""
+    return fmt(points, places) if Fraction(round_half_up(points, places)) == points else points_text(points)
 
 
 def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
@@ -448,7 +529,8 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
         if item.points and item.value / item.points < Fraction(9, 10):
             notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
-            improve.append({"number": item.number, "title": titles.get(item.number, ""), "score": fmt(item.value, places),
+            improve.append({"number": item.number, "title": titles.get(item.number, ""),
+                            "score": score_text(item.value, item.points, places),
                             "points": points_text(item.points), "notes": notes})
     facts = {
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
@@ -466,7 +548,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         # points the unit could score in the area (Σp) next to what it scored (Σs), then the weighting.
         header = ["方面", "大项分值", "承担指标分值", "指标得分", "大项得分"]
         body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places),
-                 fmt(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
+                 _points_figure(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
                 for code, a in result.areas.items()]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(0,)))
 
@@ -475,8 +557,9 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         for item in result.items:
             notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
             if item.verification is not None and item.verification.kind == "adjust":
-                notes = (notes + "；" if notes else "") + f"专班核实调整：{item.verification.reason}"
-            body.append([str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+                notes = (notes + "；" if notes else "") + f"经专班核实调整为{fmt(item.verification.value, places)}分"
+            body.append([str(item.number), titles.get(item.number, ""), points_text(item.points),
+                         score_text(item.value, item.points, places),
                          notes])
         header = ["指标", "内容", "分值", "得分", "扣分说明"]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4)))
@@ -494,10 +577,12 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
 # --------------------------------------------------------------------------- annual documents
 
 
-def _annual_table(document, rows: list[dict], group: str) -> None:
+def _annual_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     header = ["排名", "单位", "上半年", "下半年", "年度得分", "等次"]
     body = [[str(r["rank"]), r["unit_name"], r["first_half"] or "—", r["second_half"] or "—", r["total"], r["grade"]]
             for r in rows if r["group"] == group]
+    if not grades:
+        header, body = header[:-1], [line[:-1] for line in body]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))
 
 
@@ -520,7 +605,8 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
         groups[key] = {
             "label": label, "count": len(members),
-            "average": fmt(sum((r.total for r in members), Fraction(0)) / len(members), places) if members else "",
+            "average": fmt(sum((Fraction(r.published_total) for r in members), Fraction(0)) / len(members), places)
+            if members else "",
             "top": [r.unit.short_name for r in members[:3]],
             "by_grade": [(g, names) for g in grade_order
                          if (names := [r.unit.short_name for r in members if r.grade == g])],
@@ -529,14 +615,19 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     improved = sorted((r for r in halves if r.second > r.first), key=lambda r: r.first - r.second)[:5]
     facts = {
         "year": year, "units_total": len(results), "office": settings.office_name,
-        "average": fmt(sum((r.total for r in results), Fraction(0)) / len(results), places) if results else "",
-        "first_average": fmt(sum((r.first for r in halves), Fraction(0)) / len(halves), places) if halves else "",
-        "second_average": fmt(sum((r.second for r in halves), Fraction(0)) / len(halves), places) if halves else "",
+        "average": fmt(sum((Fraction(r.published_total) for r in results), Fraction(0)) / len(results), places) if results else "",
+        "first_average": fmt(sum((Fraction(round_half_up(r.first, places)) for r in halves), Fraction(0)) / len(halves), places)
+        if halves else "",
+        "second_average": fmt(sum((Fraction(round_half_up(r.second, places)) for r in halves), Fraction(0)) / len(halves), places)
+        if halves else "",
         "grade_counts": [(g, counts[g]) for g in grade_order if counts[g]], "groups": groups,
         "improved": [f"{r.unit.short_name}（+{fmt(r.second - r.first, places)}分）" for r in improved],
         "flagged": [f"{r.unit.short_name}：{'；'.join(r.flags)}" for r in results if r.flags],
         "vetoes": [r.unit.short_name for r in results if r.veto], "lowest_grade": inputs.policy.lowest_grade,
         "tongbao_to": "，".join(settings.tongbao_to), "report_to": "、".join(settings.report_to),
+        "grades": bool(inputs.policy.rules.adopted_by.strip()),
+        "grades_note": "" if inputs.policy.rules.adopted_by.strip() else
+        f"《{inputs.policy.rules.name.strip('《》')}》尚未以文件印发，本次只公布得分和排名，不确定等次。",
     }
     if publish:
         _publishable(first)
@@ -552,13 +643,14 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
         tongbao_no = baogao_no = ""
     out_dir.mkdir(parents=True, exist_ok=True)
     tongbao, meta = _official(settings, tongbao_no, facts, "annual_tongbao.txt.j2", {}, signed)
-    _attachment(tongbao, meta["attachment"], rows, table=_annual_table)
+    annual_table = partial(_annual_table, grades=facts["grades"])
+    _attachment(tongbao, meta["attachment"], rows, table=annual_table)
     layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
                     chinese_date(signed))
     tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
     tongbao.save(tongbao_path)
     baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows, table=_annual_table)
+    _attachment(baogao, meta["attachment"], rows, table=annual_table)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))
     baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"

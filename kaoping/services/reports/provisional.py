@@ -16,7 +16,7 @@ from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict
 from kaoping.domain.labels import GROUP_LABELS
-from kaoping.domain.scoring import fmt, points_text
+from kaoping.domain.scoring import fmt, points_text, score_text
 from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import Attachment, queue, refuse_development_secret
@@ -56,7 +56,7 @@ def deduction_reason(item, names: dict) -> str:
     notes = [f"{names.get(lead, lead)}：{v.note}" if len(item.lead_scores) > 1 else v.note
              for lead, v in item.lead_scores.items() if v.note]
     if item.verification is not None and item.verification.kind == "adjust":
-        notes.append(f"专班核实调整：{item.verification.reason}")
+        notes.append(f"经专班核实调整为{fmt(item.verification.value)}分")
     return "；".join(notes) or "牵头考核单位未说明扣分原因"
 
 
@@ -80,13 +80,14 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
                  "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
                  "group_count": counts[result.unit.group], "monitoring": row["monitoring"], "field": row["field"],
                  "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
-                 "flags": row["flags"], "closes": chinese_date(closes_on)}
+                 "flags": row["flags"], "closes": chinese_date(closes_on),
+                 "grades": bool(inputs.policy.rules.adopted_by.strip())}
         document = layout.official_document()
         layout.draft_mark(document, DRAFT_MARK)
         layout.letter_head(document, settings.issuer_name, "")
 
         def items(doc, result=result):
-            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), fmt(item.value, places),
+            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), score_text(item.value, item.points, places),
                      "、".join(names.get(lead, str(lead)) for lead in leads.get(item.number, ())),
                      deduction_reason(item, names)]
                     for item in result.items]

@@ -7,7 +7,7 @@ import csv
 import gc
 import io
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from datetime import tzinfo
 from pathlib import Path
@@ -75,8 +75,13 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
     ):
         leads[indicator_id].append(unit_id)
     points = points_in_force(session, cycle)
+    # An open item alone in its container (a group or area with fixed points) takes all of them: its points
+    # are exact, nothing was split, so it is never flagged as resting on an equal share.
+    sharing = Counter(p.container for p in points.values() if p.basis == "default")
     items = {
-        i.id: ItemSpec(i.id, i.number, area_of[i.area_id], points[i.id].points, points[i.id].basis, tuple(leads[i.id]))
+        i.id: ItemSpec(i.id, i.number, area_of[i.area_id], points[i.id].points,
+                       "given" if points[i.id].basis == "default" and sharing[points[i.id].container] == 1
+                       else points[i.id].basis, tuple(leads[i.id]))
         for i in indicators.values()
     }
     undertaken: dict[int, list[int]] = defaultdict(list)
@@ -403,7 +408,8 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz: tzinfo) ->
                 for lead, v in item.lead_scores.items()
             )
             mean = "（取平均）" if len(item.lead_scores) > 1 else ""
-            text = f"    {item.number:>3} 号（{fmt_exact(item.points, 4)} 分{basis}）得 {fmt_exact(item.value, 4)}{mean}：{scores or '—'}"
+            shown = fmt_exact(item.value, 4) if item.exact == item.value else f"{fmt_exact(item.exact, 4)} → {fmt(item.value, places)}"
+            text = f"    {item.number:>3} 号（{fmt_exact(item.points, 4)} 分{basis}）得 {shown}{mean}：{scores or '—'}"
             v = item.verification
             if v is not None:
                 verb = "核实调整为 " + str(v.value) if v.kind == "adjust" else "核实无误"

@@ -95,7 +95,7 @@ def test_tongbao_content_ranks_everyone(reports):
     folder, rows = reports
     document = docx.Document(folder / "2022年上半年数字政府建设考评结果通报.docx")
     text = "\n".join(_texts(document))
-    assert "本次共有36个单位参加考评" in text and "固阳县因一票否决事项，等次确定为较差" in text
+    assert "本次共有36个单位参加考评" in text and "固阳县因一票否决事项，排在本组末位" in text
     table_text = "\n".join(c.text for t in document.tables for r in t.rows for c in r.cells)
     for row in rows:
         assert row["unit_name"] in table_text and row["total"] in table_text
@@ -106,8 +106,9 @@ def test_baogao_lists_adjustments_and_vetoes(reports):
     document = docx.Document(folder / "2022年上半年数字政府建设考评情况报告.docx")
     text = "\n".join(_texts(document))
     assert text.count("市委、市政府、市纪委监委：") == 1
-    assert "东河区指标19：专班核实调整为0.2分，原因：数据目录挂载未完成" in text
-    assert "固阳县：一票否决，原因：发生重大网络安全事件" in text
+    assert re.search(r"东河区指标19：经专班核实，得分由牵头考核单位评定的\d+\.\d\d分调整为0\.20分。", text)
+    assert "数据目录挂载未完成" not in text  # the typed reason is not pasted
+    assert "有关单位排在本组末位" in text and "固阳县：发生重大网络安全事件。" in text
     assert "需要关注的问题" in text and "平均得分率" in text and "牵头考核单位：" in text
     assert "包政办〔2022〕6号" in text.replace("\t", "")
 
@@ -122,7 +123,7 @@ def test_feedback_letters_and_workbook(reports):
     assert f"你单位考评得分{row['total']}分" in text and f"排名第{row['rank']}位" in text
     items = next(t for t in donghe.tables if t.rows[0].cells[0].text == "指标")
     assert len(items.rows) == 91
-    assert any("专班核实调整：数据目录挂载未完成" in r.cells[4].text for r in items.rows)
+    assert any("经专班核实调整为0.20分" in r.cells[4].text for r in items.rows)
     workbook = openpyxl.load_workbook(folder / "2022年上半年数字政府建设考评结果（实绩考核）.xlsx")
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
 
