@@ -99,6 +99,15 @@ class ObjectionPolicy(BaseModel):
     workdays: int = Field(3, ge=1, le=30)
 
 
+class VisitPolicy(BaseModel):
+    """实地调研 checks on site what the units reported (办法三(一): "对照…报送的…进展情况…实地核实"): by
+    default the visit window opens this many Chinese working days after the self-assessment deadline
+    and lasts ``workdays`` working days; a window that starts earlier needs a stated reason."""
+
+    after_returns_workdays: int = Field(1, ge=1, le=30)
+    workdays: int = Field(10, ge=1, le=60)
+
+
 class ScoringPolicy(BaseModel):
     version: str
     name: str = ""
@@ -114,6 +123,7 @@ class ScoringPolicy(BaseModel):
     veto: Veto = Veto()
     milestones: MilestonePolicy = MilestonePolicy()
     objections: ObjectionPolicy = ObjectionPolicy()
+    visits: VisitPolicy = VisitPolicy()
 
     @field_validator("components")
     @classmethod

@@ -327,6 +327,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     facts.update(rules_citation=disclosed.rules_citation, rounding_note=disclosed.rounding_note,
                  default_points=disclosed.default_points, responsibilities=disclosed.responsibilities,
                  verification=disclosed.verification, milestone_summary=disclosed.milestone_summary,
+                 visits=disclosed.visits,
                  tongbao_to="，".join(settings.tongbao_to), report_to="、".join(settings.report_to))
     signed = signed or local_date(utcnow(), settings.tz)
     period = facts["period"]
