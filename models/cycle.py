@@ -97,6 +97,7 @@ class CycleUnit(SQLModel, table=True):
     short_name: str = Field(sa_type=String(64))
     group: str = Field(sa_type=String(16))
     position: int = 0
+    standing: str = Field(default="ranked", sa_type=String(16))  # the registry's when the cycle opened
 
 
 class CycleResponsibility(SQLModel, table=True):

@@ -142,8 +142,9 @@ def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(
     assert first["again"] is False and text.startswith("### 2022年上半年考评 · 专班核实签字")
     assert "**签字的含义**" in text and "暂定排名" in text and "待核实：本单位牵头的指标由本单位自评" in text
     assert re.search(r"\*\*牵头考核单位自评项 \d+ 项待核实\*\*", text)
-    assert "| 名次 | 单位 | 总分 | 等次 | 注 |" in text and "考评对象 36 个" in text
+    assert "| 名次 | 单位 | 总分 | 承担分值 | 等次 | 注 |" in text and "考评对象 36 个" in text
     assert "/artifacts/key/kaoping-2022h1-daihexiao" in text
+    assert "列示不排名" in text  # the registry's standing and the minimum base, shown at the verification (issue 27)
     assert "kaoping " not in text and not re.search(r" --[a-z]", text)  # no command line anywhere
     pending = json.loads(_latest_artifact("kaoping-2022h1-daihexiao").data)
     assert len(pending) == int(re.search(r"牵头考核单位自评项 (\d+) 项待核实", text).group(1))

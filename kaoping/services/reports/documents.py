@@ -103,6 +103,8 @@ def _change(now, before, places: int) -> tuple[str, str]:
         return "", ""
     delta = round(now.total, places) - round(before.total, places)
     score = ("+" if delta > 0 else "") + fmt(delta, places) if delta else fmt(Fraction(0), places)
+    if not (now.ranked and before.ranked):
+        return score, "—"
     moved = before.rank - now.rank
     rank = f"↑{moved}" if moved > 0 else f"↓{-moved}" if moved < 0 else "—"
     return score, rank
@@ -117,14 +119,15 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
     grade_order = [g.name for g in inputs.policy.grades]
     groups = {}
     for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (not r.ranked, r.rank, r.unit.position))
+        ranked = [r for r in members if r.ranked]
         totals = [r.total for r in members]
         by_grade = [(g, [r.unit.short_name for r in members if r.grade == g]) for g in grade_order]
         groups[key] = {
-            "label": label, "count": len(members),
+            "label": label, "count": len(members), "ranked": len(ranked),
             "average": fmt(sum(totals, Fraction(0)) / len(totals), places) if totals else "",
-            "top": [r.unit.short_name for r in members[:3]],
-            "bottom": [r.unit.short_name for r in members[-3:]][::-1],
+            "top": [r.unit.short_name for r in ranked[:3]],
+            "bottom": [r.unit.short_name for r in ranked[-3:]][::-1],
             "by_grade": [(g, names) for g, names in by_grade if names],
         }
     all_totals = [r.total for r in results]
@@ -155,8 +158,26 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
                         "title": titles.get(n, ""), "leads": leads_of.get(n, "")}
                        for n in weak_items],
         "lagging": lagging, "vetoes": [r.unit.short_name for r in results if r.veto],
-        "lowest_grade": inputs.policy.lowest_grade, "rows": rows,
+        "lowest_grade": inputs.policy.lowest_grade, "rows": rows, "listing": listing_sentence(inputs, results),
     }
+
+
+def listing_sentence(inputs, results) -> str:
+    """Who is listed with their scores, not ranked or graded, and why (issue 27): the registry's standing
+    for the cycle, or a base below the policy's minimum (专班口径, stated as such)."""
+    ranking = inputs.policy.ranking
+    by_registry = [r.unit.short_name for r in results if not r.ranked and r.unit.standing != "ranked"]
+    by_base = [f"{r.unit.short_name}（{fmt(r.base, 2)}分）" for r in results if not r.ranked and r.unit.standing == "ranked"]
+    parts = []
+    if by_registry:
+        parts.append(f"{'、'.join(by_registry)}按考评对象名录列示得分，不参与排名和等次评定")
+    if by_base:
+        parts.append(f"{'、'.join(by_base)}承担指标分值低于{ranking.basis}参与排名的最低承担分值"
+                     f"{points_text(ranking.min_base)}分，列示得分，不参与排名和等次评定")
+    groups = "、".join(GROUP_LABELS.get(g, g) for g in ranking.groups)
+    rule = (f"各单位按承担指标分值（所承担指标的分值合计）参与排名；{groups}承担指标分值低于"
+            f"{points_text(ranking.min_base)}分的列示不排名（{ranking.basis}，非考评办法规定）。")
+    return rule + ("；".join(parts) + "。" if parts else "")
 
 
 # --------------------------------------------------------------------------- layout of template text
@@ -200,7 +221,7 @@ def _charts(results, places: int) -> list[bytes]:
     font = FontProperties(fname=str(cjk_font()))
     charts = []
     for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (not r.ranked, r.rank, r.unit.position))
         if not members:
             continue
         fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
@@ -232,13 +253,17 @@ def cjk_font() -> Path:
 
 def _ranking_table(document, rows: list[dict], group: str) -> None:
     members = [r for r in rows if r["group"] == group]
-    header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
+    header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "承担指标\n分值", "等次"]
     compare = any("score_change" in r for r in rows)
     if compare:  # the change goes under the rank and the total (two more columns would squeeze the names)
         header[0], header[7] = "排名\n升降", "总分\n较上期"
+
+    def base(r: dict) -> str:  # the base, and under it the part the unit scored itself (issue 27)
+        return r["base"] + (f"\n自评{r['own_points']}" if r.get("own_points") not in (None, "0.00") else "")
+
     body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
              r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
-             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
+             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], base(r), r["grade"]] for r in members]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
 
 
@@ -340,7 +365,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         now = {r.unit.code: r for r in results}
         for row in rows:
             row["score_change"], row["rank_change"] = _change(now[row["unit_code"]], before.get(row["unit_code"]), places)
-        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before]
+        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before and r.ranked and before[r.unit.code].ranked]
         risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
         fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
         avg_before = sum((r.total for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
@@ -392,7 +417,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     baogao.save(baogao_path)
 
     letters, letter_numbers = [], {}
-    group_counts = Counter(r.unit.group for r in results)
+    group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
     by_unit = {row["unit_code"]: row for row in rows}
     template = environment().get_template("fankui.txt.j2")
     due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
@@ -413,7 +438,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                                number=letter_no, titles=titles, anchor=anchor))
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note)
+    write_xlsx(rows, workbook, title=f"{period}数字政府建设考评结果", note=disclosed.rounding_note + facts["listing"])
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -453,6 +478,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
                             "points": points_text(item.points), "notes": notes})
     facts = {
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
+        "listed": result.listed, "base": row["base"], "own_points": row["own_points"],
         "group_label": GROUP_LABELS[result.unit.group], "group_count": group_counts[result.unit.group],
         "monitoring": row["monitoring"], "field": row["field"], "opinion": row["opinion"], "third_party": row["third_party"],
         "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10], **disclosed,
