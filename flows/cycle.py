@@ -84,6 +84,7 @@ def half_year_cycle(
             "self_assessment_deadline": start.self_assessment_deadline,
             "self_assessment_workdays": start.self_assessment_workdays, "scoring_workdays": start.scoring_workdays,
             "results_workdays": start.results_workdays, "visit_start": start.visit_start, "visit_end": start.visit_end,
+            "visit_early_reason": start.visit_early_reason,
             "teams": split_names(start.teams), "default_responsibilities_reason": start.accept_default_responsibilities})
         refusal = prepared.get("refused", "")
     if refusal:
@@ -123,23 +124,25 @@ def prepare(code: str, day: str, choice: dict) -> dict:
 
 
 def issue_forms_and_arrange_visits(code: str, day: str) -> dict:
-    """The self-assessment forms, the third-party and opinion requests; the field visits, their
-    invitations and visit records (实地调研)."""
+    """The self-assessment forms, the third-party and opinion requests; the field visits and their
+    invitations (实地调研; the visit record forms follow the returns)."""
     logger = get_run_logger()
     for kind in (FormKind.self_assessment, FormKind.third_party, FormKind.opinion):
         logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, kind.value, day))
     send_outbox()
     logger.info("实地调研：%(visits)s 次，邀请 %(queued)s 封", arrange_visits(code))
-    logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, FormKind.field_visit.value, day))
     send_outbox()
     return cycle_progress(code, day)
 
 
 def issue_lead_scoring_sheets(code: str, day: str) -> dict:
-    """The lead assessors' scoring sheets (牵头考核单位评分表), once the self-assessments are in
-    or their deadline has passed."""
+    """The lead assessors' scoring sheets (牵头考核单位评分表) and the visit record forms
+    (实地调研记录表), once the self-assessments are in or their deadline has passed: both copy what
+    the units reported."""
     logger = get_run_logger()
-    logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, FormKind.lead_scoring.value, day))
+    # The visit record forms too: each lists what the unit reported, for the team to check on site (办法三(一)).
+    for kind in (FormKind.lead_scoring, FormKind.field_visit):
+        logger.info("%(kind)s：%(forms)s 份，邮件 %(queued)s 封", issue_forms(code, kind.value, day))
     send_outbox()
     return cycle_progress(code, day)
 

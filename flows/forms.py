@@ -53,8 +53,13 @@ class CycleStart(BaseModel):
     self_assessment_workdays: int = Field(
         10, title="自评表期限（工作日）", description="未填写截止日期时：自评表下发后第几个工作日截止（1–60）")
     scoring_workdays: int = Field(5, title="评分表期限（工作日）", description="牵头考核单位评分表下发后第几个工作日截止（1–60）")
-    visit_start: OptionalDate = optional_date("实地调研开始日期", "留空则为自评表截止后的第 1 个工作日")
+    visit_start: OptionalDate = optional_date(
+        "实地调研开始日期", "留空则为自评表截止后的第 1 个工作日（计分规则 visits 所定）：调研组对照各单位报送的自评内容实地核实；"
+        "早于这一天的须在下面写明理由")
     visit_end: OptionalDate = optional_date("实地调研结束日期", "留空则为开始后的第 10 个工作日")
+    visit_early_reason: str = Field(
+        "", title="调研提前的理由",
+        description="实地调研在自评表截止之前开始时必填（记入审计日志并在报告中说明）；按默认日程的不必填写")
     results_workdays: int = Field(
         20, title="第三方评估和民意调查期限（工作日）",
         description="委托发出后第几个工作日截止（1–120；不早于实地调研结束后 2 个工作日）")

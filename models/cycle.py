@@ -76,6 +76,9 @@ class CyclePlan(SQLModel, table=True):
     visit_end: date
     teams_file: str = Field(default="", sa_type=String(500))  # plans made before teams were imported
     teams: dict | None = Field(default=None, sa_type=JSON)  # the teams this cycle uses (a copy of the imported list)
+    # Why the visit window opens before the policy's earliest day after the self-assessment deadline
+    # (visits check what the units reported, 办法三(一)); "" when it does not. Stated in the 报告.
+    visit_early_reason: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_by: str = Field(default="", sa_type=String(64))
 
@@ -94,6 +97,7 @@ class CycleUnit(SQLModel, table=True):
     short_name: str = Field(sa_type=String(64))
     group: str = Field(sa_type=String(16))
     position: int = 0
+    standing: str = Field(default="ranked", sa_type=String(16))  # the registry's when the cycle opened
 
 
 class CycleResponsibility(SQLModel, table=True):

@@ -32,6 +32,8 @@ class Unit(SQLModel, table=True):
     group: UnitGroup = Field(sa_type=String(16))
     position: int = 0  # order in lists and documents
     active: bool = True
+    # ranked | listed (scores shown, no rank or grade) | not_assessed (not in a cycle): issue 27
+    standing: str = Field(default="ranked", sa_type=String(16))
 
 
 class UnitAlias(SQLModel, table=True):

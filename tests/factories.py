@@ -469,8 +469,9 @@ def returned_cycle(settings: Settings, folder: Path, code: str = "2022H1") -> No
     from kaoping.services.stages import steps as stages
 
     day = date(2022, 6, 20)
-    choice = stages.PlanChoice(self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 6, 20),
-                               visit_end=date(2022, 7, 1), default_responsibilities_reason="测试：沿用默认承担规则")
+    # The default visit window: after the self-assessment deadline (2022-07-11–07-22), results due 07-26.
+    choice = stages.PlanChoice(self_assessment_deadline=date(2022, 7, 8),
+                               default_responsibilities_reason="测试：沿用默认承担规则")
     with db.session_scope(settings) as session:
         stages.prepare(session, settings, code, choice, today=day, actor=ACTOR)
     people = People(2022)
@@ -495,10 +496,11 @@ def returned_cycle(settings: Settings, folder: Path, code: str = "2022H1") -> No
             assert outcome.accepted, outcome.reason
 
     folder.mkdir(parents=True, exist_ok=True)
-    issue(FormKind.self_assessment, FormKind.third_party, FormKind.opinion, FormKind.field_visit)
+    issue(FormKind.self_assessment, FormKind.third_party, FormKind.opinion)
     give_back(FormKind.self_assessment, "2022-07-06T10:00")
-    issue(FormKind.lead_scoring)
+    issue(FormKind.lead_scoring, FormKind.field_visit)  # both copy what the units reported
     give_back(FormKind.lead_scoring, "2022-07-12T16:00")
     accept_default_points(settings, code)
-    for kind in (FormKind.field_visit, FormKind.third_party, FormKind.opinion):
+    for kind in (FormKind.third_party, FormKind.opinion):
         give_back(kind, "2022-07-13T09:00")
+    give_back(FormKind.field_visit, "2022-07-25T09:00")

@@ -166,7 +166,12 @@ class People:
         if kind is FormKind.field_visit:
             values = {"调研日期": "按日程", "调研组成员": "见日历邀请", "发现的问题": "部分事项网办深度不够",
                       "实地调研得分": str(rng.randint(72, 96)), "评分说明": "对照报送材料逐项核实"}
-            return fill_docx_table(data, ("项目", "内容"), lambda c: {1: values[c[0]]} if c[0] in values else {})
+            data = fill_docx_table(data, ("项目", "内容"), lambda c: {1: values[c[0]]} if c[0] in values else {})
+            # The team checks on site what the unit reported, item by item (the first two items here).
+            checked = iter(range(2))
+            return fill_docx_table(data, FORM_LAYOUTS[kind]["items"].header,
+                                   lambda c: {5: "属实" if c[4] else "未报送自评，现场核实推进中"}
+                                   if next(checked, None) is not None else {})
         return fill_docx_table(data, ("序号", "单位", "得分", "说明"),
                                lambda c: {2: f"{rng.randint(7000, 9800) / 100:.2f}"})
 

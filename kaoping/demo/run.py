@@ -60,8 +60,9 @@ from kaoping.settings import Settings, get_settings
 
 DEPLOYMENT = "half_year_cycle/half-year-cycle"
 #: The run form as the team fills it in the Prefect UI (Run → Custom run: 开启考评).
-START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
-                   "visit_end": "2022-07-01", "today": "2022-06-20",
+#: The visit window is left to the default: after the self-assessment deadline (2022-07-11–07-22), so the teams
+#: check on site what the units reported (办法三(一); issue 27).
+START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "today": "2022-06-20",
                    "accept_default_responsibilities": "2022年承担清单尚未印发，沿用默认承担规则（演示）"}}
 
 
@@ -163,7 +164,7 @@ class Demo:
 
         from kaoping.flows.daily import reminders
 
-        self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（half_year_cycle：自评表 7 月 8 日截止，调研 6 月 20 日—7 月 1 日）")
+        self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（half_year_cycle：自评表 7 月 8 日截止；实地调研按默认日程在截止之后，7 月 11 日—22 日）")
         first = run_deployment(DEPLOYMENT, parameters=START, timeout=0)
         self.wait(first.id, TERMINAL)
         self.status("2022-06-20")
@@ -183,7 +184,7 @@ class Demo:
         accepted = [o for o in self.intake("2022-07-06T10:00") if o["accepted"]]
         self.say(f"  收到 {count} 份，已接收 {len(accepted)} 份（东河区更正后重报）；{late}尚未报送")
 
-        self.step("4. 截止后：逾期通知与督办，周期流程自动下发评分表（附各单位自评内容）")
+        self.step("4. 截止后：逾期通知与督办，周期流程自动下发评分表和实地调研记录表（均附各单位自评内容）")
         result = reminders(today="2022-07-11")
         self.say(f"  2022-07-11：逾期通知 {len(result['overdue'])} 个单位，督办（抄送专班）{len(result['escalations'])} 个；"
                  f"已启动周期流程 {'、'.join(result['started'])}")
@@ -193,7 +194,8 @@ class Demo:
         self.say(f"  {late} 补报：{outcome['summary']}")
         self.status("2022-07-11")
 
-        self.step("5. 牵头考核单位交回评分表（市工信局明确了大项三的指标分值），调研组交回调研记录，第三方评估和民意调查结果交回")
+        self.step("5. 牵头考核单位交回评分表（市工信局明确了大项三的指标分值）；调研组 7 月 11 日—22 日对照各单位自评内容实地核实，"
+                  "交回调研记录（逐项核实情况）；第三方评估和民意调查结果交回")
         self.say(f"  {FormKind.lead_scoring.label}：{self.returns(FormKind.lead_scoring)} 份")
         accepted = [o for o in self.intake("2022-07-12T16:00") if o["accepted"]]
         self.say(f"  回收流程已接收 {len(accepted)} 份评分表")
@@ -203,7 +205,7 @@ class Demo:
         self.say(f"  专班确认：指标 {ranges(numbers)} 按默认分值（平均分配）计算，理由记入审计日志并在报告中说明")
         for kind in (FormKind.field_visit, FormKind.third_party, FormKind.opinion):
             self.say(f"  {kind.label}：{self.returns(kind)} 份")
-        accepted = [o for o in self.intake("2022-07-13T09:00") if o["accepted"]]
+        accepted = [o for o in self.intake("2022-07-25T09:00") if o["accepted"]]
         self.say(f"  回收流程已接收 {len(accepted)} 份，全部收齐 → 周期流程提请专班核实签字")
         return self.wait_newest(("PAUSED",))
 
@@ -219,16 +221,16 @@ class Demo:
         run_id = self.objection_stage()
         approver = self.settings.approver_email
         if self.imap is not None:  # the approver signs by replying to the sign-off email (issue 15 item 2)
-            when = datetime.fromisoformat("2022-07-19T10:30").replace(tzinfo=self.settings.tz)
+            when = datetime.fromisoformat("2022-07-29T10:30").replace(tzinfo=self.settings.tz)
             sign_by_reply(self.imap, approver, self.signoff_email(approver), when, code=self.code(approver))
-            self.intake("2022-07-19T10:30")
+            self.intake("2022-07-29T10:30")
             self.say("  分管领导在邮箱中回复签字邮件“同意。验证码：……” → 回收流程收取回复，核对发件人和验证码，签字生效，"
                      "等待签字的流程自动继续")
         else:
             self.resume(run_id, code=self.code(approver), decision="同意", comments="")
         self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
         self.wait(run_id, TERMINAL)
-        self.status("2022-07-19")
+        self.status("2022-07-29")
 
     def objection_stage(self):
         """Issue 17: the provisional 反馈函 went out with the verification; two units object (one upheld,
@@ -237,11 +239,11 @@ class Demo:
         from kaoping.flows.daily import reminders
 
         self.step("6a. 异议期：周期流程已向各单位发送初步结果反馈函（征求意见稿），3 个工作日内可回复提出异议")
-        self.status("2022-07-13")
-        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-14T15:00").replace(tzinfo=self.settings.tz),
+        self.status("2022-07-25")
+        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-26T15:00").replace(tzinfo=self.settings.tz),
                           imap=self.imap)
-        result = reminders(today="2022-07-19")
-        self.say(f"  2022-07-19：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
+        result = reminders(today="2022-07-29")
+        self.say(f"  2022-07-29：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
         return self.wait_newest(("PAUSED",))
 
     # ----------------------------------------------------------------------- helpers

@@ -109,8 +109,8 @@ class UiDemo(Demo):
                 objections_done = True
             elif request.stage == "approval" and decision == "reject":
                 self.say("  分管领导退回修改：周期回到专班核实环节。次日的每日推进流程重新提请专班核实签字。")
-                result = reminders(today="2022-07-20")
-                self.say(f"  2022-07-20：已启动周期流程 {'、'.join(result['started']) or '（无）'}")
+                result = reminders(today="2022-08-01")
+                self.say(f"  2022-08-01：已启动周期流程 {'、'.join(result['started']) or '（无）'}")
 
     def next_request(self):
         """The sign-off request the run now waits for (its code sent), or None once approved."""

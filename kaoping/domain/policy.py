@@ -99,6 +99,30 @@ class ObjectionPolicy(BaseModel):
     workdays: int = Field(3, ge=1, le=30)
 
 
+class VisitPolicy(BaseModel):
+    """实地调研 checks on site what the units reported (办法三(一): "对照…报送的…进展情况…实地核实"): by
+    default the visit window opens this many Chinese working days after the self-assessment deadline
+    and lasts ``workdays`` working days; a window that starts earlier needs a stated reason."""
+
+    after_returns_workdays: int = Field(1, ge=1, le=30)
+    workdays: int = Field(10, ge=1, le=60)
+
+
+class RankingPolicy(BaseModel):
+    """Who is ranked and graded (issue 27): a unit is ranked on what it undertakes, so a department
+    whose base (承担指标分值: the points of the items it undertakes) is below ``min_base`` is listed
+    with its scores, not ranked or graded. The figure is the specialist team's own (专班口径), not the
+    measures', and every document that applies it says so. Units the registry marks ``listed`` or
+    ``not_assessed`` are never ranked, whatever their base."""
+
+    min_base: Decimal = Field(Decimal(1), ge=0, le=100)
+    groups: list[str] = ["department"]  # the groups the minimum applies to (districts undertake every item)
+    basis: str = "专班口径"
+
+    def applies(self, group: str) -> bool:
+        return group in self.groups
+
+
 class ScoringPolicy(BaseModel):
     version: str
     name: str = ""
@@ -114,6 +138,8 @@ class ScoringPolicy(BaseModel):
     veto: Veto = Veto()
     milestones: MilestonePolicy = MilestonePolicy()
     objections: ObjectionPolicy = ObjectionPolicy()
+    visits: VisitPolicy = VisitPolicy()
+    ranking: RankingPolicy = RankingPolicy()
 
     @field_validator("components")
     @classmethod

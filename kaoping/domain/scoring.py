@@ -53,7 +53,7 @@ from kaoping.domain.numbers import (  # noqa: E402,F401
     within_points,
 )
 from kaoping.domain.policy import ScoringPolicy
-from kaoping.domain.vocabulary import Component
+from kaoping.domain.vocabulary import Component, UnitStanding
 
 # --------------------------------------------------------------------------- inputs
 
@@ -85,6 +85,7 @@ class UnitSpec:
     group: str
     items: tuple[int, ...]  # indicator ids undertaken
     position: int = 0
+    standing: str = "ranked"  # the registry's, frozen for the cycle: ranked | listed | not_assessed
 
 
 class LeadScoreValue(NamedTuple):
@@ -321,8 +322,15 @@ class UnitResult:
     published_total: Decimal
     veto: bool
     grade: str = ""
-    rank: int = 0
+    rank: int = 0  # 0: listed, not ranked (``listed`` says why)
     flags: list[str] = field(default_factory=list)
+    base: Fraction = Fraction(0)  # 承担指标分值: the points of the items it undertakes
+    own_points: Fraction = Fraction(0)  # of which the points of the items it scored itself (its own lead)
+    listed: str = ""  # why it is listed rather than ranked and graded; "" when ranked
+
+    @property
+    def ranked(self) -> bool:
+        return not self.listed
 
     @property
     def monitoring(self) -> Fraction | None:
@@ -350,8 +358,28 @@ def compute(inputs: ScoringInputs) -> list[UnitResult]:
     results = [_unit_result(inputs, unit, scale) for unit in inputs.units]
     for r in results:
         r.grade = policy.lowest_grade if r.veto else policy.grade_for(r.published_total)
-    rank_within_groups(results, key=lambda r: r.published_total, vetoed_last=policy.veto.rank == "last")
+        r.listed = listing_reason(r.unit, r.base, policy)
+        if r.listed:
+            r.grade = ""
+            r.flags.append(r.listed)
+    rank_within_groups([r for r in results if r.ranked], key=lambda r: r.published_total,
+                       vetoed_last=policy.veto.rank == "last")
     return results
+
+
+STANDING_LABELS = {s.value: s.label for s in UnitStanding}
+
+
+def listing_reason(unit: UnitSpec, base: Fraction, policy: ScoringPolicy) -> str:
+    """Why ``unit`` is listed with its scores rather than ranked and graded ("" when it is ranked):
+    the registry says so for the cycle, or its base is below the policy's minimum (专班口径)."""
+    if unit.standing != "ranked":
+        return f"列示不排名：考评对象名录中该单位为“{STANDING_LABELS.get(unit.standing, unit.standing)}”，不参与排名和等次评定"
+    ranking = policy.ranking
+    if ranking.applies(unit.group) and base < to_fraction(ranking.min_base):
+        return (f"列示不排名：承担指标分值 {points_text(base)} 分，低于{ranking.basis}参与排名的最低承担分值"
+                f" {points_text(ranking.min_base)} 分，不参与排名和等次评定")
+    return ""
 
 
 class _Scale:
@@ -492,10 +520,12 @@ def _unit_result(inputs: ScoringInputs, unit: UnitSpec, scale: _Scale) -> UnitRe
     if vetoes:
         flags.append("一票否决：" + "；".join(v.reason for v in vetoes))
     published_total = round_half_up(total, policy.rounding.places)
+    base = sum((i.points for i in items), Fraction(0))
+    own_points = sum((i.points for i in items if i.self_scored), Fraction(0))
     return UnitResult(
         unit=unit, items=items, areas=areas, components=components, weights_used=weights_used,
         half_year=half_year, bonus=bonus, deduction=deduction, adjustment_lines=lines, total=total,
-        published_total=published_total, veto=bool(vetoes), flags=flags,
+        published_total=published_total, veto=bool(vetoes), flags=flags, base=base, own_points=own_points,
     )
 
 

@@ -43,6 +43,20 @@ class MilestoneKind(StrEnum):
         }[self.value]
 
 
+class UnitStanding(StrEnum):
+    """Whether a unit is ranked and graded, listed with its scores, or not assessed at all (issue 27):
+    党委 departments, vertically managed units and the issuing office itself are the registry's
+    call, made once per cycle (frozen when the cycle opens)."""
+
+    ranked = "ranked"
+    listed = "listed"
+    not_assessed = "not_assessed"
+
+    @property
+    def label(self) -> str:
+        return {"ranked": "参与排名", "listed": "列示不排名", "not_assessed": "不参加考评"}[self.value]
+
+
 class UnitGroup(StrEnum):
     """The two ranking groups of the measures."""
 

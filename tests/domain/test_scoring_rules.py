@@ -409,4 +409,10 @@ def test_readme_worked_example():
     data.verifications[(wjw, 20)] = VerificationValue("confirm", None, basis_text(Fraction(45, 100)), "专班", None)
     r = compute(data)[0]
     assert r.areas["1"].score == Fraction("22.5") and r.monitoring == 90
-    assert fmt(r.total) == "87.80" and r.grade == "良好"
+    assert fmt(r.total) == "87.80"
+    # Issue 27: a base of 0.5 points is below the policy's minimum (专班口径, 1 point): listed, not ranked or graded.
+    assert r.base == Fraction(1, 2) and r.own_points == Fraction(1, 2)
+    assert r.grade == "" and r.rank == 0 and not r.ranked and "承担指标分值 0.5 分，低于专班口径" in r.listed
+    policy = POLICY.model_copy(update={"ranking": POLICY.ranking.model_copy(update={"min_base": Decimal("0.5")})})
+    r = compute(ScoringInputs(policy, areas, items, units, lead, data.verifications, comps, {}, {wjw: "市卫健委"}))[0]
+    assert r.grade == "良好" and r.rank == 1 and r.ranked  # at the minimum: ranked on its base

@@ -32,6 +32,12 @@ def test_demo_runs_a_cycle_from_forms_to_reports(cli, settings, tmp_path):
     reports = folder / "reports" / "2022H1"
     assert len(list((reports / "反馈函").glob("*.docx"))) == 36
     assert (reports / "2022年上半年数字政府建设考评结果通报.docx").exists()
+    # Issue 27: the visits follow the returns (the default window), and the 报告 says so.
+    from docx import Document
+
+    assert "实地调研按默认日程在截止之后" in out
+    report = next(p for p in reports.glob("*.docx") if "报告" in p.name)
+    assert "在自评表报送截止（2022年7月8日）之后" in "".join(p.text for p in Document(str(report)).paragraphs)
     from kaoping.notifications.mail.imap_server import dovecot_path
 
     if dovecot_path() is not None:  # the units replied by email; the intake fetched them over IMAP

@@ -41,7 +41,7 @@ def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
     fields = form["properties"]
     assert [f["title"] for f in fields.values()] == [
         "年度", "半年", "自评表截止日期", "自评表期限（工作日）", "评分表期限（工作日）", "实地调研开始日期",
-        "实地调研结束日期", "第三方评估和民意调查期限（工作日）", "调研组", "承担关系说明", "按哪一天推进"]
+        "实地调研结束日期", "调研提前的理由", "第三方评估和民意调查期限（工作日）", "调研组", "承担关系说明", "按哪一天推进"]
     assert form["required"] == ["year", "half"]
     assert [f["position"] for f in fields.values()] == list(range(len(fields)))  # the order survives JSONB
     assert fields["half"]["enum"] == ["上半年", "下半年"]
@@ -101,6 +101,9 @@ def test_a_form_the_run_cannot_use_is_refused_in_chinese_and_nothing_is_stored(f
     refused = run(visit_start=date(2022, 7, 1), visit_end=date(2022, 6, 24))
     assert refused.startswith("未能开启2022年上半年考评：") and "早于开始日期" in refused
     assert "不是工作日" in run(self_assessment_deadline=date(2022, 7, 9))  # a Saturday
+    # Visits before the returns are in (办法三(一): the teams check what the units reported) need a reason.
+    early = run(self_assessment_deadline=date(2022, 7, 8), visit_start=date(2022, 7, 4), visit_end=date(2022, 7, 15))
+    assert "早于自评表截止（2022-07-08）后第 1 个工作日（2022-07-11）" in early and "调研提前的理由" in early
     assert "没有名为“调研九组”的调研组" in run(teams="调研一组、调研九组")
     assert "应在 1 到 60 个工作日之间" in run(scoring_workdays=0)
     with db.session_scope(flow_env) as session:
@@ -139,8 +142,9 @@ def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(
     assert first["again"] is False and text.startswith("### 2022年上半年考评 · 专班核实签字")
     assert "**签字的含义**" in text and "暂定排名" in text and "待核实：本单位牵头的指标由本单位自评" in text
     assert re.search(r"\*\*牵头考核单位自评项 \d+ 项待核实\*\*", text)
-    assert "| 名次 | 单位 | 总分 | 等次 | 注 |" in text and "考评对象 36 个" in text
+    assert "| 名次 | 单位 | 总分 | 承担分值 | 等次 | 注 |" in text and "考评对象 36 个" in text
     assert "/artifacts/key/kaoping-2022h1-daihexiao" in text
+    assert "列示不排名" in text  # the registry's standing and the minimum base, shown at the verification (issue 27)
     assert "kaoping " not in text and not re.search(r" --[a-z]", text)  # no command line anywhere
     pending = json.loads(_latest_artifact("kaoping-2022h1-daihexiao").data)
     assert len(pending) == int(re.search(r"牵头考核单位自评项 (\d+) 项待核实", text).group(1))

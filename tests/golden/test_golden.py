@@ -121,11 +121,13 @@ def golden_cycle(initialized, settings, tmp_path):
     cli = initialized
     with fixed_clock(INSTANT):
         scored_cycle(settings, tmp_path)
-        for kind, unit in (("self_assessment", "东河区"), ("lead_scoring", "市卫健委"), ("field_visit", "东河区"),
-                           ("third_party", None), ("opinion", None)):
+        def send(kind, unit):
             result = cli("forms", "send", "--cycle", "2022H1", "--kind", kind, "--deadline", "2022-07-15",
                          *(["--unit", unit] if unit else []))
             assert result.exit_code == 0, result.output
+
+        for kind, unit in (("self_assessment", "东河区"), ("lead_scoring", "市卫健委"), ("third_party", None), ("opinion", None)):
+            send(kind, unit)
         for day in ("2022-07-12", "2022-07-18"):  # 3 working days before the deadline; 1 after it
             assert cli("reminders", "run", "--today", day).exit_code == 0
         with db.session_scope(settings) as session:
@@ -135,6 +137,7 @@ def golden_cycle(initialized, settings, tmp_path):
         refused = write(tmp_path / "returns" / "自评表.doc", b"\xd0\xcf\x11\xe0 not a docx")
         for path in (returned, refused):
             cli("intake", path, "--sender", "liaison@150202.baotou.example", "--cycle", "2022H1")
+        send("field_visit", "东河区")  # after the unit's return: the form lists what it reported (issue 27)
         with db.session_scope(settings) as session:  # a message to the office mailbox without a form
             queue_no_form_reply(session, settings, IncomingMessage(
                 "<q@150202.example>", "liaison@150202.baotou.example", "请问自评表的截止时间", "请问截止时间？", INSTANT),

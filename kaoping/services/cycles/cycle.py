@@ -97,7 +97,9 @@ def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_sou
         when = f"已于 {local_date(existing.opened_at, tz)} 开启" if tz else "已开启"
         raise Conflict(f"考评周期 {code} {when}（{CycleStatus(existing.status).label}），不能重复开启。")
     catalog = require_catalog(session, year)
-    units = session.exec(select(Unit).where(Unit.active).order_by(Unit.group.desc(), Unit.position)).all()
+    # A unit the registry marks 不参加考评 is not in the cycle at all (the issuing office, say); listed ones are.
+    units = session.exec(select(Unit).where(Unit.active, Unit.standing != "not_assessed")
+                         .order_by(Unit.group.desc(), Unit.position)).all()
     if not units:
         raise InvalidInput("考评对象名录为空：请先运行 `kaoping init` 或 `kaoping units import`。")
     view = responsibilities_for(session, year)
@@ -119,7 +121,7 @@ def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_sou
     active_ids = {u.id for u in units}
     session.add_all(
         CycleUnit(cycle_id=cycle.id, unit_id=u.id, code=u.code, name=u.name, short_name=u.short_name,
-                  group=u.group, position=position)
+                  group=u.group, position=position, standing=u.standing)
         for position, u in enumerate(units)
     )
     rows = [
@@ -138,7 +140,7 @@ def open_cycle(session: Session, *, code: str, policy: ScoringPolicy, policy_sou
             **draft_as_export(catalog_draft(session, catalog), UnitDirectory(list(session.exec(select(Unit))), [])),
         },
         "units": {"units": [
-            {"code": u.code, "name": u.name, "short_name": u.short_name, "group": u.group,
+            {"code": u.code, "name": u.name, "short_name": u.short_name, "group": u.group, "standing": u.standing,
              "aliases": sorted(a.alias for a in aliases if a.unit_id == u.id),
              "contacts": sorted(({"role": c.role, "name": c.name, "email": c.email} for c in contacts if c.unit_id == u.id),
                                 key=lambda c: (c["role"], c["email"]))}

@@ -14,7 +14,15 @@ from kaoping.adapters.uploads import Upload
 from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.domain.text import closest, decode_text, fold, name_key, normalize_email
 from kaoping.models import Contact, ContactRole, Unit, UnitAlias, UnitGroup
+from kaoping.domain.vocabulary import UnitStanding
 from kaoping.records import audit
+
+#: how a registry file may write a unit's standing (issue 27)
+STANDING_WORDS = {
+    "ranked": UnitStanding.ranked, "参与排名": UnitStanding.ranked, "排名": UnitStanding.ranked,
+    "listed": UnitStanding.listed, "列示不排名": UnitStanding.listed, "列示": UnitStanding.listed,
+    "not_assessed": UnitStanding.not_assessed, "不参加考评": UnitStanding.not_assessed,
+}
 
 GROUP_WORDS = {
     "district": UnitGroup.district,
@@ -97,6 +105,7 @@ class UnitDraft:
     aliases: list[str] = field(default_factory=list)
     contacts: list[ContactDraft] = field(default_factory=list)
     where: str = ""  # "第 3 行" / "第 3 个单位", for messages
+    standing: UnitStanding = UnitStanding.ranked
 
     def as_record(self) -> dict:
         return {
@@ -104,6 +113,7 @@ class UnitDraft:
             "name": self.name,
             "short_name": self.short_name,
             "group": self.group.value,
+            **({"standing": self.standing.value} if self.standing != UnitStanding.ranked else {}),
             "aliases": sorted(self.aliases),
             "contacts": sorted(
                 ({"role": c.role.value, "name": c.name, "email": c.email, "phone": c.phone} for c in self.contacts),
@@ -139,6 +149,7 @@ def _rows_from_csv(text: str) -> list[dict]:
         "name": "name", "全称": "name", "单位全称": "name", "名称": "name", "单位名称": "name",
         "short_name": "short_name", "简称": "short_name",
         "group": "group", "类别": "group", "分组": "group",
+        "standing": "standing", "排名": "standing", "考评方式": "standing",
         "aliases": "aliases", "别名": "aliases",
         "liaison_name": "liaison_name", "联络员": "liaison_name",
         "liaison_email": "liaison_email", "联络员邮箱": "liaison_email",
@@ -221,7 +232,13 @@ def parse_registry(upload: Upload) -> list[UnitDraft]:
                 problems.append(f"{label}：{role.label}邮箱“{address}”无效（{exc}）。请更正该单位的邮箱地址。")
                 continue
             contacts.append(ContactDraft(role, fold(str(c.get("name") or "")), email, fold(str(c.get("phone") or ""))))
-        drafts.append(UnitDraft(code, name, short, group, _split_aliases(row.get("aliases")), contacts, label))
+        standing_word = fold(str(row.get("standing") or "")) or "ranked"
+        standing = STANDING_WORDS.get(standing_word)
+        if standing is None:
+            problems.append(f"{label}：考评方式 standing“{standing_word}”无效，应为 ranked（参与排名）、listed（列示不排名）"
+                            "或 not_assessed（不参加考评）。")
+            standing = UnitStanding.ranked
+        drafts.append(UnitDraft(code, name, short, group, _split_aliases(row.get("aliases")), contacts, label, standing))
 
     problems += _duplicates_and_lengths(drafts)
     # Every name must point at one unit only.
@@ -270,7 +287,8 @@ def _record_of(session: Session, unit: Unit) -> dict:
     contacts = session.exec(select(Contact).where(Contact.unit_id == unit.id)).all()
     return UnitDraft(
         unit.code, unit.name, unit.short_name, UnitGroup(unit.group), list(aliases),
-        [ContactDraft(ContactRole(c.role), c.name, c.email, c.phone) for c in contacts],
+        [ContactDraft(ContactRole(c.role), c.name, c.email, c.phone) for c in contacts], "",
+        UnitStanding(unit.standing or "ranked"),
     ).as_record()
 
 
@@ -297,7 +315,8 @@ def import_registry(session: Session, upload: Upload, *, actor: str) -> ImportSu
     for position, d in enumerate(drafts, start=1):
         unit = existing.get(d.code)
         if unit is None:
-            unit = Unit(code=d.code, name=d.name, short_name=d.short_name, group=d.group, position=position)
+            unit = Unit(code=d.code, name=d.name, short_name=d.short_name, group=d.group, position=position,
+                        standing=d.standing)
             session.add(unit)
             session.flush()
             before = None
@@ -308,6 +327,7 @@ def import_registry(session: Session, upload: Upload, *, actor: str) -> ImportSu
                 summary.unchanged.append(d.short_name)
                 continue
             unit.name, unit.short_name, unit.group, unit.position = d.name, d.short_name, d.group, position
+            unit.standing = d.standing
             session.exec(delete(UnitAlias).where(UnitAlias.unit_id == unit.id))
             session.exec(delete(Contact).where(Contact.unit_id == unit.id))
             session.flush()

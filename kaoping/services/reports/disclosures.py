@@ -14,7 +14,8 @@ from sqlmodel import Session, select
 from kaoping.domain.milestones import MissedMilestone
 from kaoping.domain.numbers import rounding_note
 from kaoping.domain.scoring import ScoringInputs, UnitResult, ranges
-from kaoping.models import Cycle, CycleSnapshot
+from kaoping.domain.clock import chinese_date
+from kaoping.models import Cycle, CyclePlan, CycleSnapshot
 from kaoping.services.cycles.cycle import DEFAULT_RESPONSIBILITIES, acceptance
 from kaoping.services.cycles.milestones import overdue_milestones
 from kaoping.services.cycles.points import DEFAULT_POINTS
@@ -28,6 +29,7 @@ class Disclosures:
     default_points: str  # "" or a sentence on the items resting on the equal split
     responsibilities: str  # where 承担 came from
     verification: str  # what the specialist team verified, how and by whom
+    visits: str = ""  # when the field visits were, against the self-assessment deadline (and why earlier)
     milestones: dict[int, list[MissedMilestone]] = field(default_factory=dict)  # unit id → missed
     grades: bool = True  # 等次 are published only when the policy names the issued 实施细则 (its 文号)
     grades_note: str = ""  # why there are no 等次, when there are none
@@ -93,6 +95,20 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
     grades_note = "" if grades else (f"《{policy.rules.name.strip('《》')}》尚未以文件印发，本次只公布得分和排名，不确定等次。")
     return Disclosures(
         rules_citation=policy.rules.citation, rounding_note=rounding, default_points=default_points,
-        responsibilities=responsibilities, verification=verification,
+        responsibilities=responsibilities, verification=verification, visits=visit_order(session, cycle),
         milestones=overdue_milestones(session, cycle), grades=grades, grades_note=grades_note,
     )
+
+
+def visit_order(session: Session, cycle: Cycle) -> str:
+    """When the field visits were, against the self-assessment deadline: after it, the teams checked on
+    site what the units reported (办法三(一)); an earlier window states the reason recorded at opening."""
+    plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
+    if plan is None:
+        return ""
+    window = f"实地调研于{chinese_date(plan.visit_start)}至{chinese_date(plan.visit_end)}进行"
+    deadline = chinese_date(plan.self_assessment_deadline)
+    if plan.visit_early_reason:
+        return (f"{window}，早于自评表报送截止（{deadline}）后计分规则所定的开始日期，理由：{plan.visit_early_reason.rstrip('。')}"
+                "（开启周期时记录）；调研记录表附各单位自评内容，在自评表收齐或截止后下发。")
+    return f"{window}，在自评表报送截止（{deadline}）之后，调研组对照各单位报送的完成情况、完成进度和时间节点实地核实。"

@@ -104,6 +104,8 @@ def _change(now, before, places: int) -> tuple[str, str]:
         return "", ""
     delta = now.published_total - before.published_total  # the two printed totals, so the reader can check it
     score = ("+" if delta > 0 else "") + fmt(delta, places) if delta else fmt(Fraction(0), places)
+    if not (now.ranked and before.ranked):
+        return score, "—"
     moved = before.rank - now.rank
     rank = f"↑{moved}" if moved > 0 else f"↓{-moved}" if moved < 0 else "—"
     return score, rank
@@ -118,14 +120,15 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
     grade_order = [g.name for g in inputs.policy.grades]
     groups = {}
     for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
+        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (not r.ranked, r.rank, r.unit.position))
+        ranked = [r for r in members if r.ranked]
         totals = [Fraction(r.published_total) for r in members]  # averages of the printed totals
         by_grade = [(g, [r.unit.short_name for r in members if r.grade == g]) for g in grade_order]
         groups[key] = {
-            "label": label, "count": len(members),
+            "label": label, "count": len(members), "ranked": len(ranked),
             "average": fmt(sum(totals, Fraction(0)) / len(totals), places) if totals else "",
-            "top": [r.unit.short_name for r in members[:3]],
-            "bottom": [r.unit.short_name for r in members[-3:]][::-1],
+            "top": [r.unit.short_name for r in ranked[:3]],
+            "bottom": [r.unit.short_name for r in ranked[-3:]][::-1],
             "by_grade": [(g, names) for g, names in by_grade if names],
         }
     all_totals = [Fraction(r.published_total) for r in results]
@@ -156,8 +159,26 @@ def _facts(inputs, results, settings: Settings, cycle: Cycle, titles: dict[int, 
                         "title": titles.get(n, ""), "leads": leads_of.get(n, "")}
                        for n in weak_items],
         "lagging": lagging, "vetoes": [r.unit.short_name for r in results if r.veto],
-        "lowest_grade": inputs.policy.lowest_grade, "rows": rows,
+        "lowest_grade": inputs.policy.lowest_grade, "rows": rows, "listing": listing_sentence(inputs, results),
     }
+
+
+def listing_sentence(inputs, results) -> str:
+    """Who is listed with their scores, not ranked or graded, and why (issue 27): the registry's standing
+    for the cycle, or a base below the policy's minimum (专班口径, stated as such)."""
+    ranking = inputs.policy.ranking
+    by_registry = [r.unit.short_name for r in results if not r.ranked and r.unit.standing != "ranked"]
+    by_base = [f"{r.unit.short_name}（{fmt(r.base, 2)}分）" for r in results if not r.ranked and r.unit.standing == "ranked"]
+    parts = []
+    if by_registry:
+        parts.append(f"{'、'.join(by_registry)}按考评对象名录列示得分，不参与排名和等次评定")
+    if by_base:
+        parts.append(f"{'、'.join(by_base)}承担指标分值低于{ranking.basis}参与排名的最低承担分值"
+                     f"{points_text(ranking.min_base)}分，列示得分，不参与排名和等次评定")
+    groups = "、".join(GROUP_LABELS.get(g, g) for g in ranking.groups)
+    rule = (f"各单位按承担指标分值（所承担指标的分值合计）参与排名；{groups}承担指标分值低于"
+            f"{points_text(ranking.min_base)}分的列示不排名（{ranking.basis}，非考评办法规定）。")
+    return rule + ("；".join(parts) + "。" if parts else "")
 
 
 # --------------------------------------------------------------------------- layout of template text
@@ -240,13 +261,17 @@ def cjk_font() -> Path:
 
 def _ranking_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     members = [r for r in rows if r["group"] == group]
-    header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "等次"]
+    header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "承担指标\n分值", "等次"]
     compare = any("score_change" in r for r in rows)
     if compare:  # the change goes under the rank and the total (two more columns would squeeze the names)
         header[0], header[7] = "排名\n升降", "总分\n较上期"
+
+    def base(r: dict) -> str:  # the base, and under it the part the unit scored itself (issue 27)
+        return r["base"] + (f"\n自评{r['own_points']}" if r.get("own_points") not in (None, "0.00") else "")
+
     body = [[f"{r['rank']}\n{r.get('rank_change') or '新'}" if compare else str(r["rank"]), r["unit_name"],
              r["monitoring"] or "", r["field"] or "", r["opinion"] or "", r["third_party"] or "", r["adjustments"],
-             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], r["grade"]] for r in members]
+             f"{r['total']}\n{r.get('score_change') or '—'}" if compare else r["total"], base(r), r["grade"]] for r in members]
     if not grades:  # the 实施细则 is not issued: scores and ranks only
         header, body = header[:-1], [line[:-1] for line in body]
     layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))  # a long name may wrap
@@ -393,6 +418,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                  verification=disclosed.verification, milestone_summary=disclosed.milestone_summary,
                  grades=disclosed.grades, grades_note=disclosed.grades_note,
                  adjustments_basis=_adjustments_basis(inputs.policy, disclosed.grades),
+                 visits=disclosed.visits,
                  tongbao_to="，".join(settings.tongbao_to), report_to="、".join(settings.report_to))
     signed = signed or local_date(utcnow(), settings.tz)
     period = facts["period"]
@@ -405,7 +431,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         now = {r.unit.code: r for r in results}
         for row in rows:
             row["score_change"], row["rank_change"] = _change(now[row["unit_code"]], before.get(row["unit_code"]), places)
-        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before]
+        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before and r.ranked and before[r.unit.code].ranked]
         risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
         fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
         avg_before = sum((Fraction(r.published_total) for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
@@ -458,7 +484,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     baogao.save(baogao_path)
 
     letters, letter_numbers = [], {}
-    group_counts = Counter(r.unit.group for r in results)
+    group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
     by_unit = {row["unit_code"]: row for row in rows}
     template = environment().get_template("fankui.txt.j2")
     due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
@@ -483,7 +509,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
     workbook_rows = rows if disclosed.grades else [{k: v for k, v in r.items() if k != "grade"} for r in rows]
     write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
-               note=disclosed.rounding_note + disclosed.grades_note)
+               note=disclosed.rounding_note + disclosed.grades_note + facts["listing"])
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -534,6 +560,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
                             "points": points_text(item.points), "notes": notes})
     facts = {
         "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
+        "listed": result.listed, "base": row["base"], "own_points": row["own_points"],
         "group_label": GROUP_LABELS[result.unit.group], "group_count": group_counts[result.unit.group],
         "monitoring": row["monitoring"], "field": row["field"], "opinion": row["opinion"], "third_party": row["third_party"],
         "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10], **disclosed,

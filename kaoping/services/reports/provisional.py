@@ -67,7 +67,7 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
     places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
     rows = {r["unit_code"]: r for r in result_rows(inputs, results)}
-    counts = Counter(r.unit.group for r in results)
+    counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
     leads = {spec.number: spec.leads for spec in inputs.items.values()}
     names = inputs.unit_names
     template = environment().get_template("fankui_draft.txt.j2")
@@ -80,7 +80,8 @@ def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle
                  "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
                  "group_count": counts[result.unit.group], "monitoring": row["monitoring"], "field": row["field"],
                  "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
-                 "flags": row["flags"], "closes": chinese_date(closes_on),
+                 "flags": row["flags"], "closes": chinese_date(closes_on), "listed": result.listed,
+                 "base": row["base"], "own_points": row["own_points"],
                  "grades": bool(inputs.policy.rules.adopted_by.strip())}
         document = layout.official_document()
         layout.draft_mark(document, DRAFT_MARK)

@@ -93,7 +93,8 @@ def gather_inputs(session: Session, cycle: Cycle, *, detailed: bool = False) -> 
         undertaken[unit_id].append(indicator_id)
     cycle_units = session.exec(select(CycleUnit).where(CycleUnit.cycle_id == cycle.id).order_by(CycleUnit.position)).all()
     units = [
-        UnitSpec(u.unit_id, u.code, u.name, u.short_name, u.group, tuple(undertaken.get(u.unit_id, ())), u.position)
+        UnitSpec(u.unit_id, u.code, u.name, u.short_name, u.group, tuple(undertaken.get(u.unit_id, ())), u.position,
+                 u.standing)
         for u in cycle_units
     ]
     lead_scores: dict[tuple[int, int], dict[int, LeadScoreValue]] = defaultdict(dict)
@@ -183,12 +184,17 @@ def provisional_results(session: Session, cycle: Cycle) -> tuple[ScoringInputs, 
 # --------------------------------------------------------------------------- presentation
 
 
+#: what the rank and grade columns say for a unit listed, not ranked (issue 27)
+LISTED = "列示"
+NO_GRADE = "—"
+
+
 def result_rows(inputs: ScoringInputs, results: list[UnitResult]) -> list[dict]:
     """The published JSON: numbers as strings with exactly 2 decimals."""
     places = inputs.policy.rounding.places
     order = {"district": 0, "department": 1}
     rows = []
-    for r in sorted(results, key=lambda r: (order.get(r.unit.group, 9), r.rank, r.unit.position)):
+    for r in sorted(results, key=lambda r: (order.get(r.unit.group, 9), not r.ranked, r.rank, r.unit.position)):
         comp = r.components
         rows.append({
             "unit_code": r.unit.code,
@@ -201,8 +207,11 @@ def result_rows(inputs: ScoringInputs, results: list[UnitResult]) -> list[dict]:
             "third_party": fmt(comp[Component.third_party].value, places) or None,
             "adjustments": fmt(r.adjustments, places),
             "total": fmt(r.total, places),
-            "rank": r.rank,
-            "grade": r.grade,
+            # 承担指标分值 and how much of it the unit scored itself (its own lead): printed beside the score.
+            "base": fmt(r.base, places),
+            "own_points": fmt(r.own_points, places),
+            "rank": r.rank if r.ranked else LISTED,
+            "grade": r.grade if r.ranked else NO_GRADE,
             "flags": r.flags,
         })
     return rows
@@ -223,6 +232,7 @@ def annual_rows(results: list[AnnualResult], places: int) -> list[dict]:
 COLUMN_LABELS = {
     "unit_code": "代码", "unit_name": "单位", "group": "分组", "monitoring": "日常监测", "field": "实地调研",
     "opinion": "民意调查", "third_party": "第三方评估", "adjustments": "加减分", "total": "总分", "rank": "排名",
+    "base": "承担指标分值", "own_points": "其中本单位自评分值",
     "grade": "等次", "flags": "说明", "first_half": "上半年", "second_half": "下半年",
 }
 
@@ -343,7 +353,9 @@ def explain(session: Session, cycle: Cycle, unit_written: str, *, tz: tzinfo) ->
     names = inputs.unit_names
     lines = [
         f"{cycle_label(cycle)}考评 · {result.unit.short_name}（{result.unit.name}，代码 {result.unit.code}）",
-        f"总分 {fmt(result.total, places)} 分，{GROUP_LABELS.get(result.unit.group, result.unit.group)}第 {result.rank} 名，等次：{result.grade}",
+        (f"总分 {fmt(result.total, places)} 分，{GROUP_LABELS.get(result.unit.group, result.unit.group)}第 {result.rank} 名，等次：{result.grade}"
+         if result.ranked else f"总分 {fmt(result.total, places)} 分，{result.listed}"),
+        f"承担指标分值 {fmt(result.base, places)} 分，其中本单位自评 {fmt(result.own_points, places)} 分",
         f"计分规则：{policy.name or ''} 版本 {policy.version}；公布的分数四舍五入保留 {places} 位小数，"
         + ("逐级计算：日常监测由公布的各大项得分算出，总分由公布的各部分得分加权、再加减分算出，每一级都可用公布的数字复算。"
            if policy.rounding.basis == "published" else

@@ -51,11 +51,12 @@ class SignoffView:
 FLAG_NOTES = {
     "待核实": "本单位牵头的指标由本单位自评，暂按报送的分数计算，须经专班核实（逐项见待核实清单）",
     "默认分值": "相关指标的分值未经牵头考核单位明确，按平均分配计算（报告中予以说明）",
+    "列示不排名": "考评对象名录定为列示，或承担指标分值低于计分规则的最低承担分值（专班口径）：列示得分，不参与排名和等次评定",
 }
 
 
 def _ranking_tables(rows: list[dict]) -> list[str]:
-    """Compact tables per group (名次, 单位, 总分, 等次, 注): each kind of flag is a numbered note
+    """Compact tables per group (名次, 单位, 总分, 承担分值, 等次, 注): each kind of flag is a numbered note
     under the tables, said once — in full where all units share it, else by what it means and,
     for the few that differ otherwise (a veto, a capped bonus), unit by unit."""
     kinds: dict[str, dict[str, str]] = {}  # kind → unit → flag
@@ -68,10 +69,11 @@ def _ranking_tables(rows: list[dict]) -> list[str]:
         members = [r for r in rows if r["group"] == group]
         if not members:
             continue
-        out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 等次 | 注 |", "|--:|---|--:|---|---|"]
+        out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 承担分值 | 等次 | 注 |",
+                "|--:|---|--:|--:|---|---|"]
         for r in members:
             marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
-            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(map(str, marks))} |")
+            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['base']} | {r['grade']} | {','.join(map(str, marks))} |")
     if kinds:
         out += ["", "注："]
         for kind, flags in kinds.items():

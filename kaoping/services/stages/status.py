@@ -242,15 +242,19 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
     visits = session.exec(select(func.count()).select_from(Visit).where(Visit.cycle_id == cycle.id)).one()
     visit_forms = report.kind(FormKind.field_visit)
     state, text = _returns(visit_forms, plan.results_deadline, today)
+    if visit_forms is None:
+        text = "调研记录表在自评表收齐或截止后下发（附各单位自评内容）"
     stages.append(Stage("field_visit", "实地调研（排期、邀请、调研记录）", state if visits else "todo",
                         (f"已排 {visits} 次，调研记录" + text) if visits else ""))
     for kind, label in ((FormKind.third_party, "第三方评估结果"), (FormKind.opinion, "民意调查结果")):
         state, text = _returns(report.kind(kind), plan.results_deadline, today)
         stages.append(Stage(kind.value, label, state, text))
 
+    # The visit record forms show what each unit reported (办法三(一)): they go out with the scoring sheets.
     issued_first = all(report.kind(k) is not None for k in (FormKind.self_assessment, FormKind.third_party,
-                                                                FormKind.opinion, FormKind.field_visit)) and visits > 0
-    returned = issued_first and lead is not None and all(k.complete for k in report.kinds)
+                                                                FormKind.opinion)) and visits > 0
+    after_returns_issued = lead is not None and visit_forms is not None
+    returned = issued_first and after_returns_issued and all(k.complete for k in report.kinds)
     objections = None
     for stage_key, done_states in (("verification", (CycleStatus.verified, CycleStatus.approved, CycleStatus.closed)),
                                    ("approval", (CycleStatus.approved, CycleStatus.closed))):
@@ -282,8 +286,8 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
         report.next_step, report.waiting_for = "approval", "分管领导审定签字。"
     elif not issued_first:
         report.next_step, report.waiting_for = "issue", "下发自评表、第三方评估和民意调查委托，安排实地调研。"
-    elif lead is None and lead_ready:
-        report.next_step, report.waiting_for = "lead_sheets", "下发评分表（附各单位自评内容）。"
+    elif not after_returns_issued and lead_ready:
+        report.next_step, report.waiting_for = "lead_sheets", "下发评分表和实地调研记录表（附各单位自评内容）。"
     elif not returned:
         missing = [f"{k.kind.label} {k.expected - k.received} 份" for k in report.kinds if not k.complete]
         report.next_step = "wait"

@@ -34,6 +34,7 @@ from kaoping.services.cycles.cycle import (
     get_cycle,
     open_cycle,
     parse_cycle_code,
+    policy_of,
     set_status,
 )
 from kaoping.services.reference.workdays import WorkCalendar, package_covers
@@ -56,6 +57,9 @@ class PlanChoice:
     results_workdays: int = 20
     visit_start: date | None = None
     visit_end: date | None = None
+    # Why the visits start before the policy's earliest day after the self-assessment deadline (recorded,
+    # stated in the 报告); without it such a window is refused.
+    visit_early_reason: str | None = None
     teams: list[str] = field(default_factory=list)  # names of imported teams to send; empty: all of them
     policy_file: str | None = None
     default_responsibilities_reason: str | None = None  # without an imported 承担 list: why the default rule
@@ -101,8 +105,20 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
         raise InvalidInput(f"自评表截止日期 {sa_deadline} 早于今天 {today}：请填写今后的日期，或留空按工作日数计算。")
     if not calendar.is_workday(sa_deadline):
         raise InvalidInput(f"自评表截止日期 {sa_deadline} 不是工作日：请改为工作日（法定节假日和调休按国务院安排）。")
-    visit_start = choice.visit_start or calendar.add_workdays(sa_deadline, 1)
-    visit_end = choice.visit_end or calendar.add_workdays(visit_start, 9)
+    policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
+    policy = policy_of(session, cycle) if cycle is not None else load_policy(policy_path)
+    # The visits check on site what the units reported (办法三(一)): by default they start after the returns.
+    earliest_visit = calendar.add_workdays(sa_deadline, policy.visits.after_returns_workdays)
+    visit_start = choice.visit_start or earliest_visit
+    visit_end = choice.visit_end or calendar.add_workdays(visit_start, policy.visits.workdays - 1)
+    early_reason = (choice.visit_early_reason or "").strip()
+    if visit_start >= earliest_visit:
+        early_reason = ""
+    elif not early_reason:
+        raise InvalidInput(
+            f"实地调研开始日期 {visit_start} 早于自评表截止（{sa_deadline}）后第 {policy.visits.after_returns_workdays} 个工作日"
+            f"（{earliest_visit}）：调研组应对照各单位报送的自评内容实地核实（办法三(一)）。请把开始日期改为 {earliest_visit} 或以后"
+            f"（或留空），确需提前的请在“调研提前的理由”中写明理由（记入审计日志并在报告中说明）。")
     if visit_end < visit_start:
         raise InvalidInput(f"实地调研结束日期 {visit_end} 早于开始日期 {visit_start}：请重新填写调研时间窗口。")
     if not any(calendar.is_workday(visit_start + timedelta(days=i)) for i in range((visit_end - visit_start).days + 1)):
@@ -110,22 +126,25 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
     results_deadline = max(calendar.add_workdays(today, choice.results_workdays), calendar.add_workdays(visit_end, 2))
     teams = teams_for_cycle(session, choice.teams)
     if cycle is None:
-        policy_path = Path(choice.policy_file) if choice.policy_file else settings.data_dir / "policies" / "default.yaml"
-        cycle = open_cycle(session, code=code, policy=load_policy(policy_path), policy_source=policy_path.name, actor=actor,
+        cycle = open_cycle(session, code=code, policy=policy, policy_source=policy_path.name, actor=actor,
                            tz=settings.tz, default_responsibilities_reason=choice.default_responsibilities_reason or "")
         notes.append(f"已开启考评周期 {cycle.code}（计分规则 {policy_path.name}）。")
     team_names = [str(t.get("name")) for t in teams.get("teams") or []]
     plan = CyclePlan(cycle_id=cycle.id, self_assessment_deadline=sa_deadline, scoring_workdays=choice.scoring_workdays,
                      results_deadline=results_deadline, visit_start=visit_start, visit_end=visit_end,
-                     teams=teams, created_by=actor)
+                     visit_early_reason=early_reason, teams=teams, created_by=actor)
     session.add(plan)
     session.flush()
     audit.append(session, actor=actor, action="cycle.plan", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"self_assessment_deadline": sa_deadline, "results_deadline": results_deadline,
-                        "visit_window": [visit_start, visit_end], "scoring_workdays": choice.scoring_workdays,
+                        "visit_window": [visit_start, visit_end],
+                        **({"visit_early_reason": early_reason} if early_reason else {}), "scoring_workdays": choice.scoring_workdays,
                         "teams": team_names},
                  reason="确定考评周期日程")
     audit.record_anchor(session, settings, f"cycle.plan:{cycle.code}")
+    if early_reason:
+        notes.append(f"实地调研 {visit_start} 开始，早于自评表截止后第 {policy.visits.after_returns_workdays} 个工作日"
+                     f"（{earliest_visit}）；理由：{early_reason}（记入审计日志，报告中说明）。")
     notes.append(f"日程：自评表 {sa_deadline} 截止；实地调研 {visit_start}—{visit_end}；"
                  f"第三方评估、民意调查结果和调研记录 {results_deadline} 截止；评分表下发后 {choice.scoring_workdays} 个工作日截止；调研组：{'、'.join(team_names)}。")
     return Prepared(cycle, plan, True, notes)
