@@ -108,7 +108,8 @@ def cycle_progress(code: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
         report = cycle_status(session, get_cycle(session, code), today=date.fromisoformat(today), tz=settings.tz)
-        return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for}
+        return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for,
+                "opened": local_time(report.cycle.opened_at, settings.tz)[:10]}
 
 
 @stage_task("下发表格", _kind_run_name)

@@ -43,6 +43,9 @@ def test_the_start_form_is_one_chinese_model_with_choices_and_defaults():
         "年度", "半年", "自评表截止日期", "自评表期限（工作日）", "评分表期限（工作日）", "实地调研开始日期",
         "实地调研结束日期", "第三方评估和民意调查期限（工作日）", "调研组", "承担关系说明", "按哪一天推进"]
     assert form["required"] == ["year", "half"]
+    # The UI refuses a year or a number of working days out of range before any run exists.
+    assert (fields["year"]["minimum"], fields["year"]["maximum"]) == (2000, 2100)
+    assert (fields["scoring_workdays"]["minimum"], fields["results_workdays"]["maximum"]) == (1, 120)
     assert [f["position"] for f in fields.values()] == list(range(len(fields)))  # the order survives JSONB
     assert fields["half"]["enum"] == ["上半年", "下半年"]
     assert fields["visit_start"] == {"type": "string", "format": "date", "title": "实地调研开始日期", "position": 5,
@@ -89,12 +92,16 @@ def test_a_form_the_run_cannot_use_is_refused_in_chinese_and_nothing_is_stored(f
     from kaoping.flows.cycle import half_year_cycle
     from kaoping.flows.forms import CycleStart
 
-    def run(**fields):
-        state = half_year_cycle(CycleStart(year=2022, half="上半年", today=date(2022, 6, 20),
+    def run(year=2022, **fields):
+        state = half_year_cycle(CycleStart(year=year, half="上半年", today=date(2022, 6, 20),
                                            accept_default_responsibilities="测试：沿用默认承担规则", **fields),
                                 return_state=True)
-        assert state.name == "未开启" and "Traceback" not in (state.message or "")
+        # Failed-looking, named for its reason, the reason as the state's message (the run page shows both).
+        assert state.is_failed() and state.name == "未开启" and "Traceback" not in (state.message or "")
         return state.message
+
+    # A year out of range (the form's schema refuses it; a run started without the schema's check says why).
+    assert run(year=1999).startswith("未能开启1999年上半年考评：年度“1999”不在 2000 到 2100 之间")
 
     assert "尚未导入调研组名单" in run()  # and what to do
     import_teams(flow_env)
@@ -151,3 +158,27 @@ def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(
     again = signoff_description.fn("2022H1", "verification")
     assert again["again"] is True
     assert again["markdown"].startswith("> **上次提交未生效**：验证码应为 6 位数字")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_cycle_started_again_by_hand_says_it_is_open_and_does_nothing(flow_env):
+    """The team starts 2022 上半年 a second time: while the cycle only waits for returns the run ends
+    failed-looking, named 未开启, saying since when it is open and what it waits for, and changes nothing."""
+    from kaoping.flows.cycle import half_year_cycle
+    from kaoping.flows.forms import CycleStart
+    from kaoping.models import IssuedForm
+
+    import_teams(flow_env)
+    form = CycleStart(year=2022, half="上半年", today=date(2022, 6, 20), accept_default_responsibilities="测试：沿用默认承担规则")
+    first = half_year_cycle(form, return_state=True)
+    assert first.is_completed(), first.message
+    with db.session_scope(flow_env) as session:
+        issued = session.exec(select(func.count()).select_from(IssuedForm)).one()
+    assert issued > 36
+
+    again = half_year_cycle(form, return_state=True)
+    assert again.is_failed() and again.name == "未开启", again
+    assert again.message.startswith("未能开启2022年上半年考评：本考评已于 ") and "开启，现在等待回收" in again.message
+    assert "本次运行未做任何操作" in again.message and "Traceback" not in again.message
+    with db.session_scope(flow_env) as session:
+        assert session.exec(select(func.count()).select_from(IssuedForm)).one() == issued
