@@ -223,7 +223,7 @@ def signoff_description(code: str, stage: str) -> dict:
     if view.pending:
         create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
                               description=f"{code} 待核实清单：牵头考核单位本单位自评项")
-    return {"markdown": view.markdown, "again": view.again}
+    return {"markdown": view.markdown, "again": view.again, "reason": view.reason}
 
 
 @stage_task("核对签字")
@@ -232,7 +232,7 @@ def record_answer(code: str, stage: str, answer: dict | None, problem: str, flow
     with db.session_scope(settings) as session:
         outcome = signoff.record_answer(session, settings, cycle_code=code, stage=stage, problem=problem,
                                         answer=None if answer is None else signoff.SignoffAnswer.from_form(answer),
-                                        actor=f"Prefect 运行 {flow_run_id}")
+                                        actor=f"Prefect 运行 {flow_run_id}", link=run_link(flow_run_id))
         return {"ok": outcome.ok, "message": outcome.message, "decision": outcome.decision}
 
 

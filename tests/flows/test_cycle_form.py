@@ -158,6 +158,35 @@ def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(
     again = signoff_description.fn("2022H1", "verification")
     assert again["again"] is True
     assert again["markdown"].startswith("> **上次提交未生效**：验证码应为 6 位数字")
+    # The run's state says so as soon as it asks again, and the signer is told by email.
+    from kaoping.flows.signing import waiting_state_name
+    from kaoping.models import OutboxMessage
+
+    assert waiting_state_name(again) == "等待签字（上次未生效：验证码应为 6 位数字）"
+    assert waiting_state_name(first) == "等待签字"
+    with db.session_scope(flow_env) as session:
+        [told] = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_answer")).all()
+    assert told.to == [flow_env.verifier_email] and told.subject.startswith("【未签字】2022年上半年")
+    assert "验证码应为 6 位数字" in told.text_body and "点击右上角的 Resume 按钮" in told.text_body
+
+
+def test_a_refused_answer_is_asked_again_with_what_was_entered_except_the_code():
+    from kaoping.flows.forms import SignoffInput, VerificationInput
+    from kaoping.flows.signing import with_entries
+    from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+    entered = {"code": "123456", "decision": "退回修改", "comments": "请核实市卫健委得分", "confirm_self_scored": True}
+    for form in (SignoffInput, VerificationInput):
+        again = with_entries(form, "说明", entered)
+        schema = create_v2_schema(again.__name__, model_base=again)
+        fields = schema["properties"]
+        assert "default" not in fields["code"] and fields["decision"]["default"] == "退回修改"
+        assert fields["comments"]["default"] == "请核实市卫健委得分" and fields["comments"]["title"] == "意见说明"
+        assert fields["decision"]["title"] == "意见" and fields["decision"]["position"] == 1
+        assert ("confirm_self_scored" in fields) == (form is VerificationInput)
+        if form is VerificationInput:
+            assert fields["confirm_self_scored"]["default"] is True
+        assert again._description == "说明"
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -31,6 +31,13 @@ MEANING = {
 }
 
 
+#: How the signer learns what became of the answer (the state the run page shows, the email).
+AFTER_SUBMIT = ("> **提交后如何确认结果**：点击 Submit 后对话框关闭，界面先显示 Flow run resumed（只表示已提交，不表示已签字）。"
+                "几秒后本页右上角的运行状态变为 **Running**、**Completed**（签字已生效）或 "
+                "**等待签字（上次未生效：原因）**（未生效：再次点击 Resume 重新填写）；"
+                "无论是否生效，系统都会给签字人发邮件告知。")
+
+
 def for_readers(text: str) -> str:
     """A problem as a signer reads it: the operators' command lines taken out."""
     text = re.sub(r"[（(]\s*`?kaoping [^）)]*[）)]", "", text)
@@ -44,6 +51,7 @@ def for_readers(text: str) -> str:
 class SignoffView:
     markdown: str
     again: bool  # the previous answer did not take effect (said at the top)
+    reason: str = ""  # why not, in the signer's words
     pending: list[dict] = field(default_factory=list)  # self-scored items awaiting confirmation (the 待核实清单)
 
 
@@ -111,7 +119,8 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
     again = bool(request is not None and request.last_message)
     if again:
         lines += [f"> **上次提交未生效**：{for_readers(request.last_message)}", "> 请重新填写后再提交。", ""]
-    lines += [f"### {cycle_label(cycle)}考评 · {STAGES[stage]}签字", "", f"**签字的含义**：{MEANING[stage]}", ""]
+    lines += [f"### {cycle_label(cycle)}考评 · {STAGES[stage]}签字", "", AFTER_SUBMIT, "",
+              f"**签字的含义**：{MEANING[stage]}", ""]
     if request is not None:
         lines.append(f"签字人：**{request.signer_name}**。一次性验证码已发至 {request.signer_email}，"
                      f"{local_time(request.expires_at, tz)} 前有效。")
@@ -182,7 +191,7 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
                                                            ("daihexiao", "待核实清单")) if links.get(key)]
     if more:
         lines += ["", "完整内容：" + "、".join(more) + "。"]
-    lines += ["", "---", "填写邮件中的 6 位**验证码**，选择“同意”或“退回修改”（退回须写明意见），然后提交。"
-              "提交后请稍候刷新本页：未生效的提交会在此处最上方说明原因。"]
-    return SignoffView("\n".join(lines), again, pending_rows)
+    lines += ["", "---", "填写邮件中的 6 位**验证码**，选择“同意”或“退回修改”（退回须写明意见说明），然后点击 **Submit**。"
+              "未生效的提交，重新点击 Resume 时会在此处最上方说明原因，已填写的内容（验证码除外）保留。"]
+    return SignoffView("\n".join(lines), again, for_readers(request.last_message) if again else "", pending_rows)
 
