@@ -116,7 +116,7 @@ def started_by_hand(start: CycleStart) -> bool:
     return not any(state.is_paused() for state in states)
 
 
-@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
+@flow(name="半年考评", flow_run_name=run_name, persist_result=True,
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。已开启的周期由回收、催报流程自动推进，不必再次开启。")
 def half_year_cycle(
@@ -225,7 +225,7 @@ def publish_and_distribute(code: str, day: str) -> dict:
     """The 通报, the report to the leadership, the feedback letters and the spreadsheet, emailed."""
     logger = get_run_logger()
     published = publish_reports(code, day)
-    logger.info("已印发 %(number)s，分发邮件 %(queued)s 封（%(out_dir)s）", published)
+    logger.info("已印发 %(number)s，分发邮件 %(queued)s 封", published)
     anchor_artifact(code, f"印发 {published['number']}")
     send_outbox()
     return cycle_progress(code, day)

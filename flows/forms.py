@@ -119,13 +119,28 @@ class CycleStart(BaseModel):
 # --------------------------------------------------------------------------- sign-offs (Resume dialog)
 
 
+#: The fields that decide what a sign-off answer does: required in the schema (the UI labels them without
+#: "(Optional)") though they start from a default (同意; the switch off), which the UI fills in.
+DECISIVE = ("code", "decision", "confirm_self_scored")
+#: Six digits (full-width ones and a space or dash in the middle too: ``signatures.normalize_code`` folds them),
+#: or nothing: the UI never submits an empty field (it is required), a release after a signature given
+#: outside the dialog does (``adapters.prefect_runs.release_answer``).
+CODE_PATTERN = r"^\s*([0-9０-９]{3}[ -]?[0-9０-９]{3})?\s*$"
+
+
+def _signoff_schema(schema: dict) -> None:
+    _in_order(schema)
+    schema["required"] = [name for name in schema.get("properties", {}) if name in DECISIVE]
+
+
 class SignoffInput(RunInput):
     """签字：填写邮件中的验证码，选择同意或退回修改。"""
 
-    model_config = ConfigDict(json_schema_extra=_in_order)
+    model_config = ConfigDict(json_schema_extra=_signoff_schema)
 
-    # No default: the UI marks the field required; no pattern: a mistyped code is answered in the run.
-    code: str = Field(title="验证码", description="签字人邮箱收到的 6 位一次性验证码（只发给签字人本人）")
+    # One line of six digits: the UI checks the pattern as the signer types; the run checks the code.
+    code: str = Field(title="验证码", description="签字人邮箱收到的 6 位数字一次性验证码（只发给签字人本人）",
+                      json_schema_extra={"pattern": CODE_PATTERN, "maxLength": 12})
     decision: Literal["同意", "退回修改"] = Field("同意", title="意见", description="同意：签字确认；退回修改：须在下面写明意见")
     comments: str = Field("", title="意见说明", description="退回修改时必填，写明需要修改的内容；同意时可留空")
 

@@ -25,7 +25,7 @@ from kaoping.flows.tasks import (
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
 
-from kaoping.services.signoff.signatures import short_reason
+from kaoping.services.signoff.signatures import STAGES, short_reason
 
 WAITING = "等待签字"
 WAITING_AGAIN = "等待签字（上次未生效：{reason}）"
@@ -153,7 +153,7 @@ def sign(code: str, stage: str) -> str | None:
         send_outbox()  # the signer's confirmation of this answer, taken or not
         if outcome["ok"]:
             logger.info(outcome["message"])
-            anchor_artifact(code, f"{stage} 签字：{outcome['decision']}")
+            anchor_artifact(code, f"{STAGES[stage]}签字（{'同意' if outcome['decision'] == 'approve' else '退回修改'}）")
             return outcome["decision"]
         logger.warning("签字未生效，重新等待：%s", outcome["message"])
         previous = {name: value for name, value in (answer or {}).items() if name in KEPT}

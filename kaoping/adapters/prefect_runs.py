@@ -93,11 +93,34 @@ def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *,
     return started
 
 
-def release_answer(how: str) -> dict:
+def release_answer(how: str, schema: dict | None = None) -> dict:
     """The answer a run is released with: never read (the run starts again from the top and finds the
-    stage decided), but the server checks it against the sign-off form's schema — so it must fill
-    every required field (tests/flows/test_cycle_form.py keeps the two in step)."""
-    return {"code": "", "comments": f"（{how}）"}
+    stage decided; were it read, an empty code costs no try), but the server checks it against the
+    sign-off form's ``schema`` — so every other required field takes the schema's default
+    (tests/flows/test_cycle_form.py keeps the two in step)."""
+    answer = {"code": "", "comments": f"（{how}）"}
+    properties = (schema or {}).get("properties", {})
+    for name in (schema or {}).get("required", []):
+        if name not in answer and "default" in properties.get(name, {}):
+            answer[name] = properties[name]["default"]
+    return answer
+
+
+def _question_schema(flow_run_id) -> dict | None:
+    """The schema of the form the paused run asks with (saved with the question), if it can be read."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.input import read_flow_run_input
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+        keyset = state.state_details.run_input_keyset if state is not None else None
+        schema = read_flow_run_input(keyset["schema"], flow_run_id=flow_run_id) if keyset else None
+        return json.loads(schema) if isinstance(schema, str) else schema
+    except Exception:  # noqa: BLE001 - unreadable: the release says what to do if the server refuses it
+        return None
 
 
 def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") -> str:
@@ -113,12 +136,13 @@ def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") 
     if not flow_run_id:
         return ""
     try:
-        resume_flow_run(UUID(flow_run_id), run_input=release_answer(how))
+        resume_flow_run(UUID(flow_run_id), run_input=release_answer(how, _question_schema(UUID(flow_run_id))))
     except NotPausedError:
         return ""
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway
         return (f"签字已生效，但 Prefect 中等待签字的运行 {flow_run_id} 未能自动继续（{exc.__class__.__name__}）："
-                "请在 Prefect 界面中点击 Resume（任意填写）或取消该运行。")
+                "请在 Prefect 界面中打开该运行，点击右上角的 Resume 按钮，验证码填写任意 6 位数字后点击 Submit"
+                "（签字已生效，不会再核对），或取消该运行。")
     return f"Prefect 中等待签字的运行 {flow_run_id} 已继续。"
 
 

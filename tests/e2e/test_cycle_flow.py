@@ -33,7 +33,7 @@ from kaoping.services.cycles.cycle import get_cycle
 from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
 
-DEPLOYMENT = "half_year_cycle/half-year-cycle"
+DEPLOYMENT = "半年考评/半年考评"
 TZ = ZoneInfo("Asia/Shanghai")
 START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
                    "accept_default_responsibilities": "测试：沿用默认承担规则", "visit_end": "2022-07-01",

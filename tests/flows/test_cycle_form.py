@@ -68,14 +68,21 @@ def test_the_signoff_forms_require_the_code_and_offer_two_choices():
     for form in (SignoffInput, VerificationInput):
         schema = create_v2_schema(form.__name__, model_base=form)  # what RunInput.save stores for the UI
         fields = schema["properties"]
-        assert schema["required"] == ["code"]  # no "(Optional)" on the code
-        assert fields["code"]["title"] == "验证码" and "pattern" not in fields["code"]
+        # Nothing that decides the outcome is labelled "(Optional)"; the code is one line of six digits.
+        assert schema["required"] == ["code", "decision"] + (["confirm_self_scored"] if form is VerificationInput else [])
+        assert fields["code"]["title"] == "验证码" and "default" not in fields["code"]
+        for typed, fits in (("123456", True), ("１２３ ４５６", True), ("12345", False), ("1234567", False),
+                            ("12345a", False), ("123456\n", True), ("", True)):  # "" only from a release
+            assert (re.match(fields["code"]["pattern"], typed) is not None) is fits, typed
+        assert fields["decision"]["default"] == "同意"
         assert fields["decision"]["enum"] == ["同意", "退回修改"] and fields["decision"]["title"] == "意见"
         assert fields["comments"]["title"] == "意见说明"
         assert sorted(fields, key=lambda name: fields[name]["position"])[:3] == ["code", "decision", "comments"]
         # The answer a run is released with after a signature by reply or CLI passes the server's check
         # (a required field added to the form without it made every release fail).
-        jsonschema.validate(release_answer("已通过邮件回复签字"), schema)
+        jsonschema.validate(release_answer("已通过邮件回复签字", schema), schema)
+        with pytest.raises(jsonschema.ValidationError):  # the server refuses a code that is not six digits
+            jsonschema.validate({**release_answer("", schema), "code": "12345"}, schema)
 
 
 def _latest_artifact(key: str):

@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.parametrize("database_url", ["sqlite"]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "ui-screenshots"
-DEPLOYMENT = "half_year_cycle/half-year-cycle"
+DEPLOYMENT = "半年考评/半年考评"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     get_settings.cache_clear()
     local = LocalPrefect(server.api_url, server.home, env, auth_string=server.auth_string)
     with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
-        served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
+        served = pool.submit(lambda: (server.wait_ready(), local.deploy("半年考评"), local.start_worker()))
         import_teams(settings)  # `kaoping visits teams import`: the teams the start form names
         returned_cycle(settings, tmp_path / "returned")
         send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
@@ -182,7 +182,7 @@ def named_run(server, name: str, timeout: float = 120):
 
 def open_start_form(page, server) -> None:
     page.goto(f"{server.url}/deployments")
-    page.get_by_role("link", name="half-year-cycle").first.click()
+    page.get_by_role("link", name="半年考评").first.click()
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Custom run").click()
     page.locator(".schema-form-property").first.wait_for()
@@ -252,7 +252,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     page, shot = browser_page
     forms.log_in(page, server.url, server.auth_string)  # the server asks for its credential, as in production
 
-    # The specialist team: Deployments → half-year-cycle → Run → Custom run, the form in Chinese.
+    # The specialist team: Deployments → 半年考评 → Run → Custom run, the form in Chinese.
     # First a year mistyped (1999): the run refuses it in Chinese and ends in the state 未开启, without a
     # traceback in its log (a Failed run gets one from Prefect's engine).
     open_start_form(page, server)

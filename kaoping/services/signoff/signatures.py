@@ -348,9 +348,8 @@ def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetim
 def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
                actor: str) -> SignoffRequest:
     """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
-    summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
-               if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
     cycle = get_cycle(session, cycle_code)
+    summary = in_the_ui(link, cycle_label(cycle))
     previous = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
                             .order_by(SignoffRequest.id.desc())).first()
     request, _ = request_signoff(session, settings, cycle, stage, actor=actor, summary=summary)
@@ -386,6 +385,15 @@ def short_reason(message: str) -> str:
 
 #: Where a signer answers again in the Prefect UI (the buttons the office's UI shows: README, “Prefect 界面”).
 ANSWER_AGAIN = "请在 Prefect 界面中打开这次运行（运行状态为“等待签字”），点击右上角的 Resume 按钮，重新填写后点击 Submit"
+
+
+def in_the_ui(link: str, period: str) -> str:
+    """How to sign in the Prefect UI the office uses (the classic UI, pinned: README “Prefect 界面”), in the
+    words of its buttons: the run's page (``link``), Resume at its top right, the dialog's Submit."""
+    where = (f"打开这次运行 {link}" if link else
+             f"在左侧菜单点击 Runs，打开状态为“等待签字”、名为“{period}考评 · …”的运行")
+    return (f"也可以在 Prefect 界面中签字：{where}，点击右上角的 Resume 按钮，在对话框中阅读签字内容，"
+            "填写验证码，选择“同意”或“退回修改”，然后点击 Submit。")
 
 
 def confirm_answer(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest,
@@ -468,8 +476,7 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
                           requested=chinese_time(request.created_at, settings.tz),
                           valid_until=chinese_time(request.expires_at, settings.tz),
-                          where=f"也可以在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
-                          else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+                          where=in_the_ui(link, cycle_label(cycle)))
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
                            to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
                            cycle_code=cycle.code)
