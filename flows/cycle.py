@@ -116,6 +116,14 @@ def started_by_hand(start: CycleStart) -> bool:
     return not any(state.is_paused() for state in states)
 
 
+def live_run_besides_this(start: CycleStart) -> str:
+    """Another live run of this cycle's deployment (e.g. one waiting for a signature), by name and state."""
+    from kaoping.adapters.prefect_runs import other_live_run
+
+    context = FlowRunContext.get()
+    return other_live_run(context.flow_run.id, start.year, start.half_number) if context and context.flow_run else ""
+
+
 @flow(name="半年考评", flow_run_name=run_name, persist_result=True,
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。已开启的周期由回收、催报流程自动推进，不必再次开启。")
@@ -141,12 +149,17 @@ def half_year_cycle(
         publish_refusal(code, start.label, refusal)
         return refused(start.label, refusal)
     progress = cycle_progress(code, day)
-    if not prepared["created"] and progress["next_step"] in ("plan", "wait", "done") and started_by_hand(start):
-        # Started again from the form while the cycle is open (or over) and has nothing to do now: say so, in red.
-        again = (f"本考评已于 {progress['opened']} 开启，" + ("并已结束（报告已印发并分发）" if progress["next_step"] == "done"
-                 else f"现在{progress['waiting_for'].rstrip('。')}") + "。本次运行未做任何操作：已开启的周期由回收、催报流程自动推进，不必再次开启。")
-        get_run_logger().warning("%s%s：%s", REFUSAL_PREFIX, start.label, again)
-        return refused(start.label, again)
+    if not prepared["created"] and started_by_hand(start):
+        # Started again from the form while the cycle is open (or over): if it has nothing to do now, or another
+        # run of it is under way (waiting for a signature), say so, in red, and do nothing.
+        other = "" if progress["next_step"] in ("plan", "wait", "done") else live_run_besides_this(start)
+        if other or progress["next_step"] in ("plan", "wait", "done"):
+            now = (f"另一次运行“{other}”正在进行" if other else "并已结束（报告已印发并分发）" if progress["next_step"] == "done"
+                   else f"现在{progress['waiting_for'].rstrip('。')}")
+            again = (f"本考评已于 {progress['opened']} 开启，{now}。本次运行未做任何操作：已开启的周期由收件录入、"
+                     "每日催报流程自动推进，不必再次开启。")
+            get_run_logger().warning("%s%s：%s", REFUSAL_PREFIX, start.label, again)
+            return refused(start.label, again)
     if progress["next_step"] == "issue":
         progress = issue_forms_and_arrange_visits(code, day)
     if progress["next_step"] == "lead_sheets":

@@ -225,13 +225,18 @@ def signoff_description(code: str, stage: str) -> dict:
     """What the Resume dialog shows (``markdown``), whether the previous answer failed (``again``);
     the self-scored items awaiting confirmation go to the 待核实清单 artifact it links to."""
     settings = get_settings()
+    links = cycle_links(code)
     with db.session_scope(settings) as session:
         view = signoff_view(session, get_cycle(session, code), stage, settings.tz,
-                            today=datetime.now(settings.tz).date(), links=cycle_links(code))
+                            today=datetime.now(settings.tz).date(), links=links)
+    markdown = view.markdown
     if view.pending:
-        create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
-                              description=f"{label_of(code)}待核实清单：牵头考核单位本单位自评项")
-    return {"markdown": view.markdown, "again": view.again, "reason": view.reason}
+        made = create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
+                                     description=f"{label_of(code)}待核实清单：牵头考核单位本单位自评项")
+        if made and links.get("daihexiao"):  # the dialog links the version made just now, not the one before
+            fresh = links["daihexiao"].rsplit("/artifacts/", 1)[0] + f"/artifacts/artifact/{made}"
+            markdown = markdown.replace(f"]({links['daihexiao']})", f"]({fresh})")
+    return {"markdown": markdown, "again": view.again, "reason": view.reason}
 
 
 @stage_task("核对签字")

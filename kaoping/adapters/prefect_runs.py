@@ -20,11 +20,27 @@ def run_link(flow_run_id: str) -> str:
 
 
 def artifact_link(key: str) -> str:
-    """An artifact's page in the Prefect UI, by its key (the newest version)."""
+    """Where the Prefect UI shows an artifact's content: the page of its newest version (the classic UI's
+    page by key lists the versions, not the content); by key while none exists yet."""
     from prefect.settings import PREFECT_UI_URL
 
     base = (PREFECT_UI_URL.value() or "").rstrip("/")
-    return f"{base}/artifacts/key/{key}"
+    newest = latest_artifact_id(key)
+    return f"{base}/artifacts/artifact/{newest}" if newest else f"{base}/artifacts/key/{key}"
+
+
+def latest_artifact_id(key: str) -> str:
+    """The id of the newest version of the artifact ``key`` ("" if none, or the API cannot say)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    try:
+        with get_client(sync_client=True) as client:
+            found = client.read_latest_artifacts(
+                artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+    except Exception:  # noqa: BLE001 - no server (a service test): the link by key
+        return ""
+    return str(found[0].latest_id) if found else ""
 
 
 def _active_runs(client, deployment_id) -> list:
@@ -62,6 +78,26 @@ def _year_half(parameters: dict) -> tuple:
     start = parameters.get("start") or {}
     halves = {label: number for number, label in HALF_LABELS.items()}
     return start.get("year"), halves.get(start.get("half"))
+
+
+def other_live_run(flow_run_id, year: int, half: int) -> str:
+    """The name and state of another run of the same deployment for this cycle that waits — for a signature,
+    or to start or resume ("2022年上半年考评 · 收到交回的表格（等待签字）") —, "" if none or not known. A run
+    still "Running" is not counted: it may be one whose machine died (a person starts the cycle again then)."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            this = client.read_flow_run(flow_run_id)
+            if this.deployment_id is None:
+                return ""
+            for run in _active_runs(client, this.deployment_id):
+                waiting = run.state is not None and run.state.type.value in ("SCHEDULED", "PENDING", "PAUSED")
+                if run.id != this.id and waiting and _year_half(run.parameters or {}) == (year, half):
+                    return f"{run.name}（{run.state.name if run.state else ''}）"
+    except Exception:  # noqa: BLE001 - the API unreachable: decide without it
+        return ""
+    return ""
 
 
 def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *, today: date | None, reason: str) -> list[str]:

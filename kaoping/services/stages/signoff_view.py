@@ -33,7 +33,7 @@ MEANING = {
 
 #: How the signer learns what became of the answer (the state the run page shows, the email).
 AFTER_SUBMIT = ("> **提交后如何确认结果**：点击 Submit 后对话框关闭，界面先显示 Flow run resumed（只表示已提交，不表示已签字）。"
-                "几秒后本页右上角的运行状态变为 **Running**、**Completed**（签字已生效）或 "
+                "几秒后本页标题下方的运行状态变为 **Running**、**Completed**（签字已生效）或 "
                 "**等待签字（上次未生效：原因）**（未生效：再次点击 Resume 重新填写）；"
                 "无论是否生效，系统都会给签字人发邮件告知。")
 
