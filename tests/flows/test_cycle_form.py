@@ -154,6 +154,9 @@ def test_the_verifier_sees_the_provisional_ranking_and_the_fate_of_a_wrong_code(
     assert "**签字的含义**" in text and "暂定排名" in text and "待核实：本单位牵头的指标由本单位自评" in text
     assert re.search(r"\*\*牵头考核单位自评项 \d+ 项待核实\*\*", text)
     assert "| 名次 | 单位 | 总分 | 等次 | 注 |" in text and "考评对象 36 个" in text
+    # Tables short enough for the UI to show whole (its table box scrolls past about ten rows), all 36 ranked.
+    tables = [t.strip().splitlines()[2:] for t in re.findall(r"(?:^\|.*\|$\n?)+", text, re.M) if "名次" in t]
+    assert max(len(rows) for rows in tables) <= 8 and sum(len(rows) for rows in tables) == 36, tables
     # The link opens the list's content (the version just made), not the list of its versions.
     linked = re.search(r"\[待核实清单\]\([^)]*/artifacts/artifact/([0-9a-f-]{36})\)", text)
     assert linked and linked.group(1) == str(_latest_artifact("kaoping-2022h1-daihexiao").id), text[:600]

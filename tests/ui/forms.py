@@ -139,7 +139,10 @@ def scroll_to_tables(dialog: Locator) -> list[dict]:
         return tables.map(t => {
             let box = t.parentElement;
             while (box && box !== root && !['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) box = box.parentElement;
-            return {table: t.scrollWidth, box: (box || root).clientWidth};
+            box = box || root;
+            // A box that holds this table alone is the table's own: it must show it whole (no inner scroll).
+            const own = box.querySelectorAll('table').length === 1;
+            return {table: t.scrollWidth, box: box.clientWidth, hidden: own ? box.scrollHeight - box.clientHeight : 0};
         });
     }""")
 

@@ -389,6 +389,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     widths = forms.scroll_to_tables(dialog)
     shot("approval-dialog-ranking")
     assert widths and all(w["table"] <= w["box"] + 1 for w in widths), widths
+    assert all(w["hidden"] <= 1 for w in widths), widths  # every table shown whole: no rank behind its own scroll
     assert "名次" in dialog.inner_text(), dialog.inner_text()[:1500]
     forms.fill_signoff(dialog, code=approver_code, stage="approval")
     run = submit_resume(page, dialog, run)

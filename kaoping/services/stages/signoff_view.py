@@ -62,6 +62,12 @@ FLAG_NOTES = {
 }
 
 
+#: Rows per table: the Prefect UI shows a markdown table in a box of its own about ten rows high, whose
+#: own scroll hid ranks 20–26 of a group inside the dialog (seen in Chromium); a group is split into
+#: tables this long, each shown whole.
+ROWS_PER_TABLE = 8
+
+
 def _ranking_tables(rows: list[dict]) -> list[str]:
     """Compact tables per group (名次, 单位, 总分, 等次, 注): each kind of flag is a numbered note
     under the tables, said once — in full where all units share it, else by what it means and,
@@ -76,10 +82,12 @@ def _ranking_tables(rows: list[dict]) -> list[str]:
         members = [r for r in rows if r["group"] == group]
         if not members:
             continue
-        out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 等次 | 注 |", "|--:|---|--:|---|---|"]
-        for r in members:
-            marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
-            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(map(str, marks))} |")
+        out += ["", f"**{label}**（{len(members)} 个）"]
+        for start in range(0, len(members), ROWS_PER_TABLE):
+            out += ["", "| 名次 | 单位 | 总分 | 等次 | 注 |", "|--:|---|--:|---|---|"]
+            for r in members[start:start + ROWS_PER_TABLE]:
+                marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
+                out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['grade']} | {','.join(map(str, marks))} |")
     if kinds:
         out += ["", "注："]
         for kind, flags in kinds.items():
