@@ -45,7 +45,7 @@ def write_annual_documents(year: int, out_dir: str, publish: bool) -> list[str]:
     return [str(built.tongbao), str(built.baogao), built.number, built.report_number]
 
 
-@flow(name="annual", description="年度考评：年度分值 =（上半年 + 下半年）/ 2，组内排名与等次，写出结果表。")
+@flow(name="年度考评", flow_run_name="{year}年度考评", description="年度考评：年度分值 =（上半年 + 下半年）/ 2，组内排名与等次，写出结果表。")
 def annual(
     year: int = Field(..., description="年度，例如 2022（上、下半年考评都须已完成计算）"),
     publish: bool = Field(False, description="印发：年度通报和报告从发文登记取发文字号（否则为征求意见稿）"),
@@ -62,9 +62,12 @@ def annual(
         table=[{"排名": r["rank"], "单位": r["unit_name"], "分组": "旗县区" if r["group"] == "district" else "市直部门",
                 "上半年": r["first_half"], "下半年": r["second_half"], "年度": r["total"], "等次": r["grade"],
                 "说明": "；".join(r["flags"])} for r in rows],
-        description=f"{year} 年度考评结果",
+        description=f"{year}年度考评结果（组内排名与等次）",
     )
     numbers = f"（通报 {number}，报告 {report_number}）" if number else "（征求意见稿，未编号）"
-    create_markdown_artifact(key=f"kaoping-annual-{year}-file",
-                             markdown=f"年度结果表：`{path}`\n\n年度通报：`{tongbao}`\n\n年度报告：`{baogao}` {numbers}")
+    # File names only: where the server keeps them is the administrator's business (README, “文件”).
+    create_markdown_artifact(key=f"kaoping-annual-{year}-file", description=f"{year}年度考评文件",
+                             markdown=f"# {year}年度考评文件 {numbers}\n\n- 年度结果表：{Path(path).name}\n"
+                                      f"- 年度通报：{Path(tongbao).name}\n- 年度报告：{Path(baogao).name}\n\n"
+                                      "文件由系统管理员从服务器的报告文件夹取出（与半年考评的报告在同一处）。")
     return path

@@ -23,6 +23,7 @@ sign-off answer means (which question this is, whether the stage is signed) is d
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from kaoping.flows.forms import CycleStart
@@ -42,7 +43,7 @@ from kaoping.flows.tasks import (
 from kaoping.models import FormKind
 from prefect import flow, get_run_logger
 from prefect.context import FlowRunContext
-from prefect.states import Completed
+from prefect.states import Failed
 from pydantic import Field
 
 from kaoping.services.visits.schedule import split_names
@@ -65,13 +66,67 @@ def run_name() -> str:
 # --------------------------------------------------------------------------- the flow: the stages of the cycle (docs/cycle.md)
 
 
-#: The state name of a run whose start form was refused (nothing opened or changed).
+#: The state name of a run that opened nothing: its form was refused, or the cycle was open already.
 REFUSED = "未开启"
+#: The start of every refusal's message (the state message the run page shows).
+REFUSAL_PREFIX = "未能开启"
 
 
-@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
+class _RefusalIsNotACrash(logging.Filter):
+    """A refused start ends Failed (red, named 未开启, the reason as its message): Prefect's engine then
+    raises the state's exception and logs it, with a Python traceback, into the run's log ("Engine
+    execution exited with unexpected exception"), where the team reads it. This drops that one line
+    for a refusal of ours (its exception carries the refusal's message); any other failure is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (exc is not None and record.getMessage().startswith("Engine execution exited")
+                    and str(exc).startswith(REFUSAL_PREFIX))
+
+
+def _quiet_refusals() -> None:
+    """The filter on the run's logger, once (at import, and again before a refusal: a worker that set up
+    its logging after importing this module has it too)."""
+    logger = logging.getLogger("prefect.flow_runs")
+    if not any(isinstance(f, _RefusalIsNotACrash) for f in logger.filters):
+        logger.addFilter(_RefusalIsNotACrash())
+
+
+_quiet_refusals()
+
+
+def refused(label: str, reason: str) -> Failed:
+    _quiet_refusals()
+    return Failed(name=REFUSED, message=f"{REFUSAL_PREFIX}{label}：{reason}")
+
+
+def started_by_hand(start: CycleStart) -> bool:
+    """This run is a person's start from the form (named "… · 开启", see ``run_name``), not one the intake or
+    reminders flow started, and not a resumed one (after a sign-off it starts again from the top)."""
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None or context.flow_run.name != f"{start.label} · 开启":
+        return False
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            states = client.read_flow_run_states(context.flow_run.id)
+    except Exception:  # noqa: BLE001 - not on a server (a test calling the flow): a start by hand
+        return True
+    return not any(state.is_paused() for state in states)
+
+
+def live_run_besides_this(start: CycleStart) -> str:
+    """Another live run of this cycle's deployment (e.g. one waiting for a signature), by name and state."""
+    from kaoping.adapters.prefect_runs import other_live_run
+
+    context = FlowRunContext.get()
+    return other_live_run(context.flow_run.id, start.year, start.half_number) if context and context.flow_run else ""
+
+
+@flow(name="半年考评", flow_run_name=run_name, persist_result=True,
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
-                  "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
+                  "专班核实签字、分管领导审定、印发报告并分发。已开启的周期由回收、催报流程自动推进，不必再次开启。")
 def half_year_cycle(
     start: CycleStart = Field(..., json_schema_extra={"title": "开启半年考评", "description": "填写年度和半年即可开启；"
                               "其余各项留空或保留默认值时按工作日自动计算。每项说明见各栏下方。"}),
@@ -79,6 +134,7 @@ def half_year_cycle(
     code = start.code
     day = (start.today or datetime.now(get_settings().tz).date()).isoformat()
     refusal = "；".join(start.problems())
+    prepared: dict = {}
     if not refusal:
         prepared = prepare(code, day, {
             "self_assessment_deadline": start.self_assessment_deadline,
@@ -88,13 +144,23 @@ def half_year_cycle(
             "teams": split_names(start.teams), "default_responsibilities_reason": start.accept_default_responsibilities})
         refusal = prepared.get("refused", "")
     if refusal:
-        # A refusal is the answer, not a crash: said in the log, on the 进展 artifact and as the run's state,
-        # named 未开启. Not a Failed state: a worker's engine logs any failed run with a Python traceback
-        # ("Engine execution exited with unexpected exception"), seen in the run's log in Chromium.
-        get_run_logger().error("未能开启%s：%s", start.label, refusal)
+        # A refusal is the answer: said in the log, on the 进展 artifact and as the run's state — Failed, named
+        # 未开启, the reason as its message (the run page shows both); nothing was opened or changed.
+        get_run_logger().error("%s%s：%s", REFUSAL_PREFIX, start.label, refusal)
         publish_refusal(code, start.label, refusal)
-        return Completed(name=REFUSED, message=f"未能开启{start.label}：{refusal}")
+        return refused(start.label, refusal)
     progress = cycle_progress(code, day)
+    if not prepared["created"] and started_by_hand(start):
+        # Started again from the form while the cycle is open (or over): if it has nothing to do now, or another
+        # run of it is under way (waiting for a signature), say so, in red, and do nothing.
+        other = "" if progress["next_step"] in ("plan", "wait", "done") else live_run_besides_this(start)
+        if other or progress["next_step"] in ("plan", "wait", "done"):
+            now = (f"另一次运行“{other}”正在进行" if other else "并已结束（报告已印发并分发）" if progress["next_step"] == "done"
+                   else f"现在{progress['waiting_for'].rstrip('。')}")
+            again = (f"本考评已于 {progress['opened']} 开启，{now}。本次运行未做任何操作：已开启的周期由收件录入、"
+                     "每日催报流程自动推进，不必再次开启。")
+            get_run_logger().warning("%s%s：%s", REFUSAL_PREFIX, start.label, again)
+            return refused(start.label, again)
     if progress["next_step"] == "issue":
         progress = issue_forms_and_arrange_visits(code, day)
     if progress["next_step"] == "lead_sheets":
@@ -175,7 +241,7 @@ def publish_and_distribute(code: str, day: str) -> dict:
     """The 通报, the report to the leadership, the feedback letters and the spreadsheet, emailed."""
     logger = get_run_logger()
     published = publish_reports(code, day)
-    logger.info("已印发 %(number)s，分发邮件 %(queued)s 封（%(out_dir)s）", published)
+    logger.info("已印发 %(number)s，分发邮件 %(queued)s 封", published)
     anchor_artifact(code, f"印发 {published['number']}")
     send_outbox()
     return cycle_progress(code, day)

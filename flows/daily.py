@@ -53,13 +53,33 @@ def _write_reason(path: Path, reason: str) -> None:
     path.write_text(reason + "\n", encoding="utf-8")
 
 
+def reminders_run_name() -> str:
+    """"每日催报 · 2022-07-05": the day it reminds for."""
+    from prefect.runtime import flow_run
+
+    today = (flow_run.parameters or {}).get("today")
+    return f"每日催报 · {today or datetime.now(get_settings().tz).date().isoformat()}"
+
+
+def intake_run_name() -> str:
+    """"收件录入 · 2022-07-05 16:20": when it took the returns in (the office's time)."""
+    from prefect.runtime import flow_run
+
+    given = (flow_run.parameters or {}).get("received_at")
+    when = given if isinstance(given, datetime) else datetime.fromisoformat(given) if given else None
+    settings = get_settings()
+    when = (when.replace(tzinfo=settings.tz) if when.tzinfo is None else when) if when else datetime.now(settings.tz)
+    return f"收件录入 · {when.astimezone(settings.tz):%Y-%m-%d %H:%M}"
+
+
 def _outcome_text(o: dict) -> str:
     if o["accepted"]:
         return "已接收 " + o["form_no"] + ("（逾期）" if o["late"] else "")
     return ("已暂存待核实：" if o.get("held") else "已拒收：") + o["reason"].splitlines()[0]
 
 
-@flow(name="reminders", description="每日催报：按工作日发提醒、逾期通知和督办，并发送发件箱中的邮件。")
+@flow(name="每日催报", flow_run_name=reminders_run_name,
+      description="每日催报：按工作日发提醒、逾期通知和督办，并发送发件箱中的邮件。")
 def reminders(
     today: str | None = Field(None, description="按哪一天计算（YYYY-MM-DD），默认今天（北京时间）"),
 ) -> dict:
@@ -87,7 +107,7 @@ def reminders(
     return {**run, **sent, "started": started}
 
 
-@flow(name="intake", description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
+@flow(name="收件录入", flow_run_name=intake_run_name, description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
                          "回复回执或退回原因，处理过的邮件移入“已录入”或“未录入”文件夹。")
 def intake(
     received_at: datetime | None = Field(None, description="收件时间（仅收件文件夹：补录时填邮件实际到达的时间；默认当前时间）"),

@@ -3,7 +3,7 @@ form and waits, suspended, holding no worker; each answer is checked by
 ``kaoping.services.signoff.signatures`` and an answer that did not take effect is asked again under a
 new key, with what happened to it at the top of the dialog and in the run's state name.
 
-The paused run's state is named in Chinese ("等待签字", "等待签字（上次未生效）"): Prefect's
+The paused run's state is named in Chinese ("等待签字", "等待签字（上次未生效：验证码不正确）"): Prefect's
 ``suspend_flow_run`` always names it "Suspended", so ``suspend_for_answer`` proposes the same
 state (a Paused state that reschedules, with the form's input keyset) under our name. The
 server decides by the state's type and details, not its name (``HandlePausingFlows``,
@@ -25,8 +25,34 @@ from kaoping.flows.tasks import (
 from prefect import get_run_logger
 from prefect.context import FlowRunContext
 
+from kaoping.services.signoff.signatures import STAGES, short_reason
+
 WAITING = "等待签字"
-WAITING_AGAIN = "等待签字（上次未生效）"
+WAITING_AGAIN = "等待签字（上次未生效：{reason}）"
+#: What a refused answer keeps when asked again: everything the signer entered except the code.
+KEPT = ("decision", "comments", "confirm_self_scored")
+
+
+def waiting_state_name(description: dict) -> str:
+    """"等待签字", or after an answer that did not take effect "等待签字（上次未生效：验证码不正确）": the
+    state the run page shows within seconds of the answer, without opening the dialog again."""
+    return WAITING_AGAIN.format(reason=short_reason(description["reason"])) if description["again"] else WAITING
+
+
+def with_entries(form: type[SignoffInput], description: str, previous: dict) -> type[SignoffInput]:
+    """The form with the dialog's description and, after a refused answer, what the signer entered
+    (the code excepted) as the fields' defaults — titles, descriptions and places kept (Prefect's
+    ``with_initial_data`` would drop them)."""
+    import copy
+
+    fields = {}
+    for name, value in previous.items():
+        if name in KEPT and name in form.model_fields:
+            info = copy.copy(form.model_fields[name])
+            info.default = value
+            fields[name] = (form.model_fields[name].annotation, info)
+    model = pydantic.create_model(form.__name__, __base__=form, **fields) if fields else form
+    return model.with_initial_data(description=description)
 
 
 def suspend_for_answer(form: type[SignoffInput], *, key: str, state_name: str) -> SignoffInput | None:
@@ -88,6 +114,7 @@ def sign(code: str, stage: str) -> str | None:
     logger = get_run_logger()
     context = FlowRunContext.get()
     flow_run_id = str(context.flow_run.id) if context and context.flow_run else ""
+    previous: dict = {}
     while True:
         state = signoff_state(code, stage)
         if state["done"]:
@@ -112,9 +139,8 @@ def sign(code: str, stage: str) -> str | None:
         description = signoff_description(code, stage)
         problem = ""
         try:
-            given = suspend_for_answer(form.with_initial_data(description=description["markdown"]),
-                                       key=f"signoff-{stage}-{state['answers']}",
-                                       state_name=WAITING_AGAIN if description["again"] else WAITING)
+            given = suspend_for_answer(with_entries(form, description["markdown"], previous),
+                                       key=f"signoff-{stage}-{state['answers']}", state_name=waiting_state_name(description))
             answer = None if given is None else given.model_dump(include=set(form.model_fields))
             problem = LOST if given is None else ""
         except pydantic.ValidationError as exc:
@@ -124,8 +150,10 @@ def sign(code: str, stage: str) -> str | None:
                            "签字人也可直接回复签字邮件签字。", exc)
             return None
         outcome = record_answer(code, stage, answer, problem, flow_run_id)
+        send_outbox()  # the signer's confirmation of this answer, taken or not
         if outcome["ok"]:
             logger.info(outcome["message"])
-            anchor_artifact(code, f"{stage} 签字：{outcome['decision']}")
+            anchor_artifact(code, f"{STAGES[stage]}签字（{'同意' if outcome['decision'] == 'approve' else '退回修改'}）")
             return outcome["decision"]
         logger.warning("签字未生效，重新等待：%s", outcome["message"])
+        previous = {name: value for name, value in (answer or {}).items() if name in KEPT}

@@ -68,6 +68,12 @@ def _kind_run_name(parameters: dict) -> str:
     return f"下发{FormKind(parameters['kind']).label}"
 
 
+def label_of(code: str) -> str:
+    """"2022年上半年考评" for 2022H1: how an artifact's description names its cycle."""
+    year, half = code.upper().split("H")
+    return f"{year}年{'上' if half == '1' else '下'}半年考评"
+
+
 def cycle_links(code: str) -> dict[str, str]:
     """The cycle's artifacts in the Prefect UI, by key suffix."""
     key = f"kaoping-{code.lower()}"
@@ -108,7 +114,8 @@ def cycle_progress(code: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
         report = cycle_status(session, get_cycle(session, code), today=date.fromisoformat(today), tz=settings.tz)
-        return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for}
+        return {"status": str(report.cycle.status), "next_step": report.next_step, "waiting_for": report.waiting_for,
+                "opened": local_time(report.cycle.opened_at, settings.tz)[:10]}
 
 
 @stage_task("下发表格", _kind_run_name)
@@ -162,12 +169,12 @@ def publish_artifacts(code: str, today: str) -> str:
             links.pop("results")
         objections = objections_markdown(session, cycle, settings.tz)  # issue 17: open and decided objections
         markdown = report.markdown(links=links, updated=local_time(datetime.now(settings.tz), settings.tz))
-    create_markdown_artifact(key=f"{key}-jinzhan", markdown=markdown, description=f"{code} 进展")
+    create_markdown_artifact(key=f"{key}-jinzhan", markdown=markdown, description=f"{label_of(code)}进展（各环节、应收已收、逾期单位）")
     if returns:
-        create_table_artifact(key=f"{key}-returns", table=returns, description=f"{code} 应收与已收（按单位、牵头考核单位）")
-    create_markdown_artifact(key=f"{key}-objections", markdown=objections, description=f"{code} 征求意见与异议处理")
+        create_table_artifact(key=f"{key}-returns", table=returns, description=f"{label_of(code)}应收与已收表格（按单位、牵头考核单位）")
+    create_markdown_artifact(key=f"{key}-objections", markdown=objections, description=f"{label_of(code)}征求意见与异议处理")
     if rows:
-        create_table_artifact(key=f"{key}-results", table=rows, description=f"{code} 考评结果（当前数据计算）")
+        create_table_artifact(key=f"{key}-results", table=rows, description=f"{label_of(code)}结果（按当前数据计算）")
     return report.waiting_for
 
 
@@ -176,14 +183,16 @@ def publish_refusal(code: str, label: str, reason: str) -> None:
     """The 进展 artifact of a run that refused the form: what is wrong and what to do, at the top."""
     settings = get_settings()
     body = [f"# {label}进展（{code}）", "", f"> **本次运行未开启考评**：{reason}", "",
-            "请在 Prefect 界面中按上面的说明修改后重新运行（Run → Custom run），其余内容不受影响。"]
+            "请按上面的说明修改后重新开启：Prefect 界面左侧 Deployments → 半年考评 → 右上角 Run → Custom run，"
+            "填写后点击 Submit。其余内容不受影响。"]
     try:
         with db.session_scope(settings) as session:
             report = cycle_status(session, get_cycle(session, code), today=datetime.now(settings.tz).date(), tz=settings.tz)
             body += ["", "---", "", report.markdown(links=cycle_links(code))]
     except KaopingError:
         pass  # not opened yet: nothing more to show
-    create_markdown_artifact(key=f"kaoping-{code.lower()}-jinzhan", markdown="\n".join(body), description=f"{code} 进展")
+    create_markdown_artifact(key=f"kaoping-{code.lower()}-jinzhan", markdown="\n".join(body),
+                             description=f"{label_of(code)}进展（本次运行未开启）")
 
 
 # --------------------------------------------------------------------------- the half-year cycle: sign-offs
@@ -216,13 +225,18 @@ def signoff_description(code: str, stage: str) -> dict:
     """What the Resume dialog shows (``markdown``), whether the previous answer failed (``again``);
     the self-scored items awaiting confirmation go to the 待核实清单 artifact it links to."""
     settings = get_settings()
+    links = cycle_links(code)
     with db.session_scope(settings) as session:
         view = signoff_view(session, get_cycle(session, code), stage, settings.tz,
-                            today=datetime.now(settings.tz).date(), links=cycle_links(code))
+                            today=datetime.now(settings.tz).date(), links=links)
+    markdown = view.markdown
     if view.pending:
-        create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
-                              description=f"{code} 待核实清单：牵头考核单位本单位自评项")
-    return {"markdown": view.markdown, "again": view.again}
+        made = create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
+                                     description=f"{label_of(code)}待核实清单：牵头考核单位本单位自评项")
+        if made and links.get("daihexiao"):  # the dialog links the version made just now, not the one before
+            fresh = links["daihexiao"].rsplit("/artifacts/", 1)[0] + f"/artifacts/artifact/{made}"
+            markdown = markdown.replace(f"]({links['daihexiao']})", f"]({fresh})")
+    return {"markdown": markdown, "again": view.again, "reason": view.reason}
 
 
 @stage_task("核对签字")
@@ -231,23 +245,30 @@ def record_answer(code: str, stage: str, answer: dict | None, problem: str, flow
     with db.session_scope(settings) as session:
         outcome = signoff.record_answer(session, settings, cycle_code=code, stage=stage, problem=problem,
                                         answer=None if answer is None else signoff.SignoffAnswer.from_form(answer),
-                                        actor=f"Prefect 运行 {flow_run_id}")
+                                        actor=f"Prefect 运行 {flow_run_id}", link=run_link(flow_run_id))
         return {"ok": outcome.ok, "message": outcome.message, "decision": outcome.decision}
 
 
 @task(name="审计锚点", task_run_name="审计锚点", cache_policy=NO_CACHE)
 def anchor_artifact(code: str, why: str) -> str:
     """The audit head after a sign-off or publication, as a Prefect artifact: kept by the Prefect
-    server, outside kaoping's database (``kaoping audit verify`` checks the log against such anchors)."""
+    server, outside kaoping's database (``kaoping audit verify`` checks the log against such anchors).
+    Written for the 专班: what it proves, in words; the signature itself at the end, for whoever checks."""
     settings = get_settings()
     with db.session_scope(settings) as session:
         seq, seal = audit.head(session)
     label = f"{seq}:{seal}"
+    now = local_time(datetime.now(settings.tz), settings.tz)
     create_markdown_artifact(
         key=f"kaoping-{code.lower()}-audit-anchor",
-        description=f"{code} 审计锚点（{why}）",
-        markdown=f"# 审计锚点 / audit anchor\n\n- 事件：{why}\n- 末条记录：第 {seq} 条\n- 签名：`{seal}`\n- 锚点：`{label}`\n\n"
-                 f"如需核对：`kaoping audit verify`；日志中第 {seq} 条的签名必须与此一致。",
+        description=f"{label_of(code)}审计锚点（{why}）",
+        markdown=f"# {label_of(code)} · 审计锚点\n\n"
+                 f"**{now}，{why}之后**，系统的审计日志共有 **{seq}** 条记录（每次开启、下发、录入、评分、签字、印发都记一条）。\n\n"
+                 "**这页证明什么**：这份记录保存在 Prefect 服务器上，与考评数据库分开。日后如有人改动或删除数据库中"
+                 f"第 {seq} 条及以前的任何记录，系统管理员核对时就会发现与这里不符。专班无需操作，保留即可。\n\n"
+                 # One line of HTML: the UI's markdown renders it as one block, a fold the 专班 need not open.
+                 f"<details><summary>供系统管理员核对（点击展开）</summary><p>锚点（序号:签名）：</p>"
+                 f"<p><code>{label}</code></p></details>",
     )
     return label
 

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         None, description="folder the office saves returned files into (default var_dir/inbox)"
     )
     prefect_deployment: str = Field(
-        "half_year_cycle/half-year-cycle",
+        "半年考评/半年考评",
         description="the cycle flow's deployment, which the intake and reminder flows start when a cycle can move on",
     )
     timezone: str = Field(OFFICE_TIMEZONE, description="the office's time zone")

@@ -20,11 +20,27 @@ def run_link(flow_run_id: str) -> str:
 
 
 def artifact_link(key: str) -> str:
-    """An artifact's page in the Prefect UI, by its key (the newest version)."""
+    """Where the Prefect UI shows an artifact's content: the page of its newest version (the classic UI's
+    page by key lists the versions, not the content); by key while none exists yet."""
     from prefect.settings import PREFECT_UI_URL
 
     base = (PREFECT_UI_URL.value() or "").rstrip("/")
-    return f"{base}/artifacts/key/{key}"
+    newest = latest_artifact_id(key)
+    return f"{base}/artifacts/artifact/{newest}" if newest else f"{base}/artifacts/key/{key}"
+
+
+def latest_artifact_id(key: str) -> str:
+    """The id of the newest version of the artifact ``key`` ("" if none, or the API cannot say)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactCollectionFilter, ArtifactCollectionFilterKey
+
+    try:
+        with get_client(sync_client=True) as client:
+            found = client.read_latest_artifacts(
+                artifact_filter=ArtifactCollectionFilter(key=ArtifactCollectionFilterKey(any_=[key])))
+    except Exception:  # noqa: BLE001 - no server (a service test): the link by key
+        return ""
+    return str(found[0].latest_id) if found else ""
 
 
 def _active_runs(client, deployment_id) -> list:
@@ -64,6 +80,26 @@ def _year_half(parameters: dict) -> tuple:
     return start.get("year"), halves.get(start.get("half"))
 
 
+def other_live_run(flow_run_id, year: int, half: int) -> str:
+    """The name and state of another run of the same deployment for this cycle that waits — for a signature,
+    or to start or resume ("2022年上半年考评 · 收到交回的表格（等待签字）") —, "" if none or not known. A run
+    still "Running" is not counted: it may be one whose machine died (a person starts the cycle again then)."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            this = client.read_flow_run(flow_run_id)
+            if this.deployment_id is None:
+                return ""
+            for run in _active_runs(client, this.deployment_id):
+                waiting = run.state is not None and run.state.type.value in ("SCHEDULED", "PENDING", "PAUSED")
+                if run.id != this.id and waiting and _year_half(run.parameters or {}) == (year, half):
+                    return f"{run.name}（{run.state.name if run.state else ''}）"
+    except Exception:  # noqa: BLE001 - the API unreachable: decide without it
+        return ""
+    return ""
+
+
 def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *, today: date | None, reason: str) -> list[str]:
     """Start a run of the cycle deployment for each (year, half, what next) that has no live run,
     named "2022年上半年考评 · <reason>" (the run keeps that name)."""
@@ -93,11 +129,34 @@ def start_cycle_runs(deployment_name: str, ready: list[tuple[int, int, str]], *,
     return started
 
 
-def release_answer(how: str) -> dict:
+def release_answer(how: str, schema: dict | None = None) -> dict:
     """The answer a run is released with: never read (the run starts again from the top and finds the
-    stage decided), but the server checks it against the sign-off form's schema — so it must fill
-    every required field (tests/flows/test_cycle_form.py keeps the two in step)."""
-    return {"code": "", "comments": f"（{how}）"}
+    stage decided; were it read, an empty code costs no try), but the server checks it against the
+    sign-off form's ``schema`` — so every other required field takes the schema's default
+    (tests/flows/test_cycle_form.py keeps the two in step)."""
+    answer = {"code": "", "comments": f"（{how}）"}
+    properties = (schema or {}).get("properties", {})
+    for name in (schema or {}).get("required", []):
+        if name not in answer and "default" in properties.get(name, {}):
+            answer[name] = properties[name]["default"]
+    return answer
+
+
+def _question_schema(flow_run_id) -> dict | None:
+    """The schema of the form the paused run asks with (saved with the question), if it can be read."""
+    import json
+
+    from prefect.client.orchestration import get_client
+    from prefect.input import read_flow_run_input
+
+    try:
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+        keyset = state.state_details.run_input_keyset if state is not None else None
+        schema = read_flow_run_input(keyset["schema"], flow_run_id=flow_run_id) if keyset else None
+        return json.loads(schema) if isinstance(schema, str) else schema
+    except Exception:  # noqa: BLE001 - unreadable: the release says what to do if the server refuses it
+        return None
 
 
 def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") -> str:
@@ -113,12 +172,13 @@ def release_paused_run(flow_run_id: str, *, how: str = "已在命令行签字") 
     if not flow_run_id:
         return ""
     try:
-        resume_flow_run(UUID(flow_run_id), run_input=release_answer(how))
+        resume_flow_run(UUID(flow_run_id), run_input=release_answer(how, _question_schema(UUID(flow_run_id))))
     except NotPausedError:
         return ""
     except Exception as exc:  # noqa: BLE001 - Prefect unreachable or refusing: the signature stands anyway
         return (f"签字已生效，但 Prefect 中等待签字的运行 {flow_run_id} 未能自动继续（{exc.__class__.__name__}）："
-                "请在 Prefect 界面中点击 Resume（任意填写）或取消该运行。")
+                "请在 Prefect 界面中打开该运行，点击右上角的 Resume 按钮，验证码填写任意 6 位数字后点击 Submit"
+                "（签字已生效，不会再核对），或取消该运行。")
     return f"Prefect 中等待签字的运行 {flow_run_id} 已继续。"
 
 

@@ -38,6 +38,10 @@ DEPLOYMENT_HOME = deployment_home()
 
 POOL = "kaoping"
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED", "CRASHED")
+#: Prefect 3.8 made its new UI (served under /v2) the default at /, while every deep link (/runs/flow-run/…,
+#: /deployments/…, /artifacts/key/…) still opens the classic one: two UIs with different buttons. kaoping
+#: pins the classic UI (the setting ``server.ui.v2_enabled``), whose words its emails, dialog and README use.
+UI_PINNED = {"PREFECT_SERVER_UI_V2_ENABLED": "false"}
 #: The work pool's base job template: nothing a deployment or a run may override (see the docstring).
 WORK_POOL_TEMPLATE = Path(__file__).resolve().parent.parent / "data" / "prefect" / "kaoping-work-pool.json"
 
@@ -79,7 +83,7 @@ class LocalPrefect:
 
     def deploy(self, *names: str) -> None:
         """The pool and every deployment of prefect.yaml (`prefect deploy --all`), or only the
-        ``names`` given (e.g. ``half-year-cycle``)."""
+        ``names`` given (e.g. ``半年考评``)."""
         self.home.mkdir(parents=True, exist_ok=True)
         self._prefect("work-pool", "create", POOL, "--type", "process", "--base-job-template", str(WORK_POOL_TEMPLATE),
                       "--overwrite")
@@ -208,6 +212,9 @@ class ServerProcess:
             "PREFECT_SERVER_DATABASE_CONNECTION_TIMEOUT": "30",
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+            # The UI the office uses, pinned (README, “Prefect 界面”): the classic one at / — the one every
+            # link kaoping prints opens, whose buttons (Run → Custom run, Resume, Submit) its texts name.
+            **UI_PINNED,
             "PREFECT_SERVER_UI_STATIC_DIRECTORY": str(self.home / "ui"),
             "PREFECT_LOGGING_SERVER_LEVEL": log_level,
             "PREFECT_API_URL": self.api_url,

@@ -58,7 +58,7 @@ from kaoping.services.reference.setup import initialize
 from kaoping.services.visits.schedule import import_teams
 from kaoping.settings import Settings, get_settings
 
-DEPLOYMENT = "half_year_cycle/half-year-cycle"
+DEPLOYMENT = "半年考评/半年考评"
 #: The run form as the team fills it in the Prefect UI (Run → Custom run: 开启考评).
 #: The visit window is left to the default: after the self-assessment deadline (2022-07-11–07-22), so the teams
 #: check on site what the units reported (办法三(一); issue 27).
@@ -136,8 +136,7 @@ class Demo:
             local = LocalPrefect(api_url, home, self.env)
             local.deploy()
             local.start_worker()
-            self.say(f"  Prefect API {api_url}（需登录凭据，与生产环境相同）；部署：half-year-cycle、reminders-daily、"
-                     "intake-every-10-minutes、annual")
+            self.say(f"  Prefect API {api_url}（需登录凭据，与生产环境相同）；部署：半年考评、每日催报、收件录入、年度考评")
             try:
                 self.cycle()
             finally:
@@ -164,7 +163,7 @@ class Demo:
 
         from kaoping.flows.daily import reminders
 
-        self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（half_year_cycle：自评表 7 月 8 日截止；实地调研按默认日程在截止之后，7 月 11 日—22 日）")
+        self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（部署“半年考评”：自评表 7 月 8 日截止；实地调研按默认日程在截止之后，7 月 11 日—22 日）")
         first = run_deployment(DEPLOYMENT, parameters=START, timeout=0)
         self.wait(first.id, TERMINAL)
         self.status("2022-06-20")
@@ -366,5 +365,5 @@ class Demo:
     def afterwards(self) -> str:
         """How to look at the runs afterwards (the demo's server is gone: start one on its database)."""
         return (f"[dim]查看 Prefect 界面中的运行与看板：PREFECT_HOME={self.output / 'prefect'} "
-                f"PREFECT_SERVER_DATABASE_CONNECTION_URL=sqlite+aiosqlite:///{self.output / 'prefect' / 'prefect.db'} "
+                f"PREFECT_SERVER_UI_V2_ENABLED=false PREFECT_SERVER_DATABASE_CONNECTION_URL=sqlite+aiosqlite:///{self.output / 'prefect' / 'prefect.db'} "
                 "prefect server start[/dim]")

@@ -139,7 +139,8 @@ class UiDemo(Demo):
         self.say(f"  3. 填写验证码 [bold]{self.code(address)}[/bold]（发给 {address} 的邮件：{self.code_file(address)}）")
         self.say("     意见选“同意”（或“退回修改”并写明意见说明）"
                  + ("；勾选“同时确认牵头考核单位自评项”" if request.stage == "verification" else ""))
-        self.say("  4. 点击 Submit。也可以先填一个错误的验证码：签字不会生效，重新点击 Resume 可以看到原因。")
+        self.say("  4. 点击 Submit。也可以先填一个错误的验证码：签字不会生效，几秒后运行状态变为“等待签字（上次未生效：验证码不正确）”，"
+                 "签字人邮箱收到说明邮件；重新点击 Resume 可以看到原因，已填写的内容（验证码除外）保留。")
 
     def follow(self, request_id: int) -> str:
         """Wait for the person; say what each answer did, until this request is decided."""

@@ -169,7 +169,7 @@ def test_a_prefect_artifact_records_the_anchor(verified, flow_env):
 
     @flow(name="anchor-test")
     def anchored() -> str:
-        return anchor_artifact("2022H1", "verification 签字：approve")
+        return anchor_artifact("2022H1", "专班核实签字（同意）")
 
     label = anchored()
     with db.session_scope(verified) as session:
@@ -181,7 +181,13 @@ def test_a_prefect_artifact_records_the_anchor(verified, flow_env):
             return await client.read_latest_artifacts()
 
     artifacts = {a.key: a for a in asyncio.run(latest())}
-    assert seal in artifacts["kaoping-2022h1-audit-anchor"].data
+    anchor = artifacts["kaoping-2022h1-audit-anchor"]
+    assert f"{seq}:{seal}" in anchor.data  # what an operator copies for `kaoping audit verify --anchor`
+    # Readable by the 专班: what it proves in words, the hash behind a fold, no command line, no English title.
+    assert anchor.description == "2022年上半年考评审计锚点（专班核实签字（同意））"
+    assert anchor.data.startswith("# 2022年上半年考评 · 审计锚点") and "这页证明什么" in anchor.data
+    above_the_fold = anchor.data.split("<details>")[0]
+    assert seal not in above_the_fold and "kaoping" not in anchor.data and "audit anchor" not in anchor.data
 
 
 def test_published_letters_appear_only_with_their_commit(verified):

@@ -33,7 +33,7 @@ from kaoping.services.cycles.cycle import get_cycle
 from kaoping.settings import get_settings
 from tests.smtp_server import SmtpServer
 
-DEPLOYMENT = "half_year_cycle/half-year-cycle"
+DEPLOYMENT = "半年考评/半年考评"
 TZ = ZoneInfo("Asia/Shanghai")
 START = {"start": {"year": 2022, "half": "上半年", "self_assessment_deadline": "2022-07-08", "visit_start": "2022-06-20",
                    "accept_default_responsibilities": "测试：沿用默认承担规则", "visit_end": "2022-07-01",
@@ -272,7 +272,7 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     [verification] = signoff_rows(settings, "verification")
     assert verification.answers == 1 and "验证码不正确" in verification.last_message
     # The dialog says so at the top, and so does the run's state.
-    assert flow_run(run_id).state.name == "等待签字（上次未生效）"
+    assert flow_run(run_id).state.name == "等待签字（上次未生效：验证码不正确）"
     assert dialog_description(run_id).startswith("> **上次提交未生效**：验证码不正确（还可再试 4 次）")
     # An answer that is not one of the choices is refused by the server; the run keeps waiting.
     with pytest.raises(RuntimeError):

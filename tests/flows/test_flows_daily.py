@@ -37,6 +37,18 @@ def test_reminders_flow_sends_on_working_days_only(forms_out, smtp):
     assert sorted(units) == ["liaison@150202.baotou.example", "liaison@wjw.baotou.example"]
     again = reminders(today="2022-07-05")  # a re-run sends nothing twice
     assert again["queued"] == 0 and again["sent"] == 0 and len(smtp.received) == 3
+    # The runs are named for what they did (no "athletic-dodo"), under the flow's Chinese name.
+    names = [(r.name, flow) for r, flow in newest_runs(3)]
+    assert names == [("每日催报 · 2022-07-05", "每日催报")] * 2 + [("每日催报 · 2022-07-02", "每日催报")]
+
+
+def newest_runs(n: int) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=n)
+        return [(r, client.read_flow(r.flow_id).name) for r in runs]
 
 
 def test_intake_flow_moves_files_and_replies(forms_out, settings, smtp, tmp_path, monkeypatch):
@@ -56,8 +68,9 @@ def test_intake_flow_moves_files_and_replies(forms_out, settings, smtp, tmp_path
     document.save(inbox / "卫健委自评表.docx")
     (inbox / "卫健委自评表.docx.sender").write_text("liaison@wjw.baotou.example", encoding="utf-8")
     (inbox / "坏文件.docx").write_bytes(b"")
-    outcomes = intake()
+    outcomes = intake(received_at="2022-07-05T16:20:00")
     assert {o["file"]: o["accepted"] for o in outcomes} == {"卫健委自评表.docx": True, "坏文件.docx": False}
+    assert [(r.name, flow) for r, flow in newest_runs(1)] == [("收件录入 · 2022-07-05 16:20", "收件录入")]
     assert (inbox / "accepted" / "卫健委自评表.docx").exists() and (inbox / "refused" / "坏文件.docx").exists()
     assert not any(p.is_file() for p in inbox.iterdir())
     with db.session_scope(settings) as session:

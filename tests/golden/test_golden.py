@@ -27,7 +27,7 @@ from kaoping.demo.people import People
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
-from kaoping.services.signoff.signatures import remind_signers
+from kaoping.services.signoff.signatures import SignoffAnswer, record_answer, remind_signers
 from kaoping.services.stages.status import cycle_status
 from kaoping.services.stages.steps import publish
 from tests.conftest import write
@@ -157,6 +157,11 @@ def golden_cycle(initialized, settings, tmp_path):
 
             code = emailed_code(settings)
             if stage == "verification":  # signed by email reply, after a stranger's reply is refused
+                with db.session_scope(settings) as session:  # and a mistyped code in the Prefect UI: the signer is told
+                    refused = record_answer(session, settings, cycle_code="2022H1", stage=stage, actor="Prefect 运行 golden",
+                                            answer=SignoffAnswer(code="000000" if code != "000000" else "111111", approve=True),
+                                            link="http://127.0.0.1:4200/runs/flow-run/00000000-0000-0000-0000-000000000000")
+                    assert not refused.ok
                 _sign_by_reply(settings, code)
                 continue
             assert cli("signoff", "give", "--cycle", "2022H1", "--stage", stage, "--code", code, "--approve").exit_code == 0

@@ -118,7 +118,13 @@ def check_signoff_dialog(dialog: Locator, *, stage: str) -> None:
     assert ("专班核实签字" if stage == "verification" else "分管领导审定签字") in text, text[:500]
     seen = titles(dialog)
     assert [t.removesuffix(OPTIONAL) for t in seen[:3]] == ["验证码", "意见", "意见说明"], seen
-    assert seen[0] == "验证码", seen  # required: no "(Optional)"
+    # What decides the outcome is not labelled "(Optional)": the code, 意见, the self-scored switch.
+    assert seen[:2] == ["验证码", "意见"], seen
+    assert not [t for t in seen if t.startswith("同时确认") and t.endswith(OPTIONAL)], seen
+    assert "提交后如何确认结果" in text, text[:800]  # the top says how to see the outcome
+    # The code is one line: the field shows a single row.
+    box = field_input(dialog, "验证码")
+    assert box.evaluate("e => e.tagName === 'INPUT' || e.rows === 1"), box.evaluate("e => e.outerHTML")
     plain_words_only(text)
     assert not [t for t in seen if ENGLISH.match(t)], seen
     assert "Traceback" not in text
@@ -133,7 +139,10 @@ def scroll_to_tables(dialog: Locator) -> list[dict]:
         return tables.map(t => {
             let box = t.parentElement;
             while (box && box !== root && !['auto', 'scroll'].includes(getComputedStyle(box).overflowY)) box = box.parentElement;
-            return {table: t.scrollWidth, box: (box || root).clientWidth};
+            box = box || root;
+            // A box that holds this table alone is the table's own: it must show it whole (no inner scroll).
+            const own = box.querySelectorAll('table').length === 1;
+            return {table: t.scrollWidth, box: box.clientWidth, hidden: own ? box.scrollHeight - box.clientHeight : 0};
         });
     }""")
 
@@ -165,6 +174,11 @@ def submit_answer(page: Page, dialog: Locator) -> int:
         except Exception:  # noqa: BLE001 - a toast still showing does not stop a second submit
             pass
     raise AssertionError("unreachable")
+
+
+def switch_on(scope: Page | Locator, title: str) -> bool:
+    switch = field(scope, title).locator(".p-toggle__control").first
+    return "p-toggle__control--checked" in (switch.get_attribute("class") or "")
 
 
 def fill_signoff(dialog: Locator, *, code: str, stage: str) -> None:

@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.ui, pytest.mark.parametrize("database_url", ["sqlite"]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "ui-screenshots"
-DEPLOYMENT = "half_year_cycle/half-year-cycle"
+DEPLOYMENT = "半年考评/半年考评"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     get_settings.cache_clear()
     local = LocalPrefect(server.api_url, server.home, env, auth_string=server.auth_string)
     with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
-        served = pool.submit(lambda: (server.wait_ready(), local.deploy("half-year-cycle"), local.start_worker()))
+        served = pool.submit(lambda: (server.wait_ready(), local.deploy("半年考评"), local.start_worker()))
         import_teams(settings)  # `kaoping visits teams import`: the teams the start form names
         returned_cycle(settings, tmp_path / "returned")
         send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
@@ -182,7 +182,7 @@ def named_run(server, name: str, timeout: float = 120):
 
 def open_start_form(page, server) -> None:
     page.goto(f"{server.url}/deployments")
-    page.get_by_role("link", name="half-year-cycle").first.click()
+    page.get_by_role("link", name="半年考评").first.click()
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("Custom run").click()
     page.locator(".schema-form-property").first.wait_for()
@@ -232,6 +232,30 @@ def wait_paused_again(run_id, before: str):
             time.sleep(0.5)
 
 
+def wait_for_new_run(server, known: set, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not (fresh := [r for r in cycle_runs(server) if r.id not in known]):
+        assert time.monotonic() < deadline, "no new run of the cycle deployment"
+        time.sleep(0.5)
+    assert len(fresh) == 1, fresh
+    return fresh[0]
+
+
+def mails_to(smtp, address: str) -> list:
+    return [r.message for r in smtp.received if address in r.rcpt_tos]
+
+
+def wait_for_mail(smtp, address: str, after: int, subject_start: str, timeout: float = 60) -> str:
+    """The text of the first email to ``address`` after the first ``after`` whose subject starts so."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in mails_to(smtp, address)[after:]:
+            if str(message["Subject"]).startswith(subject_start):
+                return str(message["Subject"]) + "\n" + message.get_body(("plain",)).get_content()
+        assert time.monotonic() < deadline, f"no email {subject_start}… to {address}"
+        time.sleep(0.5)
+
+
 def open_resume_dialog(page, server, run_id):
     """The run's page, its Resume button, the dialog (with the form rendered)."""
     page.goto(f"{server.url}/runs/flow-run/{run_id}")
@@ -252,28 +276,22 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     page, shot = browser_page
     forms.log_in(page, server.url, server.auth_string)  # the server asks for its credential, as in production
 
-    # The specialist team: Deployments → half-year-cycle → Run → Custom run, the form in Chinese.
-    # First a year mistyped (1999): the run refuses it in Chinese and ends in the state 未开启, without a
-    # traceback in its log (a Failed run gets one from Prefect's engine).
+    # The specialist team: Deployments → 半年考评 → Run → Custom run, the form in Chinese.
+    # First a year mistyped (1999): the form itself refuses it (the schema's range), no run is created.
+    page.goto(f"{server.url}/deployments")
     open_start_form(page, server)
     shot("start-form")
     forms.check_start_form(page)
     forms.fill_start_form(page, year="1999")
+    before = {r.id for r in cycle_runs(server)}
     page.get_by_role("button", name="Submit").click()
-    page.get_by_text("scheduled to start").first.wait_for()  # the toast
-    refused = wait_for_state(named_run(server, "1999年上半年考评 · 开启").id, TERMINAL, timeout=180)
-    assert refused.state.name == "未开启" and refused.state.message.startswith("未能开启1999年上半年考评：年度"), \
-        refused.state
-    page.goto(f"{server.url}/runs")
-    open_from_runs(page, refused.name)
-    page.get_by_text(re.compile("未能开启1999年上半年考评")).first.wait_for()  # in the run's log
-    page.get_by_text("未开启", exact=True).first.wait_for()  # the state's badge
-    shot("refused-form")
-    no_error_shown(page)
+    page.get_by_text(re.compile("minimum of 2000")).first.wait_for()  # under 年度: Prefect's words, not ours
+    shot("refused-year")
+    page.wait_for_timeout(2_000)
+    assert {r.id for r in cycle_runs(server)} == before, "a run was created for 1999"
 
-    # Then as it should be: 2022, 上半年.
-    open_start_form(page, server)
-    forms.fill_start_form(page)
+    # Then as it should be: 2022, 上半年 (the rest of the form as filled).
+    forms.field_input(page, "年度").fill("2022")
     shot("start-form-filled")
     page.get_by_role("button", name="Submit").click()
     page.get_by_text("scheduled to start").first.wait_for()  # the toast
@@ -291,28 +309,57 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     verifier_code = code_for(smtp, settings.verifier_email)
     assert not [r for r in smtp.received if settings.approver_email in r.rcpt_tos]
 
-    # A wrong code: the dialog closes, the run asks again, and the reopened dialog says why.
+    # Started again by hand while that run waits for the signature: the new run opens nothing and ends
+    # failed-looking, named 未开启, its reason (the other run waiting) as the message the run page shows.
+    known = {r.id for r in cycle_runs(server)}
+    open_start_form(page, server)
+    forms.fill_start_form(page)
+    page.get_by_role("button", name="Submit").click()
+    page.get_by_text("scheduled to start").first.wait_for()
+    again = wait_for_new_run(server, known)
+    again = wait_for_state(again.id, TERMINAL, timeout=180)
+    assert again.state.type.value == "FAILED" and again.state.name == "未开启", again.state
+    assert again.state.message.startswith("未能开启2022年上半年考评：本考评已于 ") and "正在进行" in again.state.message
+    page.goto(f"{server.url}/runs/flow-run/{again.id}")
+    page.get_by_text("未开启", exact=True).first.wait_for()  # the state's badge
+    page.get_by_text(re.compile("本次运行未做任何操作")).first.wait_for()  # the state message, or the log
+    shot("started-again")
+    no_error_shown(page)
+    assert "Engine execution exited" not in page.locator("body").inner_text()
+
+    # A wrong code: the dialog closes; without reopening it (the page refreshes the state itself) the run's
+    # state says the answer did not take effect and why; the signer gets an email saying so; the reopened
+    # dialog says why at its top and keeps what was entered, the code excepted.
     dialog = open_resume_dialog(page, server, run_id)
     shot("verification-dialog")
     forms.check_signoff_dialog(dialog, stage="verification")
     wrong = "000000" if verifier_code != "000000" else "111111"
     forms.fill_signoff(dialog, code=wrong, stage="verification")
     shot("verification-wrong-code")
+    told = len(mails_to(smtp, settings.verifier_email))
     run = submit_resume(page, dialog, run)
-    assert run.state.type.value == "PAUSED"
+    assert run.state.type.value == "PAUSED" and run.state.name == "等待签字（上次未生效：验证码不正确）", run.state
     assert cycle_status(settings) == CycleStatus.open
+    page.get_by_text("等待签字（上次未生效：验证码不正确）").first.wait_for()  # no reload: the page's own refresh
+    shot("verification-refused-state")
+    refusal = wait_for_mail(smtp, settings.verifier_email, told, "【未签字】")
+    assert "验证码不正确" in refusal and "点击右上角的 Resume 按钮" in refusal
     dialog = open_resume_dialog(page, server, run_id)
     shot("verification-refused")
     no_error_shown(page)
     text = dialog.inner_text()
     assert "上次提交未生效" in text and "验证码不正确" in text, text[:800]
+    assert forms.field_input(dialog, "验证码").input_value() == ""
+    assert forms.switch_on(dialog, "同时确认牵头考核单位自评项")  # kept as the signer left it
 
     # The right code from the verifier's mailbox: verified. The run sends every unit its provisional
     # 反馈函 (征求意见稿) and ends: the objection window (异议期) is open, the approval not yet asked for.
+    told = len(mails_to(smtp, settings.verifier_email))
     forms.fill_signoff(dialog, code=verifier_code, stage="verification")
     run = submit_resume(page, dialog, run)
     assert run.state.type.value == "COMPLETED", run.state
     assert cycle_status(settings) == CycleStatus.verified
+    assert "：同意" in wait_for_mail(smtp, settings.verifier_email, told, "【已签字】")  # confirmed to the signer
     closes_on = window_closes_on(settings)
     provisional = [r for r in smtp.received if "征求意见" in str(r.message["Subject"])]
     assert len(provisional) >= 30, [str(r.message["Subject"]) for r in smtp.received[-5:]]
@@ -342,6 +389,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     widths = forms.scroll_to_tables(dialog)
     shot("approval-dialog-ranking")
     assert widths and all(w["table"] <= w["box"] + 1 for w in widths), widths
+    assert all(w["hidden"] <= 1 for w in widths), widths  # every table shown whole: no rank behind its own scroll
     assert "名次" in dialog.inner_text(), dialog.inner_text()[:1500]
     forms.fill_signoff(dialog, code=approver_code, stage="approval")
     run = submit_resume(page, dialog, run)
@@ -356,10 +404,22 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     page.get_by_text(re.compile(r"审计锚点（印发 ")).first.wait_for()  # the publication's audit anchor
     page.get_by_text("kaoping-2022h1-jinzhan").first.wait_for()  # the 进展 (progress) artifact
     shot("artifacts")
+    page.get_by_text(re.compile(r"审计锚点（印发 ")).first.click()  # the anchor, as the 专班 read it
+    page.get_by_text("这页证明什么").first.wait_for()
+    shot("audit-anchor")
+    body = page.locator("main, body").first.inner_text()
+    forms.plain_words_only(body)
+    assert not re.search(r"[0-9a-f]{64}", body), "the anchor's hash shows without opening the fold"
+    page.goto(f"{server.url}/runs/flow-run/{run_id}")
+    page.get_by_text("Artifacts", exact=True).click()
     page.get_by_text("kaoping-2022h1-jinzhan").first.click()  # what a leader opens: the progress, in Chinese
     page.get_by_text(re.compile(r"考评进展")).first.wait_for()
     shot("jinzhan")
     forms.plain_words_only(page.locator("main, body").first.inner_text())
     no_error_shown(page)
+    # The flow and its deployment are listed by their Chinese names.
+    page.goto(f"{server.url}/deployments")
+    page.get_by_role("link", name="半年考评").first.wait_for()
+    shot("deployments")
     distributed = [r for r in smtp.received if "通报" in str(r.message["Subject"]) or "反馈" in str(r.message["Subject"])]
     assert distributed, [str(r.message["Subject"]) for r in smtp.received[-10:]]

@@ -146,11 +146,11 @@ def approval_blockers(session: Session, cycle: Cycle, *, today: date | None = No
     if state.step == "done":
         return []
     if state.window is None:
-        return [f"{cycle.code} 尚未向各单位发送初步结果反馈函（征求意见稿）、开始异议期：请运行周期流程 half_year_cycle，"
+        return [f"{cycle.code} 尚未向各单位发送初步结果反馈函（征求意见稿）、开始异议期：请运行半年考评流程（部署“半年考评”），"
                 f"或 `kaoping objections open --cycle {cycle.code}`。"]
     if state.again:
         return [f"{cycle.code} 在征求意见稿发出后被退回修改并重新核实签字，各单位尚未看到修改后的结果：须重新发送征求意见稿、"
-                f"开始新一轮异议期（周期流程 half_year_cycle 会自动发送，或 `kaoping objections open --cycle {cycle.code}`）。"]
+                f"开始新一轮异议期（半年考评流程会自动发送，或 `kaoping objections open --cycle {cycle.code}`）。"]
     problems = []
     if state.is_open:
         problems.append(f"{cycle.code} 的异议期至 {chinese_date(state.window.closes_on)}（含）截止，截止后才能提请审定。")

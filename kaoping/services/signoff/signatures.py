@@ -348,9 +348,8 @@ def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetim
 def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
                actor: str) -> SignoffRequest:
     """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
-    summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
-               if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
     cycle = get_cycle(session, cycle_code)
+    summary = in_the_ui(link, cycle_label(cycle))
     previous = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
                             .order_by(SignoffRequest.id.desc())).first()
     request, _ = request_signoff(session, settings, cycle, stage, actor=actor, summary=summary)
@@ -378,10 +377,50 @@ class SignoffAnswer:
                    comments=values.get("comments", ""), confirm_self_scored=bool(values.get("confirm_self_scored")))
 
 
+def short_reason(message: str) -> str:
+    """The gist of why an answer did not take effect, for a state name ("验证码不正确"): its first clause."""
+    gist = re.split(r"[（(：:，,。；;]", message.strip(), maxsplit=1)[0].strip()
+    return gist[:24] or "请重新填写"
+
+
+#: Where a signer answers again in the Prefect UI (the buttons the office's UI shows: README, “Prefect 界面”).
+ANSWER_AGAIN = "请在 Prefect 界面中打开这次运行（运行状态为“等待签字”），点击右上角的 Resume 按钮，重新填写后点击 Submit"
+
+
+def in_the_ui(link: str, period: str) -> str:
+    """How to sign in the Prefect UI the office uses (the classic UI, pinned: README “Prefect 界面”), in the
+    words of its buttons: the run's page (``link``), Resume at its top right, the dialog's Submit."""
+    where = (f"打开这次运行 {link}" if link else
+             f"在左侧菜单点击 Runs，打开状态为“等待签字”、名为“{period}考评 · …”的运行")
+    return (f"也可以在 Prefect 界面中签字：{where}，点击右上角的 Resume 按钮，在对话框中阅读签字内容，"
+            "填写验证码，选择“同意”或“退回修改”，然后点击 Submit。")
+
+
+def confirm_answer(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest,
+                   outcome: SignoffOutcome, *, answer: SignoffAnswer | None, link: str = "", now: datetime) -> None:
+    """Every answer given in the Prefect UI, taken or not, confirmed to the stage's signer by email (a reply
+    by email gets its answer in ``reply``): whoever submitted it, the signer learns of it."""
+    if outcome.ok:
+        values = {"decision": "同意" if outcome.decision == "approve" else "退回修改",
+                  "comments": answer.comments if answer else "",
+                  "outcome": ("周期回到核实环节：专班修改后将重新提请签字。" if outcome.decision == "reject"
+                              else "专班核实已完成，考评流程将发送征求意见稿并在异议期后提请分管领导审定。"
+                              if stage == "verification" else "审定已完成，考评流程将印发通报和报告。")}
+    else:
+        values = {"reason": outcome.message,
+                  "todo": "流程已重新等待签字。" + ANSWER_AGAIN + (f"：{link}" if link else "。")}
+    rendered = render("signoff_answer", settings, greeting=request.signer_name, period=cycle_label(cycle),
+                      stage=STAGES[stage], received=chinese_time(now, settings.tz), contact=settings.contact_phone,
+                      accepted=outcome.ok, **values)
+    queue(session, settings, key=f"signoff-answer:{request.id}:{request.answers}", kind="signoff_answer",
+          to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
+
+
 def record_answer(session: Session, settings: Settings, *, cycle_code: str, stage: str, answer: SignoffAnswer | None,
-                  problem: str = "", actor: str, now: datetime | None = None) -> SignoffOutcome:
+                  problem: str = "", actor: str, now: datetime | None = None, link: str = "") -> SignoffOutcome:
     """Check one answer (``None``: the form was invalid, ``problem`` says why) and count it on
-    the stage's latest request, with what it was told: the next question gets a new key."""
+    the stage's latest request, with what it was told: the next question gets a new key. The signer
+    is told by email what became of it (``link``: the run in the Prefect UI)."""
     cycle = get_cycle(session, cycle_code)
     if answer is None:
         outcome = SignoffOutcome(False, f"提交的内容无效，请重新填写：{problem}")
@@ -395,6 +434,7 @@ def record_answer(session: Session, settings: Settings, *, cycle_code: str, stag
         latest.answers += 1
         latest.last_message = "" if outcome.ok else outcome.message
         session.add(latest)
+        confirm_answer(session, settings, cycle, stage, latest, outcome, answer=answer, link=link, now=now or utcnow())
     return outcome
 
 
@@ -436,8 +476,7 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
                           requested=chinese_time(request.created_at, settings.tz),
                           valid_until=chinese_time(request.expires_at, settings.tz),
-                          where=f"也可以在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
-                          else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+                          where=in_the_ui(link, cycle_label(cycle)))
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
                            to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
                            cycle_code=cycle.code)

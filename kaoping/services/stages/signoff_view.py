@@ -31,6 +31,13 @@ MEANING = {
 }
 
 
+#: How the signer learns what became of the answer (the state the run page shows, the email).
+AFTER_SUBMIT = ("> **提交后如何确认结果**：点击 Submit 后对话框关闭，界面先显示 Flow run resumed（只表示已提交，不表示已签字）。"
+                "几秒后本页标题下方的运行状态变为 **Running**、**Completed**（签字已生效）或 "
+                "**等待签字（上次未生效：原因）**（未生效：再次点击 Resume 重新填写）；"
+                "无论是否生效，系统都会给签字人发邮件告知。")
+
+
 def for_readers(text: str) -> str:
     """A problem as a signer reads it: the operators' command lines taken out."""
     text = re.sub(r"[（(]\s*`?kaoping [^）)]*[）)]", "", text)
@@ -44,6 +51,7 @@ def for_readers(text: str) -> str:
 class SignoffView:
     markdown: str
     again: bool  # the previous answer did not take effect (said at the top)
+    reason: str = ""  # why not, in the signer's words
     pending: list[dict] = field(default_factory=list)  # self-scored items awaiting confirmation (the 待核实清单)
 
 
@@ -53,6 +61,12 @@ FLAG_NOTES = {
     "默认分值": "相关指标的分值未经牵头考核单位明确，按平均分配计算（报告中予以说明）",
     "列示不排名": "考评对象名录定为列示，或承担指标分值低于计分规则的最低承担分值（专班口径）：列示得分，不参与排名和等次评定",
 }
+
+
+#: Rows per table: the Prefect UI shows a markdown table in a box of its own about ten rows high, whose
+#: own scroll hid ranks 20–26 of a group inside the dialog (seen in Chromium); a group is split into
+#: tables this long, each shown whole.
+ROWS_PER_TABLE = 8
 
 
 def _ranking_tables(rows: list[dict]) -> list[str]:
@@ -69,11 +83,12 @@ def _ranking_tables(rows: list[dict]) -> list[str]:
         members = [r for r in rows if r["group"] == group]
         if not members:
             continue
-        out += ["", f"**{label}**（{len(members)} 个）", "", "| 名次 | 单位 | 总分 | 承担分值 | 等次 | 注 |",
-                "|--:|---|--:|--:|---|---|"]
-        for r in members:
-            marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
-            out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['base']} | {r['grade']} | {','.join(map(str, marks))} |")
+        out += ["", f"**{label}**（{len(members)} 个）"]
+        for start in range(0, len(members), ROWS_PER_TABLE):
+            out += ["", "| 名次 | 单位 | 总分 | 承担分值 | 等次 | 注 |", "|--:|---|--:|--:|---|---|"]
+            for r in members[start:start + ROWS_PER_TABLE]:
+                marks = sorted({number[f.split("：", 1)[0]] for f in r["flags"]})
+                out.append(f"| {r['rank']} | {r['unit_name']} | {r['total']} | {r['base']} | {r['grade']} | {','.join(map(str, marks))} |")
     if kinds:
         out += ["", "注："]
         for kind, flags in kinds.items():
@@ -113,7 +128,8 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
     again = bool(request is not None and request.last_message)
     if again:
         lines += [f"> **上次提交未生效**：{for_readers(request.last_message)}", "> 请重新填写后再提交。", ""]
-    lines += [f"### {cycle_label(cycle)}考评 · {STAGES[stage]}签字", "", f"**签字的含义**：{MEANING[stage]}", ""]
+    lines += [f"### {cycle_label(cycle)}考评 · {STAGES[stage]}签字", "", AFTER_SUBMIT, "",
+              f"**签字的含义**：{MEANING[stage]}", ""]
     if request is not None:
         lines.append(f"签字人：**{request.signer_name}**。一次性验证码已发至 {request.signer_email}，"
                      f"{local_time(request.expires_at, tz)} 前有效。")
@@ -184,7 +200,7 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
                                                            ("daihexiao", "待核实清单")) if links.get(key)]
     if more:
         lines += ["", "完整内容：" + "、".join(more) + "。"]
-    lines += ["", "---", "填写邮件中的 6 位**验证码**，选择“同意”或“退回修改”（退回须写明意见），然后提交。"
-              "提交后请稍候刷新本页：未生效的提交会在此处最上方说明原因。"]
-    return SignoffView("\n".join(lines), again, pending_rows)
+    lines += ["", "---", "填写邮件中的 6 位**验证码**，选择“同意”或“退回修改”（退回须写明意见说明），然后点击 **Submit**。"
+              "未生效的提交，重新点击 Resume 时会在此处最上方说明原因，已填写的内容（验证码除外）保留。"]
+    return SignoffView("\n".join(lines), again, for_readers(request.last_message) if again else "", pending_rows)
 

@@ -224,7 +224,7 @@ def _stages(session: Session, cycle: Cycle, report: CycleStatusReport, today: da
     if plan is None:
         stages.append(Stage("plan", "确定日程", "ready", "由周期流程在首次运行时确定"))
         report.stages, report.next_step = stages, "plan"
-        report.waiting_for = "运行周期流程 half_year_cycle：确定日程并下发表格。"
+        report.waiting_for = "在 Prefect 界面开启半年考评（部署“半年考评”）：确定日程并下发表格。"
         return
     stages.append(Stage("plan", "确定日程", "done", f"自评截止 {plan.self_assessment_deadline}，调研 {plan.visit_start}—"
                         f"{plan.visit_end}，结果截止 {plan.results_deadline}"))

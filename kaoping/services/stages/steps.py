@@ -153,7 +153,7 @@ def prepare(session: Session, settings: Settings, code: str, choice: PlanChoice,
 def plan_of(session: Session, cycle: Cycle) -> CyclePlan:
     plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
     if plan is None:
-        raise NotFound(f"{cycle.code} 还没有日程：请在 Prefect 界面运行 half_year_cycle（部署 half-year-cycle）开启并确定日程。")
+        raise NotFound(f"{cycle.code} 还没有日程：请在 Prefect 界面开启：Deployments → 半年考评 → 右上角 Run → Custom run，填写年度和半年后点击 Submit。")
     return plan
 
 

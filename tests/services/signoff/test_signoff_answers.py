@@ -107,6 +107,13 @@ def test_each_answer_is_counted_and_only_the_right_code_signs(initialized_db, se
     assert actions == ["signoff.request.verification", "signoff.wrong_code.verification",
                        "signoff.approve.verification"]
     assert via.after["via"] == f"Prefect 运行 {RUN}"
+    # Each of the four answers was confirmed to the signer by email: three refusals (why), one signature.
+    with db.session_scope(settings) as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_answer").order_by(OutboxMessage.id)).all()
+    assert [m.to for m in told] == [[settings.verifier_email]] * 4
+    assert [m.subject[:5] for m in told] == ["【未签字】"] * 3 + ["【已签字】"]
+    assert "验证码不正确" in told[0].text_body and "未填写验证码" in told[1].text_body
+    assert told[3].subject.endswith("专班核实：同意") and "如这不是您本人的操作" in told[3].text_body
 
 
 def test_an_expired_code_is_not_usable_and_is_refused(initialized_db, settings, tmp_path):
