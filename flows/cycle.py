@@ -26,6 +26,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kaoping.flows.forms import CycleStart
+from kaoping.flows.runner import configured_task_runner
 from kaoping.flows.signing import sign
 from kaoping.flows.tasks import (
     anchor_artifact,
@@ -69,7 +70,7 @@ def run_name() -> str:
 REFUSED = "未开启"
 
 
-@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True,
+@flow(name="half_year_cycle", flow_run_name=run_name, persist_result=True, task_runner=configured_task_runner(),
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。可随时重新运行：已完成的环节不会重复。")
 def half_year_cycle(

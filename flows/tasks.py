@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from kaoping.flows.runner import fanout
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
 from kaoping.models.types import utcnow
@@ -115,7 +116,8 @@ def cycle_progress(code: str, today: str) -> dict:
 def issue_forms(code: str, kind: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
-        issued = stages.issue(session, settings, get_cycle(session, code), FormKind(kind), today=date.fromisoformat(today))
+        issued = stages.issue(session, settings, get_cycle(session, code), FormKind(kind), today=date.fromisoformat(today),
+                              fanout=fanout(f"生成{FormKind(kind).label}", settings))
         return {"kind": FormKind(kind).label, "forms": issued.forms, "queued": issued.queued, "skipped": issued.skipped}
 
 

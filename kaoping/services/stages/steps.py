@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
+from kaoping.adapters.fanout import Fanout, serial
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import load_policy
 from kaoping.models import (
@@ -152,8 +153,9 @@ class Issued:
 
 
 def issue(session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *, today: date,
-          actor: str = ACTOR) -> Issued:
-    """Build the forms of one kind and queue their emails, in the caller's transaction."""
+          actor: str = ACTOR, fanout: Fanout = serial) -> Issued:
+    """Build the forms of one kind and queue their emails, in the caller's transaction (the Word files
+    rendered by ``fanout``: in this process, or on the flow's task runner)."""
     from kaoping.services.forms import build_forms, kind_spec
     from kaoping.services.forms.issuing import form_recipients, queue_form
 
@@ -164,7 +166,7 @@ def issue(session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *,
         raise Conflict(f"{cycle.code} 已“{CycleStatus(cycle.status).label}”，不再下发{kind_spec(kind).label}。")
     plan = plan_of(session, cycle)
     deadline = kind_spec(kind).deadline(session, plan, today=today)
-    built = build_forms(session, settings, cycle, kind, deadline=deadline, actor=actor, today=today)
+    built = build_forms(session, settings, cycle, kind, deadline=deadline, actor=actor, today=today, fanout=fanout)
     queued = sum(queue_form(session, settings, cycle, b, recipients=form_recipients(session, settings, cycle, b))
                  for b in built)
     return Issued(kind, len(built), queued, False)
