@@ -132,7 +132,8 @@ def arrange_visits(code: str) -> dict:
 def publish_reports(code: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
-        return asdict(stages.publish(session, settings, get_cycle(session, code), signed=date.fromisoformat(today)))
+        return asdict(stages.publish(session, settings, get_cycle(session, code), signed=date.fromisoformat(today),
+                                     fanout=fanout("生成反馈函", settings)))
 
 
 @stage_task("发送征求意见稿并开始异议期")

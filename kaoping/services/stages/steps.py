@@ -201,7 +201,8 @@ class Published:
     skipped: bool
 
 
-def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR) -> Published:
+def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR,
+            fanout: Fanout = serial) -> Published:
     """Reports, their distribution and the cycle's closing, in one transaction: a crash leaves
     either all of it or none (files written before a crash are rewritten by the next run)."""
     from kaoping.services.reports.distribution import queue_report_distribution
@@ -226,7 +227,7 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
         # document's properties as it is saved (not by opening 600 files again afterwards).
         reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor,
                                 final_dir=out_dir, computed=compute_cycle(session, cycle, detailed=True),
-                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
+                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"), fanout=fanout)
     except BaseException:  # a full disk, a refusal: nothing half-written stays behind (the transaction rolls back)
         shutil.rmtree(staging, ignore_errors=True)
         raise
