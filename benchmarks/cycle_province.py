@@ -9,7 +9,13 @@ resumed run calls, with the code read from the .eml, and the flow is run again.
 
 ``--units 60``: the smoke variant CI runs as a test (tests/e2e/test_province_smoke.py), so the
 benchmark cannot silently break again. ``--backend postgresql``: kaoping's database on the local
-PostgreSQL (a schema of its own). Target: under 3 minutes at 600 units on 2 cores."""
+PostgreSQL (a schema of its own). Target: under 3 minutes at 600 units on 2 cores.
+
+``--task-runner dask`` (issue 29; needs ``kaoping[scale]``): the flows' pure work — forms, 反馈函, reading the
+returned files — on a ``LocalCluster(n_workers=2, processes=True)`` started once for the run and reached
+through ``KAOPING_DASK_ADDRESS`` (so no flow run pays for starting a cluster); every stage is timed as in the
+serial run, and the result says how many worker processes did each kind of work. ``--keep DIR``: the run's
+folder (database, forms, reports, mails) is kept in DIR (tests/flows/test_dask.py compares two runs)."""
 
 from __future__ import annotations
 
@@ -43,8 +49,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=600)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--task-runner", choices=["serial", "dask"], default="serial")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run's folder here (it must not exist)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kaoping-cycle-bench-"))
+    if args.keep:
+        workdir.rmdir()
+        args.keep.mkdir(parents=True)
+        workdir = args.keep.resolve()
     from kaoping.notifications.mail.sink import MailSink
 
     schema = ""
@@ -59,6 +71,17 @@ def main() -> int:
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
     else:
         url = ""
+    cluster = None
+    if args.task_runner == "dask":
+        try:
+            from distributed import LocalCluster
+        except ImportError:
+            print("--task-runner dask 需要 kaoping[scale]（pip install -e '.[scale]'）", file=sys.stderr)
+            return 2
+        cluster = LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None)
+        os.environ.update({"KAOPING_TASK_RUNNER": "dask", "KAOPING_DASK_ADDRESS": cluster.scheduler_address})
+    else:
+        os.environ["KAOPING_TASK_RUNNER"] = "serial"
     try:
         with MailSink(workdir / "mail") as sink:
             os.environ.update({"KAOPING_VAR_DIR": str(workdir / "var"), "KAOPING_DATABASE_URL": url,
@@ -67,13 +90,16 @@ def main() -> int:
                                "PREFECT_LOGGING_LEVEL": "WARNING", "KAOPING_ENVIRONMENT": "development"})
             run(workdir, sink, "PostgreSQL" if schema else "SQLite", args.units)
     finally:
+        if cluster is not None:
+            cluster.close()
         if schema:
             from kaoping import db
 
             db.dispose_engine(url)
             with create_engine(PG_URL, isolation_level="AUTOCOMMIT").connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
@@ -180,13 +206,20 @@ def run(workdir: Path, sink, backend: str, units: int = 600) -> None:
     with db.session_scope(settings) as session:
         status = get_cycle(session, "2022H1").status
     assert status == "closed", status
-    print(f"Half-year cycle, province case ({backend}): {units} units, {pairs:,} responsibilities, "
+    print(f"Half-year cycle, province case ({backend}, task runner {settings.task_runner.value}): {units} units, {pairs:,} responsibilities, "
           f"returns {counts} (target < 180 s at 600 units, excluding waits and the people)")
     print(f"kaoping's stages took {total:.1f} s; {sink.count} emails; simulated people "
           f"{sum(v for k, v in people.items() if not k.startswith('准备')):.1f} s")
     tongbao = next((settings.var_dir / "reports" / "2022H1").glob("*通报.docx"))
     print(f"通报 {tongbao.stat().st_size / 1024:.0f} KB (target < 300 KB at 600 units)")
-    print("RESULT " + json.dumps({"backend": backend, "units": units, "total_s": round(total, 1), "emails": sink.count,
+    from kaoping.flows.runner import WORKERS
+
+    runner = settings.task_runner.value
+    if WORKERS:
+        print(f"Dask：{'；'.join(f'{label} 由 {len(pids)} 个工作进程完成' for label, pids in sorted(WORKERS.items()))}")
+    print("RESULT " + json.dumps({"backend": backend, "units": units, "task_runner": runner, "pid": os.getpid(),
+                                  "workers": {label: sorted(pids) for label, pids in sorted(WORKERS.items())},
+                                  "total_s": round(total, 1), "emails": sink.count,
                                   "tongbao_kb": round(tongbao.stat().st_size / 1024),
                                   "stages_s": {k: round(v, 1) for k, v in stages.items()}}, ensure_ascii=False))
 

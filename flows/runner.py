@@ -56,7 +56,8 @@ def configured_task_runner():
     return dask_task_runner(settings) if settings.task_runner is TaskRunner.dask else None
 
 
-def _on_dask() -> bool:
+def on_dask() -> bool:
+    """Whether the running flow's task runner is prefect-dask's."""
     runner = getattr(FlowRunContext.get(), "task_runner", None)
     try:
         from prefect_dask import DaskTaskRunner
@@ -65,37 +66,37 @@ def _on_dask() -> bool:
     return isinstance(runner, DaskTaskRunner)
 
 
-class Batch:
-    """Items handed to a worker as one opaque parameter: Prefect does not walk into it looking for futures
+class Opaque:
+    """A value handed to a task as one opaque parameter: Prefect does not walk into it looking for futures
     (``quote`` would do the same in the run, but arrives on a Dask worker as a bare tuple)."""
 
-    __slots__ = ("items",)
+    __slots__ = ("value",)
 
-    def __init__(self, items: Sequence):
-        self.items = list(items)
+    def __init__(self, value):
+        self.value = value
 
     def __getstate__(self):
-        return self.items
+        return self.value
 
-    def __setstate__(self, items):
-        self.items = items
+    def __setstate__(self, value):
+        self.value = value
 
 
 @task(name="并行处理", task_run_name="{label}（第 {batch} 批）", cache_policy=NO_CACHE, persist_result=False)
-def pure_work(label: str, batch: int, function: Callable, items: Batch) -> tuple[int, list]:
+def pure_work(label: str, batch: int, function: Callable, items: Opaque) -> tuple[int, list]:
     """One batch of pure work on a worker: the results in order, and the process that made them."""
-    return os.getpid(), [function(item) for item in items.items]
+    return os.getpid(), [function(item) for item in items.value]
 
 
 def fanout(label: str, settings: Settings | None = None) -> Fanout:
     """The fanout for the running flow's task runner: ``serial`` unless it is a ``DaskTaskRunner``."""
-    if not _on_dask():
+    if not on_dask():
         return serial
     size = (settings or get_settings()).dask_batch
 
-    def on_dask(function, items):
+    def submit_batches(function, items):
         items = list(items)
-        futures = [pure_work.submit(label, number, function, Batch(items[start:start + size]))
+        futures = [pure_work.submit(label, number, function, Opaque(items[start:start + size]))
                    for number, start in enumerate(range(0, len(items), size), start=1)]
         results, pids = [], set()
         for future in futures:
@@ -106,4 +107,4 @@ def fanout(label: str, settings: Settings | None = None) -> Fanout:
         get_run_logger().info("%s：%s 项，分 %s 批，由 %s 个 Dask 工作进程完成", label, len(items), len(futures), len(pids))
         return results
 
-    return on_dask
+    return submit_batches
