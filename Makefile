@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet -e ".[test,scale]"
 	touch $(STAMP) $(BASE)
 
 $(BASE): $(BIN)/python pyproject.toml
@@ -58,7 +58,7 @@ golden: $(STAMP)
 	git diff --stat -- tests/golden
 
 bench: $(STAMP)
-	$(BIN)/pip install --quiet -e ".[test,bench]"
+	$(BIN)/pip install --quiet -e ".[test,scale,bench]"
 	$(BIN)/python -m benchmarks
 
 clean:

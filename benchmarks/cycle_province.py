@@ -9,11 +9,18 @@ resumed run calls, with the code read from the .eml, and the flow is run again.
 
 ``--units 60``: the smoke variant CI runs as a test (tests/e2e/test_province_smoke.py), so the
 benchmark cannot silently break again. ``--backend postgresql``: kaoping's database on the local
-PostgreSQL (a schema of its own). Target: under 3 minutes at 600 units on 2 cores."""
+PostgreSQL (a schema of its own). Target: under 3 minutes at 600 units on 2 cores.
+
+``--task-runner dask`` (issue 29; needs ``kaoping[scale]``): the flows' pure work — forms, 反馈函, reading the
+returned files — on a ``LocalCluster(n_workers=2, processes=True)`` started once for the run and reached
+through ``KAOPING_DASK_ADDRESS`` (so no flow run pays for starting a cluster); every stage is timed as in the
+serial run, and the result says how many worker processes did each kind of work. ``--keep DIR``: the run's
+folder (database, forms, reports, mails) is kept in DIR (tests/flows/test_dask.py compares two runs)."""
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -22,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -43,8 +51,14 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, default=600)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--task-runner", choices=["serial", "dask"], default="serial")
+    parser.add_argument("--keep", type=Path, default=None, help="keep the run's folder here (it must not exist)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kaoping-cycle-bench-"))
+    if args.keep:
+        workdir.rmdir()
+        args.keep.mkdir(parents=True)
+        workdir = args.keep.resolve()
     from kaoping.notifications.mail.sink import MailSink
 
     schema = ""
@@ -59,13 +73,16 @@ def main() -> int:
         url = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{schema}"
     else:
         url = ""
+    if args.task_runner == "dask" and importlib.util.find_spec("prefect_dask") is None:
+        print("--task-runner dask 需要 kaoping[scale]（pip install -e '.[scale]'）", file=sys.stderr)
+        return 2
     try:
         with MailSink(workdir / "mail") as sink:
             os.environ.update({"KAOPING_VAR_DIR": str(workdir / "var"), "KAOPING_DATABASE_URL": url,
                                "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(sink.port),
                                "KAOPING_INBOX_DIR": str(workdir / "inbox"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                                "PREFECT_LOGGING_LEVEL": "WARNING", "KAOPING_ENVIRONMENT": "development"})
-            run(workdir, sink, "PostgreSQL" if schema else "SQLite", args.units)
+            run(workdir, sink, "PostgreSQL" if schema else "SQLite", args.units, args.task_runner)
     finally:
         if schema:
             from kaoping import db
@@ -73,13 +90,14 @@ def main() -> int:
             db.dispose_engine(url)
             with create_engine(PG_URL, isolation_level="AUTOCOMMIT").connect() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
-def run(workdir: Path, sink, backend: str, units: int = 600) -> None:
-    from kaoping.flows.cycle import half_year_cycle
-    from kaoping.flows.daily import intake
+def run(workdir: Path, sink, backend: str, units: int = 600, task_runner: str = "serial") -> None:
+    from kaoping.flows.cycle import half_year_cycle as cycle_flow
+    from kaoping.flows.daily import intake as intake_flow
     from kaoping.flows.forms import CycleStart
     from kaoping.models import FormKind, Unit
     from prefect.testing.utilities import prefect_test_harness
@@ -125,6 +143,24 @@ def run(workdir: Path, sink, backend: str, units: int = 600) -> None:
     crowd = People(7)
     tz = settings.tz
 
+    @contextmanager
+    def workers(runner: str):
+        """``dask``: a LocalCluster of 2 worker processes for the whole run, reached as KAOPING_DASK_ADDRESS says.
+        Started inside the Prefect test server's context: a cluster started before it, the server's process
+        died within minutes (seen on this machine; the runs then failed with "connection refused")."""
+        if runner != "dask":
+            yield None
+            return
+        from distributed import LocalCluster
+
+        from kaoping.flows.runner import dask_task_runner
+        from kaoping.settings import Settings
+
+        with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
+            os.environ.update({"KAOPING_TASK_RUNNER": "dask", "KAOPING_DASK_ADDRESS": cluster.scheduler_address})
+            get_settings.cache_clear()
+            yield dask_task_runner(Settings())
+
     def returns(kind: FormKind) -> int:
         with db.session_scope(settings) as session:
             forms = issued_forms(session, get_cycle(session, "2022H1"), kind, settings)
@@ -145,7 +181,12 @@ def run(workdir: Path, sink, backend: str, units: int = 600) -> None:
                                    approve=True, confirm_self_scored=True, actor="bench")
         assert outcome.ok, outcome.message
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with prefect_test_harness(server_startup_timeout=120), workers(task_runner) as runner:
+        if runner is not None:  # the flows as KAOPING_TASK_RUNNER=dask declares them, on the cluster started for the run
+            half_year_cycle = cycle_flow.with_options(task_runner=runner)
+            intake = intake_flow.with_options(task_runner=runner)
+        else:
+            half_year_cycle, intake = cycle_flow, intake_flow
         t0 = time.perf_counter()
         with timed(f"开启周期，下发 {units} 份自评表和委托，排期 {units} 次调研并发邀请，下发调研记录表，发送邮件"):
             half_year_cycle(CycleStart(year=2022, half="上半年", accept_default_responsibilities="基准测试",
@@ -180,13 +221,19 @@ def run(workdir: Path, sink, backend: str, units: int = 600) -> None:
     with db.session_scope(settings) as session:
         status = get_cycle(session, "2022H1").status
     assert status == "closed", status
-    print(f"Half-year cycle, province case ({backend}): {units} units, {pairs:,} responsibilities, "
+    print(f"Half-year cycle, province case ({backend}, task runner {task_runner}): {units} units, {pairs:,} responsibilities, "
           f"returns {counts} (target < 180 s at 600 units, excluding waits and the people)")
     print(f"kaoping's stages took {total:.1f} s; {sink.count} emails; simulated people "
           f"{sum(v for k, v in people.items() if not k.startswith('准备')):.1f} s")
     tongbao = next((settings.var_dir / "reports" / "2022H1").glob("*通报.docx"))
     print(f"通报 {tongbao.stat().st_size / 1024:.0f} KB (target < 300 KB at 600 units)")
-    print("RESULT " + json.dumps({"backend": backend, "units": units, "total_s": round(total, 1), "emails": sink.count,
+    from kaoping.flows.runner import WORKERS
+
+    if WORKERS:
+        print(f"Dask：{'；'.join(f'{label} 由 {len(pids)} 个工作进程完成' for label, pids in sorted(WORKERS.items()))}")
+    print("RESULT " + json.dumps({"backend": backend, "units": units, "task_runner": task_runner, "pid": os.getpid(),
+                                  "workers": {label: sorted(pids) for label, pids in sorted(WORKERS.items())},
+                                  "total_s": round(total, 1), "emails": sink.count,
                                   "tongbao_kb": round(tongbao.stat().st_size / 1024),
                                   "stages_s": {k: round(v, 1) for k, v in stages.items()}}, ensure_ascii=False))
 

@@ -27,6 +27,7 @@ import logging
 from datetime import datetime
 
 from kaoping.flows.forms import CycleStart
+from kaoping.flows.runner import configured_task_runner
 from kaoping.flows.signing import sign
 from kaoping.flows.tasks import (
     anchor_artifact,
@@ -124,7 +125,7 @@ def live_run_besides_this(start: CycleStart) -> str:
     return other_live_run(context.flow_run.id, start.year, start.half_number) if context and context.flow_run else ""
 
 
-@flow(name="半年考评", flow_run_name=run_name, persist_result=True,
+@flow(name="半年考评", flow_run_name=run_name, persist_result=True, task_runner=configured_task_runner(),
       description="半年考评全流程：开启周期、下发自评表、催报回收、评分表、实地调研、第三方评估和民意调查、"
                   "专班核实签字、分管领导审定、印发报告并分发。已开启的周期由回收、催报流程自动推进，不必再次开启。")
 def half_year_cycle(

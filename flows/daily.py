@@ -12,10 +12,12 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from kaoping.flows.runner import configured_task_runner, on_dask
 from kaoping.flows.tasks import (
     advance,
     fetch_mailbox,
     queue_reminders,
+    read_inbox,
     receive_one,
     release_signed_runs,
     remind_signers,
@@ -107,7 +109,7 @@ def reminders(
     return {**run, **sent, "started": started}
 
 
-@flow(name="收件录入", flow_run_name=intake_run_name, description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
+@flow(name="收件录入", flow_run_name=intake_run_name, task_runner=configured_task_runner(), description="回收：从专用邮箱（设置了 KAOPING_IMAP_HOST 时）或收件文件夹收取交回的表格，识别并录入，"
                          "回复回执或退回原因，处理过的邮件移入“已录入”或“未录入”文件夹。")
 def intake(
     received_at: datetime | None = Field(None, description="收件时间（仅收件文件夹：补录时填邮件实际到达的时间；默认当前时间）"),
@@ -164,10 +166,14 @@ def _intake_folder(folder: Path, received_at: datetime | None) -> list[dict]:
     # (never followed or opened). Sub-folders (accepted/, refused/, held/) are not scanned.
     entries = sorted(p for p in folder.iterdir()
                      if (p.is_symlink() or not p.is_dir()) and p.suffix != ".sender" and not p.name.startswith("."))
+    # On Dask (issue 29) every file is first recognised and its tables read by the workers; each is then
+    # recorded here, one transaction per file as without Dask.
+    reads = read_inbox([str(p) for p in entries]) if entries and on_dask() else {}
     for path in entries:
         sidecar = path.with_name(path.name + ".sender")
         try:
-            outcome = receive_one(str(path), _sender_of(sidecar), received_at.isoformat() if received_at else None)
+            outcome = receive_one(str(path), _sender_of(sidecar), received_at.isoformat() if received_at else None,
+                                  reads.get(str(path)))
         except Exception:  # noqa: BLE001 - the database is down or the like: not this file's fault, try it next run
             logger.exception("回收 %s 时出错，文件留在收件文件夹，下次运行再处理", path.name)
             continue

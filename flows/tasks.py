@@ -12,6 +12,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from kaoping.flows.runner import Opaque, fanout
 from kaoping.flows.trigger import advance_cycles
 from kaoping.models import FormKind
 from kaoping.models.types import utcnow
@@ -36,7 +37,7 @@ from kaoping.records import audit
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.objections.summary import objections_markdown
 from kaoping.services.reference.workdays import WorkCalendar
-from kaoping.services.returns.intake import receive_path
+from kaoping.services.returns.intake import read_files, receive_path
 from kaoping.services.signoff import signatures as signoff
 from kaoping.services.stages import steps as stages
 from kaoping.services.stages.signoff_view import signoff_view
@@ -122,7 +123,8 @@ def cycle_progress(code: str, today: str) -> dict:
 def issue_forms(code: str, kind: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
-        issued = stages.issue(session, settings, get_cycle(session, code), FormKind(kind), today=date.fromisoformat(today))
+        issued = stages.issue(session, settings, get_cycle(session, code), FormKind(kind), today=date.fromisoformat(today),
+                              fanout=fanout(f"生成{FormKind(kind).label}", settings))
         return {"kind": FormKind(kind).label, "forms": issued.forms, "queued": issued.queued, "skipped": issued.skipped}
 
 
@@ -137,7 +139,8 @@ def arrange_visits(code: str) -> dict:
 def publish_reports(code: str, today: str) -> dict:
     settings = get_settings()
     with db.session_scope(settings) as session:
-        return asdict(stages.publish(session, settings, get_cycle(session, code), signed=date.fromisoformat(today)))
+        return asdict(stages.publish(session, settings, get_cycle(session, code), signed=date.fromisoformat(today),
+                                     fanout=fanout("生成反馈函", settings)))
 
 
 @stage_task("发送征求意见稿并开始异议期")
@@ -147,7 +150,8 @@ def open_objection_window(code: str, today: str) -> dict:
 
     settings = get_settings()
     with db.session_scope(settings) as session:
-        opened = open_window(session, settings, get_cycle(session, code), today=date.fromisoformat(today))
+        opened = open_window(session, settings, get_cycle(session, code), today=date.fromisoformat(today),
+                             fanout=fanout("生成反馈函（征求意见稿）", settings))
         return {"letters": opened.letters, "queued": opened.queued, "closes_on": opened.closes_on.isoformat(),
                 "skipped": opened.skipped}
 
@@ -316,17 +320,26 @@ def advance(today: str | None, reason: str) -> list[str]:
     return advance_cycles(settings, today=date.fromisoformat(today) if today else None, reason=reason)
 
 
-@task(name="回收一个文件", task_run_name="回收一个文件")
-def receive_one(path: str, sender: str, received_at: str | None = None) -> dict:
+@task(name="回收一个文件", task_run_name="回收一个文件", cache_policy=NO_CACHE)
+def receive_one(path: str, sender: str, received_at: str | None = None, read: Opaque | None = None) -> dict:
     """Record one returned file, keep it as refused or hold it for the team; queue the receipt or
-    the reason (never to a sender who is held)."""
+    the reason (never to a sender who is held). ``read``: what ``read_inbox`` found in it on Dask."""
     outcome = receive_path(get_settings(), Path(path), sender=sender, actor="flow:intake", channel="inbox",
-                           received_at=datetime.fromisoformat(received_at) if received_at else None)
+                           received_at=datetime.fromisoformat(received_at) if received_at else None,
+                           read=read.value if read is not None else None)
     if not outcome.accepted:
         return {"file": Path(path).name, "accepted": False, "held": outcome.held, "reason": outcome.reason}
     result = outcome.result
     return {"file": Path(path).name, "accepted": True, "held": False, "form_no": result.form_no,
             "summary": result.summary, "late": result.late}
+
+
+@task(name="识别交回的文件", task_run_name="识别交回的文件", cache_policy=NO_CACHE)
+def read_inbox(paths: list[str]) -> dict[str, Opaque]:
+    """The pure part of the intake of many files (issue 29): each recognised and its tables read on the flow's
+    task runner; the recording stays with ``receive_one``, one file and one transaction at a time."""
+    reads = read_files([Path(p) for p in paths], fanout=fanout("识别交回的文件"), channel="inbox")
+    return {str(path): Opaque(read) for path, read in reads.items()}
 
 
 @task(name="收取专用邮箱", cache_policy=NO_CACHE)

@@ -33,6 +33,11 @@ class Environment(StrEnum):
     production = "production"
 
 
+class TaskRunner(StrEnum):
+    serial = "serial"
+    dask = "dask"
+
+
 class SmtpSecurity(StrEnum):
     none = "none"
     starttls = "starttls"
@@ -159,6 +164,14 @@ class Settings(BaseSettings):
         "",
         description="who is operating the CLI, recorded in the audit log (default: OS user)",
     )
+    # Issue 29: the pure work of a stage (building forms and letters, reading returned files) on Dask through
+    # prefect-dask (``pip install kaoping[scale]``); database writes, numbers and the audit chain stay in the run.
+    task_runner: TaskRunner = Field(TaskRunner.serial, description="serial | dask: where the cycle's and the intake's pure "
+                                    "work runs (dask needs the extra kaoping[scale])")
+    dask_address: str = Field("", description="address of an existing Dask scheduler (tcp://host:8786); empty: a "
+                              "LocalCluster of dask_workers processes for each flow run")
+    dask_workers: int = Field(2, ge=1, le=64, description="worker processes of the LocalCluster (without dask_address)")
+    dask_batch: int = Field(20, ge=1, le=1000, description="items (forms, letters, files) per Dask task")
 
     @property
     def form_keys(self) -> list[bytes]:

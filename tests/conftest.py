@@ -41,6 +41,7 @@ SLOW_FIRST = (
     "tests/e2e/test_cycle_flow.py::test_an_approver_who_never_answers",
     "tests/e2e/test_cycle_flow.py::test_a_whole_cycle_from_the_ui_to_the_reports",
     "tests/e2e/test_cycle_flow.py::test_a_run_killed_while_issuing_forms",
+    "tests/e2e/test_dask.py::test_the_pure_work_runs_on_two_dask_workers_and_changes_nothing",
 )
 SLOW_FILES = ("tests/services/reports/test_documents.py", "tests/abuse/test_audit_anchoring.py", "tests/flows/",
               "tests/cli/test_doctor.py", "tests/deploy/test_serve.py",

@@ -7,6 +7,7 @@ test's: it checks that every stage ran and what the cycle sent."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.e2e
 
 
 def test_the_province_benchmark_runs_through_at_60_units(tmp_path):
+    if importlib.util.find_spec("prefect_dask") is not None:
+        pytest.skip("已由 tests/e2e/test_dask.py 覆盖：它以串行和 Dask 各运行一次本基准（60 个单位）并作同样的检查")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAOPING_", "PREFECT_"))}
     env["TMPDIR"] = str(tmp_path)
     done = subprocess.run([sys.executable, "-m", "benchmarks.cycle_province", "--units", "60"], cwd=ROOT, env=env,

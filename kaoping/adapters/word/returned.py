@@ -10,11 +10,11 @@ identity again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kaoping.adapters.uploads import Upload, check_office_zip
 from kaoping.adapters.word.identity import FormIdentity, identity_from_properties
-from kaoping.adapters.word.package import read_custom_properties
+from kaoping.adapters.word.package import ReadTable, read_custom_properties, read_tables
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 
@@ -28,6 +28,7 @@ class ReturnedFile:
     identity: FormIdentity | None = None
     signature: str = ""
     unreadable: str = ""  # the refusal for the sender when the file is not a Word file kaoping can open
+    tables: list[ReadTable] | None = None  # its tables, when read already (``read_returned``, issue 29); else read on demand
 
     @property
     def kind(self) -> str | None:
@@ -58,3 +59,35 @@ def recognise_attachments(message: IncomingMessage) -> tuple[ReturnedFile, ...]:
     """Every attachment of an email read once, in order: what the mailbox hands to each handler that
     looks at them (the objection form, a reply to a 反馈函, the form intake)."""
     return tuple(recognise(Upload(a.filename or "附件", a.content)) for a in message.attachments)
+
+
+@dataclass(frozen=True)
+class FileRead:
+    """What reading one returned file finds, as plain picklable values without the file's bytes (issue 29):
+    made by ``read_returned`` wherever the fanout puts the work, joined to the file again by ``with_read``."""
+
+    sha256: str
+    identity: FormIdentity | None
+    signature: str
+    unreadable: str
+    tables: list[ReadTable] | None  # None: not a form, or its tables could not be read (read again: the refusal says why)
+
+
+def read_returned(upload: Upload) -> FileRead:
+    """Recognise ``upload`` and read its tables: the pure part of taking a returned file in."""
+    returned = recognise(upload)
+    tables = None
+    if returned.identity is not None and not returned.unreadable:
+        try:
+            tables = read_tables(upload.data)
+        except Exception:  # noqa: BLE001 - read again by the intake, which refuses the file saying why
+            tables = None
+    return FileRead(upload.sha256, returned.identity, returned.signature, returned.unreadable, tables)
+
+
+def with_read(upload: Upload, read: FileRead | None) -> ReturnedFile:
+    """The returned file with what was read of it elsewhere — if that was read from these very bytes;
+    otherwise recognised here."""
+    if read is None or read.sha256 != upload.sha256:
+        return recognise(upload)
+    return replace(ReturnedFile(upload, read.identity, read.signature, read.unreadable), tables=read.tables)

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import write_atomically, write_bytes_atomically
 from kaoping.adapters.word import layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
@@ -50,23 +51,46 @@ def specs_for(view: CycleView, kind: FormKind, units: list[str] | None = None) -
     return specs
 
 
-def render(spec: FormSpec, view: CycleView, identity: FormIdentity, key: bytes, *, deadline: date | None,
-           office: str) -> bytes:
+@dataclass(frozen=True)
+class FormJob:
+    """Everything one form's Word file is made of, as plain picklable values: rendered by ``render_job``
+    wherever the fanout puts it (issue 29), while the numbers and records stay with the caller.
+    (It carries the signing key: a remote Dask cluster must be one kaoping trusts, on TLS.)"""
+
+    spec: FormSpec
+    title: str
+    identity: FormIdentity
+    key: bytes
+    deadline: date | None
+    office: str
+
+
+def render_job(job: FormJob) -> bytes:
+    """The Word file of one form: a pure function of its job (no database, no settings, no clock)."""
+    spec, identity, deadline = job.spec, job.identity, job.deadline
     kind = kind_spec(spec.kind)
     document = layout.form_document(landscape=kind.landscape)
     header = document.sections[0].header.paragraphs[0]
     layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {identity.version} 版） 请勿删改本表的编号、单位、指标等灰色栏目"),
                     layout.BODY_FONT, size=layout.SIZE_5)
     deadline_text = f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else "见通知"
-    title = f"{cycle_label(view.cycle)}数字政府建设考评{kind.label}"
-    layout.form_title(document, title)
-    kind.render(document, spec, view, form_no=identity.form_no, deadline_text=deadline_text, office=office)
-    write_identity(document, identity, key)
-    document.core_properties.title = title
-    document.core_properties.author = office
+    layout.form_title(document, job.title)
+    kind.render(document, spec, form_no=identity.form_no, deadline_text=deadline_text, office=job.office)
+    write_identity(document, identity, job.key)
+    document.core_properties.title = job.title
+    document.core_properties.author = job.office
     buffer = io.BytesIO()
     document.save(buffer)
     return buffer.getvalue()
+
+
+def form_title(view: CycleView, kind: FormKind) -> str:
+    return f"{cycle_label(view.cycle)}数字政府建设考评{kind_spec(kind).label}"
+
+
+def render(spec: FormSpec, view: CycleView, identity: FormIdentity, key: bytes, *, deadline: date | None,
+           office: str) -> bytes:
+    return render_job(FormJob(spec, form_title(view, spec.kind), identity, key, deadline, office))
 
 
 # --------------------------------------------------------------------------- issuing
@@ -81,10 +105,11 @@ def _next_form_no(session: Session, cycle: Cycle, kind: FormKind) -> str:
 def build_forms(
     session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *, out_dir: Path | None = None,
     deadline: date | None = None, units: list[str] | None = None, actor: str, today: date | None = None,
+    fanout: Fanout = serial,
 ) -> list[BuiltForm]:
     """Build (or rebuild) the forms of one kind. A form whose identity rows are unchanged keeps
     its number and version (only the file is refreshed); a changed one gets a new version,
-    and a return of the old version is then refused."""
+    and a return of the old version is then refused. The files are rendered by ``fanout`` (issue 29)."""
     spec_of_kind = kind_spec(kind)
     kind = spec_of_kind.kind
     # A form signed with the built-in secret could be forged by anyone: not without an explicit development mode.
@@ -95,7 +120,10 @@ def build_forms(
         raise InvalidInput(f"{cycle.code} 没有需要发出的{spec_of_kind.label}（没有承担指标的单位或牵头考核单位）。")
     deadline = deadline or (today or local_date(utcnow(), settings.tz)) + timedelta(days=settings.form_deadline_days)
     key = settings.secret_key.get_secret_value().encode("utf-8")
-    built = []
+    title = form_title(view, kind)
+    # First the numbers and records, here; then every file, wherever ``fanout`` renders them (a pure function
+    # of its job); then the files written and their digests recorded, in the order of the specs.
+    planned = []
     for spec in specs:
         digest = rows_digest(spec.identity_rows)
         current = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
@@ -117,7 +145,10 @@ def build_forms(
             session.add(form)
             session.flush()
         identity = FormIdentity(cycle.code, str(kind), spec.subject, form.version, form.form_no, digest)
-        data = render(spec, view, identity, key, deadline=deadline, office=settings.office_name)
+        planned.append((spec, form, created, FormJob(spec, title, identity, key, deadline, settings.office_name)))
+    files = fanout(render_job, [job for *_, job in planned])
+    built = []
+    for (spec, form, created, _), data in zip(planned, files, strict=True):
         stored = settings.forms_dir / cycle.code / f"{form.form_no}-v{form.version}.docx"
         stored.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomically(stored, data)
@@ -127,7 +158,7 @@ def build_forms(
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
             target = out_dir / f"{form.form_no}-{spec.subject_label}-{spec_of_kind.label}.docx"
-            write_atomically(target, lambda tmp: shutil.copyfile(stored, tmp))
+            write_atomically(target, lambda tmp, stored=stored: shutil.copyfile(stored, tmp))
         built.append(BuiltForm(form, target, created, spec.subject_label))
     session.flush()
     new = [b for b in built if b.created]

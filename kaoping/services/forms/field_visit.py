@@ -60,7 +60,7 @@ class FieldVisit(FormKindSpec):
                                   {"unit_name": unit.name, "reported": reported, "returned": submission is not None}))
         return specs
 
-    def render(self, document, spec: FormSpec, view: CycleView, *, form_no: str, deadline_text: str, office: str) -> None:
+    def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
         layout.form_line(document, f"表单编号：{form_no}　　报送截止：{deadline_text}")
         layout.form_line(document, "填写说明：实地调研结束后由调研组填写，“实地调研得分”为 0–100 的分数；请勿修改左栏项目名称。", size=layout.SIZE_5)
         rows = [[label, spec.extra["unit_name"] if label == "被调研单位" else ""] for (label,) in spec.tables["main"]]

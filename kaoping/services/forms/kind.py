@@ -2,7 +2,7 @@
 
 A kind says which tables its Word file carries (``tables``: the layout the engine writes and the
 intake reads back), which forms a cycle issues and to whom (``specs``), what the body of one form
-says (``render``), how a return is parsed and stored (``record_return``), when it is due
+says (``render``, from its spec alone), how a return is parsed and stored (``record_return``), when it is due
 (``deadline``) and who gets it by email (``recipients``, ``email_template``). The engine, the
 intake, the stages, the messages and the reminders ask ``KINDS[kind]`` and decide nothing by kind.
 
@@ -104,9 +104,9 @@ class FormKindSpec(ABC):
         """The forms of this kind for a cycle: one per subject, with its identity rows."""
 
     @abstractmethod
-    def render(self, document, spec: FormSpec, view: CycleView, *, form_no: str, deadline_text: str,
-               office: str) -> None:
-        """Write the body of one form (lines and tables) into ``document`` after its title."""
+    def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
+        """Write the body of one form (lines and tables) into ``document`` after its title, from ``spec`` alone:
+        the forms are rendered wherever the flow's task runner puts the work (issue 29), away from the database."""
 
     @abstractmethod
     def record_return(self, session: Session, returned: ReturnedForm) -> tuple[str, dict]:

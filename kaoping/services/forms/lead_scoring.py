@@ -86,7 +86,7 @@ class LeadScoring(FormKindSpec):
                                   {"unit_codes": unit_codes, "copied": copied}))
         return specs
 
-    def render(self, document, spec: FormSpec, view: CycleView, *, form_no: str, deadline_text: str, office: str) -> None:
+    def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
         layout.form_line(document, f"牵头考核单位：{spec.subject_label}　　报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.form_line(document, "填写说明：", bold=True)
         for line in (

@@ -42,7 +42,7 @@ class ResultsSheet(FormKindSpec):
         codes = [u.code for u in view.units.values()]
         return [FormSpec(self.kind, "all", None, "全部考评对象", {"main": rows}, {"unit_codes": codes})]
 
-    def render(self, document, spec: FormSpec, view: CycleView, *, form_no: str, deadline_text: str, office: str) -> None:
+    def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
         layout.form_line(document, f"填报：{self.filled_by}　　报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.form_line(document, "填写说明：请为每个单位填写 0–100 的得分（可保留两位小数），必要时在“说明”栏注明；请勿增删行或修改序号、单位名称。",
                          size=layout.SIZE_5)

@@ -45,11 +45,11 @@ class SelfAssessment(FormKindSpec):
                  view.indicators[i].milestone_raw]
                 for i in items
             ]
-            specs.append(FormSpec(self.kind, unit.code, unit.unit_id, unit.short_name, {"main": rows}, {}))
+            specs.append(FormSpec(self.kind, unit.code, unit.unit_id, unit.short_name, {"main": rows}, {"unit_name": unit.name}))
         return specs
 
-    def render(self, document, spec: FormSpec, view: CycleView, *, form_no: str, deadline_text: str, office: str) -> None:
-        layout.form_line(document, f"填报单位：{view.units[spec.subject_unit_id].name}　　报送截止：{deadline_text}　　表单编号：{form_no}")
+    def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
+        layout.form_line(document, f"填报单位：{spec.extra['unit_name']}　　报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.form_line(document, "填写说明：", bold=True)
         for line in (
             "1. 请在“完成情况”栏如实填写每项指标的推进情况（可分段）；“完成进度”栏填写以下之一："

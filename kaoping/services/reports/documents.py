@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, select
 
+from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
@@ -47,6 +49,12 @@ def environment() -> Environment:
     # Each non-empty line is a paragraph, so block tags keep their newlines (no trim_blocks)
     # and the empty lines they leave are skipped when laying out.
     return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, lstrip_blocks=True)
+
+
+@lru_cache(maxsize=None)
+def _template(name: str):
+    """A compiled template, once per process (the 反馈函 are rendered in whatever process the fanout chose)."""
+    return environment().get_template(name)
 
 
 @dataclass
@@ -402,12 +410,14 @@ def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
 
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
                   number: int | None = None, report_number: int | None = None, signed: date | None = None,
-                  actor: str, final_dir: Path | None = None, computed=None, anchor: str = "") -> ReportSet:
+                  actor: str, final_dir: Path | None = None, computed=None, anchor: str = "",
+                  fanout: Fanout = serial) -> ReportSet:
     """The 通报, 报告, 反馈函 and workbook of ``cycle``. Without ``publish``: previews marked 征求意见稿,
     with no number. With ``publish``: each document takes its number from the register (``number`` /
     ``report_number``: the serials the office gives, refused if already used). ``computed``: the cycle's
     ``compute_cycle(..., detailed=True)`` if the caller has it (one computation per publish); ``anchor``:
-    the audit head written into each Word document's properties as it is saved."""
+    the audit head written into each Word document's properties as it is saved. The 反馈函 are rendered by
+    ``fanout`` (issue 29: in this process, or on the flow's task runner), their numbers taken here first."""
     inputs, results = computed or compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
@@ -495,15 +505,17 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                                                   f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
                                                  for r in ordered], actor=actor)
         letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
-    for r in ordered:
-        letter_no = letter_numbers.get(r.unit.code, "")
-        letters.append(_letter(settings, template, r, by_unit[r.unit.code], inputs, period, group_counts, signed, out_dir,
-                               {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
-                                "grades": disclosed.grades, "grades_note": disclosed.grades_note,
-                                "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
-                                "due": chinese_date(due), "contact": _contact(settings),
-                                "report_to": settings.contact_office},
-                               number=letter_no, titles=titles, anchor=anchor))
+    jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
+                       {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                        "grades": disclosed.grades, "grades_note": disclosed.grades_note,
+                        "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
+                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
+                       number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template=template.name)
+            for r in ordered]
+    for job, data in zip(jobs, fanout(render_letter, jobs), strict=True):  # rendered wherever the fanout puts them
+        path = out_dir / "反馈函" / job.file_name
+        path.write_bytes(data)
+        letters.append(path)
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
     # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
@@ -548,9 +560,34 @@ def _points_figure(points: Fraction, places: int) -> str:
     return fmt(points, places) if Fraction(round_half_up(points, places)) == points else points_text(points)
 
 
-def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
-            number: str, titles: dict[int, str], anchor: str = "") -> Path:
-    places = inputs.policy.rounding.places
+@dataclass(frozen=True)
+class LetterJob:
+    """Everything one 反馈函 is made of, as plain picklable values (issue 29): rendered by ``render_letter``
+    wherever the fanout puts it; its number was taken, and its file is written, by the caller."""
+
+    issuer_name: str
+    template: str
+    result: object  # the unit's ``UnitResult``
+    row: dict
+    places: int
+    area_names: dict[str, str]
+    unit_names: dict
+    period: str
+    group_count: int
+    signed: date
+    disclosed: dict
+    number: str
+    titles: dict[int, str]
+    anchor: str = ""
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.result.unit.code}-{self.result.unit.short_name}-反馈函.docx"
+
+
+def render_letter(job: LetterJob) -> bytes:
+    """The Word file of one 反馈函: a pure function of its job (no database, no settings, no clock)."""
+    result, row, places, titles, disclosed = job.result, job.row, job.places, job.titles, job.disclosed
     improve = []
     for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
         if item.points and item.value / item.points < Fraction(9, 10):
@@ -559,22 +596,22 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
                             "score": score_text(item.value, item.points, places),
                             "points": points_text(item.points), "notes": notes})
     facts = {
-        "period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"], "grade": row["grade"],
-        "listed": result.listed, "base": row["base"], "own_points": row["own_points"],
-        "group_label": GROUP_LABELS[result.unit.group], "group_count": group_counts[result.unit.group],
+        "period": job.period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"],
+        "grade": row["grade"], "listed": result.listed, "base": row["base"], "own_points": row["own_points"],
+        "group_label": GROUP_LABELS[result.unit.group], "group_count": job.group_count,
         "monitoring": row["monitoring"], "field": row["field"], "opinion": row["opinion"], "third_party": row["third_party"],
         "adjustments": row["adjustments"], "flags": row["flags"], "improve": improve[:10], **disclosed,
     }
     document = layout.official_document()
-    if not number:
+    if not job.number:
         layout.draft_mark(document, "草稿")
-    layout.letter_head(document, settings.issuer_name, number)
+    layout.letter_head(document, job.issuer_name, job.number)
 
     def areas(doc):
         # Area score = W(a) × Σs / Σp over the items the unit undertakes: the reader sees the
         # points the unit could score in the area (Σp) next to what it scored (Σs), then the weighting.
         header = ["方面", "大项分值", "承担指标分值", "指标得分", "大项得分"]
-        body = [[f"{chinese_numeral(int(code))}、{inputs.areas[code].name}", fmt(Decimal(a.weight), places),
+        body = [[f"{chinese_numeral(int(code))}、{job.area_names[code]}", fmt(Decimal(a.weight), places),
                  _points_figure(a.sum_points, places), fmt(a.sum_scores, places), fmt(a.score, places)]
                 for code, a in result.areas.items()]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(0,)))
@@ -582,7 +619,7 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     def items(doc):
         body = []
         for item in result.items:
-            notes = "；".join(f"{inputs.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
+            notes = "；".join(f"{job.unit_names.get(lead, lead)}：{v.note}" for lead, v in item.lead_scores.items() if v.note)
             if item.verification is not None and item.verification.kind == "adjust":
                 notes = (notes + "；" if notes else "") + f"经专班核实调整为{fmt(item.verification.value, places)}分"
             body.append([str(item.number), titles.get(item.number, ""), points_text(item.points),
@@ -591,13 +628,30 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
         header = ["指标", "内容", "分值", "得分", "扣分说明"]
         layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4)))
 
-    _render_text(document, template.render(**facts), {"areas": areas, "items": items})
+    _render_text(document, _template(job.template).render(**facts), {"areas": areas, "items": items})
     document.paragraphs[-1].paragraph_format.keep_with_next = True
-    layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
+    layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))
     layout.note(document, disclosed["contact"])
-    path = out_dir / "反馈函" / f"{result.unit.code}-{result.unit.short_name}-反馈函.docx"
-    stamp(document, anchor)
-    document.save(path)
+    stamp(document, job.anchor)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def letter_job(settings, result, row, inputs, period, group_counts, signed, disclosed: dict, *, number: str,
+               titles: dict[int, str], anchor: str = "", template: str = "fankui.txt.j2") -> LetterJob:
+    return LetterJob(settings.issuer_name, template, result, row, inputs.policy.rounding.places,
+                     {code: a.name for code, a in inputs.areas.items()}, inputs.unit_names, period,
+                     group_counts[result.unit.group], signed, disclosed, number, titles, anchor)
+
+
+def _letter(settings, template, result, row, inputs, period, group_counts, signed, out_dir, disclosed: dict, *,
+            number: str, titles: dict[int, str], anchor: str = "") -> Path:
+    """One 反馈函 rendered here and saved under ``out_dir/反馈函`` (the documents benchmark's measure)."""
+    job = letter_job(settings, result, row, inputs, period, group_counts, signed, disclosed, number=number, titles=titles,
+                     anchor=anchor, template=template.name)
+    path = out_dir / "反馈函" / job.file_name
+    path.write_bytes(render_letter(job))
     return path
 
 

@@ -4,6 +4,7 @@ deduction, and how to object. No 文号: the published 反馈函 takes its numbe
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from kaoping.adapters.files import write_atomically, write_bytes_atomically
+from kaoping.adapters.fanout import Fanout, serial
+from kaoping.adapters.files import write_bytes_atomically
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict
@@ -40,7 +42,7 @@ from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.reports.documents import (
     _contact,
     _render_text,
-    environment,
+    _template,
     indicator_titles,
 )
 from kaoping.services.scoring.results import compute_cycle, result_rows
@@ -60,47 +62,77 @@ def deduction_reason(item, names: dict) -> str:
     return "；".join(notes) or "牵头考核单位未说明扣分原因"
 
 
+@dataclass(frozen=True)
+class ProvisionalJob:
+    """Everything one 征求意见稿 反馈函 is made of, as plain picklable values (issue 29)."""
+
+    issuer_name: str
+    result: object  # the unit's ``UnitResult``
+    row: dict
+    places: int
+    titles: dict[int, str]
+    leads: dict
+    names: dict
+    period: str
+    group_count: int
+    closes_on: date
+    signed: date
+    contact: str
+    grades: bool = True  # 等次 printed only when the policy names the issued 实施细则
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.result.unit.code}-{self.result.unit.short_name}-反馈函（征求意见稿）.docx"
+
+
+def render_provisional(job: ProvisionalJob) -> bytes:
+    """The Word file of one 征求意见稿 反馈函: a pure function of its job."""
+    result, row, places, titles, names, leads = job.result, job.row, job.places, job.titles, job.names, job.leads
+    facts = {"period": job.period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"],
+             "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
+             "group_count": job.group_count, "monitoring": row["monitoring"], "field": row["field"],
+             "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
+             "flags": row["flags"], "closes": chinese_date(job.closes_on), "listed": result.listed,
+             "base": row["base"], "own_points": row["own_points"], "grades": job.grades}
+    document = layout.official_document()
+    layout.draft_mark(document, DRAFT_MARK)
+    layout.letter_head(document, job.issuer_name, "")
+
+    def items(doc):
+        body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), score_text(item.value, item.points, places),
+                 "、".join(names.get(lead, str(lead)) for lead in leads.get(item.number, ())),
+                 deduction_reason(item, names)]
+                for item in result.items]
+        header = ["指标序号", "内容", "分值", "得分", "牵头考核单位", "扣分原因"]
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 5)))
+
+    _render_text(document, _template("fankui_draft.txt.j2").render(**facts), {"items": items})
+    layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))
+    layout.note(document, job.contact)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, signed: date,
-                              closes_on: date) -> dict[str, Path]:
-    """One 征求意见稿 反馈函 per unit, by unit code."""
+                              closes_on: date, fanout: Fanout = serial) -> dict[str, Path]:
+    """One 征求意见稿 反馈函 per unit, by unit code (rendered by ``fanout``, written here)."""
     inputs, results = compute_cycle(session, cycle, detailed=True)
-    places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
     rows = {r["unit_code"]: r for r in result_rows(inputs, results)}
     counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
     leads = {spec.number: spec.leads for spec in inputs.items.values()}
-    names = inputs.unit_names
-    template = environment().get_template("fankui_draft.txt.j2")
     period = cycle_label(cycle)
     out_dir.mkdir(parents=True, exist_ok=True)
+    jobs = [ProvisionalJob(settings.issuer_name, result, rows[result.unit.code], inputs.policy.rounding.places, titles,
+                           leads, inputs.unit_names, period, counts[result.unit.group], closes_on, signed, _contact(settings),
+                           bool(inputs.policy.rules.adopted_by.strip()))
+            for result in sorted(results, key=lambda r: r.unit.position)]
     letters = {}
-    for result in sorted(results, key=lambda r: r.unit.position):
-        row = rows[result.unit.code]
-        facts = {"period": period, "unit": {"name": result.unit.name}, "total": row["total"], "rank": row["rank"],
-                 "grade": row["grade"], "group_label": GROUP_LABELS[result.unit.group],
-                 "group_count": counts[result.unit.group], "monitoring": row["monitoring"], "field": row["field"],
-                 "opinion": row["opinion"], "third_party": row["third_party"], "adjustments": row["adjustments"],
-                 "flags": row["flags"], "closes": chinese_date(closes_on), "listed": result.listed,
-                 "base": row["base"], "own_points": row["own_points"],
-                 "grades": bool(inputs.policy.rules.adopted_by.strip())}
-        document = layout.official_document()
-        layout.draft_mark(document, DRAFT_MARK)
-        layout.letter_head(document, settings.issuer_name, "")
-
-        def items(doc, result=result):
-            body = [[str(item.number), titles.get(item.number, ""), points_text(item.points), score_text(item.value, item.points, places),
-                     "、".join(names.get(lead, str(lead)) for lead in leads.get(item.number, ())),
-                     deduction_reason(item, names)]
-                    for item in result.items]
-            header = ["指标序号", "内容", "分值", "得分", "牵头考核单位", "扣分原因"]
-            layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 5)))
-
-        _render_text(document, template.render(**facts), {"items": items})
-        layout.signature_and_date(document, settings.issuer_name, chinese_date(signed))
-        layout.note(document, _contact(settings))
-        path = out_dir / f"{result.unit.code}-{result.unit.short_name}-反馈函（征求意见稿）.docx"
-        write_atomically(path, document.save)  # whole or not at all (a full disk)
-        letters[result.unit.code] = path
+    for job, data in zip(jobs, fanout(render_provisional, jobs), strict=True):
+        path = out_dir / job.file_name
+        write_bytes_atomically(path, data)  # whole or not at all (a full disk)
+        letters[job.result.unit.code] = path
     return letters
 
 
@@ -117,7 +149,8 @@ class Opened:
 LETTER_SETTINGS = ("office_name", "issuer_name", "contact_office", "contact_name", "contact_phone")
 
 
-def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR) -> Opened:
+def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: date, actor: str = ACTOR,
+                fanout: Fanout = serial) -> Opened:
     """Build every unit's provisional 反馈函 and queue its email, in the caller's transaction (so
     the window, the letters' record and the emails exist together or not at all)."""
     existing = window_of(session, cycle)
@@ -137,7 +170,7 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
     out_dir = settings.var_dir / "objections" / cycle.code
     if round_ > 1:  # the earlier round's letters and forms stay as they were sent
         out_dir = out_dir / f"第{round_}轮"
-    letters = build_provisional_letters(session, settings, cycle, out_dir, signed=today, closes_on=closes_on)
+    letters = build_provisional_letters(session, settings, cycle, out_dir, signed=today, closes_on=closes_on, fanout=fanout)
     window = existing or ObjectionWindow(cycle_id=cycle.id, opened_on=today, closes_on=closes_on,
                                          workdays=policy.workdays)
     window.opened_on, window.closes_on, window.workdays, window.letters = today, closes_on, policy.workdays, len(letters)

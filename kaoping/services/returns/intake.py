@@ -41,10 +41,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kaoping import db
+from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import disk_problem, is_disk_problem
 from kaoping.adapters.uploads import Upload, read_upload
 from kaoping.adapters.word.identity import FormIdentity, verify
-from kaoping.adapters.word.returned import ReturnedFile, recognise
+from kaoping.adapters.word.returned import FileRead, ReturnedFile, read_returned, recognise, with_read
 from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound, Unavailable
 from kaoping.models import (
     Contact,
@@ -277,7 +278,7 @@ def intake(
     if same_bytes is not None:
         return same_bytes
     _check_current(session, settings, taking, identity, expected_cycle)
-    tables = read_form_tables(taking.upload, taking.form, taking.spec)
+    tables = read_form_tables(taking.upload, taking.form, taking.spec, returned.tables)
     content = content_digest(taking.form, tables)
     same_content = _resent(session, settings, taking, content=content)
     if same_content is not None:
@@ -419,10 +420,12 @@ def receive(settings: Settings, file: Upload | ReturnedFile, *, sender: str = ""
 
 
 def receive_path(settings: Settings, path: Path, *, sender: str = "", received_at: datetime | None = None,
-                 expected_cycle: str | None = None, actor: str = "intake", channel: str = "cli") -> Received:
+                 expected_cycle: str | None = None, actor: str = "intake", channel: str = "cli",
+                 read: FileRead | None = None) -> Received:
     """``receive`` for a file on disk. A file that cannot even be read (empty, too large, a
     symbolic link or anything but a regular file in the inbox) is kept as refused, with the
-    reason queued for the sender. The inbox (``channel="inbox"``) never follows links."""
+    reason queued for the sender. The inbox (``channel="inbox"``) never follows links. ``read``: what
+    ``read_files`` found in it (used only if the file's bytes are still those it read)."""
     from kaoping.services.returns.receipts import queue_intake_reply
 
     try:
@@ -438,8 +441,21 @@ def receive_path(settings: Settings, path: Path, *, sender: str = "", received_a
                 queue_intake_reply(session, settings, name, sender=sender.strip(), accepted=False, reason=reason,
                                    received_at=received_at)
         return Received(False, reason=reason, received_file_id=kept.id)
-    return receive(settings, upload, sender=sender, received_at=received_at, expected_cycle=expected_cycle, actor=actor,
-                   channel=channel)
+    return receive(settings, with_read(upload, read), sender=sender, received_at=received_at,
+                   expected_cycle=expected_cycle, actor=actor, channel=channel)
+
+
+def read_files(paths: list[Path], *, fanout: Fanout = serial, channel: str = "inbox") -> dict[Path, FileRead]:
+    """The pure part of taking in files on disk, for many at once (issue 29): each one recognised and its
+    tables read by ``fanout`` (in this process, or on the flow's task runner). A file that cannot be read
+    is left out: ``receive_path`` says why when it comes to it."""
+    uploads = {}
+    for path in paths:
+        try:
+            uploads[Path(path)] = read_upload(Path(path), follow_symlinks=channel != "inbox")
+        except (KaopingError, OSError):
+            continue
+    return dict(zip(uploads, fanout(read_returned, list(uploads.values())), strict=True))
 
 
 # --------------------------------------------------------------------------- held files

@@ -75,15 +75,17 @@ def _read_table(tables: list[ReadTable], table_layout: TableLayout, expected: li
     return rows
 
 
-def read_form_tables(upload: Upload, form: IssuedForm, spec: FormKindSpec) -> dict[str, list[list[str]]]:
+def read_form_tables(upload: Upload, form: IssuedForm, spec: FormKindSpec,
+                     read: list[ReadTable] | None = None) -> dict[str, list[list[str]]]:
     """The rows (header excluded) of each table the form was issued with, checked against the issued
-    rows; ``InvalidInput`` naming every structural change at once."""
+    rows; ``InvalidInput`` naming every structural change at once. ``read``: the file's tables if they
+    were read already (by a worker, issue 29)."""
     expected: dict[str, list[list[str]]] = {}
     for row in form.rows:
         if row[0] in spec.tables:
             expected.setdefault(row[0], []).append(row[1:])
     try:
-        read = read_tables(upload.data)
+        read = read if read is not None else read_tables(upload.data)
     except Exception as exc:  # noqa: BLE001 - a broken document.xml is a refusal of this file
         raise InvalidInput(f"无法读取 Word 文件 {upload.name}（{exc.__class__.__name__}）：文件可能已损坏，请重新保存后发送。") from exc
     problems: list[str] = []

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
+from kaoping.adapters.fanout import Fanout, serial
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.policy import load_policy
 from kaoping.models import (
@@ -171,8 +172,9 @@ class Issued:
 
 
 def issue(session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *, today: date,
-          actor: str = ACTOR) -> Issued:
-    """Build the forms of one kind and queue their emails, in the caller's transaction."""
+          actor: str = ACTOR, fanout: Fanout = serial) -> Issued:
+    """Build the forms of one kind and queue their emails, in the caller's transaction (the Word files
+    rendered by ``fanout``: in this process, or on the flow's task runner)."""
     from kaoping.services.forms import build_forms, kind_spec
     from kaoping.services.forms.issuing import form_recipients, queue_form
 
@@ -183,7 +185,7 @@ def issue(session: Session, settings: Settings, cycle: Cycle, kind: FormKind, *,
         raise Conflict(f"{cycle.code} 已“{CycleStatus(cycle.status).label}”，不再下发{kind_spec(kind).label}。")
     plan = plan_of(session, cycle)
     deadline = kind_spec(kind).deadline(session, plan, today=today)
-    built = build_forms(session, settings, cycle, kind, deadline=deadline, actor=actor, today=today)
+    built = build_forms(session, settings, cycle, kind, deadline=deadline, actor=actor, today=today, fanout=fanout)
     queued = sum(queue_form(session, settings, cycle, b, recipients=form_recipients(session, settings, cycle, b))
                  for b in built)
     return Issued(kind, len(built), queued, False)
@@ -218,7 +220,8 @@ class Published:
     skipped: bool
 
 
-def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR) -> Published:
+def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date, actor: str = ACTOR,
+            fanout: Fanout = serial) -> Published:
     """Reports, their distribution and the cycle's closing, in one transaction: a crash leaves
     either all of it or none (files written before a crash are rewritten by the next run)."""
     from kaoping.services.reports.distribution import queue_report_distribution
@@ -243,7 +246,7 @@ def publish(session: Session, settings: Settings, cycle: Cycle, *, signed: date,
         # document's properties as it is saved (not by opening 600 files again afterwards).
         reports = build_reports(session, settings, cycle, staging, publish=True, signed=signed, actor=actor,
                                 final_dir=out_dir, computed=compute_cycle(session, cycle, detailed=True),
-                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"))
+                                anchor=audit.record_anchor(session, settings, f"reports.build:{cycle.code}"), fanout=fanout)
     except BaseException:  # a full disk, a refusal: nothing half-written stays behind (the transaction rolls back)
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -87,7 +87,7 @@ class ToyKind(FormKindSpec):
         return [FormSpec(self.kind, u.code, u.unit_id, u.short_name, {"main": [[u.short_name]]}, {})
                 for u in list(view.units.values())[:2]]
 
-    def render(self, document, spec, view, *, form_no, deadline_text, office) -> None:
+    def render(self, document, spec, *, form_no, deadline_text, office) -> None:
         layout.form_line(document, f"报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.table(document, list(self.tables["main"].header), [r + [""] for r in spec.tables["main"]],
                      shaded_columns=self.tables["main"].identity_columns)
