@@ -97,3 +97,18 @@ def test_a_bulk_confirmation_is_not_called_item_by_item(unverified):
     verify_self_scored(settings)  # kaoping verify confirm --all-self-scored
     said = _verification_text(settings)
     assert "由专班一次确认全部自评项，未逐项核实" in said and "专班逐项核实" not in said
+
+
+def test_the_cli_confirms_named_groups_only(initialized, settings, tmp_path):
+    """``kaoping signoff give --confirm-group``: the groups left unconfirmed are named; nothing is signed."""
+    from tests.factories import emailed_code, request_signoff
+
+    scored_cycle(settings, tmp_path, verify=False)
+    accept_default_points(settings)
+    request_signoff(settings, "verification")
+    result = initialized("signoff", "give", "--cycle", "2022H1", "--stage", "verification", "--code",
+                         emailed_code(settings, "verification"), "--approve", "--confirm-group", "市工信局")
+    assert result.exit_code != 0 and "仍为待核实" in result.output and "市审批服务局" in result.output
+    with db.session_scope(settings) as session:
+        assert session.exec(select(ItemVerification)).first() is None
+        assert get_cycle(session, "2022H1").status == "open"
