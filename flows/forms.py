@@ -153,4 +153,9 @@ class SignoffInput(RunInput):
 class VerificationInput(SignoffInput):
     confirm_self_scored: bool = Field(
         False, title="同时确认牵头考核单位自评项",
-        description="勾选：签字时一并确认各牵头考核单位对本单位承担指标的自评分核实无误（逐项记入审计日志）")
+        description="勾选：确认自评项核实清单所列全部牵头考核单位的自评分核实无误（按单位分组记录：谁、何时、经签字对话框）；"
+                    "不勾选也不填写下一项的，自评项仍为待核实，签字不生效")
+    confirm_groups: str = Field(
+        "", title="确认的牵头考核单位",
+        description="只确认其中几个单位的自评项时填写单位简称，用顿号分开（如：市工信局、市审批服务局）；"
+                    "未确认的仍为待核实")

@@ -51,12 +51,14 @@ def signoff_give(
     approve: Annotated[bool, typer.Option("--approve/--reject", help="同意（--approve）或退回修改（--reject）")],
     comment: Annotated[str, typer.Option(help="意见（退回时必填）")] = "",
     confirm_self_scored: Annotated[bool, typer.Option(
-        "--confirm-self-scored", help="核实签字时一并确认牵头考核单位自评项（逐项记入审计日志）")] = False,
+        "--confirm-self-scored", help="核实签字时确认自评项核实清单所列全部牵头考核单位的自评项（按单位分组记录）")] = False,
+    confirm_group: Annotated[list[str] | None, typer.Option(
+        "--confirm-group", help="核实签字时只确认这个牵头考核单位的自评项（可重复）；未确认的仍为待核实，签字不生效")] = None,
 ) -> None:
     """签字（须有签字人本人收到的验证码；签字人通常直接回复签字邮件即可，见 kaoping signoff replies）。"""
     with cycle_session(cycle) as (s, session, c):
         outcome = give_signoff(session, s, c, stage, code=code, approve=approve, comments=comment, actor=actor_of(s),
-                               confirm_self_scored=confirm_self_scored)
+                               confirm_self_scored=confirm_self_scored, confirm_groups=list(confirm_group or []))
         waiting = waiting_run(session, c, stage)
         if (outcome.ok or outcome.spent) and waiting:
             count_outside_answer(session, c, stage)

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from kaoping.cli.common import actor_of, out, ready, refusals_exit, schema_session
 from kaoping.domain.errors import KaopingError
+from kaoping.domain.vocabulary import UnitStanding
 from kaoping.models import UnitGroup
 from kaoping.records.received import import_file
 from kaoping.services.reference import registry
@@ -51,11 +52,11 @@ def units_list(
         units = registry.list_units(session, chosen)
         aliases, liaisons = registry.aliases_and_liaisons(session)
     table = Table(show_header=True, header_style="bold", title=f"考评对象名录（{len(units)} 个）")
-    for col in ("代码", "简称", "全称", "分组", "别名", "联络员邮箱"):
+    for col in ("代码", "简称", "全称", "分组", "考评方式", "别名", "联络员邮箱"):
         table.add_column(col)
     for u in units:
         table.add_row(
-            u.code, u.short_name, u.name, UnitGroup(u.group).label,
+            u.code, u.short_name, u.name, UnitGroup(u.group).label, UnitStanding(u.standing or "ranked").label,
             "、".join(aliases.get(u.id, [])), "、".join(liaisons.get(u.id, [])),
         )
     out.print(table)

@@ -142,7 +142,10 @@ _LABELLED_CODE = re.compile(r"验证码\s*[:：]?\s*([0-9]{3})[ \-]?([0-9]{3})(?
 _CODE_WORDS = re.compile(r"(?:一次性)?验证码(?:是|为)?\s*[:：]?")
 _PHONE_SIGNATURE = re.compile(r"^\s*(?:发自我的|来自|Sent from|Get Outlook|从我的).{0,40}$", re.IGNORECASE)
 _SALUTATION = re.compile(r"^(?:[\w·]{1,12}[：:]|(?:[\w·]{1,12}[，,])?(?:您好|你好)[!！。.,，~～]*)$")
-_CONFIRM = r"(?:并且|并|同时)?(?:同时)?确认(?:牵头考核单位)?(?:的)?(?:自评项|自评分|自评)"
+_CONFIRM = r"(?:并且|并|同时)?(?:同时)?确认(?:牵头考核单位)?(?:的)?(?:[\w·、，,]{0,200}?)(?:的)?(?:自评项|自评分|自评)"
+#: The lead assessors named in a confirmation ("并确认市工信局、市审批服务局自评项"); none named: every listed group.
+_CONFIRM_NAMES = re.compile(r"确认(?:牵头考核单位)?(?:的)?([\w·、，,]*?)(?:的)?(?:自评项|自评分|自评)")
+_ALL_GROUPS = {"", "各牵头考核单位", "全部", "所有", "各单位", "全部牵头考核单位", "所有牵头考核单位"}
 _APPROVE = re.compile(r"^同意(?:[，,、；;]?" + _CONFIRM + r")?[，,、；;。.!！~～]*$")
 _CONFIRM_LINE = re.compile(r"^" + _CONFIRM + r"[，,、；;。.!！~～]*$")
 _REJECT_START = re.compile(r"^\s*退回修改")
@@ -165,6 +168,7 @@ class SignoffReplyText:
     read: str = ""  # the line the decision was read from, as written (what the refusal quotes back)
     problem: str = ""  # why a reply is ambiguous, in the signer's words
     confirm_self_scored: bool = False  # "同意，并确认自评项"
+    confirm_groups: tuple[str, ...] = ()  # "同意，并确认市工信局、市审批服务局自评项": only these groups
     below: bool = False  # written below the quoted email
     quote: str = ""  # how the quoted email was recognised ("" when nothing was quoted)
 
@@ -245,8 +249,14 @@ def read_signoff_reply(text: str, known: Iterable[str] = ()) -> SignoffReplyText
     if _APPROVE.fullmatch(bare):
         confirms = [line for line in rest if _CONFIRM_LINE.fullmatch(_bare(line))]  # "同意" ⏎ "并确认自评项"
         doubt = next((line for line in rest if line not in confirms and _HEDGE.search(_bare(line))), None)
+        named = [m for line in [bare, *map(_bare, confirms)] for m in _CONFIRM_NAMES.findall(line)]
+        if doubt is None and any(_HEDGE.search(n) for n in named):
+            doubt = next(n for n in named if _HEDGE.search(n))
         if doubt is None:
-            return SignoffReplyText(APPROVE, "", read=first, confirm_self_scored="确认" in bare or bool(confirms), **base)
+            groups = tuple(dict.fromkeys(g for n in named if n.strip("、，,") not in _ALL_GROUPS
+                                         for g in re.split(r"[、，,]", n) if g))
+            return SignoffReplyText(APPROVE, "", read=first, confirm_self_scored=bool(named) and not groups,
+                                    confirm_groups=groups, **base)
         return SignoffReplyText(AMBIGUOUS, "", read=f"{first}\n{doubt}",
                                 problem=f"“同意”之后又写了“{doubt[:40]}”，意见不明确", **base)
     if "同意" in bare or "退回" in bare:

@@ -161,8 +161,8 @@ def _rows_from_csv(text: str) -> list[dict]:
     unknown = [h for h in reader.fieldnames if h and fold(h) not in headers]
     if unknown:
         raise InvalidInput(
-            f"CSV 表头中有无法识别的列：{'、'.join(unknown)}。可用的列：代码,全称,简称,类别,别名,联络员,联络员邮箱,负责人,负责人邮箱"
-            "（或英文 code,name,short_name,group,aliases,liaison_name,liaison_email,head_name,head_email）。"
+            f"CSV 表头中有无法识别的列：{'、'.join(unknown)}。可用的列：代码,全称,简称,类别,考评方式,别名,联络员,联络员邮箱,负责人,负责人邮箱"
+            "（或英文 code,name,short_name,group,standing,aliases,liaison_name,liaison_email,head_name,head_email）。"
         )
     rows = []
     for raw in reader:

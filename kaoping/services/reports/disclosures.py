@@ -19,7 +19,8 @@ from kaoping.models import Cycle, CyclePlan, CycleSnapshot
 from kaoping.services.cycles.cycle import DEFAULT_RESPONSIBILITIES, acceptance
 from kaoping.services.cycles.milestones import overdue_milestones
 from kaoping.services.cycles.points import DEFAULT_POINTS
-from kaoping.services.scoring.verification import CONFIRMED_AT_SIGNATURE
+from kaoping.services.scoring.verification import BULK_CONFIRMED, CONFIRMED_AT_SIGNATURE
+from kaoping.services.scoring.checklist import GROUP_CONFIRMED
 
 
 @dataclass
@@ -68,17 +69,25 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
         responsibilities = "各单位承担的指标按专班确定的承担清单执行。"
     # Verification of the lead assessors' own items.
     self_scored = [(r.unit.unit_id, i) for r in results for i in r.items if i.self_scored]
-    individually = at_signature = adjusted = 0
+    # Issue 27: "逐项核实" only for the items confirmed one by one; the others as they were recorded.
+    individually = at_signature = adjusted = bulk = unverified = 0
+    grouped: dict[str, int] = {}
     by: set[str] = set()
     for _unit, item in self_scored:
         v = item.verification
         if v is None:
+            unverified += 1
             continue
         by.add(v.by)
         if v.kind == "adjust":
             adjusted += 1
         elif v.reason == CONFIRMED_AT_SIGNATURE:
             at_signature += 1
+        elif v.reason.startswith(BULK_CONFIRMED):
+            bulk += 1
+        elif v.reason.startswith(GROUP_CONFIRMED):
+            lead = v.reason.removeprefix(GROUP_CONFIRMED + "：").split("自评项", 1)[0]
+            grouped[lead] = grouped.get(lead, 0) + 1
         else:
             individually += 1
     parts = []
@@ -86,8 +95,15 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
         parts.append(f"专班逐项核实{individually}项")
     if adjusted:
         parts.append(f"核实调整{adjusted}项")
+    if grouped:
+        how = "由核实签字人在自评项核实清单逐项列出后按牵头考核单位分组确认"
+        parts.append(f"{sum(grouped.values())}项{how}（{'、'.join(f'{lead}{n}项' for lead, n in grouped.items())}），未逐项核实")
+    if bulk:
+        parts.append(f"{bulk}项由专班一次确认全部自评项，未逐项核实")
     if at_signature:
         parts.append(f"{at_signature}项由核实签字人在签字时一并确认")
+    if unverified:
+        parts.append(f"{unverified}项尚未核实")
     verification = (f"牵头考核单位对本单位承担指标的评分共{len(self_scored)}项，" + "，".join(parts) + "。"
                     if self_scored else "本期没有牵头考核单位对本单位承担指标的评分。")
     rounding = rounding_note(policy.rounding.basis)

@@ -43,6 +43,10 @@ from kaoping.services.scoring.entry import MAX_PLACES, CycleContext, _places_ok
 # The reason recorded on each self-scored item the verifier confirms together with the signature
 # (the 报告 counts these apart from the items the team confirmed one by one).
 CONFIRMED_AT_SIGNATURE = "签字时确认牵头考核单位自评项核实无误"
+# Issue 27: what the 报告 may call 逐项核实 is only an item confirmed on its own (``confirm``). A confirmation
+# of every self-scored item at once (``--all-self-scored``) and one of a lead assessor's items together
+# (``confirm_groups``, after they were listed in the 自评项核实清单) are recorded as such.
+BULK_CONFIRMED = "一次确认全部自评项"
 
 
 @dataclass
@@ -170,13 +174,15 @@ def _confirm(session: Session, ctx: CycleContext, unit_id: int, indicator_id: in
 
 
 def confirm_all_self_scored(session: Session, cycle: Cycle, *, actor: str, reason: str = "") -> list[str]:
-    """Confirm every self-scored item that is scored and not yet (or no longer) verified."""
+    """Confirm every self-scored item that is scored and not yet (or no longer) verified, recorded as
+    one confirmation of them all (not 逐项核实)."""
     require_open(cycle)
     ctx = CycleContext(session, cycle)
     done = []
+    marked = reason if reason == CONFIRMED_AT_SIGNATURE else BULK_CONFIRMED + (f"：{reason}" if reason else "")
     for item in item_statuses(session, cycle, self_scored_only=True, context=ctx):
         if item.status in ("待核实", "需重新核实"):
-            done.append(_confirm(session, ctx, item.unit_id, item.indicator_id, actor=actor, reason=reason))
+            done.append(_confirm(session, ctx, item.unit_id, item.indicator_id, actor=actor, reason=marked))
     return done
 
 

@@ -321,7 +321,7 @@ def _sign(session: Session, settings: Settings, reply: _Reply) -> SignoffReplyOu
     evidence = {"reply_message_id": message.message_id, "reply_from": sender, "code_from": code_from}
     outcome = give_signoff(session, settings, cycle, stage, code=code, approve=read.decision == "approve",
                            comments=read.comments, actor=f"mail:{sender}"[:64], now=reply.now, evidence=evidence,
-                           confirm_self_scored=read.confirm_self_scored)
+                           confirm_self_scored=read.confirm_self_scored, confirm_groups=list(read.confirm_groups))
     if not outcome.ok:
         session.refresh(pending)
         renew = reply.now > pending.expires_at or pending.status in ("locked", "spent")

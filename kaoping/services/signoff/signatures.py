@@ -123,15 +123,27 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     code = f"{secrets.randbelow(10**6):06d}"
     request.code_hmac = _digest(settings, request.id, code)
     session.add(request)
+    # The verifier gets every lead assessor's own items listed (办法三(二), issue 27): attached and summed up.
+    attachments, checklist_text = [], ""
+    if stage == "verification":
+        from kaoping.notifications.outbox import Attachment
+        from kaoping.services.scoring.checklist import CHECKLIST_NAME, checklist, checklist_summary, checklist_xlsx
+
+        groups = checklist(session, cycle)
+        if groups:
+            name_of_file = f"{cycle_label(cycle)}{CHECKLIST_NAME}.xlsx"
+            attachments = [Attachment(name_of_file, checklist_xlsx(groups, title=f"{cycle_label(cycle)}{CHECKLIST_NAME}"))]
+            checklist_text = checklist_summary(groups)
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
-                      valid_until=chinese_time(request.expires_at, settings.tz),
+                      checklist=checklist_text, valid_until=chinese_time(request.expires_at, settings.tz),
                       summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
                  reason=f"提请{STAGES[stage]}")
     # Queued after the entry, so the email anchors the audit head including this request.
     queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
-          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code)
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code,
+          attachments=attachments)
     return request, code
 
 
@@ -228,15 +240,32 @@ def _take_try(session: Session, settings: Settings, cycle: Cycle, stage: str, re
 
 
 def _lacking(session: Session, cycle: Cycle, stage: str, *, approve: bool, comments: str,
-             confirm_self_scored: bool) -> str:
+             confirm_self_scored: bool, confirm_groups: list[str] | None = None) -> str:
     """What the answer lacks for the decision it gives ("" when it can be recorded)."""
     if not approve and not comments.strip():
         return "退回修改须写明意见说明，以便专班据此修改"
+    if approve and stage == "verification" and confirm_groups and not confirm_self_scored:
+        from kaoping.domain.errors import KaopingError
+        from kaoping.services.scoring.checklist import checklist, resolve_groups
+
+        groups = checklist(session, cycle)
+        try:
+            named = set(resolve_groups(groups, confirm_groups))
+        except KaopingError as exc:
+            return str(exc.message).rstrip("。")
+        left = {lead: sum(1 for i in items if i.status in ("待核实", "需重新核实"))
+                for lead, items in groups.items() if lead not in named}
+        left = {lead: n for lead, n in left.items() if n}
+        if left:
+            return ("以下牵头考核单位的自评项未确认，仍为待核实：" + "、".join(f"{lead} {n} 项" for lead, n in left.items())
+                    + "。请核实后一并确认（或由专班逐项核实）")
+        problems = blocking_problems(session, cycle, self_scored_ok=True)
+        return f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}" if problems else ""
     if approve and stage == "verification":
         problems = blocking_problems(session, cycle, self_scored_ok=confirm_self_scored)
         if problems and not confirm_self_scored and not blocking_problems(session, cycle, self_scored_ok=True):
-            return (f"还有 {len(problems)} 项牵头考核单位自评项未核实：签字时须同时确认自评项（在签字对话框中打开"
-                    "“同时确认牵头考核单位自评项”，或回复“同意，并确认自评项”）")
+            return (f"还有 {len(problems)} 项牵头考核单位自评项未核实（未确认的仍为待核实）：签字时须同时确认自评项（在签字对话框中打开"
+                    "“同时确认牵头考核单位自评项”或填写要确认的牵头考核单位，或回复“同意，并确认自评项”）")
         if problems:
             return f"{cycle.code} 又出现 {len(problems)} 个问题（如新录入的分数），暂不能签字：{problems[0]}"
     return ""
@@ -244,7 +273,8 @@ def _lacking(session: Session, cycle: Cycle, stage: str, *, approve: bool, comme
 
 def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, code: str, approve: bool,
                  comments: str = "", actor: str, now: datetime | None = None,
-                 confirm_self_scored: bool = False, evidence: dict | None = None) -> SignoffOutcome:
+                 confirm_self_scored: bool = False, evidence: dict | None = None,
+                 confirm_groups: list[str] | None = None) -> SignoffOutcome:
     """Check the code and record the decision. Wrong input is reported, never raised, so the
     caller can ask again; the caller commits either way (wrong tries are counted, a code spent).
     The right code with an answer that cannot be taken (退回修改 without 意见, the verification
@@ -268,27 +298,39 @@ def give_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str,
     if refused is not None:
         return refused
     request = session.get(SignoffRequest, request.id)
-    lacking = _lacking(session, cycle, stage, approve=approve, comments=comments, confirm_self_scored=confirm_self_scored)
+    lacking = _lacking(session, cycle, stage, approve=approve, comments=comments, confirm_self_scored=confirm_self_scored,
+                       confirm_groups=confirm_groups)
     if lacking:
         spend(session, request, actor=actor, reason=f"签字未生效：{lacking}", evidence=evidence)
         return SignoffOutcome(False, f"{lacking}。{SPENT}", spent=True)
     return _record_decision(session, settings, cycle, stage, request, approve=approve, comments=comments, actor=actor,
-                            now=now, confirm_self_scored=confirm_self_scored, evidence=evidence)
+                            now=now, confirm_self_scored=confirm_self_scored, evidence=evidence,
+                            confirm_groups=confirm_groups)
+
+
+def _how(actor: str) -> str:
+    """How a signature came, in the words the records keep (issue 27: what, who, when and how)."""
+    if actor.startswith("mail:"):
+        return "核实签字人回复签字邮件时确认"
+    if actor.startswith("cli"):
+        return "核实签字人以命令行签字时确认"
+    return "核实签字人在签字对话框中确认"
 
 
 def _record_decision(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest, *,
                      approve: bool, comments: str, actor: str, now: datetime, confirm_self_scored: bool,
-                     evidence: dict) -> SignoffOutcome:
+                     evidence: dict, confirm_groups: list[str] | None = None) -> SignoffOutcome:
     request.status, request.decision, request.comments, request.decided_at = "used", "approve" if approve else "reject", comments, now
     session.add(request)
     signer = f"{request.signer_name} <{request.signer_email}>"[:64]  # audit actors are at most 64 characters
-    if approve and stage == "verification" and confirm_self_scored:
-        from kaoping.services.scoring.verification import (
-            CONFIRMED_AT_SIGNATURE,
-            confirm_all_self_scored,
-        )
+    if approve and stage == "verification" and (confirm_self_scored or confirm_groups):
+        from kaoping.services.scoring.checklist import checklist
+        from kaoping.services.scoring.checklist import confirm_groups as confirm_listed_groups
 
-        confirm_all_self_scored(session, cycle, actor=signer, reason=CONFIRMED_AT_SIGNATURE)
+        # Every lead assessor's items as listed to the verifier (the toggle), or the groups named: each item
+        # recorded with its group and how it was confirmed — never as 逐项核实.
+        leads = list(checklist(session, cycle)) if confirm_self_scored else list(confirm_groups or [])
+        confirm_listed_groups(session, cycle, leads, actor=signer, how=_how(actor))
     audit.append(session, actor=signer, action=f"signoff.{request.decision}.{stage}",
                  entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"request": request.id, "decision": request.decision, "comments": comments, "via": actor,
@@ -369,12 +411,14 @@ class SignoffAnswer:
     approve: bool = False
     comments: str = ""
     confirm_self_scored: bool = False
+    confirm_groups: tuple[str, ...] = ()  # the lead assessors whose listed items the verifier confirms
 
     @classmethod
     def from_form(cls, values: dict) -> "SignoffAnswer":
         """From the form's fields (``decision`` is 同意 or 退回修改)."""
         return cls(code=values.get("code", ""), approve=values.get("decision") == "同意",
-                   comments=values.get("comments", ""), confirm_self_scored=bool(values.get("confirm_self_scored")))
+                   comments=values.get("comments", ""), confirm_self_scored=bool(values.get("confirm_self_scored")),
+                   confirm_groups=tuple(n for n in re.split(r"[、，,；;\s]+", str(values.get("confirm_groups") or "")) if n))
 
 
 def short_reason(message: str) -> str:
@@ -427,7 +471,7 @@ def record_answer(session: Session, settings: Settings, *, cycle_code: str, stag
     else:
         outcome = give_signoff(session, settings, cycle, stage, code=answer.code, approve=answer.approve,
                                comments=answer.comments, confirm_self_scored=answer.confirm_self_scored,
-                               actor=actor, now=now)
+                               confirm_groups=list(answer.confirm_groups), actor=actor, now=now)
     latest = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
                           .order_by(SignoffRequest.id.desc())).first()
     if latest is not None:

@@ -155,12 +155,17 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
             inputs, results, pending, problems = None, [], {}, exc.problems or [exc.message]
     rows = result_rows(inputs, results) if inputs is not None else []
 
+    from kaoping.services.scoring.checklist import checklist, checklist_summary
+
     decisions: list[str] = []
     if pending_rows:
         where = f"（[待核实清单]({links['daihexiao']})）" if links.get("daihexiao") else "（见“待核实清单”）"
         decisions.append(f"**牵头考核单位自评项 {len(pending_rows)} 项待核实**，涉及 {len(pending)} 个单位{where}："
                          "这些指标由被考评单位自己牵头评分，下表暂按其报送的分数计算并标注“待核实”。"
-                         "勾选“同时确认牵头考核单位自评项”即一并确认；有疑问的，选择“退回修改”并写明。")
+                         "各单位的自评项（完成情况、完成进度、佐证材料、自评分）已在签字邮件附件《自评项核实清单》中按牵头考核单位逐项列出"
+                         f"（{checklist_summary(checklist(session, cycle)).replace(chr(10), '；')}）。核实后勾选“同时确认牵头考核单位自评项”"
+                         "确认全部单位，或在“确认的牵头考核单位”中填写要确认的单位（按单位分组记录谁、何时、如何确认）；"
+                         "未确认的仍为待核实，签字不生效。有疑问的，选择“退回修改”并写明。")
     adjustments = session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id, Adjustment.withdrawn_at.is_(None))).all()
     if adjustments:
         kinds = Counter({"bonus": "加分", "deduction": "扣分", "veto": "一票否决"}.get(a.kind, a.kind) for a in adjustments)
