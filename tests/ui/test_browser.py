@@ -293,8 +293,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     # Then as it should be: 2022, 上半年 (the rest of the form as filled).
     forms.field_input(page, "年度").fill("2022")
     shot("start-form-filled")
-    page.get_by_role("button", name="Submit").click()
-    page.get_by_text("scheduled to start").first.wait_for()  # the toast
+    forms.submit_start(page)  # the toast says the run is scheduled
     run = named_run(server, "2022年上半年考评 · 开启")  # the form proposes random words; the run names itself
     page.goto(f"{server.url}/runs")  # Runs: the team finds the run by its Chinese name
     open_from_runs(page, run.name)
@@ -314,8 +313,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     known = {r.id for r in cycle_runs(server)}
     open_start_form(page, server)
     forms.fill_start_form(page)
-    page.get_by_role("button", name="Submit").click()
-    page.get_by_text("scheduled to start").first.wait_for()
+    forms.submit_start(page)
     again = wait_for_new_run(server, known)
     again = wait_for_state(again.id, TERMINAL, timeout=180)
     assert again.state.type.value == "FAILED" and again.state.name == "未开启", again.state
