@@ -90,7 +90,7 @@ def send_outbox() -> dict:
     """Send what the outbox holds (the cycle after each stage, the scheduled flows after theirs), holding a
     slot of the global concurrency limit ``kaoping-smtp``: the office mailbox sees a bounded number of senders."""
     settings = get_settings()
-    with smtp_slot(settings.smtp_senders):
+    with smtp_slot(settings.smtp_senders, settings.smtp_claim_seconds):
         report = send_pending(settings)
     return {"sent": len(report.sent), "failed": len(report.failed), "deferred": len(report.deferred)}
 

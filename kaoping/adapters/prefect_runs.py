@@ -234,9 +234,13 @@ def _ensure_limit(name: str, slots: int) -> None:
     _limit_checked.add(checked)
 
 
-def smtp_slot(slots: int):
-    """A slot of ``kaoping-smtp`` for one sender (waits while the others hold them all)."""
+def smtp_slot(slots: int, lease_seconds: int):
+    """A slot of ``kaoping-smtp`` for one sender (waits while the others hold them all). The holder renews
+    the slot's lease while it sends; a sender that died (its worker killed) frees the slot when the lease
+    runs out — ``lease_seconds``, the same time its claim on the outbox's messages lasts
+    (KAOPING_SMTP_CLAIM_SECONDS; at least the minute Prefect's server requires) — not after Prefect's
+    default five minutes."""
     from prefect.concurrency.sync import concurrency
 
     _ensure_limit(SMTP_LIMIT, slots)
-    return concurrency(SMTP_LIMIT, occupy=1, strict=False)
+    return concurrency(SMTP_LIMIT, occupy=1, strict=False, lease_duration=max(60, lease_seconds))

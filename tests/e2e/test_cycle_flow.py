@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -95,7 +96,10 @@ def world(initialized, settings, monkeypatch, deployed, tmp_path):
     smtp = SmtpServer().start()
     inbox = tmp_path / "inbox"
     env = {**initialized.env, "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(smtp.port),
-           "KAOPING_SMTP_RETRY_INITIAL": "0.01", "KAOPING_INBOX_DIR": str(inbox)}
+           "KAOPING_SMTP_RETRY_INITIAL": "0.01", "KAOPING_INBOX_DIR": str(inbox),
+           # A minute's lease on a sender's claimed messages and its slot of kaoping-smtp (the default is 15
+           # minutes): a killed worker's are taken over within the test (test_a_run_killed_while_issuing_forms…).
+           "KAOPING_SMTP_CLAIM_SECONDS": "60"}
     for key, value in env.items():  # the in-process flows (intake, reminders) read the same settings
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
@@ -345,9 +349,21 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
     world.smtp.handler.release.set()
     world.worker.start_worker()
     with db.session_scope(settings) as session:
-        stuck = session.exec(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == MessageStatus.sending)).one()
-    assert stuck == 1  # the one on the wire: never confirmed by the server
+        held = session.exec(select(OutboxMessage.claimed_by, OutboxMessage.claimed_until).where(
+            OutboxMessage.status == MessageStatus.sending)).all()
+    # The one on the wire (never confirmed by the server) and the rest of the dead sender's claim: they stay
+    # its own until its lease runs out — no other sender touches them before, so none goes out twice.
+    assert held and all(by and until is not None for by, until in held), held
+    lease_ends = max(until if until.tzinfo else until.replace(tzinfo=UTC) for _, until in held)
+    time.sleep(max(0.0, (lease_ends - datetime.now(UTC)).total_seconds()) + 1)
+    # The dead sender's slot of kaoping-smtp: its lease (as long as the claim's) ran out too. Prefect's
+    # repossessor service then frees it — `prefect server start` runs that service, the test harness's
+    # ephemeral server does not — so the test does what the service would.
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+
+    with get_client(sync_client=True) as client:
+        client.update_global_concurrency_limit("kaoping-smtp", GlobalConcurrencyLimitUpdate(active_slots=0))
 
     second = start(start={"year": 2022, "half": "上半年", "today": "2022-06-20"})  # the team starts it again
     assert wait_for_state(second.id, TERMINAL).state.type.value == "COMPLETED"
