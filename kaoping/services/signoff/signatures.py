@@ -92,6 +92,16 @@ def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
             raise Conflict(f"{cycle.code} 暂不能提请分管领导审定：{blockers[0]}", blockers[1:])
 
 
+#: Signing on the web page, said after signing by reply (the link: PREFECT_UI_URL's page of the waiting run).
+WEB_SIGNING = "也可以在考评系统的网页上签字：请专班告知网址，打开等待签字的页面后点击“Resume”（继续），填写验证码并选择同意或退回修改。"
+
+
+def web_signing(link: str) -> str:
+    if not link:
+        return WEB_SIGNING
+    return f"也可以在考评系统的网页上签字：打开 {link} ，点击“Resume”（继续），填写验证码并选择同意或退回修改。"
+
+
 def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,
                     summary: str = "") -> tuple[SignoffRequest, str]:
     """Email a fresh one-time code to the designated signer; returns the request and the code
@@ -123,15 +133,19 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
     code = f"{secrets.randbelow(10**6):06d}"
     request.code_hmac = _digest(settings, request.id, code)
     session.add(request)
+    from kaoping.services.signoff.brief import signoff_brief
+
+    brief = signoff_brief(session, settings, cycle, stage, actor=actor)
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
-                      valid_until=chinese_time(request.expires_at, settings.tz),
-                      summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
+                      valid_until=chinese_time(request.expires_at, settings.tz), brief=brief.lines,
+                      summary=summary or WEB_SIGNING)
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
                  reason=f"提请{STAGES[stage]}")
     # Queued after the entry, so the email anchors the audit head including this request.
     queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
-          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code)
+          subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code,
+          attachments=brief.attachments)
     return request, code
 
 
@@ -348,8 +362,7 @@ def signoff_state(session: Session, *, cycle_code: str, stage: str, now: datetim
 def ask_signer(session: Session, settings: Settings, *, cycle_code: str, stage: str, flow_run_id: str, link: str,
                actor: str) -> SignoffRequest:
     """Email a fresh code to the signer, telling them where the waiting run is (``link``)."""
-    summary = (f"也可以在 Prefect 界面中打开这次运行，点击“Resume”，填写验证码并选择同意或退回修改：{link}"
-               if link else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+    summary = web_signing(link)
     cycle = get_cycle(session, cycle_code)
     previous = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.stage == stage)
                             .order_by(SignoffRequest.id.desc())).first()
@@ -436,8 +449,7 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
                           requested=chinese_time(request.created_at, settings.tz),
                           valid_until=chinese_time(request.expires_at, settings.tz),
-                          where=f"也可以在 Prefect 界面中打开等待签字的运行，点击“Resume”填写验证码：{link}" if link
-                          else "也可以在 Prefect 界面中打开等待签字的 half_year_cycle 运行，点击“Resume”填写验证码。")
+                          where=web_signing(link))
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
                            to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
                            cycle_code=cycle.code)
