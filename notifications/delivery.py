@@ -54,7 +54,7 @@ from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, format_datetime
 
 from email_validator import EmailNotValidError
 from kaoping.models import SECRET_KINDS, SECRET_MASK, MessageStatus, OutboxMessage
@@ -132,7 +132,7 @@ def build_email(settings: Settings, row: OutboxMessage, session=None, attachment
     if row.cc:
         message["Cc"] = ", ".join(row.cc)
     message["Message-ID"] = row.message_id
-    message["Date"] = formatdate(localtime=True)
+    message["Date"] = format_datetime(utcnow().astimezone(settings.tz))  # the office's time zone (KAOPING_TIMEZONE)
     message["X-Kaoping-Kind"] = row.kind
     if row.in_reply_to:  # a reply to an email kaoping received: threaded with it
         message["In-Reply-To"] = row.in_reply_to

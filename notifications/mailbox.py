@@ -51,7 +51,7 @@ from kaoping.adapters.archives import is_zip, unpack_zip
 from kaoping.adapters.locks import exclusive
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
-from kaoping.domain.clock import local_time
+from kaoping.domain.clock import month_day_time
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.text import normalize_email
@@ -267,7 +267,7 @@ def queue_no_form_reply(session: Session, settings: Settings, message: IncomingM
     from kaoping.notifications.outbox import queue
     from kaoping.notifications.render import render
 
-    received = local_time(message.received_at, settings.tz)
+    received = month_day_time(message.received_at, settings.tz)
     subject = (message.subject or "（无主题）")[:80]
     rendered = render("mail_no_form", settings, greeting="您好", their_subject=subject, received=received,
                       others="、".join(others[:5]))

@@ -32,6 +32,12 @@ def chinese_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def month_day_time(moment: datetime, tz: tzinfo) -> str:
+    """7月9日01:30 (office time): a time as an office letter writes it, within the year of the cycle."""
+    at = local(moment, tz)
+    return f"{at.month}月{at.day}日{at:%H:%M}"
+
+
 def chinese_time(moment: datetime, tz: tzinfo) -> str:
     """2022年7月9日 01:30 (office time)."""
     at = local(moment, tz)

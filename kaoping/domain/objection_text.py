@@ -17,6 +17,11 @@ from decimal import Decimal
 _QUOTE_STARTS = re.compile(
     r"^(-{2,}\s*(原始邮件|原邮件|Original Message|Forwarded message)\s*-{2,}|"
     r"在\s*.{0,80}写道\s*[:：]\s*$|On .{0,120}wrote:\s*$|发件人\s*[:：]|From:\s)", re.IGNORECASE)
+# A letter's closing (此致 / 敬礼 …) ends what it says: the closing, the signature and the date after it are not
+# part of the objection (nor of its 依据).
+_CLOSING = re.compile(r"^(此致|敬礼|此致\s*敬礼|顺颂(?:商祺|时祺|时绥)|特此(?:函告|说明)?|以上[，,]?\s*请.{0,6}[。！!]?|谢谢[！!。]?)"
+                      r"[\s!！,，。]*$")
+_TRAILING_CLOSING = re.compile(r"[\s，,。]*(此致\s*敬礼|此致|敬礼)[\s!！。]*$")
 _NUMBER_LIST = r"(\d{1,4}(?:\s*(?:[、,，/;；]|和|及|与|and)\s*\d{1,4})*)"
 _LABELLED = re.compile(r"(?:指标序号|指标编号|指标号|序号|indicator\s*(?:no\.?|number|#)?)\s*[:：]?\s*" + _NUMBER_LIST,
                        re.IGNORECASE)
@@ -39,8 +44,9 @@ def own_text(text: str) -> str:
     """The reply without the quoted history, full-width digits folded (the rest as written)."""
     lines = []
     for line in (text or "").translate(_FOLD).replace("\r\n", "\n").split("\n"):
-        if _QUOTE_STARTS.match(line.strip()):
+        if _QUOTE_STARTS.match(line.strip()) or _CLOSING.match(line.strip()):
             break
+        line = _TRAILING_CLOSING.sub(lambda m: "。" if m.group(0).lstrip().startswith("。") else "", line)
         if line.lstrip().startswith(">"):
             continue
         lines.append(line.rstrip())

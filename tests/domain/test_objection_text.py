@@ -47,3 +47,12 @@ def test_the_lead_assessors_opinion_is_read_from_its_own_words(text, stance, sco
     read = read_opinion(text)
     assert (read.stance, read.score) == (stance, score)
     assert "原始邮件" not in read.text
+
+
+def test_a_letters_closing_and_signature_are_not_part_of_the_objection():
+    text = ("指标序号：19\n异议内容：应得满分\n依据：上线通知已发布，确已按时完成。\n此致\n敬礼！\n"
+            "东河区政务服务局\n2022年7月5日")
+    [objection] = parse_objections(text)
+    assert objection.evidence == "上线通知已发布，确已按时完成。" and objection.disputed == "应得满分"
+    assert own_text("指标19 应得满分，依据：已上线。此致敬礼") == "指标19 应得满分，依据：已上线。"
+    assert "此致" not in own_text("依据：已上线，此致\n张三")

@@ -41,6 +41,16 @@ def test_what_the_server_receives(migrated, smtp):
     assert outbox_statuses(s) == {"m-0": MessageStatus.sent}
 
 
+def test_the_date_header_is_in_the_office_time_zone(migrated, smtp):
+    s = mail_settings(migrated, smtp.port)
+    queue_mail(s)
+    with fixed_clock(datetime(2022, 7, 8, 17, 30, tzinfo=UTC)):
+        delivery.send_pending(s)
+    [got] = smtp.received
+    # 17:30 UTC is already 7月9日 01:30 in Beijing: the header says so, never +0000.
+    assert got.message["Date"] == "Sat, 09 Jul 2022 01:30:00 +0800"
+
+
 def test_queue_is_idempotent_and_validates_addresses(migrated):
     queue_mail(migrated)
     queue_mail(migrated)
@@ -184,7 +194,7 @@ def test_every_message_type_has_a_template(settings):
                    items=[{"form_label": "自评表", "form_no": "2022H1-ZP001", "deadline": "2022年7月8日", "days_left": 3,
                            "days_over": 2}], unit="东河区", date="2022年6月28日", time="09:00–12:00",
                    members=["张三", "李四"], location="东河区政务服务中心", stage="专班核实", code="428913",
-                   valid_until="2022年7月20日", documents=["通报", "报告"])
+                   valid_until="2022年7月20日", documents=["通报", "报告"], brief=["签字的含义：……"], upward=False)
     for kind in KINDS:
         rendered = render(kind, settings, **context)
         assert rendered.subject and "{" not in rendered.subject, kind

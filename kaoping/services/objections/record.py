@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
-from kaoping.domain.clock import chinese_date, local_date, local_time
+from kaoping.domain.clock import chinese_date, local_date, local_time, month_day_time
 from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.objection_text import own_text, parse_objections
@@ -175,7 +175,7 @@ def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleC
         return
     first = created[0]
     rendered = render("objection_received", settings, greeting=ctx.name(first.unit_id), unit=ctx.name(first.unit_id),
-                      period=cycle_label(cycle), received=local_time(first.received_at, settings.tz),
+                      period=cycle_label(cycle), received=month_day_time(first.received_at, settings.tz),
                       items=[{"id": o.id, "what": what(o)} for o in created],
                       unclassified=any(o.indicator_number is None for o in created),
                       attachments=len(_evidence_names(first)), form_no=form_no, repeated=list(repeated))
@@ -266,7 +266,7 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage,
     except KaopingError as exc:
         kept = _keep_message(session, settings, message, status="refused", reason=str(exc), details=details)
         rendered = render("objection_refused", settings, greeting=unit, period=cycle_label(cycle), reason=str(exc),
-                          received=local_time(message.received_at, settings.tz), office_email=settings.office_email)
+                          received=month_day_time(message.received_at, settings.tz), office_email=settings.office_email)
         queue(session, settings, key=f"objection-refused:{key_part(message.message_id) or kept[0].sha256}", kind="objection_refused",
               to=[sender], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle_code)
         audit.append(session, actor="mail:objections", action="objections.refused", entity=f"cycle:{cycle_code}/unit:{unit_code}",
@@ -416,7 +416,7 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
     outcome = "予以采纳" if uphold else "不予采纳"
     rendered = render("objection_decided", settings, greeting=ctx.name(objection.unit_id), period=cycle_label(cycle),
                       indicator=objection.indicator_number, objection_id=objection.id, outcome=outcome,
-                      received=local_time(objection.received_at, settings.tz), reason=objection.decision_reason,
+                      received=month_day_time(objection.received_at, settings.tz), reason=objection.decision_reason,
                       upheld=uphold, previous=objection.previous_score if objection.previous_score is not None else "—",
                       new=objection.new_score)
     to = [objection.sender] if objection.sender else unit_contacts(session, objection.unit_id)

@@ -19,7 +19,7 @@ def queue_report_distribution(session: Session, settings: Settings, cycle: Cycle
     created = 0
     tongbao = Attachment(reports.tongbao.name, reports.tongbao.read_bytes())
     leadership = render("report_distribution", settings, greeting="市委、市政府、市纪委监委", period=period,
-                        documents=["情况报告", "结果通报", "结果汇总表"])
+                        documents=["情况报告", "结果通报", "结果汇总表"], upward=True)
     _, new = queue(session, settings, key=f"report:{cycle.code}:leadership", kind="report_distribution",
                    to=settings.leadership_emails, subject=leadership.subject, text=leadership.text, html=leadership.html,
                    attachments=[Attachment(reports.baogao.name, reports.baogao.read_bytes()), tongbao,
@@ -31,7 +31,7 @@ def queue_report_distribution(session: Session, settings: Settings, cycle: Cycle
         if not recipients or unit.code not in letters:
             continue
         rendered = render("report_distribution", settings, greeting=unit.short_name, period=period,
-                          documents=["结果通报", "反馈函"])
+                          documents=["结果通报", "反馈函"], upward=False)
         letter = letters[unit.code]
         _, new = queue(session, settings, key=f"report:{cycle.code}:{unit.code}", kind="report_distribution",
                        to=recipients, subject=rendered.subject, text=rendered.text, html=rendered.html,

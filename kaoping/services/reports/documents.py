@@ -60,7 +60,7 @@ def _template(name: str):
 @dataclass
 class ReportSet:
     tongbao: Path
-    baogao: Path
+    baogao: Path | None  # None: built for a signer's review (``review_only``)
     letters: list[Path]
     workbook: Path
     number: str  # the 通报's 发文字号 ("" for a preview)
@@ -411,13 +411,14 @@ def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
                   number: int | None = None, report_number: int | None = None, signed: date | None = None,
                   actor: str, final_dir: Path | None = None, computed=None, anchor: str = "",
-                  fanout: Fanout = serial) -> ReportSet:
+                  review_only: bool = False, fanout: Fanout = serial) -> ReportSet:
     """The 通报, 报告, 反馈函 and workbook of ``cycle``. Without ``publish``: previews marked 征求意见稿,
     with no number. With ``publish``: each document takes its number from the register (``number`` /
     ``report_number``: the serials the office gives, refused if already used). ``computed``: the cycle's
     ``compute_cycle(..., detailed=True)`` if the caller has it (one computation per publish); ``anchor``:
-    the audit head written into each Word document's properties as it is saved. The 反馈函 are rendered by
-    ``fanout`` (issue 29: in this process, or on the flow's task runner), their numbers taken here first."""
+    the audit head written into each Word document's properties as it is saved. ``review_only``: the 通报 and the
+    workbook only (what a signer reviews), no 报告 and no 反馈函. The 反馈函 are rendered by ``fanout`` (issue 29:
+    in this process, or on the flow's task runner), their numbers taken here first."""
     inputs, results = computed or compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
@@ -478,44 +479,45 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     stamp(tongbao, anchor)
     tongbao.save(tongbao_path)
 
-    from kaoping.services.objections.summary import (
-        summary_lines,  # the objection stage (issue 17)
-    )
+    letters, letter_numbers, baogao_path = [], {}, None
+    if not review_only:  # the 报告 and the 反馈函 (a signer's review needs the 通报 and the workbook only)
+        from kaoping.services.objections.summary import (
+            summary_lines,  # the objection stage (issue 17)
+        )
 
-    report_facts = {**facts, **_verification_facts(session, cycle, inputs),
-                    "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
-    baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
-                             signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows, table=ranking)
-    layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
-                    chinese_date(signed))
-    baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
-    stamp(baogao, anchor)
-    baogao.save(baogao_path)
+        report_facts = {**facts, **_verification_facts(session, cycle, inputs),
+                        "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
+        baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
+                                 signer=settings.report_signer)
+        _attachment(baogao, meta["attachment"], rows, table=ranking)
+        layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
+                        chinese_date(signed))
+        baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
+        stamp(baogao, anchor)
+        baogao.save(baogao_path)
 
-    letters, letter_numbers = [], {}
-    group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
-    by_unit = {row["unit_code"]: row for row in rows}
-    template = environment().get_template("fankui.txt.j2")
-    due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
-    ordered = sorted(results, key=lambda r: r.unit.position)
-    if publish:  # every letter's number in one go, in the units' order
-        taken = doc_numbers.take_many(session, prefix=settings.letter_number_prefix, year=signed.year, cycle_code=cycle.code,
-                                      documents=[(f"fankui:{cycle.code}:{r.unit.code}",
-                                                  f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
-                                                 for r in ordered], actor=actor)
-        letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
-    jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
-                       {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
-                        "grades": disclosed.grades, "grades_note": disclosed.grades_note,
-                        "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
-                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
-                       number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template=template.name)
-            for r in ordered]
-    for job, data in zip(jobs, fanout(render_letter, jobs), strict=True):  # rendered wherever the fanout puts them
-        path = out_dir / "反馈函" / job.file_name
-        path.write_bytes(data)
-        letters.append(path)
+        group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
+        by_unit = {row["unit_code"]: row for row in rows}
+        template = environment().get_template("fankui.txt.j2")
+        due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
+        ordered = sorted(results, key=lambda r: r.unit.position)
+        if publish:  # every letter's number in one go, in the units' order
+            taken = doc_numbers.take_many(session, prefix=settings.letter_number_prefix, year=signed.year, cycle_code=cycle.code,
+                                          documents=[(f"fankui:{cycle.code}:{r.unit.code}",
+                                                      f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
+                                                     for r in ordered], actor=actor)
+            letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
+        jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
+                           {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                            "grades": disclosed.grades, "grades_note": disclosed.grades_note,
+                            "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
+                            "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
+                           number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template=template.name)
+                for r in ordered]
+        for job, data in zip(jobs, fanout(render_letter, jobs), strict=True):  # rendered wherever the fanout puts them
+            path = out_dir / "反馈函" / job.file_name
+            path.write_bytes(data)
+            letters.append(path)
 
     workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
     # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
@@ -526,7 +528,9 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
                         "out": str(final_dir or out_dir)},
-                 reason="印发考评通报、报告、反馈函和结果表" if publish else "生成考评通报、报告、反馈函（征求意见稿）和结果表")
+                 reason="印发考评通报、报告、反馈函和结果表" if publish else
+                 "生成考评通报（征求意见稿）和结果表，供签字人审阅" if review_only else
+                 "生成考评通报、报告、反馈函（征求意见稿）和结果表")
     return ReportSet(tongbao_path, baogao_path, letters, workbook, tongbao_no, baogao_no, letter_numbers, publish)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
-from kaoping.domain.clock import local_time
+from kaoping.domain.clock import month_day_time
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import queue
 from kaoping.notifications.render import render
@@ -18,7 +18,7 @@ from kaoping.settings import Settings
 def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, sender: str, accepted: bool,
                        result=None, reason: str = "", received_at: datetime | None = None) -> bool:
     """The receipt, or the reason for refusal, back to whoever sent the file."""
-    received = local_time(received_at or utcnow(), settings.tz)
+    received = month_day_time(received_at or utcnow(), settings.tz)
     if accepted:
         rendered = render("return_received", settings, greeting="您好", form_label=kind_spec(result.kind).label,
                           form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,

@@ -63,7 +63,7 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError
 from sqlmodel import Session, func, select
 
-from kaoping.domain.clock import chinese_time
+from kaoping.domain.clock import chinese_time, month_day_time
 from kaoping.domain.incoming import machine_sender
 from kaoping.domain.replies import codes_in, read_signoff_reply
 from kaoping.domain.text import normalize_email
@@ -371,7 +371,7 @@ def _close(session: Session, settings: Settings, reply: _Reply, fate: str, reaso
         request = session.get(SignoffRequest, row.request_id)
         is_signer = row.sender == _address(request.signer_email)
         rendered = render(kind, settings, greeting=request.signer_name if is_signer else "您好", period=cycle_label(cycle),
-                          stage=STAGES[stage], received=chinese_time(message.received_at, settings.tz),
+                          stage=STAGES[stage], received=month_day_time(message.received_at, settings.tz),
                           their_subject=masked(message.subject or "（无主题）")[:80], contact=settings.contact_phone, **values)
         sent, _ = queue(session, settings, key=f"signoff-reply:{row.request_id}:{row.id}", kind=kind, to=[row.sender],
                         subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code,

@@ -92,6 +92,7 @@ def _check_stage(session: Session, cycle: Cycle, stage: str) -> None:
             raise Conflict(f"{cycle.code} 暂不能提请分管领导审定：{blockers[0]}", blockers[1:])
 
 
+#: Signing on the web page, said after signing by reply (the link: PREFECT_UI_URL's page of the waiting run).
 def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: str, *, actor: str,
                     summary: str = "") -> tuple[SignoffRequest, str]:
     """Email a fresh one-time code to the designated signer; returns the request and the code
@@ -134,16 +135,19 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
             name_of_file = f"{cycle_label(cycle)}{CHECKLIST_NAME}.xlsx"
             attachments = [Attachment(name_of_file, checklist_xlsx(groups, title=f"{cycle_label(cycle)}{CHECKLIST_NAME}"))]
             checklist_text = checklist_summary(groups)
+    from kaoping.services.signoff.brief import signoff_brief
+
+    brief = signoff_brief(session, settings, cycle, stage, actor=actor)
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
-                      checklist=checklist_text, valid_until=chinese_time(request.expires_at, settings.tz),
-                      summary=summary or f"{cycle.code} 全部检查已通过，结果可在考评系统中查看（kaoping results）。")
+                      checklist=checklist_text, valid_until=chinese_time(request.expires_at, settings.tz), brief=brief.lines,
+                      summary=summary or in_the_ui("", cycle_label(cycle)))
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
                  reason=f"提请{STAGES[stage]}")
     # Queued after the entry, so the email anchors the audit head including this request.
     queue(session, settings, key=f"signoff:{cycle.code}:{stage}:{request.id}", kind="signoff_request", to=[email],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code, secret=code,
-          attachments=attachments)
+          attachments=[*brief.attachments, *attachments])
     return request, code
 
 

@@ -22,13 +22,7 @@ from kaoping.domain.errors import KaopingError
 from kaoping.domain.labels import GROUP_LABELS
 from kaoping.models import Adjustment, Cycle, SignoffRequest
 from kaoping.services.cycles.cycle import cycle_label
-
-MEANING = {
-    "verification": "专班负责人签字，即确认本期各单位的得分已经核实无误。签字后分数冻结（此后如需修改，须重新开启并记入审计日志），"
-                    "结果提交分管领导审定。",
-    "approval": "分管领导签字，即审定本期考评结果。签字后系统印发通报、向市委、市政府、市纪委监委报送报告，"
-                "向各单位发送反馈函。退回修改则回到专班核实。",
-}
+from kaoping.services.signoff.brief import MEANING  # one text for the dialog and the email
 
 
 #: How the signer learns what became of the answer (the state the run page shows, the email).
