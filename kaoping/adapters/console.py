@@ -44,7 +44,8 @@ def print_result_table(rows: list[dict], title: str, *, note: str = "") -> None:
     half_year = "monitoring" in (rows[0] if rows else {})
     columns = (
         [("排名", "rank"), ("单位", "unit_name"), ("监测", "monitoring"), ("调研", "field"), ("民意", "opinion"),
-         ("第三方", "third_party"), ("加减分", "adjustments"), ("总分", "total"), ("等次", "grade")]
+         ("第三方", "third_party"), ("加减分", "adjustments"), ("总分", "total"), ("承担分值", "base"),
+         ("等次", "grade")]
         if half_year else
         [("排名", "rank"), ("单位", "unit_name"), ("上半年", "first_half"), ("下半年", "second_half"), ("年度", "total"),
          ("等次", "grade")]
@@ -71,8 +72,8 @@ def print_result_table(rows: list[dict], title: str, *, note: str = "") -> None:
         out.print(table)
     if half_year:
         out.print("监测 = 日常监测 60%，调研 = 实地调研 20%，民意 = 民意调查 10%，第三方 = 第三方评估 10%。")
-    for note in notes:
-        out.print(f"※ {note}")
+    for line in notes:  # not ``note``: that is the rounding note printed last
+        out.print(f"※ {line}")
     if default_points:
         out.print("※ 部分指标的分值尚未由牵头考核单位明确，按所在分组或大项平均分配计算（各单位明细见 kaoping explain）。")
     if note:

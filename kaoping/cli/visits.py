@@ -115,11 +115,16 @@ def visits_plan(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: Teams
 @visits_app.command("confirm")
 @refusals_exit
 def visits_confirm(cycle: CycleOpt, start: VisitWindow, end: VisitEnd, teams: TeamsFile = None, length: LengthOpt = None,
-                   unit: UnitsOpt = None) -> None:
+                   unit: UnitsOpt = None,
+                   reason: Annotated[str, typer.Option(help="调研早于自评表截止时的理由（记入审计日志并在报告中说明）")] = "",
+                   ) -> None:
     """确认实地调研安排：保存，并给调研组成员和被调研单位发日历邀请（.ics）。"""
     s = ready()
     first, last = parse_day(start, "开始日期"), parse_day(end, "结束日期")
     with cycle_session(cycle, s) as (_, session, c):
+        note = visits.check_visit_order(session, c, first, reason=reason, actor=actor_of(s))
+        if note:
+            out.print(note)
         visit_plan = _visit_plan(session, c, first, last, teams, length, unit)
         queued = visits.confirm_visits(session, s, c, visit_plan, actor=actor_of(s))
     _print_plan(visit_plan)

@@ -115,7 +115,9 @@ class RankingPolicy(BaseModel):
     measures', and every document that applies it says so. Units the registry marks ``listed`` or
     ``not_assessed`` are never ranked, whatever their base."""
 
-    min_base: Decimal = Field(Decimal(1), ge=0, le=100)
+    # 0 when a policy says nothing: a cycle opened before this rule (its policy copy has no ``ranking``)
+    # keeps ranking every unit, as it published; the shipped default.yaml sets 1.
+    min_base: Decimal = Field(Decimal(0), ge=0, le=100)
     groups: list[str] = ["department"]  # the groups the minimum applies to (districts undertake every item)
     basis: str = "专班口径"
 

@@ -328,7 +328,7 @@ def test_results_formats_and_explain(initialized, settings, tmp_path):
     assert len(rows) == 36
     first = rows[0]
     assert set(first) == {"unit_code", "unit_name", "group", "areas", "monitoring", "field", "opinion", "third_party",
-                          "adjustments", "total", "rank", "grade", "flags"}
+                          "adjustments", "total", "base", "own_points", "rank", "grade", "flags"}
     assert first["group"] == "district" and first["rank"] == 1
     for r in rows:
         for key in ("monitoring", "field", "opinion", "third_party", "total"):
@@ -342,6 +342,8 @@ def test_results_formats_and_explain(initialized, settings, tmp_path):
     assert sorted(districts[0]["areas"]) == ["1", "2", "3", "4", "5", "6", "7"]
     health = next(r for r in rows if r["unit_name"] == "市卫健委")
     assert list(health["areas"]) == ["1"]  # it undertakes item 20 only
+    # Issue 27: its base (0.5 points, all its own scoring) is below the shipped minimum: listed, not ranked.
+    assert (health["base"], health["own_points"], health["rank"], health["grade"]) == ("0.50", "0.50", "列示", "—")
 
     text = cli("results", "--cycle", "2022H1", "--format", "csv").stdout
     table = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))

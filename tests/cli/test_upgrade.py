@@ -68,6 +68,8 @@ def as_previous_release(source: Settings, target: Settings, revision: str, folde
 
 def test_a_database_of_the_previous_release_upgrades_and_keeps_every_result(initialized_db, empty_target, tmp_path, cli):
     source = initialized_db
+    with db.session_scope(source) as session:  # the previous release knew no standing: every unit was ranked
+        session.execute(sqlalchemy.text("UPDATE unit SET standing = 'ranked'"))
     published(source, tmp_path, cli)
     before = factories.result_rows(source)
     previous, head = previous_revision(source)

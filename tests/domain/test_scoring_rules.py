@@ -416,3 +416,7 @@ def test_readme_worked_example():
     policy = POLICY.model_copy(update={"ranking": POLICY.ranking.model_copy(update={"min_base": Decimal("0.5")})})
     r = compute(ScoringInputs(policy, areas, items, units, lead, data.verifications, comps, {}, {wjw: "市卫健委"}))[0]
     assert r.grade == "良好" and r.rank == 1 and r.ranked  # at the minimum: ranked on its base
+    # A cycle whose policy copy predates the rule (no ``ranking``) keeps ranking every unit, as it published.
+    older = POLICY.model_validate({k: v for k, v in POLICY.snapshot().items() if k != "ranking"})
+    r = compute(ScoringInputs(older, areas, items, units, lead, data.verifications, comps, {}, {wjw: "市卫健委"}))[0]
+    assert r.ranked and r.grade == "良好"

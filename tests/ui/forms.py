@@ -18,7 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 # The English parameter names a user must never meet as titles.
 ENGLISH = re.compile(r"^(year|half|self_assessment_deadline|self_assessment_workdays|scoring_workdays|results_workdays|"
                      r"visit_start|visit_end|visit_early_reason|teams_file|accept_default_responsibilities|today|code|decision|comments|"
-                     r"confirm_self_scored)\b")
+                     r"confirm_self_scored|confirm_groups)\b")
 OPTIONAL = " (Optional)"
 
 

@@ -271,3 +271,32 @@ def move_visit(session: Session, settings: Settings, cycle: Cycle, *, unit: str,
                  cycle_code=cycle.code, before=before, after={"day": day.isoformat(), "part": part, "sequence": visit.sequence},
                  reason=reason or "调整实地调研时间")
     return visit
+
+
+def check_visit_order(session: Session, cycle: Cycle, start: date, *, reason: str, actor: str) -> str:
+    """Visits check what the units reported (办法三(一), issue 27): a window typed at the command line that
+    starts before the plan's earliest visit day (the policy's working days after the self-assessment
+    deadline) is refused without a reason; with one, the reason is kept on the plan (stated in the 报告)
+    and audited. Returns a note for the operator ("" when the window is in order or no plan exists)."""
+    from kaoping.models import CyclePlan
+    from kaoping.services.cycles.cycle import policy_of
+
+    plan = session.exec(select(CyclePlan).where(CyclePlan.cycle_id == cycle.id)).first()
+    if plan is None:
+        return ""
+    after = policy_of(session, cycle).visits.after_returns_workdays
+    earliest = WorkCalendar.load(session).add_workdays(plan.self_assessment_deadline, after)
+    if start >= earliest:
+        return ""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput(f"实地调研开始日期 {start} 早于自评表截止（{plan.self_assessment_deadline}）后第 {after} 个工作日"
+                           f"（{earliest}）：调研组应对照各单位报送的自评内容实地核实（办法三(一)）。请从 {earliest} 或以后开始，"
+                           "确需提前的请用 --reason 写明理由（记入审计日志并在报告中说明）。")
+    before = plan.visit_early_reason
+    plan.visit_early_reason = reason
+    session.add(plan)
+    audit.append(session, actor=actor, action="cycle.visit_early", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
+                 before={"visit_early_reason": before}, after={"visit_start": start, "visit_early_reason": reason},
+                 reason=reason)
+    return f"实地调研 {start} 开始，早于自评表截止后第 {after} 个工作日（{earliest}）；理由已记录并将在报告中说明：{reason}"

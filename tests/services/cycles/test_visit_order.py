@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from kaoping.models import AuditEntry, Cycle, CyclePlan, FormKind, IssuedForm
+from kaoping.models import AuditEntry, Cycle, CyclePlan, FormKind, IssuedForm, Visit
 from sqlmodel import func, select
 
 from kaoping import db
@@ -116,3 +116,18 @@ def _docx_text(path: Path) -> str:
     document = Document(str(path))
     cells = [c.text for t in document.tables for r in t.rows for c in r.cells]
     return "\n".join([p.text for p in document.paragraphs] + cells)
+
+
+def test_visits_confirmed_at_the_command_line_before_the_returns_need_a_reason(initialized, settings):
+    import_teams(settings)
+    _prepare(settings)
+    early = ("visits", "confirm", "--cycle", "2022H1", "--from", "2022-06-20", "--to", "2022-07-01")
+    refused = initialized(*early)
+    assert refused.exit_code != 0 and "--reason" in refused.output and "2022-07-11" in refused.output
+    with db.session_scope(settings) as session:
+        assert session.exec(select(func.count()).select_from(Visit)).one() == 0
+    done = initialized(*early, "--reason", "调研组七月另有督查任务")
+    assert done.exit_code == 0, done.output
+    with db.session_scope(settings) as session:
+        assert session.exec(select(CyclePlan)).one().visit_early_reason == "调研组七月另有督查任务"
+        assert "理由：调研组七月另有督查任务" in visit_order(session, get_cycle(session, "2022H1"))
