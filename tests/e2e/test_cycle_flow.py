@@ -302,7 +302,8 @@ def test_a_whole_cycle_from_the_ui_to_the_reports(world, settings):
     assert cycle_status(settings) == CycleStatus.open
     assert len(signoff_rows(settings, "verification")) == 2
     second_code = world.code_for(settings.verifier_email)
-    resume(run_id, code=second_code, decision="同意", comments="已核实，维持原分")
+    # (the decisive switch is required in the schema: an answer through the API gives it, as the UI does)
+    resume(run_id, code=second_code, decision="同意", comments="已核实，维持原分", confirm_self_scored=False)
     wait_for_state(run_id, ("PAUSED",))
     resume(run_id, code=world.code_for(settings.approver_email), decision="同意", comments="")
     assert wait_for_state(run_id, TERMINAL).state.type.value == "COMPLETED"
