@@ -11,7 +11,7 @@ from pydantic import Field
 
 from kaoping import db
 from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.reports.documents import build_annual_reports
+from kaoping.services.reports.annual import build_annual_reports
 from kaoping.services.scoring.results import annual as annual_results
 from kaoping.services.scoring.results import annual_rows, rounding_note_of, write_xlsx
 from kaoping.settings import get_settings

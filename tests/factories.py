@@ -371,7 +371,8 @@ def write_reports(settings: Settings, out: Path, *, cycle: str | None = None, an
            publish: bool = False, number: int | None = None, report_number: int | None = None):
     """``kaoping report --cycle CODE|--annual YEAR --out DIR --date DAY [--publish [--number N]]``: the 通报,
     报告, 反馈函 and workbook (a preview unless ``publish``); returns the service's ``ReportSet``."""
-    from kaoping.services.reports.documents import build_annual_reports, build_reports
+    from kaoping.services.reports.annual import build_annual_reports
+    from kaoping.services.reports.documents import build_reports
 
     with db.session_scope(settings) as session:
         if annual is not None:

@@ -24,7 +24,8 @@ from kaoping.cli.common import (
 )
 from kaoping.domain.errors import InvalidInput
 from kaoping.services.forms import build_forms, issuing
-from kaoping.services.reports.documents import build_annual_reports, build_reports
+from kaoping.services.reports.annual import build_annual_reports
+from kaoping.services.reports.documents import build_reports
 from kaoping.services.reports.placeholders import refuse_placeholders
 from kaoping.services.returns.intake import (
     held_files,

@@ -24,21 +24,20 @@ from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.word import layout
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
-from kaoping.domain.scoring import fmt, item_mean, points_text, round_half_up, score_text
+from kaoping.domain.scoring import fmt, points_text, round_half_up, score_text
 from kaoping.domain.text import chinese_numeral, short_title
-from kaoping.models import Component, ComponentScore, Cycle, CycleStatus, Indicator
+from kaoping.models import Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label, get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.reports import doc_numbers
 from kaoping.services.reports.disclosures import disclosures
-from kaoping.services.reports.placeholders import refuse_placeholders
+from kaoping.services.reports.findings import field_findings, verification_facts
 from kaoping.services.scoring.results import (
     GROUP_LABELS,
     compute_cycle,
     result_rows,
-    rounding_note_of,
     write_xlsx,
 )
 from kaoping.settings import Settings
@@ -349,65 +348,6 @@ def _publishable(cycle: Cycle) -> None:
                        "审定前请生成征求意见稿（不加 --publish）。")
 
 
-#: themes of what the field visits found, by the words their records use (first match wins)
-FINDING_THEMES = (
-    ("网络和数据安全", ("安全", "等保", "漏洞", "密码", "防护")),
-    ("数据共享和开放", ("数据", "共享", "目录", "开放", "资源")),
-    ("政务服务", ("网办", "办事", "政务服务", "通办", "窗口", "大厅", "审批", "一网", "掌上", "自助")),
-    ("协同办公", ("协同", "办公", "公文", "视频会议")),
-    ("基础设施和平台", ("平台", "系统", "网络", "机房", "云", "终端")),
-    ("统筹管理和保障", ("资金", "机构", "人员", "制度", "统筹", "考核", "培训")),
-)
-
-
-def _finding_of(note: str) -> str:
-    """What a visit found: the 发现的问题 of a visit record (its other fields — 评分说明, 调研组成员, 调研日期 — are
-    the team's working notes), or an imported note as it is; "" when nothing was found."""
-    note = note.strip()
-    if "发现的问题：" in note:
-        note = note.split("发现的问题：", 1)[1].split("；评分说明：")[0].split("；调研组成员：")[0].split("；调研日期：")[0]
-    elif any(note.startswith(f"{key}：") for key in ("评分说明", "调研组成员", "调研日期")):
-        return ""
-    note = note.strip().rstrip("。；;")
-    return "" if note in ("", "无", "未发现问题", "无问题") else note
-
-
-def _theme_of(finding: str) -> str:
-    return next((theme for theme, words in FINDING_THEMES if any(w in finding for w in words)), "其他")
-
-
-def _field_findings(session: Session, cycle: Cycle, inputs) -> list[str]:
-    """A summary of what the field visits found (never the records pasted): how many units were visited and how
-    many had problems, the problems counted by theme, and a few examples in the teams' words."""
-    scored = session.exec(select(ComponentScore.unit_id, ComponentScore.note).where(
-        ComponentScore.cycle_id == cycle.id, ComponentScore.component == Component.field, ComponentScore.current)).all()
-    if not scored:
-        return []
-    order = {u.unit_id: u.position for u in inputs.units}
-    found: dict[str, list[int]] = defaultdict(list)  # finding → units
-    for unit_id, note in sorted(scored, key=lambda row: order.get(row[0], 0)):
-        finding = _finding_of(note or "")
-        if finding and unit_id not in found[finding]:
-            found[finding].append(unit_id)
-    visited = len({unit_id for unit_id, _ in scored})
-    with_problems = len({u for units in found.values() for u in units})
-    if not found:  # no findings recorded (scores imported without notes): nothing to summarise
-        return []
-    themes = Counter()
-    for finding, units in found.items():
-        themes[_theme_of(finding)] += len(units)
-    by_theme = "，".join(f"{theme}方面{n}个单位次" for theme, n in themes.most_common())
-    lines = [f"实地调研共走访{visited}个单位，{with_problems}个单位发现问题：{by_theme}。"]
-    examples = sorted(found.items(), key=lambda kv: (-len(kv[1]), order.get(kv[1][0], 0)))[:3]
-    names = inputs.unit_names
-    quoted = []
-    for finding, units in examples:
-        who = names.get(units[0], units[0]) + (f"等{len(units)}个单位" if len(units) > 1 else "")
-        quoted.append(f"{who}“{finding}”")
-    lines.append("较典型的有：" + "；".join(quoted) + "。")
-    return lines
-
-
 def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, publish: bool = False,
                   number: int | None = None, report_number: int | None = None, signed: date | None = None,
                   actor: str, final_dir: Path | None = None, computed=None, anchor: str = "",
@@ -485,8 +425,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
             summary_lines,  # the objection stage (issue 17)
         )
 
-        report_facts = {**facts, **_verification_facts(session, cycle, inputs),
-                        "field_findings": _field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
+        report_facts = {**facts, **verification_facts(session, cycle, inputs),
+                        "field_findings": field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
         baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                                  signer=settings.report_signer)
         _attachment(baogao, meta["attachment"], rows, table=ranking)
@@ -532,30 +472,6 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                  "生成考评通报（征求意见稿）和结果表，供签字人审阅" if review_only else
                  "生成考评通报、报告、反馈函（征求意见稿）和结果表")
     return ReportSet(tongbao_path, baogao_path, letters, workbook, tongbao_no, baogao_no, letter_numbers, publish)
-
-
-def _verification_facts(session: Session, cycle: Cycle, inputs) -> dict:
-    """What the specialist team changed, in the documents' own sentences: never an operator id, and never the
-    free text typed with a verification (the reason of a 加分/扣分 line is its stated basis and is kept)."""
-    names = inputs.unit_names
-    places = inputs.policy.rounding.places
-    specs = {i.indicator_id: i for i in inputs.items.values()}
-    adjustments = []
-    for (u, i), v in sorted(inputs.verifications.items(), key=lambda kv: (names.get(kv[0][0], ""), specs[kv[0][1]].number)):
-        if v.kind != "adjust":
-            continue
-        scores = inputs.lead_scores.get((u, i), {})
-        before = (f"由牵头考核单位评定的{fmt(item_mean(scores, specs[i].points), places)}分" if scores else "")
-        adjustments.append(f"{names.get(u, u)}指标{specs[i].number}：经专班核实，得分{before}调整为{fmt(v.value, places)}分。")
-    lines, vetoes = [], []
-    for unit_id, items in inputs.adjustments.items():
-        for line in items:
-            if line.kind == "veto":
-                vetoes.append(f"{names.get(unit_id, unit_id)}：{line.reason.rstrip('。')}。")
-            else:
-                label = "加分" if line.kind == "bonus" else "扣分"
-                lines.append(f"{names.get(unit_id, unit_id)}：{label}{fmt(line.points, places)}分，事由：{line.reason.rstrip('。')}。")
-    return {"adjustments": adjustments, "lines": lines, "vetoes_detail": vetoes}
 
 
 def _points_figure(points: Fraction, places: int) -> str:
@@ -657,94 +573,3 @@ def _letter(settings, template, result, row, inputs, period, group_counts, signe
     path = out_dir / "反馈函" / job.file_name
     path.write_bytes(render_letter(job))
     return path
-
-
-# --------------------------------------------------------------------------- annual documents
-
-
-def _annual_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
-    header = ["排名", "单位", "上半年", "下半年", "年度得分", "等次"]
-    body = [[str(r["rank"]), r["unit_name"], r["first_half"] or "—", r["second_half"] or "—", r["total"], r["grade"]]
-            for r in rows if r["group"] == group]
-    if not grades:
-        header, body = header[:-1], [line[:-1] for line in body]
-    layout.table(document, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1,)))
-
-
-def build_annual_reports(session: Session, settings: Settings, year: int, out_dir: Path, *, publish: bool = False,
-                         number: int | None = None, report_number: int | None = None, signed: date | None = None,
-                         actor: str, final_dir: Path | None = None) -> ReportSet:
-    """The annual 通报 and 报告 (年度分值 = 上下半年平均, ranks and grades, the two halves side by side)
-    and the 实绩考核 workbook. Numbers as in :func:`build_reports` (documents ``tongbao:<year>``…)."""
-    from kaoping.services.scoring.results import annual, annual_rows
-
-    results, places = annual(session, year)
-    rows = annual_rows(results, places)
-    first = get_cycle(session, f"{year}H1")
-    inputs, _ = compute_cycle(session, first)
-    grade_order = [g.name for g in inputs.policy.grades]
-    signed = signed or local_date(utcnow(), settings.tz)
-    counts = Counter(r.grade for r in results)
-    groups = {}
-    for key, label in GROUP_LABELS.items():
-        members = sorted((r for r in results if r.unit.group == key), key=lambda r: (r.rank, r.unit.position))
-        groups[key] = {
-            "label": label, "count": len(members),
-            "average": fmt(sum((Fraction(r.published_total) for r in members), Fraction(0)) / len(members), places)
-            if members else "",
-            "top": [r.unit.short_name for r in members[:3]],
-            "by_grade": [(g, names) for g in grade_order
-                         if (names := [r.unit.short_name for r in members if r.grade == g])],
-        }
-    halves = [r for r in results if r.first is not None and r.second is not None]
-    improved = sorted((r for r in halves if r.second > r.first), key=lambda r: r.first - r.second)[:5]
-    facts = {
-        "year": year, "units_total": len(results), "office": settings.office_name,
-        "average": fmt(sum((Fraction(r.published_total) for r in results), Fraction(0)) / len(results), places) if results else "",
-        "first_average": fmt(sum((Fraction(round_half_up(r.first, places)) for r in halves), Fraction(0)) / len(halves), places)
-        if halves else "",
-        "second_average": fmt(sum((Fraction(round_half_up(r.second, places)) for r in halves), Fraction(0)) / len(halves), places)
-        if halves else "",
-        "grade_counts": [(g, counts[g]) for g in grade_order if counts[g]], "groups": groups,
-        "improved": [f"{r.unit.short_name}（+{fmt(r.second - r.first, places)}分）" for r in improved],
-        "flagged": [f"{r.unit.short_name}：{'；'.join(r.flags)}" for r in results if r.flags],
-        "vetoes": [r.unit.short_name for r in results if r.veto], "lowest_grade": inputs.policy.lowest_grade,
-        "tongbao_to": "，".join(settings.tongbao_to), "report_to": "、".join(settings.report_to),
-        "grades": bool(inputs.policy.rules.adopted_by.strip()),
-        "grades_note": "" if inputs.policy.rules.adopted_by.strip() else
-        f"《{inputs.policy.rules.name.strip('《》')}》尚未以文件印发，本次只公布得分和排名，不确定等次。",
-    }
-    if publish:
-        _publishable(first)
-        _publishable(get_cycle(session, f"{year}H2"))
-        refuse_placeholders(settings, f"印发{year}年度通报和报告")
-        tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
-                                      document=f"tongbao:{year}", title=f"关于{year}年度数字政府建设考评结果的通报",
-                                      cycle_code=f"{year}", serial=number, actor=actor).text
-        baogao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
-                                     document=f"baogao:{year}", title=f"关于{year}年度数字政府建设考评情况的报告",
-                                     cycle_code=f"{year}", serial=report_number, actor=actor).text
-    else:
-        tongbao_no = baogao_no = ""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tongbao, meta = _official(settings, tongbao_no, facts, "annual_tongbao.txt.j2", {}, signed)
-    annual_table = partial(_annual_table, grades=facts["grades"])
-    _attachment(tongbao, meta["attachment"], rows, table=annual_table)
-    layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
-                    chinese_date(signed))
-    tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
-    tongbao.save(tongbao_path)
-    baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=settings.report_signer)
-    _attachment(baogao, meta["attachment"], rows, table=annual_table)
-    layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
-                    chinese_date(signed))
-    baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"
-    baogao.save(baogao_path)
-    workbook = out_dir / f"{year}年度数字政府建设考评结果（实绩考核）.xlsx"
-    write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果",
-               note=rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True))
-    audit.append(session, actor=actor, action="reports.annual.publish" if publish else "reports.annual.build",
-                 entity=f"year:{year}", after={"number": tongbao_no, "report_number": baogao_no,
-                                               "out": str(final_dir or out_dir)},
-                 reason=f"{'印发' if publish else '生成'}{year}年度考评通报、报告和实绩考核结果表")
-    return ReportSet(tongbao_path, baogao_path, [], workbook, tongbao_no, baogao_no, {}, publish)
