@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from kaoping.models import Component
 
 from kaoping.domain.policy import ScoringPolicy, load_policy
+from kaoping.domain.annual import compute_annual
 from kaoping.domain.scoring import (
     AdjustmentLine,
     AreaSpec,
@@ -33,7 +34,6 @@ from kaoping.domain.scoring import (
     VerificationValue,
     basis_text,
     compute,
-    compute_annual,
     fmt,
     round_half_up,
 )

@@ -19,9 +19,9 @@ from kaoping.domain.clock import local_time
 from kaoping.domain.errors import InvalidInput, NotFound
 from kaoping.domain.labels import GROUP_LABELS
 from kaoping.domain.numbers import rounding_note
+from kaoping.domain.annual import AnnualResult, compute_annual
 from kaoping.domain.scoring import (
     AdjustmentLine,
-    AnnualResult,
     AreaSpec,
     ComponentValue,
     ItemSpec,
@@ -33,7 +33,6 @@ from kaoping.domain.scoring import (
     VerificationValue,
     check,
     compute,
-    compute_annual,
     fmt,
     fmt_exact,
     ranges,
