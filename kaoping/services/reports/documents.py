@@ -32,6 +32,7 @@ from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label, get_cycle
 from kaoping.services.reference.workdays import WorkCalendar
 from kaoping.services.reports import doc_numbers
+from kaoping.services.reports.charts import bar_charts
 from kaoping.services.reports.disclosures import disclosures
 from kaoping.services.reports.findings import field_findings, verification_facts
 from kaoping.services.scoring.results import (
@@ -217,55 +218,6 @@ def _render_text(document, text: str, blocks: dict) -> dict:
     return meta
 
 
-def chart_series(rows: list[dict], group: str) -> list[tuple[str, str]]:
-    """(unit, label) of one group's bars, top first: the labels are the ranking table's own strings."""
-    return [(r["unit_name"], r["total"]) for r in rows if r["group"] == group]
-
-
-def _charts(rows: list[dict]) -> list[bytes]:
-    """One bar chart of totals per group (matplotlib; Chinese labels in Noto Sans CJK SC): two
-    pictures rather than one tall one, so the first fits under the 总体情况 on its page. Each bar's
-    label is the total as the table prints it (no float formatting)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.font_manager import FontProperties
-
-    font = FontProperties(fname=str(cjk_font()))
-    charts = []
-    for key, label in GROUP_LABELS.items():
-        members = chart_series(rows, key)
-        if not members:
-            continue
-        fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
-        names = [name for name, _ in members][::-1]
-        labels = [label for _, label in members][::-1]
-        values = [float(label) for label in labels]  # bar lengths only
-        bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
-        ax.set_xlim(0, 105)
-        ax.set_title(f"{label}考评得分", fontproperties=font, fontsize=11)
-        for tick in ax.get_yticklabels():
-            tick.set_fontproperties(font)
-            tick.set_fontsize(8 if len(members) > 15 else 9)
-        for bar, value, text in zip(bars, values, labels, strict=True):
-            ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=150)
-        plt.close(fig)
-        charts.append(buffer.getvalue())
-    return charts
-
-
-def cjk_font() -> Path:
-    """A font with the Chinese glyphs the chart needs (shipped with the mplfonts package)."""
-    import mplfonts
-
-    return Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
-
-
 def _ranking_table(document, rows: list[dict], group: str, *, grades: bool = True) -> None:
     members = [r for r in rows if r["group"] == group]
     header = ["排名", "单位", "日常监测", "实地调研", "民意调查", "第三方评估", "加减分", "总分", "承担指标\n分值", "等次"]
@@ -374,37 +326,13 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     signed = signed or local_date(utcnow(), settings.tz)
     period = facts["period"]
     rows = facts["rows"]
-    previous = previous_results(session, cycle)
-    facts["comparison"] = None
-    if previous is not None:
-        label, earlier = previous
-        before = {r.unit.code: r for r in earlier}
-        now = {r.unit.code: r for r in results}
-        for row in rows:
-            row["score_change"], row["rank_change"] = _change(now[row["unit_code"]], before.get(row["unit_code"]), places)
-        moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before and r.ranked and before[r.unit.code].ranked]
-        risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
-        fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
-        avg_before = sum((Fraction(r.published_total) for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
-        facts["comparison"] = {
-            "label": label, "average_before": fmt(avg_before, places), "compared": len(moves),
-            "risers": [f"{r.unit.short_name}（↑{b.rank - r.rank}）" for r, b in risers[:5]],
-            "fallers": [f"{r.unit.short_name}（↓{r.rank - b.rank}）" for r, b in fallers[:5]],
-        }
-    if publish:
-        _publishable(cycle)
-        tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
-                                      document=f"tongbao:{cycle.code}", title=f"关于{period}数字政府建设考评结果的通报",
-                                      cycle_code=cycle.code, serial=number, actor=actor).text
-        baogao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
-                                     document=f"baogao:{cycle.code}", title=f"关于{period}数字政府建设考评情况的报告",
-                                     cycle_code=cycle.code, serial=report_number, actor=actor).text
-    else:
-        tongbao_no = baogao_no = ""
+    facts["comparison"] = _comparison(previous_results(session, cycle), results, rows, places)
+    tongbao_no, baogao_no = (_document_numbers(session, settings, cycle, period, signed, number, report_number, actor)
+                             if publish else ("", ""))
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "反馈函").mkdir(exist_ok=True)
 
-    charts = _charts(rows)
+    charts = bar_charts(rows)
 
     def add_chart(document):
         for chart in charts:
@@ -436,34 +364,11 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         stamp(baogao, anchor)
         baogao.save(baogao_path)
 
-        group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
-        by_unit = {row["unit_code"]: row for row in rows}
-        template = environment().get_template("fankui.txt.j2")
-        due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
-        ordered = sorted(results, key=lambda r: r.unit.position)
-        if publish:  # every letter's number in one go, in the units' order
-            taken = doc_numbers.take_many(session, prefix=settings.letter_number_prefix, year=signed.year, cycle_code=cycle.code,
-                                          documents=[(f"fankui:{cycle.code}:{r.unit.code}",
-                                                      f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
-                                                     for r in ordered], actor=actor)
-            letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
-        jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
-                           {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
-                            "grades": disclosed.grades, "grades_note": disclosed.grades_note,
-                            "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
-                            "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
-                           number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template=template.name)
-                for r in ordered]
-        for job, data in zip(jobs, fanout(render_letter, jobs), strict=True):  # rendered wherever the fanout puts them
-            path = out_dir / "反馈函" / job.file_name
-            path.write_bytes(data)
-            letters.append(path)
+        letters, letter_numbers = _letters(session, settings, cycle, (inputs, results), rows, disclosed, out_dir,
+                                           period=period, signed=signed, publish=publish, actor=actor, titles=titles,
+                                           anchor=anchor, fanout=fanout)
 
-    workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
-    # No 等次 column while the 实施细则 is not issued; the note under each sheet says so.
-    workbook_rows = rows if disclosed.grades else [{k: v for k, v in r.items() if k != "grade"} for r in rows]
-    write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
-               note=disclosed.rounding_note + disclosed.grades_note + facts["listing"])
+    workbook = _workbook(out_dir, period, rows, disclosed, facts["listing"])
     audit.append(session, actor=actor, action="reports.publish" if publish else "reports.build",
                  entity=f"cycle:{cycle.code}/{cycle.year}", cycle_code=cycle.code,
                  after={"number": tongbao_no, "report_number": baogao_no, "letters": len(letters),
@@ -472,6 +377,82 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                  "生成考评通报（征求意见稿）和结果表，供签字人审阅" if review_only else
                  "生成考评通报、报告、反馈函（征求意见稿）和结果表")
     return ReportSet(tongbao_path, baogao_path, letters, workbook, tongbao_no, baogao_no, letter_numbers, publish)
+
+
+def _document_numbers(session: Session, settings: Settings, cycle: Cycle, period: str, signed: date,
+                      number: int | None, report_number: int | None, actor: str) -> tuple[str, str]:
+    """The 文号 of the 通报 and the 报告 from the register (``number``/``report_number``: the serials the
+    office gives, refused if already used), once the cycle may be published."""
+    _publishable(cycle)
+    tongbao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                  document=f"tongbao:{cycle.code}", title=f"关于{period}数字政府建设考评结果的通报",
+                                  cycle_code=cycle.code, serial=number, actor=actor).text
+    baogao_no = doc_numbers.take(session, prefix=settings.doc_number_prefix, year=signed.year,
+                                 document=f"baogao:{cycle.code}", title=f"关于{period}数字政府建设考评情况的报告",
+                                 cycle_code=cycle.code, serial=report_number, actor=actor).text
+    return tongbao_no, baogao_no
+
+
+def _workbook(out_dir: Path, period: str, rows: list[dict], disclosed, listing: str) -> Path:
+    """The results workbook for the 实绩考核 system: no 等次 column while the 实施细则 is not issued (the note
+    under each sheet says so)."""
+    workbook = out_dir / f"{period}数字政府建设考评结果（实绩考核）.xlsx"
+    workbook_rows = rows if disclosed.grades else [{k: v for k, v in r.items() if k != "grade"} for r in rows]
+    write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
+               note=disclosed.rounding_note + disclosed.grades_note + listing)
+    return workbook
+
+
+def _comparison(previous, results, rows: list[dict], places: int) -> dict | None:
+    """较上期: each row's change of score and rank (set on the rows), and who rose and fell most."""
+    if previous is None:
+        return None
+    label, earlier = previous
+    before = {r.unit.code: r for r in earlier}
+    now = {r.unit.code: r for r in results}
+    for row in rows:
+        row["score_change"], row["rank_change"] = _change(now[row["unit_code"]], before.get(row["unit_code"]), places)
+    moves = [(r, before[r.unit.code]) for r in results if r.unit.code in before and r.ranked and before[r.unit.code].ranked]
+    risers = sorted((m for m in moves if m[1].rank > m[0].rank), key=lambda m: (m[0].rank - m[1].rank, m[0].unit.position))
+    fallers = sorted((m for m in moves if m[1].rank < m[0].rank), key=lambda m: (m[1].rank - m[0].rank, m[0].unit.position))
+    avg_before = sum((Fraction(r.published_total) for r in earlier), Fraction(0)) / len(earlier) if earlier else Fraction(0)
+    return {
+        "label": label, "average_before": fmt(avg_before, places), "compared": len(moves),
+        "risers": [f"{r.unit.short_name}（↑{b.rank - r.rank}）" for r, b in risers[:5]],
+        "fallers": [f"{r.unit.short_name}（↓{r.rank - b.rank}）" for r, b in fallers[:5]],
+    }
+
+
+def _letters(session: Session, settings: Settings, cycle: Cycle, computed, rows: list[dict], disclosed, out_dir: Path, *,
+             period: str, signed: date, publish: bool, actor: str, titles: dict[int, str], anchor: str,
+             fanout: Fanout) -> tuple[list[Path], dict[str, str]]:
+    """One 反馈函 per unit under ``out_dir/反馈函``, in the units' order; with ``publish`` every letter's number
+    taken first, in one go. Rendered by ``fanout`` (in this process or on the flow's task runner)."""
+    inputs, results = computed
+    group_counts = Counter(r.unit.group for r in results if r.ranked)  # "共 N 个单位" of a rank: the ranked ones
+    by_unit = {row["unit_code"]: row for row in rows}
+    due = WorkCalendar.load(session).add_workdays(signed, settings.rectification_workdays)
+    ordered = sorted(results, key=lambda r: r.unit.position)
+    letter_numbers: dict[str, str] = {}
+    if publish:
+        taken = doc_numbers.take_many(session, prefix=settings.letter_number_prefix, year=signed.year, cycle_code=cycle.code,
+                                      documents=[(f"fankui:{cycle.code}:{r.unit.code}",
+                                                  f"关于{period}数字政府建设考评结果的反馈函（{r.unit.short_name}）")
+                                                 for r in ordered], actor=actor)
+        letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
+    jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
+                       {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+                        "grades": disclosed.grades, "grades_note": disclosed.grades_note,
+                        "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
+                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
+                       number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template="fankui.txt.j2")
+            for r in ordered]
+    letters = []
+    for job, data in zip(jobs, fanout(render_letter, jobs), strict=True):
+        path = out_dir / "反馈函" / job.file_name
+        path.write_bytes(data)
+        letters.append(path)
+    return letters, letter_numbers
 
 
 def _points_figure(points: Fraction, places: int) -> str:

@@ -20,7 +20,7 @@ from kaoping.adapters.word.tables import cell_text
 from kaoping.domain.text import chinese_numeral
 from kaoping.domain.vocabulary import Component
 from kaoping.services.cycles.cycle import get_cycle
-from kaoping.services.reports.documents import chart_series
+from kaoping.services.reports.charts import chart_series
 from kaoping.services.scoring.results import compute_cycle, result_rows
 from tests.factories import scored_cycle, write_reports
 
