@@ -216,9 +216,9 @@ class Demo:
 
         with db.session_scope(self.settings) as session:  # what the verifier read in the email's attachment
             groups = {lead: len(items) for lead, items in checklist(session, get_cycle(session, "2022H1")).items()}
-        self.resume(run_id, code=wrong, decision="同意", comments="", confirm_groups="、".join(groups))
+        self.resume(run_id, code=wrong, decision="同意", comments="", confirm_self_scored=False, confirm_groups="、".join(groups))
         self.say(f"  专班负责人误填验证码 {wrong} → 流程记入审计日志并重新等待（不会失败）")
-        self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_groups="、".join(groups))
+        self.resume(run_id, code=self.code(verifier), decision="同意", comments="", confirm_self_scored=False, confirm_groups="、".join(groups))
         self.say(f"  专班负责人对照签字邮件附件《自评项核实清单》，按牵头考核单位分组确认 {len(groups)} 个单位的 "
                  f"{sum(groups.values())} 项自评项（每项记录谁、何时、如何确认），填写邮件中的验证码 → 核实签字完成，分数冻结")
         self.wait(run_id, TERMINAL)
