@@ -106,6 +106,7 @@ def world(initialized, settings, monkeypatch, deployed, tmp_path):
     from tests.factories import import_teams
 
     import_teams(settings)  # kaoping visits teams import kaoping/data/demo/teams.yaml
+    free_smtp_slots()  # a slot an earlier test's stopped worker held (the harness frees no expired lease)
     worker = LocalPrefect(deployed.api_url, deployed.home, env)
     worker.start_worker()
     yield World(settings, smtp, worker, inbox, People(2022))
@@ -113,6 +114,20 @@ def world(initialized, settings, monkeypatch, deployed, tmp_path):
     _cancel_unfinished_runs()
     smtp.stop()
     get_settings.cache_clear()
+
+
+def free_smtp_slots() -> None:
+    """What Prefect's repossessor service does once a dead holder's lease on a slot of ``kaoping-smtp`` has run
+    out: free it. `prefect server start` runs that service; the test harness's ephemeral server does not."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.update_global_concurrency_limit("kaoping-smtp", GlobalConcurrencyLimitUpdate(active_slots=0))
+        except ObjectNotFound:  # no sender has run on this server yet
+            pass
 
 
 def _cancel_unfinished_runs() -> None:
@@ -357,14 +372,7 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
     assert held and all(by and until is not None for by, until in held), held
     lease_ends = max(until if until.tzinfo else until.replace(tzinfo=UTC) for _, until in held)
     time.sleep(max(0.0, (lease_ends - datetime.now(UTC)).total_seconds()) + 1)
-    # The dead sender's slot of kaoping-smtp: its lease (as long as the claim's) ran out too. Prefect's
-    # repossessor service then frees it — `prefect server start` runs that service, the test harness's
-    # ephemeral server does not — so the test does what the service would.
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
-
-    with get_client(sync_client=True) as client:
-        client.update_global_concurrency_limit("kaoping-smtp", GlobalConcurrencyLimitUpdate(active_slots=0))
+    free_smtp_slots()  # the dead sender's slot of kaoping-smtp: its lease (as long as the claim's) ran out too
 
     second = start(start={"year": 2022, "half": "上半年", "today": "2022-06-20"})  # the team starts it again
     assert wait_for_state(second.id, TERMINAL).state.type.value == "COMPLETED"
