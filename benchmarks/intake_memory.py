@@ -47,9 +47,9 @@ def _bomb(paragraphs: int) -> bytes:
 def _largest_form(rows: int) -> bytes:
     import io
 
-    from kaoping.adapters.word import layout
+    from kaoping.adapters.word import form_page, layout
 
-    document = layout.form_document(landscape=True)
+    document = form_page.form_document(landscape=True)
     import hashlib
 
     def text(i: int) -> str:  # varied like real answers (identical rows would compress like a bomb)

@@ -1,4 +1,4 @@
-"""The flows' pure work on Dask (issue 29 item 4): the 60-unit province cycle of ``benchmarks/cycle_province.py``
+"""The flows' pure work on Dask (issue 29 item 4): the province cycle of ``benchmarks/cycle_province.py``
 run twice — serial, and with ``--task-runner dask`` on a ``LocalCluster(n_workers=2, processes=True)`` reached through
 ``KAOPING_DASK_ADDRESS`` — through issue, intake and publish (and everything between: the lead sheets, the second
 intake, the sign-offs, the provisional letters). The Dask run must have handed every kind of pure work (forms,
@@ -30,8 +30,11 @@ pytest.importorskip("prefect_dask", reason="prefect-dask 未安装（pip install
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# Two runs of the 60-unit cycle: 19 min 25 s on the shared 2-core machine at load 8–12 (2026-12-07), close to the
-# suite's 20-minute limit for a hanging test; a few minutes when the machine is not shared.
+# Two runs of the cycle at 60 units took 19 min 25 s on the shared 2-core machine at load 8–12 and 8 min 24 s with
+# the rest of the suite beside it (2026-12-07): too long for CI, so the test runs it at UNITS units in batches of
+# BATCH items per Dask task — small batches, so every kind of work still spans both worker processes. At any
+# size, `python -m benchmarks.cycle_province --units N --task-runner dask` measures it (benchmarks/README.md).
+UNITS, BATCH = 20, 2
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 #: what each kind of pure work is called in the run's log (flows/tasks.py: ``fanout(label)``)
@@ -58,14 +61,15 @@ ANCHOR = re.compile(rb"kaoping-audit-anchor([ :])(\d+):[0-9a-f]+")
 def run(tmp_path: Path, runner: str) -> tuple[dict, Path]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAOPING_", "PREFECT_"))}
     env["TMPDIR"] = str(tmp_path)
+    env["KAOPING_DASK_BATCH"] = str(BATCH)
     keep = tmp_path / runner
-    done = subprocess.run([sys.executable, "-m", "benchmarks.cycle_province", "--units", "60", "--task-runner", runner,
+    done = subprocess.run([sys.executable, "-m", "benchmarks.cycle_province", "--units", str(UNITS), "--task-runner", runner,
                            "--keep", str(keep)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     [line] = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     result = json.loads(line.removeprefix("RESULT "))
-    assert result["units"] == 60 and result["task_runner"] == runner
-    assert len(result["stages_s"]) == 8 and result["emails"] > 300
+    assert result["units"] == UNITS and result["task_runner"] == runner
+    assert len(result["stages_s"]) == 8 and result["emails"] > UNITS * 5
     return result, keep / "var"
 
 
@@ -116,12 +120,12 @@ def test_the_pure_work_runs_on_two_dask_workers_and_changes_nothing(tmp_path):
         assert len(dask["workers"].get(label, [])) == 1 and dask["pid"] not in dask["workers"][label]
 
     ours, theirs = documents(serial_var), documents(dask_var)
-    assert len(ours) > 60 * 4 and sorted(ours) == sorted(theirs)
+    assert len(ours) > UNITS * 4 and sorted(ours) == sorted(theirs)
     changed = [name for name in ours if ours[name] != theirs[name]]
     assert not changed, changed[:5]
 
     rows, other = database(serial_var), database(dask_var)
-    assert rows.keys() == other.keys() and sum(map(len, rows.values())) > 1000
+    assert rows.keys() == other.keys() and sum(map(len, rows.values())) > UNITS * 15
     different = {t: next(([a, b] for a, b in zip(rows[t], other[t]) if a != b), (len(rows[t]), len(other[t])))
                  for t in rows if rows[t] != other[t]}
     assert not different, different

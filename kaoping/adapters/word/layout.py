@@ -578,39 +578,3 @@ def fill_cell(cell, text: str, *, font: str = BODY_FONT, size=SIZE_5) -> None:
     for run in list(first.runs):
         run._element.getparent().remove(run._element)
     _cell_text(cell, text, font, size)
-
-
-# --------------------------------------------------------------------------- forms
-
-
-def form_document(*, landscape: bool = True):
-    """A4 (landscape by default, for wide tables) with 仿宋 text and modest margins."""
-    return _from_base(f"form-{landscape}", lambda: _form_document(landscape))
-
-
-def _form_document(landscape: bool):
-    document = _lean_document()
-    section = document.sections[0]
-    if landscape:
-        section.orientation = WD_ORIENT.LANDSCAPE
-        section.page_width, section.page_height = Mm(297), Mm(210)
-    else:
-        section.page_width, section.page_height = Mm(210), Mm(297)
-    for side in ("top_margin", "bottom_margin", "left_margin", "right_margin"):
-        setattr(section, side, Mm(18))
-    normal = document.styles["Normal"]
-    _style_fonts(normal, BODY_FONT, SIZE_SMALL_4)
-    normal.paragraph_format.space_after = Pt(2)
-    return document
-
-
-def form_title(document, text: str) -> None:
-    paragraph = document.add_paragraph()
-    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(paragraph.add_run(text), TITLE_FONT, size=Pt(18))
-
-
-def form_line(document, text: str, *, bold: bool = False, size=SIZE_SMALL_4, font: str = BODY_FONT):
-    paragraph = document.add_paragraph()
-    set_font(paragraph.add_run(text), HEADING1_FONT if bold else font, size=size)
-    return paragraph

@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import write_atomically, write_bytes_atomically
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
 from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
@@ -69,12 +69,12 @@ def render_job(job: FormJob) -> bytes:
     """The Word file of one form: a pure function of its job (no database, no settings, no clock)."""
     spec, identity, deadline = job.spec, job.identity, job.deadline
     kind = kind_spec(spec.kind)
-    document = layout.form_document(landscape=kind.landscape)
+    document = form_page.form_document(landscape=kind.landscape)
     header = document.sections[0].header.paragraphs[0]
     layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {identity.version} 版） 请勿删改本表的编号、单位、指标等灰色栏目"),
                     layout.BODY_FONT, size=layout.SIZE_5)
     deadline_text = f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else "见通知"
-    layout.form_title(document, job.title)
+    form_page.form_title(document, job.title)
     kind.render(document, spec, form_no=identity.form_no, deadline_text=deadline_text, office=job.office)
     write_identity(document, identity, job.key)
     document.core_properties.title = job.title

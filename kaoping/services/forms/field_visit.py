@@ -12,7 +12,7 @@ from datetime import date
 from sqlmodel import Session, select
 
 from kaoping.adapters.spreadsheets import parse_score
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import fold
 from kaoping.models import Component, Cycle, CyclePlan, FormKind, IssuedForm, Visit
@@ -61,14 +61,14 @@ class FieldVisit(FormKindSpec):
         return specs
 
     def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
-        layout.form_line(document, f"表单编号：{form_no}　　报送截止：{deadline_text}")
-        layout.form_line(document, "填写说明：实地调研结束后由调研组填写，“实地调研得分”为 0–100 的分数；请勿修改左栏项目名称。", size=layout.SIZE_5)
+        form_page.form_line(document, f"表单编号：{form_no}　　报送截止：{deadline_text}")
+        form_page.form_line(document, "填写说明：实地调研结束后由调研组填写，“实地调研得分”为 0–100 的分数；请勿修改左栏项目名称。", size=layout.SIZE_5)
         rows = [[label, spec.extra["unit_name"] if label == "被调研单位" else ""] for (label,) in spec.tables["main"]]
         layout.table(document, list(self.tables["main"].header), rows, widths_mm=[40, 134], size=layout.SIZE_SMALL_4,
                      shaded_columns=(0,))
         if "items" not in spec.tables:
             return
-        layout.form_line(document, "逐项核实：对照该单位自评表报送的完成情况、完成进度和时间节点实地核实（办法三(一)），"
+        form_page.form_line(document, "逐项核实：对照该单位自评表报送的完成情况、完成进度和时间节点实地核实（办法三(一)），"
                          "在“核实情况”栏写明核实结果（如：属实；进度不符，实为推进中；佐证材料不全）；未核实的留空。"
                          + ("" if spec.extra.get("returned") else "该单位在本表下发时尚未报送自评表。"), size=layout.SIZE_5)
         rows = [r + reported + [""] for r, reported in zip(spec.tables["items"], spec.extra["reported"], strict=True)]

@@ -10,7 +10,7 @@ from datetime import date
 from sqlmodel import Session
 
 from kaoping.adapters.spreadsheets import parse_score
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import points_text
 from kaoping.domain.text import fold
@@ -87,8 +87,8 @@ class LeadScoring(FormKindSpec):
         return specs
 
     def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
-        layout.form_line(document, f"牵头考核单位：{spec.subject_label}　　报送截止：{deadline_text}　　表单编号：{form_no}")
-        layout.form_line(document, "填写说明：", bold=True)
+        form_page.form_line(document, f"牵头考核单位：{spec.subject_label}　　报送截止：{deadline_text}　　表单编号：{form_no}")
+        form_page.form_line(document, "填写说明：", bold=True)
         for line in (
             "1. 请对每个被考评单位承担的本单位牵头指标逐项评分，“得分”在 0 至“指标分值”之间，可保留两位小数；扣分的请在“扣分说明”中写明原因。"
             "满分可填“满分”；指标分值为约数的（如 0.6667，即 2/3 分），填 0.6667 或“满分”即为满分。",
@@ -97,14 +97,14 @@ class LeadScoring(FormKindSpec):
             "多个单位共同牵头的，各牵头单位明确的分值一致后生效；不填则按默认分值（平均分配）计分，并在结果中注明。已有评分的指标分值不再更改。",
             "4. 请勿增删表格行、调整顺序，或修改指标编号、分值、单位等栏目。",
         ):
-            layout.form_line(document, line, size=layout.SIZE_5)
+            form_page.form_line(document, line, size=layout.SIZE_5)
         if "allocation" in spec.tables:
-            layout.form_line(document, "一、明确未标分值指标的分值（可选）", bold=True)
+            form_page.form_line(document, "一、明确未标分值指标的分值（可选）", bold=True)
             rows = [r + [""] for r in spec.tables["allocation"]]
             allocation = self.tables["allocation"]
             layout.table(document, list(allocation.header), rows, widths_mm=[20, 110, 30, 40, 61],
                          shaded_columns=allocation.identity_columns)
-            layout.form_line(document, "二、评分", bold=True)
+            form_page.form_line(document, "二、评分", bold=True)
         rows = [r + [copied[0], copied[1], "", ""] for r, copied in zip(spec.tables["main"], spec.extra["copied"], strict=True)]
         layout.table(document, list(self.tables["main"].header), rows, widths_mm=[14, 22, 30, 100, 25, 20, 50],
                      shaded_columns=(0, 1, 2, 3, 4))

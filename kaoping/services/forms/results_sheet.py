@@ -8,7 +8,7 @@ from datetime import date
 from sqlmodel import Session
 
 from kaoping.adapters.spreadsheets import parse_score
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.text import fold
 from kaoping.models import Component, Cycle, CyclePlan, IssuedForm
@@ -43,8 +43,8 @@ class ResultsSheet(FormKindSpec):
         return [FormSpec(self.kind, "all", None, "全部考评对象", {"main": rows}, {"unit_codes": codes})]
 
     def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
-        layout.form_line(document, f"填报：{self.filled_by}　　报送截止：{deadline_text}　　表单编号：{form_no}")
-        layout.form_line(document, "填写说明：请为每个单位填写 0–100 的得分（可保留两位小数），必要时在“说明”栏注明；请勿增删行或修改序号、单位名称。",
+        form_page.form_line(document, f"填报：{self.filled_by}　　报送截止：{deadline_text}　　表单编号：{form_no}")
+        form_page.form_line(document, "填写说明：请为每个单位填写 0–100 的得分（可保留两位小数），必要时在“说明”栏注明；请勿增删行或修改序号、单位名称。",
                          size=layout.SIZE_5)
         rows = [r + ["", ""] for r in spec.tables["main"]]
         layout.table(document, list(self.tables["main"].header), rows, widths_mm=[16, 70, 40, 135], shaded_columns=(0, 1))

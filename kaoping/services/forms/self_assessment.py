@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.scoring import ranges
 from kaoping.domain.text import fold
@@ -49,15 +49,15 @@ class SelfAssessment(FormKindSpec):
         return specs
 
     def render(self, document, spec: FormSpec, *, form_no: str, deadline_text: str, office: str) -> None:
-        layout.form_line(document, f"填报单位：{spec.extra['unit_name']}　　报送截止：{deadline_text}　　表单编号：{form_no}")
-        layout.form_line(document, "填写说明：", bold=True)
+        form_page.form_line(document, f"填报单位：{spec.extra['unit_name']}　　报送截止：{deadline_text}　　表单编号：{form_no}")
+        form_page.form_line(document, "填写说明：", bold=True)
         for line in (
             "1. 请在“完成情况”栏如实填写每项指标的推进情况（可分段）；“完成进度”栏填写以下之一："
             + "、".join(PROGRESS_CHOICES) + "；“佐证材料”栏列出材料名称，每行一项。",
             "2. 请勿增删表格行、调整顺序，或修改指标编号、指标内容、牵头考核单位、时间节点；否则系统无法识别，表格将被退回。",
             f"3. 填好后保存为 Word (.docx) 文件，按原邮件回复发送，或交{office}。逾期报送的将被标注为逾期。",
         ):
-            layout.form_line(document, line, size=layout.SIZE_5)
+            form_page.form_line(document, line, size=layout.SIZE_5)
         rows = [r + ["", "", ""] for r in spec.tables["main"]]
         main = self.tables["main"]
         layout.table(document, list(main.header), rows, widths_mm=[14, 82, 28, 28, 58, 22, 29],

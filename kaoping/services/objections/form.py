@@ -18,7 +18,7 @@ from datetime import date
 from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.adapters.word.identity import (
     FormIdentity,
     rows_digest,
@@ -65,15 +65,15 @@ def file_name(unit: CycleUnit) -> str:
 def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date, version: int = 1) -> bytes:
     """One unit's objection form, signed (``version``: the round of the objection window)."""
     identity = _identity(cycle, unit, version)
-    document = layout.form_document(landscape=True)
+    document = form_page.form_document(landscape=True)
     header = document.sections[0].header.paragraphs[0]
     layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {version} 版） 请勿删改本表的编号和单位"),
                     layout.BODY_FONT, size=layout.SIZE_5)
     title = f"{cycle_label(cycle)}数字政府建设考评初步结果{LABEL}"
-    layout.form_title(document, title)
-    layout.form_line(document, f"提出单位：{unit.name}　　考评周期：{cycle_label(cycle)}　　表单编号：{identity.form_no}"
+    form_page.form_title(document, title)
+    form_page.form_line(document, f"提出单位：{unit.name}　　考评周期：{cycle_label(cycle)}　　表单编号：{identity.form_no}"
                                f"　　受理截止：{chinese_date(closes_on)}（含当日）")
-    layout.form_line(document, "填写说明：", bold=True)
+    form_page.form_line(document, "填写说明：", bold=True)
     for line in (
         "1. 对初步结果反馈函（征求意见稿）中某项指标的得分有异议的，每项填写一行：“指标序号”填反馈函中的序号（如 19），"
         "“异议内容”写明对哪一项得分有异议、认为应得多少分，“依据”写明事实和理由、列出佐证材料名称。",
@@ -81,7 +81,7 @@ def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date,
         f"3. 填好后保存为 Word (.docx) 文件，作为附件回复原邮件（佐证材料可一并附上），截止日期后不再受理。"
         f"只受理你单位在考评对象名录中登记的邮箱发来的异议表。没有异议的，无需回复。",
     ):
-        layout.form_line(document, line, size=layout.SIZE_5)
+        form_page.form_line(document, line, size=layout.SIZE_5)
     rows = [[str(i), "", "", ""] for i in range(1, BLANK_ROWS + 1)]
     layout.table(document, list(HEADER), rows, widths_mm=[14, 26, 115, 106], shaded_columns=(0,))
     write_identity(document, identity, settings.secret_key.get_secret_value().encode("utf-8"))

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from kaoping import db
 from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import form_page, layout
 from kaoping.domain.errors import InvalidInput
 from kaoping.services import forms
 from kaoping.services.forms import (
@@ -88,7 +88,7 @@ class ToyKind(FormKindSpec):
                 for u in list(view.units.values())[:2]]
 
     def render(self, document, spec, *, form_no, deadline_text, office) -> None:
-        layout.form_line(document, f"报送截止：{deadline_text}　　表单编号：{form_no}")
+        form_page.form_line(document, f"报送截止：{deadline_text}　　表单编号：{form_no}")
         layout.table(document, list(self.tables["main"].header), [r + [""] for r in spec.tables["main"]],
                      shaded_columns=self.tables["main"].identity_columns)
 
