@@ -97,13 +97,51 @@ def _ranking_tables(rows: list[dict]) -> list[str]:
     return out
 
 
+def _decisions(session: Session, cycle: Cycle, stage: str, pending_rows: list[dict], pending: dict, problems: list,
+               links: dict[str, str]) -> list[str]:
+    """What the signer is asked to decide or take note of: the self-scored items waiting for the verification,
+    the 加减分 lines, the equal split accepted, an earlier send-back, the objections, what blocks a signature."""
+    from kaoping.services.cycles.points import default_point_items, default_points_acceptance
+    from kaoping.services.signoff.signatures import STAGES
+
+    from kaoping.services.scoring.checklist import checklist, checklist_summary
+
+    decisions: list[str] = []
+    if pending_rows:
+        where = f"（[待核实清单]({links['daihexiao']})）" if links.get("daihexiao") else "（见“待核实清单”）"
+        decisions.append(f"**牵头考核单位自评项 {len(pending_rows)} 项待核实**，涉及 {len(pending)} 个单位{where}："
+                         "这些指标由被考评单位自己牵头评分，下表暂按其报送的分数计算并标注“待核实”。"
+                         "各单位的自评项（完成情况、完成进度、佐证材料、自评分）已在签字邮件附件《自评项核实清单》中按牵头考核单位逐项列出"
+                         f"（{checklist_summary(checklist(session, cycle)).replace(chr(10), '；')}）。核实后勾选“同时确认牵头考核单位自评项”"
+                         "确认全部单位，或在“确认的牵头考核单位”中填写要确认的单位（按单位分组记录谁、何时、如何确认）；"
+                         "未确认的仍为待核实，签字不生效。有疑问的，选择“退回修改”并写明。")
+    adjustments = session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id, Adjustment.withdrawn_at.is_(None))).all()
+    if adjustments:
+        kinds = Counter({"bonus": "加分", "deduction": "扣分", "veto": "一票否决"}.get(a.kind, a.kind) for a in adjustments)
+        decisions.append("专班核实中记录了" + "、".join(f"{k} {n} 项" for k, n in kinds.items()) + "（理由见下表注）。")
+    defaults = default_point_items(session, cycle)
+    accepted = default_points_acceptance(session, cycle)
+    if defaults and accepted is not None:
+        decisions.append(f"{len(defaults)} 项指标的分值未经牵头考核单位明确，按平均分配计算（专班已确认，理由：{accepted.reason}）。")
+    rejected = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision == "reject")
+                            .order_by(SignoffRequest.id.desc())).first()
+    if rejected is not None:
+        decisions.append(f"此前退回意见（{STAGES[rejected.stage]}，{rejected.signer_name}）：{rejected.comments}")
+    if stage == "approval":  # the objection stage (issue 17): how many, upheld, rejected, rank changes
+        from kaoping.services.objections.summary import summary_lines
+
+        objections = summary_lines(session, cycle)
+        if objections:
+            decisions.append("征求意见与异议处理：" + "".join(objections))
+    if problems:
+        decisions.append(f"尚有 {len(problems)} 个问题须先处理，暂不能签字：" + "；".join(for_readers(p) for p in problems[:5])
+                         + ("等。" if len(problems) > 5 else ""))
+    return decisions
+
+
 def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, today: date,
                  links: dict[str, str] | None = None) -> SignoffView:
     """The Resume dialog's description for ``stage`` (``links``: artifact key suffix → URL)."""
-    from kaoping.services.cycles.points import (
-        default_point_items,
-        default_points_acceptance,
-    )
     from kaoping.services.scoring.results import (
         compute_cycle,
         provisional_results,
@@ -149,38 +187,7 @@ def signoff_view(session: Session, cycle: Cycle, stage: str, tz: tzinfo, *, toda
             inputs, results, pending, problems = None, [], {}, exc.problems or [exc.message]
     rows = result_rows(inputs, results) if inputs is not None else []
 
-    from kaoping.services.scoring.checklist import checklist, checklist_summary
-
-    decisions: list[str] = []
-    if pending_rows:
-        where = f"（[待核实清单]({links['daihexiao']})）" if links.get("daihexiao") else "（见“待核实清单”）"
-        decisions.append(f"**牵头考核单位自评项 {len(pending_rows)} 项待核实**，涉及 {len(pending)} 个单位{where}："
-                         "这些指标由被考评单位自己牵头评分，下表暂按其报送的分数计算并标注“待核实”。"
-                         "各单位的自评项（完成情况、完成进度、佐证材料、自评分）已在签字邮件附件《自评项核实清单》中按牵头考核单位逐项列出"
-                         f"（{checklist_summary(checklist(session, cycle)).replace(chr(10), '；')}）。核实后勾选“同时确认牵头考核单位自评项”"
-                         "确认全部单位，或在“确认的牵头考核单位”中填写要确认的单位（按单位分组记录谁、何时、如何确认）；"
-                         "未确认的仍为待核实，签字不生效。有疑问的，选择“退回修改”并写明。")
-    adjustments = session.exec(select(Adjustment).where(Adjustment.cycle_id == cycle.id, Adjustment.withdrawn_at.is_(None))).all()
-    if adjustments:
-        kinds = Counter({"bonus": "加分", "deduction": "扣分", "veto": "一票否决"}.get(a.kind, a.kind) for a in adjustments)
-        decisions.append("专班核实中记录了" + "、".join(f"{k} {n} 项" for k, n in kinds.items()) + "（理由见下表注）。")
-    defaults = default_point_items(session, cycle)
-    accepted = default_points_acceptance(session, cycle)
-    if defaults and accepted is not None:
-        decisions.append(f"{len(defaults)} 项指标的分值未经牵头考核单位明确，按平均分配计算（专班已确认，理由：{accepted.reason}）。")
-    rejected = session.exec(select(SignoffRequest).where(SignoffRequest.cycle_id == cycle.id, SignoffRequest.decision == "reject")
-                            .order_by(SignoffRequest.id.desc())).first()
-    if rejected is not None:
-        decisions.append(f"此前退回意见（{STAGES[rejected.stage]}，{rejected.signer_name}）：{rejected.comments}")
-    if stage == "approval":  # the objection stage (issue 17): how many, upheld, rejected, rank changes
-        from kaoping.services.objections.summary import summary_lines
-
-        objections = summary_lines(session, cycle)
-        if objections:
-            decisions.append("征求意见与异议处理：" + "".join(objections))
-    if problems:
-        decisions.append(f"尚有 {len(problems)} 个问题须先处理，暂不能签字：" + "；".join(for_readers(p) for p in problems[:5])
-                         + ("等。" if len(problems) > 5 else ""))
+    decisions = _decisions(session, cycle, stage, pending_rows, pending, problems, links)
     if decisions:
         lines += ["", "#### 需要您决定或知悉的事项", ""] + [f"{i}. {d}" for i, d in enumerate(decisions, 1)]
 
