@@ -293,7 +293,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     # Then as it should be: 2022, 上半年 (the rest of the form as filled).
     forms.field_input(page, "年度").fill("2022")
     shot("start-form-filled")
-    forms.submit_start(page)  # the toast says the run is scheduled
+    forms.submit_start(page, made_run=lambda: bool({r.id for r in cycle_runs(server)} - before))  # "scheduled"
     run = named_run(server, "2022年上半年考评 · 开启")  # the form proposes random words; the run names itself
     page.goto(f"{server.url}/runs")  # Runs: the team finds the run by its Chinese name
     open_from_runs(page, run.name)
@@ -313,7 +313,7 @@ def test_a_cycle_started_and_signed_in_the_browser(server, cycle_ready, browser_
     known = {r.id for r in cycle_runs(server)}
     open_start_form(page, server)
     forms.fill_start_form(page)
-    forms.submit_start(page)
+    forms.submit_start(page, made_run=lambda: bool({r.id for r in cycle_runs(server)} - known))
     again = wait_for_new_run(server, known)
     again = wait_for_state(again.id, TERMINAL, timeout=180)
     assert again.state.type.value == "FAILED" and again.state.name == "未开启", again.state
