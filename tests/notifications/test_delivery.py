@@ -194,7 +194,8 @@ def test_every_message_type_has_a_template(settings):
                    items=[{"form_label": "自评表", "form_no": "2022H1-ZP001", "deadline": "2022年7月8日", "days_left": 3,
                            "days_over": 2}], unit="东河区", date="2022年6月28日", time="09:00–12:00",
                    members=["张三", "李四"], location="东河区政务服务中心", stage="专班核实", code="428913",
-                   valid_until="2022年7月20日", documents=["通报", "报告"], brief=["签字的含义：……"], upward=False)
+                   valid_until="2022年7月20日", documents=["通报", "报告"], brief=["签字的含义：……"], upward=False,
+                   checklist="市工信局：自评项 2 项，待核实")
     for kind in KINDS:
         rendered = render(kind, settings, **context)
         assert rendered.subject and "{" not in rendered.subject, kind
