@@ -61,7 +61,8 @@ def test_the_email_lists_the_items_and_groups_are_confirmed_as_listed(unverified
     assert "自评项核实清单" in text and "同意，并确认市工信局、市审批服务局自评项" in text
     assert all(f"{lead}：自评项 {len(items)} 项" in text for lead, items in groups.items())
     total = sum(len(items) for items in groups.values())
-    [(name, data)] = attachments  # the workbook, one row per item
+    # Beside the brief's draft 通报 (and, before the items are confirmed, the provisional workbook): the list.
+    [(name, data)] = [(n, d) for n, d in attachments if "自评项核实清单" in n]  # the workbook, one row per item
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert "自评项核实清单" in name and sheet.max_row - 2 == total
     assert [c.value for c in sheet[2]][:7] == ["牵头考核单位（自评）", "指标", "指标内容", "完成情况", "完成进度", "佐证材料", "自评分"]
