@@ -41,7 +41,9 @@ def test_the_signoff_email_summarises_and_attaches_what_is_signed(initialized_db
         # Signing by reply comes before the web page.
         assert body.index("直接回复本邮件") < body.index(LINK)
     names = [a["filename"] for a in attachments]
-    assert names == ["2022年上半年数字政府建设考评结果通报（征求意见稿）.docx", "2022年上半年数字政府建设考评结果（实绩考核）.xlsx"]
+    # The draft 通报 and the workbook first; the verification's 自评项核实清单 after them, where there are self-scored items.
+    assert names[:2] == ["2022年上半年数字政府建设考评结果通报（征求意见稿）.docx", "2022年上半年数字政府建设考评结果（实绩考核）.xlsx"]
+    assert names[2:] in ([], ["2022年上半年自评项核实清单.xlsx"])
     tongbao = docx.Document(io.BytesIO(blobs[attachments[0]["sha256"]]))
     assert any("征求意见稿" in p.text for p in tongbao.paragraphs)
     book = openpyxl.load_workbook(io.BytesIO(blobs[attachments[1]["sha256"]]))
