@@ -340,12 +340,8 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
 
     tongbao, meta = _official(settings, tongbao_no, facts, "tongbao.txt.j2", {"chart": add_chart}, signed)
     ranking = partial(_ranking_table, grades=disclosed.grades)
-    _attachment(tongbao, meta["attachment"], rows, table=ranking)
-    layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
-                    chinese_date(signed))
-    tongbao_path = out_dir / f"{period}数字政府建设考评结果通报.docx"
-    stamp(tongbao, anchor)
-    tongbao.save(tongbao_path)
+    tongbao_path = _finish(tongbao, meta, rows, ranking, copy_list(settings, settings.tongbao_copy, settings.tongbao_to),
+                           out_dir / f"{period}数字政府建设考评结果通报.docx", settings=settings, signed=signed, anchor=anchor)
 
     letters, letter_numbers, baogao_path = [], {}, None
     if not review_only:  # the 报告 and the 反馈函 (a signer's review needs the 通报 and the workbook only)
@@ -357,12 +353,9 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
                         "field_findings": field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
         baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
                                  signer=settings.report_signer)
-        _attachment(baogao, meta["attachment"], rows, table=ranking)
-        layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
-                        chinese_date(signed))
-        baogao_path = out_dir / f"{period}数字政府建设考评情况报告.docx"
-        stamp(baogao, anchor)
-        baogao.save(baogao_path)
+        baogao_path = _finish(baogao, meta, rows, ranking, copy_list(settings, settings.report_copy, settings.report_to),
+                              out_dir / f"{period}数字政府建设考评情况报告.docx", settings=settings, signed=signed,
+                              anchor=anchor)
 
         letters, letter_numbers = _letters(session, settings, cycle, (inputs, results), rows, disclosed, out_dir,
                                            period=period, signed=signed, publish=publish, actor=actor, titles=titles,
@@ -401,6 +394,16 @@ def _workbook(out_dir: Path, period: str, rows: list[dict], disclosed, listing: 
     write_xlsx(workbook_rows, workbook, title=f"{period}数字政府建设考评结果",
                note=disclosed.rounding_note + disclosed.grades_note + listing)
     return workbook
+
+
+def _finish(document, meta: dict, rows: list[dict], table, copied_to: list[str], path: Path, *, settings: Settings,
+            signed: date, anchor: str) -> Path:
+    """The end of a 通报 or 报告: the results table as its attachment, the 版记, the audit anchor; saved at ``path``."""
+    _attachment(document, meta["attachment"], rows, table=table)
+    layout.colophon(document, copied_to, settings.issuer_name, chinese_date(signed))
+    stamp(document, anchor)
+    document.save(path)
+    return path
 
 
 def _comparison(previous, results, rows: list[dict], places: int) -> dict | None:
