@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 
-BENCHMARKS = ["benchmarks.rules_province", "benchmarks.documents_province", "benchmarks.mail_throughput", "benchmarks.visits_province",
-              "benchmarks.cycle_province", "benchmarks.intake_memory", "benchmarks.imap_intake"]
+# The cycle: serial and on 2 Dask workers, on SQLite and PostgreSQL (cycle_compare runs cycle_province four times).
+BENCHMARKS = ["benchmarks.demo_fresh_clone", "benchmarks.rules_province", "benchmarks.documents_province",
+              "benchmarks.mail_throughput", "benchmarks.visits_province", "benchmarks.cycle_compare",
+              "benchmarks.intake_memory", "benchmarks.imap_intake"]
 
 
 def main() -> int:

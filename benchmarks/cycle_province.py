@@ -11,6 +11,9 @@ resumed run calls, with the code read from the .eml, and the flow is run again.
 benchmark cannot silently break again. ``--backend postgresql``: kaoping's database on the local
 PostgreSQL (a schema of its own). Target: under 3 minutes at 600 units on 2 cores.
 
+``--prefect-db postgresql``: the Prefect server in a process of its own on a PostgreSQL database, as in
+production (the default is the test harness's SQLite server).
+
 ``--task-runner dask`` (issue 29; needs ``kaoping[scale]``): the flows' pure work — forms, 反馈函, reading the
 returned files — on a ``LocalCluster(n_workers=2, processes=True)`` started once for the run and reached
 through ``KAOPING_DASK_ADDRESS`` (so no flow run pays for starting a cluster); every stage is timed as in the
@@ -25,11 +28,12 @@ import json
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
 from pathlib import Path
 
@@ -52,6 +56,9 @@ def main() -> int:
     parser.add_argument("--units", type=int, default=600)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--task-runner", choices=["serial", "dask"], default="serial")
+    parser.add_argument("--prefect-db", choices=["sqlite", "postgresql"], default="sqlite",
+                        help="the Prefect server's own database: the test harness's SQLite, or a PostgreSQL database of its "
+                             "own on the local server (production's topology; `prefect server start` in a process)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the run's folder here (it must not exist)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="kaoping-cycle-bench-"))
@@ -82,7 +89,8 @@ def main() -> int:
                                "KAOPING_SMTP_HOST": "127.0.0.1", "KAOPING_SMTP_PORT": str(sink.port),
                                "KAOPING_INBOX_DIR": str(workdir / "inbox"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                                "PREFECT_LOGGING_LEVEL": "WARNING", "KAOPING_ENVIRONMENT": "development"})
-            run(workdir, sink, "PostgreSQL" if schema else "SQLite", args.units, args.task_runner)
+            with prefect_server(workdir, args.prefect_db):
+                run(workdir, sink, "PostgreSQL" if schema else "SQLite", args.units, args.task_runner)
     finally:
         if schema:
             from kaoping import db
@@ -93,6 +101,38 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+@contextmanager
+def prefect_server(workdir: Path, database: str):
+    """``postgresql``: a Prefect server in a process of its own on a new PostgreSQL database (dropped afterwards),
+    which the run's clients reach through PREFECT_API_URL; ``sqlite``: nothing here (``run`` starts the test harness)."""
+    if database != "postgresql":
+        yield
+        return
+    import prefect.settings
+    from sqlalchemy import create_engine, make_url, text
+
+    from benchmarks.rules_province import PG_URL
+    from kaoping.adapters.prefect_server import ServerProcess
+
+    name = f"prefect_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    try:
+        with ServerProcess(workdir / "prefect", port=port, database_url=url) as server, \
+                prefect.settings.temporary_settings(updates={prefect.settings.PREFECT_API_URL: server.api_url}):
+            os.environ["KAOPING_BENCH_PREFECT_API"] = os.environ["PREFECT_API_URL"] = server.api_url
+            yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def run(workdir: Path, sink, backend: str, units: int = 600, task_runner: str = "serial") -> None:
@@ -181,7 +221,8 @@ def run(workdir: Path, sink, backend: str, units: int = 600, task_runner: str = 
                                    approve=True, confirm_self_scored=True, actor="bench")
         assert outcome.ok, outcome.message
 
-    with prefect_test_harness(server_startup_timeout=120), workers(task_runner) as runner:
+    harness = nullcontext() if os.environ.get("KAOPING_BENCH_PREFECT_API") else prefect_test_harness(server_startup_timeout=120)
+    with harness, workers(task_runner) as runner:
         if runner is not None:  # the flows as KAOPING_TASK_RUNNER=dask declares them, on the cluster started for the run
             half_year_cycle = cycle_flow.with_options(task_runner=runner)
             intake = intake_flow.with_options(task_runner=runner)
@@ -221,7 +262,8 @@ def run(workdir: Path, sink, backend: str, units: int = 600, task_runner: str = 
     with db.session_scope(settings) as session:
         status = get_cycle(session, "2022H1").status
     assert status == "closed", status
-    print(f"Half-year cycle, province case ({backend}, task runner {task_runner}): {units} units, {pairs:,} responsibilities, "
+    print(f"Half-year cycle, province case ({backend}, task runner {task_runner}, Prefect server on "
+          f"{'PostgreSQL' if os.environ.get('KAOPING_BENCH_PREFECT_API') else 'SQLite'}): {units} units, {pairs:,} responsibilities, "
           f"returns {counts} (target < 180 s at 600 units, excluding waits and the people)")
     print(f"kaoping's stages took {total:.1f} s; {sink.count} emails; simulated people "
           f"{sum(v for k, v in people.items() if not k.startswith('准备')):.1f} s")
@@ -231,7 +273,9 @@ def run(workdir: Path, sink, backend: str, units: int = 600, task_runner: str = 
 
     if WORKERS:
         print(f"Dask：{'；'.join(f'{label} 由 {len(pids)} 个工作进程完成' for label, pids in sorted(WORKERS.items()))}")
+    prefect_db = "PostgreSQL" if os.environ.get("KAOPING_BENCH_PREFECT_API") else "SQLite"
     print("RESULT " + json.dumps({"backend": backend, "units": units, "task_runner": task_runner, "pid": os.getpid(),
+                                  "prefect_db": prefect_db,
                                   "workers": {label: sorted(pids) for label, pids in sorted(WORKERS.items())},
                                   "total_s": round(total, 1), "emails": sink.count,
                                   "tongbao_kb": round(tongbao.stat().st_size / 1024),
