@@ -43,6 +43,7 @@ from kaoping.models import MailboxMessage
 from kaoping.models.types import utcnow
 from kaoping.notifications.mail.imap import ImapMailbox
 from kaoping.notifications.mail.parse import ParsedMessage, parse_message
+from kaoping.notifications.outbox import replying_to
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -297,7 +298,6 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int, *, truste
     message = parsed.message
     with db.session_scope(settings) as session:
         done = dict(((session.get(MailboxMessage, record_id).details or {}).get("files") or {}))
-    forms = [a for a in message.attachments if _is_form(a)]
     automatic = parsed.automatic and "auto-forwarded" not in parsed.automatic
     base = dict(message_id=message.message_id, sender=message.sender, subject=message.subject)
     if automatic:
@@ -311,6 +311,15 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int, *, truste
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
     files = recognise_attachments(message)  # each attachment read once, for every handler below
+    with replying_to(message.message_id, message.sender, message.references):  # receipts answer in its thread
+        return _answer(settings, parsed, record_id, files, done, base)
+
+
+def _answer(settings: Settings, parsed: ParsedMessage, record_id: int, files: tuple[ReturnedFile, ...], done: dict,
+            base: dict) -> MessageOutcome:
+    """A message from a valid, vouched-for sender: a reply (sign-off, objection, opinion), forms, or neither."""
+    message = parsed.message
+    forms = [a for a in message.attachments if _is_form(a)]
     try:
         with db.session_scope(settings) as session:
             routed = route_text_reply(session, settings, message, files)

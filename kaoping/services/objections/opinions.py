@@ -109,5 +109,5 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
                       outcome=ObjectionStatus(objection.status).label)
     queue(session, settings, key=f"objection-opinion:{opinion.id}", kind="objection_opinion_received", to=[sender],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code,
-          in_reply_to=message.message_id)
+          in_reply_to=message.message_id, references=tuple(message.references))
     return OpinionOutcome(objection.id, lead, True, f"已记录（{stance_text(opinion)}）" + ("；该异议此前已处理" if decided else ""))
