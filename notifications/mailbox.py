@@ -52,7 +52,6 @@ from kaoping.adapters.archives import is_zip, unpack_zip
 from kaoping.adapters.locks import exclusive
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
-from kaoping.domain.clock import month_day_time
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.text import normalize_email
@@ -266,9 +265,9 @@ def _take_forms(settings: Settings, message: IncomingMessage, record_id: int, do
 def queue_no_form_reply(session: Session, settings: Settings, message: IncomingMessage, others: list[str]) -> bool:
     """The polite answer to a message that carried no form: at most one a day per address."""
     from kaoping.notifications.outbox import queue
-    from kaoping.notifications.render import render
+    from kaoping.notifications.render import render, when
 
-    received = month_day_time(message.received_at, settings.tz)
+    received = when(message.received_at, settings)
     subject = (message.subject or "（无主题）")[:80]
     rendered = render("mail_no_form", settings, greeting="您好", their_subject=subject, received=received,
                       others="、".join(others[:5]))
