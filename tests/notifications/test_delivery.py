@@ -43,11 +43,13 @@ def test_what_the_server_receives(migrated, smtp):
 
 def test_the_date_header_is_in_the_office_time_zone(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
-    queue_mail(s)
     with fixed_clock(datetime(2022, 7, 8, 17, 30, tzinfo=UTC)):
+        queue_mail(s)
+    with fixed_clock(datetime(2022, 7, 11, 1, 0, tzinfo=UTC)):  # sent (a retry got through) days later
         delivery.send_pending(s)
     [got] = smtp.received
-    # 17:30 UTC is already 7月9日 01:30 in Beijing: the header says so, never +0000.
+    # 17:30 UTC is already 7月9日 01:30 in Beijing: the header says so, never +0000 — the day the letter was
+    # written (queued), as its 落款 says, not the day a retry got it through.
     assert got.message["Date"] == "Sat, 09 Jul 2022 01:30:00 +0800"
 
 
