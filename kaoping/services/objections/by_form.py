@@ -27,7 +27,7 @@ from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.models import Cycle, Objection, ObjectionSource, ReceivedFile
 from kaoping.models.types import utcnow
-from kaoping.notifications.outbox import queue
+from kaoping.notifications.outbox import queue, replying_to
 from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.records.received import keep_received
@@ -286,8 +286,9 @@ def release(session: Session, settings: Settings, file_id: int, *, actor: str) -
     audit.append(session, actor=actor, action="objections.release", entity=f"cycle:{form.cycle.code}/unit:{form.unit_code}",
                  cycle_code=form.cycle.code, before={"status": "held", "sender": record.sender},
                  after={"status": "accepted", "form_no": form.form_no}, reason="专班核实后受理暂存的异议表")
-    got = _record(session, settings, form, rows, record, sender=record.sender, received_at=received_at, actor=actor,
-                  message_id=details.get("message_id", ""), evidence=evidence)
+    with replying_to(details.get("message_id", ""), record.sender):  # the receipt answers the email it came in
+        got = _record(session, settings, form, rows, record, sender=record.sender, received_at=received_at, actor=actor,
+                      message_id=details.get("message_id", ""), evidence=evidence)
     return ReplyOutcome(True, got.cycle_code, got.unit, got.objection_ids, received_file_ids=[record.id])
 
 

@@ -37,7 +37,7 @@ from kaoping.models import (
     ReceivedFile,
 )
 from kaoping.models.types import utcnow
-from kaoping.notifications.outbox import queue
+from kaoping.notifications.outbox import queue, replying_to
 from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.records.received import keep_received
@@ -352,7 +352,8 @@ def release_held(session: Session, settings: Settings, file_id: int, *, actor: s
     audit.append(session, actor=actor, action="objections.release", entity=f"cycle:{cycle.code}/unit:{details['unit']}",
                  cycle_code=cycle.code, before={"status": "held", "sender": record.sender}, after={"status": "accepted"},
                  reason="专班核实后受理暂存的异议回复")
-    return _record_reply(session, settings, cycle, ctx, ctx.name(unit_id), message, record.sender, parts)
+    with replying_to(message.message_id, record.sender):  # the receipt answers the email it came in
+        return _record_reply(session, settings, cycle, ctx, ctx.name(unit_id), message, record.sender, parts)
 
 
 # --------------------------------------------------------------------------- decisions
