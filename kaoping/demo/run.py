@@ -182,7 +182,7 @@ class Demo:
         self.wait(first.id, TERMINAL)
         self.status("2022-06-20")
 
-        self.step("2. 截止前提醒（每日 09:00 的催报流程；3 个和 1 个工作日前）")
+        self.step("2. 截止前提醒（每日 09:00 的催报流程：截止前 3 个工作日；1 个工作日前再提醒尚未报送的单位，见第 3 步）")
         self.remind("2022-07-05")
 
         self.step("3. 各单位回复表格邮件、附上填好的自评表，回收流程从专用邮箱（IMAP）收取、录入并回复" if self.imap else
