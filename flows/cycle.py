@@ -24,7 +24,7 @@ sign-off answer means (which question this is, whether the stage is signed) is d
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from kaoping.models.types import utcnow
 
 from kaoping.flows.forms import CycleStart
 from kaoping.flows.runner import configured_task_runner
@@ -133,7 +133,7 @@ def half_year_cycle(
                               "其余各项留空或保留默认值时按工作日自动计算。每项说明见各栏下方。"}),
 ):
     code = start.code
-    day = (start.today or datetime.now(get_settings().tz).date()).isoformat()
+    day = (start.today or utcnow().astimezone(get_settings().tz).date()).isoformat()
     refusal = "；".join(start.problems())
     prepared: dict = {}
     if not refusal:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from kaoping.models.types import utcnow
 from pathlib import Path
 
 from kaoping.flows.runner import configured_task_runner, on_dask
@@ -60,7 +61,7 @@ def reminders_run_name() -> str:
     from prefect.runtime import flow_run
 
     today = (flow_run.parameters or {}).get("today")
-    return f"每日催报 · {today or datetime.now(get_settings().tz).date().isoformat()}"
+    return f"每日催报 · {today or utcnow().astimezone(get_settings().tz).date().isoformat()}"
 
 
 def intake_run_name() -> str:
@@ -70,7 +71,7 @@ def intake_run_name() -> str:
     given = (flow_run.parameters or {}).get("received_at")
     when = given if isinstance(given, datetime) else datetime.fromisoformat(given) if given else None
     settings = get_settings()
-    when = (when.replace(tzinfo=settings.tz) if when.tzinfo is None else when) if when else datetime.now(settings.tz)
+    when = (when.replace(tzinfo=settings.tz) if when.tzinfo is None else when) if when else utcnow().astimezone(settings.tz)
     return f"收件录入 · {when.astimezone(settings.tz):%Y-%m-%d %H:%M}"
 
 
@@ -86,7 +87,7 @@ def reminders(
     today: str | None = Field(None, description="按哪一天计算（YYYY-MM-DD），默认今天（北京时间）"),
 ) -> dict:
     settings = get_settings()
-    day = today or datetime.now(settings.tz).date().isoformat()
+    day = today or utcnow().astimezone(settings.tz).date().isoformat()
     run = {**queue_reminders(day), **remind_signers(day), "runs_released": release_signed_runs()}
     sent = send_mail()
     started = advance(today, "每日推进")

@@ -172,7 +172,7 @@ def publish_artifacts(code: str, today: str) -> str:
         if not rows:
             links.pop("results")
         objections = objections_markdown(session, cycle, settings.tz)  # issue 17: open and decided objections
-        markdown = report.markdown(links=links, updated=local_time(datetime.now(settings.tz), settings.tz))
+        markdown = report.markdown(links=links, updated=local_time(utcnow(), settings.tz))
     create_markdown_artifact(key=f"{key}-jinzhan", markdown=markdown, description=f"{label_of(code)}进展（各环节、应收已收、逾期单位）")
     if returns:
         create_table_artifact(key=f"{key}-returns", table=returns, description=f"{label_of(code)}应收与已收表格（按单位、牵头考核单位）")
@@ -191,7 +191,7 @@ def publish_refusal(code: str, label: str, reason: str) -> None:
             "填写后点击 Submit。其余内容不受影响。"]
     try:
         with db.session_scope(settings) as session:
-            report = cycle_status(session, get_cycle(session, code), today=datetime.now(settings.tz).date(), tz=settings.tz)
+            report = cycle_status(session, get_cycle(session, code), today=utcnow().astimezone(settings.tz).date(), tz=settings.tz)
             body += ["", "---", "", report.markdown(links=cycle_links(code))]
     except KaopingError:
         pass  # not opened yet: nothing more to show
@@ -232,7 +232,7 @@ def signoff_description(code: str, stage: str) -> dict:
     links = cycle_links(code)
     with db.session_scope(settings) as session:
         view = signoff_view(session, get_cycle(session, code), stage, settings.tz,
-                            today=datetime.now(settings.tz).date(), links=links)
+                            today=utcnow().astimezone(settings.tz).date(), links=links)
     markdown = view.markdown
     if view.pending:
         made = create_table_artifact(key=f"kaoping-{code.lower()}-daihexiao", table=view.pending,
@@ -262,7 +262,7 @@ def anchor_artifact(code: str, why: str) -> str:
     with db.session_scope(settings) as session:
         seq, seal = audit.head(session)
     label = f"{seq}:{seal}"
-    now = local_time(datetime.now(settings.tz), settings.tz)
+    now = local_time(utcnow(), settings.tz)
     create_markdown_artifact(
         key=f"kaoping-{code.lower()}-audit-anchor",
         description=f"{label_of(code)}审计锚点（{why}）",

@@ -6,7 +6,8 @@ is one API call; the cycle flow itself does the work."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from kaoping.models.types import utcnow
 
 from kaoping.models import Cycle, CycleStatus
 from sqlmodel import select
@@ -30,7 +31,7 @@ def cycles_ready(settings: Settings, today: date) -> list[tuple[int, int, str]]:
 
 def advance_cycles(settings: Settings, *, today: date | None, reason: str) -> list[str]:
     """Start the cycle flow where it has something to do; returns the cycle codes started."""
-    day = today or datetime.now(settings.tz).date()
+    day = today or utcnow().astimezone(settings.tz).date()
     ready = cycles_ready(settings, day)
     if not ready:
         return []

@@ -156,6 +156,8 @@ class Settings(BaseSettings):
     escalate_every: int = Field(2, description="after a deadline: overdue notice and escalation every N working days")
     third_party_email: str = Field("pinggu@evaluator.example", description="the third-party evaluator")
     opinion_email: str = Field("minyi@survey.example", description="who runs the public-opinion survey")
+    third_party_name: str = Field("第三方评估机构", description="the evaluator's name: how its emails open (XX公司：)")
+    opinion_name: str = Field("民意调查承办单位", description="the survey office's name: how its emails open")
     office_email: str = Field("zhuanban@baotou.example", description="the specialist team, copied on escalations")
     audit_anchor_copy: Path | None = Field(
         None, description="a second place every audit anchor is appended to, off this machine (a folder or file on a "
@@ -348,7 +350,8 @@ SETTING_LABELS = {
     "contact_office": "公文附注的联系处室", "office_name": "专班名称", "issuer_name": "发文机关署名", "issuer_mark": "发文机关标志",
     "mail_from": "发件地址，即专用邮箱", "office_email": "专班邮箱", "verifier_email": "专班负责人（核实签字人）的邮箱",
     "approver_email": "分管领导（审定签字人）的邮箱", "leadership_emails": "市委、市政府、市纪委监委的收件邮箱",
-    "third_party_email": "第三方评估机构的邮箱", "opinion_email": "民意调查机构的邮箱", "verifier_name": "专班负责人",
+    "third_party_email": "第三方评估机构的邮箱", "opinion_email": "民意调查机构的邮箱", "third_party_name": "第三方评估机构的名称",
+    "opinion_name": "民意调查承办单位的名称", "verifier_name": "专班负责人",
     "approver_name": "分管领导", "imap_user": "专用邮箱的登录名",
 }
 

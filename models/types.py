@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from decimal import Decimal
 
 from sqlalchemy import DateTime, Numeric, String
@@ -75,9 +77,44 @@ class UTCDateTime(TypeDecorator):
 _fixed_now: datetime | None = None
 
 
+#: The demo's simulated clock (`make demo`): a file naming the simulated instant and the real one it was set at;
+#: every process of the demo (its Prefect worker's flow runs included) reads it, so all it prints and stamps is
+#: dated on the simulated day. Honoured only with ``KAOPING_ENVIRONMENT=development``: production reads the real time.
+CLOCK_FILE = "KAOPING_CLOCK_FILE"
+_simulated: tuple[int, datetime, datetime] | None = None  # (the file's mtime_ns, simulated instant, real instant)
+
+
+def _simulated_now(now: datetime) -> datetime | None:
+    global _simulated
+    path = os.environ.get(CLOCK_FILE)
+    if not path or os.environ.get("KAOPING_ENVIRONMENT", "").lower() != "development":
+        return None
+    try:
+        stamp = os.stat(path).st_mtime_ns
+        if _simulated is None or _simulated[0] != stamp:
+            simulated, real = Path(path).read_text(encoding="utf-8").split()
+            _simulated = (stamp, datetime.fromisoformat(simulated), datetime.fromisoformat(real))
+    except (OSError, ValueError):
+        return None
+    return _simulated[1] + (now - _simulated[2])  # the simulated time runs on from where it was set
+
+
+def set_simulated_clock(path: Path, instant: datetime) -> None:
+    """Set the demo's clock (the file ``KAOPING_CLOCK_FILE`` names) to ``instant`` (aware), from now on."""
+    if instant.tzinfo is None:
+        raise ValueError("set_simulated_clock needs an aware datetime")
+    temporary = Path(path).with_suffix(".tmp")
+    temporary.write_text(f"{instant.astimezone(UTC).isoformat()} {datetime.now(UTC).isoformat()}\n", encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def utcnow() -> datetime:
-    """Now, in UTC: the one clock kaoping reads (``fixed_clock`` sets it for tests and golden samples)."""
-    return _fixed_now if _fixed_now is not None else datetime.now(UTC)
+    """Now, in UTC: the one clock kaoping reads (``fixed_clock`` sets it for tests and golden samples, the demo
+    its simulated days through ``KAOPING_CLOCK_FILE``)."""
+    if _fixed_now is not None:
+        return _fixed_now
+    now = datetime.now(UTC)
+    return _simulated_now(now) or now
 
 
 @contextmanager

@@ -49,7 +49,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email.header import Header
 from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
@@ -132,7 +132,10 @@ def build_email(settings: Settings, row: OutboxMessage, session=None, attachment
     if row.cc:
         message["Cc"] = ", ".join(row.cc)
     message["Message-ID"] = row.message_id
-    message["Date"] = format_datetime(utcnow().astimezone(settings.tz))  # the office's time zone (KAOPING_TIMEZONE)
+    # When the letter was written (queued: RFC 5322's origination date), not when a retry got it through — the
+    # day its 落款 says; in the office's time zone (KAOPING_TIMEZONE), from kaoping's clock.
+    written = row.created_at or utcnow()
+    message["Date"] = format_datetime((written if written.tzinfo else written.replace(tzinfo=UTC)).astimezone(settings.tz))
     message["X-Kaoping-Kind"] = row.kind
     if row.in_reply_to:  # a reply to an email kaoping received: threaded with it
         message["In-Reply-To"] = row.in_reply_to

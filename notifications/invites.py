@@ -8,6 +8,7 @@ SEQUENCE, which clients apply as an update rather than a second meeting.
 from __future__ import annotations
 
 from datetime import datetime
+from kaoping.models.types import utcnow
 from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone, TimezoneStandard, vCalAddress, vText
@@ -40,7 +41,7 @@ def visit_invitation(
     event = Event()
     event.add("uid", uid)
     event.add("sequence", sequence)
-    event.add("dtstamp", stamp or datetime.now(tz))
+    event.add("dtstamp", stamp or utcnow().astimezone(tz))
     event.add("dtstart", start.astimezone(tz))
     event.add("dtend", end.astimezone(tz))
     event.add("summary", summary)

@@ -43,6 +43,7 @@ from kaoping.models import MailboxMessage
 from kaoping.models.types import utcnow
 from kaoping.notifications.mail.imap import ImapMailbox
 from kaoping.notifications.mail.parse import ParsedMessage, parse_message
+from kaoping.notifications.outbox import replying_to
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -51,7 +52,6 @@ from kaoping.adapters.archives import is_zip, unpack_zip
 from kaoping.adapters.locks import exclusive
 from kaoping.adapters.uploads import MAX_UPLOAD_BYTES, Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
-from kaoping.domain.clock import month_day_time
 from kaoping.domain.errors import InvalidInput
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.text import normalize_email
@@ -265,9 +265,9 @@ def _take_forms(settings: Settings, message: IncomingMessage, record_id: int, do
 def queue_no_form_reply(session: Session, settings: Settings, message: IncomingMessage, others: list[str]) -> bool:
     """The polite answer to a message that carried no form: at most one a day per address."""
     from kaoping.notifications.outbox import queue
-    from kaoping.notifications.render import render
+    from kaoping.notifications.render import render, when
 
-    received = month_day_time(message.received_at, settings.tz)
+    received = when(message.received_at, settings)
     subject = (message.subject or "（无主题）")[:80]
     rendered = render("mail_no_form", settings, greeting="您好", their_subject=subject, received=received,
                       others="、".join(others[:5]))
@@ -297,7 +297,6 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int, *, truste
     message = parsed.message
     with db.session_scope(settings) as session:
         done = dict(((session.get(MailboxMessage, record_id).details or {}).get("files") or {}))
-    forms = [a for a in message.attachments if _is_form(a)]
     automatic = parsed.automatic and "auto-forwarded" not in parsed.automatic
     base = dict(message_id=message.message_id, sender=message.sender, subject=message.subject)
     if automatic:
@@ -311,6 +310,15 @@ def _handle(settings: Settings, parsed: ParsedMessage, record_id: int, *, truste
         return MessageOutcome(**base, outcome="automatic", folder=settings.imap_refused_folder,
                               summary=f"发件人地址无效（{message.sender}：{exc}）：未处理，未回复")
     files = recognise_attachments(message)  # each attachment read once, for every handler below
+    with replying_to(message.message_id, message.sender, message.references):  # receipts answer in its thread
+        return _answer(settings, parsed, record_id, files, done, base)
+
+
+def _answer(settings: Settings, parsed: ParsedMessage, record_id: int, files: tuple[ReturnedFile, ...], done: dict,
+            base: dict) -> MessageOutcome:
+    """A message from a valid, vouched-for sender: a reply (sign-off, objection, opinion), forms, or neither."""
+    message = parsed.message
+    forms = [a for a in message.attachments if _is_form(a)]
     try:
         with db.session_scope(settings) as session:
             routed = route_text_reply(session, settings, message, files)

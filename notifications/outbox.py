@@ -11,6 +11,9 @@ import hashlib
 import mimetypes
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,48 @@ ANCHORED_KINDS = frozenset({"form_issued", "third_party_request", "return_receiv
                             "audit_anchor"})
 
 
+#: The answers kaoping sends to an email it received (receipts, refusals, confirmations): queued while
+#: ``replying_to`` names that email, to its sender, they carry In-Reply-To and References, so the
+#: sender's mail client shows them in the thread of what they sent. Subjects stay kaoping's (【回执】 …).
+REPLY_KINDS = frozenset({"return_received", "return_refused", "mail_no_form", "objection_received", "objection_refused",
+                         "objection_opinion_received", "signoff_reply_accepted", "signoff_reply_refused"})
+
+
+@dataclass(frozen=True)
+class Replying:
+    message_id: str  # the incoming Message-ID, angle brackets kept
+    sender: str  # normalised address: only a message to it is a reply
+    references: tuple[str, ...] = ()  # the incoming References, oldest first
+
+
+_replying: ContextVar[Replying | None] = ContextVar("kaoping_replying_to", default=None)
+
+
+@contextmanager
+def replying_to(message_id: str, sender: str, references: tuple[str, ...] = ()) -> Iterator[None]:
+    """Within the block, an answer (``REPLY_KINDS``) queued to ``sender`` is threaded with the email
+    ``message_id``: the mailbox wraps the handling of each message it takes in, whatever service answers."""
+    try:
+        address = normalize_email(sender)
+    except EmailNotValidError:
+        address = sender.strip().lower()
+    token = _replying.set(Replying(message_id.strip(), address, tuple(references)) if message_id.strip() else None)
+    try:
+        yield
+    finally:
+        _replying.reset(token)
+
+
+def _thread_of(kind: str, recipients: list[str], in_reply_to: str, references: tuple[str, ...]) -> tuple[str, str]:
+    """(In-Reply-To, References) of a message to queue: given, or the email being answered (``replying_to``)."""
+    replying = _replying.get()
+    if not in_reply_to and replying is not None and kind in REPLY_KINDS and replying.sender in recipients:
+        in_reply_to, references = replying.message_id, replying.references
+    if not in_reply_to:
+        return "", ""
+    return in_reply_to, " ".join(dict.fromkeys([r for r in references if r and r != in_reply_to][-19:] + [in_reply_to]))
+
+
 @dataclass(frozen=True)
 class Attachment:
     filename: str
@@ -55,7 +100,7 @@ class Attachment:
 
 
 __all__ = ["Attachment", "attachment_path", "load_attachment", "queue", "recent", "refuse_development_secret", "MASK",
-           "message_id_for"]
+           "message_id_for", "replying_to", "REPLY_KINDS"]
 MASK = SECRET_MASK
 
 
@@ -138,6 +183,7 @@ def queue(
         content_type = attachment.content_type or mimetypes.guess_type(attachment.filename)[0] or "application/octet-stream"
         stored.append({"filename": attachment.filename, "sha256": attachment.sha256, "size": len(attachment.data),
                        "content_type": content_type})
+    in_reply_to, reference_ids = _thread_of(kind, recipients, in_reply_to, tuple(references))
     sealed = ""
     if secret:
         text, html, sealed = _sealed_bodies(settings, key, secret, text, html)
@@ -146,7 +192,7 @@ def queue(
         cc=copies, subject=subject, text_body=text, html_body=html, attachments=stored, status=MessageStatus.pending,
         sealed_secret=sealed,
         audit_anchor=audit.record_anchor(session, settings, f"mail:{kind}") if kind in ANCHORED_KINDS else "",
-        in_reply_to=in_reply_to, reference_ids=" ".join(dict.fromkeys([*references, in_reply_to][-20:]) if in_reply_to else ()),
+        in_reply_to=in_reply_to, reference_ids=reference_ids,
     )
     session.add(message)
     session.flush()

@@ -30,7 +30,7 @@ from kaoping.notifications.outbox import queue
 from kaoping.notifications.render import render
 from sqlmodel import Session, select
 
-from kaoping.domain.clock import chinese_date, chinese_time
+from kaoping.domain.clock import chinese_time, letter_day
 from kaoping.models.types import utcnow
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label
@@ -93,7 +93,7 @@ def run_reminders(session: Session, settings: Settings, *, today: date) -> Remin
         kind = kind_spec(form.kind)
         if not kind.remind_subject:
             continue  # someone else returns it (the field team for a visit record)
-        item = {"form_label": kind.label, "form_no": form.form_no, "deadline": chinese_date(form.deadline)}
+        item = {"form_label": kind.label, "form_no": form.form_no, "deadline": letter_day(form.deadline, today=today)}
         cycles_of[form.subject_unit_id] = open_cycles[form.cycle_id]
         if today <= form.deadline:
             left = calendar.workdays_between(today, form.deadline)
@@ -121,7 +121,7 @@ def run_reminders(session: Session, settings: Settings, *, today: date) -> Remin
         if after.get(unit_id):
             heads = unit_contacts(session, unit_id, ContactRole.head)
             if heads:
-                rendered = render("escalation", settings, greeting=f"{unit.short_name}负责人", unit=unit.short_name,
+                rendered = render("escalation", settings, greeting=f"{unit.short_name}负责同志", unit=unit.short_name,
                                   period=period, items=after[unit_id])
                 _, created = queue(session, settings, key=f"escalation:{unit.code}:{today.isoformat()}", kind="escalation",
                                    to=heads, cc=[settings.office_email], subject=rendered.subject, text=rendered.text,

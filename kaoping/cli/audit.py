@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from kaoping.models.types import utcnow
 from rich.table import Table
 
 from kaoping.cli.common import err, out, refusals_exit, schema_session
@@ -49,7 +49,7 @@ def since_last_anchor(report, tz) -> str:
                 " / No anchor yet: the newest entries could be cut unnoticed.")
     when = ""
     if latest.at is not None:
-        hours = (datetime.now(UTC) - latest.at).total_seconds() / 3600
+        hours = (utcnow() - latest.at).total_seconds() / 3600
         when = f"，{local_time(latest.at, tz)}（{hours:.0f} 小时前）" if hours >= 1 else f"，{local_time(latest.at, tz)}（不到 1 小时前）"
     after = (f"此后又记录了 {report.unanchored} 条：在下一个锚点之前，删除这 {report.unanchored} 条无法被发现。"
              if report.unanchored else "此后没有新记录：日志末尾也在锚点之内。")

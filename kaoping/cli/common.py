@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
 import typer
+from kaoping.models.types import utcnow
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
@@ -165,7 +166,7 @@ def cycle_session(code: str, s: Settings | None = None) -> Iterator[tuple[Settin
 
 def local_today(s: Settings) -> date:
     """Today where the office is (KAOPING_TIMEZONE)."""
-    return datetime.now(s.tz).date()
+    return utcnow().astimezone(s.tz).date()
 
 
 def parse_day(text: str | None, what: str = "日期") -> date | None:

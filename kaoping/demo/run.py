@@ -50,6 +50,7 @@ from kaoping.demo.people import (
 )
 from kaoping.domain.scoring import ranges
 from kaoping.models import FormKind
+from kaoping.models.types import CLOCK_FILE, set_simulated_clock
 from kaoping.notifications.mail.sink import MailSink
 from kaoping.services.cycles.cycle import get_cycle
 from kaoping.services.cycles.points import accept_default_points
@@ -76,7 +77,9 @@ def run(output: Path, console: Console, demo: type["Demo"] | None = None) -> Non
     with MailSink(output / "mail") as sink, office_mailbox(output / "mailbox", console.print) as imap:
         env = {"KAOPING_VAR_DIR": str(output), "KAOPING_DATABASE_URL": "", "KAOPING_SMTP_HOST": "127.0.0.1",
                "KAOPING_SMTP_PORT": str(sink.port), "KAOPING_INBOX_DIR": str(output / "inbox"),
-               "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "demo:专班", "KAOPING_IMAP_HOST": ""}
+               "KAOPING_ENVIRONMENT": "development", "KAOPING_ACTOR": "demo:专班", "KAOPING_IMAP_HOST": "",
+               # The simulated days (``Demo.clock``): read by this process and every flow run of the worker.
+               CLOCK_FILE: str(output / "clock.txt")}
         if imap is not None:  # the units reply by email to the office mailbox (IMAP), as in production
             env.update(imap.env())
         saved = {key: os.environ.get(key) for key in env}
@@ -114,6 +117,15 @@ class Demo:
         self.people = People(2022)
         self.inbox = settings.effective_inbox_dir
         self.started = time.monotonic()
+        self.clock_file = Path(env[CLOCK_FILE])
+
+    def clock(self, at: str) -> datetime:
+        """Set the simulated day and hour (office time), from which kaoping's clock (``utcnow``) runs on: every
+        date a document or email prints (成文日期, Date:, "还剩N个工作日" …) is the simulated one, in every
+        process of the demo. Prefect's own times (its run list) stay real."""
+        when = datetime.fromisoformat(at).replace(tzinfo=self.settings.tz)
+        set_simulated_clock(self.clock_file, when)
+        return when
 
     def say(self, text: str) -> None:
         self.console.print(text, markup=True, highlight=False)
@@ -123,6 +135,7 @@ class Demo:
 
     def run(self) -> None:
         self.say(f"[bold]kaoping 演示[/bold] — 一个完整的半年考评周期，全部输出在 {self.output}/")
+        self.clock("2022-06-20T08:30")  # the team prepares the morning the cycle starts
         self.prepare()
         with db.session_scope(self.settings) as session:
             from kaoping.adapters.console import print_summary
@@ -164,14 +177,13 @@ class Demo:
         from kaoping.flows.daily import reminders
 
         self.step("1. 专班在 Prefect 界面开启 2022 年上半年考评（部署“半年考评”：自评表 7 月 8 日截止；实地调研按默认日程在截止之后，7 月 11 日—22 日）")
+        self.clock(f"{START['start']['today']}T09:00")
         first = run_deployment(DEPLOYMENT, parameters=START, timeout=0)
         self.wait(first.id, TERMINAL)
         self.status("2022-06-20")
 
-        self.step("2. 截止前提醒（每日 09:00 的催报流程；3 个和 1 个工作日前）")
-        for day in ("2022-07-05", "2022-07-07"):
-            result = reminders(today=day)
-            self.say(f"  {day}：提醒 {len(result['reminders'])} 个单位，发送 {result['sent']} 封")
+        self.step("2. 截止前提醒（每日 09:00 的催报流程：截止前 3 个工作日；1 个工作日前再提醒尚未报送的单位，见第 3 步）")
+        self.remind("2022-07-05")
 
         self.step("3. 各单位回复表格邮件、附上填好的自评表，回收流程从专用邮箱（IMAP）收取、录入并回复" if self.imap else
                   "3. 各单位把填好的自评表发回，专班存入收件文件夹，回收流程自动录入并回复")
@@ -182,8 +194,10 @@ class Demo:
         count = self.returns(FormKind.self_assessment, skip=(late,))
         accepted = [o for o in self.intake("2022-07-06T10:00") if o["accepted"]]
         self.say(f"  收到 {count} 份，已接收 {len(accepted)} 份（东河区更正后重报）；{late}尚未报送")
+        self.remind("2022-07-07")  # 1 working day before the deadline: only who has not returned it
 
         self.step("4. 截止后：逾期通知与督办，周期流程自动下发评分表和实地调研记录表（均附各单位自评内容）")
+        self.clock("2022-07-11T09:00")
         result = reminders(today="2022-07-11")
         self.say(f"  2022-07-11：逾期通知 {len(result['overdue'])} 个单位，督办（抄送专班）{len(result['escalations'])} 个；"
                  f"已启动周期流程 {'、'.join(result['started'])}")
@@ -210,6 +224,7 @@ class Demo:
 
     def sign(self, run_id) -> None:
         self.step("6. 签字：验证码只发给签字人；签字人在 Prefect 界面点击 Resume 填写（此处模拟）")
+        self.clock("2022-07-25T10:00")
         verifier = self.settings.verifier_email
         wrong = "000000" if self.code(verifier) != "000000" else "111111"
         from kaoping.services.scoring.checklist import checklist
@@ -225,12 +240,13 @@ class Demo:
         run_id = self.objection_stage()
         approver = self.settings.approver_email
         if self.imap is not None:  # the approver signs by replying to the sign-off email (issue 15 item 2)
-            when = datetime.fromisoformat("2022-07-29T10:30").replace(tzinfo=self.settings.tz)
+            when = self.clock("2022-07-29T10:30")
             sign_by_reply(self.imap, approver, self.signoff_email(approver), when, code=self.code(approver))
             self.intake("2022-07-29T10:30")
             self.say("  分管领导在邮箱中回复签字邮件“同意。验证码：……” → 回收流程收取回复，核对发件人和验证码，签字生效，"
                      "等待签字的流程自动继续")
         else:
+            self.clock("2022-07-29T10:30")
             self.resume(run_id, code=self.code(approver), decision="同意", comments="")
         self.say("  分管领导审定签字 → 印发通报、报告、反馈函，分发邮件")
         self.wait(run_id, TERMINAL)
@@ -244,13 +260,21 @@ class Demo:
 
         self.step("6a. 异议期：周期流程已向各单位发送初步结果反馈函（征求意见稿），3 个工作日内可回复提出异议")
         self.status("2022-07-25")
-        object_and_decide(self.settings, self.say, at=datetime.fromisoformat("2022-07-26T15:00").replace(tzinfo=self.settings.tz),
-                          imap=self.imap)
+        object_and_decide(self.settings, self.say, at=self.clock("2022-07-26T15:00"), imap=self.imap)
+        self.clock("2022-07-29T09:00")
         result = reminders(today="2022-07-29")
         self.say(f"  2022-07-29：异议期已截止、异议均已处理 → 已启动周期流程 {'、'.join(result['started'])}，验证码发给分管领导")
         return self.wait_newest(("PAUSED",))
 
     # ----------------------------------------------------------------------- helpers
+
+    def remind(self, day: str) -> None:
+        """The daily run (催报) at 09:00 of ``day``: reminders before the deadline."""
+        from kaoping.flows.daily import reminders
+
+        self.clock(f"{day}T09:00")
+        result = reminders(today=day)
+        self.say(f"  {day}：提醒 {len(result['reminders'])} 个单位，发送 {result['sent']} 封")
 
     def returns(self, kind: FormKind, *, only: tuple[str, ...] = (), skip: tuple[str, ...] = (), sloppy: bool = False) -> int:
         with db.session_scope(self.settings) as session:
@@ -273,7 +297,7 @@ class Demo:
     def intake(self, at: str) -> list[dict]:
         from kaoping.flows.daily import intake
 
-        when = datetime.fromisoformat(at).replace(tzinfo=self.settings.tz)
+        when = self.clock(at)  # the office's intake run at the hour the mail arrived
         if self.imap is None:
             return intake(received_at=when)
         replies = [(reply_email(sender, original, when, text="您好，附件是我单位填好的表格，请查收。", attachments=files), when)

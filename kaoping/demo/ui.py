@@ -57,6 +57,7 @@ class UiDemo(Demo):
         import prefect.settings
 
         self.say(f"[bold]kaoping 界面演示[/bold] — 模拟各单位走完半年考评，两次签字由您在 Prefect 界面中完成；输出在 {self.output}/")
+        self.clock("2022-06-20T08:30")  # the simulated days, as in `make demo`
         self.prepare()
         quiet_console()
         home = self.output / "prefect"
@@ -97,6 +98,7 @@ class UiDemo(Demo):
         from kaoping.flows.daily import reminders
 
         self.step("6. 请您在浏览器中签字（本演示等待您操作）")
+        self.clock("2022-07-25T10:00")
         objections_done = False
         while (request := self.next_request()) is not None:
             self.explain(f"{self.server.url}/runs/flow-run/{request.flow_run_id or run_id}", request)
@@ -109,6 +111,7 @@ class UiDemo(Demo):
                 objections_done = True
             elif request.stage == "approval" and decision == "reject":
                 self.say("  分管领导退回修改：周期回到专班核实环节。次日的每日推进流程重新提请专班核实签字。")
+                self.clock("2022-08-01T09:00")
                 result = reminders(today="2022-08-01")
                 self.say(f"  2022-08-01：已启动周期流程 {'、'.join(result['started']) or '（无）'}")
 

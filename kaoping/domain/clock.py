@@ -39,6 +39,28 @@ def month_day_time(moment: datetime, tz: tzinfo) -> str:
 
 
 def chinese_time(moment: datetime, tz: tzinfo) -> str:
-    """2022年7月9日 01:30 (office time)."""
+    """2022年7月9日01:30 (office time), as a 文秘 writes it: no space between the day and the hour."""
     at = local(moment, tz)
-    return f"{chinese_date(at.date())} {at:%H:%M}"
+    return f"{chinese_date(at.date())}{at:%H:%M}"
+
+
+WEEKDAYS = "一二三四五六日"
+
+
+def weekday(day: date) -> str:
+    """星期五."""
+    return f"星期{WEEKDAYS[day.weekday()]}"
+
+
+def letter_day(day: date, *, today: date | None = None) -> str:
+    """A deadline as a letter writes it: 7月8日（星期五）, the year added (2023年1月6日（星期五）) when it is not
+    the year of ``today`` (the day the letter is written)."""
+    text = chinese_date(day) if today is None or today.year != day.year else f"{day.month}月{day.day}日"
+    return f"{text}（{weekday(day)}）"
+
+
+def letter_time(moment: datetime, tz: tzinfo, *, today: date | None = None) -> str:
+    """An instant as a letter writes it: 7月9日01:30 (office time), the year added (2022年7月9日01:30) when it is
+    not the year of ``today``."""
+    at = local(moment, tz)
+    return month_day_time(at, tz) if today is not None and today.year == at.year else chinese_time(at, tz)

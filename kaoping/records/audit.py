@@ -30,6 +30,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, tzinfo
+from kaoping.models.types import utcnow
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
@@ -195,7 +196,7 @@ def record_anchor(session: Session, settings, why: str) -> str:
         pending = session.info[_PENDING] = []
         event.listen(session, "after_commit", _write_pending, once=True)
         event.listen(session, "after_rollback", _drop_pending, once=True)
-    line = json.dumps({"seq": seq, "seal": seal, "why": why, "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)
+    line = json.dumps({"seq": seq, "seal": seal, "why": why, "at": utcnow().isoformat()}, ensure_ascii=False)
     if not pending or json.loads(pending[-1][1])["seq"] != seq:
         pending.extend((path, line) for path in anchor_files(settings))
     return label

@@ -89,10 +89,18 @@ def test_feasible_baotou_plan_across_spring_festival(cycle_2026, settings, tmp_p
     assert max(load.values()) - min(load.values()) <= 4 and sum(load.values()) == 30
     with db.session_scope(settings) as session:
         invites = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "visit_invitation")).all()
-    assert len(invites) == 30
-    first = invites[0]
-    assert any(a["filename"] == "invite.ics" for a in first.attachments)
-    assert any(addr.startswith("liaison@") for addr in first.to) and any(addr.endswith("@baotou.example") for addr in first.to)
+    # Two letters per visit with the one invitation (issue 26 item 4): the team, each member by name, and
+    # the unit visited, by its name — never a unit's name on a team member's letter.
+    assert len(invites) == 60
+    team, unit = (m for m in invites if m.idempotency_key.startswith(f"visit:{by_unit[donghe].uid}:0"))
+    assert all(any(a["filename"] == "invite.ics" for a in m.attachments) for m in (team, unit))
+    members = by_unit[donghe].members
+    assert team.to == [m["email"] for m in members] and not any(a.startswith(("liaison@", "head@")) for a in team.to)
+    assert team.text_body.startswith("、".join(f"{m['name']}同志" for m in members) + "：")
+    assert "你单位" not in team.text_body and "到东河区开展实地调研" in team.text_body
+    assert unit.idempotency_key.endswith(":unit") and all(a.startswith(("liaison@", "head@")) for a in unit.to)
+    assert unit.text_body.startswith("东河区：") and "到你单位开展实地调研" in unit.text_body
+    assert "（星期" in team.subject and team.subject == unit.subject
 
 
 def test_shared_member_limits_capacity_and_says_so(cycle_2026, tmp_path):

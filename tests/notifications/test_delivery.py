@@ -43,11 +43,13 @@ def test_what_the_server_receives(migrated, smtp):
 
 def test_the_date_header_is_in_the_office_time_zone(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
-    queue_mail(s)
     with fixed_clock(datetime(2022, 7, 8, 17, 30, tzinfo=UTC)):
+        queue_mail(s)
+    with fixed_clock(datetime(2022, 7, 11, 1, 0, tzinfo=UTC)):  # sent (a retry got through) days later
         delivery.send_pending(s)
     [got] = smtp.received
-    # 17:30 UTC is already 7月9日 01:30 in Beijing: the header says so, never +0000.
+    # 17:30 UTC is already 7月9日 01:30 in Beijing: the header says so, never +0000 — the day the letter was
+    # written (queued), as its 落款 says, not the day a retry got it through.
     assert got.message["Date"] == "Sat, 09 Jul 2022 01:30:00 +0800"
 
 
@@ -189,12 +191,12 @@ def test_every_message_type_has_a_template(settings):
     from kaoping.notifications.render import KINDS, render
 
     context = dict(greeting="东河区", period="2022年上半年", form_label="自评表", form_no="2022H1-ZP001",
-                   form_kind="self_assessment", deadline="2022年7月8日", units=36, file_name="自评表.docx",
-                   received="2022-07-05 10:00", summary="自评表已收到：90 项指标", late=True, reason="第 2 行“完成进度”列未填写",
-                   items=[{"form_label": "自评表", "form_no": "2022H1-ZP001", "deadline": "2022年7月8日", "days_left": 3,
-                           "days_over": 2}], unit="东河区", date="2022年6月28日", time="09:00–12:00",
+                   form_kind="self_assessment", deadline="7月8日（星期五）", deadline_day="7月8日", about="", units=36,
+                   file_name="自评表.docx", received="7月5日10:00", to_unit=False, summary="自评表已收到：90 项指标", late=True, reason="第 2 行“完成进度”列未填写",
+                   items=[{"form_label": "自评表", "form_no": "2022H1-ZP001", "deadline": "7月8日（星期五）", "days_left": 3,
+                           "days_over": 2}], unit="东河区", date="6月28日（星期二）", time="上午9:00—12:00",
                    members=["张三", "李四"], location="东河区政务服务中心", stage="专班核实", code="428913",
-                   valid_until="2022年7月20日", documents=["通报", "报告"], brief=["签字的含义：……"], upward=False,
+                   valid_until="7月20日10:00", documents=["通报", "报告"], brief=["签字的含义：……"], upward=False,
                    checklist="市工信局：自评项 2 项，待核实")
     for kind in KINDS:
         rendered = render(kind, settings, **context)

@@ -241,3 +241,34 @@ def test_a_second_fetch_at_the_same_time_takes_nothing(office, imap_server, tmp_
         assert folder(imap_server, office, "INBOX") == [raw]
     [message] = fetch_mail(office).messages
     assert message.outcome == "accepted" and counts(office)["Submission"] == 1 and len(mail_to(office, DONGHE)) == 1
+
+
+def test_receipts_and_refusals_answer_in_the_thread_of_the_return(office, imap_server, smtp, tmp_path):
+    """Issue 26 item 6: every answer to an incoming email names it (In-Reply-To) and its thread (References),
+    as sent over SMTP, so the unit's mail client shows the 【回执】 under what it sent; the subjects stay kaoping's."""
+    from kaoping.notifications.delivery import send_pending
+
+    from tests.smtp_server import mail_settings
+
+    earlier = ["<form-email@baotou.example>", "<an-earlier-reply@unit.example>"]
+    good = reply(DONGHE, "回复：东河区自评表", [("东河区自评表.docx", form(office, tmp_path))], message_id="<good@unit.example>",
+                 headers={"In-Reply-To": earlier[-1], "References": " ".join(earlier)})
+    broken = reply(KUNDULUN, "回复：昆都仑区自评表", [("自评表.docx", b"not a word file")], message_id="<broken@unit.example>",
+                   headers={"In-Reply-To": earlier[0], "References": earlier[0]})
+    question = reply(DONGHE, "请问截止时间", [], message_id="<question@unit.example>")
+    for raw in (good, broken, question):
+        deliver(imap_server, office, raw, datetime(2022, 7, 5, 16, 20, tzinfo=TZ))
+    fetch_mail(office)
+    send_pending(mail_settings(office, smtp.port))
+    kinds = {}
+    for message in smtp.received:
+        kinds.setdefault(str(message.message["X-Kaoping-Kind"]), []).append(message.message)
+    [receipt] = kinds["return_received"]
+    assert receipt["In-Reply-To"] == "<good@unit.example>"
+    assert receipt["References"].split() == [*earlier, "<good@unit.example>"]
+    assert receipt["Subject"].startswith("【回执】") and receipt["Date"].endswith("+0800")
+    [refusal] = kinds["return_refused"]
+    assert refusal["To"] == KUNDULUN and refusal["In-Reply-To"] == "<broken@unit.example>"
+    assert refusal["References"].split() == [earlier[0], "<broken@unit.example>"]
+    [no_form] = kinds["mail_no_form"]
+    assert no_form["In-Reply-To"] == "<question@unit.example>" and no_form["References"] == "<question@unit.example>"

@@ -109,3 +109,10 @@ class FieldVisit(FormKindSpec):
         """The team visiting the unit; the specialist team while no visit is confirmed."""
         visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id, Visit.unit_id == form.subject_unit_id)).first()
         return [m["email"] for m in visit.members] if visit else [settings.office_email]
+
+    def greeting(self, session: Session, settings: Settings, cycle: Cycle, form: IssuedForm, address: str) -> str:
+        """The team member it is sent to (王建国同志), never the unit visited; the 专班 while no visit is confirmed."""
+        visit = session.exec(select(Visit).where(Visit.cycle_id == cycle.id, Visit.unit_id == form.subject_unit_id)).first()
+        names = {m["email"].strip().lower(): m["name"] for m in (visit.members if visit else [])}
+        name = names.get(address.strip().lower())
+        return f"{name}同志" if name else "数字政府专班" if address == settings.office_email else "您好"

@@ -13,10 +13,9 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from kaoping.domain.clock import chinese_date
 from kaoping.models import Cycle, FormKind, Unit
 from kaoping.notifications.outbox import Attachment, queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import due, render
 from kaoping.services.cycles.cycle import cycle_label
 from kaoping.services.forms import BuiltForm, build_forms, kind_spec
 from kaoping.services.reference.registry import UnitDirectory
@@ -64,16 +63,18 @@ def queue_form(session: Session, settings: Settings, cycle: Cycle, built, *, rec
     form = built.form
     kind = kind_spec(form.kind)
     unit = session.get(Unit, form.subject_unit_id) if form.subject_unit_id else None
-    greeting = f"{unit.short_name}" if unit else "各位"
-    rendered = render(
-        kind.email_template, settings,
-        greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no, form_kind=str(kind.kind),
-        deadline=chinese_date(form.deadline) if form.deadline else "通知规定的时间",
-        units=sum(1 for row in form.rows if row[0] == "main"),
-    )
     attachment = Attachment(f"{form.form_no}-{built.subject_label}-{kind.label}.docx", Path(form.path).read_bytes())
     created = 0
     for address in recipients:
+        greeting = kind.greeting(session, settings, cycle, form, address)
+        rendered = render(  # one per recipient: each is addressed by name (a unit, an agency, a team member)
+            kind.email_template, settings,
+            greeting=greeting, period=cycle_label(cycle), form_label=kind.label, form_no=form.form_no,
+            form_kind=str(kind.kind), about=unit.short_name if unit and greeting != unit.short_name else "",
+            deadline=due(form.deadline, settings) if form.deadline else "通知规定的时间",
+            deadline_day=due(form.deadline, settings, weekday=False) if form.deadline else "通知规定的时间",
+            units=sum(1 for row in form.rows if row[0] == "main"),
+        )
         _, new = queue(session, settings, key=f"form:{form.form_no}:v{form.version}:{address}", kind="form_issued",
                        to=[address], subject=rendered.subject, text=rendered.text, html=rendered.html,
                        attachments=[attachment], cycle_code=cycle.code)

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
 from kaoping.domain.errors import InvalidInput
-from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm
+from kaoping.models import Cycle, CyclePlan, FormKind, IssuedForm, Unit
 from kaoping.settings import Settings
 
 if TYPE_CHECKING:
@@ -120,6 +120,11 @@ class FormKindSpec(ABC):
     @abstractmethod
     def recipients(self, session: Session, settings: Settings, cycle: Cycle, form: IssuedForm) -> list[str]:
         """Who gets the email carrying ``form``."""
+
+    def greeting(self, session: Session, settings: Settings, cycle: Cycle, form: IssuedForm, address: str) -> str:
+        """How the email carrying ``form`` to ``address`` opens (称呼, before the colon): the unit it is sent to."""
+        unit = session.get(Unit, form.subject_unit_id) if form.subject_unit_id else None
+        return unit.short_name if unit else settings.office_name
 
 
 #: every kind of form, by its stored value

@@ -80,3 +80,7 @@ class ResultsSheet(FormKindSpec):
 
     def recipients(self, session: Session, settings: Settings, cycle: Cycle, form: IssuedForm) -> list[str]:
         return [getattr(settings, self.recipient_setting)]
+
+    def greeting(self, session: Session, settings: Settings, cycle: Cycle, form: IssuedForm, address: str) -> str:
+        """The agency by its name (``KAOPING_THIRD_PARTY_NAME``, ``KAOPING_OPINION_NAME``)."""
+        return getattr(settings, self.recipient_setting.removesuffix("_email") + "_name")

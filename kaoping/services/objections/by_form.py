@@ -22,13 +22,13 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise, recognise_attachments
-from kaoping.domain.clock import local_date, local_time, month_day_time
+from kaoping.domain.clock import local_date, local_time
 from kaoping.domain.errors import InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.models import Cycle, Objection, ObjectionSource, ReceivedFile
 from kaoping.models.types import utcnow
-from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.outbox import queue, replying_to
+from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.records.received import keep_received
 from kaoping.services.cycles.cycle import cycle_label
@@ -64,9 +64,9 @@ def _refuse(session: Session, settings: Settings, upload: Upload, *, sender: str
     kept = keep_received(session, settings, upload, purpose=PURPOSE, status="refused", reason=reason, sender=sender,
                          details=details)
     if sender:
-        rendered = render("objection_refused", settings, greeting=form.unit_name if form else "您好",
+        rendered = render("objection_refused", settings, greeting=form.unit_name if form else "您好", you="你单位" if form else "您",
                           period=cycle_label(form.cycle) if form else "", reason=reason,
-                          received=month_day_time(received_at, settings.tz), office_email=settings.office_email)
+                          received=when(received_at, settings), office_email=settings.office_email)
         queue(session, settings, key=f"objection-refused:{objections.key_part(details.get('message_id', '')) or kept.sha256}:{kept.sha256[:12]}",
               kind="objection_refused", to=[sender], subject=rendered.subject, text=rendered.text, html=rendered.html,
               cycle_code=form.cycle.code if form else None)
@@ -173,7 +173,7 @@ def _tell_repeated(session: Session, settings: Settings, form: ReturnedObjection
     if not repeated or not sender or sender not in objections.unit_addresses(session, form.unit_id):
         return
     rendered = render("objection_received", settings, greeting=form.unit_name, unit=form.unit_name,
-                      period=cycle_label(form.cycle), received=month_day_time(received_at, settings.tz), form_no=form.form_no,
+                      period=cycle_label(form.cycle), received=when(received_at, settings), form_no=form.form_no,
                       items=[], repeated=[o.id for o in repeated], unclassified=False, attachments=0)
     queue(session, settings, key=f"objection-duplicate:{key}"[:200], kind="objection_received", to=[sender],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=form.cycle.code)
@@ -286,8 +286,9 @@ def release(session: Session, settings: Settings, file_id: int, *, actor: str) -
     audit.append(session, actor=actor, action="objections.release", entity=f"cycle:{form.cycle.code}/unit:{form.unit_code}",
                  cycle_code=form.cycle.code, before={"status": "held", "sender": record.sender},
                  after={"status": "accepted", "form_no": form.form_no}, reason="专班核实后受理暂存的异议表")
-    got = _record(session, settings, form, rows, record, sender=record.sender, received_at=received_at, actor=actor,
-                  message_id=details.get("message_id", ""), evidence=evidence)
+    with replying_to(details.get("message_id", ""), record.sender):  # the receipt answers the email it came in
+        got = _record(session, settings, form, rows, record, sender=record.sender, received_at=received_at, actor=actor,
+                      message_id=details.get("message_id", ""), evidence=evidence)
     return ReplyOutcome(True, got.cycle_code, got.unit, got.objection_ids, received_file_ids=[record.id])
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
-from kaoping.domain.clock import local_date, month_day_time
+from kaoping.domain.clock import local_date
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.objection_text import read_opinion
 from kaoping.models import (
@@ -27,7 +27,7 @@ from kaoping.models import (
     OutboxMessage,
 )
 from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.records.received import keep_received
 from kaoping.services.cycles.cycle import cycle_label
@@ -104,10 +104,10 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage) -
     decided = objection.status != ObjectionStatus.open
     rendered = render("objection_opinion_received", settings, greeting=lead, period=cycle_label(cycle),
                       unit=ctx.name(objection.unit_id), indicator=objection.indicator_number, objection_id=objection.id,
-                      received=month_day_time(message.received_at, settings.tz), stance=stance_text(opinion),
+                      received=when(message.received_at, settings), stance=stance_text(opinion),
                       unclear=read.stance == "unclear", decided=decided,
                       outcome=ObjectionStatus(objection.status).label)
     queue(session, settings, key=f"objection-opinion:{opinion.id}", kind="objection_opinion_received", to=[sender],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code,
-          in_reply_to=message.message_id)
+          in_reply_to=message.message_id, references=tuple(message.references))
     return OpinionOutcome(objection.id, lead, True, f"已记录（{stance_text(opinion)}）" + ("；该异议此前已处理" if decided else ""))

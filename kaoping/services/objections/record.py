@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.uploads import Upload
 from kaoping.adapters.word.returned import ReturnedFile, recognise_attachments
-from kaoping.domain.clock import chinese_date, local_date, local_time, month_day_time
+from kaoping.domain.clock import chinese_date, local_date, local_time
 from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound
 from kaoping.domain.incoming import IncomingMessage
 from kaoping.domain.objection_text import own_text, parse_objections
@@ -37,8 +37,8 @@ from kaoping.models import (
     ReceivedFile,
 )
 from kaoping.models.types import utcnow
-from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.outbox import queue, replying_to
+from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.records.received import keep_received
 from kaoping.services.cycles.cycle import cycle_label, get_cycle
@@ -95,8 +95,8 @@ def check_window(session: Session, cycle: Cycle, received_at: datetime, tz) -> N
         raise Conflict(f"{cycle.code} 当前为“{CycleStatus(cycle.status).label}”，已不在异议期，不再受理异议。")
     day = local_date(received_at, tz)
     if day > window.closes_on:
-        raise Conflict(f"异议期已于 {chinese_date(window.closes_on)} 截止（{window.workdays} 个工作日），"
-                       f"{chinese_date(day)} 收到的异议不再受理。如确有重大错误，请与专班联系说明。")
+        raise Conflict(f"异议期已于{chinese_date(window.closes_on)}截止（{window.workdays} 个工作日），"
+                       f"{chinese_date(day)}收到的异议不再受理。如确有重大错误，请与专班联系说明。")
 
 
 def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, numbers: list[int] | tuple[int, ...],
@@ -175,7 +175,7 @@ def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleC
         return
     first = created[0]
     rendered = render("objection_received", settings, greeting=ctx.name(first.unit_id), unit=ctx.name(first.unit_id),
-                      period=cycle_label(cycle), received=month_day_time(first.received_at, settings.tz),
+                      period=cycle_label(cycle), received=when(first.received_at, settings),
                       items=[{"id": o.id, "what": what(o)} for o in created],
                       unclassified=any(o.indicator_number is None for o in created),
                       attachments=len(_evidence_names(first)), form_no=form_no, repeated=list(repeated))
@@ -265,8 +265,8 @@ def take_reply(session: Session, settings: Settings, message: IncomingMessage,
         check_reply_size(message.text)
     except KaopingError as exc:
         kept = _keep_message(session, settings, message, status="refused", reason=str(exc), details=details)
-        rendered = render("objection_refused", settings, greeting=unit, period=cycle_label(cycle), reason=str(exc),
-                          received=month_day_time(message.received_at, settings.tz), office_email=settings.office_email)
+        rendered = render("objection_refused", settings, greeting=unit, you="你单位", period=cycle_label(cycle), reason=str(exc),
+                          received=when(message.received_at, settings), office_email=settings.office_email)
         queue(session, settings, key=f"objection-refused:{key_part(message.message_id) or kept[0].sha256}", kind="objection_refused",
               to=[sender], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle_code)
         audit.append(session, actor="mail:objections", action="objections.refused", entity=f"cycle:{cycle_code}/unit:{unit_code}",
@@ -352,7 +352,8 @@ def release_held(session: Session, settings: Settings, file_id: int, *, actor: s
     audit.append(session, actor=actor, action="objections.release", entity=f"cycle:{cycle.code}/unit:{details['unit']}",
                  cycle_code=cycle.code, before={"status": "held", "sender": record.sender}, after={"status": "accepted"},
                  reason="专班核实后受理暂存的异议回复")
-    return _record_reply(session, settings, cycle, ctx, ctx.name(unit_id), message, record.sender, parts)
+    with replying_to(message.message_id, record.sender):  # the receipt answers the email it came in
+        return _record_reply(session, settings, cycle, ctx, ctx.name(unit_id), message, record.sender, parts)
 
 
 # --------------------------------------------------------------------------- decisions
@@ -416,7 +417,7 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
     outcome = "予以采纳" if uphold else "不予采纳"
     rendered = render("objection_decided", settings, greeting=ctx.name(objection.unit_id), period=cycle_label(cycle),
                       indicator=objection.indicator_number, objection_id=objection.id, outcome=outcome,
-                      received=month_day_time(objection.received_at, settings.tz), reason=objection.decision_reason,
+                      received=when(objection.received_at, settings), reason=objection.decision_reason,
                       upheld=uphold, previous=objection.previous_score if objection.previous_score is not None else "—",
                       new=objection.new_score)
     to = [objection.sender] if objection.sender else unit_contacts(session, objection.unit_id)

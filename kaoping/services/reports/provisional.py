@@ -22,7 +22,7 @@ from kaoping.domain.scoring import fmt, points_text, score_text
 from kaoping.models import Cycle, CycleStatus, CycleUnit, ObjectionWindow
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import Attachment, queue, refuse_development_secret
-from kaoping.notifications.render import render
+from kaoping.notifications.render import due, render
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label
 from kaoping.services.objections import form as objection_form
@@ -184,7 +184,7 @@ def open_window(session: Session, settings: Settings, cycle: Cycle, *, today: da
         if not recipients or unit.code not in letters:
             continue
         rendered = render("objection_letter", settings, greeting=unit.short_name, period=cycle_label(cycle),
-                          closes=chinese_date(closes_on), workdays=policy.workdays, again=round_ > 1)
+                          closes=due(closes_on, settings), closes_day=due(closes_on, settings, weekday=False), workdays=policy.workdays, again=round_ > 1)
         path = letters[unit.code]
         form = out_dir / objection_form.file_name(unit)
         write_bytes_atomically(form, objection_form.build(settings, cycle, unit, closes_on=closes_on, version=round_))

@@ -46,6 +46,7 @@ from kaoping.adapters.files import disk_problem, is_disk_problem
 from kaoping.adapters.uploads import Upload, read_upload
 from kaoping.adapters.word.identity import FormIdentity, verify
 from kaoping.adapters.word.returned import FileRead, ReturnedFile, read_returned, recognise, with_read
+from kaoping.domain.clock import chinese_time
 from kaoping.domain.errors import Conflict, InvalidInput, KaopingError, NotFound, Unavailable
 from kaoping.models import (
     Contact,
@@ -258,9 +259,9 @@ def _resent(session: Session, settings: Settings, taking: _Taking, *, content: s
     keep_received(session, settings, taking.upload, purpose=f"intake.{taking.spec.kind}", status="unchanged",
                   sender=taking.sender, details={"form_no": taking.form.form_no, "same_as": last.id,
                                                  **({"content": content} if content else {})})
-    when = last.received_at.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    when = chinese_time(last.received_at, settings.tz)
     late = bool((last.details or {}).get("late"))
-    return taking.result(f"与 {when} 收到的文件{same}，按重复报送处理，未作任何改动（报送状态不变：{'逾期' if late else '按时'}）",
+    return taking.result(f"与{when}收到的文件{same}，按重复报送处理，未作任何改动（报送状态不变：{'逾期' if late else '按时'}）",
                          late, {"unchanged": True, "same_as": last.id})
 
 

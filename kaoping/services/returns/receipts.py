@@ -7,10 +7,9 @@ from datetime import datetime
 from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
-from kaoping.domain.clock import month_day_time
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import render, when
 from kaoping.services.forms import kind_spec
 from kaoping.settings import Settings
 
@@ -18,7 +17,7 @@ from kaoping.settings import Settings
 def queue_intake_reply(session: Session, settings: Settings, upload: Upload, *, sender: str, accepted: bool,
                        result=None, reason: str = "", received_at: datetime | None = None) -> bool:
     """The receipt, or the reason for refusal, back to whoever sent the file."""
-    received = month_day_time(received_at or utcnow(), settings.tz)
+    received = when(received_at or utcnow(), settings)
     if accepted:
         rendered = render("return_received", settings, greeting="您好", form_label=kind_spec(result.kind).label,
                           form_no=result.form_no, file_name=upload.name, received=received, summary=result.summary,

@@ -63,7 +63,6 @@ from datetime import datetime, timedelta
 from email_validator import EmailNotValidError
 from sqlmodel import Session, func, select
 
-from kaoping.domain.clock import chinese_time, month_day_time
 from kaoping.domain.incoming import machine_sender
 from kaoping.domain.replies import codes_in, read_signoff_reply
 from kaoping.domain.text import normalize_email
@@ -76,13 +75,14 @@ from kaoping.models import (
 )
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label
 from kaoping.services.signoff.signatures import (
     STAGES,
     give_signoff,
     is_code_of,
+    next_step,
     pending_request,
     spend,
     spend_exposed,
@@ -314,8 +314,8 @@ def _sign(session: Session, settings: Settings, reply: _Reply) -> SignoffReplyOu
     replaced = next((r for r in _stage_requests(session, cycle, stage) if r.id != pending.id and is_code_of(settings, r, code)), None)
     if replaced is not None:
         return _refuse(session, settings, reply,
-                       f"这是 {chinese_time(replaced.created_at, settings.tz)} 发出的旧验证码，已被 "
-                       f"{chinese_time(pending.created_at, settings.tz)} 发出的新验证码取代（本次不计入错误次数）。",
+                       f"这是 {when(replaced.created_at, settings)} 发出的旧验证码，已被 "
+                       f"{when(pending.created_at, settings)} 发出的新验证码取代（本次不计入错误次数）。",
                        "请回复最新的签字邮件，或写上其中的验证码。")
     sender, message = reply.row.sender, reply.message
     evidence = {"reply_message_id": message.message_id, "reply_from": sender, "code_from": code_from}
@@ -329,9 +329,7 @@ def _sign(session: Session, settings: Settings, reply: _Reply) -> SignoffReplyOu
         return _refuse(session, settings, reply, outcome.message, todo, release=renew,
                        audited=outcome.message.startswith(("验证码不正确", "验证码连续")) or outcome.spent)
     reply.row.decision = outcome.decision
-    after = ("周期回到核实环节：专班修改后将重新提请签字。" if outcome.decision == "reject"
-             else "专班核实已完成，考评流程将提请分管领导审定。" if stage == "verification"
-             else "审定已完成，考评流程将印发通报和报告。")
+    after = next_step(stage, outcome.decision)
     return _close(session, settings, reply, "accepted", outcome.message, answer=True, release=True,
                   template=("signoff_reply_accepted", {"decision": "同意" if outcome.decision == "approve" else "退回修改",
                                                       "comments": read.comments, "outcome": after}))
@@ -371,7 +369,7 @@ def _close(session: Session, settings: Settings, reply: _Reply, fate: str, reaso
         request = session.get(SignoffRequest, row.request_id)
         is_signer = row.sender == _address(request.signer_email)
         rendered = render(kind, settings, greeting=request.signer_name if is_signer else "您好", period=cycle_label(cycle),
-                          stage=STAGES[stage], received=month_day_time(message.received_at, settings.tz),
+                          stage=STAGES[stage], received=when(message.received_at, settings),
                           their_subject=masked(message.subject or "（无主题）")[:80], contact=settings.contact_phone, **values)
         sent, _ = queue(session, settings, key=f"signoff-reply:{row.request_id}:{row.id}", kind=kind, to=[row.sender],
                         subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code,

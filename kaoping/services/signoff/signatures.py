@@ -29,7 +29,7 @@ from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.models import Cycle, CycleStatus, SignoffRequest
 from kaoping.models.types import utcnow
 from kaoping.notifications.outbox import queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label, get_cycle, set_status
 from kaoping.settings import Settings
@@ -139,7 +139,7 @@ def request_signoff(session: Session, settings: Settings, cycle: Cycle, stage: s
 
     brief = signoff_brief(session, settings, cycle, stage, actor=actor)
     rendered = render("signoff_request", settings, greeting=name, period=cycle_label(cycle), stage=STAGES[stage], code=code,
-                      checklist=checklist_text, valid_until=chinese_time(request.expires_at, settings.tz), brief=brief.lines,
+                      checklist=checklist_text, valid_until=when(request.expires_at, settings), brief=brief.lines,
                       summary=summary or in_the_ui("", cycle_label(cycle)))
     audit.append(session, actor=actor, action=f"signoff.request.{stage}", entity=f"cycle:{cycle.code}", cycle_code=cycle.code,
                  after={"signer": f"{name} <{email}>", "expires_at": request.expires_at, "request": request.id},
@@ -444,21 +444,27 @@ def in_the_ui(link: str, period: str) -> str:
             "填写验证码，选择“同意”或“退回修改”，然后点击 Submit。")
 
 
+def next_step(stage: str, decision: str) -> str:
+    """What happens after a signer's answer, as the confirmation tells it: a send-back (退回) is not a signature."""
+    if decision == "reject":
+        return ("已退回专班修改，考评结果暂不印发。专班按意见修改并重新核实后，将再次提请您签字。" if stage == "verification"
+                else "已退回专班修改，通报和报告暂不印发。专班按意见修改、重新核实签字后，将再次提请您审定。")
+    return ("专班核实已完成，考评流程将向各单位发送初步结果反馈函（征求意见稿），异议期后提请分管领导审定。"
+            if stage == "verification" else "审定已完成，考评流程将印发通报和报告。")
+
+
 def confirm_answer(session: Session, settings: Settings, cycle: Cycle, stage: str, request: SignoffRequest,
                    outcome: SignoffOutcome, *, answer: SignoffAnswer | None, link: str = "", now: datetime) -> None:
     """Every answer given in the Prefect UI, taken or not, confirmed to the stage's signer by email (a reply
     by email gets its answer in ``reply``): whoever submitted it, the signer learns of it."""
     if outcome.ok:
         values = {"decision": "同意" if outcome.decision == "approve" else "退回修改",
-                  "comments": answer.comments if answer else "",
-                  "outcome": ("周期回到核实环节：专班修改后将重新提请签字。" if outcome.decision == "reject"
-                              else "专班核实已完成，考评流程将发送征求意见稿并在异议期后提请分管领导审定。"
-                              if stage == "verification" else "审定已完成，考评流程将印发通报和报告。")}
+                  "comments": answer.comments if answer else "", "outcome": next_step(stage, outcome.decision)}
     else:
         values = {"reason": outcome.message,
                   "todo": "流程已重新等待签字。" + ANSWER_AGAIN + (f"：{link}" if link else "。")}
     rendered = render("signoff_answer", settings, greeting=request.signer_name, period=cycle_label(cycle),
-                      stage=STAGES[stage], received=chinese_time(now, settings.tz), contact=settings.contact_phone,
+                      stage=STAGES[stage], received=when(now, settings), contact=settings.contact_phone,
                       accepted=outcome.ok, **values)
     queue(session, settings, key=f"signoff-answer:{request.id}:{request.answers}", kind="signoff_answer",
           to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
@@ -522,8 +528,8 @@ def remind_signers(session: Session, settings: Settings, *, today, calendar, lin
         rendered = render("signoff_reminder", settings, greeting=request.signer_name, period=cycle_label(cycle),
                           stage=STAGES[request.stage],
                           days=calendar.workdays_between(requested, today) if requested < today else 0,
-                          requested=chinese_time(request.created_at, settings.tz),
-                          valid_until=chinese_time(request.expires_at, settings.tz),
+                          requested=when(request.created_at, settings),
+                          valid_until=when(request.expires_at, settings),
                           where=in_the_ui(link, cycle_label(cycle)))
         _, created = queue(session, settings, key=f"signoff-reminder:{request.id}:{today.isoformat()}", kind="signoff_reminder",
                            to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html,

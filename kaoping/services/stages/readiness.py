@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import stat
 import uuid
-from datetime import datetime
+from kaoping.models.types import utcnow
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -93,7 +93,7 @@ def _secret(settings: Settings, env_files: list[Path]) -> Check:
 
 
 def _timezone(settings: Settings) -> Check:
-    now = datetime.now(settings.tz).strftime("%Y-%m-%d %H:%M")
+    now = utcnow().astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
     if settings.timezone == OFFICE_TIMEZONE:
         return Check.ok(SETTINGS, "时区", f"{settings.timezone}（现在是 {now}）")
     return Check.warn(SETTINGS, "时区", f"KAOPING_TIMEZONE={settings.timezone}（现在是 {now}）",

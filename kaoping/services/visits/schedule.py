@@ -17,7 +17,6 @@ from pathlib import Path
 import yaml
 from sqlmodel import Session, func, select
 
-from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict, InvalidInput, NotFound
 from kaoping.domain.scheduling import (
     PARTS,
@@ -32,7 +31,7 @@ from kaoping.domain.text import decode_text
 from kaoping.models import Contact, Cycle, CycleUnit, Visit, VisitTeamList
 from kaoping.notifications.invites import visit_invitation
 from kaoping.notifications.outbox import Attachment, queue
-from kaoping.notifications.render import render
+from kaoping.notifications.render import due, render
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label, require_open
 from kaoping.services.reference.registry import UnitDirectory
@@ -204,15 +203,24 @@ def _queue_invitation(session: Session, settings: Settings, cycle: Cycle, visit:
         location=f"{unit_name}（具体地点由被调研单位告知）", description=f"{cycle_label(cycle)}数字政府建设考评实地调研，调研组：{visit.team}",
         organizer=(settings.office_name, settings.office_email), attendees=attendees, tz=settings.tz,
     )
-    rendered = render("visit_invitation", settings, greeting="各位", period=cycle_label(cycle), unit=unit_name,
-                      date=chinese_date(start.date()), time=f"{visit.part} {start:%H:%M}–{end:%H:%M}",
-                      members=[m["name"] for m in visit.members], location=f"{unit_name}（具体地点由被调研单位告知）")
-    subject = rendered.subject if visit.sequence == 0 else f"【时间调整】{rendered.subject}"
-    _, created = queue(
-        session, settings, key=f"visit:{visit.uid}:{visit.sequence}", kind="visit_invitation",
-        to=[email for _, email in attendees], subject=subject, text=rendered.text, html=rendered.html,
-        attachments=[Attachment("invite.ics", ics, "text/calendar; method=REQUEST")], cycle_code=cycle.code,
-    )
+    members = [m["name"] for m in visit.members]
+    common = dict(period=cycle_label(cycle), unit=unit_name, date=due(start.date(), settings),
+                  time=f"{visit.part}{start.hour}:{start:%M}—{end.hour}:{end:%M}", members=members,
+                  location=f"{unit_name}（具体地点由被调研单位告知）")
+    # Two letters with the one invitation: the team, each member by name; the unit visited, by its name.
+    letters = [("", "、".join(f"{name}同志" for name in members), False, [m["email"] for m in visit.members])] if members else []
+    if contacts:
+        letters.append((":unit", unit_name, True, [email for _, email in contacts]))
+    created = 0
+    for suffix, greeting, to_unit, to in letters:
+        rendered = render("visit_invitation", settings, greeting=greeting, to_unit=to_unit, **common)
+        subject = rendered.subject if visit.sequence == 0 else f"【时间调整】{rendered.subject}"
+        _, new = queue(
+            session, settings, key=f"visit:{visit.uid}:{visit.sequence}{suffix}", kind="visit_invitation", to=to,
+            subject=subject, text=rendered.text, html=rendered.html,
+            attachments=[Attachment("invite.ics", ics, "text/calendar; method=REQUEST")], cycle_code=cycle.code,
+        )
+        created += new
     return created
 
 

@@ -109,6 +109,18 @@ def test_the_visit_record_form_lists_what_the_unit_reported(initialized_db, tmp_
                                                               ComponentScore.current)).one()
     assert f"逐项核实：指标{submission.rows[0]['number']}属实" in note
 
+    # The form goes to each member of the visiting team, addressed by name, never by the unit's (issue 26 item 4).
+    from kaoping.models import OutboxMessage
+
+    with db.session_scope(settings) as session:
+        visit = session.exec(select(Visit).where(Visit.unit_id == form.subject_unit_id)).one()
+        mails = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key.like(f"form:{form.form_no}:%"))).all()
+    assert sorted(m.to[0] for m in mails) == sorted(m["email"] for m in visit.members)
+    for mail in mails:
+        [member] = [m for m in visit.members if m["email"] == mail.to[0]]
+        assert mail.text_body.startswith(f"{member['name']}同志：") and "你单位" not in mail.text_body
+        assert "被调研单位：" in mail.text_body and "（星期" in mail.text_body
+
 
 def _docx_text(path: Path) -> str:
     from docx import Document

@@ -261,5 +261,8 @@ def test_a_held_reply_is_released_by_the_team_as_of_the_day_it_arrived(initializ
         [objection] = session.exec(select(Objection)).all()
         assert objection.indicator_number == 19 and objection.attachments[0]["filename"] == "通知.pdf"
         assert objections.held_replies(session) == []
+        # The receipt answers, in its thread, the email the objection came in (issue 26 item 6).
+        receipt = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_received")).one()
+        assert receipt.to == ["director.private@example.com"] and receipt.in_reply_to == "<reply-150202-1@example>"
         with pytest.raises(Exception, match="没有编号为"):
             objections.release_held(session, settings, reply.id, actor="test:专班")

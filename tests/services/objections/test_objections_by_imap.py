@@ -36,7 +36,7 @@ def test_a_reply_to_the_provisional_letter_is_an_objection_with_its_evidence(ima
 
     raw = reply(LIAISON, f"回复：{subject}", [("指标43佐证材料.docx", b"PK\x03\x04 evidence")],
                 text="指标序号：43\n异议内容：我区政务服务事项已全部上线，得分偏低。\n依据：见附件。",
-                headers={"In-Reply-To": message_id, "References": message_id})
+                headers={"In-Reply-To": message_id, "References": message_id}, message_id="<objection@150204.example>")
     deliver(imap_server, settings, raw)
     report = fetch_mail(settings)
 
@@ -46,6 +46,10 @@ def test_a_reply_to_the_provisional_letter_is_an_objection_with_its_evidence(ima
         objection = session.exec(select(Objection)).one()
         assert objection.indicator_number == 43 and objection.sender == LIAISON and "偏低" in objection.disputed
         assert objection.attachments, "the evidence is kept with the objection"
+        receipt = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_received")).one()
+        # The receipt answers in the thread (issue 26 item 6): the letter, then the unit's reply.
+        assert receipt.in_reply_to == "<objection@150204.example>"
+        assert receipt.reference_ids.split() == [message_id, "<objection@150204.example>"]
     assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 1
 
 
@@ -64,7 +68,7 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
     later = filled_objection_form(settings, [("43", "事项已全部上线。", "")])
     deliver(imap_server, settings, reply(LIAISON, "青山区异议表", [("青山区异议表.docx", later)], text="请查收。"))
     blank = filled_objection_form(settings, [])
-    deliver(imap_server, settings, reply(LIAISON, "异议表", [("空白异议表.docx", blank)], text="无"))
+    deliver(imap_server, settings, reply(LIAISON, "异议表", [("空白异议表.docx", blank)], text="无", message_id="<blank@150204.example>"))
     report = fetch_mail(settings)
 
     assert [m.outcome for m in report.messages] == ["reply", "reply", "reply"], [m.summary for m in report.messages]
@@ -78,6 +82,7 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
         assert session.exec(select(Submission)).all() == []
         refused = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_refused")).one()
         assert refused.to == [LIAISON] and "没有填写任何异议" in refused.text_body
+        assert refused.in_reply_to == refused.reference_ids == "<blank@150204.example>"
         assert not session.exec(select(OutboxMessage).where(OutboxMessage.kind.in_(("return_refused", "mail_no_form")))).all()
     assert len(folder(imap_server, settings, settings.imap_processed_folder)) == 2  # the blank form: with the refused mail
     assert len(folder(imap_server, settings, settings.imap_refused_folder)) == 1
@@ -94,3 +99,5 @@ def test_the_objection_form_comes_back_by_mail_reply_or_not(imap_settings, imap_
     with db.session_scope(settings) as session:
         [opinion] = session.exec(select(ObjectionOpinion)).all()
         assert (opinion.objection_id, opinion.stance, opinion.sender) == (first_id, "maintain", lead)
+        answer = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "objection_opinion_received")).one()
+        assert answer.in_reply_to != routed_id and answer.reference_ids.split()[0] == routed_id

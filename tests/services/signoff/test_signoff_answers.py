@@ -147,6 +147,13 @@ def test_a_rejection_needs_comments_and_sends_the_cycle_back(initialized_db, set
     assert (request.status, request.decision, request.comments, request.answers) == ("used", "reject",
                                                                                         "请再核实市卫健委得分", 1)
     assert not state(settings, "approval").done and not state(settings, "approval").usable
+    # The approver is told it was sent back (已退回), not signed, and what happens next (issue 26 item 7).
+    with db.session_scope(settings) as session:
+        told = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_answer")
+                            .order_by(OutboxMessage.id.desc())).first()
+        assert told.subject.startswith("【已退回】") and told.subject.endswith("：退回修改")
+        assert "已签字" not in told.text_body and "退回意见已记录在案" in told.text_body
+        assert "已退回专班修改，通报和报告暂不印发" in told.text_body and "意见：请再核实市卫健委得分" in told.text_body
     # Back at the verification: its count goes on from the first request, so the new question's
     # key (signoff-verification-1) is not the one already answered (signoff-verification-0).
     again = state(settings, "verification")

@@ -81,6 +81,9 @@ def test_a_rejection_by_reply_sends_the_cycle_back_and_stops_the_waiting_run(ini
     outcome = reply(settings, f"退回修改：请再核实市卫健委的实地调研得分。{code}" + quoted_request(code), to=request_id)
     assert outcome.accepted and outcome.decision == "reject" and outcome.flow_run_id == RUN
     assert latest(settings).comments == "请再核实市卫健委的实地调研得分。" and status(settings) == CycleStatus.open
+    [told] = answers_to(settings, settings.verifier_email)  # 已退回, not 已签字 (issue 26 item 7)
+    assert told.subject.startswith("【已退回】") and "签字" not in told.subject and "已签字" not in told.text_body
+    assert "退回意见记录在案" in told.text_body and "将再次提请您签字" in told.text_body
     with db.session_scope(settings) as session:
         state = signoff_state(session, cycle_code=CODE, stage="verification")
     # The run that waited stops (no new code); a run started later (another id) asks again.

@@ -43,4 +43,7 @@ def test_thirdparty_request_sends_the_unit_list_and_results_sheet(initialized_db
         [message] = session.exec(select(OutboxMessage)).all()
     assert message.to == [settings.third_party_email] and "第三方评估" in message.subject
     assert "36 个单位" in message.text_body
+    # Addressed by the agency's name (KAOPING_THIRD_PARTY_NAME), not 各位 (issue 26 item 5); 7月10日 is a Sunday.
+    assert message.text_body.startswith(f"{settings.third_party_name}：") and "各位" not in message.text_body
+    assert "2022年7月10日（星期日）前" in message.text_body  # the year: this test runs in another year
     assert message.attachments[0]["filename"].endswith("第三方评估结果表.docx")
