@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import docx
+import pytest
 from kaoping.models import Contact, OutboxMessage
 from sqlmodel import select
 
@@ -52,6 +53,7 @@ def _found(text: str) -> list[str]:
     return sorted({m.group(0) for m in FORBIDDEN.finditer(text)})
 
 
+@pytest.mark.layout_only  # the texts do not depend on the database: SQLite only, as the golden samples
 def test_a_production_cycle_prints_and_mails_no_placeholder(initialized_db, tmp_path, monkeypatch):
     url, var = initialized_db.database_url, initialized_db.var_dir
     with db.session_scope(initialized_db) as session:  # the registry as the office imports it: real addresses
@@ -77,6 +79,7 @@ def test_a_production_cycle_prints_and_mails_no_placeholder(initialized_db, tmp_
     kinds = {p.name.rsplit("-", 1)[-1] for p in documents}
     assert len(documents) > 40 and {"反馈函（征求意见稿）.docx", "异议表.docx", "反馈函.docx"} <= kinds, kinds
     assert any("通报" in p.name for p in documents) and any("报告" in p.name for p in documents)
+    assert any("signoff" in p.parts for p in documents)  # the drafts the signers review (sign-off brief)
     texts = {p: _docx_text(p) for p in documents}
     problems = [f"{p.relative_to(tmp_path)}: {found}" for p, text in texts.items() if (found := _found(text))]
     letter = next(text for p, text in texts.items() if p.name == "150202-东河区-反馈函.docx")  # the configured values
