@@ -156,7 +156,7 @@ def object_and_decide(settings: Settings, say: Callable[[str], None], *, at: dat
                           reason="牵头考核单位回复同意更正：经其核对，该项工作已按时完成"
                                  "（异议所称的验收意见未随邮件附来，以牵头考核单位的核对为准）")
         objections.decide(session, settings, cycle, rejected, uphold=False, actor=ACTOR,
-                          reason="专班核对该单位报送的自评材料，截至时间节点该项工作尚未完成，维持原分")
+                          reason="专班核对异议单位报送的自评材料，截至时间节点该项工作尚未完成，维持原分")
         lines = summary_lines(session, cycle)
     say(f"  专班处理：采纳{lower.unit.short_name}（指标{item.number}调整为满分），不予采纳{other.unit.short_name}；"
         "处理结果和理由已邮件告知两单位")

@@ -136,7 +136,7 @@ def _reviewed(o: Objection) -> str:
     """What the team had in hand without the lead assessor: the objection, its files, the scoring record."""
     files = evidence_files(o)
     head = "异议来函" + (f"及所附材料（{'、'.join(files)}）" if files else "")
-    return f"{head}、牵头考核单位的评分表和评分说明、该单位报送的自评材料"
+    return f"{head}、牵头考核单位的评分表和评分说明、异议单位报送的自评材料"
 
 
 def lead_names(ctx: CycleContext, o: Objection) -> list[str]:

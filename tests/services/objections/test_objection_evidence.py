@@ -109,7 +109,7 @@ def test_an_objection_is_decided_on_what_the_record_shows(initialized_db, tmp_pa
                          score=str(points))
     [told] = _outbox(settings, "objection_decided")
     assert (f"处理依据：牵头考核单位（{routed.text_body.split('：', 1)[0]}）未在{chinese_date(due)}前回复意见，"
-            "专班依据异议来函、牵头考核单位的评分表和评分说明、该单位报送的自评材料作出处理。") in told.text_body
+            "专班依据异议来函、牵头考核单位的评分表和评分说明、异议单位报送的自评材料作出处理。") in told.text_body
     assert "你单位来信所称附件（验收意见）未随异议提交，专班未能核阅，处理未以该材料为依据。" in told.text_body
     assert "经牵头考核单位复核" not in told.text_body + told.html_body
     with db.session_scope(settings) as session:

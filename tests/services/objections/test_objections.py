@@ -193,7 +193,7 @@ def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
     assert "处理依据：经牵头考核单位复核，市工信局同意更正为4分。" in told[f"objection-decided:{qingshan.id}"]
     due = chinese_date(max(closing_day(WorkCalendar(), now.astimezone(settings.tz).date(), 2), opened.closes_on))
     assert (f"牵头考核单位（市工信局）截至{chinese_date(now.astimezone(settings.tz).date())}尚未回复意见（回复期限为{due}），"
-            "专班依据异议来函、牵头考核单位的评分表和评分说明、该单位报送的自评材料作出处理。") in told[f"objection-decided:{first}"]
+            "专班依据异议来函、牵头考核单位的评分表和评分说明、异议单位报送的自评材料作出处理。") in told[f"objection-decided:{first}"]
     assert f"牵头考核单位（市工信局）未在{due}前回复意见，专班依据" in told[f"objection-decided:{second}"]
     assert "经牵头考核单位复核" not in told[f"objection-decided:{first}"] + told[f"objection-decided:{second}"]
     assert any(line.startswith("采纳青山区对指标57的异议（经牵头考核单位复核，市工信局同意更正为4分）") for line in summary)
