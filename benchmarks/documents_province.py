@@ -146,7 +146,8 @@ def run(workdir: Path) -> dict:
     (workdir / "again" / "反馈函").mkdir(parents=True)
     t = time.perf_counter()
     disclosed = {"rules_citation": "《实施细则》", "rounding_note": "", "milestones": [], "due": "2022年8月12日",
-                 "contact": "联系人：专班×××，联系电话：0472-0000000", "report_to": s.contact_office}
+                 "contact": "联系人：专班×××，联系电话：0472-0000000", "report_to": s.contact_office,
+                 "contact_email": "zhuanban@baotou.example"}
     for r in sample:
         _letter(s, template, r, rows[r.unit.code], inputs, "2022年上半年", group_counts,
                 __import__("datetime").date(2022, 7, 15), workdir / "again", disclosed, number="包政办函〔2022〕1号",

@@ -25,9 +25,10 @@ from kaoping.domain.errors import InvalidInput, KaopingError
 from kaoping.models import ObjectionStatus
 from kaoping.services.objections import by_form as objection_intake
 from kaoping.services.objections import record as objections
+from kaoping.services.objections.basis import decision_basis, missing_attachment_note
 from kaoping.services.objections.summary import opinion_lines, summary_lines
 from kaoping.services.reports.provisional import open_window
-from kaoping.services.scoring.entry import cycle_unit_names
+from kaoping.services.scoring.entry import CycleContext, cycle_unit_names
 
 objections_app = typer.Typer(help="异议（征求意见稿与异议处理）/ objections to the provisional results", no_args_is_help=True)
 
@@ -94,7 +95,9 @@ def objections_list(
             table.add_column(col)
         for o in rows:
             state = ObjectionStatus(o.status).label + (f"（{o.previous_score}→{o.new_score}）" if o.new_score is not None else "")
-            table.add_row(str(o.id), names.get(o.unit_id, ""), str(o.indicator_number or "待归类"), o.disputed, o.evidence,
+            note = missing_attachment_note(o)
+            table.add_row(str(o.id), names.get(o.unit_id, ""), str(o.indicator_number or "待归类"), o.disputed,
+                          o.evidence + (f"【{note}】" if note else ""),
                           local_time(o.received_at, s.tz), {"reply": "回复邮件", "form": "异议表", "cli": "专班登记"}[o.source],
                           opinions.get(o.id, "尚未回复" if o.indicator_number else "—"), state, o.decision_reason)
     out.print(table)
@@ -124,6 +127,8 @@ def objections_decide(
         text = (f"第 {decided.id} 号异议：{ObjectionStatus(decided.status).label}"
                 + (f"，指标{decided.indicator_number}由 {decided.previous_score} 调整为 {decided.new_score} 分"
                    if decided.new_score is not None else ""))
+        basis = decision_basis(session, CycleContext(session, c), decided, s.tz)
+        text += f"。处理依据：{basis.sentence}" + (f"（{basis.attachment_note}）" if basis.attachment_note else "")
         opinion = opinion_lines(session, c, [decided.id]).get(decided.id)
         if opinion:
             text += f"（牵头考核单位意见：{opinion}）"

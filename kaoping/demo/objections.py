@@ -66,6 +66,13 @@ def _letter_reply(settings: Settings, unit_code: str, text: str, at: datetime, a
         return reply_email(sender, (letter.subject, letter.message_id), at, text=text, attachments=list(attachments))
 
 
+def reply_text(number: int) -> str:
+    """What the first unit writes in its reply: it names an attachment it does not attach (验收意见附后)
+    and ends with the letter's closing (此致), as clerks do."""
+    return (f"您好：\n指标序号：{number}\n异议内容：该项工作已按时全部完成，初步得分偏低，应得满分。\n"
+            "依据：已于6月底通过验收，验收意见附后。\n\n此致")
+
+
 def _filled_form(settings: Settings, unit_code: str, number: int, disputed: str, evidence: str) -> tuple[str, bytes]:
     """The unit's objection form (sent with its letter) with one row typed in, as Word would save it."""
     path = next((settings.var_dir / "objections" / "2022H1").glob(f"{unit_code}-*-异议表.docx"))
@@ -126,8 +133,7 @@ def object_and_decide(settings: Settings, say: Callable[[str], None], *, at: dat
     """Two objections (by reply, by form), one upheld and one rejected; returns the summary lines.
     ``imap``: the demo's office mailbox (None: no dovecot, the emails go to the intake's service directly)."""
     lower, item, upper, other = _candidates(settings)
-    first = _letter_reply(settings, lower.unit.code, f"您好：\n指标序号：{item.number}\n异议内容：该项工作已按时全部完成，"
-                          f"初步得分偏低，应得满分。\n依据：已于6月底通过验收，验收意见附后。\n\n此致", at)
+    first = _letter_reply(settings, lower.unit.code, reply_text(item.number), at)
     form = _filled_form(settings, other.unit.code, max(other.items, key=lambda i: i.points - i.value).number,
                         "认为扣分过多。", "工作已在推进中。")
     second = _letter_reply(settings, other.unit.code, "异议表见附件。", at, attachments=[form])
@@ -148,9 +154,9 @@ def object_and_decide(settings: Settings, say: Callable[[str], None], *, at: dat
         objections.decide(session, settings, cycle, upheld, uphold=True, actor=ACTOR,
                           score=Decimal(str(item.points)) if item.points == int(item.points) else Decimal(fmt_exact(item.points, 4)),
                           reason="牵头考核单位回复同意更正：经其核对，该项工作已按时完成"
-                                 "（异议所称“验收意见附后”未随邮件附来，以牵头考核单位的核对为准）")
+                                 "（异议所称的验收意见未随邮件附来，以牵头考核单位的核对为准）")
         objections.decide(session, settings, cycle, rejected, uphold=False, actor=ACTOR,
-                          reason="牵头考核单位未在期限内回复意见；专班核对该单位报送的材料，截至时间节点该项工作尚未完成，维持原分")
+                          reason="专班核对异议单位报送的自评材料，截至时间节点该项工作尚未完成，维持原分")
         lines = summary_lines(session, cycle)
     say(f"  专班处理：采纳{lower.unit.short_name}（指标{item.number}调整为满分），不予采纳{other.unit.short_name}；"
         "处理结果和理由已邮件告知两单位")

@@ -19,7 +19,7 @@ from kaoping.services.stages import steps
 from kaoping.settings import Environment, Settings, placeholders
 from tests import factories
 
-REAL = {"report_signer": "王某强", "contact_name": "李明", "contact_phone": "0472-5123456",
+REAL = {"report_signer": "王某强", "contact_name": "李明", "contact_phone": "0472-5123456", "office_email": "zb@baotou.gov.cn",
         "leadership_emails": ["shiwei@baotou.gov.cn", "shizhengfu@baotou.gov.cn", "jiwei@baotou.gov.cn"]}
 
 
@@ -49,7 +49,7 @@ def test_the_shipped_defaults_are_all_listed():
         assert variable in found, variable
     assert "×××" in found["KAOPING_REPORT_SIGNER"].value and "0472-0000000" in found["KAOPING_CONTACT_PHONE"].value
     filled = Settings(_env_file=None, secret_key="k" * 48, **REAL, verifier_email="fzr@baotou.gov.cn",
-                      approver_email="fg@baotou.gov.cn", office_email="zb@baotou.gov.cn", mail_from="kp@baotou.gov.cn",
+                      approver_email="fg@baotou.gov.cn", mail_from="kp@baotou.gov.cn",
                       third_party_email="pg@pinggu.cn", opinion_email="my@diaocha.cn")
     assert placeholders(filled) == []
 
@@ -94,3 +94,38 @@ def test_development_keeps_the_demo_going(initialized_db, tmp_path):
     with db.session_scope(initialized_db) as session:
         published = steps.publish(session, initialized_db, get_cycle(session, "2022H1"), signed=date(2022, 7, 20))
     assert published.number and numbers_taken(initialized_db) > 0
+
+
+def test_drafts_show_the_values_or_a_plain_blank_and_production_refuses_the_blank(initialized_db, tmp_path):
+    """Issue 26: the drafts (征求意见稿 通报, 报告, 反馈函 — what a signer reviews) print the configured values;
+    a value not filled in is a plain 【待填：联系人】 in development, never ××× or 0472-0000000; production
+    refuses to make the draft and names the setting to fill."""
+    import docx
+
+    from kaoping.services.reports.placeholders import filled
+
+    factories.scored_cycle(initialized_db, tmp_path)
+    preview = factories.write_reports(initialized_db, tmp_path / "dev", cycle="2022H1", signed=date(2022, 7, 11))
+    letter = "\n".join(p.text for p in docx.Document(preview.letters[0]).paragraphs)
+    report = "\n".join(p.text for p in docx.Document(preview.baogao).paragraphs)
+    assert "联系人：市政府办公室数字政府专班【待填：联系人】，联系电话：【待填：联系电话】" in letter
+    assert "签发人：【待填：签发人】" in report and "×××" not in letter + report and "0000000" not in letter + report
+    assert filled(initialized_db, "contact_phone") == "【待填：联系电话】"
+
+    missing_name = production(initialized_db, **{**REAL, "contact_name": "×××"})
+    with pytest.raises(Conflict) as refused, db.session_scope(missing_name) as session:
+        from kaoping.services.reports.documents import build_reports
+
+        build_reports(session, missing_name, get_cycle(session, "2022H1"), tmp_path / "prod", actor="test", review_only=True)
+    assert "生成通报、报告和反馈函（征求意见稿）" in str(refused.value) and "KAOPING_CONTACT_NAME（公文附注的联系人）" in str(refused.value)
+    assert not (tmp_path / "prod").exists()
+    with pytest.raises(Conflict, match="KAOPING_CONTACT_PHONE"):
+        filled(production(initialized_db, **{**REAL, "contact_phone": "0472-0000000"}), "contact_phone", "回复签字邮件")
+
+    configured = production(initialized_db, **REAL)
+    with db.session_scope(configured) as session:
+        from kaoping.services.reports.documents import build_reports
+
+        made = build_reports(session, configured, get_cycle(session, "2022H1"), tmp_path / "ok", actor="test")
+    letter = "\n".join(p.text for p in docx.Document(made.letters[0]).paragraphs)
+    assert "李明，联系电话：0472-5123456" in letter and "电子版发送至专班邮箱zb@baotou.gov.cn" in letter

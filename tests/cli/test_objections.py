@@ -24,8 +24,11 @@ def test_the_team_opens_records_lists_and_decides(initialized, settings, tmp_pat
     assert both.exit_code != 0 and "二选一" in both.output
     no_reason = cli("objections", "decide", "1", "--cycle", "2022H1", "--reject")
     assert no_reason.exit_code != 0 and "必须写明理由" in no_reason.output
+    claimed = cli("objections", "decide", "1", "--cycle", "2022H1", "--uphold", "--score", "4", "--reason", "经牵头考核单位复核属实")
+    assert claimed.exit_code != 0 and "尚未收到牵头考核单位（市工信局）的意见" in claimed.output, claimed.output
     decided = cli("objections", "decide", "1", "--cycle", "2022H1", "--uphold", "--score", "4", "--reason", "核实属实")
     assert decided.exit_code == 0 and "已采纳" in decided.output and "调整为 4 分" in decided.output, decided.output
+    assert "处理依据：牵头考核单位（市工信局）截至" in decided.output and "尚未回复意见" in decided.output, decided.output
     assert "采纳1项" in cli("objections", "list", "--cycle", "2022H1").output
     held = cli("objections", "held")
     assert held.exit_code == 0 and "共 0 份" in held.output

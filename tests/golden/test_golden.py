@@ -118,7 +118,13 @@ def _compare(samples: dict[str, str]) -> list[str]:
 def golden_cycle(initialized, settings, tmp_path):
     """2022H1 run from opening to publishing with the seeded scores and people, at INSTANT (SQLite only:
     the samples do not depend on the database; see layout_only in tests/conftest.py)."""
-    cli = initialized
+    return play_cycle(initialized, settings, tmp_path)
+
+
+def play_cycle(cli, settings, tmp_path, *, mail=lambda address: address, teams: Path | None = None,
+               link: str = "http://127.0.0.1:4200/runs/flow-run/00000000-0000-0000-0000-000000000000"):
+    """Every kind of form, email and document of a cycle, at INSTANT: ``mail`` maps the addresses the people
+    write from (a production cycle's are real), ``teams`` the visit teams file, ``link`` the run's UI page."""
     with fixed_clock(INSTANT):
         scored_cycle(settings, tmp_path)
         def send(kind, unit):
@@ -136,14 +142,14 @@ def golden_cycle(initialized, settings, tmp_path):
         returned = write(tmp_path / "returns" / f"{form.form_no}-东河区.docx", filled)
         refused = write(tmp_path / "returns" / "自评表.doc", b"\xd0\xcf\x11\xe0 not a docx")
         for path in (returned, refused):
-            cli("intake", path, "--sender", "liaison@150202.baotou.example", "--cycle", "2022H1")
+            cli("intake", path, "--sender", mail("liaison@150202.baotou.example"), "--cycle", "2022H1")
         send("field_visit", "东河区")  # after the unit's return: the form lists what it reported (issue 27)
         with db.session_scope(settings) as session:  # a message to the office mailbox without a form
             queue_no_form_reply(session, settings, IncomingMessage(
-                "<q@150202.example>", "liaison@150202.baotou.example", "请问自评表的截止时间", "请问截止时间？", INSTANT),
-                ["工作方案.pdf"])
+                "<q@150202.example>", mail("liaison@150202.baotou.example"), "请问自评表的截止时间", "请问截止时间？",
+                INSTANT), ["工作方案.pdf"])
         result = cli("visits", "confirm", "--cycle", "2022H1", "--from", "2022-07-11", "--to", "2022-07-22",
-                     "--teams", settings.data_dir / "demo" / "teams.yaml")
+                     "--teams", teams or settings.data_dir / "demo" / "teams.yaml")
         assert result.exit_code == 0, result.output
         assert cli("signoff", "request", "--cycle", "2022H1", "--stage", "verification").exit_code == 0
         with db.session_scope(settings) as session:
@@ -151,7 +157,7 @@ def golden_cycle(initialized, settings, tmp_path):
             status = cycle_status(session, get_cycle(session, "2022H1"), today=LOCAL_DAY, tz=settings.tz).lines()
         for stage in ("verification", "approval"):
             if stage == "approval":
-                _objection_stage(settings)
+                _objection_stage(settings, mail)
                 assert cli("signoff", "request", "--cycle", "2022H1", "--stage", stage).exit_code == 0
             from tests.factories import emailed_code  # the outbox keeps the code sealed: read it as sent
 
@@ -160,9 +166,9 @@ def golden_cycle(initialized, settings, tmp_path):
                 with db.session_scope(settings) as session:  # and a mistyped code in the Prefect UI: the signer is told
                     refused = record_answer(session, settings, cycle_code="2022H1", stage=stage, actor="Prefect 运行 golden",
                                             answer=SignoffAnswer(code="000000" if code != "000000" else "111111", approve=True),
-                                            link="http://127.0.0.1:4200/runs/flow-run/00000000-0000-0000-0000-000000000000")
+                                            link=link)
                     assert not refused.ok
-                _sign_by_reply(settings, code)
+                _sign_by_reply(settings, code, mail)
                 continue
             assert cli("signoff", "give", "--cycle", "2022H1", "--stage", stage, "--code", code, "--approve").exit_code == 0
         with db.session_scope(settings) as session:
@@ -173,7 +179,7 @@ def golden_cycle(initialized, settings, tmp_path):
     return Path(published.out_dir), messages, forms, status, closed
 
 
-def _objection_stage(settings) -> None:
+def _objection_stage(settings, mail=lambda address: address) -> None:
     """Issue 17: the provisional 反馈函 out on Monday 07-04 (window to Thursday 07-07); 东河区 objects by
     reply on 07-05 (upheld) and 青山区 with no indicator (rejected); a reply on 07-09 is refused."""
     from kaoping.domain.incoming import IncomingMessage
@@ -192,9 +198,9 @@ def _objection_stage(settings) -> None:
             return objections.take_reply(session, settings, message)
 
     at = datetime(2022, 7, 5, 2, tzinfo=UTC)
-    upheld = reply("150202", "liaison@150202.baotou.example",
+    upheld = reply("150202", mail("liaison@150202.baotou.example"),
                    "指标序号：19\n异议内容：政务服务事项已全部上线，应得满分。\n依据：见市政务服务平台上线通知。", at, 1)
-    vague = reply("150204", "liaison@150204.baotou.example", "我区对初步得分有疑问，请核实。", at, 2)
+    vague = reply("150204", mail("liaison@150204.baotou.example"), "我区对初步得分有疑问，请核实。", at, 2)
     with db.session_scope(settings) as session:  # the lead assessor answers the routing email
         routed = session.exec(select(OutboxMessage).where(
             OutboxMessage.idempotency_key.like(f"objection-routed:{upheld.objection_ids[0]}:%"))).first()
@@ -203,17 +209,17 @@ def _objection_stage(settings) -> None:
         assert objection_opinions.take_reply(session, settings, answer).recorded
     decide_objection(settings, upheld.objection_ids[0], uphold=True, score="0.5", reason="经牵头考核单位核实，上线通知属实")
     decide_objection(settings, vague.objection_ids[0], uphold=False, reason="未指明具体指标，经逐项核对评分无误")
-    assert not reply("150202", "liaison@150202.baotou.example", "指标序号：20\n异议内容：偏低", INSTANT, 3).accepted
+    assert not reply("150202", mail("liaison@150202.baotou.example"), "指标序号：20\n异议内容：偏低", INSTANT, 3).accepted
 
 
-def _sign_by_reply(settings, code: str) -> None:
+def _sign_by_reply(settings, code: str, mail=lambda address: address) -> None:
     from kaoping.domain.incoming import IncomingMessage
     from kaoping.services.signoff.reply import take_reply
 
     with db.session_scope(settings) as session:
         request = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "signoff_request")
                                .order_by(OutboxMessage.id.desc())).first()
-        for n, sender in enumerate(("mishu@baotou.example", settings.verifier_email)):
+        for n, sender in enumerate((mail("mishu@baotou.example"), settings.verifier_email)):
             outcome = take_reply(session, settings, IncomingMessage(
                 message_id=f"<golden-{n}@mail.baotou.example>", sender=sender, subject=f"回复：{request.subject}",
                 # (the stranger's shows no code: a code shown in a reply that does not sign is spent)

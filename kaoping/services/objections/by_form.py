@@ -174,7 +174,8 @@ def _tell_repeated(session: Session, settings: Settings, form: ReturnedObjection
         return
     rendered = render("objection_received", settings, greeting=form.unit_name, unit=form.unit_name,
                       period=cycle_label(form.cycle), received=when(received_at, settings), form_no=form.form_no,
-                      items=[], repeated=[o.id for o in repeated], unclassified=False, attachments=0)
+                      items=[], repeated=[o.id for o in repeated], unclassified=False, attachments=0,
+                      attachment_note="")
     queue(session, settings, key=f"objection-duplicate:{key}"[:200], kind="objection_received", to=[sender],
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=form.cycle.code)
 

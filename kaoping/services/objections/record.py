@@ -43,6 +43,14 @@ from kaoping.records import audit
 from kaoping.records.received import keep_received
 from kaoping.services.cycles.cycle import cycle_label, get_cycle
 from kaoping.services.objections import form as objection_form
+from kaoping.services.objections.basis import (
+    check_reason_claims,
+    decision_basis,
+    evidence_files,
+    lead_names,
+    missing_attachment_note,
+    opinion_due,
+)
 from kaoping.services.objections.window import results_digest, window_of
 from kaoping.services.reference.contacts import unit_contacts
 from kaoping.services.scoring.entry import CycleContext
@@ -136,8 +144,9 @@ def record(session: Session, settings: Settings, cycle: Cycle, *, unit: str, num
                      entity=f"cycle:{cycle.code}/unit:{ctx.units[unit_id].code}/objection:{objection.id}",
                      cycle_code=cycle.code, after={"indicator": number, "source": str(source), "sender": sender,
                                                    "disputed": objection.disputed, "evidence": objection.evidence,
-                                                   "attachments": len(objection.attachments)},
-                     reason="登记异议")
+                                                   "attachments": len(objection.attachments),
+                                                   **({"note": note} if (note := missing_attachment_note(objection)) else {})},
+                     reason="登记异议" + (f"（{note}）" if note else ""))
         created.append(objection)
         if number is not None:
             _route(session, settings, cycle, ctx, objection)
@@ -158,15 +167,11 @@ def _route(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext
                           score=o.previous_score if o.previous_score is not None else "—",
                           points=points_text(ctx.points[indicator.id].points), disputed=o.disputed,
                           evidence=o.evidence or "（未写明）", objection_id=o.id, office_email=settings.office_email,
-                          attachments=_evidence_names(o))
+                          attachments=evidence_files(o), attachment_note=missing_attachment_note(o),
+                          due=chinese_date(opinion_due(session, cycle, o, settings.tz)))
         queue(session, settings, key=f"objection-routed:{o.id}:{lead}", kind="objection_routed", to=recipients,
               cc=[settings.office_email], subject=rendered.subject, text=rendered.text, html=rendered.html,
               cycle_code=cycle.code)
-
-
-def _evidence_names(o: Objection) -> list[str]:
-    """The evidence files sent with an objection (the returned objection form itself is not evidence)."""
-    return [a["filename"] for a in o.attachments if not a.get("form")]
 
 
 def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, created: list[Objection], *,
@@ -178,7 +183,8 @@ def send_receipt(session: Session, settings: Settings, cycle: Cycle, ctx: CycleC
                       period=cycle_label(cycle), received=when(first.received_at, settings),
                       items=[{"id": o.id, "what": what(o)} for o in created],
                       unclassified=any(o.indicator_number is None for o in created),
-                      attachments=len(_evidence_names(first)), form_no=form_no, repeated=list(repeated))
+                      attachments=len(evidence_files(first)), form_no=form_no, repeated=list(repeated),
+                      attachment_note=missing_attachment_note(first))
     queue(session, settings, key=f"objection-receipt:{first.id}", kind="objection_received", to=to,
           subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
 
@@ -389,6 +395,7 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
             raise InvalidInput(f"{ctx.name(objection.unit_id)} 在 {cycle.code} 不承担指标 {indicator}：请核对 --indicator。")
         objection.indicator_number = indicator
         objection.previous_score = _item_score(session, cycle, objection.unit_id, indicator)
+    check_reason_claims(session, objection, reason, lead_names(ctx, objection))
     if uphold:
         if objection.indicator_number is None:
             raise InvalidInput(f"第 {objection_id} 号异议没有写明指标：采纳时请用 --indicator 指明调整哪一项。")
@@ -412,16 +419,26 @@ def decide(session: Session, settings: Settings, cycle: Cycle, objection_id: int
     audit.append(session, actor=actor, action=f"objections.{objection.status}",
                  entity=f"cycle:{cycle.code}/unit:{ctx.units[objection.unit_id].code}/objection:{objection.id}",
                  cycle_code=cycle.code, before={"status": "open", "score": objection.previous_score},
-                 after={"status": str(objection.status), "indicator": objection.indicator_number, "score": objection.new_score},
+                 after={"status": str(objection.status), "indicator": objection.indicator_number, "score": objection.new_score,
+                        "basis": decision_basis(session, ctx, objection, settings.tz).sentence},
                  reason=reason)
-    outcome = "予以采纳" if uphold else "不予采纳"
+    _tell_decision(session, settings, cycle, ctx, objection)
+    return objection
+
+
+def _tell_decision(session: Session, settings: Settings, cycle: Cycle, ctx: CycleContext, objection: Objection) -> None:
+    """The objector is emailed the outcome, on what it was decided (the lead assessor's review, or its
+    silence and the record the team reviewed) and, where it named an attachment that never came, that too."""
+    uphold = objection.status == ObjectionStatus.upheld
+    basis = decision_basis(session, ctx, objection, settings.tz)
     rendered = render("objection_decided", settings, greeting=ctx.name(objection.unit_id), period=cycle_label(cycle),
-                      indicator=objection.indicator_number, objection_id=objection.id, outcome=outcome,
+                      indicator=objection.indicator_number, objection_id=objection.id,
+                      outcome="予以采纳" if uphold else "不予采纳",
                       received=when(objection.received_at, settings), reason=objection.decision_reason,
+                      basis=basis.sentence, attachment_note=basis.attachment_note,
                       upheld=uphold, previous=objection.previous_score if objection.previous_score is not None else "—",
                       new=objection.new_score)
     to = [objection.sender] if objection.sender else unit_contacts(session, objection.unit_id)
     if to:
         queue(session, settings, key=f"objection-decided:{objection.id}", kind="objection_decided", to=to,
               subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)
-    return objection

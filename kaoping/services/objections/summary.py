@@ -3,6 +3,8 @@ artifact (open and decided objections) and ``kaoping objections list``."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from sqlmodel import Session, select
 
 from kaoping.domain.clock import local_time
@@ -11,12 +13,17 @@ from kaoping.models import (
     AuditEntry,
     Cycle,
     Objection,
-    ObjectionOpinion,
     ObjectionStatus,
-    OpinionStance,
+)
+from kaoping.services.objections.basis import (  # noqa: F401 - stance_text: opinions.py and the CLI read it here
+    decision_basis,
+    missing_attachment_note,
+    opinions_by_objection,
+    stance_text,
 )
 from kaoping.services.objections.window import current_ranks, window_of
 from kaoping.services.scoring.entry import CycleContext, cycle_unit_names
+from kaoping.settings import OFFICE_TIMEZONE
 
 
 def _score(value) -> str:
@@ -45,10 +52,22 @@ def rank_changes(session: Session, cycle: Cycle, rows: list[dict] | None = None)
     return changes
 
 
-def summary_lines(session: Session, cycle: Cycle, rows: list[dict] | None = None) -> list[str]:
+def upheld_in_full(session: Session, cycle: Cycle, results) -> set[tuple[int, int]]:
+    """(unit id, indicator number) of the items an upheld objection corrected to full points (no deduction
+    left): no longer an item to improve, nor a milestone the unit missed, in the documents."""
+    upheld = session.exec(select(Objection.unit_id, Objection.indicator_number).where(
+        Objection.cycle_id == cycle.id, Objection.status == ObjectionStatus.upheld)).all()
+    if not upheld:
+        return set()
+    items = {(r.unit.unit_id, i.number): i for r in results for i in r.items}
+    return {(u, n) for u, n in upheld if (u, n) in items and items[(u, n)].value >= items[(u, n)].points}
+
+
+def summary_lines(session: Session, cycle: Cycle, rows: list[dict] | None = None, tz=None) -> list[str]:
     """A few sentences for the approval dialog and the 报告: how many objections, upheld,
     rejected, open, and the ranks they changed; [] when the cycle had no objection window.
-    ``rows``: the result rows as they stand, if the caller has them (one computation per publish)."""
+    ``rows``: the result rows as they stand, if the caller has them (one computation per publish). Each
+    decision says on what it was made: the lead assessor's review, or its silence and the record."""
     window = window_of(session, cycle)
     if window is None:
         return []
@@ -63,9 +82,16 @@ def summary_lines(session: Session, cycle: Cycle, rows: list[dict] | None = None
     lines = [head + f"，{units}个单位共提出异议{len(objections)}项：采纳{len(by_status[ObjectionStatus.upheld])}项，"
              f"不予采纳{len(by_status[ObjectionStatus.rejected])}项"
              + (f"，待处理{len(by_status[ObjectionStatus.open])}项" if by_status[ObjectionStatus.open] else "") + "。"]
-    for o in by_status[ObjectionStatus.upheld]:
-        lines.append(f"采纳{names.get(o.unit_id, o.unit_id)}对指标{o.indicator_number}的异议，"
-                     f"该指标得分由{_score(o.previous_score)}分调整为{_score(o.new_score)}分。")
+    ctx, zone = CycleContext(session, cycle), tz or ZoneInfo(OFFICE_TIMEZONE)
+    for o in by_status[ObjectionStatus.upheld] + by_status[ObjectionStatus.rejected]:
+        basis = decision_basis(session, ctx, o, zone)
+        said = basis.short + (f"，{basis.attachment_note}" if basis.attachment_note else "")
+        what = f"对指标{o.indicator_number}的异议" if o.indicator_number else "的异议"
+        if o.status == ObjectionStatus.upheld:
+            lines.append(f"采纳{names.get(o.unit_id, o.unit_id)}{what}（{said}），"
+                         f"该指标得分由{_score(o.previous_score)}分调整为{_score(o.new_score)}分。")
+        else:
+            lines.append(f"不予采纳{names.get(o.unit_id, o.unit_id)}{what}（{said}）" + ("，维持原分。" if o.indicator_number else "。"))
     changes = rank_changes(session, cycle, rows)
     lines.append("排名变化：" + "；".join(changes) + "。" if changes else "异议处理未改变排名。")
     return lines
@@ -90,7 +116,8 @@ def objections_markdown(session: Session, cycle: Cycle, tz) -> str:
         rows += ["| 编号 | 单位 | 指标 | 异议内容 | 收到 | 牵头考核单位意见 | 处理 | 理由 |", "|---|---|---|---|---|---|---|---|"]
         for o in chosen:
             outcome = ObjectionStatus(o.status).label + (f"（{o.previous_score}→{o.new_score}）" if o.new_score is not None else "")
-            text = o.disputed.replace("|", "｜").replace("\n", " ")[:60]
+            note = missing_attachment_note(o)
+            text = o.disputed.replace("|", "｜").replace("\n", " ")[:60] + (f"【{note}】" if note else "")
             opinion = opinions.get(o.id, "尚未回复" if o.indicator_number else "—").replace("|", "｜")
             rows.append(f"| {o.id} | {names.get(o.unit_id, o.unit_id)} | {o.indicator_number or '待归类'} | {text} | "
                         f"{local_time(o.received_at, tz)} | {opinion} | {outcome} | {o.decision_reason.replace('|', '｜')} |")
@@ -99,23 +126,6 @@ def objections_markdown(session: Session, cycle: Cycle, tz) -> str:
 
 
 # --------------------------------------------------------------------------- the lead assessors' opinions
-
-
-def stance_text(opinion: ObjectionOpinion) -> str:
-    """“同意更正（4 分）” / “维持原分” / “意见未明确”."""
-    label = OpinionStance(opinion.stance).label
-    return label + (f"（{opinion.score} 分）" if opinion.score is not None else "")
-
-
-def opinions_by_objection(session: Session, objection_ids: list[int]) -> dict[int, list[ObjectionOpinion]]:
-    """Every opinion received on these objections, oldest first."""
-    found: dict[int, list[ObjectionOpinion]] = {}
-    if not objection_ids:
-        return found
-    for opinion in session.exec(select(ObjectionOpinion).where(ObjectionOpinion.objection_id.in_(objection_ids))
-                                .order_by(ObjectionOpinion.id)):
-        found.setdefault(opinion.objection_id, []).append(opinion)
-    return found
 
 
 def opinion_lines(session: Session, cycle: Cycle, objection_ids: list[int], *, width: int = 80) -> dict[int, str]:

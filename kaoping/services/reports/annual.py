@@ -25,7 +25,7 @@ from kaoping.services.reports.documents import (
     _publishable,
     copy_list,
 )
-from kaoping.services.reports.placeholders import refuse_placeholders
+from kaoping.services.reports.placeholders import filled, refuse_placeholders
 from kaoping.services.scoring.results import GROUP_LABELS, compute_cycle, rounding_note_of, write_xlsx
 from kaoping.settings import Settings
 
@@ -103,7 +103,7 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
                     chinese_date(signed))
     tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
     tongbao.save(tongbao_path)
-    baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=settings.report_signer)
+    baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=filled(settings, "report_signer"))
     _attachment(baogao, meta["attachment"], rows, table=annual_table)
     layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
                     chinese_date(signed))

@@ -112,8 +112,19 @@ def disclosures(session: Session, cycle: Cycle, inputs: ScoringInputs, results: 
     return Disclosures(
         rules_citation=policy.rules.citation, rounding_note=rounding, default_points=default_points,
         responsibilities=responsibilities, verification=verification, visits=visit_order(session, cycle),
-        milestones=overdue_milestones(session, cycle), grades=grades, grades_note=grades_note,
+        milestones=_milestones(session, cycle, results), grades=grades, grades_note=grades_note,
     )
+
+
+def _milestones(session: Session, cycle: Cycle, results: list[UnitResult]) -> dict[int, list[MissedMilestone]]:
+    """The milestones missed, but not on an item an upheld objection corrected to full points (the unit
+    showed the work was done: it is no longer something to improve)."""
+    from kaoping.services.objections.summary import upheld_in_full
+
+    cleared = upheld_in_full(session, cycle, results)
+    missed = {unit: [m for m in items if (unit, m.number) not in cleared]
+              for unit, items in overdue_milestones(session, cycle).items()}
+    return {unit: items for unit, items in missed.items() if items}
 
 
 def visit_order(session: Session, cycle: Cycle) -> str:

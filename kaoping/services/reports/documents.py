@@ -35,6 +35,7 @@ from kaoping.services.reports import doc_numbers
 from kaoping.services.reports.charts import bar_charts
 from kaoping.services.reports.disclosures import disclosures
 from kaoping.services.reports.findings import field_findings, verification_facts
+from kaoping.services.reports.placeholders import DRAFT_SETTINGS, filled, refuse_placeholders
 from kaoping.services.scoring.results import (
     GROUP_LABELS,
     compute_cycle,
@@ -258,7 +259,9 @@ def _adjustments_basis(policy, grades: bool) -> str:
 
 
 def _contact(settings: Settings) -> str:
-    return f"联系人：{settings.contact_office}{settings.contact_name}，联系电话：{settings.contact_phone}"
+    """The 附注 of every document: who to call (a setting not filled in: 【待填：联系人】 in development)."""
+    return (f"联系人：{filled(settings, 'contact_office')}{filled(settings, 'contact_name')}，"
+            f"联系电话：{filled(settings, 'contact_phone')}")
 
 
 def _official(settings: Settings, number: str, facts: dict, template: str, blocks: dict, signed: date, *,
@@ -311,6 +314,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
     the audit head written into each Word document's properties as it is saved. ``review_only``: the 通报 and the
     workbook only (what a signer reviews), no 报告 and no 反馈函. The 反馈函 are rendered by ``fanout`` (issue 29:
     in this process, or on the flow's task runner), their numbers taken here first."""
+    refuse_placeholders(settings, "印发通报、报告和反馈函" if publish else "生成通报、报告和反馈函（征求意见稿）", DRAFT_SETTINGS)
     inputs, results = computed or compute_cycle(session, cycle, detailed=True)
     places = inputs.policy.rounding.places
     titles = indicator_titles(session, inputs)
@@ -352,7 +356,7 @@ def build_reports(session: Session, settings: Settings, cycle: Cycle, out_dir: P
         report_facts = {**facts, **verification_facts(session, cycle, inputs),
                         "field_findings": field_findings(session, cycle, inputs), "objections": summary_lines(session, cycle, rows)}
         baogao, meta = _official(settings, baogao_no, report_facts, "baogao.txt.j2", {}, signed,
-                                 signer=settings.report_signer)
+                                 signer=filled(settings, "report_signer"))
         baogao_path = _finish(baogao, meta, rows, ranking, copy_list(settings, settings.report_copy, settings.report_to),
                               out_dir / f"{period}数字政府建设考评情况报告.docx", settings=settings, signed=signed,
                               anchor=anchor)
@@ -447,7 +451,8 @@ def _letters(session: Session, settings: Settings, cycle: Cycle, computed, rows:
                        {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
                         "grades": disclosed.grades, "grades_note": disclosed.grades_note,
                         "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
-                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office},
+                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office,
+                        "contact_email": filled(settings, "office_email")},
                        number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template="fankui.txt.j2")
             for r in ordered]
     letters = []

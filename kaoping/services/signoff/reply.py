@@ -78,6 +78,7 @@ from kaoping.notifications.outbox import queue
 from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label
+from kaoping.services.reports.placeholders import filled
 from kaoping.services.signoff.signatures import (
     STAGES,
     give_signoff,
@@ -370,7 +371,7 @@ def _close(session: Session, settings: Settings, reply: _Reply, fate: str, reaso
         is_signer = row.sender == _address(request.signer_email)
         rendered = render(kind, settings, greeting=request.signer_name if is_signer else "您好", period=cycle_label(cycle),
                           stage=STAGES[stage], received=when(message.received_at, settings),
-                          their_subject=masked(message.subject or "（无主题）")[:80], contact=settings.contact_phone, **values)
+                          their_subject=masked(message.subject or "（无主题）")[:80], contact=filled(settings, "contact_phone", "回复签字邮件"), **values)
         sent, _ = queue(session, settings, key=f"signoff-reply:{row.request_id}:{row.id}", kind=kind, to=[row.sender],
                         subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code,
                         in_reply_to=message.message_id, references=tuple(message.references))

@@ -32,6 +32,7 @@ from kaoping.notifications.outbox import queue
 from kaoping.notifications.render import render, when
 from kaoping.records import audit
 from kaoping.services.cycles.cycle import cycle_label, get_cycle, set_status
+from kaoping.services.reports.placeholders import filled
 from kaoping.settings import Settings
 
 STAGES = {"verification": "专班核实", "approval": "分管领导审定"}
@@ -464,7 +465,7 @@ def confirm_answer(session: Session, settings: Settings, cycle: Cycle, stage: st
         values = {"reason": outcome.message,
                   "todo": "流程已重新等待签字。" + ANSWER_AGAIN + (f"：{link}" if link else "。")}
     rendered = render("signoff_answer", settings, greeting=request.signer_name, period=cycle_label(cycle),
-                      stage=STAGES[stage], received=when(now, settings), contact=settings.contact_phone,
+                      stage=STAGES[stage], received=when(now, settings), contact=filled(settings, "contact_phone", "回复签字人的邮件"),
                       accepted=outcome.ok, **values)
     queue(session, settings, key=f"signoff-answer:{request.id}:{request.answers}", kind="signoff_answer",
           to=[request.signer_email], subject=rendered.subject, text=rendered.text, html=rendered.html, cycle_code=cycle.code)

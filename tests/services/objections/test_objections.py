@@ -17,6 +17,7 @@ from kaoping.notifications.delivery import send_pending
 from sqlmodel import select
 
 from kaoping import db
+from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict, InvalidInput
 from kaoping.domain.incoming import Attachment, IncomingMessage
 from kaoping.services.cycles.cycle import get_cycle
@@ -63,6 +64,18 @@ def _reply(settings, unit_code: str, text: str, *, sender: str, received_at: dat
         replied = letter.message_id
     return IncomingMessage(message_id=f"<reply-{unit_code}-{n}@example>", sender=sender, subject="回复：初步结果反馈函",
                            text=text, received_at=received_at, in_reply_to=replied, attachments=tuple(attachments))
+
+
+def _lead_answers(settings, objection_id: int, text: str, at: datetime) -> None:
+    """The lead assessor replies to the email that routed the objection to it."""
+    from kaoping.services.objections import opinions
+
+    with db.session_scope(settings) as session:
+        routed = session.exec(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.like(f"objection-routed:{objection_id}:%"))).first()
+        answer = IncomingMessage(message_id=f"<lead-{objection_id}@example>", sender=routed.to[0], subject=f"回复：{routed.subject}",
+                                 text=text, received_at=at, in_reply_to=routed.message_id)
+        assert opinions.take_reply(session, settings, answer).recorded
 
 
 def _take(settings, message):
@@ -146,9 +159,16 @@ def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
         decide_objection(settings, qingshan.id, uphold=True, reason="核实验收报告属实")
     with pytest.raises(InvalidInput, match="--indicator"):
         decide_objection(settings, vague.objection_ids[0], uphold=True, reason="x", score="1")
+    # Issue 26: “经牵头考核单位复核” only with the lead assessor's opinion recorded.
+    for claim in ("经市工信局核实验收报告属实", "牵头考核单位复核后维持原分"):
+        with pytest.raises(InvalidInput, match="尚未收到牵头考核单位（市工信局）的意见"):
+            decide_objection(settings, qingshan.id, uphold=True, reason=claim, score="4")
+    _lead_answers(settings, qingshan.id, "同意更正为 4 分\n经核实验收报告属实。", now)
     decide_objection(settings, qingshan.id, uphold=True, reason="经市工信局核实验收报告属实", score="4")
-    for oid in two.objection_ids:
-        decide_objection(settings, oid, uphold=False, reason="牵头考核单位复核后维持原分：上线时间晚于时间节点")
+    first, second = two.objection_ids
+    decide_objection(settings, first, uphold=False, reason="专班核对该单位报送的材料：上线时间晚于时间节点，维持原分")
+    with fixed_clock(now + timedelta(days=10)):  # after the lead assessor's deadline
+        decide_objection(settings, second, uphold=False, reason="专班核对该单位报送的材料：上线时间晚于时间节点，维持原分")
     decide_objection(settings, vague.objection_ids[0], uphold=False, reason="未指明具体指标，经核对各项评分无误")
     with pytest.raises(Conflict, match="已于"):
         decide_objection(settings, qingshan.id, uphold=False, reason="again")
@@ -167,6 +187,17 @@ def test_objections_from_reply_to_decision(initialized_db, tmp_path, smtp):
     assert any("青山区由第8名变为第6名" in line for line in summary)
     assert "征求意见与异议处理" in dialog and "采纳1项，不予采纳3项" in dialog
     assert "## 已处理（4 项）" in markdown and "## 待处理（0 项）" in markdown
+    with db.session_scope(settings) as session:
+        told = {m.idempotency_key: m.text_body for m in session.exec(select(OutboxMessage).where(
+            OutboxMessage.kind == "objection_decided"))}
+    assert "处理依据：经牵头考核单位复核，市工信局同意更正为4分。" in told[f"objection-decided:{qingshan.id}"]
+    due = chinese_date(max(closing_day(WorkCalendar(), now.astimezone(settings.tz).date(), 2), opened.closes_on))
+    assert (f"牵头考核单位（市工信局）截至{chinese_date(now.astimezone(settings.tz).date())}尚未回复意见（回复期限为{due}），"
+            "专班依据异议来函、牵头考核单位的评分表和评分说明、异议单位报送的自评材料作出处理。") in told[f"objection-decided:{first}"]
+    assert f"牵头考核单位（市工信局）未在{due}前回复意见，专班依据" in told[f"objection-decided:{second}"]
+    assert "经牵头考核单位复核" not in told[f"objection-decided:{first}"] + told[f"objection-decided:{second}"]
+    assert any(line.startswith("采纳青山区对指标57的异议（经牵头考核单位复核，市工信局同意更正为4分）") for line in summary)
+    assert any(line.startswith("不予采纳昆都仑区对指标54的异议（牵头考核单位（市工信局）") for line in summary)
 
     # After the window: refused, with the reason, to the sender; kept.
     late_at = datetime.combine(opened.closes_on + timedelta(days=1), datetime.min.time(), tzinfo=settings.tz)

@@ -101,7 +101,7 @@ def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_i
     baogao = docx.Document(tmp_path / "r" / BAOGAO)
     line = next(p for p in baogao.paragraphs if "签发人：" in p.text)
     number, _, signer = line.text.partition("\t")
-    assert NUMBER.fullmatch(number) and signer == "签发人：×××"  # 文号 left, 签发人 right, one line
+    assert NUMBER.fullmatch(number) and signer == "签发人：【待填：签发人】"  # 文号 left, 签发人 right, one line (not filled in: development)
     assert line.runs[-1]._element.rPr.rFonts.get(qn_east_asia()) == "楷体_GB2312"
     assert line.alignment is None or int(line.alignment) != 1  # not centred
     texts = [p.text for p in baogao.paragraphs]
@@ -155,7 +155,7 @@ def test_the_feedback_letter_is_a_letter(scored, settings, tmp_path):
     with db.session_scope(settings) as session:
         due = WorkCalendar.load(session).add_workdays(date(2022, 7, 15), settings.rectification_workdays)
     assert f"于{chinese_date(due)}前将" in text and "报送市政府办公室数字政府专班" in text
-    assert "联系人：市政府办公室数字政府专班×××，联系电话：0472-0000000" in text
+    assert "联系人：市政府办公室数字政府专班【待填：联系人】，联系电话：【待填：联系电话】" in text
     assert "包头市人民政府办公室" in texts[-4:] and "2022年7月15日" in texts
     items = next(t for t in letter.tables if t.rows[0].cells[0].text == "指标")
     assert [c.text for c in items.rows[0].cells] == ["指标", "内容", "分值", "得分", "扣分说明"]
@@ -249,7 +249,7 @@ def test_report_letter_and_annual_tongbao_render_with_number_signer_and_signatur
                tmp_path / "y" / "2022年度数字政府建设考评结果通报.docx"]
     subprocess.run(["soffice", f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--convert-to", "pdf",
                     "--outdir", str(tmp_path / "pdf"), *map(str, sources)], check=True, capture_output=True, timeout=300)
-    for source, date_text, must in ((sources[0], "2022年12月30日", ["签发人：×××", "包政办〔2022〕"]),
+    for source, date_text, must in ((sources[0], "2022年12月30日", ["签发人：【待填：签发人】", "包政办〔2022〕"]),
                                     (sources[1], "2022年12月30日", ["包政办函〔2022〕", "联系人：", "整改要求"]),
                                     (sources[2], "2023年1月10日", ["包政办〔2023〕1号", "上半年", "下半年"])):
         text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "pdf" / (source.stem + ".pdf")), "-"], check=True,
