@@ -173,6 +173,12 @@ def _cut(text: str, limit: int) -> str:
     return head + "…" + "".join(PAIRS[o] for o in reversed(states[len(head)]))
 
 
+def quoted(text: str) -> str:
+    """``text`` in “ ”, its own quotation marks turned to ‘ ’ (a title quoted in a sentence:
+    指标9“完善‘前台综合受理、后台分类办理…’”, not “完善“…””)."""
+    return "“" + text.replace("“", "‘").replace("”", "’") + "”"
+
+
 def short_title(text: str, limit: int = 20) -> str:
     """An indicator's short title: its first clause that says what is to be done (a leading
     "按照…" / "对标…" / "在…基础上" / "以…方式" is skipped, and so is an aside in brackets), cut

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import kaoping
-from kaoping.domain.text import PAIRS, short_title
+from kaoping.domain.text import PAIRS, quoted, short_title
 
 CATALOGS = sorted((Path(kaoping.__file__).parent / "data" / "catalogs").glob("*.json"))
 
@@ -59,3 +59,8 @@ def test_a_cut_inside_a_quotation_closes_it_and_a_cut_never_splits_a_figure():
         "建设《包头市数字政府建设总体规划》…"
     assert short_title("新增5G基站1000座并累计建设5G基站4600个以上的全市覆盖工程") == "新增5G基站1000座…"
     assert short_title("（一）推进一网通办。") == "推进一网通办"
+
+
+def test_a_title_quoted_in_a_sentence_turns_its_own_quotes_to_single_ones():
+    assert quoted("完善“前台综合受理、后台分类办理…”") == "“完善‘前台综合受理、后台分类办理…’”"
+    assert quoted("建立依职能按需共享机制") == "“建立依职能按需共享机制”"

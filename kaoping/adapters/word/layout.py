@@ -7,7 +7,6 @@ Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 
 
 from __future__ import annotations
 
-import unicodedata
 from copy import deepcopy
 
 from docx import Document
@@ -17,6 +16,14 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt, RGBColor
+
+from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
+    CELL_MARGIN_MM,
+    SIZE_5,
+    TYPE_AREA_MM,
+    fitted_widths,
+    text_em,
+)
 
 # GB/T 9704-2012 fonts (the names Word and WPS look up on government PCs).
 TITLE_FONT = "方正小标宋简体"
@@ -30,17 +37,9 @@ SIZE_2 = Pt(22)
 SIZE_3 = Pt(16)
 SIZE_4 = Pt(14)
 SIZE_SMALL_4 = Pt(12)
-SIZE_5 = Pt(10.5)
 
-#: The 公文 type area's width: A4 210 mm − margins 28 and 26 mm.
-TYPE_AREA_MM = 156.0
-LEFT_MARGIN_MM = 28.0
-PAGE_HEIGHT_MM, BOTTOM_MARGIN_MM = 297.0, 35.0
-#: Cell margins kaoping's tables set (left and right; Word's default is 1.9 mm), and a little
-#: slack for the difference between the fonts named and the fonts a PC substitutes.
-CELL_MARGIN_MM = 1.0
-CELL_PADDING_MM = 2 * CELL_MARGIN_MM
-CELL_SLACK_MM = 0.8
+LEFT_MARGIN_MM = 28.0  # the type area: 156 mm wide (TYPE_AREA_MM), 28 mm from the left edge
+BOTTOM_MARGIN_MM = 35.0
 
 #: 22 lines a page: (297 − 37 − 35) mm / 22 = 28.95 pt a line.
 BODY_LINE = Pt(28.95)
@@ -346,110 +345,6 @@ def attachment_note(document, items: list[str]) -> None:
         _para(document, f"{label}{prefix}{item}", indent_chars=2)
 
 
-#: 版记 rules (GB/T 9704-2012 §7.4.1): as wide as the type area, the first and the last thick (0.35 mm,
-#: drawn as 1 pt: ``w:sz`` is in eighths of a point), those between thin (0.25 mm: 0.75 pt).
-COLOPHON_THICK, COLOPHON_THIN = 8, 6
-#: 版记 text: 4号仿宋, one character (14 pt) in from the left and the right (§7.4.2, §7.4.3).
-COLOPHON_LINE, COLOPHON_INDENT, COLOPHON_COPY_LABEL = Pt(25), Pt(14), Pt(42)  # "抄送：" is 3 characters
-
-
-def colophon(document, copied_to: list[str], printer: str, print_date: str) -> None:
-    """版记 (GB/T 9704-2012 §7.4, §10): 抄送 and 印发机关/印发日期 between rules, at the foot of the last
-    page, which is an even page (封四).
-
-    python-docx cannot know where pages end, so the 版记 gets a section of its own that starts on an even
-    page (``w:type evenPage``: after a body ending on an odd page, the next page; after one ending on an
-    even page, a blank page and the one after), and stands there as a one-column table floating at the
-    foot of the type area (``w:tblpPr``). Its rules are the table's borders: the type area's width
-    whatever the text's indents."""
-    _own_even_page_section(document)
-    _para(document, line=Pt(1)).paragraph_format.line_spacing = Pt(1)  # the page's first line (LibreOffice puts its page style there)
-    t = document.add_table(rows=0, cols=1)
-    lines = 0
-    if copied_to:
-        names = f"{'，'.join(copied_to)}。"
-        paragraph = _colophon_row(t)
-        set_font(paragraph.add_run(f"抄送：{names}"), BODY_FONT, size=SIZE_4)
-        paragraph.paragraph_format.left_indent = COLOPHON_INDENT + COLOPHON_COPY_LABEL  # a second line aligns under the first name
-        paragraph.paragraph_format.right_indent = COLOPHON_INDENT
-        paragraph.paragraph_format.first_line_indent = -COLOPHON_COPY_LABEL
-        width = Mm(TYPE_AREA_MM) - 2 * COLOPHON_INDENT - COLOPHON_COPY_LABEL
-        lines += max(1, -(-round(text_em(names) * SIZE_4) // width))  # ceil: the lines 抄送 takes
-    paragraph = _colophon_row(t)
-    set_font(paragraph.add_run(printer), BODY_FONT, size=SIZE_4)
-    paragraph.add_run("\t")
-    set_font(paragraph.add_run(f"{print_date}印发"), BODY_FONT, size=SIZE_4)
-    from docx.enum.text import WD_TAB_ALIGNMENT
-
-    paragraph.paragraph_format.left_indent = paragraph.paragraph_format.right_indent = COLOPHON_INDENT
-    paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(TYPE_AREA_MM) - COLOPHON_INDENT, WD_TAB_ALIGNMENT.RIGHT)
-    _colophon_table_properties(t, height=Emu((lines + 1) * COLOPHON_LINE))
-    _para(document, line=Pt(1)).paragraph_format.line_spacing = Pt(1)  # the table's anchor, the section's last paragraph
-
-
-def _own_even_page_section(document) -> None:
-    """End the body's section at its last paragraph (a 1-pt paragraph after a closing table, which Word
-    requires) and start a new one on the next even page, with the same page setup and page numbers."""
-    from docx.enum.section import WD_SECTION
-
-    body = document.element.body
-    last = body[-2] if len(body) > 1 else None  # body[-1] is the sentinel w:sectPr
-    if last is None or last.tag != qn("w:p") or last.find(qn("w:pPr") + "/" + qn("w:sectPr")) is not None:
-        _para(document, line=Pt(1))
-    sentinel = body.get_or_add_sectPr()
-    body[-2].set_sectPr(sentinel.clone())
-    for reference in sentinel.xpath("w:headerReference|w:footerReference"):
-        sentinel.remove(reference)  # inherited from the body's section
-    document.sections[-1].start_type = WD_SECTION.EVEN_PAGE
-
-
-def _colophon_table_properties(t, *, height) -> None:
-    """The 版记 table's ``w:tblPr``: floating, its foot on the foot of the type area (``height``: the rows'
-    height), as wide as the type area, fixed layout, the rules as borders, no cell margins (the text's
-    indents keep it one character from the rules' ends). Placed by offsets from the top margin and the
-    page's left edge, which Word and LibreOffice read alike: LibreOffice takes "bottom of the margin"
-    for the top of the footer, and keeps a table as wide as the type area floating only when it is
-    placed horizontally on the page."""
-    from docx.oxml import parse_xml
-    from docx.oxml.ns import nsdecls
-
-    width, left = round(Mm(TYPE_AREA_MM).twips), round(Mm(LEFT_MARGIN_MM).twips)
-    rules_height = Pt((2 * COLOPHON_THICK + COLOPHON_THIN * (len(t.rows) - 1)) / 8)
-    top = round(Mm(TYPE_AREA_HEIGHT_MM).twips - height.twips - rules_height.twips)
-    rules = "".join(f'<w:{side} w:val="{value}" w:sz="{size}" w:space="0" w:color="000000"/>'
-                    for side, value, size in (("top", "single", COLOPHON_THICK), ("left", "nil", 0),
-                                              ("bottom", "single", COLOPHON_THICK), ("right", "nil", 0),
-                                              ("insideH", "single", COLOPHON_THIN), ("insideV", "nil", 0)))
-    properties = [parse_xml(xml) for xml in (
-        f'<w:tblpPr {nsdecls("w")} w:vertAnchor="margin" w:tblpY="{top}" w:horzAnchor="page" w:tblpX="{left}"/>',
-        f'<w:tblOverlap {nsdecls("w")} w:val="never"/>',
-        f'<w:tblW {nsdecls("w")} w:w="{width}" w:type="dxa"/>',
-        f'<w:tblBorders {nsdecls("w")}>{rules}</w:tblBorders>',
-        f'<w:tblLayout {nsdecls("w")} w:type="fixed"/>',
-        f'<w:tblCellMar {nsdecls("w")}><w:left w:w="0" w:type="dxa"/><w:right w:w="0" w:type="dxa"/></w:tblCellMar>',
-    )]
-    tbl_pr = t._tbl.tblPr
-    look = tbl_pr.find(qn("w:tblLook"))
-    for child in list(tbl_pr):
-        if child is not look:
-            tbl_pr.remove(child)
-    for child in properties:  # schema order: … tblLayout, tblCellMar, tblLook
-        (look.addprevious if look is not None else tbl_pr.append)(child)
-    t._tbl.tblGrid.find(qn("w:gridCol")).set(qn("w:w"), str(width))
-
-
-def _colophon_row(t):
-    """A row of the 版记 (never split across pages) and its paragraph: 4号 text on lines of exactly 25 pt."""
-    row = t.add_row()
-    row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
-    cell = row.cells[0]
-    cell.width = Mm(TYPE_AREA_MM)
-    paragraph = cell.paragraphs[0]
-    paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    paragraph.paragraph_format.line_spacing = COLOPHON_LINE
-    return paragraph
-
-
 def _border(paragraph, side: str, *, color: str, size: int) -> None:
     ppr = paragraph._element.get_or_add_pPr()
     borders = ppr.find(qn("w:pBdr"))
@@ -465,85 +360,6 @@ def _border(paragraph, side: str, *, color: str, size: int) -> None:
 
 
 # --------------------------------------------------------------------------- tables
-
-
-def text_em(text: str) -> float:
-    """Width of the widest line of ``text`` in em: CJK and full-width characters 1, others ½."""
-    return max((sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line)
-                for line in text.split("\n")), default=0.0)
-
-
-#: A wrapping column is never narrower than this many characters (nor than its header), unless its
-#: text is shorter: a 内容 column four characters wide makes a 90-row table run 22 pages.
-WRAP_MIN_EM = 6
-_FIT_STEPS = 48
-
-
-def fitted_widths(header: list[str], rows: list[list[str]], *, total_mm: float = TYPE_AREA_MM, size=SIZE_5,
-                  wrap: tuple[int, ...] = ()) -> list[float]:
-    """Column widths (mm) from the content, spanning ``total_mm``.
-
-    Every column not in ``wrap`` gets its widest cell at ``size`` plus the cell padding, so no header
-    and no figure breaks inside a word. The columns in ``wrap`` (text: titles, names, notes) may wrap
-    their body text: they share what is left, at least their header (and ``WRAP_MIN_EM`` characters
-    where the table has room) each, the rest given step by step to the column where it shortens the table most (the rows'
-    heights estimated from the characters in each cell). What is left once every column has its
-    natural width goes to the ``wrap`` columns, or to all columns in proportion when there are none.
-    """
-    em_mm = size.pt * 25.4 / 72
-
-    def width(em: float) -> float:
-        return em * em_mm + CELL_PADDING_MM + CELL_SLACK_MM
-
-    heads = [width(text_em(h)) for h in header]
-    cells = [[str(r[i]) for r in rows] for i in range(len(header))]
-    natural = [max([heads[i]] + [width(text_em(c)) for c in cells[i]]) for i in range(len(header))]
-    fixed = sum(w for i, w in enumerate(natural) if i not in wrap)
-    if not wrap:
-        if fixed > total_mm:
-            raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed:.1f} mm")
-        return [round(w * total_mm / fixed, 2) for w in natural]
-    floor = {i: max(heads[i], min(natural[i], width(WRAP_MIN_EM))) for i in wrap}
-    spare = total_mm - fixed
-    if spare < sum(floor.values()):  # a wide table (the ranking with its comparison): down to the headers
-        floor = {i: heads[i] for i in wrap}
-    if spare < sum(floor.values()):
-        raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed + sum(floor.values()):.1f} mm")
-    widths = list(natural)
-    for i in wrap:
-        widths[i] = floor[i]
-    _share(widths, spare - sum(floor.values()), {i: cells[i] for i in wrap}, natural, em_mm)
-    return [round(w, 2) for w in widths]
-
-
-def _share(widths: list[float], spare: float, texts: dict[int, list[str]], natural: list[float], em_mm: float) -> None:
-    """Give ``spare`` mm to the wrapping columns (``texts``: their cells), in steps, each to the column
-    whose widening most lowers the table's estimated height (Σ over rows of the row's tallest cell);
-    past every column's natural width, in proportion to it."""
-    lengths = {i: [[text_em(line) * em_mm for line in cell.split("\n")] for cell in cells] for i, cells in texts.items()}
-
-    def lines(i: int, w: float) -> list[float]:  # each row's lines in column i at width w
-        usable = max(w - CELL_PADDING_MM - CELL_SLACK_MM, 1.0)
-        return [sum(max(1.0, line / usable) for line in cell) for cell in lengths[i]]
-
-    step = spare / _FIT_STEPS
-    current = {i: lines(i, widths[i]) for i in texts}
-    for _ in range(_FIT_STEPS if step > 0.05 else 0):
-        growing = [i for i in texts if widths[i] < natural[i]]
-        if not growing:
-            break
-        trials = {}
-        for i in growing:
-            wider = lines(i, widths[i] + step)
-            others = [current[j] for j in texts if j != i]
-            trials[i] = (sum(map(max, wider, *others)) if others else sum(wider), -natural[i] / widths[i], wider)
-        best = min(growing, key=lambda i: trials[i][:2])
-        widths[best] += step
-        current[best] = trials[best][2]
-        spare -= step
-    wanted = sum(natural[i] for i in texts)
-    for i in texts:  # what is left once every wrapping column has its natural width
-        widths[i] += spare * natural[i] / wanted
 
 
 def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list[float] | None = None,
