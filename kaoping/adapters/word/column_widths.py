@@ -27,7 +27,12 @@ def text_em(text: str) -> float:
 #: A wrapping column is never narrower than this many characters (nor than its header), unless its
 #: text is shorter: a 内容 column four characters wide makes a 90-row table run 22 pages.
 WRAP_MIN_EM = 6
-_FIT_STEPS = 48
+_FIT_STEPS = 32
+
+
+def _length_em(text: str) -> float:
+    """Width of all of ``text`` in em, on one line: CJK and full-width characters 1, others ½."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text if ch != "\n")
 
 
 def fitted_widths(header: list[str], rows: list[list[str]], *, total_mm: float = TYPE_AREA_MM, size=SIZE_5,
@@ -72,12 +77,12 @@ def _share(widths: list[float], spare: float, texts: dict[int, list[str]], natur
     """Give ``spare`` mm to the wrapping columns (``texts``: their cells), in steps, each to the column
     whose widening most lowers the table's estimated height (Σ over rows of the row's tallest cell);
     past every column's natural width, in proportion to it."""
-    lengths = {i: [[text_em(line) * em_mm for line in cell.split("\n")] for cell in cells]
-               for i, cells in texts.items()}
+    # Each cell as (its lines, its length in mm): at a width it takes about max(lines, length / width) lines.
+    cells = {i: [(c.count("\n") + 1, _length_em(c) * em_mm) for c in column] for i, column in texts.items()}
 
     def lines(i: int, w: float) -> list[float]:  # each row's lines in column i at width w
-        usable = max(w - CELL_PADDING_MM - CELL_SLACK_MM, 1.0)
-        return [sum(max(1.0, line / usable) for line in cell) for cell in lengths[i]]
+        per_mm = 1.0 / max(w - CELL_PADDING_MM - CELL_SLACK_MM, 1.0)
+        return [count if length * per_mm < count else length * per_mm for count, length in cells[i]]
 
     step = spare / _FIT_STEPS
     current = {i: lines(i, widths[i]) for i in texts}
