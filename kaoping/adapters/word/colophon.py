@@ -118,7 +118,6 @@ def _colophon_row(t):
     return paragraph
 
 
-
 def _tiny_paragraph(document):
     """An empty paragraph 1 pt high (where Word needs a paragraph and the page has no room to spare)."""
     paragraph = _para(document, line=Pt(1))
