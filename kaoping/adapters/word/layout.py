@@ -7,7 +7,6 @@ Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 
 
 from __future__ import annotations
 
-import unicodedata
 from copy import deepcopy
 
 from docx import Document
@@ -17,6 +16,14 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Emu, Mm, Pt, RGBColor
+
+from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
+    CELL_MARGIN_MM,
+    SIZE_5,
+    TYPE_AREA_MM,
+    fitted_widths,
+    text_em,
+)
 
 # GB/T 9704-2012 fonts (the names Word and WPS look up on government PCs).
 TITLE_FONT = "方正小标宋简体"
@@ -30,15 +37,9 @@ SIZE_2 = Pt(22)
 SIZE_3 = Pt(16)
 SIZE_4 = Pt(14)
 SIZE_SMALL_4 = Pt(12)
-SIZE_5 = Pt(10.5)
 
-#: The 公文 type area's width: A4 210 mm − margins 28 and 26 mm.
-TYPE_AREA_MM = 156.0
-#: Cell margins kaoping's tables set (left and right; Word's default is 1.9 mm), and a little
-#: slack for the difference between the fonts named and the fonts a PC substitutes.
-CELL_MARGIN_MM = 1.0
-CELL_PADDING_MM = 2 * CELL_MARGIN_MM
-CELL_SLACK_MM = 0.8
+LEFT_MARGIN_MM = 28.0  # the type area: 156 mm wide (TYPE_AREA_MM), 28 mm from the left edge
+BOTTOM_MARGIN_MM = 35.0
 
 #: 22 lines a page: (297 − 37 − 35) mm / 22 = 28.95 pt a line.
 BODY_LINE = Pt(28.95)
@@ -112,8 +113,8 @@ def _official_document():
     section = document.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.orientation = WD_ORIENT.PORTRAIT
-    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
-    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(BOTTOM_MARGIN_MM)
+    section.left_margin, section.right_margin = Mm(LEFT_MARGIN_MM), Mm(210 - LEFT_MARGIN_MM - TYPE_AREA_MM)
     section.header_distance, section.footer_distance = Mm(15), Mm(20)
     # Line grid: 22 lines of 28.95 pt (579 twentieths of a point).
     grid = section._sectPr.find(qn("w:docGrid"))
@@ -344,34 +345,6 @@ def attachment_note(document, items: list[str]) -> None:
         _para(document, f"{label}{prefix}{item}", indent_chars=2)
 
 
-def colophon(document, copied_to: list[str], printer: str, print_date: str) -> None:
-    """版记: 抄送 and 印发机关/印发日期 between separator lines, in 4号仿宋."""
-    document.add_page_break()
-    for _ in range(14):  # 版记 sits at the foot of the last page
-        _para(document)
-    if copied_to:
-        first = _para(document, f"抄送：{'，'.join(copied_to)}。", size=SIZE_4, line=Pt(25))
-        first.paragraph_format.left_indent = Pt(14 + 42)  # a second line aligns under the first name
-        first.paragraph_format.first_line_indent = Pt(-42)
-        _border(first, "top", color="000000", size=8)
-        _border(first, "bottom", color="000000", size=4)
-    last = document.add_paragraph()
-    if not copied_to:
-        _border(last, "top", color="000000", size=8)
-    last.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
-    last.paragraph_format.line_spacing = Pt(25)
-    last.paragraph_format.left_indent = Pt(14)
-    last.paragraph_format.right_indent = Pt(14)
-    set_font(last.add_run(printer), BODY_FONT, size=SIZE_4)
-    last.add_run("\t")
-    set_font(last.add_run(f"{print_date}印发"), BODY_FONT, size=SIZE_4)
-    tabs = last.paragraph_format.tab_stops
-    from docx.enum.text import WD_TAB_ALIGNMENT
-
-    tabs.add_tab_stop(Mm(156) - Pt(28), WD_TAB_ALIGNMENT.RIGHT)
-    _border(last, "bottom", color="000000", size=8)
-
-
 def _border(paragraph, side: str, *, color: str, size: int) -> None:
     ppr = paragraph._element.get_or_add_pPr()
     borders = ppr.find(qn("w:pBdr"))
@@ -387,47 +360,6 @@ def _border(paragraph, side: str, *, color: str, size: int) -> None:
 
 
 # --------------------------------------------------------------------------- tables
-
-
-def text_em(text: str) -> float:
-    """Width of the widest line of ``text`` in em: CJK and full-width characters 1, others ½."""
-    return max((sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line)
-                for line in text.split("\n")), default=0.0)
-
-
-def fitted_widths(header: list[str], rows: list[list[str]], *, total_mm: float = TYPE_AREA_MM, size=SIZE_5,
-                  wrap: tuple[int, ...] = ()) -> list[float]:
-    """Column widths (mm) from the content, spanning ``total_mm``.
-
-    Every column gets at least its widest cell at ``size`` plus the cell padding, so no header
-    and no figure breaks inside a word; the columns in ``wrap`` (long text such as notes)
-    may wrap their body text and give up width to the others when the natural widths do
-    not fit (never below their header). What is left over goes to the ``wrap`` columns, or
-    to all columns in proportion when there are none.
-    """
-    em_mm = size.pt * 25.4 / 72
-
-    def width(em: float) -> float:
-        return em * em_mm + CELL_PADDING_MM + CELL_SLACK_MM
-
-    heads = [width(text_em(h)) for h in header]
-    natural = [max([heads[i]] + [width(text_em(str(r[i]))) for r in rows]) for i in range(len(header))]
-    fixed = sum(w for i, w in enumerate(natural) if i not in wrap)
-    if not wrap:
-        if fixed > total_mm:
-            raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed:.1f} mm")
-        return [round(w * total_mm / fixed, 2) for w in natural]
-    spare, wanted = total_mm - fixed, sum(natural[i] for i in wrap)
-    if spare < sum(heads[i] for i in wrap):
-        raise ValueError(f"table does not fit in {total_mm} mm: its columns need {fixed + sum(heads[i] for i in wrap):.1f} mm")
-    widths = list(natural)
-    for i in wrap:  # the wrapping columns share what the others leave, in proportion, never below their header
-        widths[i] = max(heads[i], natural[i] * spare / wanted)
-    over = sum(widths[i] for i in wrap) - spare
-    slack = sum(widths[i] - heads[i] for i in wrap)
-    for i in wrap:
-        widths[i] -= over * (widths[i] - heads[i]) / slack if slack else 0
-    return [round(w, 2) for w in widths]
 
 
 def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list[float] | None = None,
@@ -557,10 +489,25 @@ def _cell_text(cell, text: str, font: str, size, *, align=None) -> None:
         if index:
             paragraph = cell.add_paragraph()
         paragraph.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        _off_grid(paragraph)
         if align is not None:
             paragraph.alignment = align
         if line:
             paragraph._p.append(_run_element(line, font, size))
+
+
+def _off_grid(paragraph) -> None:
+    """``w:snapToGrid 0``: a table's single-spaced 5号 lines keep their own height. A 公文 has a line
+    grid of 28.95 pt (``w:docGrid``) that Word and LibreOffice otherwise snap every line to, which
+    makes each table row at least as tall as a line of body text."""
+    ppr = paragraph._p.get_or_add_pPr()
+    snap = OxmlElement("w:snapToGrid")
+    snap.set(qn("w:val"), "0")
+    spacing = ppr.find(qn("w:spacing"))  # schema order: … snapToGrid, spacing, ind, … jc
+    if spacing is not None:
+        spacing.addprevious(snap)
+    else:
+        ppr.append(snap)
 
 
 def _repeat_header(row) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from kaoping.adapters.word import layout
+from kaoping.adapters.word.colophon import colophon
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.scoring import fmt, round_half_up
 from kaoping.models.types import utcnow
@@ -99,14 +100,14 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     tongbao, meta = _official(settings, tongbao_no, facts, "annual_tongbao.txt.j2", {}, signed)
     annual_table = partial(_annual_table, grades=facts["grades"])
     _attachment(tongbao, meta["attachment"], rows, table=annual_table)
-    layout.colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
-                    chinese_date(signed))
+    colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
+             chinese_date(signed))
     tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
     tongbao.save(tongbao_path)
     baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=filled(settings, "report_signer"))
     _attachment(baogao, meta["attachment"], rows, table=annual_table)
-    layout.colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
-                    chinese_date(signed))
+    colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
+             chinese_date(signed))
     baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"
     baogao.save(baogao_path)
     workbook = out_dir / f"{year}年度数字政府建设考评结果（实绩考核）.xlsx"

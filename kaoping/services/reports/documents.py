@@ -22,10 +22,11 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.word import layout
+from kaoping.adapters.word.colophon import colophon
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
 from kaoping.domain.scoring import fmt, points_text, round_half_up, score_text
-from kaoping.domain.text import chinese_numeral, short_title
+from kaoping.domain.text import chinese_numeral, quoted, short_title
 from kaoping.models import Cycle, CycleStatus, Indicator
 from kaoping.models.types import utcnow
 from kaoping.records import audit
@@ -49,7 +50,9 @@ from kaoping.templates import REPORTS as TEMPLATES
 def environment() -> Environment:
     # Each non-empty line is a paragraph, so block tags keep their newlines (no trim_blocks)
     # and the empty lines they leave are skipped when laying out.
-    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, lstrip_blocks=True)
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, lstrip_blocks=True)
+    env.filters["quoted"] = quoted  # 指标9{{ title | quoted }}: “…‘…’…”
+    return env
 
 
 @lru_cache(maxsize=None)
@@ -404,7 +407,7 @@ def _finish(document, meta: dict, rows: list[dict], table, copied_to: list[str],
             signed: date, anchor: str) -> Path:
     """The end of a 通报 or 报告: the results table as its attachment, the 版记, the audit anchor; saved at ``path``."""
     _attachment(document, meta["attachment"], rows, table=table)
-    layout.colophon(document, copied_to, settings.issuer_name, chinese_date(signed))
+    colophon(document, copied_to, settings.issuer_name, chinese_date(signed))
     stamp(document, anchor)
     document.save(path)
     return path

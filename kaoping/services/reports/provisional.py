@@ -104,7 +104,7 @@ def render_provisional(job: ProvisionalJob) -> bytes:
                  deduction_reason(item, names)]
                 for item in result.items]
         header = ["指标序号", "内容", "分值", "得分", "牵头考核单位", "扣分原因"]
-        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 5)))
+        layout.table(doc, header, body, widths_mm=layout.fitted_widths(header, body, wrap=(1, 4, 5)))
 
     _render_text(document, _template("fankui_draft.txt.j2").render(**facts), {"items": items})
     layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))

@@ -109,7 +109,8 @@ def test_the_report_is_an_upward_document_with_its_signer_and_copies_leave_out_i
     for path in (tmp_path / "r" / TONGBAO, tmp_path / "r" / BAOGAO):
         document = docx.Document(path)
         paragraphs = [p.text for p in document.paragraphs]
-        copy = next(t for t in paragraphs if t.startswith("抄送："))
+        copy = document.tables[-1].rows[0].cells[0].text  # the 版记, a table of its own at the foot of the last page
+        assert copy.startswith("抄送：")
         to = next(t for t in paragraphs if t.endswith("：") and ("市委" in t or "各旗县区" in t))
         for name in copy.removeprefix("抄送：").rstrip("。").split("，"):
             assert name not in ("包头市人民政府办公室", "市政府办公室") and name not in to.rstrip("：").replace("，", "、").split("、")
@@ -140,7 +141,14 @@ def test_short_titles_come_from_the_indicator_text():
     long = short_title("推进政务服务事项标准化规范化便利化建设并实现全程网办率达到百分之九十以上")
     assert len(long) == 20 and long.endswith("…")
     assert short_title("按照国家、自治区“跨省通办”“跨市通办”事项清单,完善跨地区通办机制,优化服务窗口") == "完善跨地区通办机制"
-    assert short_title("完善“前台综合受理、后台分类办理、统一窗口出件”模式,不断优化") == "完善“前台综合受理、后台分类办理、统…”"
+    assert short_title("完善“前台综合受理、后台分类办理、统一窗口出件”模式,不断优化") == "完善“前台综合受理、后台分类办理…”"
+    # An aside in brackets is left out, a means (以…方式) skipped like a preamble, a number never cut.
+    assert short_title("全市新增2400户(累计约3600户)大中型餐饮单位纳入“互联网+明厨亮灶”社会共治智慧监管平台") == \
+        "全市新增2400户大中型餐饮单位纳入…"
+    assert short_title("以应用整合方式,嵌入整合城市大数据和城市大脑数据分析功能。") == "嵌入整合城市大数据和城市大脑数据分析功能"
+    assert short_title("依托国家企业信用信息公示系统(部门协同监管平台内蒙古)开展“双随机、一公开”监管,除特殊行业外") == \
+        "开展“双随机、一公开”监管"
+    assert short_title("推进政务服务事项标准化规范化和便利化建设") == "推进政务服务事项标准化规范化和便利化建设"
 
 
 @pytest.mark.layout_only

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import docx
 import openpyxl
@@ -16,6 +18,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
 from kaoping import db
+from kaoping.adapters.word.layout import TYPE_AREA_MM
+from kaoping.services.cycles.cycle import get_cycle
+from kaoping.services.reports.provisional import build_provisional_letters
 from kaoping.settings import Settings
 from tests.factories import add_line, adjust_score, approve, result_rows, scored_cycle, write_reports
 
@@ -33,6 +38,9 @@ def reports(sqlite_initialized_template, tmp_path_factory):
     scored_cycle(settings, folder)
     adjust_score(settings, unit="东河区", indicator=19, score="0.2", reason="数据目录挂载未完成")
     add_line(settings, unit="固阳县", kind="veto", reason="发生重大网络安全事件")
+    with db.session_scope(settings) as session:  # the 征求意见稿 反馈函 of the 异议期, before the approval
+        build_provisional_letters(session, settings, get_cycle(session, "2022H1"), folder / "reports" / "征求意见稿",
+                                  signed=date(2022, 7, 11), closes_on=date(2022, 7, 18))
     approve(settings)
     write_reports(settings, folder / "reports", cycle="2022H1", signed=date(2022, 7, 15), publish=True, number=5)
     rows = result_rows(settings)
@@ -78,9 +86,9 @@ def test_tongbao_layout_follows_gbt_9704(reports):
         assert "PAGE" in xml and "— " in footer.paragraphs[0].text
         assert footer.paragraphs[0].runs[0]._element.rPr.rFonts.get(qn("w:eastAsia")) == "宋体"
         assert footer.paragraphs[0].runs[0].font.size == Pt(14)
-    # 版记 with 抄送, and the chart embedded as a PNG.
-    assert "抄送：市委办公室，市人大常委会办公室，市政协办公室，市纪委监委。" in texts
-    assert any(t.endswith("印发") for t in texts)
+    # 版记 with 抄送 (a table of its own at the end), and the chart embedded as a PNG.
+    colophon = [c.text for r in document.tables[-1].rows for c in r.cells]
+    assert colophon == ["抄送：市委办公室，市人大常委会办公室，市政协办公室，市纪委监委。", "包头市人民政府办公室\t2022年7月15日印发"]
     images = [r for r in document.part.rels.values() if "image" in r.reltype]
     assert len(images) == 2 and all(i.target_part.blob[:8] == b"\x89PNG\r\n\x1a\n" for i in images)  # one per group
     for shape in document.inline_shapes:  # inside the type area (156 × 225 mm), clear of the page number
@@ -128,14 +136,23 @@ def test_feedback_letters_and_workbook(reports):
     assert workbook.sheetnames == ["旗县区、稀土高新区", "市直部门、单位"]
 
 
+TONGBAO, BAOGAO = "2022年上半年数字政府建设考评结果通报", "2022年上半年数字政府建设考评情况报告"
+LETTER, DRAFT = "150202-东河区-反馈函", "150202-东河区-反馈函（征求意见稿）"
+#: LibreOffice leaves out of a PDF the blank page it inserts before an even-page section, unless told not to.
+PDF_WITH_BLANK_PAGES = 'pdf:writer_pdf_Export:{"IsSkipEmptyPages":{"type":"boolean","value":"false"}}'
+
+
 @pytest.fixture(scope="module")
 def rendered(reports, tmp_path_factory):
-    """The 通报 and the 报告 rendered to PDF by LibreOffice, once for the module (~5 s a start of soffice)."""
+    """The 通报, the 报告, a 反馈函 and a 征求意见稿 rendered to PDF by LibreOffice, blank pages included, once
+    for the module (~5 s a start of soffice)."""
     folder, _ = reports
     out = tmp_path_factory.mktemp("pdf")
-    sources = [folder / "2022年上半年数字政府建设考评结果通报.docx", folder / "2022年上半年数字政府建设考评情况报告.docx"]
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{out / 'lo-profile'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(out), *map(str, sources)], check=True, capture_output=True, timeout=180)
+    sources = [folder / f"{TONGBAO}.docx", folder / f"{BAOGAO}.docx", folder / "反馈函" / f"{LETTER}.docx",
+               folder / "征求意见稿" / f"{DRAFT}.docx"]
+    subprocess.run(["soffice", f"-env:UserInstallation=file://{out / 'lo-profile'}", "--headless", "--convert-to",
+                    PDF_WITH_BLANK_PAGES, "--outdir", str(out), *map(str, sources)], check=True, capture_output=True,
+                   timeout=240)
     return out
 
 
@@ -205,3 +222,140 @@ def test_ranking_table_headers_do_not_break_inside_a_word_in_the_pdf(rendered):
             words = line.split()
             for header in RANKING_HEADERS:
                 assert header in words, f"{source.name}: header {header} is broken: {line!r}"
+
+
+# --------------------------------------------------------------------------- 版记, tables, pages (issue 26)
+
+
+def _twips(mm: float) -> int:
+    return round(mm * 1440 / 25.4)
+
+
+def test_colophon_is_a_floating_table_in_a_section_of_its_own_on_an_even_page(reports):
+    """GB/T 9704-2012 §7.4: the 版记 at the foot of the last, even page, its rules as wide as the type area."""
+    from docx.enum.section import WD_SECTION
+
+    folder, _ = reports
+    for name in (TONGBAO, BAOGAO):
+        document = docx.Document(folder / f"{name}.docx")
+        last = document.sections[-1]
+        assert last.start_type == WD_SECTION.EVEN_PAGE, name
+        assert last.footer.is_linked_to_previous and last.even_page_footer.is_linked_to_previous  # page numbers go on
+        table = document.tables[-1]._tbl
+        position = table.tblPr.find(qn("w:tblpPr"))
+        assert position is not None and position.get(qn("w:vertAnchor")) == "margin"
+        assert int(position.get(qn("w:tblpY"))) > _twips(225 - 40)  # the foot of the 225 mm type area
+        assert position.get(qn("w:tblpX")) == str(_twips(28))
+        borders = {b.tag.rsplit("}", 1)[1]: b.get(qn("w:sz")) for b in table.tblPr.find(qn("w:tblBorders"))
+                   if b.get(qn("w:val")) == "single"}
+        assert borders == {"top": "8", "bottom": "8", "insideH": "6"}  # 0.35 mm first and last, 0.25 mm between
+        assert [g.get(qn("w:w")) for g in table.tblGrid] == [str(_twips(TYPE_AREA_MM))]
+        assert all(tc.tcPr.find(qn("w:tcW")).get(qn("w:w")) == str(_twips(TYPE_AREA_MM)) for tc in table.iter(qn("w:tc")))
+        # Nothing else in that section: one page, the 版记 alone at its foot.
+        assert all(not p.text for p in document.paragraphs[-2:])
+
+
+def test_every_table_is_as_wide_as_the_type_area_with_columns_fitted_to_their_content(reports):
+    """w:tblGrid (LibreOffice) and each cell's w:tcW (Word) agree, and add up to 156 mm; text columns wide,
+    figure columns narrow: the 征求意见稿's 内容 is no longer 2 characters wide."""
+    folder, _ = reports
+    paths = [folder / f"{TONGBAO}.docx", folder / f"{BAOGAO}.docx", folder / "反馈函" / f"{LETTER}.docx",
+             folder / "征求意见稿" / f"{DRAFT}.docx"]
+    for path in paths:
+        for table in docx.Document(path).tables:
+            grid = [int(g.get(qn("w:w"))) for g in table._tbl.tblGrid]
+            assert abs(sum(grid) - _twips(TYPE_AREA_MM)) <= 5, (path.name, grid)
+            for tr in table._tbl.iter(qn("w:tr")):
+                assert [int(tc.tcPr.find(qn("w:tcW")).get(qn("w:w"))) for tc in tr.iter(qn("w:tc"))] == grid, path.name
+    draft = docx.Document(folder / "征求意见稿" / f"{DRAFT}.docx")
+    items = next(t for t in draft.tables if t.rows[0].cells[0].text == "指标序号")
+    header = [c.text for c in items.rows[0].cells]
+    width = dict(zip(header, (int(g.get(qn("w:w"))) * 25.4 / 1440 for g in items._tbl.tblGrid), strict=True))
+    assert width["内容"] >= 6 * 3.7 and width["扣分原因"] >= 6 * 3.7 and width["牵头考核单位"] >= 6 * 3.7  # 5号: 3.7 mm a character
+    assert width["分值"] < 15 and width["得分"] < 15 and width["内容"] > 2 * width["分值"]
+
+
+def _pdf_pages(pdf) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return text.split("\f")[:-1]
+
+
+def horizontal_rules_mm(pdf, page: int, dpi: int = 100) -> list[tuple[float, float, float, int]]:
+    """The horizontal rules on ``page`` of ``pdf``, top to bottom: (y, x0, x1) in mm and the ink across the
+    rule at its middle (the darkness summed over the pixel rows about it: a thicker rule has more, however
+    it falls on the pixels), from LibreOffice's rendering (runs of dark pixels longer than 60 mm)."""
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory() as folder:
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-gray", "-png", str(pdf),
+                        f"{folder}/page"], check=True, capture_output=True)
+        [png] = Path(folder).glob("page*.png")
+        image = Image.open(png).convert("L")
+    mm = 25.4 / dpi
+    width, height = image.size
+    pixels = image.load()
+    lines: list[tuple[int, int, int]] = []  # (y, x0, x1) in pixels
+    for y in range(height):
+        best = (0, 0)
+        start = None
+        for x in range(width + 1):
+            dark = x < width and pixels[x, y] < 128
+            if dark and start is None:
+                start = x
+            elif not dark and start is not None:
+                best = max(best, (x - start, start))
+                start = None
+        if best[0] * mm > 60:
+            lines.append((y, best[1], best[1] + best[0]))
+    rules: list[list[tuple[int, int, int]]] = []
+    for line in lines:  # consecutive pixel rows make one rule
+        if rules and line[0] == rules[-1][-1][0] + 1:
+            rules[-1].append(line)
+        else:
+            rules.append([line])
+
+    def ink(rule) -> int:  # measured on a 600-dpi rendering of a small box about the rule's middle
+        scale = 600 / dpi
+        x, y = round((rule[0][1] + rule[0][2]) / 2 * scale), round((rule[0][0] - 3) * scale)
+        with tempfile.TemporaryDirectory() as folder:
+            subprocess.run(["pdftoppm", "-r", "600", "-f", str(page), "-l", str(page), "-x", str(x), "-y", str(y),
+                            "-W", "1", "-H", str(round((len(rule) + 6) * scale)), "-gray", "-png", str(pdf),
+                            f"{folder}/box"], check=True, capture_output=True)
+            [png] = Path(folder).glob("box*.png")
+            box = Image.open(png).convert("L")
+            column = box.load()
+            return sum(255 - column[0, row] for row in range(box.height))
+
+    return [(rule[0][0] * mm, min(r[1] for r in rule) * mm, max(r[2] for r in rule) * mm, ink(rule)) for rule in rules]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+                    reason="LibreOffice (soffice) or poppler-utils is not installed")
+def test_colophon_stands_at_the_foot_of_the_last_page_which_is_even(rendered):
+    """The 通报 and the 报告 as printed: an even number of pages, the 版记 on the last one only, its three
+    rules 156 mm long from the left margin, the last on the foot of the type area (297 − 35 = 262 mm), the
+    first and last thicker than the one between."""
+    for name, copied in ((TONGBAO, "抄送：市委办公室"), (BAOGAO, "抄送：市人大常委会办公室")):
+        pdf = rendered / f"{name}.pdf"
+        pages = _pdf_pages(pdf)
+        assert len(pages) % 2 == 0, f"{name}: {len(pages)} pages"
+        assert [i for i, page in enumerate(pages, start=1) if copied in re.sub(r"\s+", "", page)] == [len(pages)], name
+        assert [i for i, page in enumerate(pages, start=1) if "日印发" in re.sub(r"\s+", "", page)] == [len(pages)], name
+        assert f"— {len(pages)} —" in pages[-1] or f"—{len(pages)}—" in re.sub(r"[ \t]+", "", pages[-1])  # numbered on
+        rules = horizontal_rules_mm(pdf, len(pages))
+        assert len(rules) == 3, (name, rules)
+        for y, x0, x1, _ in rules:
+            assert abs(x0 - 28) <= 1 and abs(x1 - x0 - TYPE_AREA_MM) <= 1, (name, rules)
+        assert abs(rules[-1][0] - 262) <= 2, (name, rules)  # at the foot of the type area, not mid-page
+        assert rules[0][3] > rules[1][3] and rules[2][3] > rules[1][3], (name, rules)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None or shutil.which("pdftotext") is None,
+                    reason="LibreOffice (soffice) or pdftotext is not installed")
+def test_one_units_letters_are_a_few_pages(rendered):
+    """The 90 items of one unit in a table a few pages long (the 征求意见稿 ran 23 pages, the 反馈函 12):
+    text columns wide enough, rows off the 28.95 pt line grid."""
+    for name in (LETTER, DRAFT):
+        pages = _pdf_pages(rendered / f"{name}.pdf")
+        assert len(pages) <= 8, f"{name}: {len(pages)} pages"
+        assert "联系人：" in re.sub(r"\s+", "", pages[-1])
