@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the rest of the suite beside it (2026-12-07): too long for CI, so the test runs it at UNITS units in batches of
 # BATCH items per Dask task — small batches, so every kind of work still spans both worker processes. At any
 # size, `python -m benchmarks.cycle_province --units N --task-runner dask` measures it (benchmarks/README.md).
-UNITS, BATCH = 20, 2
+UNITS, BATCH = 8, 2
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 #: what each kind of pure work is called in the run's log (flows/tasks.py: ``fanout(label)``)
