@@ -57,9 +57,11 @@ golden: $(STAMP)
 	KAOPING_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/golden
 	git diff --stat -- tests/golden
 
+# Every benchmark (figures in benchmarks/README.md). The province cycle runs serial and on 2 Dask workers, on SQLite
+# and PostgreSQL, at 600 units (about an hour on 2 cores); BENCH_ARGS="--units 60 --backends sqlite" for its shape.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e ".[test,scale,bench]"
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) demo-output var .pytest_cache

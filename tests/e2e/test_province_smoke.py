@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 def test_the_province_benchmark_runs_through_at_60_units(tmp_path):
     if importlib.util.find_spec("prefect_dask") is not None:
-        pytest.skip("已由 tests/e2e/test_dask.py 覆盖：它以串行和 Dask 各运行一次本基准（60 个单位）并作同样的检查")
+        pytest.skip("已由 tests/e2e/test_dask.py 覆盖：它以串行和 Dask 各运行一次本基准（单位数见 test_dask.UNITS）并作同样的检查")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KAOPING_", "PREFECT_"))}
     env["TMPDIR"] = str(tmp_path)
     done = subprocess.run([sys.executable, "-m", "benchmarks.cycle_province", "--units", "60"], cwd=ROOT, env=env,
