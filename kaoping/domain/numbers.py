@@ -21,6 +21,14 @@ def round_half_up(value: Fraction | Decimal, places: int = 2) -> Decimal:
     return Decimal(-n if numerator < 0 else n).scaleb(-places)
 
 
+def rounded(value: Fraction, places: int = 2) -> Fraction:
+    """``round_half_up`` as a Fraction, without the Decimal between (the cascade adds the rounded figures up)."""
+    f = to_fraction(value)
+    numerator, denominator = f.numerator, f.denominator
+    n = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
+    return Fraction(-n if numerator < 0 else n, 10**places)
+
+
 def fmt(value: Fraction | Decimal | None, places: int = 2) -> str:
     """A published figure: exactly ``places`` decimals."""
     return "" if value is None else format(round_half_up(value, places), "f")

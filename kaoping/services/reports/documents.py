@@ -451,11 +451,7 @@ def _letters(session: Session, settings: Settings, cycle: Cycle, computed, rows:
                                                  for r in ordered], actor=actor)
         letter_numbers = {r.unit.code: taken[f"fankui:{cycle.code}:{r.unit.code}"].text for r in ordered}
     jobs = [letter_job(settings, r, by_unit[r.unit.code], inputs, period, group_counts, signed,
-                       {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
-                        "grades": disclosed.grades, "grades_note": disclosed.grades_note,
-                        "milestones": [m.text for m in disclosed.milestones.get(r.unit.unit_id, [])],
-                        "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office,
-                        "contact_email": filled(settings, "office_email")},
+                       letter_disclosed(settings, disclosed, r.unit.unit_id, due),
                        number=letter_numbers.get(r.unit.code, ""), titles=titles, anchor=anchor, template="fankui.txt.j2")
             for r in ordered]
     letters = []
@@ -464,6 +460,15 @@ def _letters(session: Session, settings: Settings, cycle: Cycle, computed, rows:
         path.write_bytes(data)
         letters.append(path)
     return letters, letter_numbers
+
+
+def letter_disclosed(settings: Settings, disclosed, unit_id: int, due: date) -> dict:
+    """What one unit's 反馈函 says of the rules, grades, its missed milestones, the 整改 deadline and whom to contact."""
+    return {"rules_citation": disclosed.rules_citation, "rounding_note": disclosed.rounding_note,
+            "grades": disclosed.grades, "grades_note": disclosed.grades_note,
+            "milestones": [m.text for m in disclosed.milestones.get(unit_id, [])],
+            "due": chinese_date(due), "contact": _contact(settings), "report_to": settings.contact_office,
+            "contact_email": filled(settings, "office_email")}
 
 
 def _points_figure(points: Fraction, places: int) -> str:
