@@ -1,4 +1,8 @@
-"""The 通报's bar charts of totals, one per group: each bar labelled with the total as the ranking table prints it."""
+"""The 通报's bar charts of totals, one per group: each bar labelled with the total as the ranking table prints it.
+
+A group of more than ``MAX_BARS`` units (a province's 480 departments) is drawn as its first and last ``EDGE`` units with
+the gap between them named: the picture stays the same size whatever the number of units (issue 29: the 通报 at 600
+units was 1.6 MB, nearly all of it two pictures of 120 and 480 bars), and the ranking table lists everyone."""
 
 from __future__ import annotations
 
@@ -8,9 +12,20 @@ from pathlib import Path
 from kaoping.services.scoring.results import GROUP_LABELS
 
 
+MAX_BARS, EDGE = 30, 15
+
+
 def chart_series(rows: list[dict], group: str) -> list[tuple[str, str]]:
     """(unit, label) of one group's bars, top first: the labels are the ranking table's own strings."""
     return [(r["unit_name"], r["total"]) for r in rows if r["group"] == group]
+
+
+def drawn(members: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The bars drawn, top first: every unit, or the first and last ``EDGE`` with the gap between them named
+    (a bar without a label)."""
+    if len(members) <= MAX_BARS:
+        return members
+    return members[:EDGE] + [(f"……（中间 {len(members) - 2 * EDGE} 个单位见排名表）", "")] + members[-EDGE:]
 
 
 def bar_charts(rows: list[dict]) -> list[bytes]:
@@ -29,16 +44,18 @@ def bar_charts(rows: list[dict]) -> list[bytes]:
         members = chart_series(rows, key)
         if not members:
             continue
-        fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(members) + 1)))
-        names = [name for name, _ in members][::-1]
-        labels = [label for _, label in members][::-1]
-        values = [float(label) for label in labels]  # bar lengths only
+        shown = drawn(members)
+        fig, ax = plt.subplots(figsize=(6.2, max(2.2, 0.22 * len(shown) + 1)))
+        names = [name for name, _ in shown][::-1]
+        labels = [text for _, text in shown][::-1]
+        values = [float(text) if text else 0.0 for text in labels]  # bar lengths only
         bars = ax.barh(names, values, color="#C0392B" if label.startswith("旗县区") else "#2E5C8A", height=0.6)
         ax.set_xlim(0, 105)
-        ax.set_title(f"{label}考评得分", fontproperties=font, fontsize=11)
+        title = f"{label}考评得分" + (f"（前 {EDGE} 名和后 {EDGE} 名，共 {len(members)} 个单位）" if len(shown) < len(members) else "")
+        ax.set_title(title, fontproperties=font, fontsize=11)
         for tick in ax.get_yticklabels():
             tick.set_fontproperties(font)
-            tick.set_fontsize(8 if len(members) > 15 else 9)
+            tick.set_fontsize(8 if len(shown) > 15 else 9)
         for bar, value, text in zip(bars, values, labels, strict=True):
             ax.text(value + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=7)
         ax.spines[["top", "right"]].set_visible(False)
