@@ -11,22 +11,24 @@ def to_fraction(value: Decimal | Fraction | int) -> Fraction:
     return value if isinstance(value, Fraction) else Fraction(value)
 
 
+def _half_up_count(value: Fraction | Decimal | int, places: int) -> int:
+    """``value`` rounded half-up (away from zero at the half) to ``places`` decimals, as a count of 10^-places."""
+    f = to_fraction(value)
+    numerator, denominator = f.numerator, f.denominator
+    n = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
+    return -n if numerator < 0 else n
+
+
 def round_half_up(value: Fraction | Decimal, places: int = 2) -> Decimal:
     """Exact ROUND_HALF_UP of a fraction to ``places`` decimals (no float, no double rounding).
     In integers: floor(|p/q|·10^places + 1/2) = (2·|p|·10^places + q) // 2q — the cascade of item, area,
     component and total rounds runs ~15,000 times a province (building Fractions cost 6× as much)."""
-    f = to_fraction(value)
-    numerator, denominator = f.numerator, f.denominator
-    n = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
-    return Decimal(-n if numerator < 0 else n).scaleb(-places)
+    return Decimal(_half_up_count(value, places)).scaleb(-places)
 
 
 def rounded(value: Fraction, places: int = 2) -> Fraction:
     """``round_half_up`` as a Fraction, without the Decimal between (the cascade adds the rounded figures up)."""
-    f = to_fraction(value)
-    numerator, denominator = f.numerator, f.denominator
-    n = (2 * abs(numerator) * 10**places + denominator) // (2 * denominator)
-    return Fraction(-n if numerator < 0 else n, 10**places)
+    return Fraction(_half_up_count(value, places), 10**places)
 
 
 def fmt(value: Fraction | Decimal | None, places: int = 2) -> str:
