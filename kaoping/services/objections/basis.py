@@ -32,7 +32,8 @@ _MATERIAL = re.compile(rf"附(?:上|有)?([^{_STOP}]{{0,10}}?材料)")  # 附佐
 _REVIEWED = "(?:复核|核对|核查|核实|审阅|查阅|审核|查看|对照|审查|依据|根据)"
 # A reason that says the lead assessor reviewed (复核) or answered: allowed only with its opinion recorded.
 _ANSWERED = "(?:复核|核实|核对|确认|同意|回复|意见|认为|维持|答复)"
-_CLAIMS_LEAD = re.compile(rf"经(?:牵头)?考核单位|牵头考核单位(?:已|经|的)?{_ANSWERED}")
+# "牵头单位" is how the office shortens 牵头考核单位 (经牵头单位复核 claims the same review).
+_CLAIMS_LEAD = re.compile(rf"经(?:牵头)?(?:考核)?单位|牵头(?:考核)?单位(?:已|经|的)?{_ANSWERED}")
 
 
 def stance_text(opinion: ObjectionOpinion) -> str:

@@ -101,6 +101,9 @@ def test_an_objection_is_decided_on_what_the_record_shows(initialized_db, tmp_pa
     # The lead assessor never answers: the team may not say it reviewed, nor that the attachment was reviewed.
     with pytest.raises(InvalidInput, match="尚未收到牵头考核单位"):
         decide_objection(settings, oid, uphold=True, reason="经牵头考核单位复核，该项工作已按时完成", score=str(points))
+    for shortened in ("经牵头单位复核，该项工作已按时完成", "牵头单位确认已按时完成"):  # the office's short form
+        with pytest.raises(InvalidInput, match="尚未收到牵头考核单位"):
+            decide_objection(settings, oid, uphold=True, reason=shortened, score=str(points))
     with pytest.raises(InvalidInput, match="不能写已复核“验收意见”"):
         decide_objection(settings, oid, uphold=True, reason="经专班复核验收意见，该项工作已按时完成", score=str(points))
     with fixed_clock(datetime.combine(due + timedelta(days=1), datetime.min.time(), tzinfo=settings.tz)
