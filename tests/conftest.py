@@ -18,8 +18,11 @@ from typer.testing import CliRunner
 
 from kaoping import db
 from kaoping.settings import DATA_DIR, Settings, get_settings
+from tests import snapshots
+from tests.snapshots import render_script, replay
 
-PG_URL = os.environ.get("KAOPING_TEST_DATABASE_URL", "")
+# The PostgreSQL server of the suite, as given (for what makes databases of its own: the Prefect server's).
+PG_SERVER_URL = os.environ.get("KAOPING_TEST_DATABASE_URL", "")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")  # the test server's telemetry only adds noise
 SEED = DATA_DIR / "seed" / "kaoping-measures-2022.txt"
 REGISTRY = DATA_DIR / "registry" / "baotou.yaml"
@@ -28,9 +31,24 @@ CATALOG_2022 = DATA_DIR / "catalogs" / "2022.json"
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
+def _with_options(url: str, *options: str) -> str:
+    """``url`` with libpq ``options`` (``-c name=value`` each) added to those it has."""
+    from sqlalchemy import make_url
+
+    parsed = make_url(url)
+    given = parsed.query.get("options", ())
+    merged = [given] if isinstance(given, str) else list(given)
+    return parsed.update_query_dict({"options": " ".join([*merged, *options])}).render_as_string(hide_password=False)
+
+
+# kaoping's connections in the tests: commits are not flushed to disk before the server answers
+# (``synchronous_commit=off``: a crash of the server could lose the last commits, which a test database does
+# not mind). Each commit waited ~10 ms for the disk on this machine; a test makes hundreds.
+PG_URL = _with_options(PG_SERVER_URL, "-csynchronous_commit=off") if PG_SERVER_URL else ""
+
+
 def _pg_schema_url(schema: str) -> str:
-    sep = "&" if "?" in PG_URL else "?"
-    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    return _with_options(PG_URL, f"-csearch_path={schema}")
 
 
 # The longest tests start first (`make test`: `-n 2 --maxschedchunk 2`: each worker takes two tests at a
@@ -196,10 +214,10 @@ def pg_initialized_script(tmp_path_factory) -> str:
         event.listen(engine, "before_cursor_execute", record)
         initialize(original)
         event.remove(engine, "before_cursor_execute", record)
+        script = render_script(original.database_url, writes)
         db.dispose_engine(original.database_url)
-        script = _render_script(writes)
         copy = _pg_schema_url(schemas[1])
-        _replay(copy, script)
+        replay(copy, script)
         db.dispose_engine(copy)
         with admin.connect() as conn:
             assert _pg_fingerprint(conn, schemas[1]) == _pg_fingerprint(conn, schemas[0]), \
@@ -210,31 +228,6 @@ def pg_initialized_script(tmp_path_factory) -> str:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
     return script
-
-
-def _render_script(writes) -> str:
-    import psycopg
-
-    with psycopg.connect(PG_URL.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        cursor = psycopg.ClientCursor(conn)  # renders the values as the server would read them
-        parts = []
-        for statement, parameters, many in writes:
-            if many and not isinstance(parameters, dict):
-                parts += [cursor.mogrify(statement, row) for row in parameters]
-            else:
-                parts.append(cursor.mogrify(statement, parameters) if parameters else statement)
-    return ";\n".join(parts)
-
-
-def _replay(url: str, script: str) -> None:
-    import psycopg
-
-    connection = db.engine_for(url).raw_connection()
-    try:
-        psycopg.ClientCursor(connection.driver_connection).execute(script)  # no parameters: sent as it is
-        connection.commit()
-    finally:
-        connection.close()
 
 
 def _pg_schema_is_empty(url: str) -> bool:
@@ -276,9 +269,11 @@ def initialized_db(settings, request) -> Settings:
 
         template = request.getfixturevalue("sqlite_initialized_template")
         shutil.copyfile(template, settings.database_url.removeprefix("sqlite:///"))
+        snapshots.note_initialized(settings)
         return settings
-    if PG_URL and settings.database_url.startswith(PG_URL) and _pg_schema_is_empty(settings.database_url):
-        _replay(settings.database_url, request.getfixturevalue("pg_initialized_script"))
+    if PG_URL and settings.database_url.startswith("postgresql") and _pg_schema_is_empty(settings.database_url):
+        replay(settings.database_url, request.getfixturevalue("pg_initialized_script"))
+        snapshots.note_initialized(settings)
         return settings
     # Not empty (the test also asked for `migrated`): `kaoping init` on what is there, as before.
     from tests.factories import initialize

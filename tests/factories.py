@@ -29,6 +29,7 @@ from kaoping.services.reference.setup import initialize  # noqa: F401  (re-expor
 from kaoping.services.scoring import entry as score_entry
 from kaoping.services.scoring import results, verification
 from kaoping.settings import Settings
+from tests import snapshots
 
 ACTOR = "test:专班"  # who the factories act as (the `cli` fixture's KAOPING_ACTOR)
 
@@ -268,6 +269,13 @@ def scored_cycle(settings: Settings, folder: Path, code: str = "2022H1", *, seed
     """Open ``code`` and import a full set of scores (and, with ``verify``, confirm the self-scored
     items and accept the items left on default points: ready for the verification sign-off)."""
     assert isinstance(settings, Settings), "scored_cycle(settings, folder, ...) builds through the services: pass settings, not cli"
+    key = ("scored_cycle", code, seed, verify) if policy is None else None  # tests/snapshots.py: built once, copied
+    return snapshots.reuse(settings, key, Path(folder), lambda: _scored_cycle(settings, Path(folder), code, seed=seed,
+                                                                              verify=verify, policy=policy))
+
+
+def _scored_cycle(settings: Settings, folder: Path, code: str, *, seed: int, verify: bool,
+                  policy: Path | None) -> dict[str, Path]:
     open_cycle(settings, code, policy=policy)
     files = score_files(settings, code, folder, seed=seed)
     for component, path in files.items():

@@ -21,17 +21,17 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from kaoping.adapters.prefect_server import DEPLOYMENT_HOME
-from tests.conftest import PG_URL
+from tests.conftest import PG_SERVER_URL
 from tests.smtp_server import free_port
 
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not PG_URL, reason="PostgreSQL not configured: set "
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not PG_SERVER_URL, reason="PostgreSQL not configured: set "
                                                                        "KAOPING_TEST_DATABASE_URL (CI does)")]
 
 
 @pytest.fixture
 def databases():
     names = [f"kp_serve_{uuid.uuid4().hex[:8]}", f"pf_serve_{uuid.uuid4().hex[:8]}"]
-    server = make_url(PG_URL)
+    server = make_url(PG_SERVER_URL)
     yield [server.set(database=name).render_as_string(hide_password=False) for name in names]
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

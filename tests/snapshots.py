@@ -1,0 +1,147 @@
+"""Snapshots of a common starting state, built once per test worker and backend and copied after that.
+
+Many tests begin the same way: the shipped registry and catalog (`kaoping init`) and then a cycle opened and
+scored (``factories.scored_cycle``: ~0.7 s on SQLite, seconds on PostgreSQL). When a factory is asked to build
+such a state on a database that is still exactly as `kaoping init` left it (every table holds as many rows as
+the initialized database did: every write of kaoping's services is audited, so none goes unseen), the first
+build's result is kept and the later ones copy it: on SQLite the database file, on PostgreSQL the statements
+the first build wrote, replayed into the test's schema in one round trip (as ``pg_initialized_script`` does
+for `kaoping init`). What the build wrote into its folder (the CSV files of scores) is written again into the
+test's folder. A database that has been changed since `kaoping init` is built on as before.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import event, inspect, text
+
+from kaoping import db
+from kaoping.settings import Settings
+
+_initialized_counts: dict[str, tuple] = {}  # backend → the row counts of a database fresh from `kaoping init`
+_snapshots: dict[tuple, Snapshot] = {}
+_folder: Path | None = None
+
+
+@dataclass
+class Snapshot:
+    counts: tuple
+    files: dict[str, tuple[str, bytes]]  # the build's result (key → file name) and what each file held
+    database: Path | None = None  # SQLite: a copy of the file
+    script: str = ""  # PostgreSQL: the build's writes, rendered
+
+
+def backend(settings: Settings) -> str:
+    return "sqlite" if settings.database_url.startswith("sqlite") else "postgresql"
+
+
+def table_counts(settings: Settings) -> tuple:
+    """(table, rows) for every table of the database, in one statement."""
+    with db.engine_for(settings.database_url).connect() as conn:
+        names = sorted(inspect(conn).get_table_names())
+        counts = conn.execute(text("select " + ", ".join(f'(select count(*) from "{name}")' for name in names))).one()
+    return tuple(zip(names, counts, strict=True))
+
+
+def note_initialized(settings: Settings) -> None:
+    """Called by the ``initialized_db`` fixture on a database it has just made: the reference counts."""
+    if backend(settings) not in _initialized_counts:
+        _initialized_counts[backend(settings)] = table_counts(settings)
+
+
+def reuse(settings: Settings, key: tuple | None, folder: Path, build: Callable[[], dict[str, Path]]) -> dict[str, Path]:
+    """``build()``'s result on ``settings``' database, copied from an earlier build of the same ``key`` when the
+    database is as `kaoping init` left it; ``key`` None: always built."""
+    kind = backend(settings)
+    reference = _initialized_counts.get(kind)
+    if key is None or reference is None or table_counts(settings) != reference:
+        return build()
+    snapshot = _snapshots.get((kind, key))
+    if snapshot is None:
+        _snapshots[(kind, key)] = snapshot = _record(settings, build)
+    else:
+        _restore(settings, snapshot)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in snapshot.files.values():
+        (folder / name).write_bytes(data)
+    return {key_: folder / name for key_, (name, _) in snapshot.files.items()}
+
+
+def _record(settings: Settings, build: Callable[[], dict[str, Path]]) -> Snapshot:
+    global _folder
+    _folder = _folder or Path(tempfile.mkdtemp(prefix="kaoping-snapshots-"))
+    if backend(settings) == "sqlite":
+        result = build()
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        db.dispose_engine(settings.database_url)
+        with sqlite3.connect(path) as connection:  # fold the WAL into the file before copying it
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        copy = _folder / f"{len(_snapshots)}.sqlite3"
+        shutil.copyfile(path, copy)
+        return Snapshot(table_counts(settings), _files(result), database=copy)
+    writes: list[tuple[str, object, bool]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads (and xact locks) change nothing
+            writes.append((statement, parameters, executemany))
+
+    engine = db.engine_for(settings.database_url)
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        result = build()
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    return Snapshot(table_counts(settings), _files(result), script=render_script(settings.database_url, writes))
+
+
+def _restore(settings: Settings, snapshot: Snapshot) -> None:
+    if snapshot.database is not None:
+        path = Path(settings.database_url.removeprefix("sqlite:///"))
+        db.dispose_engine(settings.database_url)
+        for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            extra.unlink(missing_ok=True)
+        shutil.copyfile(snapshot.database, path)
+    else:
+        replay(settings.database_url, snapshot.script)
+    found = table_counts(settings)
+    assert found == snapshot.counts, f"the copied snapshot differs from the build it was taken of: {found} ≠ {snapshot.counts}"
+
+
+def _files(result: dict[str, Path]) -> dict[str, tuple[str, bytes]]:
+    return {key: (Path(path).name, Path(path).read_bytes()) for key, path in result.items()}
+
+
+def render_script(url: str, writes) -> str:
+    """The recorded statements with their values rendered as the server would read them, as one script."""
+    import psycopg
+
+    connection = db.engine_for(url).raw_connection()
+    try:
+        cursor = psycopg.ClientCursor(connection.driver_connection)
+        parts = []
+        for statement, parameters, many in writes:
+            if many and not isinstance(parameters, dict):
+                parts += [cursor.mogrify(statement, row) for row in parameters]
+            else:
+                parts.append(cursor.mogrify(statement, parameters) if parameters else statement)
+    finally:
+        connection.close()
+    return ";\n".join(parts)
+
+
+def replay(url: str, script: str) -> None:
+    """Run a rendered script on ``url``'s database in one round trip, committed."""
+    import psycopg
+
+    connection = db.engine_for(url).raw_connection()
+    try:
+        psycopg.ClientCursor(connection.driver_connection).execute(script)  # no parameters: sent as it is
+        connection.commit()
+    finally:
+        connection.close()
