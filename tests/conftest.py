@@ -289,10 +289,15 @@ def initialized(initialized_db, cli) -> Cli:
 
 
 @pytest.fixture
-def cycle_cli(initialized) -> Cli:
-    """The `initialized` CLI with 2022H1 open (`kaoping cycle open 2022H1 --accept-default-responsibilities …`)."""
-    result = initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
-    assert result.exit_code == 0, result.output
+def cycle_cli(initialized, settings, tmp_path) -> Cli:
+    """The `initialized` CLI with 2022H1 open (`kaoping cycle open 2022H1 --accept-default-responsibilities …`;
+    run once per worker and backend, then copied: tests/snapshots.py)."""
+    def build() -> dict:
+        result = initialized("cycle", "open", "2022H1", "--accept-default-responsibilities", "测试：沿用默认承担规则")
+        assert result.exit_code == 0, result.output
+        return {}
+
+    snapshots.reuse(settings, ("kaoping cycle open 2022H1",), tmp_path, build)
     return initialized
 
 

@@ -55,10 +55,16 @@ def open_cycle(settings: Settings, code: str = "2022H1", *, policy: Path | None 
     """``kaoping cycle open CODE [--policy FILE] --accept-default-responsibilities REASON``: freeze
     catalog, units, responsibilities and policy (the tests accept the default 承担 rule)."""
     path = Path(policy) if policy else settings.data_dir / "policies" / "default.yaml"
-    chosen = load_policy(path)
-    with db.session_scope(settings) as session:
-        cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=ACTOR,
-                          default_responsibilities_reason=default_responsibilities_reason)
+
+    def build() -> dict:
+        chosen = load_policy(path)
+        with db.session_scope(settings) as session:
+            cycles.open_cycle(session, code=code, policy=chosen, policy_source=path.name, actor=ACTOR,
+                              default_responsibilities_reason=default_responsibilities_reason)
+        return {}
+
+    plain = policy is None and default_responsibilities_reason == DEFAULT_RESPONSIBILITIES_REASON
+    snapshots.reuse(settings, ("open_cycle", code) if plain else None, settings.var_dir, build)
 
 
 def import_teams(settings: Settings, path: Path | None = None) -> list[str]:

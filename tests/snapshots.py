@@ -62,15 +62,48 @@ def reuse(settings: Settings, key: tuple | None, folder: Path, build: Callable[[
     reference = _initialized_counts.get(kind)
     if key is None or reference is None or table_counts(settings) != reference:
         return build()
-    snapshot = _snapshots.get((kind, key))
+    # What else the build depends on: the settings (the secret that seals the audit chain, the environment, a
+    # second place for the anchors …), all but where this test's database and files are.
+    clock = _clock()
+    if clock is None:
+        return build()
+    key = (kind, key, clock, _depends_on(settings))
+    snapshot = _snapshots.get(key)
     if snapshot is None:
-        _snapshots[(kind, key)] = snapshot = _record(settings, build)
+        _snapshots[key] = snapshot = _record(settings, build)
     else:
         _restore(settings, snapshot)
-    folder.mkdir(parents=True, exist_ok=True)
     for name, data in snapshot.files.values():
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(data)
     return {key_: folder / name for key_, (name, _) in snapshot.files.items()}
+
+
+def _clock() -> str | None:
+    """What the build's times depend on: the fixed instant of ``fixed_clock``, else today's date in Beijing (a build
+    copied the next day would say it was opened the day before); None under the demo's simulated clock."""
+    import os
+    from zoneinfo import ZoneInfo
+
+    from kaoping.models import types
+
+    if types._fixed_now is not None:
+        return types._fixed_now.isoformat()
+    if os.environ.get(types.CLOCK_FILE):
+        return None
+    return types.utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def _depends_on(settings: Settings) -> str:
+    from pydantic import SecretStr
+
+    def plain(value):
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return [plain(v) for v in value] if isinstance(value, list | tuple) else value
+
+    values = settings.model_dump(exclude={"database_url", "var_dir"})
+    return repr(sorted((name, plain(value)) for name, value in values.items()))
 
 
 def _record(settings: Settings, build: Callable[[], dict[str, Path]]) -> Snapshot:
