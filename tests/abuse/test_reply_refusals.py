@@ -1,4 +1,4 @@
-"""Issue 24, attack 3, repeated against the service (SQLite and PostgreSQL): replies to the sign-off
+"""Issue 24, attack 3, repeated against the service: replies to the sign-off
 email carrying the code that refuse in words were each recorded as 同意 and the signer told
 "签字记录在案：同意"; a real s-nail reply had its whole quote read as the signer's 意见 and the audit
 said the code came from the reply; a reply written below the quote was refused without saying where
@@ -21,6 +21,10 @@ from kaoping.services.signoff.signatures import ask_signer
 from tests.abuse.test_reply_wording import tab
 from tests.factories import emailed_code, scored_cycle
 
+# The two mail clients' replies on both backends (the code spent, the audit); the five refusals in words are a
+# matter of reading the words, on SQLite (tests/conftest.py).
+BOTH_BACKENDS = {"test_an_s_nail_reply_below_its_tab_quote_is_read_as_written",
+                 "test_a_mutt_reply_below_the_quote_signs_and_one_below_a_separator_is_told_to_write_above"}
 RUN = "6a1f0c2e-0000-4000-8000-0000000000aa"
 REFUSALS_IN_WORDS = ["不能同意，数据有误", "我不太同意这个排名", "无法同意。自评项有问题", "同意？这些自评分不对吧", "先别同意，等我电话"]
 

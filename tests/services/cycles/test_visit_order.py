@@ -18,6 +18,13 @@ from kaoping.services.reports.disclosures import visit_order
 from kaoping.services.stages import steps as stages
 from tests.factories import import_teams, returned_cycle
 
+# The rules and what is stored: on both backends; the visit record form's content does not depend on the database
+# (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_the_default_window_opens_after_the_self_assessment_deadline",
+                 "test_an_earlier_window_is_refused_without_a_reason_and_nothing_is_stored",
+                 "test_an_earlier_window_with_a_reason_is_recorded_and_stated",
+                 "test_a_later_window_needs_no_reason_and_a_given_one_is_not_kept",
+                 "test_visits_confirmed_at_the_command_line_before_the_returns_need_a_reason"}
 REASON = "测试：沿用默认承担规则"
 
 
