@@ -47,7 +47,8 @@ import socket
 import ssl
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from email.header import Header
@@ -203,6 +204,7 @@ def _retrying(settings: Settings, transport: SmtpTransport, message_id: int) -> 
 
 
 WAITING = (MessageStatus.pending, MessageStatus.sending, MessageStatus.uncertain)
+_TABLE = OutboxMessage.__table__  # the records are plain statements: no ORM bookkeeping per message
 
 #: Messages a sender claims at a time (one statement, one commit), per connection.
 CLAIM_CHUNK = 10
@@ -218,6 +220,7 @@ class Claim:
         self.by = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.lease = timedelta(seconds=settings.smtp_claim_seconds)
         self.writes = writes or contextlib.nullcontext()
+        self.renewed = utcnow()
 
     def take(self, after_id: int, n: int) -> list[OutboxMessage]:
         """Claim up to ``n`` waiting messages no one holds (ids above ``after_id``: a message this
@@ -230,6 +233,7 @@ class Claim:
                     .order_by(OutboxMessage.id).limit(n))
             if session.get_bind().dialect.name == "postgresql":
                 free = free.with_for_update(skip_locked=True)
+            self.renewed = now
             claimed = session.execute(
                 update(OutboxMessage).where(OutboxMessage.id.in_(free.scalar_subquery()))
                 .values(claimed_by=self.by, claimed_until=now + self.lease, attempts=OutboxMessage.attempts + 1,
@@ -242,16 +246,20 @@ class Claim:
                                      .order_by(OutboxMessage.id)).all())
 
     def record(self, session, message_id: int, values: dict) -> bool:
-        """Record what became of a message this sender holds and let it go; renew the lease on the
-        rest of its messages. False: the claim had run out and another sender holds the message."""
-        done = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                           OutboxMessage.claimed_by == self.by)
-                               .values(**values, claimed_by="", claimed_until=None)
-                               .execution_options(synchronize_session=False)).rowcount
-        session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == self.by,
-                                                    OutboxMessage.status.in_(WAITING))
-                        .values(claimed_until=utcnow() + self.lease).execution_options(synchronize_session=False))
-        return bool(done)
+        """Record what became of a message this sender holds and let it go. False: the claim had run
+        out and another sender holds the message."""
+        return bool(session.execute(_TABLE.update().where(_TABLE.c.id == message_id, _TABLE.c.claimed_by == self.by)
+                                    .values(**values, claimed_by="", claimed_until=None)).rowcount)
+
+    def renew(self, session) -> None:
+        """Renew the lease on the rest of this sender's messages once a third of it has passed since the
+        claim or the last renewal, so a live sender's messages always hold two thirds of a lease."""
+        now = utcnow()
+        if now - self.renewed < self.lease / 3:
+            return
+        session.execute(_TABLE.update().where(_TABLE.c.claimed_by == self.by, _TABLE.c.status.in_(WAITING))
+                        .values(claimed_until=now + self.lease))
+        self.renewed = now
 
     def release(self) -> None:
         """Let go of what this sender still holds (the batch stopped, or it reached its limit)."""
@@ -340,60 +348,149 @@ def send_pending(settings: Settings, *, limit: int | None = None, transport: Smt
     return batch.report
 
 
+#: Messages built ahead of the one on the wire (the desk builds them while the server takes the current one).
+BUILT_AHEAD = 2
+#: Outcomes committed together, in one transaction (and what is left at the end of the batch, or before the
+#: one retry of an uncertain message).
+RECORD_GROUP = 4
+#: Messages the server has taken whose outcome may not be committed yet, at most: the wire hands the desk a
+#: group only once the one before it is committed. What a sender that dies can send twice (same Message-ID).
+UNRECORDED = 2 * RECORD_GROUP
+
+
+class _Desk:
+    """A connection's clerk, one thread beside the wire: it builds the next messages while the server
+    takes the current one, and records outcomes behind it, ``RECORD_GROUP`` at a time in one transaction.
+    The wire never runs more than ``UNRECORDED`` outcomes ahead of what is committed."""
+
+    def __init__(self, batch: _Batch, claim: Claim):
+        self.batch, self.claim = batch, claim
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="kaoping-smtp-desk")
+        self._outcomes: list[tuple[OutboxMessage, str, str]] = []
+        self._lock = threading.Lock()
+        self._flushes: deque[Future] = deque()
+        self._dead = False
+
+    def build(self, row: OutboxMessage) -> Future:
+        return self.pool.submit(_prepare, self.batch, row)
+
+    def record(self, row: OutboxMessage, outcome: str, words: str) -> None:
+        with self._lock:
+            self._outcomes.append((row, outcome, words))
+            due = len(self._outcomes) >= RECORD_GROUP
+        if due:
+            self._wait()  # the group before is committed first (a failed record stops the wire here)
+            self._flushes.append(self.pool.submit(self._flush))
+
+    def sync(self) -> None:
+        """Commit every outcome handed over, and wait until it is."""
+        with self._lock:
+            due = bool(self._outcomes)
+        if due:
+            self._flushes.append(self.pool.submit(self._flush))
+        self._wait()
+
+    def _wait(self) -> None:
+        while self._flushes:
+            self._flushes.popleft().result()
+
+    def close(self, *, dying: bool) -> None:
+        if dying:  # as if the process died: nothing more is written; the claims run out with their lease
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        try:
+            self.sync()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _flush(self) -> None:
+        if self._dead:
+            return  # the process is going down: nothing more is written, as if it had died
+        with self._lock:
+            items, self._outcomes = self._outcomes, []
+        if items:
+            try:
+                _record(self.batch, self.claim, items)
+            except Exception:
+                raise
+            except BaseException:
+                self._dead = True
+                raise
+
+
 def _connection_loop(batch: _Batch, transport: SmtpTransport, reuse_connection: bool) -> None:
-    """One connection's share of the batch: claim a few messages, deliver them, record each."""
+    """One connection's share of the batch: claim a few messages, deliver them (the desk building the
+    next ones meanwhile), record each."""
     claim = Claim(batch.settings, batch.writes)
     batch.claims.append(claim)
-    last_id = 0
-    while not batch.stop.is_set():
-        n = batch.allowance(CLAIM_CHUNK)
-        if n == 0:
-            return
-        rows = claim.take(last_id, n)
-        if not rows:
-            return
-        for row in rows:
-            last_id = row.id
-            if batch.stop.is_set():
-                return  # the batch stopped: what is left is let go (send_pending releases it)
-            _send_one(batch, claim, transport, row)
-            if not reuse_connection:
-                transport.drop()
+    desk = _Desk(batch, claim)
+    dying = False
+    try:
+        last_id = 0
+        while not batch.stop.is_set():
+            n = batch.allowance(CLAIM_CHUNK)
+            if n == 0:
+                return
+            rows = claim.take(last_id, n)
+            if not rows:
+                return
+            built = deque(desk.build(row) for row in rows[:BUILT_AHEAD])
+            for i, row in enumerate(rows):
+                last_id = row.id
+                if batch.stop.is_set():
+                    return  # the batch stopped: what is left is let go (send_pending releases it)
+                if i + BUILT_AHEAD < len(rows):
+                    built.append(desk.build(rows[i + BUILT_AHEAD]))
+                _send_one(batch, desk, transport, row, built.popleft().result())
+                if not reuse_connection:
+                    transport.drop()
+    except Exception:
+        raise
+    except BaseException:
+        dying = True
+        raise
+    finally:
+        desk.close(dying=dying or batch.died)
 
 
-def _send_one(batch: _Batch, claim: Claim, transport: SmtpTransport, row: OutboxMessage) -> None:
-    settings, report, message_id = batch.settings, batch.report, row.id
-    second_chance = row.status == MessageStatus.uncertain
+def _prepare(batch: _Batch, row: OutboxMessage) -> bytes | str:
+    """The message's bytes as sent, or why it cannot be sent (a string: it fails)."""
     try:
         for address in row.to + row.cc:  # checked when stored, and again now
             normalize_email(address)
-        email = build_email(settings, row, attachments=batch.attachments)
+        return build_email(batch.settings, row, attachments=batch.attachments)
     except EmailNotValidError as exc:
-        _record(batch, claim, row, "failed", f"地址无效：{exc}", report)
-        return
+        return f"地址无效：{exc}"
     except SealBroken:
-        _record(batch, claim, row, "failed", "验证码无法解密，未发送（KAOPING_SECRET_KEY 在提请签字后被更换，或记录被改动）。", report)
-        return
+        return "验证码无法解密，未发送（KAOPING_SECRET_KEY 在提请签字后被更换，或记录被改动）。"
     except AttachmentMissing as exc:
-        log.error("邮件 #%s 附件缺失，标为发送失败：%s", message_id, exc)
-        _record(batch, claim, row, "failed", f"附件缺失，未发送：{exc}。请重新生成该文件后用 kaoping outbox retry 重发。", report)
+        log.error("邮件 #%s 附件缺失，标为发送失败：%s", row.id, exc)
+        return f"附件缺失，未发送：{exc}。请重新生成该文件后用 kaoping outbox retry 重发。"
+
+
+def _send_one(batch: _Batch, desk: _Desk, transport: SmtpTransport, row: OutboxMessage, email: bytes | str) -> None:
+    settings, message_id = batch.settings, row.id
+    if isinstance(email, str):
+        desk.record(row, "failed", email)
         return
+    second_chance = row.status == MessageStatus.uncertain
     recipients = row.to + row.cc
     outcome, words = _deliver(settings, transport, message_id, email, recipients)
     if outcome == "uncertain" and not second_chance:
-        _record(batch, claim, row, outcome, words, report, keep_claim=True)  # recorded before the one retry
+        desk.sync()
+        _record(batch, desk.claim, [(row, outcome, words)], keep_claim=True)  # committed before the one retry
         log.warning("邮件 #%s 送达情况不确定（%s），用同一 Message-ID 重发一次", message_id, words)
         transport.drop()
         outcome, words = _deliver(settings, transport, message_id, email, recipients)
-        report.uncertain.remove(message_id)
+        batch.report.uncertain.remove(message_id)
         if outcome == "sent":
             words = "第一次发送在数据结束后断开，已用同一 Message-ID 重发一次：收件人可能收到两封相同的邮件。"
         second_chance = True
     if outcome == "uncertain" and second_chance:
         outcome, words = "failed", f"可能已送达（两次在数据结束后断开，不再自动重发）：{words} 请向收件人核实，必要时用 kaoping outbox retry 重发。"
-    _record(batch, claim, row, outcome, words, report)
     if outcome == "stop":
         batch.stop.set()
+    desk.record(row, outcome, words)
 
 
 def _deliver(settings, transport, message_id, email, recipients) -> tuple[str, str]:
@@ -436,40 +533,48 @@ def _void_note(row: OutboxMessage) -> str:
             if row.kind in SECRET_KINDS else "")
 
 
-def _record(batch: _Batch, claim: Claim, row: OutboxMessage, outcome: str, words: str, report: SendReport, *,
-            keep_claim: bool = False) -> None:
-    message_id = row.id
+def _outcome_values(row: OutboxMessage, outcome: str, words: str) -> tuple[dict, str]:
+    """The columns an outcome writes, and the words the report lists."""
     if outcome == "sent":
-        values, listed = {"status": MessageStatus.sent, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, None
-    elif outcome == "uncertain":
-        values, listed = {"status": MessageStatus.uncertain, "last_error": words}, None
-    elif outcome == "partial":
+        return {"status": MessageStatus.sent, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, words
+    if outcome == "uncertain":
+        return {"status": MessageStatus.uncertain, "last_error": words}, words
+    if outcome == "partial":
         words = f"部分收件人被拒收（其余已送达）：{words}"
-        values, listed = {"status": MessageStatus.failed, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, report.failed
-    elif outcome in ("failed", "stop"):
-        values, listed = {"status": MessageStatus.failed, "last_error": words + _void_note(row), **_blanked(row)}, report.failed
-    else:
-        words_kept = f"暂时无法送达，下次再试：{words}"
-        values, listed = {"status": MessageStatus.pending, "last_error": words_kept}, report.deferred
+        return {"status": MessageStatus.failed, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, words
+    if outcome in ("failed", "stop"):
+        return {"status": MessageStatus.failed, "last_error": words + _void_note(row), **_blanked(row)}, words
+    return {"status": MessageStatus.pending, "last_error": f"暂时无法送达，下次再试：{words}"}, words
+
+
+def _record(batch: _Batch, claim: Claim, items: list[tuple[OutboxMessage, str, str]], *, keep_claim: bool = False) -> None:
+    """Record what became of these messages, in one transaction, and let them go (``keep_claim``: the
+    one retry after an uncertain drop follows at once, so the claim stays)."""
+    report = batch.report
+    written = [(row, outcome, *_outcome_values(row, outcome, words)) for row, outcome, words in items]
     with claim.writes, db.session_scope(batch.settings) as session:
-        if keep_claim:  # the one retry after an uncertain drop follows at once: the claim stays
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                            .values(**values).execution_options(synchronize_session=False))
-            held = True
+        held = []
+        for row, _, values, _ in written:
+            if keep_claim:
+                session.execute(_TABLE.update().where(_TABLE.c.id == row.id).values(**values))
+                held.append(True)
+            else:
+                held.append(claim.record(session, row.id, values))
+        claim.renew(session)
+    for (row, outcome, values, words), kept in zip(written, held):
+        if not kept:
+            log.warning("邮件 #%s 的认领已过期，由另一发送进程接手；本次结果（%s）未记录", row.id, outcome)
+            report.lost.append(row.id)
+        elif outcome == "sent":
+            report.sent.append(row.id)
+        elif outcome == "uncertain":
+            report.uncertain.append(row.id)
+        elif outcome == "deferred":
+            report.deferred.append((row.id, words))
         else:
-            held = claim.record(session, message_id, values)
-    if not held:
-        log.warning("邮件 #%s 的认领已过期，由另一发送进程接手；本次结果（%s）未记录", message_id, outcome)
-        report.lost.append(message_id)
-        return
-    if outcome == "sent":
-        report.sent.append(message_id)
-    elif outcome == "uncertain":
-        report.uncertain.append(message_id)
-    else:
-        listed.append((message_id, words if outcome == "deferred" else values["last_error"]))
-    if outcome == "stop":
-        report.stopped = words
+            report.failed.append((row.id, values["last_error"]))
+            if outcome == "stop":
+                report.stopped = words
 
 
 def retry_failed(settings: Settings, ids: list[int] | None = None) -> int:
