@@ -14,9 +14,14 @@ its lease runs out (``KAOPING_SMTP_CLAIM_SECONDS``), and the next sender deliver
 
 **The pool.** One sender keeps up to ``KAOPING_SMTP_CONNECTIONS`` connections open, one thread
 each, claiming in turn (the Prefect flows run each sender under the global concurrency limit
-``kaoping-smtp``, so an office mailbox's limits hold across senders). Each message is recorded
-``sent`` in its own committed transaction once the server has taken it: a crash between the
-two costs at most that one message, sent again with the same Message-ID.
+``kaoping-smtp``, so an office mailbox's limits hold across senders). Beside each connection a desk
+thread builds the next messages while the server takes the current one (the wire waits on the
+server's replies with the interpreter free), and records the outcomes behind it, ``RECORD_GROUP``
+(4) at a time in one committed transaction; the wire hands over a group only once the one before
+it is committed. A crash between the server's "250 OK" and that commit therefore costs at most
+``UNRECORDED`` (8) messages, sent again with the same Message-ID by the sender that takes the
+claim over; nothing is lost (each stays ``sending`` under the dead sender's lease until then).
+When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write (``mail.smtp``).
 
 Transient trouble before the end of the data (connection refused, dropped before or during
 DATA, timeouts, 4xx replies) is retried with exponential backoff and jitter, reconnecting each
@@ -32,7 +37,7 @@ clients and many servers fold such duplicates):
   have stored it. The message is recorded ``uncertain`` and handed over once more (a second
   such drop marks it ``failed``, "可能已送达", for the operator to check);
 - the process dies between the server's "250 OK" and the commit that records it (``sending``):
-  the sender that takes it over after the lease sends it again.
+  the sender that takes it over after the lease sends it again — at most ``UNRECORDED`` messages.
 """
 
 from __future__ import annotations
@@ -419,31 +424,39 @@ class _Desk:
 
 
 def _connection_loop(batch: _Batch, transport: SmtpTransport, reuse_connection: bool) -> None:
-    """One connection's share of the batch: claim a few messages, deliver them (the desk building the
-    next ones meanwhile), record each."""
+    """One connection's share of the batch: claim a few messages, deliver them, record each. The desk
+    builds ``BUILT_AHEAD`` messages ahead of the wire, the next claim's too: the claim is taken while
+    the last messages of the one before are on the wire."""
     claim = Claim(batch.settings, batch.writes)
     batch.claims.append(claim)
     desk = _Desk(batch, claim)
-    dying = False
+    unbuilt: deque[OutboxMessage] = deque()
+    ready: deque[tuple[OutboxMessage, Future]] = deque()
+    last_claimed, exhausted, dying = 0, False, False
+
+    def refill() -> None:
+        nonlocal last_claimed, exhausted
+        while len(ready) < BUILT_AHEAD and not exhausted:
+            if not unbuilt:
+                n = batch.allowance(CLAIM_CHUNK)
+                # Ids above the last claimed: a message this sender gave back is left for the next run.
+                rows = claim.take(last_claimed, n) if n else []
+                if not rows:
+                    exhausted = True
+                    return
+                last_claimed = rows[-1].id
+                unbuilt.extend(rows)
+            row = unbuilt.popleft()
+            ready.append((row, desk.build(row)))
+
     try:
-        last_id = 0
-        while not batch.stop.is_set():
-            n = batch.allowance(CLAIM_CHUNK)
-            if n == 0:
-                return
-            rows = claim.take(last_id, n)
-            if not rows:
-                return
-            built = deque(desk.build(row) for row in rows[:BUILT_AHEAD])
-            for i, row in enumerate(rows):
-                last_id = row.id
-                if batch.stop.is_set():
-                    return  # the batch stopped: what is left is let go (send_pending releases it)
-                if i + BUILT_AHEAD < len(rows):
-                    built.append(desk.build(rows[i + BUILT_AHEAD]))
-                _send_one(batch, desk, transport, row, built.popleft().result())
-                if not reuse_connection:
-                    transport.drop()
+        refill()
+        while ready and not batch.stop.is_set():  # stopped: what is left is let go (send_pending releases it)
+            row, built = ready.popleft()
+            refill()  # the next ones are built (and claimed) while this one is on the wire
+            _send_one(batch, desk, transport, row, built.result())
+            if not reuse_connection:
+                transport.drop()
     except Exception:
         raise
     except BaseException:
