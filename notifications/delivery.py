@@ -73,7 +73,7 @@ from kaoping.notifications.mail.smtp import (
     is_transient,
     server_words,
 )
-from sqlalchemy import case, or_, update
+from sqlalchemy import bindparam, case, or_, update
 from sqlmodel import select
 from tenacity import (
     RetryError,
@@ -233,6 +233,10 @@ def _retrying(settings: Settings, transport: SmtpTransport, message_id: int) -> 
 
 WAITING = (MessageStatus.pending, MessageStatus.sending, MessageStatus.uncertain)
 _TABLE = OutboxMessage.__table__  # the records are plain statements: no ORM bookkeeping per message
+#: An outcome recorded on a message this sender holds (the columns set are the parameters given).
+_RECORD_OWN = _TABLE.update().where(_TABLE.c.id == bindparam("_id"), _TABLE.c.claimed_by == bindparam("_by"))
+#: The same, the claim kept (the one retry after an uncertain drop follows at once).
+_RECORD_KEPT = _TABLE.update().where(_TABLE.c.id == bindparam("_id"))
 
 #: Messages a sender claims at a time (one statement, one commit), per connection.
 CLAIM_CHUNK = 10
@@ -263,30 +267,30 @@ class Claim:
                 free = free.with_for_update(skip_locked=True)
             self.renewed = now
             claimed = session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(free.scalar_subquery()))
-                .values(claimed_by=self.by, claimed_until=now + self.lease, attempts=OutboxMessage.attempts + 1,
-                        status=case((OutboxMessage.status == MessageStatus.uncertain, OutboxMessage.status),
+                _TABLE.update().where(_TABLE.c.id.in_(free.scalar_subquery()))
+                .values(claimed_by=self.by, claimed_until=now + self.lease, attempts=_TABLE.c.attempts + 1,
+                        status=case((_TABLE.c.status == MessageStatus.uncertain, _TABLE.c.status),
                                     else_=MessageStatus.sending))
-                .returning(OutboxMessage.id).execution_options(synchronize_session=False)).scalars().all()
+                .returning(_TABLE.c.id)).scalars().all()
             if not claimed:
                 return []
             return list(session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                      .order_by(OutboxMessage.id)).all())
 
-    def record(self, session, message_id: int, values: dict) -> bool:
+    def record(self, connection, message_id: int, values: dict) -> bool:
         """Record what became of a message this sender holds and let it go. False: the claim had run
         out and another sender holds the message."""
-        return bool(session.execute(_TABLE.update().where(_TABLE.c.id == message_id, _TABLE.c.claimed_by == self.by)
-                                    .values(**values, claimed_by="", claimed_until=None)).rowcount)
+        return bool(connection.execute(_RECORD_OWN, {**values, "claimed_by": "", "claimed_until": None,
+                                                     "_id": message_id, "_by": self.by}).rowcount)
 
-    def renew(self, session) -> None:
+    def renew(self, connection) -> None:
         """Renew the lease on the rest of this sender's messages once a third of it has passed since the
         claim or the last renewal, so a live sender's messages always hold two thirds of a lease."""
         now = utcnow()
         if now - self.renewed < self.lease / 3:
             return
-        session.execute(_TABLE.update().where(_TABLE.c.claimed_by == self.by, _TABLE.c.status.in_(WAITING))
-                        .values(claimed_until=now + self.lease))
+        connection.execute(_TABLE.update().where(_TABLE.c.claimed_by == self.by, _TABLE.c.status.in_(WAITING))
+                           .values(claimed_until=now + self.lease))
         self.renewed = now
 
     def release(self) -> None:
@@ -588,15 +592,15 @@ def _record(batch: _Batch, claim: Claim, items: list[tuple[OutboxMessage, str, s
     one retry after an uncertain drop follows at once, so the claim stays)."""
     report = batch.report
     written = [(row, outcome, *_outcome_values(row, outcome, words)) for row, outcome, words in items]
-    with claim.writes, db.session_scope(batch.settings) as session:
+    with claim.writes, db.get_engine(batch.settings).begin() as connection:  # one transaction
         held = []
         for row, _, values, _ in written:
             if keep_claim:
-                session.execute(_TABLE.update().where(_TABLE.c.id == row.id).values(**values))
+                connection.execute(_RECORD_KEPT, {**values, "_id": row.id})
                 held.append(True)
             else:
-                held.append(claim.record(session, row.id, values))
-        claim.renew(session)
+                held.append(claim.record(connection, row.id, values))
+        claim.renew(connection)
     for (row, outcome, values, words), kept in zip(written, held):
         if not kept:
             log.warning("邮件 #%s 的认领已过期，由另一发送进程接手；本次结果（%s）未记录", row.id, outcome)

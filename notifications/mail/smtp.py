@@ -204,7 +204,9 @@ class SmtpTransport:
         return refused
 
     def _data(self, connection: smtplib.SMTP, message: bytes, refused: dict) -> dict:
-        data = smtplib._quote_periods(message)
+        # Dot-stuffing (RFC 5321 4.5.2) only where a line starts with a dot: never in base64 lines, so
+        # the regular expression need not walk the attachment's lines to find none.
+        data = smtplib._quote_periods(message) if message[:1] == b"." or b"\n." in message else message
         if data[-2:] != smtplib.bCRLF:
             data += smtplib.bCRLF
         connection.send(data + b"." + smtplib.bCRLF)
