@@ -14,9 +14,14 @@ its lease runs out (``KAOPING_SMTP_CLAIM_SECONDS``), and the next sender deliver
 
 **The pool.** One sender keeps up to ``KAOPING_SMTP_CONNECTIONS`` connections open, one thread
 each, claiming in turn (the Prefect flows run each sender under the global concurrency limit
-``kaoping-smtp``, so an office mailbox's limits hold across senders). Each message is recorded
-``sent`` in its own committed transaction once the server has taken it: a crash between the
-two costs at most that one message, sent again with the same Message-ID.
+``kaoping-smtp``, so an office mailbox's limits hold across senders). Beside each connection a desk
+thread builds the next messages while the server takes the current one (the wire waits on the
+server's replies with the interpreter free), and records the outcomes behind it, ``RECORD_GROUP``
+(4) at a time in one committed transaction; the wire hands over a group only once the one before
+it is committed. A crash between the server's "250 OK" and that commit therefore costs at most
+``UNRECORDED`` (8) messages, sent again with the same Message-ID by the sender that takes the
+claim over; nothing is lost (each stays ``sending`` under the dead sender's lease until then).
+When the server offers PIPELINING (RFC 2920), MAIL, RCPT and DATA go in one write (``mail.smtp``).
 
 Transient trouble before the end of the data (connection refused, dropped before or during
 DATA, timeouts, 4xx replies) is retried with exponential backoff and jitter, reconnecting each
@@ -32,7 +37,7 @@ clients and many servers fold such duplicates):
   have stored it. The message is recorded ``uncertain`` and handed over once more (a second
   such drop marks it ``failed``, "可能已送达", for the operator to check);
 - the process dies between the server's "250 OK" and the commit that records it (``sending``):
-  the sender that takes it over after the lease sends it again.
+  the sender that takes it over after the lease sends it again — at most ``UNRECORDED`` messages.
 """
 
 from __future__ import annotations
@@ -47,13 +52,13 @@ import socket
 import ssl
 import threading
 import uuid
-from collections import OrderedDict
+from collections import OrderedDict, deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+import email.base64mime
+import email.message
 from email.header import Header
-from email.mime.application import MIMEApplication
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, format_datetime
 
 from email_validator import EmailNotValidError
@@ -68,7 +73,7 @@ from kaoping.notifications.mail.smtp import (
     is_transient,
     server_words,
 )
-from sqlalchemy import case, or_, update
+from sqlalchemy import bindparam, case, or_, update
 from sqlmodel import select
 from tenacity import (
     RetryError,
@@ -114,57 +119,81 @@ class EncodedAttachments:
         return encoded
 
 
-def build_email(settings: Settings, row: OutboxMessage, session=None, attachments: EncodedAttachments | None = None) -> bytes:
+def build_email(settings: Settings, row: OutboxMessage, session=None, attachments: EncodedAttachments | None = None,
+                *, token: str | None = None) -> bytes:
     """The message as sent: multipart/mixed (text + HTML alternatives, attachments), every
     non-ASCII header RFC 2047/2231-encoded and bodies in base64, so it is 7-bit clean for any
-    relay (not every 政务邮箱 server speaks 8BITMIME or SMTPUTF8). Built with the classic
-    ``email.mime`` API: the modern one re-parses every header and costs ~3× as much. An
-    attachment's part holds a marker that the encoded bytes replace once the rest is written:
-    the same bytes as ``MIMEApplication(data)`` gives, without the generator walking every line."""
+    relay (not every 政务邮箱 server speaks 8BITMIME or SMTPUTF8).
+
+    Written part by part, as ``email.mime`` and its generator (policy ``WIRE``) write such a message —
+    the same bytes (tests/notifications/test_delivery.py compares them) — without building the
+    ``Message`` objects and walking them: each header folded once by the policy that folds it there,
+    the bodies and attachments base64-encoded straight into their lines (an attachment once per
+    batch, ``EncodedAttachments``). ``token``: the boundaries' random part (for that comparison)."""
     attachments = attachments or EncodedAttachments()
-    # Boundaries of our own: the generator's own (``_make_boundary``) compiles a regular expression per
-    # part to check it against the text (~3 ms a message); "-" never occurs in the base64 bodies.
-    token = uuid.uuid4().hex
-    message = MIMEMultipart("mixed", boundary=f"===kaoping-mixed-{token}==")
-    message["Subject"] = Header(row.subject, "utf-8")
-    message["From"] = formataddr((str(Header(settings.office_name, "utf-8")), settings.mail_from))
-    message["To"] = ", ".join(row.to)
-    if row.cc:
-        message["Cc"] = ", ".join(row.cc)
-    message["Message-ID"] = row.message_id
+    # Boundaries of our own (the generator's own compile a regular expression per part to check them against
+    # the text); "-" never occurs in base64 bodies.
+    token = token or uuid.uuid4().hex
+    mixed, alternative = f"===kaoping-mixed-{token}==", f"===kaoping-alternative-{token}=="
     # When the letter was written (queued: RFC 5322's origination date), not when a retry got it through — the
     # day its 落款 says; in the office's time zone (KAOPING_TIMEZONE), from kaoping's clock.
     written = row.created_at or utcnow()
-    message["Date"] = format_datetime((written if written.tzinfo else written.replace(tzinfo=UTC)).astimezone(settings.tz))
-    message["X-Kaoping-Kind"] = row.kind
+    headers = [("Content-Type", f'multipart/mixed; boundary="{mixed}"'), ("MIME-Version", "1.0"),
+               ("Subject", Header(row.subject, "utf-8")), ("From", _sender(settings)), ("To", ", ".join(row.to))]
+    if row.cc:
+        headers.append(("Cc", ", ".join(row.cc)))
+    headers += [("Message-ID", row.message_id),
+                ("Date", format_datetime((written if written.tzinfo else written.replace(tzinfo=UTC)).astimezone(settings.tz))),
+                ("X-Kaoping-Kind", row.kind)]
     if row.in_reply_to:  # a reply to an email kaoping received: threaded with it
-        message["In-Reply-To"] = row.in_reply_to
-        message["References"] = row.reference_ids or row.in_reply_to
+        headers += [("In-Reply-To", row.in_reply_to), ("References", row.reference_ids or row.in_reply_to)]
     if row.audit_anchor:  # the audit head when it was queued: the signer's and units' copies anchor the log
-        message["X-Kaoping-Audit-Anchor"] = row.audit_anchor
+        headers.append(("X-Kaoping-Audit-Anchor", row.audit_anchor))
     text, html = _opened(settings, row)
-    bodies = MIMEMultipart("alternative", boundary=f"===kaoping-alternative-{token}==")
-    bodies.attach(MIMEText(text, "plain", "utf-8"))
+    out = [_headers(headers), b"--", mixed.encode(), CRLF,
+           _headers([("Content-Type", f'multipart/alternative; boundary="{alternative}"'), ("MIME-Version", "1.0")]),
+           b"--", alternative.encode(), CRLF, _TEXT_PART["plain"], _base64_lines(text.encode("utf-8"))]
     if html:
-        bodies.attach(MIMEText(html, "html", "utf-8"))
-    message.attach(bodies)
-    markers: dict[bytes, bytes] = {}
+        out += [CRLF, b"--", alternative.encode(), CRLF, _TEXT_PART["html"], _base64_lines(html.encode("utf-8"))]
+    out += [CRLF, b"--", alternative.encode(), b"--", CRLF]
     for item in row.attachments:
         encoded = attachments.get(settings, item["sha256"], session)
-        marker = f"KAOPING-ATTACHMENT-{uuid.uuid4().hex}"
-        markers[f"{marker}\r\n".encode("ascii")] = encoded
         maintype, _, subtype = item["content_type"].partition("/")
-        part = MIMEApplication(b"", _subtype=subtype or "octet-stream", _encoder=lambda _part: None)
-        if maintype != "application":
-            part.replace_header("Content-Type", item["content_type"])
-        part["Content-Transfer-Encoding"] = "base64"
-        part.set_payload(marker + "\n")
-        part.add_header("Content-Disposition", "attachment", filename=("utf-8", "", item["filename"]))
-        message.attach(part)
-    raw = message.as_bytes(policy=WIRE)
-    for marker, encoded in markers.items():
-        raw = raw.replace(marker, encoded, 1)
-    return raw
+        content_type = f"application/{subtype or 'octet-stream'}" if maintype == "application" else item["content_type"]
+        out += [CRLF, b"--", mixed.encode(), CRLF,
+                _headers([("Content-Type", content_type), ("MIME-Version", "1.0"), ("Content-Transfer-Encoding", "base64"),
+                          ("Content-Disposition",
+                           "attachment; " + email.message._formatparam("filename", ("utf-8", "", item["filename"])))]),
+                encoded]
+    out += [CRLF, b"--", mixed.encode(), b"--", CRLF]
+    return b"".join(out)
+
+
+CRLF = b"\r\n"
+#: The headers of a text part (``MIMEText(…, "utf-8")``), and the blank line after them.
+_TEXT_PART = {sub: f'Content-Type: text/{sub}; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+                   f"Content-Transfer-Encoding: base64\r\n\r\n".encode("ascii") for sub in ("plain", "html")}
+
+
+def _headers(pairs: list[tuple[str, object]]) -> bytes:
+    """Headers as the generator writes them (folded by ``WIRE``), and the blank line that ends them."""
+    return b"".join(WIRE.fold_binary(name, value) for name, value in pairs) + CRLF
+
+
+def _base64_lines(data: bytes) -> bytes:
+    """A body in base64, 76 characters a line, CRLF after each (``email.base64mime.body_encode``)."""
+    return email.base64mime.body_encode(data, eol="\r\n").encode("ascii")
+
+
+_SENDERS: dict[tuple[str, str], str] = {}
+
+
+def _sender(settings: Settings) -> str:
+    """The From header's value: the office's name (RFC 2047) and address; made once per pair."""
+    key = (settings.office_name, settings.mail_from)
+    if key not in _SENDERS:
+        _SENDERS[key] = formataddr((str(Header(settings.office_name, "utf-8")), settings.mail_from))
+    return _SENDERS[key]
 
 
 def _opened(settings: Settings, row: OutboxMessage) -> tuple[str, str]:
@@ -203,6 +232,11 @@ def _retrying(settings: Settings, transport: SmtpTransport, message_id: int) -> 
 
 
 WAITING = (MessageStatus.pending, MessageStatus.sending, MessageStatus.uncertain)
+_TABLE = OutboxMessage.__table__  # the records are plain statements: no ORM bookkeeping per message
+#: An outcome recorded on a message this sender holds (the columns set are the parameters given).
+_RECORD_OWN = _TABLE.update().where(_TABLE.c.id == bindparam("_id"), _TABLE.c.claimed_by == bindparam("_by"))
+#: The same, the claim kept (the one retry after an uncertain drop follows at once).
+_RECORD_KEPT = _TABLE.update().where(_TABLE.c.id == bindparam("_id"))
 
 #: Messages a sender claims at a time (one statement, one commit), per connection.
 CLAIM_CHUNK = 10
@@ -218,6 +252,7 @@ class Claim:
         self.by = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self.lease = timedelta(seconds=settings.smtp_claim_seconds)
         self.writes = writes or contextlib.nullcontext()
+        self.renewed = utcnow()
 
     def take(self, after_id: int, n: int) -> list[OutboxMessage]:
         """Claim up to ``n`` waiting messages no one holds (ids above ``after_id``: a message this
@@ -230,28 +265,33 @@ class Claim:
                     .order_by(OutboxMessage.id).limit(n))
             if session.get_bind().dialect.name == "postgresql":
                 free = free.with_for_update(skip_locked=True)
+            self.renewed = now
             claimed = session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(free.scalar_subquery()))
-                .values(claimed_by=self.by, claimed_until=now + self.lease, attempts=OutboxMessage.attempts + 1,
-                        status=case((OutboxMessage.status == MessageStatus.uncertain, OutboxMessage.status),
+                _TABLE.update().where(_TABLE.c.id.in_(free.scalar_subquery()))
+                .values(claimed_by=self.by, claimed_until=now + self.lease, attempts=_TABLE.c.attempts + 1,
+                        status=case((_TABLE.c.status == MessageStatus.uncertain, _TABLE.c.status),
                                     else_=MessageStatus.sending))
-                .returning(OutboxMessage.id).execution_options(synchronize_session=False)).scalars().all()
+                .returning(_TABLE.c.id)).scalars().all()
             if not claimed:
                 return []
             return list(session.exec(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                      .order_by(OutboxMessage.id)).all())
 
-    def record(self, session, message_id: int, values: dict) -> bool:
-        """Record what became of a message this sender holds and let it go; renew the lease on the
-        rest of its messages. False: the claim had run out and another sender holds the message."""
-        done = session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id,
-                                                           OutboxMessage.claimed_by == self.by)
-                               .values(**values, claimed_by="", claimed_until=None)
-                               .execution_options(synchronize_session=False)).rowcount
-        session.execute(update(OutboxMessage).where(OutboxMessage.claimed_by == self.by,
-                                                    OutboxMessage.status.in_(WAITING))
-                        .values(claimed_until=utcnow() + self.lease).execution_options(synchronize_session=False))
-        return bool(done)
+    def record(self, connection, message_id: int, values: dict) -> bool:
+        """Record what became of a message this sender holds and let it go. False: the claim had run
+        out and another sender holds the message."""
+        return bool(connection.execute(_RECORD_OWN, {**values, "claimed_by": "", "claimed_until": None,
+                                                     "_id": message_id, "_by": self.by}).rowcount)
+
+    def renew(self, connection) -> None:
+        """Renew the lease on the rest of this sender's messages once a third of it has passed since the
+        claim or the last renewal, so a live sender's messages always hold two thirds of a lease."""
+        now = utcnow()
+        if now - self.renewed < self.lease / 3:
+            return
+        connection.execute(_TABLE.update().where(_TABLE.c.claimed_by == self.by, _TABLE.c.status.in_(WAITING))
+                           .values(claimed_until=now + self.lease))
+        self.renewed = now
 
     def release(self) -> None:
         """Let go of what this sender still holds (the batch stopped, or it reached its limit)."""
@@ -340,60 +380,157 @@ def send_pending(settings: Settings, *, limit: int | None = None, transport: Smt
     return batch.report
 
 
+#: Messages built ahead of the one on the wire (the desk builds them while the server takes the current one).
+BUILT_AHEAD = 2
+#: Outcomes committed together, in one transaction (and what is left at the end of the batch, or before the
+#: one retry of an uncertain message).
+RECORD_GROUP = 4
+#: Messages the server has taken whose outcome may not be committed yet, at most: the wire hands the desk a
+#: group only once the one before it is committed. What a sender that dies can send twice (same Message-ID).
+UNRECORDED = 2 * RECORD_GROUP
+
+
+class _Desk:
+    """A connection's clerk, one thread beside the wire: it builds the next messages while the server
+    takes the current one, and records outcomes behind it, ``RECORD_GROUP`` at a time in one transaction.
+    The wire never runs more than ``UNRECORDED`` outcomes ahead of what is committed."""
+
+    def __init__(self, batch: _Batch, claim: Claim):
+        self.batch, self.claim = batch, claim
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="kaoping-smtp-desk")
+        self._outcomes: list[tuple[OutboxMessage, str, str]] = []
+        self._lock = threading.Lock()
+        self._flushes: deque[Future] = deque()
+        self._dead = False
+
+    def build(self, row: OutboxMessage) -> Future:
+        return self.pool.submit(_prepare, self.batch, row)
+
+    def record(self, row: OutboxMessage, outcome: str, words: str) -> None:
+        with self._lock:
+            self._outcomes.append((row, outcome, words))
+            due = len(self._outcomes) >= RECORD_GROUP
+        if due:
+            self._wait()  # the group before is committed first (a failed record stops the wire here)
+            self._flushes.append(self.pool.submit(self._flush))
+
+    def sync(self) -> None:
+        """Commit every outcome handed over, and wait until it is."""
+        with self._lock:
+            due = bool(self._outcomes)
+        if due:
+            self._flushes.append(self.pool.submit(self._flush))
+        self._wait()
+
+    def _wait(self) -> None:
+        while self._flushes:
+            self._flushes.popleft().result()
+
+    def close(self, *, dying: bool) -> None:
+        if dying:  # as if the process died: nothing more is written; the claims run out with their lease
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            return
+        try:
+            self.sync()
+        finally:
+            self.pool.shutdown(wait=True)
+
+    def _flush(self) -> None:
+        if self._dead:
+            return  # the process is going down: nothing more is written, as if it had died
+        with self._lock:
+            items, self._outcomes = self._outcomes, []
+        if items:
+            try:
+                _record(self.batch, self.claim, items)
+            except Exception:
+                raise
+            except BaseException:
+                self._dead = True
+                raise
+
+
 def _connection_loop(batch: _Batch, transport: SmtpTransport, reuse_connection: bool) -> None:
-    """One connection's share of the batch: claim a few messages, deliver them, record each."""
+    """One connection's share of the batch: claim a few messages, deliver them, record each. The desk
+    builds ``BUILT_AHEAD`` messages ahead of the wire, the next claim's too: the claim is taken while
+    the last messages of the one before are on the wire."""
     claim = Claim(batch.settings, batch.writes)
     batch.claims.append(claim)
-    last_id = 0
-    while not batch.stop.is_set():
-        n = batch.allowance(CLAIM_CHUNK)
-        if n == 0:
-            return
-        rows = claim.take(last_id, n)
-        if not rows:
-            return
-        for row in rows:
-            last_id = row.id
-            if batch.stop.is_set():
-                return  # the batch stopped: what is left is let go (send_pending releases it)
-            _send_one(batch, claim, transport, row)
+    desk = _Desk(batch, claim)
+    unbuilt: deque[OutboxMessage] = deque()
+    ready: deque[tuple[OutboxMessage, Future]] = deque()
+    last_claimed, exhausted, dying = 0, False, False
+
+    def refill() -> None:
+        nonlocal last_claimed, exhausted
+        while len(ready) < BUILT_AHEAD and not exhausted:
+            if not unbuilt:
+                n = batch.allowance(CLAIM_CHUNK)
+                # Ids above the last claimed: a message this sender gave back is left for the next run.
+                rows = claim.take(last_claimed, n) if n else []
+                if not rows:
+                    exhausted = True
+                    return
+                last_claimed = rows[-1].id
+                unbuilt.extend(rows)
+            row = unbuilt.popleft()
+            ready.append((row, desk.build(row)))
+
+    try:
+        refill()
+        while ready and not batch.stop.is_set():  # stopped: what is left is let go (send_pending releases it)
+            row, built = ready.popleft()
+            refill()  # the next ones are built (and claimed) while this one is on the wire
+            _send_one(batch, desk, transport, row, built.result())
             if not reuse_connection:
                 transport.drop()
+    except Exception:
+        raise
+    except BaseException:
+        dying = True
+        raise
+    finally:
+        desk.close(dying=dying or batch.died)
 
 
-def _send_one(batch: _Batch, claim: Claim, transport: SmtpTransport, row: OutboxMessage) -> None:
-    settings, report, message_id = batch.settings, batch.report, row.id
-    second_chance = row.status == MessageStatus.uncertain
+def _prepare(batch: _Batch, row: OutboxMessage) -> bytes | str:
+    """The message's bytes as sent, or why it cannot be sent (a string: it fails)."""
     try:
         for address in row.to + row.cc:  # checked when stored, and again now
             normalize_email(address)
-        email = build_email(settings, row, attachments=batch.attachments)
+        return build_email(batch.settings, row, attachments=batch.attachments)
     except EmailNotValidError as exc:
-        _record(batch, claim, row, "failed", f"地址无效：{exc}", report)
-        return
+        return f"地址无效：{exc}"
     except SealBroken:
-        _record(batch, claim, row, "failed", "验证码无法解密，未发送（KAOPING_SECRET_KEY 在提请签字后被更换，或记录被改动）。", report)
-        return
+        return "验证码无法解密，未发送（KAOPING_SECRET_KEY 在提请签字后被更换，或记录被改动）。"
     except AttachmentMissing as exc:
-        log.error("邮件 #%s 附件缺失，标为发送失败：%s", message_id, exc)
-        _record(batch, claim, row, "failed", f"附件缺失，未发送：{exc}。请重新生成该文件后用 kaoping outbox retry 重发。", report)
+        log.error("邮件 #%s 附件缺失，标为发送失败：%s", row.id, exc)
+        return f"附件缺失，未发送：{exc}。请重新生成该文件后用 kaoping outbox retry 重发。"
+
+
+def _send_one(batch: _Batch, desk: _Desk, transport: SmtpTransport, row: OutboxMessage, email: bytes | str) -> None:
+    settings, message_id = batch.settings, row.id
+    if isinstance(email, str):
+        desk.record(row, "failed", email)
         return
+    second_chance = row.status == MessageStatus.uncertain
     recipients = row.to + row.cc
     outcome, words = _deliver(settings, transport, message_id, email, recipients)
     if outcome == "uncertain" and not second_chance:
-        _record(batch, claim, row, outcome, words, report, keep_claim=True)  # recorded before the one retry
+        desk.sync()
+        _record(batch, desk.claim, [(row, outcome, words)], keep_claim=True)  # committed before the one retry
         log.warning("邮件 #%s 送达情况不确定（%s），用同一 Message-ID 重发一次", message_id, words)
         transport.drop()
         outcome, words = _deliver(settings, transport, message_id, email, recipients)
-        report.uncertain.remove(message_id)
+        batch.report.uncertain.remove(message_id)
         if outcome == "sent":
             words = "第一次发送在数据结束后断开，已用同一 Message-ID 重发一次：收件人可能收到两封相同的邮件。"
         second_chance = True
     if outcome == "uncertain" and second_chance:
         outcome, words = "failed", f"可能已送达（两次在数据结束后断开，不再自动重发）：{words} 请向收件人核实，必要时用 kaoping outbox retry 重发。"
-    _record(batch, claim, row, outcome, words, report)
     if outcome == "stop":
         batch.stop.set()
+    desk.record(row, outcome, words)
 
 
 def _deliver(settings, transport, message_id, email, recipients) -> tuple[str, str]:
@@ -436,40 +573,48 @@ def _void_note(row: OutboxMessage) -> str:
             if row.kind in SECRET_KINDS else "")
 
 
-def _record(batch: _Batch, claim: Claim, row: OutboxMessage, outcome: str, words: str, report: SendReport, *,
-            keep_claim: bool = False) -> None:
-    message_id = row.id
+def _outcome_values(row: OutboxMessage, outcome: str, words: str) -> tuple[dict, str]:
+    """The columns an outcome writes, and the words the report lists."""
     if outcome == "sent":
-        values, listed = {"status": MessageStatus.sent, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, None
-    elif outcome == "uncertain":
-        values, listed = {"status": MessageStatus.uncertain, "last_error": words}, None
-    elif outcome == "partial":
+        return {"status": MessageStatus.sent, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, words
+    if outcome == "uncertain":
+        return {"status": MessageStatus.uncertain, "last_error": words}, words
+    if outcome == "partial":
         words = f"部分收件人被拒收（其余已送达）：{words}"
-        values, listed = {"status": MessageStatus.failed, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, report.failed
-    elif outcome in ("failed", "stop"):
-        values, listed = {"status": MessageStatus.failed, "last_error": words + _void_note(row), **_blanked(row)}, report.failed
-    else:
-        words_kept = f"暂时无法送达，下次再试：{words}"
-        values, listed = {"status": MessageStatus.pending, "last_error": words_kept}, report.deferred
-    with claim.writes, db.session_scope(batch.settings) as session:
-        if keep_claim:  # the one retry after an uncertain drop follows at once: the claim stays
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                            .values(**values).execution_options(synchronize_session=False))
-            held = True
+        return {"status": MessageStatus.failed, "sent_at": utcnow(), "last_error": words, **_blanked(row)}, words
+    if outcome in ("failed", "stop"):
+        return {"status": MessageStatus.failed, "last_error": words + _void_note(row), **_blanked(row)}, words
+    return {"status": MessageStatus.pending, "last_error": f"暂时无法送达，下次再试：{words}"}, words
+
+
+def _record(batch: _Batch, claim: Claim, items: list[tuple[OutboxMessage, str, str]], *, keep_claim: bool = False) -> None:
+    """Record what became of these messages, in one transaction, and let them go (``keep_claim``: the
+    one retry after an uncertain drop follows at once, so the claim stays)."""
+    report = batch.report
+    written = [(row, outcome, *_outcome_values(row, outcome, words)) for row, outcome, words in items]
+    with claim.writes, db.get_engine(batch.settings).begin() as connection:  # one transaction
+        held = []
+        for row, _, values, _ in written:
+            if keep_claim:
+                connection.execute(_RECORD_KEPT, {**values, "_id": row.id})
+                held.append(True)
+            else:
+                held.append(claim.record(connection, row.id, values))
+        claim.renew(connection)
+    for (row, outcome, values, words), kept in zip(written, held):
+        if not kept:
+            log.warning("邮件 #%s 的认领已过期，由另一发送进程接手；本次结果（%s）未记录", row.id, outcome)
+            report.lost.append(row.id)
+        elif outcome == "sent":
+            report.sent.append(row.id)
+        elif outcome == "uncertain":
+            report.uncertain.append(row.id)
+        elif outcome == "deferred":
+            report.deferred.append((row.id, words))
         else:
-            held = claim.record(session, message_id, values)
-    if not held:
-        log.warning("邮件 #%s 的认领已过期，由另一发送进程接手；本次结果（%s）未记录", message_id, outcome)
-        report.lost.append(message_id)
-        return
-    if outcome == "sent":
-        report.sent.append(message_id)
-    elif outcome == "uncertain":
-        report.uncertain.append(message_id)
-    else:
-        listed.append((message_id, words if outcome == "deferred" else values["last_error"]))
-    if outcome == "stop":
-        report.stopped = words
+            report.failed.append((row.id, values["last_error"]))
+            if outcome == "stop":
+                report.stopped = words
 
 
 def retry_failed(settings: Settings, ids: list[int] | None = None) -> int:

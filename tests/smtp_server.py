@@ -70,11 +70,26 @@ class Handler:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     data_seen: int = 0
+    # Offer PIPELINING (RFC 2920) in the EHLO reply, as Postfix and Exchange do: aiosmtpd reads commands one
+    # line at a time from its stream, so pipelined commands are answered in order; it just does not say so.
+    pipelining: bool = False
+    # For each MAIL: had the client already sent what follows (RCPT, DATA) before the server's reply?
+    mail_pipelined: list[bool] = field(default_factory=list)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.sessions += 1
         session.host_name = hostname
+        if self.pipelining:
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.pipelining:  # one write carries MAIL, RCPT and DATA: what follows MAIL is in the reader's buffer
+            await asyncio.sleep(0.002)
+        self.mail_pipelined.append(bool(server._reader._buffer))
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:

@@ -14,15 +14,27 @@ import logging
 import smtplib
 import socket
 import ssl
-from email.policy import compat32
+from email._policybase import Compat32
 
 from kaoping.domain.readiness import Check
 from kaoping.settings import Settings, SmtpSecurity
 
 log = logging.getLogger("kaoping.mail")
 
-#: Lines end in CRLF on the wire (smtplib does not convert bytes).
-WIRE = compat32.clone(linesep="\r\n")
+class _Wire(Compat32):
+    """``compat32`` with CRLF lines (smtplib does not convert bytes), which writes a header that needs no
+    folding or encoding — ASCII, one line, within the line length — as it is, without building an
+    ``email.header.Header`` to find that out (most of a message's ~20 headers; the same bytes)."""
+
+    def _fold(self, name, value, sanitize):
+        if (isinstance(value, str) and value.isascii() and len(name) + len(value) + 2 <= (self.max_line_length or 78)
+                and "\r" not in value and "\n" not in value and (not value or not value[0].isspace())):
+            return f"{name}: {value}{self.linesep}"
+        return super()._fold(name, value, sanitize)
+
+
+#: How a message is written for the wire.
+WIRE = _Wire(linesep="\r\n")
 
 
 class PermanentFailure(Exception):
@@ -123,10 +135,21 @@ class SmtpTransport:
 
     def send(self, message: bytes, sender: str, recipients: list[str]) -> dict:
         """``sendmail``, step by step, so that a drop after the end of the data (the server may
-        have stored the message) is told apart from one before it (nothing stored: retry)."""
+        have stored the message) is told apart from one before it (nothing stored: retry). When the
+        server offers PIPELINING (RFC 2920: Postfix, Exchange and the hosted 政务邮箱 servers do),
+        MAIL, RCPT and DATA go out in one write and their replies are read in order: one round trip
+        to the server instead of two plus one per recipient, with the same checks of every reply."""
         connection = self.open()
         connection.ehlo_or_helo_if_needed()
         options = [f"size={len(message)}"] if connection.does_esmtp and connection.has_extn("size") else []
+        if connection.does_esmtp and connection.has_extn("pipelining"):
+            refused = self._envelope_pipelined(connection, sender, options, recipients)
+        else:
+            refused = self._envelope(connection, sender, options, recipients)
+        return self._data(connection, message, refused)
+
+    @staticmethod
+    def _envelope(connection: smtplib.SMTP, sender: str, options: list[str], recipients: list[str]) -> dict:
         code, words = connection.mail(sender, options)
         if code != 250:
             connection.rset() if code != 421 else connection.close()
@@ -146,7 +169,44 @@ class SmtpTransport:
         code, words = connection.getreply()
         if code != 354:
             raise smtplib.SMTPDataError(code, words)
-        data = smtplib._quote_periods(message)
+        return refused
+
+    @staticmethod
+    def _envelope_pipelined(connection: smtplib.SMTP, sender: str, options: list[str], recipients: list[str]) -> dict:
+        """MAIL, every RCPT and DATA in one write (RFC 2920), then every reply read, in order: the
+        outcome is the one ``_envelope`` reaches command by command."""
+        lines = [f"mail FROM:{smtplib.quoteaddr(sender)}{''.join(' ' + o for o in options)}\r\n"]
+        lines += [f"rcpt TO:{smtplib.quoteaddr(recipient)}\r\n" for recipient in recipients]
+        lines.append("data\r\n")
+        connection.send("".join(lines).encode("ascii"))
+        mail = connection.getreply()
+        replies = {}
+        for recipient in recipients:
+            replies[recipient] = connection.getreply()
+        data = connection.getreply()
+        refused = {r: reply for r, reply in replies.items() if reply[0] not in (250, 251)}
+        if data[0] == 354 and (mail[0] != 250 or len(refused) == len(recipients)):
+            # A server that opens the data without a sender or a recipient (RFC 2920 says it must not):
+            # an empty message ends it, and the transaction is reset below.
+            connection.send(b"." + smtplib.bCRLF)
+            connection.getreply()
+        if mail[0] != 250:
+            connection.rset() if 421 not in (mail[0], data[0]) else connection.close()
+            raise smtplib.SMTPSenderRefused(mail[0], mail[1], sender)
+        if any(code == 421 for code, _ in replies.values()):
+            connection.close()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        if len(refused) == len(recipients):
+            connection.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        if data[0] != 354:
+            raise smtplib.SMTPDataError(*data)
+        return refused
+
+    def _data(self, connection: smtplib.SMTP, message: bytes, refused: dict) -> dict:
+        # Dot-stuffing (RFC 5321 4.5.2) only where a line starts with a dot: never in base64 lines, so
+        # the regular expression need not walk the attachment's lines to find none.
+        data = smtplib._quote_periods(message) if message[:1] == b"." or b"\n." in message else message
         if data[-2:] != smtplib.bCRLF:
             data += smtplib.bCRLF
         connection.send(data + b"." + smtplib.bCRLF)
