@@ -11,12 +11,15 @@ from copy import deepcopy
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
+from docx.oxml.ns import nsdecls, qn
+from docx.oxml.parser import parse_xml
+from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Emu, Mm, Pt, RGBColor
+from docx.table import Table
 
+from kaoping.adapters.word import writer
 from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
     CELL_MARGIN_MM,
     SIZE_5,
@@ -78,7 +81,7 @@ def _style_fonts(style, east_asia: str, size) -> None:
 # --------------------------------------------------------------------------- 公文 pages
 
 
-_BASES: dict[str, object] = {}
+_BASES: dict[str, writer.Base] = {}
 
 
 def _lean_document():
@@ -97,10 +100,11 @@ def _lean_document():
 
 
 def _from_base(key: str, make):
-    """A fresh document: a deep copy of a prepared base (half the cost of building one)."""
+    """A fresh document with the content of a base prepared once per process (``writer.Base``: as a deep copy of
+    it would be, without copying its 350 KB of styles)."""
     if key not in _BASES:
-        _BASES[key] = make()
-    return deepcopy(_BASES[key])
+        _BASES[key] = writer.Base(make())
+    return _BASES[key].new()
 
 
 def official_document():
@@ -367,100 +371,77 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     """A bordered table with a bold header row, text in 仿宋 (tables are not 28.95-pt lines).
 
     ``shaded_columns`` are greyed: the cells kaoping fills in and people must not change.
-    Rows are stamped from one formatted prototype row (a copy of its XML per row, text set
-    directly): python-docx's cell API costs ~1 ms a cell, which a 90-row form cannot afford.
-    Line breaks inside a cell become ``w:br`` (read back as "\n").
+    The table is written as one XML string and parsed once (issue 29): python-docx's cell API costs
+    ~1 ms a cell, and copying a prototype row per row was still most of a 90-row form. The XML is what
+    python-docx's table with formatted cells gives: a fixed layout, a header row repeated on each
+    page, rows that do not split across pages, each cell single-spaced off the line grid
+    (``_off_grid``). Line breaks inside a cell become ``w:br`` (read back as "\n"); in the header,
+    paragraphs.
     """
-    t = document.add_table(rows=1, cols=len(header))
-    style = OxmlElement("w:tblStyle")  # "Table Grid" (t.style = … looks the name up: 2 ms)
-    style.set(qn("w:val"), "TableGrid")
-    t._tbl.tblPr.insert(0, style)
-    t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    t.autofit = False  # w:tblLayout fixed
-    _cell_margins(t)
-    for cell, text in zip(t.rows[0].cells, header, strict=True):
-        _cell_text(cell, text, header_font, size, align=WD_ALIGN_PARAGRAPH.CENTER)
-        _shade(cell, "D9D9D9")
-    _repeat_header(t.rows[0])
+    columns = len(header)
     if widths_mm:
-        # Word reads the cells' widths (w:tcW), LibreOffice the grid's (w:gridCol): set both,
-        # and the table's own width with a fixed layout so neither re-flows the columns.
-        for column, width in zip(t.columns, widths_mm, strict=True):
-            column.width = Mm(width)
-        for cell, width in zip(t.rows[0].cells, widths_mm, strict=True):
-            cell.width = Mm(width)
-        _table_width(t, sum(widths_mm))
-    if not rows:
-        return t
-    prototype = t.add_row()
-    prototype._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row of two lines stays on one page
-    for index, cell in enumerate(prototype.cells):
-        _cell_text(cell, "\u200b", font, size)
-        if index in shaded_columns:
-            _shade(cell, "EDEDED")
-        if widths_mm:
-            cell.width = Mm(widths_mm[index])
-    proto_tr = prototype._tr
-    body = proto_tr.getparent()
-    proto_tr.getparent().remove(proto_tr)
-    w_t, w_r, w_br = qn("w:t"), qn("w:r"), qn("w:br")
-    for values in rows:
-        tr = deepcopy(proto_tr)
-        for text_el, value in zip(tr.iter(w_t), values, strict=True):
-            _set_run_text(text_el, str(value), w_r, w_br)
-        body.append(tr)
-    return t
+        if len(widths_mm) != columns:
+            raise ValueError(f"{len(widths_mm)} widths for {columns} columns")
+        twips = [Mm(width).twips for width in widths_mm]
+        table_width = f'<w:tblW w:type="dxa" w:w="{round(Mm(sum(widths_mm)).twips)}"/>'
+    else:  # python-docx's default: the text width shared equally
+        twips = [Emu(document._block_width // columns).twips] * columns
+        table_width = '<w:tblW w:type="auto" w:w="0"/>'
+    margin = round(Mm(CELL_MARGIN_MM).twips)
+    head_rpr, body_rpr = _rpr_xml(header_font, size), _rpr_xml(font, size)
+    parts = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/>{table_width}<w:jc w:val="center"/>'
+             f'<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="{margin}" w:type="dxa"/>'
+             f'<w:right w:w="{margin}" w:type="dxa"/></w:tblCellMar><w:tblLook w:firstColumn="1" w:firstRow="1" '
+             f'w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+             *(f'<w:gridCol w:w="{w}"/>' for w in twips), "</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val=\"true\"/></w:trPr>"]
+    for text, w in zip(header, twips, strict=True):
+        parts.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/><w:shd w:val="clear" w:color="auto" w:fill="D9D9D9"/>'
+                     "</w:tcPr>")
+        for line in text.split("\n") if text else [""]:
+            parts.append(f"<w:p><w:pPr>{_CELL_PPR}<w:jc w:val=\"center\"/></w:pPr>")
+            if line:
+                parts.append(f"<w:r>{head_rpr}{_t_xml(line)}</w:r>")
+            parts.append("</w:p>")
+        parts.append("</w:tc>")
+    parts.append("</w:tr>")
+    if rows:
+        opening = [f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/>'
+                   + ('<w:shd w:val="clear" w:color="auto" w:fill="EDEDED"/>' if index in shaded_columns else "")
+                   + f"</w:tcPr><w:p><w:pPr>{_CELL_PPR}</w:pPr><w:r>{body_rpr}" for index, w in enumerate(twips)]
+        closing = "</w:r></w:p></w:tc>"
+        for values in rows:
+            if len(values) != columns:
+                raise ValueError(f"a row of {len(values)} cells in a table of {columns} columns")
+            parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")  # a row of two lines stays on one page
+            for start, value in zip(opening, values):
+                parts += (start, _cell_runs_xml(str(value)), closing)
+            parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    tbl = parse_xml("".join(parts))
+    document.element.body._insert_tbl(tbl)
+    return Table(tbl, document._body)
 
 
-def _cell_margins(t) -> None:
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        edge = OxmlElement(f"w:{side}")
-        edge.set(qn("w:w"), str(round(Mm(CELL_MARGIN_MM).twips)))
-        edge.set(qn("w:type"), "dxa")
-        margins.append(edge)
-    look = t._tbl.tblPr.find(qn("w:tblLook"))  # schema order: … tblLayout, tblCellMar, tblLook
-    if look is not None:
-        look.addprevious(margins)
-    else:
-        t._tbl.tblPr.append(margins)
+#: a table cell's paragraph properties: off the line grid, single spacing (``_cell_text``)
+_CELL_PPR = '<w:snapToGrid w:val="0"/><w:spacing w:line="240" w:lineRule="auto"/>'
 
 
-def _table_width(t, width_mm: float) -> None:
-    tbl_pr = t._tbl.tblPr
-    tbl_w = tbl_pr.find(qn("w:tblW"))
-    if tbl_w is None:
-        tbl_w = OxmlElement("w:tblW")
-        tbl_pr.append(tbl_w)
-    tbl_w.set(qn("w:type"), "dxa")
-    tbl_w.set(qn("w:w"), str(round(Mm(width_mm).twips)))
+def _rpr_xml(font: str, size) -> str:
+    """The ``w:rPr`` of ``set_font(run, font, size=size)`` as XML text."""
+    return (f'<w:rPr><w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{writer.xml_attribute(font)}"/>'
+            f'<w:sz w:val="{ST_HpsMeasure.convert_to_xml(size)}"/></w:rPr>')
 
 
-def _set_run_text(text_el, value: str, w_r, w_br) -> None:
-    lines = value.split("\n")
-    text_el.text = lines[0]
-    if lines[0] != lines[0].strip() or not lines[0]:
-        text_el.set(qn("xml:space"), "preserve")
-    run = text_el.getparent()
-    anchor = text_el
-    for line in lines[1:]:
-        br = OxmlElement("w:br")
-        anchor.addnext(br)
-        t = OxmlElement("w:t")
-        t.set(qn("xml:space"), "preserve")
-        t.text = line
-        br.addnext(t)
-        anchor = t
-    del run
+def _t_xml(text: str) -> str:
+    """A ``w:t`` of ``text`` (kept as typed where it starts or ends with blanks, or is empty)."""
+    space = ' xml:space="preserve"' if not text or text != text.strip() else ""
+    return f"<w:t{space}>{writer.xml_text(text)}</w:t>"
 
 
-def _shade(cell, fill: str) -> None:
-    tcpr = cell._tc.get_or_add_tcPr()
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), fill)
-    tcpr.append(shading)
+def _cell_runs_xml(value: str) -> str:
+    """What ``_set_run_text`` makes of a body cell's run: the first line, then a ``w:br`` and a kept ``w:t`` each."""
+    first, *more = value.split("\n")
+    return _t_xml(first) + "".join(f'<w:br/><w:t xml:space="preserve">{writer.xml_text(line)}</w:t>' for line in more)
 
 
 _RUNS: dict[tuple, object] = {}
@@ -508,13 +489,6 @@ def _off_grid(paragraph) -> None:
         spacing.addprevious(snap)
     else:
         ppr.append(snap)
-
-
-def _repeat_header(row) -> None:
-    trpr = row._tr.get_or_add_trPr()
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    trpr.append(flag)
 
 
 def fill_cell(cell, text: str, *, font: str = BODY_FONT, size=SIZE_5) -> None:

@@ -9,7 +9,6 @@ the ``IssuedForm`` record and the audit entry.
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,7 +19,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import write_atomically, write_bytes_atomically
-from kaoping.adapters.word import form_page, layout
+from kaoping.adapters.word import form_page, layout, writer
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
 from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
@@ -79,9 +78,7 @@ def render_job(job: FormJob) -> bytes:
     write_identity(document, identity, job.key)
     document.core_properties.title = job.title
     document.core_properties.author = job.office
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 def form_title(view: CycleView, kind: FormKind) -> str:

@@ -10,7 +10,6 @@ to correct; recording the objections is ``kaoping.services.objections.record``'s
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,7 @@ from datetime import date
 from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word import form_page, layout
+from kaoping.adapters.word import form_page, layout, writer
 from kaoping.adapters.word.identity import (
     FormIdentity,
     rows_digest,
@@ -87,9 +86,7 @@ def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date,
     write_identity(document, identity, settings.secret_key.get_secret_value().encode("utf-8"))
     document.core_properties.title = title
     document.core_properties.author = settings.office_name
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 # --------------------------------------------------------------------------- reading it back

@@ -7,7 +7,6 @@ without touching code); this module supplies the figures and lays the text out.
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import layout, writer
 from kaoping.adapters.word.colophon import colophon
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
@@ -409,7 +408,7 @@ def _finish(document, meta: dict, rows: list[dict], table, copied_to: list[str],
     _attachment(document, meta["attachment"], rows, table=table)
     colophon(document, copied_to, settings.issuer_name, chinese_date(signed))
     stamp(document, anchor)
-    document.save(path)
+    writer.save(document, path)
     return path
 
 
@@ -550,9 +549,7 @@ def render_letter(job: LetterJob) -> bytes:
     layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))
     layout.note(document, disclosed["contact"])
     stamp(document, job.anchor)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 def letter_job(settings, result, row, inputs, period, group_counts, signed, disclosed: dict, *, number: str,
