@@ -8,16 +8,15 @@ Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 
 from __future__ import annotations
 
 from copy import deepcopy
+from functools import lru_cache
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
-from docx.oxml.ns import nsdecls, qn
-from docx.oxml.parser import parse_xml
+from docx.oxml.ns import qn
 from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Emu, Mm, Pt, RGBColor
-from docx.table import Table
 
 from kaoping.adapters.word import writer
 from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
@@ -70,6 +69,16 @@ def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin:
         run.font.bold = bold
     if color is not None:
         run.font.color.rgb = color
+
+
+def add_run(paragraph, text: str, east_asia: str, *, size) -> None:
+    """``set_font(paragraph.add_run(text), east_asia, size=size)``, stamped from a cached run (issue 29: the
+    python-docx calls cost ~0.4 ms a run). Text with tabs or line breaks goes through python-docx, which
+    writes them as ``w:tab`` and ``w:br``."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        set_font(paragraph.add_run(text), east_asia, size=size)
+    else:
+        paragraph._p.append(_run_element(text, east_asia, size))
 
 
 def _style_fonts(style, east_asia: str, size) -> None:
@@ -376,7 +385,8 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     python-docx's table with formatted cells gives: a fixed layout, a header row repeated on each
     page, rows that do not split across pages, each cell single-spaced off the line grid
     (``_off_grid``). Line breaks inside a cell become ``w:br`` (read back as "\n"); in the header,
-    paragraphs.
+    paragraphs. In a document made from a base, the table is written as this XML when the document is saved
+    (``writer.defer``): until then python-docx sees an empty table.
     """
     columns = len(header)
     if widths_mm:
@@ -389,7 +399,7 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
         table_width = '<w:tblW w:type="auto" w:w="0"/>'
     margin = round(Mm(CELL_MARGIN_MM).twips)
     head_rpr, body_rpr = _rpr_xml(header_font, size), _rpr_xml(font, size)
-    parts = [f'<w:tbl {nsdecls("w")}><w:tblPr><w:tblStyle w:val="TableGrid"/>{table_width}<w:jc w:val="center"/>'
+    parts = [f'<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>{table_width}<w:jc w:val="center"/>'
              f'<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="{margin}" w:type="dxa"/>'
              f'<w:right w:w="{margin}" w:type="dxa"/></w:tblCellMar><w:tblLook w:firstColumn="1" w:firstRow="1" '
              f'w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
@@ -417,9 +427,7 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
                 parts += (start, _cell_runs_xml(str(value)), closing)
             parts.append("</w:tr>")
     parts.append("</w:tbl>")
-    tbl = parse_xml("".join(parts))
-    document.element.body._insert_tbl(tbl)
-    return Table(tbl, document._body)
+    document.element.body._insert_tbl(writer.defer(document, "w:tbl", "".join(parts)))
 
 
 #: a table cell's paragraph properties: off the line grid, single spacing (``_cell_text``)
@@ -438,6 +446,7 @@ def _t_xml(text: str) -> str:
     return f"<w:t{space}>{writer.xml_text(text)}</w:t>"
 
 
+@lru_cache(maxsize=16384)  # a province's forms repeat the same indicator texts, names and dates 600 times
 def _cell_runs_xml(value: str) -> str:
     """What ``_set_run_text`` makes of a body cell's run: the first line, then a ``w:br`` and a kept ``w:t`` each."""
     first, *more = value.split("\n")

@@ -17,6 +17,7 @@ and compressed at level 1 (what is written anew; the base's parts at zlib's defa
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from docx.opc.oxml import serialize_part_xml
 from docx.opc.packuri import PACKAGE_URI, PackURI
 from docx.opc.part import Part, XmlPart
 from docx.opc.pkgwriter import _ContentTypesItem
+from docx.oxml.ns import nsdecls
 from docx.oxml.parser import parse_xml
 from docx.package import Package
 
@@ -143,6 +145,7 @@ class _LazyXmlPart:
         Part.__init__(self, partname, content_type, package=package)
         self._base_blob = blob
         self._parsed = None
+        self._deferred: list[bytes] = []  # XML written in place of placeholders when serialised (``defer``)
 
     @property
     def _element(self):
@@ -156,7 +159,31 @@ class _LazyXmlPart:
 
     @property
     def blob(self) -> bytes:
-        return self._base_blob if self._parsed is None else serialize_part_xml(self._parsed)
+        if self._parsed is None:
+            return self._base_blob
+        blob = serialize_part_xml(self._parsed)
+        if self._deferred:
+            blob = _PLACEHOLDER.sub(lambda match: self._deferred[int(match[2])], blob)
+        return blob
+
+
+#: a deferred element as its part serialises it: ``<w:tbl><!--kaoping-deferred 3--></w:tbl>``
+_PLACEHOLDER = re.compile(rb"<(w:[A-Za-z]+)><!--kaoping-deferred (\d+)--></\1>")
+
+
+def defer(document, tag: str, xml: str):
+    """An element of ``document``'s body written as ``xml`` when the document is serialised, instead of parsed
+    now and serialised again then (issue 29: a 90-row table is ~250 KB of XML; parsing and serialising it was
+    a third of a form's time). ``xml`` is the element without namespace declarations (the ``w`` prefix is the
+    document's). Returns the placeholder to insert: an empty ``tag`` element, which is all python-docx sees of
+    it until the document is saved (kaoping's documents are written, not read back, after a table).
+
+    For a document not made from a base (python-docx's own parts), the element is parsed at once."""
+    part = document.part
+    if not isinstance(part, _LazyXmlPart):
+        return parse_xml(xml.replace(f"<{tag}", f"<{tag} {nsdecls('w')}", 1))
+    part._deferred.append(xml.encode("utf-8"))
+    return parse_xml(f"<{tag} {nsdecls('w')}><!--kaoping-deferred {len(part._deferred) - 1}--></{tag}>")
 
 
 _LAZY_CLASSES: dict[type, type] = {}
