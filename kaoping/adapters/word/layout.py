@@ -17,6 +17,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Emu, Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
 from kaoping.adapters.word import writer
 from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
@@ -180,25 +181,29 @@ _PARAS: dict[tuple, object] = {}
 
 
 def _para(document, text: str = "", *, font: str = BODY_FONT, size=SIZE_3, align=None, indent_chars: float = 0,
-          bold: bool | None = None, color=None, line=BODY_LINE):
-    """A paragraph stamped from a cached prototype (formatting it through python-docx costs ~0.7 ms)."""
-    key = (font, size, align, indent_chars, bold, color, line, bool(text))
+          bold: bool | None = None, color=None, line=BODY_LINE, right_indent=None, keep_with_next: bool = False):
+    """A paragraph stamped from a cached prototype (formatting it through python-docx costs ~0.7 ms), appended to
+    the body (``right_indent``, ``keep_with_next``: set on the prototype, after the rest, as callers set them)."""
+    key = (font, size, align, indent_chars, bold, color, line, bool(text), right_indent, keep_with_next)
     if key not in _PARAS:
         _PARAS[key] = _format_para(Document(), "x" if text else "", font=font, size=size, align=align,
-                                   indent_chars=indent_chars, bold=bold, color=color, line=line)._p
-    paragraph = document.add_paragraph()
+                                   indent_chars=indent_chars, bold=bold, color=color, line=line,
+                                   right_indent=right_indent, keep_with_next=keep_with_next)._p
     element = deepcopy(_PARAS[key])
-    paragraph._p.getparent().replace(paragraph._p, element)
-    paragraph._p = paragraph._element = element
+    document.element.body._insert_p(element)
     if text:
-        t = element.find(f"{qn('w:r')}/{qn('w:t')}")
+        t = element.find(_RUN_TEXT)
         t.text = text
         if text != text.strip():
             t.set(qn("xml:space"), "preserve")
-    return paragraph
+    return Paragraph(element, document._body)
 
 
-def _format_para(document, text: str, *, font, size, align, indent_chars, bold, color, line):
+_RUN_TEXT = f"{qn('w:r')}/{qn('w:t')}"
+
+
+def _format_para(document, text: str, *, font, size, align, indent_chars, bold, color, line, right_indent=None,
+                 keep_with_next=False):
     paragraph = document.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -209,6 +214,10 @@ def _format_para(document, text: str, *, font, size, align, indent_chars, bold, 
         fmt.first_line_indent = Pt(16 * indent_chars)
     if text:
         set_font(paragraph.add_run(text), font, size=size, bold=bold, color=color)
+    if right_indent is not None:
+        fmt.right_indent = right_indent
+    if keep_with_next:
+        fmt.keep_with_next = True
     return paragraph
 
 
@@ -242,8 +251,7 @@ def document_number(document, number: str) -> None:
 
 def draft_mark(document, text: str = "征求意见稿") -> None:
     """A preview's mark (征求意见稿 / 草稿), 3号黑体 at the top right: the document has no number yet."""
-    paragraph = _para(document, text, font=HEADING1_FONT, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    paragraph.paragraph_format.right_indent = Pt(16)
+    _para(document, text, font=HEADING1_FONT, align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16))
 
 
 def number_and_signer(document, number: str, signer: str) -> None:
@@ -275,8 +283,7 @@ def letter_head(document, issuer: str, number: str) -> None:
         edge.set(qn(key), value)
     borders.append(edge)
     ppr.append(borders)
-    number_line = _para(document, number or "　", align=WD_ALIGN_PARAGRAPH.RIGHT)
-    number_line.paragraph_format.right_indent = Pt(16)
+    _para(document, number or "　", align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16))
     _para(document)
 
 
@@ -305,21 +312,17 @@ def body(document, text: str):
 def heading(document, text: str, level: int):
     """一、 黑体 / （一） 楷体 / 1. 仿宋 (bold) — the three heading levels of GB/T 9704."""
     font = {1: HEADING1_FONT, 2: HEADING2_FONT, 3: BODY_FONT}[level]
-    paragraph = _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None)
-    if level < 3:  # a heading never ends a page
-        paragraph.paragraph_format.keep_with_next = True
-    return paragraph
+    # a heading (一、 and （一）) never ends a page
+    return _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None, keep_with_next=level < 3)
 
 
 def signature_and_date(document, issuer: str, date_text: str) -> None:
     """发文机关署名 and 成文日期 (2022年7月15日), right-aligned, 4 characters from the edge, below a
     blank seal area (印章 is stamped by the office; kaoping never prints one)."""
     for _ in range(3):  # kept with what follows: the seal area, 署名 and date (and the 附注) stay on one page
-        _para(document).paragraph_format.keep_with_next = True
+        _para(document, keep_with_next=True)
     for text in (issuer, date_text):
-        paragraph = _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        paragraph.paragraph_format.right_indent = Pt(16 * 4)
-        paragraph.paragraph_format.keep_with_next = True
+        _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16 * 4), keep_with_next=True)
 
 
 #: The type area's height: 297 − 37 − 35 mm. A picture is at most this high less two lines (its own

@@ -501,12 +501,17 @@ class LetterJob:
         return f"{self.result.unit.code}-{self.result.unit.short_name}-反馈函.docx"
 
 
+#: a 反馈函 lists as needing improvement the items scored below 90 % of their points
+_IMPROVE_BELOW = Fraction(9, 10)
+
+
 def render_letter(job: LetterJob) -> bytes:
     """The Word file of one 反馈函: a pure function of its job (no database, no settings, no clock)."""
     result, row, places, titles, disclosed = job.result, job.row, job.places, job.titles, job.disclosed
     improve = []
-    for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
-        if item.points and item.value / item.points < Fraction(9, 10):
+    rates = [(item.value / item.points if item.points else 1, item.number, item) for item in result.items]  # once each
+    for rate, _, item in sorted(rates, key=lambda r: r[:2]):
+        if item.points and rate < _IMPROVE_BELOW:
             notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
             improve.append({"number": item.number, "title": titles.get(item.number, ""),
                             "score": score_text(item.value, item.points, places),
