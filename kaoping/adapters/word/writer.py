@@ -8,7 +8,9 @@ saving cost as much again, because every part is serialised and compressed anew.
 base is serialised and compressed once; a new document gets a package of its own whose XML parts are
 parsed from the base's bytes only when something reads them (``_LazyXmlPart``) — in practice the body,
 the header and the properties, never the styles — and ``docx_bytes`` writes the parts nobody read as
-the bytes compressed once, and only the rest anew.
+the bytes compressed once, and only the rest anew. A big element built as text (``layout.table``'s
+tables) goes into the body's XML as that text when the part is serialised (``defer``), instead of being
+parsed now and serialised again then.
 
 The result is the same OPC package python-docx's own save writes (same parts, same order, same XML);
 only the zip container differs: entries dated 1980-01-01 (so the same document gives the same bytes)
@@ -107,10 +109,6 @@ def _small_entry(name: str, blob: bytes) -> _Entry:
     return entry
 
 
-def _blob(part: Part) -> bytes:
-    return part.blob
-
-
 def docx_bytes(document) -> bytes:
     """The .docx of a python-docx document: the package python-docx's ``save`` writes (same members in the same
     order, same XML), with the parts of its base as compressed once."""
@@ -121,7 +119,7 @@ def docx_bytes(document) -> bytes:
     entries = [_small_entry("[Content_Types].xml", _ContentTypesItem.from_parts(parts).blob),
                _small_entry(PACKAGE_URI.rels_uri.membername, package.rels.xml)]
     for part in parts:
-        name, blob = part.partname.membername, _blob(part)
+        name, blob = part.partname.membername, part.blob
         entries.append(_static_entry(name, blob) or _Entry.of(name, blob))
         if len(part.rels):
             entries.append(_small_entry(part.partname.rels_uri.membername, part.rels.xml))
