@@ -7,6 +7,7 @@ import io
 import zipfile
 
 import docx
+import pytest
 from docxcompose.properties import CustomProperties
 
 from kaoping.adapters.word import form_page, layout, writer
@@ -81,6 +82,15 @@ def test_custom_properties_as_docxcompose_writes_them():
         props[name] = value
     assert _members(writer.docx_bytes(ours))["docProps/custom.xml"] == _members(writer.docx_bytes(theirs))["docProps/custom.xml"]
     assert not writer.add_custom_properties(ours, {"x": "y"})  # it has some already: left to docxcompose
+
+
+def test_a_control_character_is_refused_as_python_docx_refuses_it():
+    """A text XML cannot carry fails the document (as lxml fails setting it), never a file Word calls damaged."""
+    document = form_page.form_document()
+    with pytest.raises(ValueError, match="XML compatible"):
+        layout.table(document, HEADER, [["1", "扣分\x0b说明", ""]])
+    with pytest.raises(ValueError):
+        document.add_paragraph().add_run("扣分\x0b说明")  # python-docx's own refusal
 
 
 def test_a_table_in_a_plain_python_docx_document():

@@ -383,15 +383,17 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     """A bordered table with a bold header row, text in 仿宋 (tables are not 28.95-pt lines).
 
     ``shaded_columns`` are greyed: the cells kaoping fills in and people must not change.
-    The table is written as one XML string and parsed once (issue 29): python-docx's cell API costs
-    ~1 ms a cell, and copying a prototype row per row was still most of a 90-row form. The XML is what
-    python-docx's table with formatted cells gives: a fixed layout, a header row repeated on each
-    page, rows that do not split across pages, each cell single-spaced off the line grid
-    (``_off_grid``). Line breaks inside a cell become ``w:br`` (read back as "\n"); in the header,
-    paragraphs. In a document made from a base, the table is written as this XML when the document is saved
-    (``writer.defer``): until then python-docx sees an empty table.
+    The table is written as one XML string (issue 29): python-docx's cell API costs ~1 ms a cell, and
+    copying a prototype row per row was still most of a 90-row form. The XML is what python-docx's
+    table with formatted cells gave: a fixed layout, a header row repeated on each page, rows that do
+    not split across pages, each cell single-spaced off the line grid (``_off_grid``). Line breaks
+    inside a cell become ``w:br`` (read back as "\n"); in the header, paragraphs. In a document made
+    from a base, the XML goes into the document as it is when the document is saved (``writer.defer``):
+    until then python-docx sees an empty table.
     """
     columns = len(header)
+    # Word reads the cells' widths (w:tcW), LibreOffice the grid's (w:gridCol): both are set, and the table's
+    # own width with a fixed layout, so neither re-flows the columns.
     if widths_mm:
         if len(widths_mm) != columns:
             raise ValueError(f"{len(widths_mm)} widths for {columns} columns")

@@ -242,8 +242,15 @@ class Base:
         return parts[self._main].document
 
 
+#: what XML 1.0 cannot carry (lxml refuses it where python-docx sets a text)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def xml_text(value: str) -> str:
-    """XML character data as lxml writes it."""
+    """XML character data as lxml writes it; ``ValueError`` for a character XML cannot carry (a control
+    character), as lxml raises when a text is set."""
+    if _NOT_XML.search(value):
+        raise ValueError(f"All strings must be XML compatible: no NULL bytes or control characters: {value!r}")
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
 
