@@ -38,7 +38,7 @@ def colophon(document, copied_to: list[str], printer: str, print_date: str) -> N
     whatever the text's indents."""
     _own_even_page_section(document)
     _tiny_paragraph(document)  # the page's first line (LibreOffice puts its page style there)
-    t = document.add_table(rows=0, cols=1)
+    t = document._body.add_table(0, 1, document._block_width)  # (Document.add_table would read the styles part for no style)
     lines = 0
     if copied_to:
         names = f"{'，'.join(copied_to)}。"

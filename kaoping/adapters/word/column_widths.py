@@ -18,10 +18,23 @@ CELL_SLACK_MM = 0.8
 SIZE_5 = Pt(10.5)
 
 
+class _CharEm(dict):
+    """Character → its width in em (CJK and full-width 1, others ½), looked up in Unicode once per character
+    (issue 29: a 反馈函's 90-row table measured every character of every cell through ``unicodedata``)."""
+
+    def __missing__(self, ch: str) -> float:
+        em = self[ch] = 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5
+        return em
+
+
+_CHAR_EM = _CharEm()
+
+
 def text_em(text: str) -> float:
     """Width of the widest line of ``text`` in em: CJK and full-width characters 1, others ½."""
-    return max((sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in line)
-                for line in text.split("\n")), default=0.0)
+    if "\n" not in text:
+        return sum(map(_CHAR_EM.__getitem__, text))
+    return max(sum(map(_CHAR_EM.__getitem__, line)) for line in text.split("\n"))
 
 
 #: A wrapping column is never narrower than this many characters (nor than its header), unless its
@@ -32,7 +45,7 @@ _FIT_STEPS = 32
 
 def _length_em(text: str) -> float:
     """Width of all of ``text`` in em, on one line: CJK and full-width characters 1, others ½."""
-    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.5 for ch in text if ch != "\n")
+    return sum(map(_CHAR_EM.__getitem__, text.replace("\n", "")))
 
 
 def fitted_widths(header: list[str], rows: list[list[str]], *, total_mm: float = TYPE_AREA_MM, size=SIZE_5,

@@ -15,7 +15,7 @@ from kaoping.adapters.word.layout import (
     _from_base,
     _lean_document,
     _style_fonts,
-    set_font,
+    add_run,
 )
 
 
@@ -43,10 +43,10 @@ def _form_document(landscape: bool):
 def form_title(document, text: str) -> None:
     paragraph = document.add_paragraph()
     paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    set_font(paragraph.add_run(text), TITLE_FONT, size=Pt(18))
+    add_run(paragraph, text, TITLE_FONT, size=Pt(18))
 
 
 def form_line(document, text: str, *, bold: bool = False, size=SIZE_SMALL_4, font: str = BODY_FONT):
     paragraph = document.add_paragraph()
-    set_font(paragraph.add_run(text), HEADING1_FONT if bold else font, size=size)
+    add_run(paragraph, text, HEADING1_FONT if bold else font, size=size)
     return paragraph

@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 
 from docxcompose.properties import CustomProperties
 
+from kaoping.adapters.word.writer import add_custom_properties
+
 PREFIX = "kaoping."
 
 
@@ -46,10 +48,13 @@ def verify(identity: FormIdentity, signature: str, key: bytes) -> bool:
 
 
 def write_identity(document, identity: FormIdentity, key: bytes) -> None:
+    values = {PREFIX + name: str(value) for name, value in asdict(identity).items()}
+    values[PREFIX + "signature"] = sign(identity, key)
+    if add_custom_properties(document, values):  # a new form: the part written at once
+        return
     props = CustomProperties(document)
-    for name, value in asdict(identity).items():
-        props[PREFIX + name] = str(value)
-    props[PREFIX + "signature"] = sign(identity, key)
+    for name, value in values.items():
+        props[name] = value
 
 
 def read_identity(document) -> tuple[FormIdentity | None, str]:

@@ -8,15 +8,18 @@ Asian text (``w:eastAsia``); every helper here sets it. Sizes in 号: 2号 = 22 
 from __future__ import annotations
 
 from copy import deepcopy
+from functools import lru_cache
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.simpletypes import ST_HpsMeasure
 from docx.shared import Emu, Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
 
+from kaoping.adapters.word import writer
 from kaoping.adapters.word.column_widths import (  # noqa: F401  (layout.fitted_widths, layout.text_em)
     CELL_MARGIN_MM,
     SIZE_5,
@@ -69,6 +72,16 @@ def set_font(run, east_asia: str, *, size=None, bold: bool | None = None, latin:
         run.font.color.rgb = color
 
 
+def add_run(paragraph, text: str, east_asia: str, *, size) -> None:
+    """``set_font(paragraph.add_run(text), east_asia, size=size)``, stamped from a cached run (issue 29: the
+    python-docx calls cost ~0.4 ms a run). Text with tabs or line breaks goes through python-docx, which
+    writes them as ``w:tab`` and ``w:br``."""
+    if "\t" in text or "\n" in text or "\r" in text:
+        set_font(paragraph.add_run(text), east_asia, size=size)
+    else:
+        paragraph._p.append(_run_element(text, east_asia, size))
+
+
 def _style_fonts(style, east_asia: str, size) -> None:
     style.font.name = LATIN_FONT
     style.font.size = size
@@ -78,7 +91,7 @@ def _style_fonts(style, east_asia: str, size) -> None:
 # --------------------------------------------------------------------------- 公文 pages
 
 
-_BASES: dict[str, object] = {}
+_BASES: dict[str, writer.Base] = {}
 
 
 def _lean_document():
@@ -97,10 +110,11 @@ def _lean_document():
 
 
 def _from_base(key: str, make):
-    """A fresh document: a deep copy of a prepared base (half the cost of building one)."""
+    """A fresh document with the content of a base prepared once per process (``writer.Base``: as a deep copy of
+    it would be, without copying its 350 KB of styles)."""
     if key not in _BASES:
-        _BASES[key] = make()
-    return deepcopy(_BASES[key])
+        _BASES[key] = writer.Base(make())
+    return _BASES[key].new()
 
 
 def official_document():
@@ -167,25 +181,29 @@ _PARAS: dict[tuple, object] = {}
 
 
 def _para(document, text: str = "", *, font: str = BODY_FONT, size=SIZE_3, align=None, indent_chars: float = 0,
-          bold: bool | None = None, color=None, line=BODY_LINE):
-    """A paragraph stamped from a cached prototype (formatting it through python-docx costs ~0.7 ms)."""
-    key = (font, size, align, indent_chars, bold, color, line, bool(text))
+          bold: bool | None = None, color=None, line=BODY_LINE, right_indent=None, keep_with_next: bool = False):
+    """A paragraph stamped from a cached prototype (formatting it through python-docx costs ~0.7 ms), appended to
+    the body (``right_indent``, ``keep_with_next``: set on the prototype, after the rest, as callers set them)."""
+    key = (font, size, align, indent_chars, bold, color, line, bool(text), right_indent, keep_with_next)
     if key not in _PARAS:
         _PARAS[key] = _format_para(Document(), "x" if text else "", font=font, size=size, align=align,
-                                   indent_chars=indent_chars, bold=bold, color=color, line=line)._p
-    paragraph = document.add_paragraph()
+                                   indent_chars=indent_chars, bold=bold, color=color, line=line,
+                                   right_indent=right_indent, keep_with_next=keep_with_next)._p
     element = deepcopy(_PARAS[key])
-    paragraph._p.getparent().replace(paragraph._p, element)
-    paragraph._p = paragraph._element = element
+    document.element.body._insert_p(element)
     if text:
-        t = element.find(f"{qn('w:r')}/{qn('w:t')}")
+        t = element.find(_RUN_TEXT)
         t.text = text
         if text != text.strip():
             t.set(qn("xml:space"), "preserve")
-    return paragraph
+    return Paragraph(element, document._body)
 
 
-def _format_para(document, text: str, *, font, size, align, indent_chars, bold, color, line):
+_RUN_TEXT = f"{qn('w:r')}/{qn('w:t')}"
+
+
+def _format_para(document, text: str, *, font, size, align, indent_chars, bold, color, line, right_indent=None,
+                 keep_with_next=False):
     paragraph = document.add_paragraph()
     if align is not None:
         paragraph.alignment = align
@@ -196,6 +214,10 @@ def _format_para(document, text: str, *, font, size, align, indent_chars, bold, 
         fmt.first_line_indent = Pt(16 * indent_chars)
     if text:
         set_font(paragraph.add_run(text), font, size=size, bold=bold, color=color)
+    if right_indent is not None:
+        fmt.right_indent = right_indent
+    if keep_with_next:
+        fmt.keep_with_next = True
     return paragraph
 
 
@@ -229,8 +251,7 @@ def document_number(document, number: str) -> None:
 
 def draft_mark(document, text: str = "征求意见稿") -> None:
     """A preview's mark (征求意见稿 / 草稿), 3号黑体 at the top right: the document has no number yet."""
-    paragraph = _para(document, text, font=HEADING1_FONT, align=WD_ALIGN_PARAGRAPH.RIGHT)
-    paragraph.paragraph_format.right_indent = Pt(16)
+    _para(document, text, font=HEADING1_FONT, align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16))
 
 
 def number_and_signer(document, number: str, signer: str) -> None:
@@ -262,8 +283,7 @@ def letter_head(document, issuer: str, number: str) -> None:
         edge.set(qn(key), value)
     borders.append(edge)
     ppr.append(borders)
-    number_line = _para(document, number or "　", align=WD_ALIGN_PARAGRAPH.RIGHT)
-    number_line.paragraph_format.right_indent = Pt(16)
+    _para(document, number or "　", align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16))
     _para(document)
 
 
@@ -292,21 +312,17 @@ def body(document, text: str):
 def heading(document, text: str, level: int):
     """一、 黑体 / （一） 楷体 / 1. 仿宋 (bold) — the three heading levels of GB/T 9704."""
     font = {1: HEADING1_FONT, 2: HEADING2_FONT, 3: BODY_FONT}[level]
-    paragraph = _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None)
-    if level < 3:  # a heading never ends a page
-        paragraph.paragraph_format.keep_with_next = True
-    return paragraph
+    # a heading (一、 and （一）) never ends a page
+    return _para(document, text, font=font, indent_chars=2, bold=True if level == 3 else None, keep_with_next=level < 3)
 
 
 def signature_and_date(document, issuer: str, date_text: str) -> None:
     """发文机关署名 and 成文日期 (2022年7月15日), right-aligned, 4 characters from the edge, below a
     blank seal area (印章 is stamped by the office; kaoping never prints one)."""
     for _ in range(3):  # kept with what follows: the seal area, 署名 and date (and the 附注) stay on one page
-        _para(document).paragraph_format.keep_with_next = True
+        _para(document, keep_with_next=True)
     for text in (issuer, date_text):
-        paragraph = _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        paragraph.paragraph_format.right_indent = Pt(16 * 4)
-        paragraph.paragraph_format.keep_with_next = True
+        _para(document, text, align=WD_ALIGN_PARAGRAPH.RIGHT, right_indent=Pt(16 * 4), keep_with_next=True)
 
 
 #: The type area's height: 297 − 37 − 35 mm. A picture is at most this high less two lines (its own
@@ -367,100 +383,79 @@ def table(document, header: list[str], rows: list[list[str]], *, widths_mm: list
     """A bordered table with a bold header row, text in 仿宋 (tables are not 28.95-pt lines).
 
     ``shaded_columns`` are greyed: the cells kaoping fills in and people must not change.
-    Rows are stamped from one formatted prototype row (a copy of its XML per row, text set
-    directly): python-docx's cell API costs ~1 ms a cell, which a 90-row form cannot afford.
-    Line breaks inside a cell become ``w:br`` (read back as "\n").
+    The table is written as one XML string (issue 29): python-docx's cell API costs ~1 ms a cell, and
+    copying a prototype row per row was still most of a 90-row form. The XML is what python-docx's
+    table with formatted cells gave: a fixed layout, a header row repeated on each page, rows that do
+    not split across pages, each cell single-spaced off the line grid (``_off_grid``). Line breaks
+    inside a cell become ``w:br`` (read back as "\n"); in the header, paragraphs. In a document made
+    from a base, the XML goes into the document as it is when the document is saved (``writer.defer``):
+    until then python-docx sees an empty table.
     """
-    t = document.add_table(rows=1, cols=len(header))
-    style = OxmlElement("w:tblStyle")  # "Table Grid" (t.style = … looks the name up: 2 ms)
-    style.set(qn("w:val"), "TableGrid")
-    t._tbl.tblPr.insert(0, style)
-    t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    t.autofit = False  # w:tblLayout fixed
-    _cell_margins(t)
-    for cell, text in zip(t.rows[0].cells, header, strict=True):
-        _cell_text(cell, text, header_font, size, align=WD_ALIGN_PARAGRAPH.CENTER)
-        _shade(cell, "D9D9D9")
-    _repeat_header(t.rows[0])
+    columns = len(header)
+    # Word reads the cells' widths (w:tcW), LibreOffice the grid's (w:gridCol): both are set, and the table's
+    # own width with a fixed layout, so neither re-flows the columns.
     if widths_mm:
-        # Word reads the cells' widths (w:tcW), LibreOffice the grid's (w:gridCol): set both,
-        # and the table's own width with a fixed layout so neither re-flows the columns.
-        for column, width in zip(t.columns, widths_mm, strict=True):
-            column.width = Mm(width)
-        for cell, width in zip(t.rows[0].cells, widths_mm, strict=True):
-            cell.width = Mm(width)
-        _table_width(t, sum(widths_mm))
-    if not rows:
-        return t
-    prototype = t.add_row()
-    prototype._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))  # a row of two lines stays on one page
-    for index, cell in enumerate(prototype.cells):
-        _cell_text(cell, "\u200b", font, size)
-        if index in shaded_columns:
-            _shade(cell, "EDEDED")
-        if widths_mm:
-            cell.width = Mm(widths_mm[index])
-    proto_tr = prototype._tr
-    body = proto_tr.getparent()
-    proto_tr.getparent().remove(proto_tr)
-    w_t, w_r, w_br = qn("w:t"), qn("w:r"), qn("w:br")
-    for values in rows:
-        tr = deepcopy(proto_tr)
-        for text_el, value in zip(tr.iter(w_t), values, strict=True):
-            _set_run_text(text_el, str(value), w_r, w_br)
-        body.append(tr)
-    return t
+        if len(widths_mm) != columns:
+            raise ValueError(f"{len(widths_mm)} widths for {columns} columns")
+        twips = [Mm(width).twips for width in widths_mm]
+        table_width = f'<w:tblW w:type="dxa" w:w="{round(Mm(sum(widths_mm)).twips)}"/>'
+    else:  # python-docx's default: the text width shared equally
+        twips = [Emu(document._block_width // columns).twips] * columns
+        table_width = '<w:tblW w:type="auto" w:w="0"/>'
+    margin = round(Mm(CELL_MARGIN_MM).twips)
+    head_rpr, body_rpr = _rpr_xml(header_font, size), _rpr_xml(font, size)
+    parts = [f'<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/>{table_width}<w:jc w:val="center"/>'
+             f'<w:tblLayout w:type="fixed"/><w:tblCellMar><w:left w:w="{margin}" w:type="dxa"/>'
+             f'<w:right w:w="{margin}" w:type="dxa"/></w:tblCellMar><w:tblLook w:firstColumn="1" w:firstRow="1" '
+             f'w:lastColumn="0" w:lastRow="0" w:noHBand="0" w:noVBand="1" w:val="04A0"/></w:tblPr><w:tblGrid>',
+             *(f'<w:gridCol w:w="{w}"/>' for w in twips), "</w:tblGrid><w:tr><w:trPr><w:tblHeader w:val=\"true\"/></w:trPr>"]
+    for text, w in zip(header, twips, strict=True):
+        parts.append(f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/><w:shd w:val="clear" w:color="auto" w:fill="D9D9D9"/>'
+                     "</w:tcPr>")
+        for line in text.split("\n") if text else [""]:
+            parts.append(f"<w:p><w:pPr>{_CELL_PPR}<w:jc w:val=\"center\"/></w:pPr>")
+            if line:
+                parts.append(f"<w:r>{head_rpr}{_t_xml(line)}</w:r>")
+            parts.append("</w:p>")
+        parts.append("</w:tc>")
+    parts.append("</w:tr>")
+    if rows:
+        opening = [f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{w}"/>'
+                   + ('<w:shd w:val="clear" w:color="auto" w:fill="EDEDED"/>' if index in shaded_columns else "")
+                   + f"</w:tcPr><w:p><w:pPr>{_CELL_PPR}</w:pPr><w:r>{body_rpr}" for index, w in enumerate(twips)]
+        closing = "</w:r></w:p></w:tc>"
+        for values in rows:
+            if len(values) != columns:
+                raise ValueError(f"a row of {len(values)} cells in a table of {columns} columns")
+            parts.append("<w:tr><w:trPr><w:cantSplit/></w:trPr>")  # a row of two lines stays on one page
+            for start, value in zip(opening, values):
+                parts += (start, _cell_runs_xml(str(value)), closing)
+            parts.append("</w:tr>")
+    parts.append("</w:tbl>")
+    document.element.body._insert_tbl(writer.defer(document, "w:tbl", "".join(parts)))
 
 
-def _cell_margins(t) -> None:
-    margins = OxmlElement("w:tblCellMar")
-    for side in ("left", "right"):
-        edge = OxmlElement(f"w:{side}")
-        edge.set(qn("w:w"), str(round(Mm(CELL_MARGIN_MM).twips)))
-        edge.set(qn("w:type"), "dxa")
-        margins.append(edge)
-    look = t._tbl.tblPr.find(qn("w:tblLook"))  # schema order: … tblLayout, tblCellMar, tblLook
-    if look is not None:
-        look.addprevious(margins)
-    else:
-        t._tbl.tblPr.append(margins)
+#: a table cell's paragraph properties: off the line grid, single spacing (``_cell_text``)
+_CELL_PPR = '<w:snapToGrid w:val="0"/><w:spacing w:line="240" w:lineRule="auto"/>'
 
 
-def _table_width(t, width_mm: float) -> None:
-    tbl_pr = t._tbl.tblPr
-    tbl_w = tbl_pr.find(qn("w:tblW"))
-    if tbl_w is None:
-        tbl_w = OxmlElement("w:tblW")
-        tbl_pr.append(tbl_w)
-    tbl_w.set(qn("w:type"), "dxa")
-    tbl_w.set(qn("w:w"), str(round(Mm(width_mm).twips)))
+def _rpr_xml(font: str, size) -> str:
+    """The ``w:rPr`` of ``set_font(run, font, size=size)`` as XML text."""
+    return (f'<w:rPr><w:rFonts w:ascii="{LATIN_FONT}" w:hAnsi="{LATIN_FONT}" w:eastAsia="{writer.xml_attribute(font)}"/>'
+            f'<w:sz w:val="{ST_HpsMeasure.convert_to_xml(size)}"/></w:rPr>')
 
 
-def _set_run_text(text_el, value: str, w_r, w_br) -> None:
-    lines = value.split("\n")
-    text_el.text = lines[0]
-    if lines[0] != lines[0].strip() or not lines[0]:
-        text_el.set(qn("xml:space"), "preserve")
-    run = text_el.getparent()
-    anchor = text_el
-    for line in lines[1:]:
-        br = OxmlElement("w:br")
-        anchor.addnext(br)
-        t = OxmlElement("w:t")
-        t.set(qn("xml:space"), "preserve")
-        t.text = line
-        br.addnext(t)
-        anchor = t
-    del run
+def _t_xml(text: str) -> str:
+    """A ``w:t`` of ``text`` (kept as typed where it starts or ends with blanks, or is empty)."""
+    space = ' xml:space="preserve"' if not text or text != text.strip() else ""
+    return f"<w:t{space}>{writer.xml_text(text)}</w:t>"
 
 
-def _shade(cell, fill: str) -> None:
-    tcpr = cell._tc.get_or_add_tcPr()
-    shading = OxmlElement("w:shd")
-    shading.set(qn("w:val"), "clear")
-    shading.set(qn("w:color"), "auto")
-    shading.set(qn("w:fill"), fill)
-    tcpr.append(shading)
+@lru_cache(maxsize=16384)  # a province's forms repeat the same indicator texts, names and dates 600 times
+def _cell_runs_xml(value: str) -> str:
+    """What ``_set_run_text`` makes of a body cell's run: the first line, then a ``w:br`` and a kept ``w:t`` each."""
+    first, *more = value.split("\n")
+    return _t_xml(first) + "".join(f'<w:br/><w:t xml:space="preserve">{writer.xml_text(line)}</w:t>' for line in more)
 
 
 _RUNS: dict[tuple, object] = {}
@@ -508,13 +503,6 @@ def _off_grid(paragraph) -> None:
         spacing.addprevious(snap)
     else:
         ppr.append(snap)
-
-
-def _repeat_header(row) -> None:
-    trpr = row._tr.get_or_add_trPr()
-    flag = OxmlElement("w:tblHeader")
-    flag.set(qn("w:val"), "true")
-    trpr.append(flag)
 
 
 def fill_cell(cell, text: str, *, font: str = BODY_FONT, size=SIZE_5) -> None:

@@ -9,7 +9,6 @@ the ``IssuedForm`` record and the audit entry.
 from __future__ import annotations
 
 import hashlib
-import io
 import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,7 +19,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import write_atomically, write_bytes_atomically
-from kaoping.adapters.word import form_page, layout
+from kaoping.adapters.word import form_page, layout, writer
 from kaoping.adapters.word.identity import FormIdentity, rows_digest, write_identity
 from kaoping.domain.clock import local_date
 from kaoping.domain.errors import InvalidInput
@@ -71,17 +70,15 @@ def render_job(job: FormJob) -> bytes:
     kind = kind_spec(spec.kind)
     document = form_page.form_document(landscape=kind.landscape)
     header = document.sections[0].header.paragraphs[0]
-    layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {identity.version} 版） 请勿删改本表的编号、单位、指标等灰色栏目"),
-                    layout.BODY_FONT, size=layout.SIZE_5)
+    layout.add_run(header, f"表单编号：{identity.form_no}（第 {identity.version} 版） 请勿删改本表的编号、单位、指标等灰色栏目",
+                   layout.BODY_FONT, size=layout.SIZE_5)
     deadline_text = f"{deadline.year}年{deadline.month}月{deadline.day}日" if deadline else "见通知"
     form_page.form_title(document, job.title)
     kind.render(document, spec, form_no=identity.form_no, deadline_text=deadline_text, office=job.office)
     write_identity(document, identity, job.key)
     document.core_properties.title = job.title
     document.core_properties.author = job.office
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 def form_title(view: CycleView, kind: FormKind) -> str:
@@ -96,10 +93,14 @@ def render(spec: FormSpec, view: CycleView, identity: FormIdentity, key: bytes, 
 # --------------------------------------------------------------------------- issuing
 
 
-def _next_form_no(session: Session, cycle: Cycle, kind: FormKind) -> str:
-    count = session.exec(select(func.count(func.distinct(IssuedForm.form_no))).where(IssuedForm.cycle_id == cycle.id,
-                                                                                      IssuedForm.kind == kind)).one()
-    return f"{cycle.code}-{kind_spec(kind).code}{count + 1:03d}"
+def _form_no_count(session: Session, cycle: Cycle, kind: FormKind) -> int:
+    """How many form numbers the cycle has given forms of this kind."""
+    return session.exec(select(func.count(func.distinct(IssuedForm.form_no))).where(IssuedForm.cycle_id == cycle.id,
+                                                                                     IssuedForm.kind == kind)).one()
+
+
+def _form_no(cycle: Cycle, kind: FormKind, serial: int) -> str:
+    return f"{cycle.code}-{kind_spec(kind).code}{serial:03d}"
 
 
 def build_forms(
@@ -124,10 +125,16 @@ def build_forms(
     # First the numbers and records, here; then every file, wherever ``fanout`` renders them (a pure function
     # of its job); then the files written and their digests recorded, in the order of the specs.
     planned = []
+    # The forms in force, read once (not a query per subject), and the count of numbers given so far, counted on
+    # as new numbers are given (not asked again for every form): a new form's number is the count + 1.
+    currents: dict[str, IssuedForm] = {}
+    for issued in session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
+                                                        IssuedForm.current)):
+        currents.setdefault(issued.subject, issued)
+    numbers = _form_no_count(session, cycle, kind)
     for spec in specs:
         digest = rows_digest(spec.identity_rows)
-        current = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.kind == kind,
-                                                        IssuedForm.subject == spec.subject, IssuedForm.current)).first()
+        current = currents.get(spec.subject)
         created = current is None or current.rows_digest != digest or current.deadline != deadline
         if not created:
             form = current
@@ -136,14 +143,17 @@ def build_forms(
                 current.current = False
                 session.add(current)
                 session.flush()
+            else:
+                numbers += 1
             form = IssuedForm(
                 cycle_id=cycle.id, kind=kind, subject=spec.subject, subject_unit_id=spec.subject_unit_id,
                 version=(current.version + 1) if current else 1,
-                form_no=current.form_no if current else _next_form_no(session, cycle, kind),
+                form_no=current.form_no if current else _form_no(cycle, kind, numbers),
                 rows=spec.identity_rows, rows_digest=digest, deadline=deadline, issued_by=actor,
             )
             session.add(form)
             session.flush()
+            currents[spec.subject] = form
         identity = FormIdentity(cycle.code, str(kind), spec.subject, form.version, form.form_no, digest)
         planned.append((spec, form, created, FormJob(spec, title, identity, key, deadline, settings.office_name)))
     files = fanout(render_job, [job for *_, job in planned])

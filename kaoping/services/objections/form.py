@@ -10,7 +10,6 @@ to correct; recording the objections is ``kaoping.services.objections.record``'s
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,7 @@ from datetime import date
 from sqlmodel import Session
 
 from kaoping.adapters.uploads import Upload
-from kaoping.adapters.word import form_page, layout
+from kaoping.adapters.word import form_page, layout, writer
 from kaoping.adapters.word.identity import (
     FormIdentity,
     rows_digest,
@@ -67,8 +66,8 @@ def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date,
     identity = _identity(cycle, unit, version)
     document = form_page.form_document(landscape=True)
     header = document.sections[0].header.paragraphs[0]
-    layout.set_font(header.add_run(f"表单编号：{identity.form_no}（第 {version} 版） 请勿删改本表的编号和单位"),
-                    layout.BODY_FONT, size=layout.SIZE_5)
+    layout.add_run(header, f"表单编号：{identity.form_no}（第 {version} 版） 请勿删改本表的编号和单位",
+                   layout.BODY_FONT, size=layout.SIZE_5)
     title = f"{cycle_label(cycle)}数字政府建设考评初步结果{LABEL}"
     form_page.form_title(document, title)
     form_page.form_line(document, f"提出单位：{unit.name}　　考评周期：{cycle_label(cycle)}　　表单编号：{identity.form_no}"
@@ -87,9 +86,7 @@ def build(settings: Settings, cycle: Cycle, unit: CycleUnit, *, closes_on: date,
     write_identity(document, identity, settings.secret_key.get_secret_value().encode("utf-8"))
     document.core_properties.title = title
     document.core_properties.author = settings.office_name
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 # --------------------------------------------------------------------------- reading it back

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import layout, writer
 from kaoping.adapters.word.colophon import colophon
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.scoring import fmt, round_half_up
@@ -103,13 +103,13 @@ def build_annual_reports(session: Session, settings: Settings, year: int, out_di
     colophon(tongbao, copy_list(settings, settings.tongbao_copy, settings.tongbao_to), settings.issuer_name,
              chinese_date(signed))
     tongbao_path = out_dir / f"{year}年度数字政府建设考评结果通报.docx"
-    tongbao.save(tongbao_path)
+    writer.save(tongbao, tongbao_path)
     baogao, meta = _official(settings, baogao_no, facts, "annual_baogao.txt.j2", {}, signed, signer=filled(settings, "report_signer"))
     _attachment(baogao, meta["attachment"], rows, table=annual_table)
     colophon(baogao, copy_list(settings, settings.report_copy, settings.report_to), settings.issuer_name,
              chinese_date(signed))
     baogao_path = out_dir / f"{year}年度数字政府建设考评情况报告.docx"
-    baogao.save(baogao_path)
+    writer.save(baogao, baogao_path)
     workbook = out_dir / f"{year}年度数字政府建设考评结果（实绩考核）.xlsx"
     write_xlsx(rows, workbook, title=f"{year}年度数字政府建设考评结果",
                note=rounding_note_of(session, get_cycle(session, f"{year}H2"), annual=True))

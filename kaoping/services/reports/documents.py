@@ -7,7 +7,6 @@ without touching code); this module supplies the figures and lays the text out.
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
@@ -21,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import layout, writer
 from kaoping.adapters.word.colophon import colophon
 from kaoping.domain.clock import chinese_date, local_date
 from kaoping.domain.errors import Conflict, KaopingError
@@ -409,7 +408,7 @@ def _finish(document, meta: dict, rows: list[dict], table, copied_to: list[str],
     _attachment(document, meta["attachment"], rows, table=table)
     colophon(document, copied_to, settings.issuer_name, chinese_date(signed))
     stamp(document, anchor)
-    document.save(path)
+    writer.save(document, path)
     return path
 
 
@@ -502,12 +501,17 @@ class LetterJob:
         return f"{self.result.unit.code}-{self.result.unit.short_name}-反馈函.docx"
 
 
+#: a 反馈函 lists as needing improvement the items scored below 90 % of their points
+_IMPROVE_BELOW = Fraction(9, 10)
+
+
 def render_letter(job: LetterJob) -> bytes:
     """The Word file of one 反馈函: a pure function of its job (no database, no settings, no clock)."""
     result, row, places, titles, disclosed = job.result, job.row, job.places, job.titles, job.disclosed
     improve = []
-    for item in sorted(result.items, key=lambda i: (i.value / i.points if i.points else 1, i.number)):
-        if item.points and item.value / item.points < Fraction(9, 10):
+    rates = [(item.value / item.points if item.points else 1, item.number, item) for item in result.items]  # once each
+    for rate, _, item in sorted(rates, key=lambda r: r[:2]):
+        if item.points and rate < _IMPROVE_BELOW:
             notes = "；".join(v.note for v in item.lead_scores.values() if v.note)
             improve.append({"number": item.number, "title": titles.get(item.number, ""),
                             "score": score_text(item.value, item.points, places),
@@ -550,9 +554,7 @@ def render_letter(job: LetterJob) -> bytes:
     layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))
     layout.note(document, disclosed["contact"])
     stamp(document, job.anchor)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 def letter_job(settings, result, row, inputs, period, group_counts, signed, disclosed: dict, *, number: str,

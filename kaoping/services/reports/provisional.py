@@ -4,7 +4,6 @@ deduction, and how to object. No 文号: the published 反馈函 takes its numbe
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -14,7 +13,7 @@ from sqlmodel import Session, select
 
 from kaoping.adapters.fanout import Fanout, serial
 from kaoping.adapters.files import write_bytes_atomically
-from kaoping.adapters.word import layout
+from kaoping.adapters.word import layout, writer
 from kaoping.domain.clock import chinese_date
 from kaoping.domain.errors import Conflict
 from kaoping.domain.labels import GROUP_LABELS
@@ -109,9 +108,7 @@ def render_provisional(job: ProvisionalJob) -> bytes:
     _render_text(document, _template("fankui_draft.txt.j2").render(**facts), {"items": items})
     layout.signature_and_date(document, job.issuer_name, chinese_date(job.signed))
     layout.note(document, job.contact)
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    return writer.docx_bytes(document)
 
 
 def build_provisional_letters(session: Session, settings: Settings, cycle: Cycle, out_dir: Path, *, signed: date,
