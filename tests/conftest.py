@@ -171,18 +171,13 @@ def cli_env(settings: Settings) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def sqlite_initialized_template(tmp_path_factory) -> Path:
     """`kaoping init` once per session on SQLite; tests get a copy of the file (~0.4 s each saved)."""
-    import sqlite3
-
     from tests.factories import initialize
 
     folder = tmp_path_factory.mktemp("template")
     path = folder / "initialized.sqlite3"
     url = f"sqlite:///{path}"
     initialize(Settings(database_url=url, var_dir=folder / "var", environment="development", _env_file=None))
-    db.dispose_engine(url)
-    with sqlite3.connect(path) as connection:  # fold the WAL into the file before copying it
-        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return path
+    return snapshots.settle_sqlite(url)
 
 
 @pytest.fixture(scope="session")
@@ -192,15 +187,7 @@ def pg_initialized_script(tmp_path_factory) -> str:
     catalog), rendered with their values into one script. Replaying it into an empty schema takes
     one round trip (~0.3 s) instead of running the migrations and the imports (~1–2.5 s a test).
     Checked once here: the replayed copy equals the original, table by table."""
-    from sqlalchemy import event
-
     from tests.factories import initialize
-
-    writes: list[tuple[str, object, bool]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads (and xact locks) change nothing
-            writes.append((statement, parameters, executemany))
 
     schemas = [f"t_{uuid.uuid4().hex[:12]}" for _ in range(2)]
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
@@ -210,10 +197,8 @@ def pg_initialized_script(tmp_path_factory) -> str:
                 conn.execute(text(f'CREATE SCHEMA "{schema}"'))
         original = Settings(database_url=_pg_schema_url(schemas[0]), var_dir=tmp_path_factory.mktemp("pg-init") / "var",
                             environment="development", _env_file=None)
-        engine = db.get_engine(original)
-        event.listen(engine, "before_cursor_execute", record)
-        initialize(original)
-        event.remove(engine, "before_cursor_execute", record)
+        with snapshots.recorded_writes(original.database_url) as writes:
+            initialize(original)
         script = render_script(original.database_url, writes)
         db.dispose_engine(original.database_url)
         copy = _pg_schema_url(schemas[1])

@@ -16,7 +16,8 @@ import hashlib
 import shutil
 import sqlite3
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,11 +73,11 @@ def reuse(settings: Settings, key: tuple | None, folder: Path, build: Callable[[
     reference = _initialized.get(kind)
     if key is None or _recording or reference is None or fingerprint(settings) != reference:
         return build()  # (a build being recorded builds what it calls too: a copy would not be recorded)
-    # What else the build depends on: the settings (the secret that seals the audit chain, the environment, a
-    # second place for the anchors …), all but where this test's database and files are.
     clock = _clock()
     if clock is None:
         return build()
+    # What else the build depends on: the clock, the settings (the secret that seals the audit chain, the
+    # environment, a second place for the anchors …), all but where this test's database and files are.
     key = (kind, key, clock, _depends_on(settings))
     snapshot = _snapshots.get(key)
     if snapshot is None:
@@ -130,25 +131,11 @@ def _build_and_keep(settings: Settings, build: Callable[[], dict[str, Path]]) ->
     _folder = _folder or Path(tempfile.mkdtemp(prefix="kaoping-snapshots-"))
     if backend(settings) == "sqlite":
         result = build()
-        path = Path(settings.database_url.removeprefix("sqlite:///"))
-        db.dispose_engine(settings.database_url)
-        with sqlite3.connect(path) as connection:  # fold the WAL into the file before copying it
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         copy = _folder / f"{len(_snapshots)}.sqlite3"
-        shutil.copyfile(path, copy)
+        shutil.copyfile(settle_sqlite(settings.database_url), copy)
         return Snapshot(fingerprint(settings), _files(result), database=copy)
-    writes: list[tuple[str, object, bool]] = []
-
-    def keep(conn, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads (and xact locks) change nothing
-            writes.append((statement, parameters, executemany))
-
-    engine = db.engine_for(settings.database_url)
-    event.listen(engine, "before_cursor_execute", keep)
-    try:
+    with recorded_writes(settings.database_url) as writes:
         result = build()
-    finally:
-        event.remove(engine, "before_cursor_execute", keep)
     return Snapshot(fingerprint(settings), _files(result), script=render_script(settings.database_url, writes))
 
 
@@ -167,6 +154,33 @@ def _restore(settings: Settings, snapshot: Snapshot) -> None:
 
 def _files(result: dict[str, Path]) -> dict[str, tuple[str, bytes]]:
     return {key: (Path(path).name, Path(path).read_bytes()) for key, path in result.items()}
+
+
+@contextmanager
+def recorded_writes(url: str) -> Iterator[list]:
+    """The statements that change something, sent through ``url``'s engine within the block (reads and xact
+    locks change nothing): ``render_script`` turns them into a script."""
+    writes: list[tuple[str, object, bool]] = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):
+            writes.append((statement, parameters, executemany))
+
+    engine = db.engine_for(url)
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        yield writes
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+
+
+def settle_sqlite(url: str) -> Path:
+    """Close ``url``'s connections and fold the WAL into the file (ready to be copied); the file's path."""
+    path = Path(url.removeprefix("sqlite:///"))
+    db.dispose_engine(url)
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
 
 
 def render_script(url: str, writes) -> str:
