@@ -72,6 +72,47 @@ def test_under_limit_bomb_is_refused_while_streaming():
     assert "数量异常庞大" in str(refused.value)
 
 
+def _document(body: bytes, doctype: bytes = b"") -> bytes:
+    """A .docx of one part, stored (not compressed: a repetitive body would trip the compression-ratio check first)."""
+    return zip_bytes({"word/document.xml": b'<?xml version="1.0" encoding="UTF-8"?>' + doctype
+                      + b'<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>'
+                      + body + b"</w:body></w:document>"}, stored={"word/document.xml"})
+
+
+def test_elements_are_counted_across_the_chunks_of_a_part():
+    """The count is read from the bytes ("<" not followed by "/"), a megabyte at a time: a closing tag cut
+    between two chunks is not an element, an element cut between them is one, exactly at the limit."""
+    from kaoping.adapters.uploads import _XmlCheck
+
+    xml = b"<a>" + b"<b>x</b>" * 1000 + b"<c/></a>"
+    for cut in range(1, 40):
+        check = _XmlCheck(1002)
+        for start in range(0, len(xml), cut):
+            check.feed(xml[start:start + cut])
+        assert check.close() == 1002
+    with pytest.raises(OverflowError):
+        check = _XmlCheck(1001)
+        check.feed(xml)
+        check.close()
+
+
+def test_a_part_that_declares_entities_is_counted_as_they_expand():
+    """An entity could expand into elements the bytes do not show: a part that declares one (Office never
+    does) is counted element by element — and a small one that stays within every limit is read."""
+    entity = b'<!DOCTYPE w:document [<!ENTITY p "<w:p/><w:p/><w:p/>">]>'
+    check_office_zip(Upload("small.docx", _document(b"&p;" * 10, entity)))
+    many = b'<!DOCTYPE w:document [<!ENTITY p "' + b"<w:p/>" * 20 + b'">]>'
+    with pytest.raises(InvalidInput) as refused:  # 0.5 MB that expands to 3.2 million elements (40×: within expat's own bound)
+        check_office_zip(Upload("entities.docx", _document(b"&p;" * 160_000, many)))
+    assert "数量异常庞大" in str(refused.value)
+
+
+def test_a_part_that_is_not_well_formed_xml_is_refused_as_corrupt():
+    with pytest.raises(InvalidInput) as refused:
+        check_office_zip(Upload("broken.docx", _document(b"<w:p><w:r></w:p>")))
+    assert "已损坏" in str(refused.value) and "word/document.xml 不是有效的 XML" in str(refused.value)
+
+
 def test_member_larger_than_declared_is_refused():
     data = bytearray(zip_bytes({"word/document.xml": b"<w:document/>" + b" " * 5000}))
     # Shrink the declared size in the central directory: the stream yields more than it says.

@@ -36,3 +36,31 @@ def test_fast_table_reader_reads_what_python_docx_reads():
     table.cell(2, 0).merge(table.cell(2, 1))  # merged cells: python-docx's reading, repeated per column
     assert table._tbl.xpath(".//w:gridSpan")
     assert table_rows(table) == slow(table) and len(table_rows(table)[2]) == 3
+
+
+def test_a_part_read_whole_and_one_read_as_a_stream_give_the_same_tables():
+    """``read_tables`` parses an ordinary document.xml whole and a large one row by row: the two must
+    read the same rows — merged cells repeated and marked, a table nested in a cell not taken as a table
+    of its own, the tables in body order with paragraphs between them."""
+    import io
+
+    from kaoping.adapters.word.package import read_tables
+
+    document = docx.Document()
+    first = document.add_table(rows=3, cols=3)
+    for r, row in enumerate(first.rows):
+        for c, cell in enumerate(row.cells):
+            cell.text = f"{r}-{c}"
+    first.cell(1, 0).merge(first.cell(1, 1))
+    first.cell(2, 2).add_table(rows=1, cols=2).cell(0, 0).text = "嵌套"
+    document.add_paragraph("两表之间")
+    second = document.add_table(rows=2, cols=2)
+    second.cell(1, 1).paragraphs[0].add_run("甲").add_tab()
+    buffer = io.BytesIO()
+    document.save(buffer)
+    whole = read_tables(buffer.getvalue())
+    streamed = read_tables(buffer.getvalue(), whole_parse_bytes=0)
+    assert [(t.rows, t.merged) for t in whole] == [(t.rows, t.merged) for t in streamed]
+    assert [t.merged for t in whole] == [True, False] and len(whole) == 2
+    assert whole[0].rows[1][0] == whole[0].rows[1][1] == "1-0\n1-1"  # the merged cell, in each column it covers
+    assert whole[0].rows[2][2] == "2-2" and whole[1].rows[1][1] == "甲"  # a nested table is not the cell's text

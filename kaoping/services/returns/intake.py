@@ -120,10 +120,12 @@ def allowed_senders(session: Session, settings: Settings, cycle: Cycle, form: Is
 
 def _last_accepted(session: Session, form: IssuedForm) -> ReceivedFile | None:
     """The file last accepted for this form (its number, any version)."""
-    candidates = session.exec(select(ReceivedFile).where(ReceivedFile.purpose == f"intake.{form.kind}",
-                                                         ReceivedFile.status == "accepted")
-                              .order_by(ReceivedFile.id.desc())).all()
-    return next((r for r in candidates if (r.details or {}).get("form_no") == form.form_no), None)
+    # The form's number is picked out of the JSON by the database (SQLite's json_extract, PostgreSQL's ->>):
+    # decoding every accepted file's details in Python made each intake slower than the one before.
+    return session.exec(select(ReceivedFile).where(ReceivedFile.purpose == f"intake.{form.kind}",
+                                                   ReceivedFile.status == "accepted",
+                                                   ReceivedFile.details["form_no"].as_string() == form.form_no)
+                        .order_by(ReceivedFile.id.desc())).first()
 
 
 # --------------------------------------------------------------------------- one returned form
