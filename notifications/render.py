@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from kaoping.models.types import utcnow
@@ -46,7 +47,11 @@ def due(day: date, settings: Settings, *, weekday: bool = True) -> str:
     return text if weekday else text.partition("（")[0]
 
 
+@cache
 def _environment(autoescape: bool) -> Environment:
+    """One environment of each kind per process, so a template is compiled once (a new one for each email
+    compiled its two templates again: ~9 ms of each of the 6,000 emails of a province's cycle). Jinja still
+    looks at a template file's time on each use and compiles it again when it was edited."""
     return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, trim_blocks=True,
                        lstrip_blocks=True, autoescape=select_autoescape(["html"]) if autoescape else False)
 
