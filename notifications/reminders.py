@@ -83,7 +83,9 @@ def run_reminders(session: Session, settings: Settings, *, today: date) -> Remin
         return run
     returned = _returned_form_numbers(session)
     open_cycles = {c.id: c for c in session.exec(select(Cycle).where(Cycle.status == CycleStatus.open))}
-    forms = session.exec(select(IssuedForm).where(IssuedForm.current, IssuedForm.deadline.is_not(None))).all()
+    # The columns read here only, not each form's issued rows (thousands in a lead's sheet at province scale).
+    forms = session.exec(select(IssuedForm.cycle_id, IssuedForm.form_no, IssuedForm.subject_unit_id, IssuedForm.kind,
+                                IssuedForm.deadline).where(IssuedForm.current, IssuedForm.deadline.is_not(None))).all()
     before: dict[int, list[dict]] = defaultdict(list)
     after: dict[int, list[dict]] = defaultdict(list)
     cycles_of: dict[int, Cycle] = {}

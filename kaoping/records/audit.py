@@ -153,7 +153,7 @@ class Anchor:
 def head(session: Session) -> tuple[int, str]:
     """(sequence, seal) of the newest entry; (0, genesis) for an empty log."""
     session.flush()
-    entry = session.exec(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)).first()
+    entry = session.exec(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     return (entry.seq, entry.hash) if entry else (0, GENESIS_HASH)
 
 

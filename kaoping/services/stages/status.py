@@ -158,7 +158,9 @@ def cycle_status(session: Session, cycle: Cycle, *, today: date, tz: tzinfo | No
     late_submissions = {s.unit_id for s in session.exec(select(Submission).where(Submission.cycle_id == cycle.id,
                                                                                    Submission.current, Submission.late))}
     kinds = []
-    forms = session.exec(select(IssuedForm).where(IssuedForm.cycle_id == cycle.id, IssuedForm.current)).all()
+    # The columns read here only: a form's issued rows (a lead's sheet at province scale: thousands) are not.
+    forms = session.exec(select(IssuedForm.kind, IssuedForm.subject_unit_id, IssuedForm.form_no, IssuedForm.deadline)
+                         .where(IssuedForm.cycle_id == cycle.id, IssuedForm.current)).all()
     for kind in FormKind:
         of_kind = [f for f in forms if f.kind == kind]
         if not of_kind:
