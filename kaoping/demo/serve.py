@@ -126,6 +126,7 @@ def serve(console, *, home: Path, port: int, workers: int, database_url: str, pr
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, stop)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C, even if SIGINT came ignored
     try:
         server.start()
         local = LocalPrefect(server.api_url, home / "prefect-client", {**base, "PREFECT_API_AUTH_STRING": auth})
@@ -149,6 +150,7 @@ def serve(console, *, home: Path, port: int, workers: int, database_url: str, pr
         console.print("\n正在停止 worker、Prefect 服务器和邮件服务……")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         _stop(processes)
         server.stop()
         if sink is not None:

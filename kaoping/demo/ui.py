@@ -35,12 +35,16 @@ def run(output: Path, console, port: int = PORT) -> None:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    # Ctrl-C stops it even when it was started with SIGINT ignored (as a shell's background job, `cmd &`, is
+    # started; it then never stopped: seen in a CI run).
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         run_demo(output, console, UiDemo)
     except KeyboardInterrupt:
         console.print("\n已停止：Prefect 服务器、worker 和本地邮件服务均已关闭。")
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def login_instructions(url: str, auth: str) -> str:
