@@ -122,23 +122,24 @@ class CycleContext:
             leads[lead.indicator_id].append(lead.unit_id)
         return leads
 
-    # The two big ones are loaded when first used: a single field-visit score needs neither
-    # (at province scale they are 49,210 pairs and every item's points, ~0.2 s per file).
-    @cached_property
-    def pairs(self) -> set[tuple[int, int]]:
+    def _pairs(self, *where) -> set[tuple[int, int]]:
         # Plain tuples, not SQLAlchemy rows: sorting 49,210 rows compares them in Python (~0.4 s for the forms' view).
         return set(map(tuple, self._session.exec(
             select(CycleResponsibility.unit_id, CycleResponsibility.indicator_id)
-            .where(CycleResponsibility.cycle_id == self.cycle.id)).all()))
+            .where(CycleResponsibility.cycle_id == self.cycle.id, *where)).all()))
+
+    @cached_property
+    def pairs(self) -> set[tuple[int, int]]:
+        """Every (unit, indicator) the cycle's units undertake (49,210 at province scale)."""
+        return self._pairs()
 
     def pairs_of(self, indicator_ids: set[int]) -> set[tuple[int, int]]:
         """The (unit, indicator) pairs of these indicators: all of them if loaded already, else just these (a
         lead's sheet covers a few indicators; the cycle's 49,210 pairs took ~0.25 s to load for each sheet)."""
         if "pairs" in self.__dict__:
             return self.pairs
-        return {tuple(row) for chunk in _chunks(sorted(indicator_ids), 500) for row in self._session.exec(
-            select(CycleResponsibility.unit_id, CycleResponsibility.indicator_id)
-            .where(CycleResponsibility.cycle_id == self.cycle.id, CycleResponsibility.indicator_id.in_(chunk)))}
+        return set().union(*(self._pairs(CycleResponsibility.indicator_id.in_(chunk))
+                             for chunk in _chunks(sorted(indicator_ids), 500)))
 
     @cached_property
     def points(self) -> dict[int, ItemPoints]:
