@@ -30,6 +30,15 @@ from tests.factories import (
 )
 from tests.smtp_server import SmtpServer
 
+# The chain, its anchors and what a cut or a reseal leaves are the database's (both backends); that a letter, an
+# email and a Prefect artifact carry the anchor is the documents', the mail's and Prefect's (SQLite only).
+BOTH_BACKENDS = {"test_signoff_writes_an_anchor_outside_the_audit_table", "test_cutting_the_newest_entries_is_detected",
+                 "test_resealing_with_the_known_key_is_detected",
+                 "test_a_log_no_known_key_verifies_is_tampering_even_with_the_development_key_listed",
+                 "test_development_secret_is_refused_for_mail_unless_declared",
+                 "test_development_secret_is_refused_for_forms_unless_declared",
+                 "test_published_letters_appear_only_with_their_commit"}
+
 
 def code_of(settings) -> str:
     from tests.factories import emailed_code
