@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 import yaml
 
-from kaoping.adapters.prefect_server import DEPLOYMENT_HOME, POOL
+from kaoping.adapters.prefect_server import DEPLOYMENT_HOME, ENGINE_COMMAND, POOL
 from kaoping.domain.readiness import Check
 
 AREA = "Prefect"
@@ -89,11 +89,13 @@ def prefect_checks(cycle_deployment: str) -> list[Check]:
 
 def locked_pool(template: dict | None) -> bool:
     """Whether a pool's base job template lets no deployment or run choose what its worker starts:
-    no variables, and no command, environment or working directory in the job (issue 24)."""
+    no variables, no environment or working directory in the job, and no command but Prefect's engine
+    (``ENGINE_COMMAND``, kaoping's template) (issue 24)."""
     template = template or {}
     job, variables = template.get("job_configuration") or {}, template.get("variables") or {}
     return (not variables.get("properties") and variables.get("additionalProperties") is False
-            and not any(key in job for key in ("command", "env", "working_dir")))
+            and job.get("command", ENGINE_COMMAND) == ENGINE_COMMAND
+            and not any(key in job for key in ("env", "working_dir")))
 
 
 def _pool_and_deployments(client, pool, cycle_deployment: str) -> list[Check]:

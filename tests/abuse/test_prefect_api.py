@@ -23,6 +23,7 @@ from prefect import flow
 
 from kaoping.adapters.prefect_server import (
     DEPLOYMENT_HOME,
+    ENGINE_COMMAND,
     WORK_POOL_TEMPLATE,
     ephemeral_server,
     new_auth_string,
@@ -106,8 +107,8 @@ def test_the_worker_starts_no_command_of_anyones_even_if_the_server_were_bypasse
     configuration = asyncio.run(ProcessJobConfiguration.from_template_and_values(
         template, {"command": "id > /tmp/pwned", "working_dir": "/etc", "env": {"LD_PRELOAD": "/tmp/evil.so"}},
         client=None))
-    # The engine's own command, in a temporary folder, with the worker's environment only.
-    assert configuration.command is None and configuration.working_dir is None and configuration.env == {}
+    # The engine's own command (the template's), in a temporary folder, with the worker's environment only.
+    assert configuration.command == ENGINE_COMMAND and configuration.working_dir is None and configuration.env == {}
 
 
 def test_no_deployment_takes_a_path_or_a_command():
@@ -149,5 +150,13 @@ def test_doctor_flags_a_pool_whose_job_a_deployment_could_choose():
 
     from kaoping.adapters.prefect_check import locked_pool
 
-    assert locked_pool(json.loads(WORK_POOL_TEMPLATE.read_text()))
+    template = json.loads(WORK_POOL_TEMPLATE.read_text())
+    assert locked_pool(template)
     assert not locked_pool(ProcessWorker.get_default_base_job_template())  # `prefect work-pool create --type process`
+    # A pool made before the template named the engine's command (Prefect then starts the engine itself) is as closed;
+    # any other command is not, be it a constant or a template a variable could fill.
+    assert locked_pool({**template, "job_configuration": {"stream_output": True}})
+    for command in ("id > /tmp/pwned", "{{ command }}", f"{ENGINE_COMMAND} --x"):
+        assert not locked_pool({**template, "job_configuration": {"command": command}}), command
+    for key, value in (("env", {"LD_PRELOAD": "/tmp/evil.so"}), ("working_dir", "/etc")):
+        assert not locked_pool({**template, "job_configuration": {**template["job_configuration"], key: value}}), key

@@ -9,6 +9,7 @@ flags, while the same files filled in are accepted."""
 from __future__ import annotations
 
 import configparser
+import json
 import re
 import shutil
 import subprocess
@@ -81,6 +82,18 @@ def test_every_service_runs_unprivileged_with_its_environment_file(name):
 def test_the_prefect_server_listens_on_loopback_only():
     command = unit("prefect-server.service")["Service"]["ExecStart"]
     assert "--host 127.0.0.1" in command  # reached through the TLS reverse proxy, never directly
+
+
+def test_the_workers_python_is_the_one_its_pool_command_starts():
+    """The pool's job runs ``python -m prefect.engine`` (kaoping-work-pool.json): the first ``python`` on the worker's
+    PATH must be the interpreter of the virtual environment its ``prefect`` comes from."""
+    from kaoping.adapters.prefect_server import ENGINE_COMMAND, WORK_POOL_TEMPLATE
+
+    assert json.loads(WORK_POOL_TEMPLATE.read_text())["job_configuration"]["command"] == ENGINE_COMMAND
+    text = (UNITS / "kaoping-worker@.service").read_text(encoding="utf-8")
+    [path] = re.findall(r"^Environment=PATH=(\S+)$", text, re.M)
+    executable = unit("kaoping-worker@.service")["Service"]["ExecStart"].split()[0]
+    assert ENGINE_COMMAND.split()[0] == "python" and path.split(":")[0] == str(Path(executable).parent)
 
 
 def _variables(path: Path) -> dict[str, str]:
