@@ -89,14 +89,31 @@ class LocalPrefect:
         if result.returncode != 0:
             raise RuntimeError(f"prefect {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
 
-    def deploy(self, *names: str) -> None:
+    def deploy(self, *names: str, worker: bool = False) -> None:
         """The pool and every deployment of prefect.yaml (`prefect deploy --all`), or only the
-        ``names`` given (e.g. ``半年考评``)."""
+        ``names`` given (e.g. ``半年考评``); ``worker``: the worker starts as soon as the pool exists,
+        booting while the deployments are registered (it takes their runs once they are)."""
         self.home.mkdir(parents=True, exist_ok=True)
-        self._prefect("work-pool", "create", POOL, "--type", "process", "--base-job-template", str(WORK_POOL_TEMPLATE),
-                      "--overwrite")
+        self.create_pool()
+        if worker:
+            self.start_worker()
         chosen = [arg for name in names for arg in ("--name", name)] or ["--all"]
         self._prefect("--no-prompt", "deploy", *chosen)
+
+    def create_pool(self) -> None:
+        """The pool as `prefect work-pool create kaoping --type process --base-job-template
+        kaoping/data/prefect/kaoping-work-pool.json --overwrite` makes it (the command production runs), through
+        Prefect's client in this process: one interpreter importing Prefect fewer than the command."""
+        import json
+
+        import prefect.settings as ps
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.actions import WorkPoolCreate
+
+        updates = {ps.PREFECT_API_URL: self.api_url, ps.PREFECT_API_AUTH_STRING: self.env.get("PREFECT_API_AUTH_STRING")}
+        pool = WorkPoolCreate(name=POOL, type="process", base_job_template=json.loads(WORK_POOL_TEMPLATE.read_text()))
+        with ps.temporary_settings(updates=updates), get_client(sync_client=True) as client:
+            client.create_work_pool(pool, overwrite=True)
 
     def start_worker(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)

@@ -147,8 +147,7 @@ class Demo:
         # Closed as production is: the API requires the credentials (the worker and this process send them).
         with ephemeral_server(home, server_log_level="CRITICAL", auth_string=new_auth_string()) as api_url:
             local = LocalPrefect(api_url, home, self.env)
-            local.deploy()
-            local.start_worker()
+            local.deploy(worker=True)
             self.say(f"  Prefect API {api_url}（需登录凭据，与生产环境相同）；部署：半年考评、每日催报、收件录入、年度考评")
             try:
                 self.cycle()

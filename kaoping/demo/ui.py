@@ -74,8 +74,7 @@ class UiDemo(Demo):
             # The worker asks for work every 5 s, not every second: fewer writes to the server's SQLite
             # database while a person answers in the UI (a write at the same moment can fail a resume).
             local = LocalPrefect(server.api_url, home, self.env, query_seconds=5, auth_string=auth)
-            local.deploy()
-            local.start_worker()
+            local.deploy(worker=True)
             self.say(f"  界面：{server.url}（服务器日志 {server.log}，worker 日志 {local.log}）")
             self.say(login_instructions(server.url, auth))
             try:

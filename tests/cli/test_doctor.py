@@ -115,8 +115,7 @@ def test_a_production_set_up_on_real_servers_is_all_green(initialized, tmp_path,
                                                                           **initialized.env})
     try:
         server.start()
-        prefect.deploy()
-        prefect.start_worker()
+        prefect.deploy(worker=True)
         registry, teams = tmp_path / "名录.yaml", tmp_path / "调研组.yaml"
         # The office's registry: the shipped one with its real addresses (the example domain replaced).
         registry.write_text((DATA_DIR / "registry" / "baotou.yaml").read_text(encoding="utf-8")

@@ -98,7 +98,7 @@ def cycle_ready(initialized_db, tmp_path, server, monkeypatch):
     get_settings.cache_clear()
     local = LocalPrefect(server.api_url, server.home, env, auth_string=server.auth_string)
     with ThreadPoolExecutor(1) as pool:  # the server starts and the deployment is registered meanwhile
-        served = pool.submit(lambda: (server.wait_ready(), local.deploy("半年考评"), local.start_worker()))
+        served = pool.submit(lambda: (server.wait_ready(), local.deploy("半年考评", worker=True)))
         import_teams(settings)  # `kaoping visits teams import`: the teams the start form names
         returned_cycle(settings, tmp_path / "returned")
         send_pending(get_settings())  # what the stages queued for the units, out of the way of the run
