@@ -12,15 +12,25 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# kaoping's own modules compiled once at install: an editable install leaves them as source, and where Python may not
+# write its caches (PYTHONDONTWRITEBYTECODE, a read-only /opt/kaoping) every process that imports the flows — each
+# flow run, each CLI call — compiled ~120 modules again (~0.25 s of CPU). A source edited later is compiled in memory
+# until the next `make install`.
+COMPILE := $(BIN)/python -m compileall -q -j 0 kaoping flows models notifications
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test,scale]"
+	$(COMPILE)
 	touch $(STAMP) $(BASE)
 
 $(BASE): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
+	$(COMPILE)
 	touch $(BASE)
 
+# Also after `git pull` (the upgrade in README): the modules that changed are compiled again.
 install: $(STAMP)
+	$(COMPILE)
 
 demo: $(BASE)
 	$(BIN)/kaoping demo --out demo-output
