@@ -66,8 +66,9 @@ SLOW_FILES = ("tests/services/reports/test_documents.py", "tests/abuse/test_audi
               "tests/cli/test_signoff_codes.py", "tests/cli/test_rules.py", "tests/services/reports/test_tongbao_layout.py",
               "tests/abuse/test_signature_dialog.py", "tests/abuse/test_prefect_api.py", "tests/abuse/test_audit_reseal.py")
 # The CLI's tests are about the commands (arguments, output, exit codes), the flows' about their wiring to Prefect
-# (runs, suspends, forms, artifacts, the task runner) over services whose own tests run on both backends, and which
-# the whole cycle runs through on PostgreSQL (tests/e2e/test_cycle_flow.py): SQLite only, unless their module names in
+# (runs, suspends, forms, artifacts, the task runner) over services whose own tests run on both backends (the half-year
+# cycle's flow also runs end to end on PostgreSQL: tests/e2e/test_cycle_flow.py; the annual flow and the sign-off by
+# reply do not, their services do): SQLite only, unless their module names in
 # BOTH_BACKENDS the tests that also check what they leave in the database (those run on PostgreSQL too).
 SQLITE_ONLY_FOLDERS = ("tests/cli/", "tests/flows/")
 
@@ -96,9 +97,15 @@ def pytest_generate_tests(metafunc):
         both = frozenset()
     one = metafunc.definition.get_closest_marker("layout_only") or (both is not None and
                                                                     metafunc.function.__name__ not in both)
-    chosen = any("database_url" in str(mark.args[0]) for mark in metafunc.definition.iter_markers("parametrize"))
+    chosen = any("database_url" in _argnames(mark) for mark in metafunc.definition.iter_markers("parametrize"))
     if one and "database_url" in metafunc.fixturenames and not chosen:
         metafunc.definition.add_marker(pytest.mark.parametrize("database_url", ["sqlite"], indirect=True))
+
+
+def _argnames(mark) -> list[str]:
+    """The names a ``parametrize`` mark gives values to (``"a, b"``, ``["a", "b"]`` or ``argnames=…``)."""
+    names = mark.args[0] if mark.args else mark.kwargs["argnames"]
+    return [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -75,8 +76,13 @@ class LocalPrefect:
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "KAOPING_HOME": str(DEPLOYMENT_HOME),
         }
-        # The pool's command starts ``python`` from the PATH: this interpreter's, as the systemd unit's PATH does.
-        self.env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), self.env.get("PATH", os.defpath)])
+        # The pool's command starts ``python`` from the PATH: this interpreter's, as the systemd unit's PATH does. (A
+        # ``python`` beside this one is this environment's: a virtual environment is found from the folder.)
+        folder = str(Path(sys.executable).parent)
+        if shutil.which(ENGINE_COMMAND.split()[0], path=folder) is None:
+            raise RuntimeError(f"{folder} 中没有 python：工作池的命令（{ENGINE_COMMAND}）找不到 kaoping 所在的 Python。"
+                               "请在 kaoping 的虚拟环境中运行（make install 创建 .venv）")
+        self.env["PATH"] = os.pathsep.join([folder, self.env.get("PATH", os.defpath)])
         auth_string = auth_string or _current_auth_string()
         if auth_string:
             self.env["PREFECT_API_AUTH_STRING"] = auth_string
@@ -98,7 +104,11 @@ class LocalPrefect:
         if worker:
             self.start_worker()
         chosen = [arg for name in names for arg in ("--name", name)] or ["--all"]
-        self._prefect("--no-prompt", "deploy", *chosen)
+        try:
+            self._prefect("--no-prompt", "deploy", *chosen)
+        except BaseException:
+            self.stop_worker()  # a session of its own: it would outlive the caller, polling a server that is gone
+            raise
 
     def create_pool(self) -> None:
         """The pool as `prefect work-pool create kaoping --type process --base-job-template

@@ -90,10 +90,10 @@ def test_the_workers_python_is_the_one_its_pool_command_starts():
     from kaoping.adapters.prefect_server import ENGINE_COMMAND, WORK_POOL_TEMPLATE
 
     assert json.loads(WORK_POOL_TEMPLATE.read_text())["job_configuration"]["command"] == ENGINE_COMMAND
-    text = (UNITS / "kaoping-worker@.service").read_text(encoding="utf-8")
-    [path] = re.findall(r"^Environment=PATH=(\S+)$", text, re.M)
-    executable = unit("kaoping-worker@.service")["Service"]["ExecStart"].split()[0]
-    assert ENGINE_COMMAND.split()[0] == "python" and path.split(":")[0] == str(Path(executable).parent)
+    # On the command line (``env PATH=…``): a PATH in the environment file would override an ``Environment=`` line.
+    env, path, executable, *_ = unit("kaoping-worker@.service")["Service"]["ExecStart"].split()
+    assert env == "/usr/bin/env" and path.startswith("PATH=") and executable.endswith("/prefect")
+    assert ENGINE_COMMAND.split()[0] == "python" and path.removeprefix("PATH=").split(":")[0] == str(Path(executable).parent)
 
 
 def _variables(path: Path) -> dict[str, str]:

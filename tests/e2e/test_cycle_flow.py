@@ -377,7 +377,7 @@ def test_a_run_killed_while_issuing_forms_is_resumed_without_duplicates(world, s
     assert held and all(by and until is not None for by, until in held), held
     lease_ends = max(until if until.tzinfo else until.replace(tzinfo=UTC) for _, until in held)
     time.sleep(max(0.0, (lease_ends - datetime.now(UTC)).total_seconds()) + 1)
-    free_smtp_slots()  # the dead sender's slot of kaoping-smtp: its lease (as long as the claim's) ran out too
+    free_smtp_slots()  # the dead sender's slot of kaoping-smtp: its lease is at least the minute Prefect requires
 
     second = start(start={"year": 2022, "half": "上半年", "today": "2022-06-20"})  # the team starts it again
     assert wait_for_state(second.id, TERMINAL).state.type.value == "COMPLETED"

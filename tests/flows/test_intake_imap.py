@@ -24,8 +24,6 @@ from tests.imap_mail import reply
 def mailbox_flow_env(flow_env, monkeypatch, imap_server, tmp_path) -> str:
     """`flow_env` with the office mailbox of its own on the session's dovecot, 2022H1 open and 市卫健委's
     self-assessment out (due 2022-07-06); returns the mailbox's user."""
-    if "postgresql" in flow_env.database_url:
-        pytest.skip("the flow's wiring does not depend on the database (the service runs on both in tests/notifications)")
     user = f"flow-{tmp_path.name}@kaoping.test"
     for key, value in {**imap_server.env(), "KAOPING_IMAP_USER": user, "KAOPING_INBOX_DIR": str(tmp_path / "inbox")}.items():
         monkeypatch.setenv(key, value)
