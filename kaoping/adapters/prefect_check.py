@@ -1,11 +1,13 @@
 """`kaoping doctor` against the Prefect server the cycle runs on, with the credentials this machine
 uses (``PREFECT_API_URL``, ``PREFECT_API_AUTH_STRING``): the API answers them — and refuses a
 request without them —, the work pool ``kaoping`` exists with a worker online, every deployment of
-``prefect.yaml`` is registered, and ``PREFECT_UI_URL`` is an address the signers can open (it is the
+``prefect.yaml`` is registered as it declares it and no other is on the pool, and ``PREFECT_UI_URL`` is an address the signers can open (it is the
 link in the sign-off emails)."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,6 +24,36 @@ def shipped_deployments(home: Path = DEPLOYMENT_HOME) -> list[tuple[str, bool]]:
     """(name, scheduled) of every deployment in ``prefect.yaml``."""
     document = yaml.safe_load((home / "prefect.yaml").read_text(encoding="utf-8"))
     return [(d["name"], bool(d.get("schedules"))) for d in document.get("deployments", [])]
+
+
+def altered_deployments(registered, home: Path = DEPLOYMENT_HOME) -> list[str]:
+    """What differs from ``prefect.yaml`` among the deployments on the pool, one line each: a deployment it does not
+    declare, or one whose entrypoint, pull steps, job variables or path were changed. Prefect stores what anyone
+    holding the API's credential sends (``PATCH /deployments/{id}``), and a worker runs a deployment's pull steps
+    (``run_shell_script`` among them) and imports its entrypoint from its folder: a changed one runs commands on the
+    worker. ``registered``: Prefect's deployment objects; the pull steps are compared with ``{{ $KAOPING_HOME }}``
+    read as this installation's folder (``KAOPING_HOME``, else the one ``prefect.yaml`` is in)."""
+    document = yaml.safe_load((home / "prefect.yaml").read_text(encoding="utf-8"))
+    shipped = {d["name"]: d for d in document.get("deployments", [])}
+    folders = {str(Path(f).resolve()) for f in (os.environ.get("KAOPING_HOME"), home) if f}
+    steps = [json.dumps(document.get("pull") or [], ensure_ascii=False).replace("{{ $KAOPING_HOME }}", f)
+             for f in sorted(folders)]
+    found = []
+    for deployment in registered:
+        if getattr(deployment, "work_pool_name", None) != POOL:
+            continue
+        declared = shipped.get(deployment.name)
+        if declared is None:
+            found.append(f"{deployment.name}：prefect.yaml 中没有这个部署")
+            continue
+        changed = [what for what, same in (
+            ("入口", deployment.entrypoint == declared["entrypoint"]),
+            ("拉取步骤", json.dumps(deployment.pull_steps or [], ensure_ascii=False) in steps),
+            ("作业变量", not deployment.job_variables),
+            ("路径", not getattr(deployment, "path", None))) if not same]
+        if changed:
+            found.append(f"{deployment.name}：{'、'.join(changed)}与 prefect.yaml 不同")
+    return found
 
 
 def _ui_check(ui_url: str | None) -> Check:
@@ -112,11 +144,19 @@ def _pool_and_deployments(client, pool, cycle_deployment: str) -> list[Check]:
     checks += [Check.ok(AREA, f"工作池 {POOL}", f"类型 {pool.type}，有 worker 在线") if status == "READY" else
               Check.fail(AREA, f"工作池 {POOL}", f"类型 {pool.type}，没有在线的 worker（{status or '未知'}）：流程不会运行",
                          fix="启动 worker：systemctl start kaoping-worker@1 kaoping-worker@2（见 deploy/systemd/）")]
-    registered = {d.name: d for d in client.read_deployments()}
+    deployments = client.read_deployments()
+    registered = {d.name: d for d in deployments}
     missing = [name for name, _ in shipped_deployments() if name not in registered]
     paused = [name for name, scheduled in shipped_deployments() if scheduled and name in registered
               and getattr(registered[name], "paused", False)]
-    if missing:
+    altered = altered_deployments(deployments)
+    if altered:
+        checks.append(Check.fail(
+            AREA, "部署", "被改动：" + "；".join(altered) + "（worker 会执行部署的拉取步骤、导入其入口：能登录 Prefect 的人可借此在 "
+            "worker 上运行命令）",
+            fix="停止 worker，在 Prefect 界面的 Event Feed 中查明谁改的；删除不在 prefect.yaml 中的部署，再在 worker 上重新注册："
+                "KAOPING_HOME=/opt/kaoping prefect --no-prompt deploy --all；并更换 Prefect 的登录凭据"))
+    elif missing:
         checks.append(Check.fail(AREA, "部署", f"缺少 {'、'.join(missing)}",
                                  fix="在 worker 上：KAOPING_HOME=/opt/kaoping prefect --no-prompt deploy --all"))
     elif paused:

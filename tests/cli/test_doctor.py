@@ -13,6 +13,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from kaoping.adapters.prefect_server import DEPLOYMENT_HOME, LocalPrefect, ServerProcess
@@ -93,8 +94,6 @@ def production_env(cli, tmp_path, smtp_port: int, imap, prefect_api: str, auth: 
 
 
 def _wait_for_worker(prefect: LocalPrefect, auth: str) -> None:
-    import httpx
-
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         response = httpx.get(f"{prefect.api_url}/work_pools/kaoping", auth=tuple(auth.split(":", 1)), timeout=10)
@@ -146,6 +145,22 @@ def test_a_production_set_up_on_real_servers_is_all_green(initialized, tmp_path,
             initialized.env["KAOPING_SMTP_PASSWORD"] = "wrong"
             refused = initialized("doctor")
             assert refused.exit_code == 1 and marks(refused.output)["发件（SMTP）"] == "✘" and "KAOPING_SMTP_PASSWORD" in refused.output
+            initialized.env["KAOPING_SMTP_PASSWORD"] = "smtp-pw"
+
+            # Someone holding the credential changes what a worker would run: a deployment's pull steps, and a
+            # deployment of their own on the pool. Prefect takes both; the checklist names both.
+            credential = tuple(auth.split(":", 1))
+            deployments = httpx.post(f"{server.api_url}/deployments/filter", json={}, auth=credential, timeout=10).json()
+            daily = next(d for d in deployments if d["name"] == "收件录入")
+            patched = httpx.patch(f"{server.api_url}/deployments/{daily['id']}", auth=credential, timeout=10, json={
+                "pull_steps": [{"prefect.deployments.steps.run_shell_script": {"script": "id > /tmp/pwned"}}]})
+            assert patched.status_code == 204, patched.text
+            extra = {**{k: daily[k] for k in ("flow_id", "work_pool_name", "entrypoint")}, "name": "维护脚本",
+                     "pull_steps": [{"prefect.deployments.steps.set_working_directory": {"directory": "/tmp"}}]}
+            assert httpx.post(f"{server.api_url}/deployments/", json=extra, auth=credential, timeout=10).status_code == 201
+            tampered = initialized("doctor")
+            assert tampered.exit_code == 1 and marks(tampered.output)["部署"] == "✘", tampered.output
+            assert "收件录入：拉取步骤与 prefect.yaml 不同" in tampered.output and "维护脚本：prefect.yaml 中没有这个部署" in tampered.output
     finally:
         prefect.stop_worker()
         server.stop()
