@@ -1,8 +1,8 @@
 """`kaoping doctor` against the Prefect server the cycle runs on, with the credentials this machine
 uses (``PREFECT_API_URL``, ``PREFECT_API_AUTH_STRING``): the API answers them — and refuses a
 request without them —, the work pool ``kaoping`` exists with a worker online, every deployment of
-``prefect.yaml`` is registered as it declares it and no other is on the pool, and ``PREFECT_UI_URL`` is an address the signers can open (it is the
-link in the sign-off emails)."""
+``prefect.yaml`` is registered as it declares it and no other is on the pool, and ``PREFECT_UI_URL`` is
+an address the signers can open (it is the link in the sign-off emails)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,13 @@ AREA = "Prefect"
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0")
 
 
+def _prefect_yaml(home: Path) -> dict:
+    return yaml.safe_load((home / "prefect.yaml").read_text(encoding="utf-8"))
+
+
 def shipped_deployments(home: Path = DEPLOYMENT_HOME) -> list[tuple[str, bool]]:
     """(name, scheduled) of every deployment in ``prefect.yaml``."""
-    document = yaml.safe_load((home / "prefect.yaml").read_text(encoding="utf-8"))
+    document = _prefect_yaml(home)
     return [(d["name"], bool(d.get("schedules"))) for d in document.get("deployments", [])]
 
 
@@ -33,7 +37,7 @@ def altered_deployments(registered, home: Path = DEPLOYMENT_HOME) -> list[str]:
     (``run_shell_script`` among them) and imports its entrypoint from its folder: a changed one runs commands on the
     worker. ``registered``: Prefect's deployment objects; the pull steps are compared with ``{{ $KAOPING_HOME }}``
     read as this installation's folder (``KAOPING_HOME``, else the one ``prefect.yaml`` is in)."""
-    document = yaml.safe_load((home / "prefect.yaml").read_text(encoding="utf-8"))
+    document = _prefect_yaml(home)
     shipped = {d["name"]: d for d in document.get("deployments", [])}
     folders = {str(Path(f).resolve()) for f in (os.environ.get("KAOPING_HOME"), home) if f}
     steps = [json.dumps(document.get("pull") or [], ensure_ascii=False).replace("{{ $KAOPING_HOME }}", f)
