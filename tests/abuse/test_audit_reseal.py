@@ -37,6 +37,12 @@ from tests.factories import (
 )
 
 
+#: The chain and its anchors are read back from PostgreSQL in one scenario; the others check the seals' arithmetic,
+#: which does not depend on the database (SQLite only: tests/conftest.py; the anchors on both backends:
+#: test_audit_anchoring.py).
+BOTH_BACKENDS = {"test_a_reseal_with_the_real_key_and_the_local_anchors_is_caught_by_the_anchors_off_the_machine"}
+
+
 @pytest.fixture
 def office(settings, tmp_path, monkeypatch) -> Settings:
     """A deployment as production runs it: its own secret, the anchors copied to a second place. (Declared

@@ -26,6 +26,12 @@ EVIL = "evil@attacker.example"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
+#: A held file released with its audit entry, and a resend after the deadline, on PostgreSQL too; who gets which reply
+#: does not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_stranger_is_held_without_reply_then_released_with_audit",
+                 "test_identical_resend_after_the_deadline_keeps_the_on_time_return"}
+
+
 def test_stranger_is_held_without_reply_then_released_with_audit(cycle_cli, settings, tmp_path):
     path = filled_self_assessment(settings, tmp_path, "150203")  # 昆都仑区
     before = counts(settings)

@@ -20,6 +20,14 @@ from tests.factories import outbox_statuses, queue_mail
 from tests.smtp_server import SmtpServer, free_port, mail_settings, self_signed_cert
 
 
+#: The outbox's rows — queued once, claimed once by a pool, kept through a kill — on PostgreSQL too; the SMTP
+#: conversation (TLS, replies, pipelining) does not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_what_the_server_receives",
+                 "test_queue_is_idempotent_and_validates_addresses",
+                 "test_a_pool_of_connections_sends_each_message_once",
+                 "test_process_killed_between_send_and_mark"}
+
+
 def test_what_the_server_receives(migrated, smtp):
     s = mail_settings(migrated, smtp.port)
     payload = bytes(range(256)) * 400

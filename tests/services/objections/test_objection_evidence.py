@@ -44,6 +44,11 @@ from tests.factories import (
 UNIT, LIAISON = "150202", "liaison@150202.baotou.example"  # 东河区
 
 
+#: The decision reads the records through the same services as the objection stage, which runs on PostgreSQL in
+#: test_objections.py and test_objection_rounds.py: SQLite only here (tests/conftest.py).
+BOTH_BACKENDS: set[str] = set()
+
+
 def _improvement(path) -> str:
     """The text of section 四 (需要改进的方面) of a 反馈函."""
     text = "\n".join(p.text for p in docx.Document(path).paragraphs)

@@ -54,6 +54,11 @@ LIAISON = "liaison@150204.baotou.example"  # 青山区
 STRANGER = "someone@example.org"
 
 
+#: A filled form by email recorded, routed and answered on PostgreSQL too; the inbox folder's path and the refusals do
+#: not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_a_filled_form_by_email_is_recorded_routed_and_answered_by_the_lead_assessor"}
+
+
 def _letter(settings, unit_code: str = "150204") -> OutboxMessage:
     with db.session_scope(settings) as session:
         letter = session.exec(select(OutboxMessage).where(

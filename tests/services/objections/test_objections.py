@@ -46,6 +46,12 @@ from tests.smtp_server import mail_settings
 LIAISON = "liaison@150204.baotou.example"  # 青山区
 
 
+#: The objection stage from reply to decision, and a held reply released, on PostgreSQL too; the refusals' words and
+#: the window's arithmetic do not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_objections_from_reply_to_decision",
+                 "test_a_held_reply_is_released_by_the_team_as_of_the_day_it_arrived"}
+
+
 def test_the_window_counts_chinese_working_days():
     calendar = WorkCalendar()
     # Friday before 国庆 2022: 10-01…10-07 are holidays, 10-08 and 10-09 (a weekend) 调休 working days.

@@ -24,6 +24,13 @@ CODE = "2022H1"
 RUN = "6a1f0c2e-0000-4000-8000-000000000001"
 
 
+#: Counting answers, a code's expiry and a rejection's changes are checked on PostgreSQL too; what blocks a stage and
+#: what the signer may confirm do not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_each_answer_is_counted_and_only_the_right_code_signs",
+                 "test_an_expired_code_is_not_usable_and_is_refused",
+                 "test_a_rejection_needs_comments_and_sends_the_cycle_back"}
+
+
 def ask(settings, stage: str, *, link: str = "") -> str:
     """Ask the signer as the flow does; returns the code emailed to them."""
     with db.session_scope(settings) as session:

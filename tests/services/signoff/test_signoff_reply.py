@@ -30,6 +30,14 @@ CODE = "2022H1"
 ask, reply = ask_signer, signoff_reply  # (tests/factories.py) the flow asks the signer; the signer's reply is taken in
 
 
+#: What a reply leaves in the database (the signature, the counted tries, a reply taken once) is checked on PostgreSQL
+#: too; how a reply is read and answered does not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_the_signers_reply_with_the_code_signs_and_names_the_waiting_run",
+                 "test_a_wrong_code_is_counted_and_refused_and_a_replayed_reply_is_not_counted_twice",
+                 "test_five_wrong_codes_by_reply_lock_the_request_and_release_the_run_for_a_new_code",
+                 "test_a_message_without_message_id_is_still_taken_once"}
+
+
 def quoted_request(code: str) -> str:
     return ("\n\n------------------ 原始邮件 ------------------\n发件人: \"数字政府专班\"<kaoping@baotou.example>;\n"
             "发送时间: 2022年7月9日(星期六) 上午1:30\n主题: 【请审定】\n\n专班负责人：\n"

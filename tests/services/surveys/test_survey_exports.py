@@ -16,6 +16,11 @@ from tests import factories
 from tests import survey_exports as exports
 
 
+#: The platforms' exports are imported on PostgreSQL too; how a header or a scale is read, and the refusals' words, do
+#: not depend on the database (SQLite only: tests/conftest.py).
+BOTH_BACKENDS = {"test_platform_exports_are_imported_as_exported"}
+
+
 @pytest.fixture
 def cycle_open(initialized_db, settings):
     factories.open_cycle(settings)
