@@ -44,9 +44,8 @@ from tests.factories import (
 UNIT, LIAISON = "150202", "liaison@150202.baotou.example"  # 东河区
 
 
-#: The decision reads the records through the same services as the objection stage, which runs on PostgreSQL in
-#: test_objections.py and test_objection_rounds.py: SQLite only here (tests/conftest.py).
-BOTH_BACKENDS: set[str] = set()
+#: On PostgreSQL too: a corrected score is stored in a NUMERIC(14,4) column there (an exact string on SQLite).
+BOTH_BACKENDS = {"test_an_objection_is_decided_on_what_the_record_shows"}
 
 
 def _improvement(path) -> str:
