@@ -16,8 +16,8 @@ from tests import factories
 from tests import survey_exports as exports
 
 
-#: The platforms' exports and a converted ten-point score are stored on PostgreSQL too; how a header is read, and the refusals' words, do
-#: not depend on the database (SQLite only: tests/conftest.py).
+#: The platforms' exports and a converted ten-point score are stored on PostgreSQL too; how a header is read, and
+#: the refusals' words, do not depend on the database (SQLite only: tests/conftest.py).
 BOTH_BACKENDS = {"test_platform_exports_are_imported_as_exported",
                  "test_a_ten_point_scale_stated_in_the_header_or_given"}  # a converted score in NUMERIC(14,4)
 
